@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, Self
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -31,6 +32,14 @@ class LocalServer(ABC):
     @abstractmethod
     def url(self) -> str:
         """Base URL a connector's `url` option would take."""
+
+    @classmethod
+    def for_sandbox(cls, workdir: Path) -> Self:
+        """A server for `migrate sandbox`/`migrate demo`, keeping its data under `workdir`.
+
+        Servers whose constructor needs more than defaults override this.
+        """
+        return cls()
 
     def describe(self) -> dict[str, Any]:
         """What `migrate sandbox` prints for this server: URL and credentials for a plan."""

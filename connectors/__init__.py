@@ -1,0 +1,1 @@
+"""Connectors: one module (or small package) per service, registered by name (entry points)."""

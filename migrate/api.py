@@ -1,0 +1,301 @@
+"""The library entry points. The CLI is a thin layer over these; so are the tests.
+
+    redactor = Redactor()
+    result = api.plan("plans/asso.yaml", redactor=redactor)
+    print(result.changes.summary())
+    applied = api.apply("plans/asso.yaml", redactor=redactor, confirm=lambda result: True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrate import saved
+from migrate.errors import Interrupted, MigrateError
+from migrate.i18n import _
+from migrate.journal import Journal, journal_path
+from migrate.model import Action, Change, ChangeSet, TargetEntry
+from migrate.plan import Location, Plan, literal_secrets, load_plan, resolve_connections
+from migrate.progress import Progress
+from migrate.references import Redactor
+from migrate.runner import RetryPolicy, Runner, StepOutcome
+from migrate.steps import OpenStep, open_step, select_steps
+
+
+@dataclass
+class Validation:
+    plan: Plan
+    warnings: list[str]
+
+
+def validate(path: str | Path, redactor: Redactor) -> Validation:
+    """Check the plan and resolve its references, without contacting any service."""
+    plan = load_plan(path)
+    resolve_connections(plan, redactor)
+    warnings = [
+        f"{where}: " + _("'{option}' is written in clear in the plan; prefer ${{env:…}} or "
+                         "${{file:…}} so the plan can be shared safely").format(option=option)
+        for where, option in literal_secrets(plan)
+    ]
+    return Validation(plan, warnings)
+
+
+@dataclass
+class PlanResult:
+    plan: Plan
+    changes: ChangeSet
+    steps: list[str]
+    cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def plan(path: str | Path, redactor: Redactor, step: str | None = None,
+         state_dir: Path | None = None, output: Path | None = None) -> PlanResult:
+    """The dry run: list both sides of every step and diff them. Writes nothing to any service
+    and creates no state; with `output`, saves the change set for `apply`."""
+    loaded = load_plan(path)
+    config = resolve_connections(loaded, redactor)
+    location = journal_path(loaded.path, state_dir)
+    journal = Journal(location) if location.exists() else None
+    try:
+        plan_id = journal.plan_id if journal else "dry-run"
+        result = PlanResult(loaded, ChangeSet(), [])
+        for spec in select_steps(loaded, step):
+            opened = open_step(loaded, spec, config, plan_id,
+                               journal.cursor(spec.id) if journal else {})
+            try:
+                items, _listing, entries = opened.list()
+                baselines = journal.baselines(spec.id) if journal else {}
+                result.changes.extend(opened.diff(items, entries, baselines))
+                result.steps.append(spec.id)
+            finally:
+                opened.close()
+    finally:
+        if journal:
+            journal.close()
+    if output is not None:
+        saved.write(output, loaded, result.changes, result.steps)
+    return result
+
+
+@dataclass
+class ApplyResult:
+    plan: Plan
+    changes: ChangeSet
+    outcomes: dict[str, StepOutcome] = field(default_factory=dict)
+    stale: list[tuple[Change, str]] = field(default_factory=list)
+    already_done: int = 0
+    confirmed: bool = True
+    steps: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        summary = self.changes.summary()
+        return {
+            "done": sum(o.done for o in self.outcomes.values()) + self.already_done,
+            "failed": sum(o.failed for o in self.outcomes.values()),
+            "skipped": summary["skip"] + sum(o.skipped for o in self.outcomes.values()),
+            "conflict": summary["conflict"],
+            "stale": len(self.stale),
+            "unchanged": summary["unchanged"],
+            "not_started": sum(o.not_started for o in self.outcomes.values()),
+        }
+
+    @property
+    def exit_code(self) -> int:
+        counts = self.counts()
+        if counts["failed"] or counts["conflict"] or counts["stale"] or counts["not_started"]:
+            return 3
+        return 0
+
+
+Confirm = Callable[[PlanResult], bool]
+
+
+def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | None = None,
+          state_dir: Path | None = None, jobs: int | None = None,
+          progress: Progress | None = None, retry: RetryPolicy | None = None,
+          debug: bool = False) -> ApplyResult:
+    """Apply a plan file (diffed now, shown through `confirm`) or a saved plan (as reviewed)."""
+    path = Path(path)
+    saved_plan = saved.read(path) if saved.is_saved_plan(path) else None
+    loaded = saved_plan.plan if saved_plan else load_plan(path)
+    config = resolve_connections(loaded, redactor)
+    with _locked_journal(loaded, state_dir, "apply") as journal:
+        plan_id = journal.plan_id
+        step_ids = saved_plan.steps if saved_plan else [s.id for s in select_steps(loaded, step)]
+        opened = [open_step(loaded, loaded.step(s), config, plan_id, journal.cursor(s))
+                  for s in step_ids]
+        try:
+            return _apply_opened(journal, loaded, opened, saved_plan, redactor, confirm,
+                                 jobs, progress, retry, debug)
+        finally:
+            for one in opened:
+                one.close()
+
+
+@contextmanager
+def _locked_journal(plan: Plan, state_dir: Path | None, command: str) -> Iterator[Journal]:
+    journal = Journal(journal_path(plan.path, state_dir))
+    try:
+        journal.acquire_lock(command)
+        yield journal
+    finally:
+        journal.close()
+
+
+def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
+                  saved_plan: saved.SavedPlan | None, redactor: Redactor, confirm: Confirm,
+                  jobs: int | None, progress: Progress | None, retry: RetryPolicy | None,
+                  debug: bool) -> ApplyResult:
+    run_id = journal.start_run("apply")
+    result = ApplyResult(loaded, ChangeSet(), steps=[s.spec.id for s in opened])
+    pending: dict[str, list[Change]] = {}
+    cursors: dict[str, Any] = {}
+    for step in opened:
+        _settle_in_doubt(journal, step, run_id, redactor)
+        items, listing, entries = step.list()
+        baselines = journal.baselines(step.spec.id)
+        if saved_plan is None:
+            changes = step.diff(items, entries, baselines)
+            pending[step.spec.id] = changes.pending()
+        else:
+            changes = ChangeSet([c for c in saved_plan.changes.changes if c.step == step.spec.id])
+            pending[step.spec.id] = _check_preconditions(journal, changes, items, entries,
+                                                         result, run_id)
+        result.changes.extend(changes)
+        cursors[step.spec.id] = listing.cursor
+    shown = PlanResult(loaded, result.changes, [s.spec.id for s in opened])
+    if saved_plan is None and result.changes.has_pending() and not confirm(shown):
+        journal.finish_run(run_id, "cancelled", {})
+        result.confirmed = False
+        return result
+    try:
+        for step in opened:
+            _record_quiet_outcomes(journal, step.spec.id, result.changes, run_id)
+            outcome = _run_step(journal, run_id, step, pending[step.spec.id], redactor, jobs,
+                                progress, retry, debug)
+            result.outcomes[step.spec.id] = outcome
+            if cursors[step.spec.id] is not None and not outcome.failed:
+                journal.set_cursor(step.spec.id, dict(cursors[step.spec.id]))
+    except Interrupted:
+        journal.finish_run(run_id, "interrupted", result.counts())
+        raise
+    journal.finish_run(run_id, "ok" if result.exit_code == 0 else "incomplete", result.counts())
+    return result
+
+
+def _run_step(journal: Journal, run_id: int, step: OpenStep, changes: list[Change],
+              redactor: Redactor, jobs: int | None, progress: Progress | None,
+              retry: RetryPolicy | None, debug: bool) -> StepOutcome:
+    capabilities = step.target.capabilities
+    wanted = jobs or capabilities.default_jobs
+    if capabilities.max_jobs:
+        wanted = min(wanted, capabilities.max_jobs)
+    runner = Runner(journal, run_id, journal.plan_id, wanted, redactor, progress, retry, debug)
+    label = _("Step '{id}'").format(id=step.spec.id)
+    return runner.run(label, changes, step.source, step.target)
+
+
+def _settle_in_doubt(journal: Journal, step: OpenStep, run_id: int, redactor: Redactor) -> None:
+    """Items whose write began but was never recorded as finished: read them back."""
+    done: list[tuple[Change, TargetEntry]] = []
+    again: list[tuple[Change, str, str]] = []
+    for doubt in journal.in_doubt(step.spec.id):
+        try:
+            entry = step.target.verify(doubt.change, step.source, doubt.idempotency_key)
+        except MigrateError as error:
+            again.append((doubt.change, "planned", redactor(str(error))))
+            continue
+        if entry is None:
+            again.append((doubt.change, "planned", _("interrupted before it was finished; "
+                                                     "it will be written again")))
+        else:
+            done.append((doubt.change, entry))
+    journal.record_done(done, run_id)
+    journal.record_failed(again, run_id)
+
+
+def _record_quiet_outcomes(journal: Journal, step: str, changes: ChangeSet, run_id: int) -> None:
+    """Skips and conflicts go to the journal for the report; an item already identical on the
+    target is adopted as done, so later runs compare against it."""
+    done = journal.done_keys(step)
+    mine = [c for c in changes.changes if c.step == step]
+    journal.record([c for c in mine if c.action is Action.SKIP], "skipped", run_id)
+    journal.record([c for c in mine if c.action is Action.CONFLICT], "conflict", run_id)
+    adopted = [(c, TargetEntry(c.target_name, c.item.kind, c.expected_target))
+               for c in mine if c.action is Action.UNCHANGED and c.item.key not in done
+               and c.expected_target is not None]
+    journal.record_done(adopted, run_id)
+
+
+def _check_preconditions(journal: Journal, changes: ChangeSet, items: list[Any],
+                         entries: list[TargetEntry], result: ApplyResult,
+                         run_id: int) -> list[Change]:
+    """A saved plan is applied only where the world still is as it was reviewed."""
+    current_items = {item.key: item for item in items}
+    current_entries = {entry.name: entry for entry in entries}
+    done = journal.done_keys(changes.changes[0].step) if changes.changes else {}
+    ready: list[Change] = []
+    stale: list[tuple[Change, str]] = []
+    for change in changes.pending():
+        now = current_items.get(change.item.key)
+        entry = current_entries.get(change.target_name)
+        previous = done.get(change.item.key)
+        if previous is not None and previous.same_version_as(change.item.fingerprint):
+            result.already_done += 1
+        elif now is None:
+            stale.append((change, _("no longer at the source")))
+        elif not now.fingerprint.same_version_as(change.item.fingerprint):
+            stale.append((change, _("changed at the source since the plan was made")))
+        elif (entry is None) != (change.expected_target is None) or (
+                entry is not None and change.expected_target is not None
+                and not entry.fingerprint.same_version_as(change.expected_target)):
+            stale.append((change, _("changed on the target since the plan was made")))
+        else:
+            ready.append(change)
+    journal.record([_with_reason(c, why) for c, why in stale], "stale", run_id)
+    result.stale.extend(stale)
+    return ready
+
+
+def _with_reason(change: Change, reason: str) -> Change:
+    return Change(change.step, change.action, change.item, change.target_name,
+                  _("stale: {why}").format(why=reason), change.rename_reason,
+                  change.expected_target)
+
+
+def status(path: str | Path, state_dir: Path | None = None) -> dict[str, Any]:
+    """Counts by state per step, the last run and the lock holder, read from the journal."""
+    loaded = load_plan(path)
+    location = journal_path(loaded.path, state_dir)
+    answer: dict[str, Any] = {"plan": str(loaded.path), "organisation": loaded.organisation,
+                              "journal": str(location), "steps": {}, "last_run": None,
+                              "lock": None}
+    if not location.exists():
+        return answer
+    journal = Journal(location)
+    try:
+        answer["steps"] = journal.counts()
+        answer["last_run"] = journal.last_run()
+        holder = journal.lock_holder()
+        answer["lock"] = None if holder is None else {"pid": holder.pid, "host": holder.host,
+                                                      "description": holder.describe()}
+    finally:
+        journal.close()
+    return answer
+
+
+def open_journal_for_report(path: str | Path, state_dir: Path | None) -> tuple[Plan, Journal]:
+    loaded = load_plan(path)
+    location = journal_path(loaded.path, state_dir)
+    if not location.exists():
+        raise MigrateError(_("nothing has been applied for this plan yet (no journal at "
+                             "{path}); run 'migrate apply' first").format(path=location))
+    return loaded, Journal(location)
+
+
+__all__ = ["ApplyResult", "Location", "PlanResult", "Validation", "apply", "plan", "status",
+           "validate"]

@@ -1,0 +1,293 @@
+"""The `migrate` command: parse, call `migrate.api`, render, exit. Nothing else lives here.
+
+Exit codes: 0 success; 1 error (one plain message; the traceback only with --debug); 2 usage
+error, or pending changes with `plan --detailed-exitcode`; 3 finished with items failed, in
+conflict or stale; 130 stopped with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from migrate import __version__, api, registry, render
+from migrate import report as reports
+from migrate.errors import MigrateError
+from migrate.i18n import _, set_language
+from migrate.options import describe_options
+from migrate.progress import QuietProgress, TextProgress
+from migrate.references import Redactor
+
+STATE_DIR = click.option("--state-dir", type=click.Path(path_type=Path),
+                         help="Where the journal lives (default: .migrate/ beside the plan).")
+AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+PLAN_FILE = click.argument("plan_file", metavar="PLAN", type=click.Path(path_type=Path))
+
+
+class Output:
+    """Everything printed passes the redactor, so a secret can never reach the screen."""
+
+    def __init__(self, debug: bool) -> None:
+        self.redactor = Redactor()
+        self.debug = debug
+
+    def echo(self, text: str, err: bool = False) -> None:
+        click.echo(self.redactor(text), err=err)
+
+    def json(self, data: Any) -> None:
+        self.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+    def page(self, text: str) -> None:
+        """Long text goes through a pager on a terminal, straight out otherwise."""
+        text = self.redactor(text)
+        height = shutil.get_terminal_size().lines
+        if sys.stdout.isatty() and text.count("\n") > height - 2:
+            click.echo_via_pager(text + "\n")
+        else:
+            click.echo(text)
+
+
+class PlainError(click.ClickException):
+    """A message for the user, shown as it is (no 'Error:' prefix), with its own exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
+class MigrateGroup(click.Group):
+    """The one boundary where errors become one plain, redacted message and an exit code."""
+
+    def invoke(self, context: click.Context) -> Any:
+        try:
+            return super().invoke(context)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except MigrateError as error:
+            raise self._plain(context, str(error), error.exit_code) from None
+        except KeyboardInterrupt:
+            raise PlainError(_("Stopped. Run the same command again to continue."), 130) from None
+        except Exception as error:  # the last line of defence: one message, no traceback
+            message = _("Unexpected error: {error}. Run again with --debug for details, and "
+                        "please report it.").format(error=f"{type(error).__name__}: {error}")
+            raise self._plain(context, message, 1) from None
+
+    @staticmethod
+    def _plain(context: click.Context, message: str, exit_code: int) -> PlainError:
+        out = context.find_object(Output)
+        redact = out.redactor if out else Redactor()
+        if out and out.debug:
+            click.echo(redact(traceback.format_exc()), err=True)
+        return PlainError(redact(message), exit_code)
+
+
+@click.group(cls=MigrateGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="migrate")
+@click.option("--debug", is_flag=True, help="Show full details (tracebacks) when something fails.")
+@click.option("--lang", help="Language of messages (e.g. fr, en); default from LANG.")
+@click.pass_context
+def cli(context: click.Context, debug: bool, lang: str | None) -> None:
+    """Move an association's documents, posts and subscribers to free software.
+
+    Write a plan (YAML), check it with 'migrate plan', then run it with 'migrate apply'.
+    """
+    set_language(lang)
+    context.obj = Output(debug)
+
+
+@cli.command()
+@PLAN_FILE
+@AS_JSON
+@click.pass_obj
+def validate(out: Output, plan_file: Path, as_json: bool) -> None:
+    """Check a plan file and its references without contacting any service."""
+    result = api.validate(plan_file, out.redactor)
+    if as_json:
+        out.json({"valid": True, "plan": str(plan_file), "warnings": result.warnings,
+                  "steps": [s.id for s in result.plan.steps]})
+        return
+    for warning in result.warnings:
+        out.echo(_("warning: {w}").format(w=warning), err=True)
+    out.echo(_("{plan} is valid: {n} connections, {m} steps.").format(
+        plan=plan_file, n=len(result.plan.connections), m=len(result.plan.steps)))
+
+
+@cli.command()
+@PLAN_FILE
+@click.option("--step", help="Only this step.")
+@click.option("-o", "--out", "output", type=click.Path(path_type=Path),
+              help="Save the change set to apply exactly it later: migrate apply SAVED.json")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there is nothing to do, 2 when changes are pending, 1 on error.")
+@click.option("--all", "show_all", is_flag=True, help="List every item, unchanged ones too.")
+@STATE_DIR
+@AS_JSON
+@click.pass_obj
+def plan(out: Output, plan_file: Path, step: str | None, output: Path | None,
+         detailed_exitcode: bool, show_all: bool, state_dir: Path | None, as_json: bool) -> None:
+    """Dry run: show what would be created, updated, skipped or in conflict, and why."""
+    result = api.plan(plan_file, out.redactor, step=step, state_dir=state_dir, output=output)
+    if as_json:
+        out.json(render.plan_json(result))
+    else:
+        out.page(render.plan_text(result, show_all))
+        if output:
+            out.echo(_("Saved to {path}; apply it with: migrate apply {path}").format(path=output))
+    if detailed_exitcode and result.changes.has_pending():
+        sys.exit(2)
+
+
+@cli.command()
+@PLAN_FILE
+@click.option("--step", help="Only this step.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64),
+              help="Items written at once (default: what suits the target).")
+@STATE_DIR
+@AS_JSON
+@click.pass_obj
+def apply(out: Output, plan_file: Path, step: str | None, yes: bool, jobs: int | None,
+          state_dir: Path | None, as_json: bool) -> None:
+    """Carry out a plan file, or exactly a plan saved with 'migrate plan -o'."""
+
+    def confirm(result: api.PlanResult) -> bool:
+        if not as_json:
+            out.page(render.plan_text(result))
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise click.UsageError(_("nothing was done: add --yes to apply without a question "
+                                     "(no terminal to ask on)"))
+        return click.confirm(_("Apply these changes?"), default=False)
+
+    progress = QuietProgress() if as_json else TextProgress()
+    result = api.apply(plan_file, out.redactor, confirm, step=step, state_dir=state_dir,
+                       jobs=jobs, progress=progress, debug=out.debug)
+    if not result.confirmed:
+        out.echo(_("Nothing was done."))
+        return
+    if as_json:
+        out.json(render.apply_json(result))
+    else:
+        if not result.changes.has_pending() and not result.stale:
+            out.echo(render.plan_text(api.PlanResult(result.plan, result.changes, result.steps)))
+        out.echo(render.apply_text(result))
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@PLAN_FILE
+@STATE_DIR
+@AS_JSON
+@click.pass_obj
+def status(out: Output, plan_file: Path, state_dir: Path | None, as_json: bool) -> None:
+    """Counts by state for each step, the last run, and who holds the lock."""
+    answer = api.status(plan_file, state_dir)
+    out.json(answer) if as_json else out.echo(render.status_text(answer))
+
+
+@cli.command()
+@PLAN_FILE
+@click.option("--format", "fmt", type=click.Choice(sorted(reports.FORMATS)), default="md",
+              show_default=True)
+@click.option("-o", "--out", "output", type=click.Path(path_type=Path),
+              help="Write the report to this file instead of the screen.")
+@STATE_DIR
+@AS_JSON
+@click.pass_obj
+def report(out: Output, plan_file: Path, fmt: str, output: Path | None,
+           state_dir: Path | None, as_json: bool) -> None:
+    """What was done, renamed, skipped, in conflict or failed, with reasons."""
+    loaded, journal = api.open_journal_for_report(plan_file, state_dir)
+    try:
+        data = reports.collect(loaded, journal, out.redactor)
+    finally:
+        journal.close()
+    text = reports.FORMATS["json" if as_json else fmt](data)
+    if output:
+        output.write_text(out.redactor(text), encoding="utf-8")
+        out.echo(_("Report written to {path}").format(path=output), err=True)
+    else:
+        out.echo(text.rstrip("\n"))
+
+
+@cli.group(invoke_without_command=True)
+@AS_JSON
+@click.pass_context
+def connectors(context: click.Context, as_json: bool) -> None:
+    """List the connection types this installation knows."""
+    if context.invoked_subcommand:
+        return
+    out: Output = context.obj
+    rows = []
+    for name in registry.names():
+        connector = registry.get(name)
+        rows.append({"type": name, "summary": _(connector.summary),
+                     "source": list(connector.source_actions),
+                     "target": list(connector.target_actions)})
+    if as_json:
+        out.json(rows)
+        return
+    for row in rows:
+        roles = ", ".join(f"{role}: {'/'.join(row[role])}" for role in ("source", "target")
+                          if row[role])
+        out.echo(f"{row['type']:<22} {row['summary']}  [{roles}]")
+
+
+@connectors.command("show")
+@click.argument("type_name", metavar="TYPE")
+@AS_JSON
+@click.pass_obj
+def connectors_show(out: Output, type_name: str, as_json: bool) -> None:
+    """The options of one connection type."""
+    connector = registry.get(type_name)
+    data = {"type": connector.name, "summary": _(connector.summary),
+            "options": describe_options(connector.options),
+            "step_options": describe_options(connector.source_step_options.merged(
+                connector.target_step_options))}
+    if as_json:
+        out.json(data)
+        return
+    out.echo(f"{connector.name}: {data['summary']}")
+    for title, rows in ((_("Connection options"), data["options"]),
+                        (_("Step options (under 'with:')"), data["step_options"])):
+        if rows:
+            out.echo(f"\n{title}:")
+        for row in rows:
+            flags = [_("required")] if row["required"] else []
+            if row["default"] is not None:
+                flags.append(_("default: {d}").format(d=row["default"]))
+            if row["secret"]:
+                flags.append(_("secret: use ${env:…} or ${file:…}"))
+            out.echo(f"  {row['name']} ({row['type']}{'; ' if flags else ''}{'; '.join(flags)})")
+            if row["help"]:
+                out.echo(f"      {row['help']}")
+
+
+@cli.command()
+@click.option("-o", "--out", "output", type=click.Path(path_type=Path),
+              help="Write to this file (e.g. plans/schema.json).")
+@click.pass_obj
+def schema(out: Output, output: Path | None) -> None:
+    """Print the JSON Schema of plan files, for editors."""
+    from migrate.schema import plan_schema
+
+    text = json.dumps(plan_schema(), ensure_ascii=False, indent=2) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        out.echo(text.rstrip("\n"))
+
+
+def main() -> None:
+    """The console entry point."""
+    cli.main(prog_name="migrate")

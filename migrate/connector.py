@@ -1,0 +1,146 @@
+"""The contract between the core and every connector.
+
+A connector type (one class, registered by name) is configured by a plan's connection and opens
+sources and targets for steps:
+
+    class LocalConnector(Connector):
+        name = "local"
+        options = OptionSet((Option("path", required=True, help="…"),))
+        source_actions = target_actions = ("copy",)
+
+A `Source` lists items in bulk and streams their content. A `Target` lists what it holds in bulk,
+names items the way it must, writes one item idempotently and verifies one item. Optional
+abilities are flags on a frozen `Capabilities`, read once — callers test the flag, never probe.
+
+Errors: raise `TransientError(retry_after=…)` for what is worth retrying, `FatalError` for what
+stops the step (credentials, quota), `SkipItem`/`Unsupported` for one item. Never return False
+for a failure and never match on error text.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+from migrate.model import Change, SourceItem, TargetEntry, TargetName
+from migrate.options import OptionSet
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a target can do; read from the server where it says so (instance or capabilities)."""
+
+    preserves_mtime: bool = False
+    checksum_algorithms: tuple[str, ...] = ()
+    can_share: bool = False
+    max_post_length: int | None = None
+    #: How many items to write at once by default, and the most the service tolerates.
+    default_jobs: int = 4
+    max_jobs: int | None = None
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a source or target needs to know about the step it serves.
+
+    `options` are the step's `with:` options, validated, with defaults filled in. `state` is the
+    connector's own cursor from the previous run (a Drive changes token, a feed ETag), passed in
+    explicitly; a source returns the new one in its `Listing` and the core stores it.
+    """
+
+    step_id: str
+    action: str
+    options: Mapping[str, Any]
+    plan_id: str
+    base_dir: Path
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Listing:
+    """Everything a source offers for a step, and the cursor to store once it is applied."""
+
+    items: Iterable[SourceItem]
+    cursor: Mapping[str, Any] | None = None
+
+
+class Source(ABC):
+    """Where items come from."""
+
+    @abstractmethod
+    def list_items(self) -> Listing:
+        """List every item in scope, in bulk (few requests for a whole tree)."""
+
+    def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
+        """Stream an item's content. Raises `SkipItem` if it vanished since it was listed."""
+        raise NotImplementedError(f"{type(self).__name__} has no content to stream")
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+
+class Target(ABC):
+    """Where items go."""
+
+    capabilities: Capabilities = Capabilities()
+
+    @abstractmethod
+    def list_entries(self) -> Iterable[TargetEntry]:
+        """List everything the target holds in the step's scope, in bulk."""
+
+    def name_for(self, item: SourceItem) -> TargetName:
+        """The name this item takes on the target; sanitised names say why they changed."""
+        return TargetName(item.path)
+
+    @abstractmethod
+    def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
+        """Create or replace one item and return it as it now stands on the target.
+
+        Must be idempotent for one `idempotency_key`: writing twice leaves one copy. Nothing half
+        written may ever be visible under the final name.
+        """
+
+    @abstractmethod
+    def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
+        """Read back an item whose write may or may not have happened (a crash in between).
+
+        Return the entry if the item is there whole and right; otherwise remove any partial
+        leftovers of that write and return None, so that it is written again with the same key.
+        """
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+
+class Connector:
+    """A connector type: its options, the actions it serves, and how it opens sources/targets."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    options: ClassVar[OptionSet] = OptionSet()
+    source_actions: ClassVar[tuple[str, ...]] = ()
+    target_actions: ClassVar[tuple[str, ...]] = ()
+    source_step_options: ClassVar[OptionSet] = OptionSet()
+    target_step_options: ClassVar[OptionSet] = OptionSet()
+
+    def __init__(self, config: Mapping[str, Any], base_dir: Path) -> None:
+        """`config` holds the connection's validated options, secrets resolved; relative paths
+        are relative to `base_dir`, the plan file's folder."""
+        self.config = config
+        self.base_dir = base_dir
+
+    def open_source(self, location: str, step: StepContext) -> Source:
+        raise NotImplementedError(f"{self.name} cannot be a source")
+
+    def open_target(self, location: str, step: StepContext) -> Target:
+        raise NotImplementedError(f"{self.name} cannot be a target")
+
+
+def iter_chunks(stream: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
+    """Read a stream in bounded chunks, so memory stays flat whatever the file size."""
+    while chunk := stream.read(size):
+        yield chunk

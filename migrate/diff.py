@@ -1,0 +1,133 @@
+"""From two bulk listings and what the journal remembers, decide what each item needs.
+
+A pure function: no I/O, so the dry run and the real run can never disagree about what to do.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from migrate.i18n import _
+from migrate.model import (
+    Action,
+    Change,
+    ChangeSet,
+    Fingerprint,
+    ItemKind,
+    SourceItem,
+    TargetEntry,
+    TargetName,
+)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the last successful migration of an item left: the state both sides were in."""
+
+    target_name: str
+    source: Fingerprint
+    target: Fingerprint | None
+
+
+def diff(
+    step: str,
+    items: Iterable[SourceItem],
+    entries: Iterable[TargetEntry],
+    name_for: Callable[[SourceItem], TargetName],
+    baselines: Mapping[str, Baseline],
+    options: Mapping[str, Any],
+) -> ChangeSet:
+    """One change per source item, in source order (parents before children, oldest post first)."""
+    on_target = {entry.name: entry for entry in entries}
+    claimed: dict[str, str] = {}
+    seen_keys: set[str] = set()
+    decide = _Decider(step, options)
+    changes = ChangeSet()
+    for item in items:
+        named = name_for(item)
+        change = decide(item, named, on_target.get(named.name), baselines.get(item.key),
+                        claimed, seen_keys)
+        seen_keys.add(item.key)
+        if change.action is not Action.SKIP and change.action is not Action.CONFLICT:
+            claimed[named.name] = item.path
+        changes.changes.append(change)
+    return changes
+
+
+class _Decider:
+    def __init__(self, step: str, options: Mapping[str, Any]) -> None:
+        self.step = step
+        self.policy = options.get("overwrite", "conflict")
+        self.include = options.get("include") or []
+        self.exclude = options.get("exclude") or []
+
+    def __call__(self, item: SourceItem, named: TargetName, entry: TargetEntry | None,
+                 base: Baseline | None, claimed: dict[str, str], seen: set[str]) -> Change:
+        def change(action: Action, reason: str) -> Change:
+            return Change(self.step, action, item, named.name, reason, named.rename_reason,
+                          entry.fingerprint if entry else None)
+
+        if item.key in seen:
+            return change(Action.CONFLICT, _("the source lists this item twice"))
+        if item.skip_reason:
+            return change(Action.SKIP, item.skip_reason)
+        if not self.is_selected(item.path):
+            return change(Action.SKIP, _("left out by the step's include/exclude patterns"))
+        if named.name in claimed:
+            return change(Action.CONFLICT, _("would take the same name on the target as '{o}'")
+                          .format(o=claimed[named.name]))
+        if entry is None:
+            if base is not None:
+                return change(Action.CREATE, _("migrated before but missing on the target now; "
+                                               "copying it again"))
+            return change(Action.CREATE, _("new"))
+        if item.kind is ItemKind.FOLDER or entry.fingerprint == Fingerprint():
+            return change(Action.UNCHANGED, _("already on the target"))
+        if base is not None and base.target_name == named.name:
+            return self.against_baseline(item, entry, base, change)
+        if entry.fingerprint.same_content_as(item.fingerprint):
+            return change(Action.UNCHANGED, _("already on the target, identical"))
+        return self.by_policy(item, entry, change,
+                              _("a different version already exists on the target"))
+
+    def against_baseline(self, item: SourceItem, entry: TargetEntry, base: Baseline,
+                         change: Callable[[Action, str], Change]) -> Change:
+        source_changed = not item.fingerprint.same_version_as(base.source)
+        target_untouched = base.target is None or entry.fingerprint.same_version_as(base.target)
+        if target_untouched:
+            if source_changed:
+                return change(Action.UPDATE, _("changed at the source since the last migration"))
+            return change(Action.UNCHANGED, _("unchanged since the last migration"))
+        return self.by_policy(item, entry, change,
+                              _("changed on the target since the last migration"))
+
+    def by_policy(self, item: SourceItem, entry: TargetEntry,
+                  change: Callable[[Action, str], Change], why: str) -> Change:
+        if self.policy == "always":
+            return change(Action.UPDATE, why + _("; overwriting it (overwrite: always)"))
+        if self.policy == "never":
+            return change(Action.SKIP, why + _("; keeping the target's version (overwrite: never)"))
+        if self.policy == "newer":
+            source_time, target_time = item.fingerprint.mtime, entry.fingerprint.mtime
+            if source_time is not None and target_time is not None and source_time > target_time:
+                return change(Action.UPDATE, why + _("; the source is newer (overwrite: newer)"))
+            return change(Action.SKIP,
+                          why + _("; the target is as new or newer (overwrite: newer)"))
+        return change(Action.CONFLICT, why + _(" — not overwritten; set 'overwrite' in the "
+                                               "step's 'with:' to decide"))
+
+    def is_selected(self, path: str) -> bool:
+        if self.include and not any(_matches(path, p) for p in self.include):
+            return False
+        return not any(_matches(path, p) for p in self.exclude)
+
+
+def _matches(path: str, pattern: str) -> bool:
+    """Glob on the item's path; `**/` also matches at the top level, as users expect."""
+    path = path.strip("/")
+    return fnmatch.fnmatchcase(path, pattern) or (
+        pattern.startswith("**/") and fnmatch.fnmatchcase(path, pattern[3:])
+    )

@@ -1,0 +1,328 @@
+"""The durable journal: one SQLite file per plan; exactly-once effects without transactions.
+
+Before any external write the runner commits INTENT (with the idempotency key and the change);
+after success it commits DONE (with what now stands on the target). On the next start every
+INTENT without DONE is *in doubt*: the target's `verify` reads it back and the item becomes DONE
+or is written again with the same key. INTENT rows are committed per batch and DONE rows in
+groups, because an fsync per item would cost more than copying a small file; correctness holds
+because anything not yet marked DONE is verified.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from migrate.diff import Baseline
+from migrate.errors import LockedError
+from migrate.i18n import _
+from migrate.model import Change, Fingerprint, TargetEntry
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    step TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state TEXT NOT NULL,            -- intent | done | failed | skipped | conflict | stale | planned
+    action TEXT,
+    source_path TEXT,
+    target_name TEXT,
+    reason TEXT,
+    rename_reason TEXT,
+    idempotency_key TEXT,
+    change TEXT,                    -- the change being written, to verify it if in doubt
+    source_fp TEXT,                 -- baseline: the source version last migrated
+    target_fp TEXT,                 -- baseline: the target version that migration left
+    target_ref TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    run_id INTEGER,
+    updated REAL,
+    PRIMARY KEY (step, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_state ON items (state);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, command TEXT, started REAL, finished REAL, outcome TEXT, counts TEXT
+);
+CREATE TABLE IF NOT EXISTS lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT, pid INTEGER, host TEXT,
+    command TEXT, started REAL, heartbeat REAL
+);
+CREATE TABLE IF NOT EXISTS cursors (step TEXT PRIMARY KEY, state TEXT NOT NULL);
+"""
+
+HEARTBEAT_SECONDS = 5.0
+LOCK_EXPIRY_SECONDS = 60.0
+
+
+def journal_path(plan_path: Path, state_dir: Path | None) -> Path:
+    """`.migrate/<plan name>.journal.sqlite` beside the plan, or in `--state-dir`."""
+    folder = state_dir if state_dir is not None else plan_path.parent / ".migrate"
+    return folder / f"{plan_path.stem}.journal.sqlite"
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    pid: int
+    host: str
+    command: str
+    started: float
+    heartbeat: float
+
+    def describe(self) -> str:
+        age = max(0, int(time.time() - self.heartbeat))
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started))
+        return _("process {pid} on {host}, started {started}, last seen {age} s ago").format(
+            pid=self.pid, host=self.host, started=started, age=age)
+
+
+@dataclass(frozen=True)
+class InDoubt:
+    step: str
+    change: Change
+    idempotency_key: str
+
+
+class Journal:
+    """One plan's journal. Use from one thread; the lock heartbeat has its own connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
+        self.db = self._connect()
+        with self.db:
+            self.db.executescript(SCHEMA)
+        self._lock_token: str | None = None
+        self._heartbeat: threading.Thread | None = None
+        self._stop_heartbeat = threading.Event()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
+
+    @contextmanager
+    def transaction(self, db: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: read-then-write without another process slipping in between."""
+        db = db or self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.release_lock()
+        self.db.close()
+
+    # -- identity -------------------------------------------------------------------------
+
+    @property
+    def plan_id(self) -> str:
+        """A random id fixed when the journal is created: part of every idempotency key."""
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'plan_id'").fetchone()
+            if row:
+                return str(row[0])
+            value = uuid.uuid4().hex
+            db.execute("INSERT INTO meta VALUES ('plan_id', ?)", (value,))
+            return value
+
+    # -- the run lock ---------------------------------------------------------------------
+
+    def acquire_lock(self, command: str) -> None:
+        """Take the run lock or raise LockedError naming its holder. A dead holder's lock on
+        this host is taken over at once; another host's after LOCK_EXPIRY_SECONDS of silence."""
+        token, now, host = uuid.uuid4().hex, time.time(), socket.gethostname()
+        with self.transaction() as db:
+            holder = self.lock_holder()
+            if holder is not None and _is_alive(holder, host, now):
+                raise LockedError(
+                    _("another 'migrate apply' is already running on this plan ({holder}). "
+                      "Wait for it to finish, or stop it, then try again.").format(
+                        holder=holder.describe()))
+            db.execute("INSERT OR REPLACE INTO lock VALUES (1, ?, ?, ?, ?, ?, ?)",
+                       (token, os.getpid(), host, command, now, now))
+        self._lock_token = token
+        self._stop_heartbeat.clear()
+        self._heartbeat = threading.Thread(target=self._beat, name="journal-heartbeat",
+                                           daemon=True)
+        self._heartbeat.start()
+
+    def lock_holder(self) -> LockHolder | None:
+        row = self.db.execute(
+            "SELECT pid, host, command, started, heartbeat FROM lock WHERE id = 1").fetchone()
+        return LockHolder(*row) if row else None
+
+    def _beat(self) -> None:
+        db = self._connect()
+        try:
+            while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
+                db.execute("UPDATE lock SET heartbeat = ? WHERE id = 1 AND token = ?",
+                           (time.time(), self._lock_token))
+        finally:
+            db.close()
+
+    def release_lock(self) -> None:
+        if self._lock_token is None:
+            return
+        self._stop_heartbeat.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+        self.db.execute("DELETE FROM lock WHERE token = ?", (self._lock_token,))
+        self._lock_token = None
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def start_run(self, command: str) -> int:
+        cursor = self.db.execute("INSERT INTO runs (command, started) VALUES (?, ?)",
+                                 (command, time.time()))
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, outcome: str, counts: dict[str, Any]) -> None:
+        self.db.execute("UPDATE runs SET finished = ?, outcome = ?, counts = ? WHERE id = ?",
+                        (time.time(), outcome, json.dumps(counts), run_id))
+
+    def last_run(self) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT id, command, started, finished, outcome, counts FROM runs "
+                              "ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        keys = ("id", "command", "started", "finished", "outcome", "counts")
+        run = dict(zip(keys, row, strict=True))
+        run["counts"] = json.loads(run["counts"]) if run["counts"] else {}
+        return run
+
+    # -- items ----------------------------------------------------------------------------
+
+    def baselines(self, step: str) -> dict[str, Baseline]:
+        rows = self.db.execute("SELECT key, target_name, source_fp, target_fp FROM items "
+                               "WHERE step = ? AND source_fp IS NOT NULL", (step,))
+        return {key: Baseline(name, Fingerprint(**json.loads(source)),
+                              Fingerprint.from_json(json.loads(target)) if target else None)
+                for key, name, source, target in rows}
+
+    def done_keys(self, step: str) -> dict[str, Fingerprint]:
+        rows = self.db.execute("SELECT key, source_fp FROM items WHERE step = ? AND state = 'done'",
+                               (step,))
+        return {key: Fingerprint(**json.loads(fp)) for key, fp in rows}
+
+    def in_doubt(self, step: str) -> list[InDoubt]:
+        rows = self.db.execute("SELECT change, idempotency_key FROM items "
+                               "WHERE step = ? AND state = 'intent'", (step,))
+        return [InDoubt(step, Change.from_json(json.loads(c)), k) for c, k in rows]
+
+    def record(self, changes: Iterable[Change], state: str, run_id: int) -> None:
+        """Note outcomes that wrote nothing (skip, conflict, stale, adopted): kept for the report,
+        without touching the baseline of the last real migration."""
+        now = time.time()
+        rows = [(c.step, c.item.key, state, c.action.value, c.item.path, c.target_name, c.reason,
+                 c.rename_reason, run_id, now) for c in changes]
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO items (step, key, state, action, source_path, target_name, reason, "
+                "rename_reason, run_id, updated) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (step, key) DO UPDATE SET state = excluded.state, "
+                "action = excluded.action, source_path = excluded.source_path, "
+                "target_name = excluded.target_name, reason = excluded.reason, "
+                "rename_reason = excluded.rename_reason, run_id = excluded.run_id, "
+                "updated = excluded.updated", rows)
+
+    def record_intents(self, intents: Iterable[tuple[Change, str]], run_id: int) -> None:
+        now = time.time()
+        rows = [(c.step, c.item.key, c.action.value, c.item.path, c.target_name, c.reason,
+                 c.rename_reason, key, json.dumps(c.to_json(), ensure_ascii=False), run_id, now)
+                for c, key in intents]
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO items (step, key, state, action, source_path, target_name, reason, "
+                "rename_reason, idempotency_key, change, attempts, run_id, updated) "
+                "VALUES (?,?,'intent',?,?,?,?,?,?,?,1,?,?) "
+                "ON CONFLICT (step, key) DO UPDATE SET state = 'intent', action = excluded.action, "
+                "source_path = excluded.source_path, target_name = excluded.target_name, "
+                "reason = excluded.reason, rename_reason = excluded.rename_reason, "
+                "idempotency_key = excluded.idempotency_key, change = excluded.change, "
+                "attempts = attempts + 1, run_id = excluded.run_id, updated = excluded.updated",
+                rows)
+
+    def record_done(self, results: Iterable[tuple[Change, TargetEntry]], run_id: int) -> None:
+        now = time.time()
+        rows = [("done", json.dumps(c.item.fingerprint.to_json()),
+                 json.dumps(entry.fingerprint.to_json()), json.dumps(entry.ref), entry.name,
+                 c.action.value, c.reason, c.rename_reason, c.item.path, run_id, now,
+                 c.step, c.item.key) for c, entry in results]
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO items (state, source_fp, target_fp, target_ref, target_name, action, "
+                "reason, rename_reason, source_path, run_id, updated, step, key) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (step, key) DO UPDATE SET "
+                "state = excluded.state, source_fp = excluded.source_fp, "
+                "target_fp = excluded.target_fp, target_ref = excluded.target_ref, "
+                "target_name = excluded.target_name, action = excluded.action, "
+                "reason = excluded.reason, rename_reason = excluded.rename_reason, "
+                "source_path = excluded.source_path, last_error = NULL, change = NULL, "
+                "run_id = excluded.run_id, updated = excluded.updated", rows)
+
+    def record_failed(self, failures: Iterable[tuple[Change, str, str]], run_id: int) -> None:
+        """`(change, state, message)` with state 'failed', 'skipped' or 'planned' (not started)."""
+        now = time.time()
+        rows = [(state, message, run_id, now, c.step, c.item.key) for c, state, message in failures]
+        with self.transaction() as db:
+            db.executemany("UPDATE items SET state = ?, last_error = ?, run_id = ?, updated = ? "
+                           "WHERE step = ? AND key = ?", rows)
+
+    # -- cursors --------------------------------------------------------------------------
+
+    def cursor(self, step: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT state FROM cursors WHERE step = ?", (step,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def set_cursor(self, step: str, state: dict[str, Any]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (step, json.dumps(state)))
+
+    # -- reading back ---------------------------------------------------------------------
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for step, state, n in self.db.execute(
+                "SELECT step, state, COUNT(*) FROM items GROUP BY step, state ORDER BY step"):
+            counts.setdefault(step, {})[state] = n
+        return counts
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        cursor = self.db.execute(
+            "SELECT step, key, state, action, source_path, target_name, reason, rename_reason, "
+            "attempts, last_error, target_ref, updated FROM items ORDER BY step, source_path")
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
+
+
+def _is_alive(holder: LockHolder, host: str, now: float) -> bool:
+    if holder.host == host:
+        try:
+            os.kill(holder.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        # A reused pid would keep a dead lock alive forever; the heartbeat tells them apart.
+        return now - holder.heartbeat < LOCK_EXPIRY_SECONDS
+    return now - holder.heartbeat < LOCK_EXPIRY_SECONDS

@@ -1,0 +1,200 @@
+"""The values that flow from listings through the diff to the runner and the journal."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from migrate.i18n import _
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies one version of an item. Any field may be unknown (None).
+
+    `checksum` is "algorithm:hexdigest" (e.g. "sha256:…", "md5:…"); `etag` is the server's own
+    version tag; `mtime` is seconds since the epoch (UTC).
+    """
+
+    size: int | None = None
+    mtime: float | None = None
+    checksum: str | None = None
+    etag: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Fingerprint | None:
+        return None if data is None else cls(**data)
+
+    def same_content_as(self, other: Fingerprint) -> bool:
+        """Whether two versions (possibly on different services) hold the same content.
+
+        A shared checksum algorithm decides; otherwise size and modification time (to the
+        second, as most servers keep them) stand in, as rsync and rclone do.
+        """
+        if self.checksum and other.checksum:
+            mine, theirs = self.checksum.split(":", 1), other.checksum.split(":", 1)
+            if mine[0] == theirs[0]:
+                return mine[1].lower() == theirs[1].lower()
+        if self.size is None or other.size is None or self.size != other.size:
+            return False
+        if self.mtime is None or other.mtime is None:
+            return False
+        return abs(self.mtime - other.mtime) < 1.0
+
+    def same_version_as(self, other: Fingerprint) -> bool:
+        """Whether a target entry is still the version we wrote (nobody changed it since)."""
+        if self.etag and other.etag:
+            return self.etag == other.etag
+        return self.same_content_as(other)
+
+
+class ItemKind(enum.StrEnum):
+    FILE = "file"
+    FOLDER = "folder"
+    POST = "post"
+    MEMBER = "member"
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One thing a source offers: a file, a post, a list member.
+
+    `key` is stable across runs (a Drive file id, a tweet id, a casefolded email; never a display
+    name). `path` is the name the item would naturally take on a target ("Budget/2024.ods");
+    the target may sanitise it. `meta` carries what the target needs to write it (JSON-able).
+    `skip_reason` is set when the source already knows the item cannot be migrated.
+    """
+
+    key: str
+    path: str
+    kind: ItemKind = ItemKind.FILE
+    fingerprint: Fingerprint = field(default_factory=Fingerprint)
+    meta: dict[str, Any] = field(default_factory=dict)
+    skip_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetEntry:
+    """One thing a target already holds, under the name the diff matches on."""
+
+    name: str
+    kind: ItemKind = ItemKind.FILE
+    fingerprint: Fingerprint = field(default_factory=Fingerprint)
+    ref: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TargetName:
+    """The name a target gives a source item, and why it differs from the source's, if it does."""
+
+    name: str
+    rename_reason: str | None = None
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    SKIP = "skip"
+    CONFLICT = "conflict"
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "update": "~", "unchanged": "=", "skip": "-", "conflict": "!"}[
+            self.value
+        ]
+
+    @property
+    def writes(self) -> bool:
+        return self in (Action.CREATE, Action.UPDATE)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What the diff decided for one source item, and why.
+
+    `expected_target` is the precondition a saved plan checks before writing: the target entry
+    as it was when the plan was made (None: the name was free).
+    """
+
+    step: str
+    action: Action
+    item: SourceItem
+    target_name: str
+    reason: str
+    rename_reason: str | None = None
+    expected_target: Fingerprint | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "action": self.action.value,
+            "source_key": self.item.key,
+            "source_path": self.item.path,
+            "kind": self.item.kind.value,
+            "target_path": self.target_name,
+            "reason": self.reason,
+            "rename": self.rename_reason,
+            "source_fingerprint": self.item.fingerprint.to_json(),
+            "expected_target": None
+            if self.expected_target is None
+            else self.expected_target.to_json(),
+            "meta": self.item.meta,
+            "skip_reason": self.item.skip_reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Change:
+        item = SourceItem(
+            key=data["source_key"],
+            path=data["source_path"],
+            kind=ItemKind(data["kind"]),
+            fingerprint=Fingerprint(**data["source_fingerprint"]),
+            meta=data.get("meta") or {},
+            skip_reason=data.get("skip_reason"),
+        )
+        return cls(
+            step=data["step"],
+            action=Action(data["action"]),
+            item=item,
+            target_name=data["target_path"],
+            reason=data["reason"],
+            rename_reason=data.get("rename"),
+            expected_target=Fingerprint.from_json(data.get("expected_target")),
+        )
+
+
+SUMMARY_KEYS = ("create", "update", "unchanged", "skip", "conflict")
+
+
+@dataclass
+class ChangeSet:
+    """Every change of one or more steps, in the order they would be applied."""
+
+    changes: list[Change] = field(default_factory=list)
+
+    def extend(self, other: ChangeSet) -> None:
+        self.changes.extend(other.changes)
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(change.action.value for change in self.changes)
+        return {key: counts.get(key, 0) for key in SUMMARY_KEYS}
+
+    def pending(self) -> list[Change]:
+        return [change for change in self.changes if change.action.writes]
+
+    def has_pending(self) -> bool:
+        return any(change.action.writes for change in self.changes)
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    """`Plan: 1,204 to create, 3 to update, 18,930 unchanged, 12 skipped, 2 conflicts.`"""
+    return _(
+        "Plan: {create} to create, {update} to update, {unchanged} unchanged, "
+        "{skip} skipped, {conflict} conflicts."
+    ).format(**{key: f"{value:,}" for key, value in summary.items()})

@@ -1,0 +1,200 @@
+"""Options declared once per connector (and for steps); the one declaration drives validation,
+`plans/schema.json` and `migrate connectors show TYPE`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrate.i18n import _
+
+_TYPE_NAMES = {
+    "string": "text",
+    "integer": "whole number",
+    "number": "number",
+    "boolean": "true or false",
+    "date": "date (YYYY-MM-DD)",
+    "list": "list",
+    "mapping": "mapping",
+    "any": "value",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting a plan may give.
+
+    `kind` is one of string, integer, number, boolean, date, list, mapping, any. `choices`
+    restricts a string. `secret` marks values that must be redacted everywhere and should be
+    given as `${env:…}`, `${file:…}` or `${keyring:…}` rather than written in the plan.
+    """
+
+    name: str
+    kind: str = "string"
+    help: str = ""
+    default: Any = None
+    required: bool = False
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+    item_kind: str | None = None  # for lists: the kind of each element
+
+    def type_label(self) -> str:
+        if self.choices:
+            return " | ".join(self.choices)
+        return _(_TYPE_NAMES[self.kind])
+
+
+class OptionValueError(ValueError):
+    """A value does not fit its option; the message is plain words for the user."""
+
+
+def _check_string(value: Any, option: Option) -> Any:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise OptionValueError(_("expected text"))
+    value = str(value)
+    if option.choices and value not in option.choices:
+        raise OptionValueError(
+            _("'{value}' is not one of: {choices}").format(
+                value=value, choices=", ".join(option.choices)
+            )
+        )
+    return value
+
+
+def _check_integer(value: Any, option: Option) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OptionValueError(_("expected a whole number"))
+    return value
+
+
+def _check_number(value: Any, option: Option) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise OptionValueError(_("expected a number"))
+    return value
+
+
+def _check_boolean(value: Any, option: Option) -> Any:
+    if not isinstance(value, bool):
+        raise OptionValueError(_("expected true or false"))
+    return value
+
+
+def _check_date(value: Any, option: Option) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise OptionValueError(_("expected a date written YYYY-MM-DD")) from None
+
+
+def _check_list(value: Any, option: Option) -> Any:
+    if not isinstance(value, list):
+        raise OptionValueError(_("expected a list"))
+    if option.item_kind:
+        element = Option(option.name, option.item_kind)
+        return [_CHECKS[option.item_kind](item, element) for item in value]
+    return value
+
+
+def _check_mapping(value: Any, option: Option) -> Any:
+    if not isinstance(value, dict):
+        raise OptionValueError(_("expected a mapping (key: value lines)"))
+    return value
+
+
+_CHECKS: dict[str, Callable[[Any, Option], Any]] = {
+    "string": _check_string,
+    "integer": _check_integer,
+    "number": _check_number,
+    "boolean": _check_boolean,
+    "date": _check_date,
+    "list": _check_list,
+    "mapping": _check_mapping,
+    "any": lambda value, option: value,
+}
+
+
+def check_value(option: Option, value: Any) -> Any:
+    """Return the value converted to the option's kind, or raise OptionValueError."""
+    return _CHECKS[option.kind](value, option)
+
+
+@dataclass(frozen=True)
+class OptionSet:
+    """The options of one connector type or of a step, by name."""
+
+    options: Sequence[Option] = field(default_factory=tuple)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.options)
+
+    def names(self) -> list[str]:
+        return [option.name for option in self.options]
+
+    def get(self, name: str) -> Option | None:
+        return next((option for option in self.options if option.name == name), None)
+
+    def defaults(self) -> dict[str, Any]:
+        return {o.name: o.default for o in self.options if o.default is not None}
+
+    def secret_names(self) -> set[str]:
+        return {option.name for option in self.options if option.secret}
+
+    def merged(self, *others: OptionSet) -> OptionSet:
+        seen = {option.name: option for option in self.options}
+        for other in others:
+            for option in other:
+                seen.setdefault(option.name, option)
+        return OptionSet(tuple(seen.values()))
+
+
+def json_schema_for(option: Option) -> dict[str, Any]:
+    """The JSON Schema fragment an editor uses to complete and check one option."""
+    reference = {"type": "string", "pattern": r"^.*\$\{(env|file|keyring|var)[:.].+\}.*$"}
+    base: dict[str, Any]
+    if option.choices:
+        base = {"enum": list(option.choices)}
+    else:
+        base = {
+            "string": {"type": "string"},
+            "integer": {"type": "integer"},
+            "number": {"type": "number"},
+            "boolean": {"type": "boolean"},
+            "date": {"type": "string", "format": "date"},
+            "list": {"type": "array"},
+            "mapping": {"type": "object"},
+            "any": {},
+        }[option.kind]
+    schema: dict[str, Any] = {"description": option.help}
+    if option.kind in ("string", "any") and not option.choices:
+        schema.update(base)
+    else:
+        schema["anyOf"] = [base, reference]
+    if option.default is not None and not isinstance(option.default, dt.date):
+        schema["default"] = option.default
+    return schema
+
+
+def describe_options(options: OptionSet) -> list[dict[str, Any]]:
+    """Rows for `migrate connectors show TYPE`."""
+    return [
+        {
+            "name": o.name,
+            "type": o.type_label(),
+            "required": o.required,
+            "default": o.default if not isinstance(o.default, dt.date) else o.default.isoformat(),
+            "secret": o.secret,
+            "help": _(o.help) if o.help else "",
+        }
+        for o in options
+    ]
+
+
+def unknown_keys(given: Mapping[str, Any], allowed: Sequence[str]) -> list[str]:
+    return [key for key in given if key not in allowed]

@@ -1,0 +1,128 @@
+"""`${var.x}`, `${env:X}`, `${file:path}` and `${keyring:service/user}` in plan values.
+
+Variables are substituted when the plan is loaded (they are not secret). Secret references are
+resolved only when a command needs the value, and every resolved value is remembered by a
+`Redactor` so that it can be masked wherever text leaves the program.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from migrate.i18n import _
+
+REFERENCE = re.compile(r"\$\{([^}]*)\}")
+ESCAPED = "$${"
+MASK = "********"
+
+
+class ReferenceError_(ValueError):
+    """A reference cannot be resolved; the message says which and how to fix it."""
+
+
+def has_secret_reference(value: str) -> bool:
+    return any(m.group(1).split(":", 1)[0] in ("env", "file", "keyring") for m in _refs(value))
+
+
+def _refs(value: str) -> list[re.Match[str]]:
+    return [m for m in REFERENCE.finditer(value) if value[max(m.start() - 1, 0) : m.start()] != "$"]
+
+
+def substitute(value: str, resolve: Callable[[str], str | None]) -> str:
+    """Replace each reference for which `resolve` returns text; `$${` is a literal `${`."""
+    out: list[str] = []
+    position = 0
+    for match in _refs(value):
+        replacement = resolve(match.group(1))
+        if replacement is None:
+            continue
+        out.append(value[position : match.start()])
+        out.append(replacement)
+        position = match.end()
+    out.append(value[position:])
+    return "".join(out).replace(ESCAPED, "${")
+
+
+def resolve_variable(expression: str, variables: dict[str, str]) -> str | None:
+    if not expression.startswith("var."):
+        return None
+    name = expression[4:]
+    if name not in variables:
+        known = ", ".join(sorted(variables)) or _("none")
+        raise ReferenceError_(
+            _("the variable '{name}' is not defined under vars: (defined: {known})").format(
+                name=name, known=known
+            )
+        )
+    return str(variables[name])
+
+
+class Redactor:
+    """Remembers secret values and masks them in any text about to be shown or stored."""
+
+    MINIMUM_LENGTH = 4  # shorter values would mask ordinary words; such secrets are refused
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, value: str) -> None:
+        value = value.strip()
+        if len(value) >= self.MINIMUM_LENGTH:
+            self._secrets.add(value)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return text
+
+    @property
+    def is_empty(self) -> bool:
+        return not self._secrets
+
+
+def resolve_secret(expression: str, base_dir: Path) -> str | None:
+    """The value of an env/file/keyring reference, or None if the expression is not one."""
+    scheme, _sep, argument = expression.partition(":")
+    if scheme == "env":
+        if argument not in os.environ:
+            raise ReferenceError_(
+                _(
+                    "the environment variable {name} is not set; set it before running, "
+                    "for example: export {name}=…"
+                ).format(name=argument)
+            )
+        return os.environ[argument]
+    if scheme == "file":
+        path = (base_dir / argument).expanduser()
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as error:
+            raise ReferenceError_(
+                _("cannot read the secret file {path}: {reason}").format(
+                    path=path, reason=error.strerror or error
+                )
+            ) from None
+    if scheme == "keyring":
+        return _from_keyring(argument)
+    return None
+
+
+def _from_keyring(argument: str) -> str:
+    service, _sep, user = argument.partition("/")
+    try:
+        import keyring  # optional: only where a keyring is installed
+    except ImportError:
+        raise ReferenceError_(
+            _("${{keyring:…}} needs the 'keyring' package, which is not installed here")
+        ) from None
+    value = keyring.get_password(service, user)
+    if value is None:
+        raise ReferenceError_(
+            _("no password stored in the keyring for service '{service}', user '{user}'").format(
+                service=service, user=user
+            )
+        )
+    return value

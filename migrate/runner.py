@@ -1,0 +1,218 @@
+"""Executes the writes of a step: bounded concurrency, journaled, retried, stoppable.
+
+The runner is the only code that writes to a service. It journals INTENT for a batch of items in
+one transaction before dispatching them, gathers DONE rows and commits them in groups, retries
+only `TransientError` (honouring Retry-After), lets one failed item never stop the others, and
+stops the whole step on `FatalError`. Ctrl-C stops dispatching, lets items in flight finish,
+commits what is done and leaves the rest for a later `apply`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from migrate.connector import Source, Target
+from migrate.errors import FatalError, Interrupted, SkipItem, TransientError
+from migrate.i18n import _
+from migrate.journal import Journal
+from migrate.model import Change, TargetEntry
+from migrate.progress import Progress, QuietProgress
+
+FLUSH_EVERY_ITEMS = 256
+FLUSH_EVERY_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+    #: A Retry-After longer than this is not waited for in-process; the item fails as transient
+    #: and a later run picks it up.
+    max_retry_after: float = 300.0
+
+
+@dataclass
+class StepOutcome:
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    not_started: int = 0
+    failures: list[tuple[Change, str]] = field(default_factory=list)
+    fatal: str | None = None
+    interrupted: bool = False
+
+
+def idempotency_key(plan_id: str, change: Change) -> str:
+    """Derived from the plan, step, item and its version: the same write always gets the same key,
+    an update of a changed item a new one."""
+    fingerprint = change.item.fingerprint
+    material = "\0".join([plan_id, change.step, change.item.key, str(fingerprint.size),
+                          str(fingerprint.mtime), str(fingerprint.checksum),
+                          str(fingerprint.etag)])
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+class Runner:
+    def __init__(self, journal: Journal, run_id: int, plan_id: str, jobs: int,
+                 redact: Callable[[str], str], progress: Progress | None = None,
+                 retry: RetryPolicy | None = None, debug: bool = False) -> None:
+        self.journal, self.run_id, self.plan_id = journal, run_id, plan_id
+        self.jobs = max(1, jobs)
+        self.redact = redact
+        self.progress = progress or QuietProgress()
+        self.retry = retry or RetryPolicy()
+        self.debug = debug
+
+    def run(self, label: str, changes: list[Change], source: Source, target: Target) -> StepOutcome:
+        outcome = StepOutcome()
+        if not changes:
+            return outcome
+        self.progress.start(label, len(changes))
+        batches = _batches(changes, max(64, 8 * self.jobs))
+        done_buffer: list[tuple[Change, TargetEntry]] = []
+        last_flush = time.monotonic()
+        in_flight: dict[Future[TargetEntry], Change] = {}
+        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="write")
+        stopping = False
+        try:
+            while True:
+                if not stopping and len(in_flight) < 4 * self.jobs:
+                    batch = next(batches, None)
+                    if batch is not None:
+                        self._dispatch(batch, pool, in_flight, source, target)
+                if not in_flight:
+                    break
+                finished, _pending = wait(in_flight, timeout=FLUSH_EVERY_SECONDS,
+                                          return_when=FIRST_COMPLETED)
+                for future in finished:
+                    change = in_flight.pop(future)
+                    stopping |= self._collect(future, change, done_buffer, outcome)
+                now = time.monotonic()
+                if len(done_buffer) >= FLUSH_EVERY_ITEMS or now - last_flush >= FLUSH_EVERY_SECONDS:
+                    self._flush(done_buffer)
+                    last_flush = now
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+            self._stop(in_flight, done_buffer, outcome)
+            raise Interrupted(_("Stopped. What was finished is saved; run 'migrate apply' "
+                                "again to continue.")) from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._flush(done_buffer)
+            self.progress.finish()
+        outcome.not_started = batches.remaining()
+        return outcome
+
+    def _dispatch(self, batch: list[Change], pool: ThreadPoolExecutor,
+                  in_flight: dict[Future[TargetEntry], Change], source: Source,
+                  target: Target) -> None:
+        keyed = [(change, idempotency_key(self.plan_id, change)) for change in batch]
+        self.journal.record_intents(keyed, self.run_id)
+        for change, key in keyed:
+            in_flight[pool.submit(self._write, change, key, source, target)] = change
+
+    def _write(self, change: Change, key: str, source: Source, target: Target) -> TargetEntry:
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=self._wait,
+            reraise=True,
+        )
+        return retrying(target.write, change, source, key)
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            if retry_after > self.retry.max_retry_after:
+                raise error  # type: ignore[misc]  # too long to wait here: let a later run do it
+            return float(retry_after)
+        backoff = wait_exponential_jitter(initial=self.retry.initial_wait, max=self.retry.max_wait)
+        return backoff(state)
+
+    def _collect(self, future: Future[TargetEntry], change: Change,
+                 done_buffer: list[tuple[Change, TargetEntry]], outcome: StepOutcome) -> bool:
+        """Record one finished write; True when the step must stop."""
+        self.progress.advance()
+        try:
+            done_buffer.append((change, future.result()))
+            outcome.done += 1
+            return False
+        except SkipItem as error:
+            self.journal.record_failed([(change, "skipped", self.redact(str(error)))], self.run_id)
+            outcome.skipped += 1
+            return False
+        except FatalError as error:
+            message = self.redact(str(error))
+            self.journal.record_failed([(change, "failed", message)], self.run_id)
+            outcome.failed += 1
+            outcome.failures.append((change, message))
+            outcome.fatal = message
+            return True
+        except Exception as error:  # one item's failure never stops the others
+            message = self.redact(self._describe(error))
+            self.journal.record_failed([(change, "failed", message)], self.run_id)
+            outcome.failed += 1
+            outcome.failures.append((change, message))
+            return False
+
+    def _describe(self, error: Exception) -> str:
+        if isinstance(error, TransientError):
+            return _("{error} (gave up after {n} attempts; a later run will try again)").format(
+                error=error, n=self.retry.attempts)
+        if self.debug:
+            return "".join(traceback.format_exception(error)).strip()
+        return str(error) or type(error).__name__
+
+    def _flush(self, done_buffer: list[tuple[Change, TargetEntry]]) -> None:
+        if done_buffer:
+            self.journal.record_done(done_buffer, self.run_id)
+            done_buffer.clear()
+
+    def _stop(self, in_flight: dict[Future[TargetEntry], Change],
+              done_buffer: list[tuple[Change, TargetEntry]], outcome: StepOutcome) -> None:
+        """After Ctrl-C: unstarted writes go back to planned; writes under way may finish."""
+        not_started = [(c, "planned", _("not started: the run was stopped"))
+                       for f, c in in_flight.items() if f.cancel()]
+        self.journal.record_failed(not_started, self.run_id)
+        outcome.not_started += len(not_started)
+        for future, change in list(in_flight.items()):
+            if not future.cancelled():
+                # A write that failed stays INTENT: it is verified on the next start.
+                with contextlib.suppress(Exception):
+                    done_buffer.append((change, future.result()))
+        self._flush(done_buffer)
+
+
+def _batches(changes: list[Change], size: int) -> _CountingBatches:
+    return _CountingBatches(changes, size)
+
+
+class _CountingBatches(Iterator[list[Change]]):
+    """Batches of changes; `len()` of what is left tells how many were never dispatched."""
+
+    def __init__(self, changes: list[Change], size: int) -> None:
+        self.changes, self.size, self.position = changes, size, 0
+
+    def __next__(self) -> list[Change]:
+        if self.position >= len(self.changes):
+            raise StopIteration
+        batch = self.changes[self.position : self.position + self.size]
+        self.position += len(batch)
+        return batch
+
+    def __iter__(self) -> _CountingBatches:
+        return self
+
+    def remaining(self) -> int:
+        return len(self.changes) - self.position

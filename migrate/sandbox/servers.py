@@ -1,0 +1,49 @@
+"""Find and run the installed local stand-in servers (`migrate.sandbox` entry points)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from migrate.sandbox.base import LocalServer
+
+GROUP = "migrate.sandbox"
+
+
+def available() -> dict[str, Any]:
+    """Server classes by name, imported on demand."""
+    return {entry.name: entry for entry in entry_points(group=GROUP)}
+
+
+@contextmanager
+def running(workdir: Path, names: list[str] | None = None) -> Iterator[dict[str, LocalServer]]:
+    """Start the named servers (all installed ones by default); stop them all on exit."""
+    found = available()
+    with ExitStack() as stack:
+        started: dict[str, LocalServer] = {}
+        for name in sorted(names if names is not None else found):
+            server_class = found[name].load()
+            server = server_class.for_sandbox(workdir / name)
+            stack.enter_context(server)
+            started[name] = server
+        yield started
+
+
+def environment(servers: dict[str, LocalServer]) -> dict[str, str]:
+    """`TRANSHUMANCE_SANDBOX_<NAME>_<FIELD>` for each server's description, for demo plans."""
+    variables = {}
+    for name, server in servers.items():
+        for field, value in server.describe().items():
+            if isinstance(value, str | int | float):
+                key = re.sub(r"[^A-Z0-9]+", "_", f"TRANSHUMANCE_SANDBOX_{name}_{field}".upper())
+                variables[key] = str(value)
+    return variables
+
+
+def export_environment(servers: dict[str, LocalServer]) -> None:
+    os.environ.update(environment(servers))

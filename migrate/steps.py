@@ -1,0 +1,57 @@
+"""Opening a plan's steps: connectors configured, sources and targets opened, listings diffed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from migrate import registry
+from migrate.connector import Listing, Source, StepContext, Target
+from migrate.diff import Baseline, diff
+from migrate.model import ChangeSet, SourceItem, TargetEntry
+from migrate.plan import Plan, StepSpec
+
+
+@dataclass
+class OpenStep:
+    """A step with its source and target open, ready to list, diff and write."""
+
+    spec: StepSpec
+    source: Source
+    target: Target
+
+    def list(self) -> tuple[list[SourceItem], Listing, list[TargetEntry]]:
+        listing = self.source.list_items()
+        items = list(listing.items)
+        return items, listing, list(self.target.list_entries())
+
+    def diff(self, items: list[SourceItem], entries: list[TargetEntry],
+             baselines: dict[str, Baseline]) -> ChangeSet:
+        return diff(self.spec.id, items, entries, self.target.name_for, baselines,
+                    self.spec.options)
+
+    def close(self) -> None:
+        self.source.close()
+        self.target.close()
+
+
+def select_steps(plan: Plan, step_id: str | None) -> list[StepSpec]:
+    return [plan.step(step_id)] if step_id else list(plan.steps)
+
+
+def open_step(plan: Plan, spec: StepSpec, config: dict[str, dict[str, Any]], plan_id: str,
+              cursor: dict[str, Any]) -> OpenStep:
+    base_dir = Path(plan.base_dir)
+    context = StepContext(spec.id, spec.action, spec.options, plan_id, base_dir, cursor)
+    source_spec = plan.connections[spec.source.connection]
+    target_spec = plan.connections[spec.target.connection]
+    source_connector = registry.get(source_spec.type)(config[source_spec.name], base_dir)
+    target_connector = registry.get(target_spec.type)(config[target_spec.name], base_dir)
+    source = source_connector.open_source(spec.source.location, context)
+    try:
+        target = target_connector.open_target(spec.target.location, context)
+    except BaseException:
+        source.close()
+        raise
+    return OpenStep(spec, source, target)
