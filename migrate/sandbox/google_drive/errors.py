@@ -1,0 +1,110 @@
+"""Drive API errors in Google's JSON shape, raised anywhere in the emulator and rendered once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+#: HTTP status -> the canonical google.rpc status name Google puts in `error.status`.
+_STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    416: "OUT_OF_RANGE",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+
+#: Reasons Google reports under the `usageLimits` domain rather than `global`.
+_USAGE_LIMIT_REASONS = {
+    "userRateLimitExceeded",
+    "rateLimitExceeded",
+    "dailyLimitExceeded",
+    "quotaExceeded",
+    "downloadQuotaExceeded",
+}
+
+#: Default messages, as the live API words them, for reasons raised without an explicit message.
+DEFAULT_MESSAGES = {
+    "userRateLimitExceeded": "User rate limit exceeded.",
+    "rateLimitExceeded": "Rate Limit Exceeded",
+    "dailyLimitExceeded": "Daily Limit Exceeded",
+    "quotaExceeded": "The download quota for this file has been exceeded.",
+    "downloadQuotaExceeded": "The download quota for this file has been exceeded.",
+    "authError": "Invalid Credentials",
+    "backendError": "Backend Error",
+    "internalError": "Internal Error",
+    "notFound": "Not Found",
+    "badRequest": "Bad Request",
+    "invalid": "Invalid Value",
+    "invalidParameter": "Invalid Value",
+}
+
+
+class DriveApiError(Exception):
+    """An error answer: HTTP status, Google `reason`, message and optional location.
+
+    `headers` carries extra response headers such as `Retry-After` or `WWW-Authenticate`.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str | None = None,
+        *,
+        location: str | None = None,
+        location_type: str = "parameter",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.message = message or DEFAULT_MESSAGES.get(reason, reason)
+        self.location = location
+        self.location_type = location_type
+        self.headers = dict(headers or {})
+        super().__init__(f"{status} {reason}: {self.message}")
+
+    def body(self) -> dict[str, Any]:
+        """The JSON document Google sends for this error."""
+        detail: dict[str, Any] = {
+            "message": self.message,
+            "domain": "usageLimits" if self.reason in _USAGE_LIMIT_REASONS else "global",
+            "reason": self.reason,
+        }
+        if self.location:
+            detail["location"] = self.location
+            detail["locationType"] = self.location_type
+        return {
+            "error": {
+                "code": self.status,
+                "message": self.message,
+                "errors": [detail],
+                "status": _STATUS_NAMES.get(self.status, "UNKNOWN"),
+            }
+        }
+
+    def to_response(self) -> Response:
+        """A werkzeug response carrying the error body and headers."""
+        response = Response(
+            json.dumps(self.body(), indent=1),
+            status=self.status,
+            mimetype="application/json",
+        )
+        for name, value in self.headers.items():
+            response.headers[name] = value
+        return response
+
+
+def not_found(file_id: str) -> DriveApiError:
+    """The 404 Drive answers for an unknown id and for an item the caller may not see."""
+    return DriveApiError(404, "notFound", f"File not found: {file_id}.", location="fileId")
+
+
+def invalid_parameter(name: str, message: str | None = None) -> DriveApiError:
+    """A 400 `invalid` pointing at one query parameter, as Drive reports bad values."""
+    return DriveApiError(400, "invalid", message or "Invalid Value", location=name)
