@@ -20,7 +20,7 @@ from googleapiclient.http import MediaIoBaseDownload
 
 from migrate.sandbox.google_drive import GoogleDriveServer
 from migrate.sandbox.google_drive.exports import ODT
-from migrate.sandbox.google_drive.seed import SeededDrive, seed_demo_drive
+from migrate.sandbox.google_drive.seed import SeededDrive, seed_demo_drive, seed_large_drive
 from migrate.sandbox.google_drive.state import DriveState
 from tests.fixtures.google_drive import build_drive_service
 
@@ -537,3 +537,24 @@ def test_modify_bumps_version_time_and_checksum(google_drive_server, drive_servi
     assert after["md5Checksum"] != before["md5Checksum"]
     assert after["headRevisionId"] != before["headRevisionId"]
     assert after["modifiedTime"] == "2030-01-02T03:04:05.000Z"
+
+
+def test_large_drive_lists_in_few_requests(google_drive_server, drive_service):
+    seeded = seed_large_drive(google_drive_server.drive, items=3000)
+    google_drive_server.requests.reset()
+    files = list_all(
+        drive_service, pageSize=1000, q="trashed = false", fields="nextPageToken,files(id)"
+    )
+    assert len(files) == seeded.item_count == 3000
+    assert google_drive_server.requests.total == 3
+
+
+def test_control_plane_aliases_and_stats(google_drive_server, drive_service):
+    control(google_drive_server, "faults", {"status": 500, "times": 2})
+    for _ in range(2):
+        with pytest.raises(HttpError):
+            drive_service.files().list().execute()
+    drive_service.files().list().execute()
+    with urllib.request.urlopen(f"{google_drive_server.url}/_emulator/requests") as response:
+        stats = json.loads(response.read())
+    assert stats["by_endpoint"]["files.list"] == 3 and stats["by_status"]["500"] == 2

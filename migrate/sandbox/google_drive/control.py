@@ -5,8 +5,11 @@ POST   /_emulator/faults      {status, reason, message, retry_after, count, path
 DELETE /_emulator/faults      clear faults and quotas
 GET    /_emulator/faults      pending faults
 POST   /_emulator/quotas      {queries_per_100_seconds, daily_limit} (null switches off)
-GET    /_emulator/stats       request counts {total, by_endpoint, by_status}
-DELETE /_emulator/stats       reset the counts
+GET    /_emulator/stats       request counts {total, by_endpoint, by_status} (alias: requests)
+DELETE /_emulator/stats       reset the counts (alias: requests)
+
+`times` is accepted for `count`, and `requests` for `stats`, to match the Mailchimp and listmonk
+emulators' control plane (docs/decisions/0200).
 POST   /_emulator/auth        {required: bool, token_lifetime: seconds}
 POST   /_emulator/auth/expire expire every issued access token
 """
@@ -30,7 +33,9 @@ def _json(body: Any, status: int = 200) -> Response:
 def control_plane(app: DriveApp, request: Request, path: str) -> Response:
     """Answer one control-plane request; 400 on a malformed body, 404 on unknown paths."""
     body = request.get_json(silent=True) or {}
-    route = (request.method, path.rstrip("/"))
+    route = (request.method, path.rstrip("/").replace("requests", "stats"))
+    if "times" in body:
+        body["count"] = body.pop("times")
     try:
         if route == ("POST", "faults"):
             return _json(dataclasses.asdict(app.faults.inject(**body)), 201)
