@@ -99,7 +99,9 @@ class LocalSource(Source):
         items = []
         for path, kind, info, empty in _walk(self.root):
             if kind is ItemKind.FILE:
-                items.append(SourceItem(path, path, kind, _fingerprint(info)))
+                # Exact nanoseconds ride along: a float of seconds cannot hold them all.
+                items.append(SourceItem(path, path, kind, _fingerprint(info),
+                                        {"mtime_ns": info.st_mtime_ns}))
             elif empty:
                 # A folder with files is created with its first file; an empty one would be lost.
                 items.append(SourceItem(path + "/", path, ItemKind.FOLDER))
@@ -156,8 +158,10 @@ class LocalTarget(Target):
                 temporary.unlink(missing_ok=True)
                 raise TransientError(_("{path} changed at the source while it was being copied")
                                      .format(path=change.item.path))
-            if expected.mtime is not None:
+            mtime_ns = change.item.meta.get("mtime_ns")
+            if mtime_ns is None and expected.mtime is not None:
                 mtime_ns = round(expected.mtime * 1e9)
+            if mtime_ns is not None:
                 os.utime(temporary, ns=(mtime_ns, mtime_ns))
             os.replace(temporary, destination)
             info = destination.stat()
@@ -165,7 +169,7 @@ class LocalTarget(Target):
             raise _translate(error, destination) from None
         return TargetEntry(change.target_name, ItemKind.FILE,
                            Fingerprint(info.st_size, info.st_mtime_ns / 1e9, f"sha256:{checksum}"),
-                           {"path": str(destination)})
+                           {})
 
     def _copy(self, stream: BinaryIO, temporary: Path) -> tuple[str, int]:
         digest, size = hashlib.sha256(), 0
@@ -196,7 +200,7 @@ class LocalTarget(Target):
         info = destination.stat()
         return TargetEntry(change.target_name, ItemKind.FILE,
                            Fingerprint(info.st_size, info.st_mtime_ns / 1e9, f"sha256:{actual}"),
-                           {"path": str(destination)})
+                           {})
 
 
 def _hash_stream(stream: BinaryIO) -> str:

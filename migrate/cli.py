@@ -21,6 +21,7 @@ from migrate import report as reports
 from migrate.errors import MigrateError
 from migrate.i18n import _, set_language
 from migrate.options import describe_options
+from migrate.plan import CORE_STEP_OPTIONS
 from migrate.progress import QuietProgress, TextProgress
 from migrate.references import Redactor
 
@@ -253,13 +254,16 @@ def connectors_show(out: Output, type_name: str, as_json: bool) -> None:
     data = {"type": connector.name, "summary": _(connector.summary),
             "options": describe_options(connector.options),
             "step_options": describe_options(connector.source_step_options.merged(
-                connector.target_step_options))}
+                connector.target_step_options)),
+            "common_step_options": describe_options(CORE_STEP_OPTIONS)}
     if as_json:
         out.json(data)
         return
     out.echo(f"{connector.name}: {data['summary']}")
     for title, rows in ((_("Connection options"), data["options"]),
-                        (_("Step options (under 'with:')"), data["step_options"])):
+                        (_("Step options (under 'with:')"), data["step_options"]),
+                        (_("Options every step accepts (under 'with:')"),
+                         data["common_step_options"])):
         if rows:
             out.echo(f"\n{title}:")
         for row in rows:

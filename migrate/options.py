@@ -53,6 +53,9 @@ class OptionValueError(ValueError):
 
 def _check_string(value: Any, option: Option) -> Any:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if option.choices:
+            raise OptionValueError(_("expected one of: {choices}").format(
+                choices=", ".join(option.choices)))
         raise OptionValueError(_("expected text"))
     value = str(value)
     if option.choices and value not in option.choices:

@@ -1,0 +1,51 @@
+"""Two applies on one plan: the second refuses and names the holder."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+from migrate.journal import Journal, journal_path
+from tests.helpers import make_tree, migrate, migrate_popen, write_plan
+
+
+def test_second_apply_refuses_while_the_first_holds_the_lock(tmp_path: Path) -> None:
+    make_tree(tmp_path / "source", 20)
+    plan = write_plan(tmp_path)
+    holder = Journal(journal_path(plan, None))
+    holder.acquire_lock("apply")
+    try:
+        refused = migrate("apply", plan, "--yes")
+    finally:
+        holder.close()
+    assert refused.returncode == 1
+    assert "already running on this plan" in refused.stderr
+    assert f"process {os.getpid()} on {socket.gethostname()}" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "target").exists()
+    assert migrate("apply", plan, "--yes").returncode == 0  # released: now it runs
+
+
+def test_two_real_applies_at_once(tmp_path: Path) -> None:
+    make_tree(tmp_path / "source", 1500, max_size=60_000)
+    plan = write_plan(tmp_path)
+    first = migrate_popen("apply", plan, "--yes", "--jobs", "1")
+    time.sleep(0.6)  # the first has started and holds the lock
+    second = migrate("apply", plan, "--yes")
+    _out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert second.returncode == 1, second.stdout
+    assert "already running on this plan" in second.stderr
+    assert f"process {first.pid}" in second.stderr
+
+
+def test_a_dead_holders_lock_is_taken_over(tmp_path: Path) -> None:
+    make_tree(tmp_path / "source", 5)
+    plan = write_plan(tmp_path)
+    journal = Journal(journal_path(plan, None))
+    journal.db.execute("INSERT INTO lock VALUES (1, 'x', 999999999, ?, 'apply', ?, ?)",
+                       (socket.gethostname(), time.time(), time.time()))
+    journal.db.close()
+    assert migrate("apply", plan, "--yes").returncode == 0
