@@ -264,7 +264,7 @@ def _check_preconditions(journal: Journal, changes: ChangeSet, items: list[Any],
 def _with_reason(change: Change, reason: str) -> Change:
     return Change(change.step, change.action, change.item, change.target_name,
                   _("stale: {why}").format(why=reason), change.rename_reason,
-                  change.expected_target)
+                  change.expected_target, change.notes)
 
 
 def status(path: str | Path, state_dir: Path | None = None) -> dict[str, Any]:

@@ -68,7 +68,7 @@ class _Decider:
                  base: Baseline | None, claimed: dict[str, str], seen: set[str]) -> Change:
         def change(action: Action, reason: str) -> Change:
             return Change(self.step, action, item, named.name, reason, named.rename_reason,
-                          entry.fingerprint if entry else None)
+                          entry.fingerprint if entry else None, named.notes)
 
         if item.key in seen:
             return change(Action.CONFLICT, _("the source lists this item twice"))

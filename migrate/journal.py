@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS items (
     target_name TEXT,
     reason TEXT,
     rename_reason TEXT,
+    notes TEXT,                     -- JSON list: what else the user should know (shares, …)
     idempotency_key TEXT,
     change TEXT,                    -- the change being written, to verify it if in doubt
     source_fp TEXT,                 -- baseline: the source version last migrated
@@ -234,30 +235,31 @@ class Journal:
         without touching the baseline of the last real migration."""
         now = time.time()
         rows = [(c.step, c.item.key, state, c.action.value, c.item.path, c.target_name, c.reason,
-                 c.rename_reason, run_id, now) for c in changes]
+                 c.rename_reason, _notes(c), run_id, now) for c in changes]
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO items (step, key, state, action, source_path, target_name, reason, "
-                "rename_reason, run_id, updated) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                "rename_reason, notes, run_id, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (step, key) DO UPDATE SET state = excluded.state, "
                 "action = excluded.action, source_path = excluded.source_path, "
                 "target_name = excluded.target_name, reason = excluded.reason, "
-                "rename_reason = excluded.rename_reason, run_id = excluded.run_id, "
-                "updated = excluded.updated", rows)
+                "rename_reason = excluded.rename_reason, notes = excluded.notes, "
+                "run_id = excluded.run_id, updated = excluded.updated", rows)
 
     def record_intents(self, intents: Iterable[tuple[Change, str]], run_id: int) -> None:
         now = time.time()
         rows = [(c.step, c.item.key, c.action.value, c.item.path, c.target_name, c.reason,
-                 c.rename_reason, key, json.dumps(c.to_json(), ensure_ascii=False), run_id, now)
-                for c, key in intents]
+                 c.rename_reason, _notes(c), key, json.dumps(c.to_json(), ensure_ascii=False),
+                 run_id, now) for c, key in intents]
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO items (step, key, state, action, source_path, target_name, reason, "
-                "rename_reason, idempotency_key, change, attempts, run_id, updated) "
-                "VALUES (?,?,'intent',?,?,?,?,?,?,?,1,?,?) "
+                "rename_reason, notes, idempotency_key, change, attempts, run_id, updated) "
+                "VALUES (?,?,'intent',?,?,?,?,?,?,?,?,1,?,?) "
                 "ON CONFLICT (step, key) DO UPDATE SET state = 'intent', action = excluded.action, "
                 "source_path = excluded.source_path, target_name = excluded.target_name, "
                 "reason = excluded.reason, rename_reason = excluded.rename_reason, "
+                "notes = excluded.notes, "
                 "idempotency_key = excluded.idempotency_key, change = excluded.change, "
                 "attempts = attempts + 1, run_id = excluded.run_id, updated = excluded.updated",
                 rows)
@@ -266,17 +268,18 @@ class Journal:
         now = time.time()
         rows = [("done", json.dumps(c.item.fingerprint.to_json()),
                  json.dumps(entry.fingerprint.to_json()), json.dumps(entry.ref), entry.name,
-                 c.action.value, c.reason, c.rename_reason, c.item.path, run_id, now,
+                 c.action.value, c.reason, c.rename_reason, _notes(c), c.item.path, run_id, now,
                  c.step, c.item.key) for c, entry in results]
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO items (state, source_fp, target_fp, target_ref, target_name, action, "
-                "reason, rename_reason, source_path, run_id, updated, step, key) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (step, key) DO UPDATE SET "
+                "reason, rename_reason, notes, source_path, run_id, updated, step, key) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (step, key) DO UPDATE SET "
                 "state = excluded.state, source_fp = excluded.source_fp, "
                 "target_fp = excluded.target_fp, target_ref = excluded.target_ref, "
                 "target_name = excluded.target_name, action = excluded.action, "
                 "reason = excluded.reason, rename_reason = excluded.rename_reason, "
+                "notes = excluded.notes, "
                 "source_path = excluded.source_path, last_error = NULL, change = NULL, "
                 "run_id = excluded.run_id, updated = excluded.updated", rows)
 
@@ -309,10 +312,17 @@ class Journal:
     def rows(self) -> Iterator[dict[str, Any]]:
         cursor = self.db.execute(
             "SELECT step, key, state, action, source_path, target_name, reason, rename_reason, "
-            "attempts, last_error, target_ref, updated FROM items ORDER BY step, source_path")
+            "notes, attempts, last_error, target_ref, updated FROM items "
+            "ORDER BY step, source_path")
         names = [d[0] for d in cursor.description]
         for row in cursor:
-            yield dict(zip(names, row, strict=True))
+            found = dict(zip(names, row, strict=True))
+            found["notes"] = json.loads(found["notes"]) if found["notes"] else []
+            yield found
+
+
+def _notes(change: Change) -> str | None:
+    return json.dumps(list(change.notes), ensure_ascii=False) if change.notes else None
 
 
 def _is_alive(holder: LockHolder, host: str, now: float) -> bool:

@@ -90,10 +90,15 @@ class TargetEntry:
 
 @dataclass(frozen=True)
 class TargetName:
-    """The name a target gives a source item, and why it differs from the source's, if it does."""
+    """The name a target gives a source item, and why it differs from the source's, if it does.
+
+    `notes` are what else the user should know about this item on this target (a share that will
+    be created, an identity that has no mapping): shown in the plan, kept in the report.
+    """
 
     name: str
     rename_reason: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 class Action(enum.StrEnum):
@@ -129,6 +134,7 @@ class Change:
     reason: str
     rename_reason: str | None = None
     expected_target: Fingerprint | None = None
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -146,6 +152,7 @@ class Change:
             else self.expected_target.to_json(),
             "meta": self.item.meta,
             "skip_reason": self.item.skip_reason,
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -166,6 +173,7 @@ class Change:
             reason=data["reason"],
             rename_reason=data.get("rename"),
             expected_target=Fingerprint.from_json(data.get("expected_target")),
+            notes=tuple(data.get("notes") or ()),
         )
 
 

@@ -68,6 +68,7 @@ def _change_line(change: Change) -> str:
                                                             why=change.rename_reason))
     if change.action is not Action.CREATE or change.reason != _("new"):
         notes.append(change.reason)
+    notes.extend(change.notes)
     return line + (f"  ({'; '.join(notes)})" if notes else "")
 
 
@@ -91,6 +92,7 @@ def _change_json(change: Change) -> dict[str, Any]:
         "target_path": change.target_name,
         "reason": change.reason,
         "rename": change.rename_reason,
+        "notes": list(change.notes),
     }
 
 

@@ -48,6 +48,7 @@ def collect(plan: Plan, journal: Journal, redact: Callable[[str], str]) -> dict[
         "last_run": journal.last_run(),
         "steps": {step: dict(counts) for step, counts in steps.items()},
         "renamed": [r for r in rows if r["rename_reason"]],
+        "noted": [r for r in rows if r["notes"]],
         "items": rows,
     }
 
@@ -78,6 +79,9 @@ def as_markdown(data: dict[str, Any]) -> str:
         out += ["", f"## {_('Renamed')} ({len(data['renamed']):,})", ""]
         out += [f"- `{r['source_path']}` → `{r['target_name']}`: {r['rename_reason']}"
                 for r in data["renamed"]]
+    if data["noted"]:
+        out += ["", f"## {_('Notes')} ({len(data['noted']):,})", ""]
+        out += [f"- `{r['target_name']}`: {'; '.join(r['notes'])}" for r in data["noted"]]
     for state, title, field in _SECTIONS:
         rows = [r for r in data["items"] if r["state"] == state]
         if rows:
@@ -101,6 +105,11 @@ def as_html(data: dict[str, Any]) -> str:
         body.append(f"<h2>{e(_('Renamed'))} ({len(data['renamed']):,})</h2><ul>")
         body += [f"<li><code>{e(r['source_path'])}</code> → <code>{e(r['target_name'])}</code>: "
                  f"{e(r['rename_reason'])}</li>" for r in data["renamed"]]
+        body.append("</ul>")
+    if data["noted"]:
+        body.append(f"<h2>{e(_('Notes'))} ({len(data['noted']):,})</h2><ul>")
+        body += [f"<li><code>{e(r['target_name'])}</code>: {e('; '.join(r['notes']))}</li>"
+                 for r in data["noted"]]
         body.append("</ul>")
     for state, title, field in _SECTIONS:
         rows = [r for r in data["items"] if r["state"] == state]

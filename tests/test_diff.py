@@ -102,3 +102,9 @@ def test_existing_folder_is_unchanged() -> None:
 def test_nothing_is_ever_deleted() -> None:
     # A file only on the target produces no change at all.
     assert run([], [TargetEntry("kept.txt", fingerprint=OLD)]) == []
+
+
+def test_target_notes_travel_with_the_change() -> None:
+    changes = diff("s", [item("a")], [], lambda i: TargetName(i.path, None, ("shared with alice",)),
+                   {}, {})
+    assert changes.changes[0].notes == ("shared with alice",)

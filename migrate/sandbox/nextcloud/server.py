@@ -51,6 +51,11 @@ class NextcloudServer(LocalServer):
         self._server: wsgi.Server | None = None
         self._thread: threading.Thread | None = None
 
+    @classmethod
+    def for_sandbox(cls, workdir: Path) -> NextcloudServer:
+        """The sandbox's Nextcloud: one admin account, `demo`, data kept under `workdir`."""
+        return cls(workdir, users={"demo": "demo-password"})
+
     def start(self) -> None:
         server = wsgi.Server((self._host, self._requested_port), NextcloudApp(self.state),
                              numthreads=self._threads, server_name="nextcloud-sandbox")  # fmt: skip
