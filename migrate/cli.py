@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -290,6 +291,52 @@ def schema(out: Output, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
     else:
         out.echo(text.rstrip("\n"))
+
+
+@cli.command()
+@click.option("--dir", "folder", type=click.Path(path_type=Path),
+              default=Path("transhumance-sandbox"), show_default=True,
+              help="Where the servers keep their data.")
+@click.option("--seed/--no-seed", default=True, show_default=True,
+              help="Fill the servers with the demo's sample data.")
+@click.option("--once", is_flag=True, help="Print the servers' details, then stop them.")
+@click.pass_obj
+def sandbox(out: Output, folder: Path, seed: bool, once: bool) -> None:
+    """Start local stand-ins for every service and print their URLs and credentials as JSON.
+
+    They listen on this computer only (127.0.0.1); stop them with Ctrl-C.
+    """
+    from migrate.sandbox import servers
+
+    with servers.running(folder) as running:
+        if seed:
+            for server in running.values():
+                server.seed_demo()
+        # Sandbox credentials are throwaway values made for this run: printing them is the point.
+        click.echo(json.dumps({name: server.describe() for name, server in running.items()},
+                              ensure_ascii=False, indent=2))
+        if once:
+            return
+        click.echo(_("Sandbox running; press Ctrl-C to stop."), err=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            click.echo(_("Sandbox stopped."), err=True)
+
+
+@cli.command()
+@click.option("--dir", "folder", type=click.Path(path_type=Path),
+              default=Path("transhumance-demo"), show_default=True,
+              help="Where the demo writes its plan, data, journal and report.")
+@click.pass_obj
+def demo(out: Output, folder: Path) -> None:
+    """Run the demo plan end to end against the sandbox: validate, plan, apply, report."""
+    from migrate import demo as demos
+
+    result = demos.run(folder.resolve(), out.echo, TextProgress())
+    out.echo(_("Done. The report is at {html} (and {md}).").format(html=result.report_html,
+                                                                  md=result.report_md))
+    sys.exit(result.exit_code)
 
 
 def main() -> None:

@@ -29,7 +29,10 @@ class QuietProgress:
 
 
 class TextProgress:
-    """A bar redrawn in place on a terminal; elsewhere a line every 10 % or every 10 s."""
+    """A bar redrawn in place on a terminal; elsewhere (logs, cron) a line at the start, at most
+    one every PLAIN_INTERVAL seconds while it runs, and one at the end."""
+
+    PLAIN_INTERVAL = 5.0
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
@@ -68,7 +71,7 @@ class TextProgress:
                 self.last_shown = now
             return
         decile = int(fraction * 10)
-        if force or decile > self.last_decile or now - self.last_shown >= 10:
+        if force or now - self.last_shown >= self.PLAIN_INTERVAL:
             self.stream.write(_("{label}: {done:,} of {total:,} done ({percent}%)").format(
                 label=self.label, done=self.done, total=self.total, percent=int(fraction * 100))
                 + "\n")

@@ -41,6 +41,9 @@ class LocalServer(ABC):
         """
         return cls()
 
+    def seed_demo(self) -> None:
+        """Fill the server with the sample data `migrate demo` migrates (nothing by default)."""
+
     def describe(self) -> dict[str, Any]:
         """What `migrate sandbox` prints for this server: URL and credentials for a plan."""
         return {"url": self.url}

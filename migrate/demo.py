@@ -1,0 +1,76 @@
+"""`migrate demo`: the whole main job, end to end, against the sandbox and sample data."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from migrate import api, render
+from migrate.errors import MigrateError
+from migrate.i18n import _
+from migrate.journal import Journal, journal_path
+from migrate.progress import Progress
+from migrate.references import Redactor
+from migrate.report import FORMATS, collect
+from migrate.sandbox import servers
+from migrate.sandbox.samples import write_demo_documents
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "plans" / "examples"
+MARKER = ".transhumance-demo"
+
+
+@dataclass
+class DemoResult:
+    folder: Path
+    report_html: Path
+    report_md: Path
+    exit_code: int
+
+
+def prepare(folder: Path) -> Path:
+    """A fresh demo folder with the demo plan and its sample data; return the plan's path."""
+    source = EXAMPLES / "demo.yaml"
+    if not source.exists():
+        raise MigrateError(_("the demo plan {path} is missing: run 'migrate demo' from a clone of "
+                             "the Transhumance repository").format(path=source))
+    if folder.exists():
+        if not (folder / MARKER).exists():
+            raise MigrateError(_("{path} exists and was not made by 'migrate demo'; choose another "
+                                 "folder with --dir").format(path=folder))
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / MARKER).write_text("made by migrate demo; safe to delete\n")
+    shutil.copy(source, folder / "demo.yaml")
+    write_demo_documents(folder / "data" / "documents")
+    return folder / "demo.yaml"
+
+
+def run(folder: Path, say: Callable[[str], None], progress: Progress) -> DemoResult:
+    """Validate, plan, apply and report the demo plan with every sandbox server running."""
+    plan_path = prepare(folder)
+    redactor = Redactor()
+    with servers.running(folder / "sandbox") as running:
+        for server in running.values():
+            server.seed_demo()
+        servers.export_environment(running)
+        if running:
+            say(_("Sandbox servers started: {names}").format(names=", ".join(sorted(running))))
+        say(_("1/4 Checking the plan {path}").format(path=plan_path))
+        api.validate(plan_path, redactor)
+        say(_("2/4 Dry run (nothing is changed yet):"))
+        say(render.plan_text(api.plan(plan_path, redactor)))
+        say(_("3/4 Applying the plan"))
+        result = api.apply(plan_path, redactor, confirm=lambda shown: True, progress=progress)
+        say(render.apply_text(result))
+    say(_("4/4 Writing the report"))
+    journal = Journal(journal_path(plan_path, None))
+    try:
+        data = collect(result.plan, journal, redactor)
+    finally:
+        journal.close()
+    html, markdown = folder / "report.html", folder / "report.md"
+    html.write_text(redactor(FORMATS["html"](data)), encoding="utf-8")
+    markdown.write_text(redactor(FORMATS["md"](data)), encoding="utf-8")
+    return DemoResult(folder, html, markdown, result.exit_code)

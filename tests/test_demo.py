@@ -1,0 +1,37 @@
+"""`migrate demo` works end to end, and `migrate sandbox` reports every server it starts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.helpers import migrate
+
+
+def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
+    result = migrate("demo", "--dir", tmp_path / "demo", timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "The report is at" in result.stdout
+    report = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
+    assert "Association du Jardin Partagé" in report
+    copied = tmp_path / "demo" / "output" / "documents" / "Partenaires" / "日本の友人.txt"
+    assert copied.read_text(encoding="utf-8") == "Projet d'échange culturel.\n"
+    again = migrate("demo", "--dir", tmp_path / "demo", timeout=600)  # a demo folder is reusable
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "thesis.odt").write_text("do not delete")
+    result = migrate("demo", "--dir", tmp_path / "precious")
+    assert result.returncode == 1 and "was not made by 'migrate demo'" in result.stderr
+    assert (tmp_path / "precious" / "thesis.odt").exists()
+
+
+def test_sandbox_prints_every_server(tmp_path: Path) -> None:
+    result = migrate("sandbox", "--once", "--dir", tmp_path / "sandbox", timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    servers = json.loads(result.stdout)
+    assert servers, "no sandbox server is installed"
+    for name, details in servers.items():
+        assert details["url"].startswith("http://127.0.0.1:"), name
