@@ -1,0 +1,320 @@
+"""A Mastodon stand-in on loopback: `mastodon-mock` 0.6.1 in a child process, plus faults.
+
+The child runs `python -m migrate.sandbox.mastodon serve`: mastodon-mock's own application with
+an in-memory database, wrapped by one small ASGI layer that adds what mastodon-mock lacks, a fault
+that fires *after* the request was carried out (the status exists, the client sees a 500 or a cut
+connection). mastodon-mock's own faults (`/api/v1/_mock/faults`) all fire *before* the request
+reaches the API, so nothing is created. See docs/decisions/0302 and 0303.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from migrate.errors import MigrateError
+from migrate.sandbox.base import LocalServer
+
+#: The token of mastodon-mock's seeded account `testuser`.
+ACCESS_TOKEN = "mock_token"
+#: What Mastodon answers when a status names media still being processed.
+MEDIA_NOT_PROCESSED = (
+    "Cannot attach files that have not finished processing. Try again in a moment!"
+)
+_AFTER_FAULTS = "/_transhumance/after_faults"
+
+
+class MastodonServer(LocalServer):
+    """mastodon-mock on 127.0.0.1, logged in as `testuser` with `ACCESS_TOKEN`.
+
+    Rate limiting is off unless `rate_limit` is given (requests per `rate_limit_window` seconds
+    per token; Mastodon's own default is 300 per 300 s). The fault helpers are thin wrappers over
+    the HTTP control plane; every fault fires `count` times, then disappears.
+    """
+
+    name = "mastodon"
+
+    def __init__(
+        self,
+        *,
+        rate_limit: int | None = None,
+        rate_limit_window: int = 300,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self.access_token = ACCESS_TOKEN
+        self._rate_limit = rate_limit
+        self._rate_limit_window = rate_limit_window
+        self._startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._port: int | None = None
+        self._logdir: Path | None = None
+
+    @property
+    def url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("Mastodon mock is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"url": self.url, "token": self.access_token}
+
+    def start(self) -> None:
+        if self._process is not None:
+            return
+        self._logdir = Path(tempfile.mkdtemp(prefix="transhumance-mastodon-"))
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self._port = int(probe.getsockname()[1])
+        command = [
+            sys.executable,
+            "-m",
+            "migrate.sandbox.mastodon",
+            "serve",
+            "--port",
+            str(self._port),
+        ]
+        if self._rate_limit is not None:
+            command += ["--rate-limit", str(self._rate_limit)]
+            command += ["--rate-limit-window", str(self._rate_limit_window)]
+        with open(self._logdir / "server.log", "wb") as log:
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGTERM)
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait(timeout=5)
+        if self._logdir is not None:
+            shutil.rmtree(self._logdir, ignore_errors=True)
+        self._process = None
+        self._port = None
+        self._logdir = None
+
+    def _wait_until_ready(self) -> None:
+        assert self._process is not None and self._logdir is not None
+        deadline = time.monotonic() + self._startup_timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                break
+            try:
+                self.control("GET", "/api/v1/instance")
+                return
+            except OSError:
+                time.sleep(0.05)
+        log = (self._logdir / "server.log").read_text(errors="replace")[-2000:]
+        raise MigrateError(
+            f"mastodon-mock did not answer within {self._startup_timeout:.0f} s:\n{log}"
+        )
+
+    # -- control plane ---------------------------------------------------------------------
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        """Send one JSON request (no token) and return the decoded answer."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    def reset(self) -> None:
+        """Back to the seeded state: all statuses, media and faults gone."""
+        self.control("POST", "/api/v1/_mock/reset")
+        self.control("DELETE", _AFTER_FAULTS)
+
+    def add_fault(
+        self,
+        effect: dict[str, Any],
+        *,
+        path: str | None = None,
+        methods: list[str] | None = None,
+        count: int | None = 1,
+    ) -> str:
+        """Add a mastodon-mock fault rule (fires before the API sees the request); return its id.
+
+        `path` is exact or a glob (`/api/v1/statuses/*`); None matches every path. `count=None`
+        keeps the rule until `clear_faults()`.
+        """
+        rule = {"match": {"methods": methods, "path": path}, "effect": effect, "count": count}
+        return str(self.control("POST", "/api/v1/_mock/faults", rule)["id"])
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Active rules with their remaining budgets, mastodon-mock's then ours."""
+        return [*self.control("GET", "/api/v1/_mock/faults"), *self.control("GET", _AFTER_FAULTS)]
+
+    def clear_faults(self) -> None:
+        self.control("DELETE", "/api/v1/_mock/faults")
+        self.control("DELETE", _AFTER_FAULTS)
+
+    def fail_with(
+        self, status: int, *, path: str = "/api/v1/statuses", method: str = "POST",
+        error: str | None = None, headers: dict[str, str] | None = None, count: int | None = 1,
+    ) -> str:  # fmt: skip
+        """Answer `status` instead of carrying out the request (nothing is created)."""
+        effect: dict[str, Any] = {"type": "status", "status": status, "headers": headers or {}}
+        if error is not None:
+            effect["body"] = {"error": error}
+        return self.add_fault(effect, path=path, methods=[method], count=count)
+
+    def rate_limit_exceeded(
+        self, *, retry_after: int = 30, path: str | None = None, count: int | None = 1
+    ) -> str:
+        """Answer 429 with `Retry-After` and `X-RateLimit-*` (Remaining 0, Reset in 300 s)."""
+        effect = {"type": "ratelimit", "headers": {"Retry-After": str(retry_after)}}
+        return self.add_fault(effect, path=path, count=count)
+
+    def unauthorized(self, *, path: str | None = None, count: int | None = 1) -> str:
+        """Answer 401 as for a revoked token."""
+        effect = {"type": "status", "status": 401, "body": {"error": "The access token is invalid"}}
+        return self.add_fault(effect, path=path, count=count)
+
+    def media_not_processed(self, *, count: int | None = 1) -> str:
+        """Answer 422 to `POST /api/v1/statuses` as Mastodon does for unprocessed media."""
+        return self.fail_with(422, error=MEDIA_NOT_PROCESSED, count=count)
+
+    def fail_after(
+        self, status: int = 500, *, path: str = "/api/v1/statuses", method: str = "POST",
+        count: int = 1,
+    ) -> None:  # fmt: skip
+        """Carry the request out, then answer `status`: the in-doubt case."""
+        self.control("POST", _AFTER_FAULTS, {"method": method, "path": path, "count": count,
+                                              "effect": "status", "status": status})  # fmt: skip
+
+    def drop_after(
+        self, *, path: str = "/api/v1/statuses", method: str = "POST", count: int = 1
+    ) -> None:
+        """Carry the request out, then cut the connection in the middle of the answer."""
+        self.control("POST", _AFTER_FAULTS, {"method": method, "path": path, "count": count,
+                                              "effect": "drop"})  # fmt: skip
+
+
+class AfterFaults:
+    """ASGI layer: run a matching request to completion, then answer an error or cut it short.
+
+    Control plane at `/_transhumance/after_faults`: POST a rule `{method, path, count, effect:
+    "status"|"drop", status}`, GET the rules, DELETE them all. `POST /api/v1/_mock/reset` clears
+    them too.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.rules: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == _AFTER_FAULTS:
+            await self._control(scope, receive, send)
+            return
+        if scope["path"] == "/api/v1/_mock/reset":
+            self.rules.clear()
+        rule = self._take(scope["method"], scope["path"])
+        if rule is None:
+            await self.app(scope, receive, send)
+            return
+
+        async def discard(message: dict[str, Any]) -> None:
+            del message
+
+        await self.app(scope, receive, discard)
+        if rule["effect"] == "drop":
+            # Promise more bytes than are sent; the server then closes the connection.
+            await _send(send, 200, b'{"id":', declared_length=4096)
+        else:
+            status = int(rule.get("status", 500))
+            await _send(
+                send, status, json.dumps({"error": "An unexpected error occurred"}).encode()
+            )
+
+    def _take(self, method: str, path: str) -> dict[str, Any] | None:
+        for rule in self.rules:
+            if rule["method"] == method and rule["path"] == path:
+                rule["count"] -= 1
+                if rule["count"] <= 0:
+                    self.rules.remove(rule)
+                return rule
+        return None
+
+    async def _control(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if scope["method"] == "POST":
+            rule = json.loads(body)
+            rule["method"] = str(rule.get("method", "POST")).upper()
+            rule["count"] = int(rule.get("count", 1))
+            self.rules.append(rule)
+        elif scope["method"] == "DELETE":
+            self.rules.clear()
+        await _send(send, 200, json.dumps(self.rules).encode())
+
+
+async def _send(send: Any, status: int, body: bytes, declared_length: int | None = None) -> None:
+    length = str(declared_length if declared_length is not None else len(body)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", length)]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def serve(port: int, rate_limit: int | None, rate_limit_window: int) -> None:
+    """Run mastodon-mock in this process (in-memory database) behind `AfterFaults`."""
+    import uvicorn
+    from mastodon_mock.app import create_app
+    from mastodon_mock.config import DatabaseConfig, MastodonMockConfig, RateLimitConfig
+
+    config = MastodonMockConfig(
+        domain=f"127.0.0.1:{port}",
+        url_scheme="http",
+        database=DatabaseConfig(path=":memory:"),
+        ratelimit=RateLimitConfig(
+            enabled=rate_limit is not None,
+            limit=rate_limit or 300,
+            window_seconds=rate_limit_window,
+        ),
+    )
+    app = AfterFaults(create_app(config))
+    uvicorn.run(app, host="127.0.0.1", port=port, server_header=False, log_level="warning")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m migrate.sandbox.mastodon")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_command = commands.add_parser("serve", help="serve mastodon-mock with after-faults")
+    serve_command.add_argument("--port", type=int, required=True)
+    serve_command.add_argument("--rate-limit", type=int, default=None)
+    serve_command.add_argument("--rate-limit-window", type=int, default=300)
+    arguments = parser.parse_args(argv)
+    serve(arguments.port, arguments.rate_limit, arguments.rate_limit_window)
+
+
+if __name__ == "__main__":
+    main()
