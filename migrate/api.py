@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from migrate import saved
+from migrate.connector import Listing
+from migrate.consent import ConsentPass, Reconciliation, apply_consent, reconciliation_lines
 from migrate.errors import Interrupted, MigrateError
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
-from migrate.model import Action, Change, ChangeSet, TargetEntry
+from migrate.model import Action, Change, ChangeSet, SourceItem, TargetEntry
 from migrate.plan import Location, Plan, literal_secrets, load_plan, resolve_connections
 from migrate.progress import Progress
 from migrate.references import Redactor
@@ -50,6 +52,7 @@ class PlanResult:
     changes: ChangeSet
     steps: list[str]
     cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reconciliations: dict[str, Reconciliation] = field(default_factory=dict)
 
 
 def plan(path: str | Path, redactor: Redactor, step: str | None = None,
@@ -63,19 +66,28 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
     try:
         plan_id = journal.plan_id if journal else "dry-run"
         result = PlanResult(loaded, ChangeSet(), [])
-        for spec in select_steps(loaded, step):
-            opened = open_step(loaded, spec, config, plan_id,
-                               journal.cursor(spec.id) if journal else {})
-            try:
-                items, _listing, entries = opened.list()
-                baselines = journal.baselines(spec.id) if journal else {}
-                result.changes.extend(opened.diff(items, entries, baselines))
-                result.steps.append(spec.id)
-            finally:
-                opened.close()
+        opened: list[OpenStep] = []
+        try:
+            for spec in select_steps(loaded, step):
+                opened.append(open_step(loaded, spec, config, plan_id,
+                                        journal.cursor(spec.id) if journal else {}))
+            # Every source is listed before any diff: one source's unsubscribes protect the
+            # address in every step (see migrate/consent.py).
+            listed = {one.spec.id: one.list() for one in opened}
+            consent = _consent(listed, journal.suppressions() if journal else {})
+            result.reconciliations = consent.reconciliations
+            for one in opened:
+                _items, _listing, entries = listed[one.spec.id]
+                baselines = journal.baselines(one.spec.id) if journal else {}
+                result.changes.extend(one.diff(consent.items[one.spec.id], entries, baselines))
+                result.steps.append(one.spec.id)
+        finally:
+            for one in opened:
+                one.close()
     finally:
         if journal:
             journal.close()
+    _refuse_unbalanced(consent)
     if output is not None:
         saved.write(output, loaded, result.changes, result.steps)
     return result
@@ -90,6 +102,7 @@ class ApplyResult:
     already_done: int = 0
     confirmed: bool = True
     steps: list[str] = field(default_factory=list)
+    reconciliations: dict[str, Reconciliation] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         summary = self.changes.summary()
@@ -136,6 +149,24 @@ def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | No
                 one.close()
 
 
+Listed = tuple[list[SourceItem], Listing, list[TargetEntry]]
+
+
+def _consent(listed: dict[str, Listed], known: dict[str, str]) -> ConsentPass:
+    return apply_consent({step: (items, listing.tally)
+                          for step, (items, listing, _entries) in listed.items()}, known)
+
+
+def _refuse_unbalanced(consent: ConsentPass) -> None:
+    """A member count that does not add up is an error, never a footnote."""
+    problems = consent.problems()
+    if problems:
+        lines = [line for rec in consent.reconciliations.values() if rec.problems
+                 for line in reconciliation_lines(rec)]
+        raise MigrateError("\n".join([_("the member counts do not add up; nothing was "
+                                        "written:"), *problems, *lines]))
+
+
 @contextmanager
 def _locked_journal(plan: Plan, state_dir: Path | None, command: str) -> Iterator[Journal]:
     journal = Journal(journal_path(plan.path, state_dir))
@@ -154,9 +185,21 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
     result = ApplyResult(loaded, ChangeSet(), steps=[s.spec.id for s in opened])
     pending: dict[str, list[Change]] = {}
     cursors: dict[str, Any] = {}
+    listed = {}
     for step in opened:
         _settle_in_doubt(journal, step, run_id, redactor)
-        items, listing, entries = step.list()
+        listed[step.spec.id] = step.list()
+    consent = _consent(listed, journal.suppressions())
+    journal.add_suppressions(consent.found)
+    for step_id, reconciliation in consent.reconciliations.items():
+        journal.set_reconciliation(step_id, reconciliation.to_json())
+    result.reconciliations = consent.reconciliations
+    if consent.problems():
+        journal.finish_run(run_id, "failed", {})
+    _refuse_unbalanced(consent)
+    for step in opened:
+        _items, listing, entries = listed[step.spec.id]
+        items = consent.items[step.spec.id]
         baselines = journal.baselines(step.spec.id)
         if saved_plan is None:
             changes = step.diff(items, entries, baselines)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
+from migrate.consent import MemberTally
 from migrate.model import Change, SourceItem, TargetEntry, TargetName
 from migrate.options import OptionSet
 
@@ -66,6 +67,8 @@ class Listing:
 
     items: Iterable[SourceItem]
     cursor: Mapping[str, Any] | None = None
+    #: Member sources: their own counts, merges and notes, for the reconciliation.
+    tally: MemberTally | None = None
 
 
 class Source(ABC):

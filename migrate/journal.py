@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS lock (
     command TEXT, started REAL, heartbeat REAL
 );
 CREATE TABLE IF NOT EXISTS cursors (step TEXT PRIMARY KEY, state TEXT NOT NULL);
+-- SHA-256 of suppressed addresses (never the address): no target may subscribe them again.
+CREATE TABLE IF NOT EXISTS suppressions (
+    hash TEXT PRIMARY KEY, reason TEXT NOT NULL, step TEXT NOT NULL, first_seen REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reconciliations (step TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 HEARTBEAT_SECONDS = 5.0
@@ -299,6 +304,27 @@ class Journal:
 
     def set_cursor(self, step: str, state: dict[str, Any]) -> None:
         self.db.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (step, json.dumps(state)))
+
+    # -- consent --------------------------------------------------------------------------
+
+    def suppressions(self) -> dict[str, str]:
+        """hash -> why, for every address ever suppressed by any step of this plan."""
+        return dict(self.db.execute("SELECT hash, reason FROM suppressions"))
+
+    def add_suppressions(self, found: dict[str, tuple[str, str]]) -> None:
+        """`{hash: (reason, step)}`; an address already known keeps its first reason."""
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?)",
+                           [(h, reason, step, now) for h, (reason, step) in found.items()])
+
+    def set_reconciliation(self, step: str, data: dict[str, Any]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO reconciliations VALUES (?, ?)",
+                        (step, json.dumps(data, ensure_ascii=False)))
+
+    def reconciliations(self) -> dict[str, dict[str, Any]]:
+        return {step: json.loads(data) for step, data in
+                self.db.execute("SELECT step, data FROM reconciliations ORDER BY step")}
 
     # -- reading back ---------------------------------------------------------------------
 

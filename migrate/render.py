@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from migrate.api import ApplyResult, PlanResult
+from migrate.consent import reconciliation_lines
 from migrate.i18n import _
 from migrate.model import Action, Change, summary_line
 
@@ -32,6 +33,8 @@ def plan_text(result: PlanResult, show_all: bool = False) -> str:
         lines.append(_("Step '{id}': {action} {source} → {target}").format(
             id=step_id, action=spec.action, source=spec.source, target=spec.target))
         lines.extend(_step_lines(by_step[step_id], show_all))
+        if step_id in result.reconciliations:
+            lines.extend(reconciliation_lines(result.reconciliations[step_id]))
         lines.append("")
     lines.append(summary_line(result.changes.summary()))
     return "\n".join(lines)
@@ -79,6 +82,7 @@ def plan_json(result: PlanResult) -> dict[str, Any]:
         "steps": result.steps,
         "summary": result.changes.summary(),
         "changes": [_change_json(c) for c in result.changes.changes],
+        "reconciliations": {k: r.to_json() for k, r in result.reconciliations.items()},
     }
 
 
@@ -98,7 +102,8 @@ def _change_json(change: Change) -> dict[str, Any]:
 
 def apply_text(result: ApplyResult) -> str:
     counts = result.counts()
-    lines = []
+    lines = [line for rec in result.reconciliations.values() for line in
+             [_("Step '{id}':").format(id=rec.step), *reconciliation_lines(rec)]]
     for step_id, outcome in result.outcomes.items():
         for change, message in outcome.failures[:LINES_PER_KIND]:
             lines.append(_("  failed: {path} — {why}").format(path=change.item.path, why=message))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from migrate import __version__
+from migrate.consent import Reconciliation, reconciliation_lines
 from migrate.i18n import _
 from migrate.journal import Journal
 from migrate.plan import Plan
@@ -49,6 +50,7 @@ def collect(plan: Plan, journal: Journal, redact: Callable[[str], str]) -> dict[
         "steps": {step: dict(counts) for step, counts in steps.items()},
         "renamed": [r for r in rows if r["rename_reason"]],
         "noted": [r for r in rows if r["notes"]],
+        "reconciliations": journal.reconciliations(),
         "items": rows,
     }
 
@@ -69,6 +71,7 @@ def as_markdown(data: dict[str, Any]) -> str:
            f"| {_('step')} | {_('state')} | {_('items')} |", "|---|---|---:|"]
     for step, counts in data["steps"].items():
         out += [f"| {step} | {_(state)} | {n:,} |" for state, n in sorted(counts.items())]
+    out += _reconciliation_markdown(data)
     done = [r for r in data["items"] if r["state"] == "done"]
     out += ["", f"## {_('Done')} ({len(done):,})", ""]
     out += [f"- `{r['target_name']}` ({_(r['action'] or '')})" for r in done[:DONE_LISTED]]
@@ -90,6 +93,15 @@ def as_markdown(data: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _reconciliation_markdown(data: dict[str, Any]) -> list[str]:
+    """Mailing-list steps: the counts per status checked before apply, repeated here."""
+    out: list[str] = []
+    for step, rec in (data.get("reconciliations") or {}).items():
+        out += ["", f"## {_('Reconciliation')} — {step}", "", "```",
+                *reconciliation_lines(Reconciliation.from_json(rec)), "```"]
+    return out
+
+
 def as_html(data: dict[str, Any]) -> str:
     """A self-contained page: no external assets, readable printed."""
     e = html.escape
@@ -101,6 +113,9 @@ def as_html(data: dict[str, Any]) -> str:
         body += [f"<tr><td>{e(step)}</td><td>{e(_(s))}</td><td class=n>{n:,}</td></tr>"
                  for s, n in sorted(counts.items())]
     body.append("</table>")
+    if data.get("reconciliations"):
+        body.append(f"<h2>{e(_('Reconciliation'))}</h2><pre>"
+                    f"{e(chr(10).join(_reconciliation_markdown(data)))}</pre>")
     if data["renamed"]:
         body.append(f"<h2>{e(_('Renamed'))} ({len(data['renamed']):,})</h2><ul>")
         body += [f"<li><code>{e(r['source_path'])}</code> → <code>{e(r['target_name'])}</code>: "

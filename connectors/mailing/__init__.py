@@ -1,0 +1,1 @@
+"""What every mailing-list connector shares: member items, the consent rules they carry."""

@@ -1,0 +1,138 @@
+"""Building member items from any source's rows: identity, merges, invalid rows, pending.
+
+Every member source (Mailchimp API or export, Google Groups, CSV) feeds its rows, one by one,
+to a `MemberCollector`, which gives back a `Listing` whose items follow one contract (meta keys
+below) and whose `MemberTally` lets the core reconcile counts. Targets read only that contract.
+
+meta: `email` (as written), `status` (effective, after merging), `source_status` (this row's),
+`name`, `fields` (merge fields, JSON-able), `tags` (list), `consent` (optin_time, optin_ip,
+confirm_time, confirm_ip, source, permissions, unsubscribe_reason), `language`, `origin`.
+The core adds `suppressed` / `suppressed_because` (migrate/consent.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from migrate.connector import Listing
+from migrate.consent import (
+    SUPPRESSING,
+    InvalidAddressError,
+    MemberTally,
+    address_key,
+    member_fingerprint,
+)
+from migrate.i18n import _
+from migrate.model import ItemKind, SourceItem
+from migrate.options import Option, OptionSet
+
+#: Which status wins when one person appears twice (case variants): the most protective.
+PRECEDENCE = ("blocklisted", "banned", "cleaned", "unsubscribed", "subscribed", "pending",
+              "transactional", "archived")
+MERGE_RULE = ("addresses that differ only by case or by how the domain is written are one "
+              "person: the most protective status wins (a suppression beats a subscription), "
+              "tags are joined, and other fields come from the first row that has them")
+#: Statuses that never carry marketing consent: not imported, said why.
+NOT_MARKETING = {
+    "transactional": "transactional contact: never subscribed to the newsletter",
+    "archived": "archived in the source: no longer an active contact",
+}
+
+MEMBER_STEP_OPTIONS = OptionSet((
+    Option("pending", choices=("unconfirmed", "drop"), default="unconfirmed",
+           help="Members who never confirmed their subscription (pending): import them as "
+                "unconfirmed, so the target asks them to confirm (double opt-in), or drop "
+                "them. They are never pre-confirmed."),
+))
+
+
+def has_optin_evidence(meta: Mapping[str, Any]) -> bool:
+    """Whether a member's consent is documented (a time and an IP address of opt-in or
+    confirmation): only then may a target mark the subscription as already confirmed."""
+    consent = meta.get("consent") or {}
+    return bool((consent.get("optin_time") and consent.get("optin_ip"))
+                or (consent.get("confirm_time") and consent.get("confirm_ip")))
+
+
+def is_suppressed(meta: Mapping[str, Any]) -> bool:
+    """A member no target may subscribe: marked by the core, or suppressing by its own status.
+    Checked again by every target's write, whatever the plan said."""
+    return bool(meta.get("suppressed")) or meta.get("status") in SUPPRESSING
+
+
+class MemberCollector:
+    """Rows in, member items out: merged by identity, invalid rows kept with their line."""
+
+    def __init__(self, origin: str, pending: str = "unconfirmed") -> None:
+        self.origin, self.pending = origin, pending
+        self.members: dict[str, dict[str, Any]] = {}
+        self.invalid: list[SourceItem] = []
+        self.tally = MemberTally()
+        self.rows: dict[str, int] = {}
+
+    def add(self, address: str, status: str, row: str, *, name: str = "",
+            fields: Mapping[str, Any] | None = None, tags: list[str] | None = None,
+            consent: Mapping[str, Any] | None = None, language: str = "") -> None:
+        """One source row. `row` says where it is ("line 12", "member 3f2a…") for reports."""
+        self.rows[status] = self.rows.get(status, 0) + 1
+        try:
+            key = address_key(address)
+        except InvalidAddressError as error:
+            self.invalid.append(self._invalid(address, status, row, str(error)))
+            return
+        meta = {"email": address.strip(), "status": status, "source_status": status,
+                "name": name.strip(), "fields": dict(fields or {}), "tags": list(tags or []),
+                "consent": {k: v for k, v in (consent or {}).items() if v not in ("", None)},
+                "language": language, "origin": self.origin, "row": row}
+        existing = self.members.get(key)
+        if existing is None:
+            self.members[key] = meta
+            return
+        self.tally.merged[status] = self.tally.merged.get(status, 0) + 1
+        _merge(existing, meta)
+
+    def _invalid(self, address: str, status: str, row: str, why: str) -> SourceItem:
+        reason = _("invalid address '{a}' ({row}): {why}").format(a=address, row=row, why=why)
+        key = f"invalid:{self.origin}:{row}"
+        return SourceItem(key, key, ItemKind.MEMBER,
+                          meta={"email": address, "status": status, "source_status": status},
+                          skip_reason=reason)
+
+    def listing(self, totals: Mapping[str, int] | None = None) -> Listing:
+        """The items, and the tally: `totals` as the source states them, else the rows read."""
+        self.tally.totals = dict(totals) if totals is not None else dict(self.rows)
+        merged = sum(self.tally.merged.values())
+        if merged:
+            self.tally.notes.append(_("{n} duplicate rows merged: {rule}").format(
+                n=merged, rule=_(MERGE_RULE)))
+        self.tally.notes += [item.skip_reason or "" for item in self.invalid[:20]]
+        if len(self.invalid) > 20:
+            self.tally.notes.append(_("… and {n} more invalid addresses (see the report)")
+                                    .format(n=len(self.invalid) - 20))
+        items = [self._item(key, meta) for key, meta in self.members.items()]
+        return Listing(items + self.invalid, tally=self.tally)
+
+    def _item(self, key: str, meta: dict[str, Any]) -> SourceItem:
+        status = meta["status"]
+        skip = None
+        if status in NOT_MARKETING:
+            skip = _(NOT_MARKETING[status])
+        elif status == "pending" and self.pending == "drop":
+            skip = _("never confirmed the subscription; dropped (pending: drop)")
+        return SourceItem(key, key, ItemKind.MEMBER, member_fingerprint(meta), meta, skip)
+
+
+def _merge(kept: dict[str, Any], other: dict[str, Any]) -> None:
+    if PRECEDENCE.index(other["status"]) < PRECEDENCE.index(kept["status"]):
+        kept["status"] = other["status"]
+    for tag in other["tags"]:
+        if tag not in kept["tags"]:
+            kept["tags"].append(tag)
+    for field in ("name", "language"):
+        kept[field] = kept[field] or other[field]
+    for name, value in other["fields"].items():
+        kept["fields"].setdefault(name, value)
+    for name, value in other["consent"].items():
+        kept["consent"].setdefault(name, value)
+    kept.setdefault("merged_rows", []).append(other["row"])

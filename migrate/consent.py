@@ -1,0 +1,234 @@
+"""Consent rules for mailing-list members, applied by the core to every member step.
+
+A member item (`ItemKind.MEMBER`) is keyed by its normalised address (`address_key`) and says in
+`meta` its effective `status`, the `source_status` of its own row, and the rest for the target.
+The core, not the connectors, enforces the two rules that must hold across sources and targets:
+
+- **Suppression**: every unsubscribed, cleaned, banned or blocklisted address seen in any
+  source is remembered in the journal as the SHA-256 of its key (`address_hash`), and every
+  member item whose hash is on that list is marked `meta["suppressed"] = True` before any target
+  sees it. A target writes a suppressed member as blocked (blocklist, ban) or not at all.
+- **Reconciliation**: per source status, the source's own totals must equal what is imported,
+  suppressed, dropped or merged; a count that does not add up stops the plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from migrate.i18n import _
+from migrate.model import Fingerprint, ItemKind, SourceItem
+
+#: Statuses whose address must never be subscribed again, by any target.
+SUPPRESSING = frozenset({"unsubscribed", "cleaned", "banned", "blocklisted"})
+#: Every status a member source may report, in display order.
+STATUSES = ("subscribed", "pending", "transactional", "archived", "unsubscribed", "cleaned",
+            "banned", "blocklisted")
+#: A grand total, for sources that count all their members but not each status.
+ALL = "*"
+
+_LOCAL = re.compile(r"^[^\s@\"(),:;<>\[\]\\]+$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class InvalidAddressError(ValueError):
+    """An address that no mail server would accept; the message says why in plain words."""
+
+
+def address_key(raw: str) -> str:
+    """The identity of an address: trimmed, casefolded, its domain in punycode (IDN).
+
+    Raises InvalidAddressError for what cannot be an address ("contact@asso", "a..b@x.fr").
+    """
+    text = raw.strip()
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain:
+        raise InvalidAddressError(_("no '@' between a name and a domain"))
+    if not _LOCAL.match(local) or local.startswith(".") or local.endswith(".") or ".." in local:
+        raise InvalidAddressError(_("the part before '@' is not valid (spaces, two dots…)"))
+    try:
+        ascii_domain = domain.casefold().encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidAddressError(_("the domain '{d}' is not valid").format(d=domain)) from None
+    labels = ascii_domain.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise InvalidAddressError(_("the domain '{d}' is not complete").format(d=domain))
+    return f"{local.casefold()}@{ascii_domain}"
+
+
+def address_hash(key: str) -> str:
+    """SHA-256 (hex) of an address key: what the journal keeps of a suppressed address."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def is_suppressing(status: str) -> bool:
+    return status in SUPPRESSING
+
+
+@dataclass
+class MemberTally:
+    """What a member source says about itself, for reconciliation.
+
+    `totals`: the source's own count per status (an audience's stats, a file's rows), with
+    `ALL` for a grand total. `merged`: rows folded into another row of the same person (case
+    variants), per source status. `notes`: the merge rule, invalid rows with their line…
+    """
+
+    totals: dict[str, int] = field(default_factory=dict)
+    merged: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def suppressions_in(items: Iterable[SourceItem]) -> dict[str, str]:
+    """hash → reason for every member whose own status forbids subscribing it again."""
+    found: dict[str, str] = {}
+    for item in items:
+        if item.kind is not ItemKind.MEMBER:
+            continue
+        status = str(item.meta.get("status", ""))
+        for seen in (status, *item.meta.get("suppressing_statuses", ())):
+            if is_suppressing(seen):
+                found.setdefault(address_hash(item.key), seen)
+    return found
+
+
+def mark_suppressed(items: list[SourceItem], hashes: Mapping[str, str]) -> list[SourceItem]:
+    """Mark every member on the suppression list; its fingerprint changes so targets update it."""
+    marked: list[SourceItem] = []
+    for item in items:
+        reason = hashes.get(address_hash(item.key)) if item.kind is ItemKind.MEMBER else None
+        if reason is None or item.meta.get("suppressed"):
+            marked.append(item)
+            continue
+        meta = {**item.meta, "suppressed": True, "suppressed_because": reason}
+        etag = f"{item.fingerprint.etag or item.fingerprint.checksum or ''}+suppressed"
+        marked.append(replace(item, meta=meta, fingerprint=replace(item.fingerprint, etag=etag)))
+    return marked
+
+
+@dataclass
+class Reconciliation:
+    """Per source status: the source's total against imported, suppressed, dropped, merged."""
+
+    step: str
+    rows: dict[str, dict[str, int | None]]
+    notes: list[str]
+    problems: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "rows": self.rows, "notes": self.notes,
+                "problems": self.problems}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reconciliation:
+        return cls(data["step"], dict(data["rows"]), list(data["notes"]), list(data["problems"]))
+
+
+def reconcile(step: str, items: Iterable[SourceItem], tally: MemberTally | None
+              ) -> Reconciliation | None:
+    """Count a member step's items by source status; None for steps without members."""
+    members = [i for i in items if i.kind is ItemKind.MEMBER]
+    if not members and tally is None:
+        return None
+    tally = tally or MemberTally()
+    rows: dict[str, dict[str, int | None]] = {}
+    for item in members:
+        status = str(item.meta.get("source_status") or item.meta.get("status") or "?")
+        row = rows.setdefault(status, _row())
+        outcome = ("dropped" if item.skip_reason else
+                   "suppressed" if item.meta.get("suppressed") else "imported")
+        row[outcome] = (row[outcome] or 0) + 1
+    for status, merged in tally.merged.items():
+        rows.setdefault(status, _row())["merged"] = merged
+    for status, total in tally.totals.items():
+        if status != ALL:
+            rows.setdefault(status, _row())["source"] = total
+    problems = _check(rows, tally)
+    ordered = {s: rows[s] for s in sorted(rows, key=_status_order)}
+    return Reconciliation(step, ordered, list(tally.notes), problems)
+
+
+def _row() -> dict[str, int | None]:
+    return {"source": None, "imported": 0, "suppressed": 0, "dropped": 0, "merged": 0}
+
+
+def _accounted(row: Mapping[str, int | None]) -> int:
+    return sum(int(row[k] or 0) for k in ("imported", "suppressed", "dropped", "merged"))
+
+
+def _check(rows: Mapping[str, Mapping[str, int | None]], tally: MemberTally) -> list[str]:
+    problems = []
+    for status, row in rows.items():
+        if row["source"] is not None and row["source"] != _accounted(row):
+            problems.append(_("'{s}': the source counts {n} but {m} are accounted for").format(
+                s=status, n=row["source"], m=_accounted(row)))
+    if ALL in tally.totals:
+        accounted = sum(_accounted(row) for row in rows.values())
+        if accounted != tally.totals[ALL]:
+            problems.append(_("the source counts {n} members in all but {m} are accounted "
+                              "for").format(n=tally.totals[ALL], m=accounted))
+    return problems
+
+
+def _status_order(status: str) -> tuple[int, str]:
+    return (STATUSES.index(status) if status in STATUSES else len(STATUSES), status)
+
+
+def member_fingerprint(meta: Mapping[str, Any]) -> Fingerprint:
+    """A version tag for a member: the hash of what a target would write."""
+    digest = hashlib.sha256(json.dumps(meta, sort_keys=True, ensure_ascii=False,
+                                       default=str).encode("utf-8")).hexdigest()
+    return Fingerprint(etag=f"m:{digest[:32]}")
+
+
+def reconciliation_lines(rec: Reconciliation) -> list[str]:
+    """The table a plan and a report show for one step."""
+    lines = ["  " + _("Reconciliation (per status at the source):"),
+             "    " + _("{status:<14} {source:>8} {imported:>8} {suppressed:>10} {dropped:>8} "
+                       "{merged:>7}").format(status=_("status"), source=_("source"),
+                                            imported=_("import"), suppressed=_("suppress"),
+                                            dropped=_("drop"), merged=_("merged"))]
+    for status, row in rec.rows.items():
+        source = "?" if row["source"] is None else f"{row['source']:,}"
+        lines.append(f"    {_(status):<14} {source:>8} {row['imported'] or 0:>8,} "
+                     f"{row['suppressed'] or 0:>10,} {row['dropped'] or 0:>8,} "
+                     f"{row['merged'] or 0:>7,}")
+    lines += ["    " + note for note in rec.notes]
+    lines += ["    " + _("DOES NOT ADD UP: {p}").format(p=p) for p in rec.problems]
+    return lines
+
+
+@dataclass
+class ConsentPass:
+    """Every step's member items after suppression, what was newly suppressed, and the counts."""
+
+    items: dict[str, list[SourceItem]]
+    found: dict[str, tuple[str, str]]
+    reconciliations: dict[str, Reconciliation]
+
+    def problems(self) -> list[str]:
+        return [f"{step}: {p}" for step, rec in self.reconciliations.items() for p in rec.problems]
+
+
+def apply_consent(listed: Mapping[str, tuple[list[SourceItem], MemberTally | None]],
+                  known: Mapping[str, str]) -> ConsentPass:
+    """Gather suppressions from every step's source (all of them before any target is written,
+    so one audience's unsubscribe protects the address in every other), mark, reconcile."""
+    found: dict[str, tuple[str, str]] = {}
+    for step, (items, _tally) in listed.items():
+        for digest, reason in suppressions_in(items).items():
+            if digest not in known:
+                found.setdefault(digest, (reason, step))
+    hashes = {**{digest: reason for digest, (reason, _s) in found.items()}, **known}
+    marked = {step: mark_suppressed(items, hashes) for step, (items, _t) in listed.items()}
+    reconciliations = {}
+    for step, (_items, tally) in listed.items():
+        rec = reconcile(step, marked[step], tally)
+        if rec is not None:
+            reconciliations[step] = rec
+    return ConsentPass(marked, found, reconciliations)

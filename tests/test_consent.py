@@ -1,0 +1,76 @@
+"""The core's consent rules: identity, suppression across steps, reconciliation."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.mailing.members import MemberCollector
+from migrate.consent import (
+    ALL,
+    InvalidAddressError,
+    address_hash,
+    address_key,
+    apply_consent,
+)
+
+
+def test_identity_is_trimmed_casefolded_and_punycoded() -> None:
+    assert address_key("  Anne.Dupré@Café-Associatif.FR ") == "anne.dupré@xn--caf-associatif-dkb.fr"
+    same = address_key("ANNE.DUPRÉ@CAFÉ-associatif.fr")
+    assert address_key("anne.dupré@café-associatif.fr") == same
+
+
+@pytest.mark.parametrize("bad", ["contact@asso", "jean..dupont@x.fr", "marie@x.fr.",
+                                 "bénévole 3@x.fr", "sans-arobase.fr", "@x.fr"])
+def test_invalid_addresses_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidAddressError):
+        address_key(bad)
+
+
+def _listing(rows: list[tuple[str, str]], totals: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+    collector = MemberCollector("test")
+    for line, (address, status) in enumerate(rows, start=2):
+        collector.add(address, status, f"line {line}")
+    listing = collector.listing(totals)
+    return list(listing.items), listing.tally
+
+
+def test_an_unsubscribe_in_one_source_suppresses_the_address_everywhere() -> None:
+    first = _listing([("Anne@X.fr", "unsubscribed"), ("paul@x.fr", "subscribed")])
+    second = _listing([("anne@x.fr", "subscribed"), ("PAUL@x.fr", "subscribed")])
+    result = apply_consent({"a": first, "b": second}, {})
+    marked = {i.key: i.meta.get("suppressed", False) for i in result.items["b"]}
+    assert marked == {"anne@x.fr": True, "paul@x.fr": False}
+    assert set(result.found) == {address_hash("anne@x.fr")}
+    assert not result.problems()
+
+
+def test_suppressions_remembered_from_earlier_runs_apply() -> None:
+    later = _listing([("anne@x.fr", "subscribed")])
+    result = apply_consent({"b": later}, {address_hash("anne@x.fr"): "cleaned"})
+    assert result.items["b"][0].meta["suppressed_because"] == "cleaned"
+    assert result.reconciliations["b"].rows["subscribed"]["suppressed"] == 1
+
+
+def test_case_duplicates_merge_with_the_most_protective_status() -> None:
+    items, tally = _listing([("anne@x.fr", "subscribed"), ("ANNE@x.fr", "unsubscribed")])
+    assert len(items) == 1 and items[0].meta["status"] == "unsubscribed"
+    assert tally.merged == {"unsubscribed": 1}
+    result = apply_consent({"a": (items, tally)}, {})
+    assert not result.problems()
+    assert any("merged" in note for note in result.reconciliations["a"].notes)
+
+
+def test_counts_that_do_not_add_up_are_an_error() -> None:
+    listed = _listing([("a@x.fr", "subscribed"), ("b@x.fr", "cleaned")],
+                      totals={"subscribed": 2, "cleaned": 1, ALL: 3})
+    problems = apply_consent({"a": listed}, {}).problems()
+    assert len(problems) == 2 and "subscribed" in problems[0]
+
+
+def test_invalid_rows_are_dropped_and_counted() -> None:
+    items, tally = _listing([("ok@x.fr", "subscribed"), ("contact@asso", "subscribed")])
+    result = apply_consent({"a": (items, tally)}, {})
+    row = result.reconciliations["a"].rows["subscribed"]
+    assert (row["imported"], row["dropped"], row["source"]) == (1, 1, 2)
+    assert "line 3" in next(i.skip_reason for i in items if i.skip_reason)
