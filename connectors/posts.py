@@ -1,0 +1,171 @@
+"""What every social-post source shares: the shape of a post, the step's filters, archives.
+
+A post source yields `SourceItem`s of kind POST, oldest first (a self-reply after its parent),
+whose `meta` holds:
+
+    text          the post's text, links already expanded (str)
+    created_at    ISO 8601 with a UTC offset (str)
+    language      ISO 639-1 code or None
+    url           the post's original address; targets use it as the post's marker
+    platform      "Twitter", "Facebook", a feed's title… (for the origin line)
+    media         [{"path": file inside the archive, "alt": text or None, "type": "image"|
+                   "video"|"gifv", "url": original address or None}]
+    reply_to_url  the original address of the post this one answers in a self-thread, or None
+    mentions      [{"name": "handle", "url": profile address}]
+    hashtags      ["tag", …]
+
+Filters (`since`, `until`, `include_text`, `exclude_text`, `replies`, `reposts`) are applied
+here, as skip reasons, so `migrate plan` shows every left-out post and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from migrate.errors import FatalError, SkipItem
+from migrate.i18n import _
+from migrate.model import Fingerprint, ItemKind, SourceItem
+from migrate.options import Option, OptionSet
+
+POST_SOURCE_STEP_OPTIONS = OptionSet((
+    Option("since", "date", help="Only posts published on or after this day (YYYY-MM-DD)."),
+    Option("until", "date", help="Only posts published before this day (YYYY-MM-DD)."),
+    Option("include_text", "list", item_kind="string",
+           help="Only posts whose text contains one of these patterns (regular expressions, "
+                "case-insensitive)."),
+    Option("exclude_text", "list", item_kind="string",
+           help="Leave out posts whose text contains one of these patterns (regular "
+                "expressions, case-insensitive)."),
+    Option("replies", choices=("self_threads_only", "skip_all"), default="self_threads_only",
+           help="Replies: keep your own threads (default) or leave out every reply. Replies to "
+                "other people are always left out: they make no sense without the conversation."),
+    Option("reposts", choices=("skip", "link"), default="skip",
+           help="Reposts (retweets): leave them out (default) or post a link to the original."),
+))
+
+
+def make_post(key: str, meta: dict[str, Any], skip_reason: str | None = None) -> SourceItem:
+    """A post item: readable path (date and start of the text), content-hash fingerprint."""
+    created = meta.get("created_at") or ""
+    first_line = " ".join(str(meta.get("text") or "").split())[:60] or key
+    path = f"{created[:10]} {first_line}".strip().replace("/", "∕").replace("\\", "∖")
+    digest = hashlib.sha256(repr(sorted(meta.items())).encode()).hexdigest()[:24]
+    return SourceItem(key=key, path=path, kind=ItemKind.POST,
+                      fingerprint=Fingerprint(checksum=f"sha256:{digest}"), meta=meta,
+                      skip_reason=skip_reason)
+
+
+class PostFilter:
+    """The step's filters; `reason(meta)` says why a post is left out, or None."""
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self.since: dt.date | None = options.get("since")
+        self.until: dt.date | None = options.get("until")
+        self.include = [re.compile(p, re.IGNORECASE) for p in options.get("include_text") or []]
+        self.exclude = [re.compile(p, re.IGNORECASE) for p in options.get("exclude_text") or []]
+        self.replies = options.get("replies", "self_threads_only")
+        self.reposts = options.get("reposts", "skip")
+
+    def reason(self, meta: Mapping[str, Any], is_reply_to_other: bool = False,
+               is_repost: bool = False) -> str | None:
+        if is_repost and self.reposts == "skip":
+            return _("a repost of someone else's post (reposts: skip)")
+        if is_reply_to_other:
+            return _("a reply to someone else: it makes no sense without the conversation")
+        if meta.get("reply_to_url") and self.replies == "skip_all":
+            return _("a reply in your own thread (replies: skip_all)")
+        day = dt.date.fromisoformat(str(meta.get("created_at") or "0001-01-01")[:10])
+        if self.since and day < self.since:
+            return _("published before {day} (since)").format(day=self.since.isoformat())
+        if self.until and day >= self.until:
+            return _("published on or after {day} (until)").format(day=self.until.isoformat())
+        text = str(meta.get("text") or "")
+        if self.include and not any(p.search(text) for p in self.include):
+            return _("its text matches none of the include_text patterns")
+        if any(p.search(text) for p in self.exclude):
+            return _("its text matches an exclude_text pattern")
+        return None
+
+
+def chronological(items: Iterable[SourceItem]) -> list[SourceItem]:
+    """Oldest first, so a thread's parent is always written before its replies."""
+    return sorted(items, key=lambda i: (str(i.meta.get("created_at") or ""), i.key))
+
+
+class Archive:
+    """A platform export given as a zip file or as the folder it was extracted to.
+
+    A damaged or truncated zip gives one plain message naming the file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip: zipfile.ZipFile | None = None
+        self._names: list[str] | None = None
+        if not path.exists():
+            raise FatalError(_("the export {path} does not exist").format(path=path))
+        if path.is_file():
+            try:
+                self._zip = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError, EOFError) as error:
+                raise self.damaged(error) from None
+
+    def damaged(self, error: Exception) -> FatalError:
+        return FatalError(_("{path} is not a readable zip archive ({reason}); it may be damaged "
+                            "or incompletely downloaded: download the export again, or extract "
+                            "it and give the folder instead").format(path=self.path,
+                                                                     reason=error))
+
+    def names(self) -> list[str]:
+        """Every file inside, as forward-slash paths relative to the archive's root."""
+        if self._names is None:
+            if self._zip is not None:
+                self._names = [n for n in self._zip.namelist() if not n.endswith("/")]
+            else:
+                self._names = sorted(p.relative_to(self.path).as_posix()
+                                     for p in self.path.rglob("*") if p.is_file())
+        return self._names
+
+    def read_text(self, name: str) -> str:
+        try:
+            if self._zip is not None:
+                return self._zip.read(name).decode("utf-8-sig")
+            return (self.path / name).read_text(encoding="utf-8-sig")
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise self.damaged(error) from None
+        except UnicodeDecodeError:
+            raise FatalError(_("{name} in {path} is not UTF-8 text").format(
+                name=name, path=self.path)) from None
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[BinaryIO]:
+        """Stream one file; a missing one skips the item that needs it."""
+        if name not in self.names():
+            raise SkipItem(_("{name} is missing from {path}").format(name=name, path=self.path))
+        try:
+            if self._zip is not None:
+                with self._zip.open(name) as stream:
+                    yield stream  # type: ignore[misc]
+            else:
+                with open(self.path / name, "rb") as stream:
+                    yield stream
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise self.damaged(error) from None
+
+    def size(self, name: str) -> int | None:
+        if self._zip is not None:
+            return self._zip.getinfo(name).file_size
+        target = self.path / name
+        return target.stat().st_size if target.exists() else None
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()

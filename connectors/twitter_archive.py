@@ -1,0 +1,186 @@
+"""`twitter_archive`: the zip (or folder) from Twitter/X's "Download an archive of your data".
+
+Known variants, all accepted: `data/tweets.js` (`window.YTD.tweets.part0 = [...]`) with
+`tweets-part1.js`…, the older `tweet.js` (`window.YTD.tweet.part0`), entries with or without
+the `{"tweet": …}` wrapper, media in `data/tweets_media/` or the older `tweet_media/`, and a
+top-level folder inside the zip. The account's own handle (`data/account.js`) tells a
+self-thread from a reply to someone else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from contextlib import AbstractContextManager
+from typing import Any, BinaryIO
+
+from connectors.posts import (
+    POST_SOURCE_STEP_OPTIONS,
+    Archive,
+    PostFilter,
+    chronological,
+    make_post,
+)
+from migrate.connector import Connector, Listing, Source, StepContext
+from migrate.errors import FatalError
+from migrate.i18n import _
+from migrate.model import SourceItem
+from migrate.options import Option, OptionSet
+
+TWEET_FILES = re.compile(r"(?:^|/)(?:data/)?tweets?(?:-part(\d+))?\.js$")
+ACCOUNT_FILE = re.compile(r"(?:^|/)(?:data/)?account\.js$")
+MEDIA_FOLDERS = re.compile(r"(?:^|/)(?:data/)?tweets?_media/([^/]+)$")
+CREATED_FORMAT = "%a %b %d %H:%M:%S %z %Y"
+
+
+class TwitterArchiveConnector(Connector):
+    name = "twitter_archive"
+    summary = "A Twitter/X archive: the zip from 'Download an archive of your data', or its folder."
+    options = OptionSet((
+        Option("path", required=True,
+               help="The archive: the .zip file, or the folder it was extracted to (absolute or "
+                    "relative to the plan file)."),
+    ))
+    source_actions = ("mirror",)
+    source_step_options = POST_SOURCE_STEP_OPTIONS
+
+    def open_source(self, location: str, step: StepContext) -> TwitterArchiveSource:
+        path = (self.base_dir / str(self.config["path"])).expanduser()
+        return TwitterArchiveSource(Archive(path), PostFilter(step.options))
+
+
+def parse_ytd(text: str, name: str) -> list[Any]:
+    """`window.YTD.tweets.part0 = [ … ]` → the list (the assignment prefix varies by year)."""
+    start = text.find("[")
+    if start < 0:
+        raise FatalError(_("{name} does not look like a Twitter archive file").format(name=name))
+    try:
+        data = json.loads(text[start:])
+    except json.JSONDecodeError as error:
+        raise FatalError(_("{name} is damaged (line {line}): download the archive again")
+                         .format(name=name, line=error.lineno)) from None
+    return data if isinstance(data, list) else []
+
+
+class TwitterArchiveSource(Source):
+    def __init__(self, archive: Archive, filters: PostFilter) -> None:
+        self.archive, self.filters = archive, filters
+
+    def list_items(self) -> Listing:
+        names = self.archive.names()
+        tweet_files = sorted((n for n in names if TWEET_FILES.search(n)),
+                             key=lambda n: int(TWEET_FILES.search(n).group(1) or 0))  # type: ignore[union-attr]
+        media = self._media_files(names)
+        handle = self._own_handle(names)
+        tweets: dict[str, dict[str, Any]] = {}
+        for name in tweet_files:
+            for entry in parse_ytd(self.archive.read_text(name), name):
+                tweet = entry.get("tweet", entry) if isinstance(entry, dict) else None
+                if isinstance(tweet, dict) and (tweet.get("id_str") or tweet.get("id")):
+                    tweets[str(tweet.get("id_str") or tweet.get("id"))] = tweet
+        items = [self._item(tweet, handle, tweets, media) for tweet in tweets.values()]
+        return Listing(chronological(items))
+
+    def _own_handle(self, names: list[str]) -> str | None:
+        for name in names:
+            if ACCOUNT_FILE.search(name):
+                for entry in parse_ytd(self.archive.read_text(name), name):
+                    account = entry.get("account", entry) if isinstance(entry, dict) else {}
+                    if account.get("username"):
+                        return str(account["username"])
+        return None
+
+    def _media_files(self, names: list[str]) -> dict[str, list[str]]:
+        """tweet id → its media files (named `<tweet id>-<original name>`)."""
+        found: dict[str, list[str]] = {}
+        for name in names:
+            match = MEDIA_FOLDERS.search(name)
+            if match and "-" in match.group(1):
+                found.setdefault(match.group(1).split("-", 1)[0], []).append(name)
+        return found
+
+    def _item(self, tweet: dict[str, Any], handle: str | None, tweets: dict[str, Any],
+              media_files: dict[str, list[str]]) -> SourceItem:
+        tweet_id = str(tweet.get("id_str") or tweet.get("id"))
+        entities = tweet.get("entities") or {}
+        text = html.unescape(str(tweet.get("full_text") or tweet.get("text") or ""))
+        for url in entities.get("urls") or []:
+            if url.get("url") and url.get("expanded_url"):
+                text = text.replace(url["url"], url["expanded_url"])
+        media = self._media(tweet, tweet_id, media_files.get(tweet_id, []))
+        for attachment in (tweet.get("extended_entities") or entities).get("media") or []:
+            if attachment.get("url"):  # the t.co link standing for the pictures themselves
+                text = text.replace(attachment["url"], "")
+        parent_id = tweet.get("in_reply_to_status_id_str") or tweet.get("in_reply_to_status_id")
+        parent_handle = tweet.get("in_reply_to_screen_name")
+        is_self_reply = bool(parent_id) and (
+            (handle is not None and str(parent_handle or "").lower() == handle.lower())
+            or (handle is None and str(parent_id) in tweets))
+        if is_self_reply and handle:
+            text = re.sub(rf"^(@{re.escape(handle)}\s+)+", "", text, flags=re.IGNORECASE)
+        base = f"https://twitter.com/{handle}/status/" if handle else "https://twitter.com/i/web/status/"
+        meta: dict[str, Any] = {
+            "text": text.strip(),
+            "created_at": _iso(tweet.get("created_at")),
+            "language": _language(tweet.get("lang")),
+            "url": base + tweet_id,
+            "platform": "Twitter",
+            "media": media,
+            "reply_to_url": base + str(parent_id) if is_self_reply else None,
+            "mentions": [{"name": m.get("screen_name"),
+                          "url": f"https://twitter.com/{m.get('screen_name')}"}
+                         for m in entities.get("user_mentions") or [] if m.get("screen_name")],
+            "hashtags": [h.get("text") for h in entities.get("hashtags") or [] if h.get("text")],
+        }
+        is_repost = text.startswith("RT @") or bool(tweet.get("retweeted_status"))
+        reason = self.filters.reason(meta, is_reply_to_other=bool(parent_id) and not is_self_reply,
+                                     is_repost=is_repost)
+        return make_post(f"twitter:{tweet_id}", meta, reason)
+
+    def _media(self, tweet: dict[str, Any], tweet_id: str, files: list[str]) -> list[dict]:
+        entities = tweet.get("extended_entities") or tweet.get("entities") or {}
+        found = []
+        for attachment in entities.get("media") or []:
+            kind = {"photo": "image", "animated_gif": "gifv"}.get(attachment.get("type"), "video")
+            original = attachment.get("media_url_https") or attachment.get("media_url") or ""
+            if kind != "image":
+                variants = [v for v in (attachment.get("video_info") or {}).get("variants") or []
+                            if v.get("url")]
+                variants.sort(key=lambda v: int(v.get("bitrate") or 0), reverse=True)
+                original = variants[0]["url"] if variants else original
+            basename = original.rsplit("/", 1)[-1].split("?", 1)[0]
+            path = next((f for f in files if f.endswith(f"{tweet_id}-{basename}")), None)
+            if path is None and len(files) == 1:
+                path = files[0]  # older archives renamed files; one candidate is unambiguous
+            found.append({"path": path, "alt": attachment.get("ext_alt_text")
+                          or attachment.get("alt_text"), "type": kind,
+                          "url": attachment.get("expanded_url") or original or None})
+        return found
+
+    def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
+        """Streams a media file: `item.path` is its path inside the archive."""
+        return self.archive.open(item.path)
+
+    def close(self) -> None:
+        self.archive.close()
+
+
+def _iso(created: Any) -> str:
+    if not created:
+        return ""
+    try:
+        return dt.datetime.strptime(str(created), CREATED_FORMAT).isoformat()
+    except ValueError:
+        try:  # some exports carry ISO dates already
+            return dt.datetime.fromisoformat(str(created).replace("Z", "+00:00")).isoformat()
+        except ValueError:
+            return ""
+
+
+def _language(code: Any) -> str | None:
+    """Twitter's `und`, `qme` (media only), `zxx`… are no language at all."""
+    code = str(code or "")
+    return code if re.fullmatch(r"[a-z]{2}", code) else None
+
