@@ -124,6 +124,14 @@ class LocalTarget(Target):
 
     def __init__(self, root: Path, fsync: bool = False) -> None:
         self.root, self.fsync = root, fsync
+        # Folders known to exist: one mkdir per folder rather than one per file. A set's add and
+        # membership test are atomic, and a duplicate mkdir by two threads is harmless.
+        self._folders: set[Path] = set()
+
+    def _ensure_folder(self, folder: Path) -> None:
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
 
     def list_entries(self) -> Iterator[TargetEntry]:
         if not self.root.is_dir():
@@ -149,7 +157,7 @@ class LocalTarget(Target):
             if change.item.kind is ItemKind.FOLDER:
                 destination.mkdir(parents=True, exist_ok=True)
                 return TargetEntry(change.target_name, ItemKind.FOLDER)
-            destination.parent.mkdir(parents=True, exist_ok=True)
+            self._ensure_folder(destination.parent)
             temporary = self._temporary(destination, idempotency_key)
             with source.open(change.item) as stream:
                 checksum, size = self._copy(stream, temporary)
