@@ -51,7 +51,8 @@ def run(folder: Path, say: Callable[[str], None], progress: Progress) -> DemoRes
     """Validate, plan, apply and report the demo plan with every sandbox server running."""
     plan_path = prepare(folder)
     redactor = Redactor()
-    with servers.running(folder / "sandbox") as running:
+    needed = servers.needed_by(plan_path.read_text(encoding="utf-8"))
+    with servers.running(folder / "sandbox", needed) as running:
         for server in running.values():
             server.seed_demo()
         servers.export_environment(running)

@@ -34,13 +34,23 @@ def running(workdir: Path, names: list[str] | None = None) -> Iterator[dict[str,
         yield started
 
 
+def needed_by(plan_text: str) -> list[str]:
+    """The servers a plan refers to through `${env:TRANSHUMANCE_SANDBOX_<NAME>_…}`."""
+    return [name for name in available()
+            if f"TRANSHUMANCE_SANDBOX_{_variable(name)}_" in plan_text]
+
+
+def _variable(text: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", text.upper())
+
+
 def environment(servers: dict[str, LocalServer]) -> dict[str, str]:
     """`TRANSHUMANCE_SANDBOX_<NAME>_<FIELD>` for each server's description, for demo plans."""
     variables = {}
     for name, server in servers.items():
         for field, value in server.describe().items():
             if isinstance(value, str | int | float):
-                key = re.sub(r"[^A-Z0-9]+", "_", f"TRANSHUMANCE_SANDBOX_{name}_{field}".upper())
+                key = _variable(f"TRANSHUMANCE_SANDBOX_{name}_{field}")
                 variables[key] = str(value)
     return variables
 
