@@ -300,15 +300,20 @@ def schema(out: Output, output: Path | None) -> None:
 @click.option("--seed/--no-seed", default=True, show_default=True,
               help="Fill the servers with the demo's sample data.")
 @click.option("--once", is_flag=True, help="Print the servers' details, then stop them.")
+@click.option("--only", multiple=True, help="Start only this server (repeatable).")
 @click.pass_obj
-def sandbox(out: Output, folder: Path, seed: bool, once: bool) -> None:
+def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, ...]) -> None:
     """Start local stand-ins for every service and print their URLs and credentials as JSON.
 
     They listen on this computer only (127.0.0.1); stop them with Ctrl-C.
     """
     from migrate.sandbox import servers
 
-    with servers.running(folder) as running:
+    unknown = sorted(set(only) - set(servers.available()))
+    if unknown:
+        raise click.UsageError(_("unknown sandbox server(s): {names}; known: {known}").format(
+            names=", ".join(unknown), known=", ".join(sorted(servers.available()))))
+    with servers.running(folder, list(only) or None) as running:
         if seed:
             for server in running.values():
                 server.seed_demo()
@@ -337,6 +342,18 @@ def demo(out: Output, folder: Path) -> None:
     out.echo(_("Done. The report is at {html} (and {md}).").format(html=result.report_html,
                                                                   md=result.report_md))
     sys.exit(result.exit_code)
+
+
+@cli.command()
+@PLAN_FILE
+@click.argument("connection")
+@click.pass_obj
+def login(out: Output, plan_file: Path, connection: str) -> None:
+    """Sign in to a connection's service (e.g. a volunteer's Google account) and keep access."""
+    from migrate.login import login as sign_in
+
+    sign_in(plan_file, connection, out.redactor, lambda question: click.prompt(question),
+            out.echo)
 
 
 def main() -> None:
