@@ -356,6 +356,18 @@ def login(out: Output, plan_file: Path, connection: str) -> None:
             out.echo)
 
 
+@cli.command()
+@PLAN_FILE
+@click.argument("connection")
+@click.pass_obj
+def login(out: Output, plan_file: Path, connection: str) -> None:
+    """Sign in to a connection's service (e.g. a volunteer's Google account) and keep access."""
+    from migrate.login import login as sign_in
+
+    sign_in(plan_file, connection, out.redactor, lambda question: click.prompt(question),
+            out.echo)
+
+
 def main() -> None:
     """The console entry point."""
     cli.main(prog_name="migrate")

@@ -129,6 +129,9 @@ class Connector:
     target_actions: ClassVar[tuple[str, ...]] = ()
     source_step_options: ClassVar[OptionSet] = OptionSet()
     target_step_options: ClassVar[OptionSet] = OptionSet()
+    #: The connection's name in the plan ("drive"), set by the core when it opens a step: for
+    #: messages ("migrate login PLAN drive") and to find what `migrate login` stored for it.
+    connection: str | None = None
 
     def __init__(self, config: Mapping[str, Any], base_dir: Path) -> None:
         """`config` holds the connection's validated options, secrets resolved; relative paths

@@ -48,6 +48,7 @@ def open_step(plan: Plan, spec: StepSpec, config: dict[str, dict[str, Any]], pla
     target_spec = plan.connections[spec.target.connection]
     source_connector = registry.get(source_spec.type)(config[source_spec.name], base_dir)
     target_connector = registry.get(target_spec.type)(config[target_spec.name], base_dir)
+    source_connector.connection, target_connector.connection = source_spec.name, target_spec.name
     source = source_connector.open_source(spec.source.location, context)
     try:
         target = target_connector.open_target(spec.target.location, context)

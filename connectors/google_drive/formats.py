@@ -1,0 +1,66 @@
+"""What becomes of each Google type: the export format and extension per `google_docs` choice,
+and why types with no file equivalent are skipped."""
+
+from __future__ import annotations
+
+from migrate.i18n import _
+
+APPS = "application/vnd.google-apps."
+FOLDER = APPS + "folder"
+SHORTCUT = APPS + "shortcut"
+DOCUMENT, SPREADSHEET = APPS + "document", APPS + "spreadsheet"
+PRESENTATION, DRAWING, JAM = APPS + "presentation", APPS + "drawing", APPS + "jam"
+
+ODT = "application/vnd.oasis.opendocument.text"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+ODP = "application/vnd.oasis.opendocument.presentation"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+PDF = "application/pdf"
+
+#: google_docs choice -> Google type -> (export MIME type, extension). Drive has no ODG export,
+#: so drawings become PDF (vector, printable) in every choice; Jamboards only export to PDF.
+EXPORTS: dict[str, dict[str, tuple[str, str]]] = {
+    "odf": {DOCUMENT: (ODT, ".odt"), SPREADSHEET: (ODS, ".ods"), PRESENTATION: (ODP, ".odp")},
+    "ooxml": {DOCUMENT: (DOCX, ".docx"), SPREADSHEET: (XLSX, ".xlsx"),
+              PRESENTATION: (PPTX, ".pptx")},
+    "pdf": {DOCUMENT: (PDF, ".pdf"), SPREADSHEET: (PDF, ".pdf"), PRESENTATION: (PDF, ".pdf")},
+}
+ALWAYS_PDF = {DRAWING, JAM}
+
+#: Google types with no file to export, and what to tell the volunteer instead.
+NO_EQUIVALENT = {
+    APPS + "form": "Google Forms have no file equivalent; export the responses as a spreadsheet "
+                   "(Responses → Link to Sheets) and the questions by hand",
+    APPS + "site": "Google Sites have no file equivalent; rebuild the site or save its pages "
+                   "as PDF",
+    APPS + "map": "Google My Maps have no file equivalent here; export the map as KML from "
+                  "My Maps",
+    APPS + "script": "Apps Script projects are code, not documents; copy them by hand",
+    APPS + "fusiontable": "Fusion Tables no longer exist at Google; nothing to export",
+}
+
+
+def export_for(mime: str, choice: str) -> tuple[str, str] | None:
+    """(export MIME type, extension) for a Google type, or None if it has no file export."""
+    if mime in ALWAYS_PDF:
+        return PDF, ".pdf"
+    return EXPORTS[choice].get(mime)
+
+
+def skip_reason_for(mime: str) -> str:
+    """Why a Google type without export is not copied, in plain words."""
+    if mime in NO_EQUIVALENT:
+        return _(NO_EQUIVALENT[mime])
+    kind = mime.removeprefix(APPS)
+    return _("this kind of Google file ({kind}) has no file equivalent").format(kind=kind)
+
+
+def is_google_type(mime: str) -> bool:
+    return mime.startswith(APPS) and mime not in (FOLDER, SHORTCUT)
+
+
+def link_file(url: str) -> bytes:
+    """A `.url` internet shortcut, which Windows, macOS and most file managers open."""
+    return f"[InternetShortcut]\r\nURL={url}\r\n".encode()

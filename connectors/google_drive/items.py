@@ -1,0 +1,158 @@
+"""From the rebuilt tree to the step's items: exports, link files, shortcuts, skips, sharing.
+
+Folders follow `connectors/local.py`: a folder with something copied inside is created with its
+first file, so only folders with nothing copied inside become FOLDER items — an empty (or
+all-skipped) folder would otherwise be lost, and listing every folder would double the plan.
+One addition: a folder shared with someone is an item too, carrying its permissions, so the
+target can share the folder rather than each file in it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from connectors.google_drive import formats
+from connectors.google_drive.listing import (
+    DriveListing,
+    fingerprint_of,
+    folder_item,
+    permissions_of,
+)
+from migrate.i18n import _
+from migrate.model import Fingerprint, ItemKind, SourceItem
+
+OPEN_URL = "https://drive.google.com/open?id={id}"
+
+
+def build_items(listing: DriveListing) -> list[SourceItem]:
+    """Every item of the step's scope, parents' paths before children's, sorted by path."""
+    scoped = listing.in_scope()
+    items: list[SourceItem] = []
+    for file_id, path in scoped.items():
+        entry = listing.files[file_id]
+        if entry["mimeType"] != formats.FOLDER:
+            items.append(_item(listing, file_id, path, entry, scoped))
+    folders_with_content = {"/".join(i.path.split("/")[:n]) for i in items if not i.skip_reason
+                            for n in range(1, i.path.count("/") + 1)}
+    items += [folder_item(file_id, path, listing.files[file_id])
+              for file_id, path in scoped.items()
+              if listing.files[file_id]["mimeType"] == formats.FOLDER
+              and (path not in folders_with_content or _is_shared(listing.files[file_id]))]
+    _add_sharing(listing, items)
+    _rank_duplicates(listing, items)
+    return sorted(items, key=lambda i: (i.path, i.key))
+
+
+def _is_shared(entry: dict[str, Any]) -> bool:
+    """A folder shared with someone: an item of its own, so its sharing can be recreated."""
+    return any(grant.get("role") != "owner" for grant in entry.get("permissions") or [])
+
+
+def _meta(entry: dict[str, Any], **more: Any) -> dict[str, Any]:
+    meta = {"name": entry["name"], "parents": entry.get("parents", []),
+            "mime": entry["mimeType"], "content_id": entry["id"]}
+    meta.update(more)
+    return meta
+
+
+def _item(listing: DriveListing, file_id: str, path: str, entry: dict[str, Any],
+          scoped: dict[str, str]) -> SourceItem:
+    if entry["mimeType"] == formats.SHORTCUT:
+        return _shortcut(listing, file_id, path, entry, scoped)
+    return _content_item(listing.scope.google_docs, listing.scope.unsupported, file_id, path,
+                         entry, entry)
+
+
+def _content_item(choice: str, unsupported: str, key: str, path: str, entry: dict[str, Any],
+                  content: dict[str, Any]) -> SourceItem:
+    """An item named after `entry` whose bytes are those of `content` (itself, or the target
+    of a followed shortcut)."""
+    mime = content["mimeType"]
+    if not formats.is_google_type(mime):
+        return SourceItem(key, path, ItemKind.FILE, fingerprint_of(content, exported=False),
+                          _meta(entry, how="media", content_id=content["id"]))
+    export = formats.export_for(mime, choice)
+    if export is not None:
+        export_mime, extension = export
+        named = path if path.lower().endswith(extension) else path + extension
+        links = content.get("exportLinks") or {}
+        return SourceItem(key, named, ItemKind.FILE, fingerprint_of(content, exported=True),
+                          _meta(entry, how="export", content_id=content["id"],
+                                export_mime=export_mime, export_link=links.get(export_mime)))
+    if unsupported == "link":
+        return _link_item(key, path, entry, content)
+    return SourceItem(key, path, ItemKind.FILE, fingerprint_of(content, exported=True),
+                      _meta(entry), skip_reason=formats.skip_reason_for(mime))
+
+
+def _link_item(key: str, path: str, entry: dict[str, Any], target: dict[str, Any]) -> SourceItem:
+    url = target.get("webViewLink") or OPEN_URL.format(id=target["id"])
+    data = formats.link_file(url)
+    return SourceItem(key, path + ".url", ItemKind.FILE,
+                      Fingerprint(size=len(data), mtime=fingerprint_of(entry, True).mtime,
+                                  etag="link:" + url),
+                      _meta(entry, how="link", url=url))
+
+
+def _shortcut(listing: DriveListing, file_id: str, path: str, entry: dict[str, Any],
+              scoped: dict[str, str]) -> SourceItem:
+    """Shortcuts never copy a file twice: followed only when their target is out of scope."""
+    details = entry.get("shortcutDetails") or {}
+    target_id = details.get("targetId", "")
+    target = listing.files.get(target_id)
+    mode = listing.scope.shortcuts
+    skipped = SourceItem(file_id, path, ItemKind.FILE, fingerprint_of(entry, True), _meta(entry))
+
+    def skip(reason: str) -> SourceItem:
+        return SourceItem(skipped.key, path, ItemKind.FILE, skipped.fingerprint, skipped.meta,
+                          skip_reason=reason)
+
+    if mode == "skip":
+        return skip(_("a shortcut; shortcuts are not copied (shortcuts: skip)"))
+    if target is None:
+        return skip(_("a shortcut to a file that no longer exists or is not shared with this "
+                      "account"))
+    if mode == "link":
+        return _link_item(file_id, path, entry, target)
+    if target_id in scoped:
+        return skip(_("a shortcut to '{path}', which is copied already").format(
+            path=scoped[target_id]))
+    if target["mimeType"] == formats.FOLDER:
+        return skip(_("a shortcut to a folder outside what is copied ('{path}'); add a step "
+                      "for that folder, or use shortcuts: link").format(
+                          path=listing.path_of(target_id) or target["name"]))
+    suffix = Path(target["name"]).suffix
+    if suffix and not path.lower().endswith(suffix.lower()):
+        path += suffix  # a shortcut named "Charte" to "Charte.pdf" keeps the file's type
+    return _content_item(listing.scope.google_docs, listing.scope.unsupported, file_id, path,
+                         entry, target)
+
+
+def _add_sharing(listing: DriveListing, items: list[SourceItem]) -> None:
+    """Inline permissions where Drive gives them; permissions.list for shared-drive items."""
+    if not listing.scope.fetch_permissions:
+        return
+    in_shared_drives = [i.meta["content_id"] for i in items if not i.skip_reason
+                        and listing.files.get(i.key, {}).get("driveId")]
+    fetched = listing.fetch_shared_drive_permissions(in_shared_drives)
+    for item in items:
+        entry = listing.files.get(item.key, {})
+        grants = fetched.get(item.key) if entry.get("driveId") else entry.get("permissions")
+        if grants:
+            item.meta["permissions"] = permissions_of(grants)
+
+
+def _rank_duplicates(listing: DriveListing, items: list[SourceItem]) -> None:
+    """Several Drive items with one path: each gets `same_name_rank` (0 = oldest, then by id),
+    so a target can rename the others deterministically and stably across runs."""
+    by_path: dict[str, list[SourceItem]] = defaultdict(list)
+    for item in items:
+        by_path[item.path].append(item)
+    for group in by_path.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda i: (listing.files.get(i.key, {}).get("createdTime", ""), i.key))
+        for rank, item in enumerate(group):
+            item.meta["same_name_rank"] = rank
