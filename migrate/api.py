@@ -100,6 +100,7 @@ class ApplyResult:
     outcomes: dict[str, StepOutcome] = field(default_factory=dict)
     stale: list[tuple[Change, str]] = field(default_factory=list)
     already_done: int = 0
+    marked_seen: int = 0
     confirmed: bool = True
     steps: list[str] = field(default_factory=list)
     reconciliations: dict[str, Reconciliation] = field(default_factory=dict)
@@ -114,6 +115,7 @@ class ApplyResult:
             "stale": len(self.stale),
             "unchanged": summary["unchanged"],
             "not_started": sum(o.not_started for o in self.outcomes.values()),
+            "marked_seen": self.marked_seen,
         }
 
     @property
@@ -127,11 +129,25 @@ class ApplyResult:
 Confirm = Callable[[PlanResult], bool]
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """How an apply runs, as opposed to what it does."""
+
+    jobs: int | None = None
+    progress: Progress | None = None
+    retry: RetryPolicy | None = None
+    debug: bool = False
+    #: Record what would be written as seen, write nothing: switching cross-posting on for a
+    #: feed must not flood the account with its old entries.
+    mark_seen: bool = False
+
+
 def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | None = None,
           state_dir: Path | None = None, jobs: int | None = None,
           progress: Progress | None = None, retry: RetryPolicy | None = None,
-          debug: bool = False) -> ApplyResult:
+          debug: bool = False, mark_seen: bool = False) -> ApplyResult:
     """Apply a plan file (diffed now, shown through `confirm`) or a saved plan (as reviewed)."""
+    settings = RunSettings(jobs, progress, retry, debug, mark_seen)
     path = Path(path)
     saved_plan = saved.read(path) if saved.is_saved_plan(path) else None
     loaded = saved_plan.plan if saved_plan else load_plan(path)
@@ -143,7 +159,7 @@ def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | No
                   for s in step_ids]
         try:
             return _apply_opened(journal, loaded, opened, saved_plan, redactor, confirm,
-                                 jobs, progress, retry, debug)
+                                 settings)
         finally:
             for one in opened:
                 one.close()
@@ -179,8 +195,7 @@ def _locked_journal(plan: Plan, state_dir: Path | None, command: str) -> Iterato
 
 def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
                   saved_plan: saved.SavedPlan | None, redactor: Redactor, confirm: Confirm,
-                  jobs: int | None, progress: Progress | None, retry: RetryPolicy | None,
-                  debug: bool) -> ApplyResult:
+                  settings: RunSettings) -> ApplyResult:
     run_id = journal.start_run("apply")
     result = ApplyResult(loaded, ChangeSet(), steps=[s.spec.id for s in opened])
     pending: dict[str, list[Change]] = {}
@@ -218,8 +233,13 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
     try:
         for step in opened:
             _record_quiet_outcomes(journal, step.spec.id, result.changes, run_id)
-            outcome = _run_step(journal, run_id, step, pending[step.spec.id], redactor, jobs,
-                                progress, retry, debug)
+            if settings.mark_seen:
+                journal.record_seen(pending[step.spec.id], run_id)
+                result.marked_seen += len(pending[step.spec.id])
+                outcome = StepOutcome()
+            else:
+                outcome = _run_step(journal, run_id, step, pending[step.spec.id], redactor,
+                                    settings)
             result.outcomes[step.spec.id] = outcome
             if cursors[step.spec.id] is not None and not outcome.failed:
                 journal.set_cursor(step.spec.id, dict(cursors[step.spec.id]))
@@ -231,13 +251,13 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
 
 
 def _run_step(journal: Journal, run_id: int, step: OpenStep, changes: list[Change],
-              redactor: Redactor, jobs: int | None, progress: Progress | None,
-              retry: RetryPolicy | None, debug: bool) -> StepOutcome:
+              redactor: Redactor, settings: RunSettings) -> StepOutcome:
     capabilities = step.target.capabilities
-    wanted = jobs or capabilities.default_jobs
+    wanted = settings.jobs or capabilities.default_jobs
     if capabilities.max_jobs:
         wanted = min(wanted, capabilities.max_jobs)
-    runner = Runner(journal, run_id, journal.plan_id, wanted, redactor, progress, retry, debug)
+    runner = Runner(journal, run_id, journal.plan_id, wanted, redactor, settings.progress,
+                    settings.retry, settings.debug)
     label = _("Step '{id}'").format(id=step.spec.id)
     return runner.run(label, changes, step.source, step.target)
 

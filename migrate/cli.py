@@ -154,11 +154,14 @@ def plan(out: Output, plan_file: Path, step: str | None, output: Path | None,
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64),
               help="Items written at once (default: what suits the target).")
+@click.option("--mark-seen", is_flag=True,
+              help="Record what is new as already seen and write nothing (e.g. before switching "
+                   "cross-posting on, so old entries are never posted).")
 @STATE_DIR
 @AS_JSON
 @click.pass_obj
 def apply(out: Output, plan_file: Path, step: str | None, yes: bool, jobs: int | None,
-          state_dir: Path | None, as_json: bool) -> None:
+          mark_seen: bool, state_dir: Path | None, as_json: bool) -> None:
     """Carry out a plan file, or exactly a plan saved with 'migrate plan -o'."""
 
     def confirm(result: api.PlanResult) -> bool:
@@ -173,13 +176,19 @@ def apply(out: Output, plan_file: Path, step: str | None, yes: bool, jobs: int |
 
     progress = QuietProgress() if as_json else TextProgress()
     result = api.apply(plan_file, out.redactor, confirm, step=step, state_dir=state_dir,
-                       jobs=jobs, progress=progress, debug=out.debug)
+                       jobs=jobs, progress=progress, debug=out.debug, mark_seen=mark_seen)
     if not result.confirmed:
         out.echo(_("Nothing was done."))
         return
     if as_json:
         out.json(render.apply_json(result))
     else:
+        summary = result.changes.summary()
+        if not result.changes.has_pending() and not result.stale and not summary["conflict"]:
+            # Quiet for cron: one line when there is nothing new.
+            out.echo(_("Nothing to do: {unchanged} unchanged, {skip} skipped.").format(
+                **{k: f"{v:,}" for k, v in summary.items()}))
+            sys.exit(result.exit_code)
         if not result.changes.has_pending() and not result.stale:
             out.echo(render.plan_text(api.PlanResult(result.plan, result.changes, result.steps)))
         out.echo(render.apply_text(result))
@@ -342,18 +351,6 @@ def demo(out: Output, folder: Path) -> None:
     out.echo(_("Done. The report is at {html} (and {md}).").format(html=result.report_html,
                                                                   md=result.report_md))
     sys.exit(result.exit_code)
-
-
-@cli.command()
-@PLAN_FILE
-@click.argument("connection")
-@click.pass_obj
-def login(out: Output, plan_file: Path, connection: str) -> None:
-    """Sign in to a connection's service (e.g. a volunteer's Google account) and keep access."""
-    from migrate.login import login as sign_in
-
-    sign_in(plan_file, connection, out.redactor, lambda question: click.prompt(question),
-            out.echo)
 
 
 @cli.command()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from migrate.i18n import _
@@ -30,6 +30,8 @@ class Baseline:
     target_name: str
     source: Fingerprint
     target: Fingerprint | None
+    #: Recorded by `apply --mark-seen`: known, deliberately never written.
+    seen: bool = False
 
 
 def diff(
@@ -45,12 +47,20 @@ def diff(
     claimed: dict[str, str] = {}
     seen_keys: set[str] = set()
     decide = _Decider(step, options)
+    limit = options.get("max_per_run")
+    writes = 0
     changes = ChangeSet()
     for item in items:
         named = name_for(item)
         change = decide(item, named, on_target.get(named.name), baselines.get(item.key),
                         claimed, seen_keys)
         seen_keys.add(item.key)
+        if change.action.writes and limit is not None:
+            if writes >= limit:
+                change = replace(change, action=Action.SKIP, reason=_(
+                    "left for a later run (max_per_run: {n})").format(n=limit))
+            else:
+                writes += 1
         if change.action is not Action.SKIP and change.action is not Action.CONFLICT:
             claimed[named.name] = item.path
         changes.changes.append(change)
@@ -76,6 +86,8 @@ class _Decider:
             return change(Action.SKIP, item.skip_reason)
         if not self.is_selected(item.path):
             return change(Action.SKIP, _("left out by the step's include/exclude patterns"))
+        if base is not None and base.seen:
+            return change(Action.UNCHANGED, _("marked as seen (apply --mark-seen); not copied"))
         if named.name in claimed:
             return change(Action.CONFLICT, _("would take the same name on the target as '{o}'")
                           .format(o=claimed[named.name]))

@@ -219,11 +219,25 @@ class Journal:
     # -- items ----------------------------------------------------------------------------
 
     def baselines(self, step: str) -> dict[str, Baseline]:
-        rows = self.db.execute("SELECT key, target_name, source_fp, target_fp FROM items "
+        rows = self.db.execute("SELECT key, target_name, source_fp, target_fp, state FROM items "
                                "WHERE step = ? AND source_fp IS NOT NULL", (step,))
         return {key: Baseline(name, Fingerprint(**json.loads(source)),
-                              Fingerprint.from_json(json.loads(target)) if target else None)
-                for key, name, source, target in rows}
+                              Fingerprint.from_json(json.loads(target)) if target else None,
+                              seen=state == "seen")
+                for key, name, source, target, state in rows}
+
+    def record_seen(self, changes: Iterable[Change], run_id: int) -> None:
+        """`apply --mark-seen`: remember items as known without writing them anywhere."""
+        now = time.time()
+        rows = [(c.step, c.item.key, c.action.value, c.item.path, c.target_name,
+                 json.dumps(c.item.fingerprint.to_json()), run_id, now) for c in changes]
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO items (step, key, state, action, source_path, target_name, reason, "
+                "source_fp, run_id, updated) VALUES (?,?,'seen',?,?,?,'marked as seen',?,?,?) "
+                "ON CONFLICT (step, key) DO UPDATE SET state = 'seen', "
+                "source_fp = excluded.source_fp, reason = excluded.reason, "
+                "run_id = excluded.run_id, updated = excluded.updated", rows)
 
     def done_keys(self, step: str) -> dict[str, Fingerprint]:
         rows = self.db.execute("SELECT key, source_fp FROM items WHERE step = ? AND state = 'done'",

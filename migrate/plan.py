@@ -49,6 +49,8 @@ CORE_STEP_OPTIONS = OptionSet(
                "one of these glob patterns (e.g. 'Rapports/**')."),
         Option("exclude", "list", item_kind="string", help="Leave out items whose path "
                "matches one of these glob patterns (e.g. '**/*.tmp')."),
+        Option("max_per_run", "integer", help="Write at most this many items per run; the rest "
+               "wait for the next run (useful to spread a large import of posts over days)."),
     )
 )
 

@@ -115,6 +115,9 @@ def apply_text(result: ApplyResult) -> str:
     lines.append(_("Applied: {done} done, {failed} failed, {conflict} conflicts, {skipped} "
                    "skipped, {stale} stale, {unchanged} unchanged.").format(
         **{k: f"{v:,}" for k, v in counts.items()}))
+    if counts["marked_seen"]:
+        lines.append(_("{n} items marked as seen: they will never be written (apply "
+                       "--mark-seen).").format(n=f"{counts['marked_seen']:,}"))
     if counts["not_started"]:
         lines.append(_("{n} items were not started; run 'migrate apply' again to finish.")
                      .format(n=f"{counts['not_started']:,}"))

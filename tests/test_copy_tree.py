@@ -59,3 +59,35 @@ def test_apply_without_yes_and_without_a_terminal_does_nothing(tmp_path: Path) -
     assert result.returncode == 2
     assert "add --yes" in result.stderr
     assert not (tmp_path / "target").exists()
+
+
+def test_apply_with_nothing_new_prints_one_line(tmp_path: Path) -> None:
+    make_tree(tmp_path / "source", 5)
+    plan = write_plan(tmp_path)
+    migrate("apply", plan, "--yes")
+    quiet = migrate("apply", plan, "--yes")
+    assert quiet.returncode == 0
+    assert quiet.stdout == "Nothing to do: 5 unchanged, 0 skipped.\n"
+
+
+def test_max_per_run_spreads_writes_over_runs(tmp_path: Path) -> None:
+    make_tree(tmp_path / "source", 10)
+    plan = write_plan(tmp_path, extra="    with: {max_per_run: 4}\n")
+    first = json.loads(migrate("apply", plan, "--yes", "--json").stdout)
+    assert first["counts"]["done"] == 4 and first["counts"]["skipped"] == 6
+    assert len(snapshot(tmp_path / "target")) == 4
+    migrate("apply", plan, "--yes")
+    migrate("apply", plan, "--yes")
+    assert snapshot(tmp_path / "target") == snapshot(tmp_path / "source")
+
+
+def test_mark_seen_records_without_writing_and_later_runs_skip_those(tmp_path: Path) -> None:
+    make_tree(tmp_path / "source", 6)
+    plan = write_plan(tmp_path)
+    seen = migrate("apply", plan, "--yes", "--mark-seen")
+    assert seen.returncode == 0 and "6 items marked as seen" in seen.stdout
+    assert not (tmp_path / "target").exists()
+    (tmp_path / "source" / "nouveau.txt").write_text("only this one is new")
+    result = json.loads(migrate("apply", plan, "--yes", "--json").stdout)
+    assert result["counts"]["done"] == 1
+    assert list(snapshot(tmp_path / "target")) == ["nouveau.txt"]
