@@ -137,7 +137,8 @@ class Runner:
             if retry_after > self.retry.max_retry_after:
                 raise error  # type: ignore[misc]  # too long to wait here: let a later run do it
             return float(retry_after)
-        backoff = wait_exponential_jitter(initial=self.retry.initial_wait, max=self.retry.max_wait)
+        backoff = wait_exponential_jitter(multiplier=self.retry.initial_wait,
+                                          max=self.retry.max_wait, jitter=self.retry.initial_wait)
         return backoff(state)
 
     def _collect(self, future: Future[TargetEntry], change: Change,
