@@ -342,14 +342,20 @@ def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, 
 @click.option("--dir", "folder", type=click.Path(path_type=Path),
               default=Path("transhumance-demo"), show_default=True,
               help="Where the demo writes its plan, data, journal and report.")
+@AS_JSON
 @click.pass_obj
-def demo(out: Output, folder: Path) -> None:
+def demo(out: Output, folder: Path, as_json: bool) -> None:
     """Run the demo plan end to end against the sandbox: validate, plan, apply, report."""
     from migrate import demo as demos
 
-    result = demos.run(folder.resolve(), out.echo, TextProgress())
-    out.echo(_("Done. The report is at {html} (and {md}).").format(html=result.report_html,
-                                                                  md=result.report_md))
+    if as_json:
+        result = demos.run(folder.resolve(), lambda text: None, QuietProgress())
+        out.json({"folder": str(result.folder), "report_html": str(result.report_html),
+                  "report_md": str(result.report_md), "exit_code": result.exit_code})
+    else:
+        result = demos.run(folder.resolve(), out.echo, TextProgress())
+        out.echo(_("Done. The report is at {html} (and {md}).").format(html=result.report_html,
+                                                                      md=result.report_md))
     sys.exit(result.exit_code)
 
 
