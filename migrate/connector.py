@@ -20,7 +20,7 @@ for a failure and never match on error text.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +94,10 @@ class Target(ABC):
     @abstractmethod
     def list_entries(self) -> Iterable[TargetEntry]:
         """List everything the target holds in the step's scope, in bulk."""
+
+    def prepare_names(self, items: Sequence[SourceItem]) -> None:
+        """Called once with every item of the step before `name_for`, so a target can give
+        stable, distinct names to items that would collide (same name in one folder)."""
 
     def name_for(self, item: SourceItem) -> TargetName:
         """The name this item takes on the target; sanitised names say why they changed."""

@@ -28,6 +28,7 @@ class OpenStep:
 
     def diff(self, items: list[SourceItem], entries: list[TargetEntry],
              baselines: dict[str, Baseline]) -> ChangeSet:
+        self.target.prepare_names(items)
         return diff(self.spec.id, items, entries, self.target.name_for, baselines,
                     self.spec.options)
 

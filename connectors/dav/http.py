@@ -1,0 +1,141 @@
+"""One pooled HTTP session per target, and the translation of WebDAV answers into our errors.
+
+Statuses decide, never message text: 401/403 stop the step (credentials), 507 stops it with the
+quota figures, 423/429/5xx and dropped connections are worth retrying (Retry-After honoured),
+400 InvalidPath skips the one item with the server's own message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+from xml.etree import ElementTree
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
+from migrate.i18n import _
+
+SABRE = "{http://sabredav.org/ns}"
+INVALID_PATH = "OCA\\DAV\\Connector\\Sabre\\Exception\\InvalidPath"
+RETRYABLE = {423, 429, 500, 502, 503, 504}
+#: Connect and read timeouts (seconds): long reads for a server assembling a big upload.
+TIMEOUT = (15, 300)
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds from a `Retry-After` header (a number or an HTTP date), or None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def sabre_error(response: requests.Response) -> tuple[str | None, str | None]:
+    """(`s:exception`, `s:message`) of a Sabre error body, when the body is one."""
+    if "xml" not in response.headers.get("Content-Type", ""):
+        return None, None
+    try:
+        root = ElementTree.fromstring(response.content)
+    except ElementTree.ParseError:
+        return None, None
+    return root.findtext(f"{SABRE}exception"), root.findtext(f"{SABRE}message")
+
+
+def human_bytes(count: float) -> str:
+    """`1.5 GB`, as a volunteer reads sizes."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if abs(count) < 1000 or unit == "TB":
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} TB"
+
+
+class DavHttp:
+    """A keep-alive `requests.Session` sized to the number of parallel writes.
+
+    `base` is the DAV root URL ending in `/`; `url(path)` quotes a relative path onto it.
+    `quota` is called on 507 to read the account's figures for the message.
+    """
+
+    def __init__(self, base: str, user: str, password: str, pool_size: int,
+                 account_help: str, verify_tls: bool = True) -> None:
+        self.base = base if base.endswith("/") else base + "/"
+        self.session = requests.Session()
+        self.session.auth = (user, password)
+        self.session.verify = verify_tls
+        self.session.headers["User-Agent"] = "transhumance-migrate"
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.account_help = account_help
+        self.quota: Callable[[], tuple[int | None, int | None]] | None = None
+
+    def url(self, path: str, folder: bool = False) -> str:
+        quoted = quote(path.strip("/"), safe="/")
+        if folder and quoted:
+            quoted += "/"
+        return self.base + quoted
+
+    def request(self, method: str, url: str, what: str, ok: tuple[int, ...] = (),
+                **kwargs: Any) -> requests.Response:
+        """Send one request; answers in `ok` or 2xx are returned, others raised as our errors.
+
+        `what` names the item or folder concerned, for messages."""
+        kwargs.setdefault("timeout", TIMEOUT)
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise TransientError(_("the connection to the server was lost while working on "
+                                   "{what} ({kind})").format(what=what,
+                                                             kind=type(error).__name__)) from None
+        if response.status_code < 300 or response.status_code in ok:
+            return response
+        raise self.translate(response, what)
+
+    def translate(self, response: requests.Response, what: str) -> ConnectorError:
+        status = response.status_code
+        exception, message = sabre_error(response)
+        if status == 401:
+            return FatalError(_("the server refused the login: the app password may have been "
+                                "revoked or mistyped. {help}").format(help=self.account_help))
+        if status == 403:
+            return ConnectorError(_("the server does not allow writing {what} (HTTP 403: "
+                                    "{reason})").format(what=what,
+                                                         reason=message or response.reason))
+        if status == 507:
+            return FatalError(self.full_message())
+        if status in RETRYABLE:
+            reason = message or response.reason
+            return TransientError(_("the server is busy or unavailable (HTTP {status}: "
+                                    "{reason}) while writing {what}").format(
+                                        status=status, reason=reason, what=what),
+                                  retry_after=retry_after(response))
+        if status == 400 and exception == INVALID_PATH:
+            return SkipItem(_("the server refuses the name of {what}: {message}")
+                            .format(what=what, message=message))
+        return ConnectorError(_("the server answered HTTP {status} ({reason}) for {what}")
+                              .format(status=status, reason=message or response.reason,
+                                      what=what))
+
+    def full_message(self) -> str:
+        used, free = self.quota() if self.quota else (None, None)
+        if used is None or free is None:
+            return _("the account on the server is full; free some space or ask the "
+                     "administrator to raise the quota, then run 'migrate apply' again")
+        return _("the Nextcloud account is full: {used} used, {free} free; free some space or "
+                 "ask the administrator to raise the quota, then run 'migrate apply' again"
+                 ).format(used=human_bytes(used), free=human_bytes(free))
+
+    def close(self) -> None:
+        self.session.close()

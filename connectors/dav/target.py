@@ -1,0 +1,268 @@
+"""`DavTarget`: a folder on a WebDAV server (Nextcloud, or any plain WebDAV server).
+
+- Listing: one PROPFIND for the whole tree (folder by folder where the server refuses that).
+- Files up to `chunk_threshold` go in one PUT; larger ones (Nextcloud) by chunked upload v2.
+  Nextcloud writes a PUT to a `.part` and renames it itself; on a plain server a file is put
+  under a temporary name derived from the idempotency key and MOVEd into place.
+- Nextcloud gets `X-OC-MTime` (the source's modification time) and `OC-Checksum` (SHA-256, from
+  the source's fingerprint, or computed while streaming), so it checks what it received.
+- Parent folders are created with MKCOL and remembered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from connectors.dav.chunked import ChunkedUpload
+from connectors.dav.http import DavHttp
+from connectors.dav.listing import Resource, list_tree, propfind
+from connectors.dav.names import CollisionResolver, NameRules, encode_segment
+from connectors.dav.sharing import ShareApi, plan_shares, share_notes
+from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
+from migrate.connector import Capabilities, Source, Target
+from migrate.errors import TransientError
+from migrate.i18n import _
+from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
+
+TEMPORARY_PREFIX = ".~migrate-"
+#: Files this small are read into memory first, so their checksum can go in the PUT headers.
+SMALL = 1 << 20
+MEGABYTE = 1 << 20
+
+
+@dataclass(frozen=True)
+class DavSettings:
+    """How one target writes: the server's dialect, thresholds, names and sharing."""
+
+    is_nextcloud: bool
+    rules: NameRules
+    chunk_threshold: int = 10 * MEGABYTE
+    chunk_size: int = 10 * MEGABYTE
+    temporary_names: bool = True
+    uploads_url: str | None = None  # …/remote.php/dav/uploads/<user>
+    shares: ShareApi | None = None
+    sharing: str = "report"
+    identities: Mapping[str, Any] = field(default_factory=dict)
+
+
+class DavTarget(Target):
+    def __init__(self, http: DavHttp, root: str, settings: DavSettings,
+                 capabilities: Capabilities) -> None:
+        self.http, self.root, self.settings = http, root.strip("/"), settings
+        self.capabilities = capabilities
+        self.collisions = CollisionResolver()
+        self._folders: set[str] = {""}
+        self._lock = threading.Lock()
+
+    # --- listing and names ------------------------------------------------------------
+
+    def full(self, name: str) -> str:
+        return f"{self.root}/{name}".strip("/")
+
+    def list_entries(self) -> Iterator[TargetEntry]:
+        for resource in list_tree(self.http, self.root):
+            if resource.is_folder:
+                with self._lock:
+                    self._folders.add(self.full(resource.path))
+            if resource.path and not resource.path.rsplit("/", 1)[-1].startswith(
+                    TEMPORARY_PREFIX):
+                yield resource.entry()
+
+    def encoded(self, item: SourceItem) -> tuple[str, list[str]]:
+        """A source whose names may hold `/` (Drive) gives them in `meta["segments"]`."""
+        parts, reasons = [], []
+        segments = item.meta.get("segments") or [p for p in item.path.split("/") if p]
+        for segment in segments:
+            name, why = encode_segment(segment, self.settings.rules)
+            parts.append(name)
+            reasons += why
+        return "/".join(parts), reasons
+
+    def prepare_names(self, items: Sequence[SourceItem]) -> None:
+        self.collisions.resolve((item.key, self.encoded(item)[0]) for item in items)
+
+    def name_for(self, item: SourceItem) -> TargetName:
+        name, reasons = self.encoded(item)
+        renamed = self.collisions.renamed.get(item.key)
+        if renamed is not None:
+            reasons.append(_("another item in the folder has the same name"))
+            name = renamed
+        notes = share_notes(item.meta, self.settings.sharing, self.settings.identities)
+        reason = "; ".join(dict.fromkeys(reasons)) or None
+        return TargetName(name, reason, notes)
+
+    # --- writing --------------------------------------------------------------------
+
+    def ensure_folder(self, path: str) -> None:
+        """MKCOL `path` and its missing ancestors (relative to the DAV root)."""
+        parts = [p for p in path.split("/") if p]
+        for depth in range(1, len(parts) + 1):
+            folder = "/".join(parts[:depth])
+            with self._lock:
+                if folder in self._folders:
+                    continue
+            self.http.request("MKCOL", self.http.url(folder, folder=True), folder, ok=(405,))
+            with self._lock:
+                self._folders.add(folder)
+
+    def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
+        path = self.full(change.target_name)
+        if change.item.kind is ItemKind.FOLDER:
+            self.ensure_folder(path)
+            self._share(change, path)
+            return TargetEntry(change.target_name, ItemKind.FOLDER)
+        self.ensure_folder(path.rpartition("/")[0])
+        size = change.item.fingerprint.size
+        with source.open(change.item) as stream:
+            large = size is None or size > self.settings.chunk_threshold
+            if self.settings.is_nextcloud and large:
+                fingerprint = self._chunked(change, path, stream, idempotency_key)
+            elif self.settings.is_nextcloud:
+                fingerprint = self._put_nextcloud(change, path, stream)
+            else:
+                fingerprint = self._put_plain(change, path, stream, idempotency_key)
+        self._share(change, path)
+        return TargetEntry(change.target_name, ItemKind.FILE, fingerprint)
+
+    def _nextcloud_headers(self, item: SourceItem) -> dict[str, str]:
+        headers = {}
+        if item.fingerprint.mtime is not None:
+            headers["X-OC-MTime"] = str(int(item.fingerprint.mtime))
+        checksum = item.fingerprint.checksum or ""
+        algorithm, _sep, digest = checksum.partition(":")
+        if algorithm in ("sha256", "sha1", "md5") and digest:
+            headers["OC-Checksum"] = f"{algorithm.upper()}:{digest.lower()}"
+        return headers
+
+    def _put_nextcloud(self, change: Change, path: str, stream: Any) -> Fingerprint:
+        item = change.item
+        headers = self._nextcloud_headers(item)
+        hasher = Hasher()
+        body: Any
+        size = item.fingerprint.size
+        if "OC-Checksum" not in headers and size is not None and size <= SMALL:
+            data = stream.read(SMALL + 1)
+            headers["OC-Checksum"] = "SHA256:" + hashlib.sha256(data).hexdigest()
+            body = BoundedBody(io.BytesIO(data), len(data), hasher, item.path)
+            size = len(data)
+        elif size is not None:
+            body = BoundedBody(stream, size, hasher, item.path)
+        else:
+            body = unbounded(stream, hasher)
+        response = self.http.request("PUT", self.http.url(path), item.path, data=body,
+                                     headers=headers)
+        self._check_whole(stream, hasher, item)
+        return self._written(response, hasher, item, headers)
+
+    def _chunked(self, change: Change, path: str, stream: Any, key: str) -> Fingerprint:
+        item = change.item
+        upload = self._upload(path, key, item.path)
+        headers = self._nextcloud_headers(item)
+        hasher = Hasher()
+        response = upload.send(stream, item.fingerprint.size, headers, hasher)
+        self._check_whole(stream, hasher, item)
+        return self._written(response, hasher, item, headers)
+
+    def _upload(self, path: str, key: str, what: str) -> ChunkedUpload:
+        folder = f"{self.settings.uploads_url}/migrate-{key}"
+        return ChunkedUpload(self.http, folder, self.http.url(path), self.settings.chunk_size,
+                             what)
+
+    def _put_plain(self, change: Change, path: str, stream: Any, key: str) -> Fingerprint:
+        item = change.item
+        hasher = Hasher(enabled=False)  # a plain server neither checks nor lists checksums
+        size = item.fingerprint.size
+        body = (BoundedBody(stream, size, hasher, item.path) if size is not None
+                else unbounded(stream, hasher))
+        final = self.http.url(path)
+        if self.settings.temporary_names:
+            parent, _sep, _name = path.rpartition("/")
+            temporary = self.http.url(f"{parent}/{TEMPORARY_PREFIX}{key[:16]}.tmp")
+            response = self.http.request("PUT", temporary, item.path, data=body)
+            self._check_whole(stream, hasher, item)
+            self.http.request("MOVE", temporary, item.path,
+                              headers={"Destination": final, "Overwrite": "T"})
+        else:
+            response = self.http.request("PUT", final, item.path, data=body)
+            self._check_whole(stream, hasher, item)
+        etag = response.headers.get("ETag", "").strip('"')
+        if not etag:
+            return self._stat(path).fingerprint
+        return Fingerprint(hasher.size, None, None, etag)
+
+    def _check_whole(self, stream: Any, hasher: Hasher, item: SourceItem) -> None:
+        expected = item.fingerprint.size
+        if expected is not None and (hasher.size != expected or not is_exhausted(stream)):
+            raise TransientError(_("{path} changed at the source while it was being copied")
+                                 .format(path=item.path))
+
+    def _written(self, response: requests.Response, hasher: Hasher, item: SourceItem,
+                 headers: Mapping[str, str]) -> Fingerprint:
+        sent = headers.get("OC-Checksum", "")
+        checksum = hasher.checksum()
+        if sent and not sent.upper().startswith("SHA256:"):
+            checksum = sent.split(":", 1)[0].lower() + ":" + sent.split(":", 1)[1]
+        etag = response.headers.get("OC-ETag") or response.headers.get("ETag") or ""
+        mtime = float(headers["X-OC-MTime"]) if "X-OC-MTime" in headers else None
+        return Fingerprint(hasher.size, mtime, checksum, etag.strip('"') or None)
+
+    def _share(self, change: Change, path: str) -> None:
+        permissions = change.item.meta.get("permissions")
+        if self.settings.sharing != "map" or not permissions or self.settings.shares is None:
+            return
+        shares, _notes = plan_shares(permissions, self.settings.identities)
+        self.settings.shares.ensure(path, shares, change.item.path)
+
+    # --- verifying ------------------------------------------------------------------
+
+    def _stat(self, path: str) -> Resource:
+        for resource in propfind(self.http, self.http.url(path), "0", path):
+            return resource
+        raise TransientError(_("{path} was written but cannot be found").format(path=path))
+
+    def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
+        path = self.full(change.target_name)
+        found = next(iter(propfind(self.http, self.http.url(path), "0", path)), None)
+        is_folder = change.item.kind is ItemKind.FOLDER
+        if found is not None and found.is_folder == is_folder and (
+                is_folder or self._same_content(found, change.item, source)):
+            self._share(change, path)
+            return TargetEntry(change.target_name, change.item.kind,
+                               Fingerprint() if is_folder else found.fingerprint,
+                               {"fileid": found.file_id} if found.file_id else {})
+        self._remove_leftovers(path, idempotency_key)
+        return None
+
+    def _same_content(self, found: Resource, item: SourceItem, source: Source) -> bool:
+        expected = item.fingerprint
+        if expected.size is not None and found.fingerprint.size != expected.size:
+            return False
+        theirs = found.fingerprint.checksum
+        if not theirs:
+            return expected.size is not None
+        algorithm = theirs.split(":", 1)[0]
+        if expected.checksum and expected.checksum.split(":", 1)[0] == algorithm:
+            return expected.checksum.lower() == theirs
+        digest = hashlib.new(algorithm)
+        with source.open(item) as stream:
+            while block := stream.read(MEGABYTE):
+                digest.update(block)
+        return f"{algorithm}:{digest.hexdigest()}" == theirs
+
+    def _remove_leftovers(self, path: str, key: str) -> None:
+        if self.settings.uploads_url:
+            self._upload(path, key, path).abandon()
+        if not self.settings.is_nextcloud and self.settings.temporary_names:
+            parent = path.rpartition("/")[0]
+            temporary = self.http.url(f"{parent}/{TEMPORARY_PREFIX}{key[:16]}.tmp")
+            self.http.request("DELETE", temporary, path, ok=(404,))
+
+    def close(self) -> None:
+        self.http.close()

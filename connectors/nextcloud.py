@@ -1,0 +1,102 @@
+"""`nextcloud`: the files of one Nextcloud account, as a target (WebDAV + OCS).
+
+The location after the colon (`cloud:/Communication`) is a folder in the account's files.
+The code is shared with `webdav` in `connectors/dav/`; this module adds what Nextcloud says and
+does beyond WebDAV: capabilities (filename rules, chunking, sharing), chunked upload v2,
+`X-OC-MTime`/`OC-Checksum` and OCS shares. See docs/decisions/0400-nextcloud-client.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from connectors.dav.http import DavHttp
+from connectors.dav.listing import read_quota
+from connectors.dav.names import NameRules
+from connectors.dav.sharing import ShareApi
+from connectors.dav.target import MEGABYTE, DavSettings, DavTarget
+from migrate.connector import Capabilities, Connector, StepContext
+from migrate.errors import FatalError
+from migrate.i18n import _
+from migrate.options import Option, OptionSet
+
+DEFAULT_JOBS = 8
+#: Nextcloud refuses chunks under 5 MiB (all but the last).
+MIN_CHUNK_MB = 5
+APP_PASSWORD_HELP = (
+    "Create a new app password in Nextcloud (your avatar → Personal settings → Security → "
+    "'Create new app password'), put it where the plan's password comes from (for example the "
+    "environment variable), then run 'migrate apply' again."
+)
+CONNECTION_OPTIONS = (
+    Option("url", required=True, help="The server's address, e.g. https://cloud.example.org"),
+    Option("user", required=True, help="The account's user name (login)."),
+    Option("password", required=True, secret=True,
+           help="An app password created for this migration, usually ${env:NEXTCLOUD_PASSWORD}."),
+    Option("verify_tls", "boolean", default=True,
+           help="Check the server's HTTPS certificate (turn off only for a test server)."),
+)
+
+
+class NextcloudConnector(Connector):
+    name = "nextcloud"
+    summary = "A Nextcloud account's files (WebDAV), with chunked uploads and shares."
+    options = OptionSet((
+        *CONNECTION_OPTIONS,
+        Option("chunk_threshold_mb", "number", default=10,
+               help="Files larger than this (in megabytes) are sent in chunks, which survive "
+                    "interruptions."),
+        Option("chunk_size_mb", "number", default=10,
+               help="Size of each chunk in megabytes (at least 5)."),
+    ))
+    target_actions = ("copy",)
+    target_step_options = OptionSet((
+        Option("sharing", choices=("map", "report", "ignore"), default="report",
+               help="What to do with the source's sharing: 'map' recreates it as Nextcloud "
+                    "shares using 'identities', 'report' only lists it, 'ignore' says nothing."),
+        Option("identities", "mapping", default={},
+               help="Who is who on Nextcloud: an email to a user name ("
+                    "\"alice@asso.org\": alice) or to a group (\"team@asso.org\": "
+                    "{group: benevoles}). Anyone not listed is reported, never guessed."),
+    ))
+
+    def open_target(self, location: str, step: StepContext) -> DavTarget:
+        url = str(self.config["url"]).rstrip("/")
+        user = str(self.config["user"])
+        pool = 4 * DEFAULT_JOBS
+        dav_root = f"{url}/remote.php/dav/files/{quote(user, safe='')}/"
+        http = DavHttp(dav_root, user, str(self.config["password"]), pool, _(APP_PASSWORD_HELP),
+                       bool(self.config.get("verify_tls", True)))
+        http.quota = lambda: read_quota(http)
+        found = _capabilities(http, url)
+        files = found.get("files", {})
+        chunk = max(MIN_CHUNK_MB, float(self.config.get("chunk_size_mb") or 10)) * MEGABYTE
+        limit = (files.get("chunked_upload") or {}).get("max_size")
+        if isinstance(limit, int) and limit > 0:
+            chunk = min(chunk, limit)
+        sharing = found.get("files_sharing", {}).get("api_enabled", False)
+        settings = DavSettings(
+            is_nextcloud=True, rules=NameRules.from_capabilities(files),
+            chunk_threshold=int(float(self.config.get("chunk_threshold_mb") or 10) * MEGABYTE),
+            chunk_size=int(chunk),
+            uploads_url=f"{url}/remote.php/dav/uploads/{quote(user, safe='')}",
+            shares=ShareApi(http, url) if sharing else None,
+            sharing=str(step.options.get("sharing", "report")),
+            identities=dict(step.options.get("identities") or {}))
+        capabilities = Capabilities(preserves_mtime=True,
+                                    checksum_algorithms=("sha256", "sha1", "md5"),
+                                    can_share=bool(sharing), default_jobs=DEFAULT_JOBS)
+        return DavTarget(http, location, settings, capabilities)
+
+
+def _capabilities(http: DavHttp, url: str) -> dict[str, Any]:
+    """`cloud/capabilities`; also the first authenticated call, so a bad password stops here."""
+    response = http.request("GET", f"{url}/ocs/v2.php/cloud/capabilities", url,
+                            params={"format": "json"}, ok=(404,),
+                            headers={"OCS-APIRequest": "true", "Accept": "application/json"})
+    if response.status_code == 404:
+        raise FatalError(_("{url} does not look like a Nextcloud server (no capabilities "
+                           "endpoint); check the address, or use type 'webdav'").format(url=url))
+    data = response.json().get("ocs", {}).get("data", {})
+    return dict(data.get("capabilities") or {})

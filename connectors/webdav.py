@@ -1,0 +1,42 @@
+"""`webdav`: a folder on any WebDAV server (Apache mod_dav, nginx, rclone serve, a NAS).
+
+The `url` is the DAV folder itself; the location after the colon is a folder inside it.
+Shares the code of `nextcloud` (`connectors/dav/`) without Nextcloud's additions: no chunking,
+no checksums, no kept modification times (most servers refuse to set `getlastmodified`).
+"""
+
+from __future__ import annotations
+
+from connectors.dav.http import DavHttp
+from connectors.dav.names import NameRules
+from connectors.dav.target import DavSettings, DavTarget
+from connectors.nextcloud import CONNECTION_OPTIONS, DEFAULT_JOBS
+from migrate.connector import Capabilities, Connector, StepContext
+from migrate.i18n import _
+from migrate.options import Option, OptionSet
+
+WEBDAV_HELP = ("Check the user name and password given for this server in the plan, then run "
+               "'migrate apply' again.")
+
+
+class WebdavConnector(Connector):
+    name = "webdav"
+    summary = "A folder on any WebDAV server."
+    options = OptionSet((
+        Option("url", required=True,
+               help="The WebDAV folder's address, e.g. https://nas.example.org/dav/"),
+        *CONNECTION_OPTIONS[1:],
+        Option("temporary_names", "boolean", default=True,
+               help="Upload each file under a temporary name and rename it into place, so a cut "
+                    "upload never shows as a partial file. Turn off only for servers that do "
+                    "this themselves (Apache mod_dav does): it saves one request per file."),
+    ))
+    target_actions = ("copy",)
+
+    def open_target(self, location: str, step: StepContext) -> DavTarget:
+        http = DavHttp(str(self.config["url"]), str(self.config["user"]),
+                       str(self.config["password"]), 4 * DEFAULT_JOBS, _(WEBDAV_HELP),
+                       bool(self.config.get("verify_tls", True)))
+        settings = DavSettings(is_nextcloud=False, rules=NameRules.plain_webdav(),
+                               temporary_names=bool(self.config.get("temporary_names", True)))
+        return DavTarget(http, location, settings, Capabilities(default_jobs=DEFAULT_JOBS))
