@@ -49,6 +49,15 @@ class Resource:
         return TargetEntry(self.path, kind, fingerprint, ref)
 
 
+def normal_etag(value: str | None) -> str | None:
+    """An etag without quotes or the weak mark: Apache calls a file's etag weak (`W/`) while its
+    mtime is under a second old and strong later, for the same version."""
+    value = (value or "").strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"') or None
+
+
 def best_checksum(text: str | None) -> str | None:
     """`sha256:…` (lowercased) from `oc:checksum` text like `SHA1:ab MD5:cd SHA256:ef`."""
     found: dict[str, str] = {}
@@ -75,7 +84,7 @@ def _parse_response(element: ElementTree.Element, root_path: str) -> Resource | 
     length = prop.findtext(f"{DAV}getcontentlength")
     modified = prop.findtext(f"{DAV}getlastmodified")
     mtime = email.utils.parsedate_to_datetime(modified).timestamp() if modified else None
-    etag = (prop.findtext(f"{DAV}getetag") or "").strip('"') or None
+    etag = normal_etag(prop.findtext(f"{DAV}getetag"))
     checksums = " ".join(e.text or "" for e in prop.iter(f"{OC}checksum"))
     fingerprint = Fingerprint(int(length) if length else None, mtime, best_checksum(checksums),
                               etag)

@@ -22,7 +22,7 @@ import requests
 
 from connectors.dav.chunked import ChunkedUpload
 from connectors.dav.http import DavHttp
-from connectors.dav.listing import Resource, list_tree, propfind
+from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
 from connectors.dav.names import CollisionResolver, NameRules, encode_segment
 from connectors.dav.sharing import ShareApi, plan_shares, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
@@ -60,6 +60,7 @@ class DavTarget(Target):
         self.collisions = CollisionResolver()
         self._folders: set[str] = {""}
         self._lock = threading.Lock()
+        self._mkcol_lock = threading.Lock()
 
     # --- listing and names ------------------------------------------------------------
 
@@ -105,12 +106,14 @@ class DavTarget(Target):
         parts = [p for p in path.split("/") if p]
         for depth in range(1, len(parts) + 1):
             folder = "/".join(parts[:depth])
-            with self._lock:
-                if folder in self._folders:
-                    continue
-            self.http.request("MKCOL", self.http.url(folder, folder=True), folder, ok=(405,))
-            with self._lock:
-                self._folders.add(folder)
+            if folder in self._folders:
+                continue
+            # One MKCOL at a time: two racing for one folder make some servers answer 403.
+            with self._mkcol_lock:
+                if folder not in self._folders:
+                    self.http.request("MKCOL", self.http.url(folder, folder=True), folder,
+                                      ok=(405,))
+                    self._folders.add(folder)
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         path = self.full(change.target_name)
@@ -192,7 +195,7 @@ class DavTarget(Target):
         else:
             response = self.http.request("PUT", final, item.path, data=body)
             self._check_whole(stream, hasher, item)
-        etag = response.headers.get("ETag", "").strip('"')
+        etag = normal_etag(response.headers.get("ETag"))
         if not etag:
             return self._stat(path).fingerprint
         return Fingerprint(hasher.size, None, None, etag)
@@ -209,9 +212,9 @@ class DavTarget(Target):
         checksum = hasher.checksum()
         if sent and not sent.upper().startswith("SHA256:"):
             checksum = sent.split(":", 1)[0].lower() + ":" + sent.split(":", 1)[1]
-        etag = response.headers.get("OC-ETag") or response.headers.get("ETag") or ""
+        etag = normal_etag(response.headers.get("OC-ETag") or response.headers.get("ETag"))
         mtime = float(headers["X-OC-MTime"]) if "X-OC-MTime" in headers else None
-        return Fingerprint(hasher.size, mtime, checksum, etag.strip('"') or None)
+        return Fingerprint(hasher.size, mtime, checksum, etag)
 
     def _share(self, change: Change, path: str) -> None:
         permissions = change.item.meta.get("permissions")
