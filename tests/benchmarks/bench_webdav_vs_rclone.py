@@ -64,6 +64,7 @@ def large_files(folder: Path) -> int:
 
 
 def plan_for(work: Path, source: Path, jobs: int) -> Path:
+    work.mkdir(parents=True, exist_ok=True)
     plan = work / "plan.yaml"
     plan.write_text(
         "version: 1\norganisation: Banc d'essai\nconnections:\n"
