@@ -29,6 +29,12 @@ SUPPRESSING = frozenset({"unsubscribed", "cleaned", "banned", "blocklisted"})
 #: Every status a member source may report, in display order.
 STATUSES = ("subscribed", "pending", "transactional", "archived", "unsubscribed", "cleaned",
             "banned", "blocklisted")
+#: A member's "content" as the diff compares it across services: whether the person may
+#: receive mail. A target entry reports the same, so a member already on a target (written by
+#: another step, or before) is unchanged when its consent class matches, and never silently
+#: taken as unchanged when a suppression must be applied.
+MEMBER_CHECKSUM = "consent:member"
+SUPPRESSED_CHECKSUM = "consent:suppressed"
 #: A grand total, for sources that count all their members but not each status.
 ALL = "*"
 
@@ -106,8 +112,9 @@ def mark_suppressed(items: list[SourceItem], hashes: Mapping[str, str]) -> list[
             marked.append(item)
             continue
         meta = {**item.meta, "suppressed": True, "suppressed_because": reason}
-        etag = f"{item.fingerprint.etag or item.fingerprint.checksum or ''}+suppressed"
-        marked.append(replace(item, meta=meta, fingerprint=replace(item.fingerprint, etag=etag)))
+        etag = f"{item.fingerprint.etag or ''}+suppressed"
+        fingerprint = replace(item.fingerprint, etag=etag, checksum=SUPPRESSED_CHECKSUM)
+        marked.append(replace(item, meta=meta, fingerprint=fingerprint))
     return marked
 
 
@@ -183,7 +190,9 @@ def member_fingerprint(meta: Mapping[str, Any]) -> Fingerprint:
     """A version tag for a member: the hash of what a target would write."""
     digest = hashlib.sha256(json.dumps(meta, sort_keys=True, ensure_ascii=False,
                                        default=str).encode("utf-8")).hexdigest()
-    return Fingerprint(etag=f"m:{digest[:32]}")
+    blocked = meta.get("status") in SUPPRESSING
+    return Fingerprint(etag=f"m:{digest[:32]}",
+                       checksum=SUPPRESSED_CHECKSUM if blocked else MEMBER_CHECKSUM)
 
 
 def reconciliation_lines(rec: Reconciliation) -> list[str]:

@@ -1,0 +1,228 @@
+"""`listmonk`: members into a listmonk list through its REST API, consent kept.
+
+- The list is matched by name, or created (on the first write: a plan writes nothing).
+- A new member is one `POST /api/subscribers` with the list, attributes (merge fields, tags,
+  consent evidence) and `preconfirm_subscriptions` only when opt-in evidence exists.
+- A suppressed member is created `blocklisted` with no list, or an existing one is blocklisted
+  by id: never subscribed.
+- Never `POST /api/subscribers/subscription` (it re-subscribes) nor `PUT /api/subscribers/{id}`
+  (it deletes every membership left out and resets attributes; docs/decisions/0203). An
+  existing subscriber is only added to the list when it has no row there (an unsubscribed row
+  is left alone), and is never un-blocklisted.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from connectors.mailing import http as web
+from connectors.mailing.members import has_optin_evidence, is_suppressed
+from migrate.connector import Capabilities, Connector, Source, StepContext, Target
+from migrate.consent import (
+    MEMBER_CHECKSUM,
+    SUPPRESSED_CHECKSUM,
+    InvalidAddressError,
+    address_key,
+)
+from migrate.errors import SkipItem
+from migrate.i18n import _
+from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
+from migrate.options import Option, OptionSet
+
+SERVICE = "listmonk"
+MARK = "transhumance"
+RENEW = ("Check the API user and token in listmonk (Admin › Users › API), and that the user "
+         "may manage subscribers and lists.")
+
+
+class ListmonkConnector(Connector):
+    name = "listmonk"
+    summary = "A listmonk mailing list (REST API): subscribers, attributes, blocklist."
+    options = OptionSet((
+        Option("url", required=True, help="listmonk's address, e.g. https://news.example.org"),
+        Option("user", required=True, help="The API user's name (Admin › Users)."),
+        Option("token", required=True, secret=True, help="The API user's token."),
+        Option("optin", choices=("single", "double"), default="double",
+               help="The opt-in kind of a list that has to be created."),
+    ))
+    target_actions = ("export",)
+
+    def open_target(self, location: str, step: StepContext) -> ListmonkTarget:
+        return ListmonkTarget(str(self.config["url"]).rstrip("/"), str(self.config["user"]),
+                              str(self.config["token"]), location.strip("/"),
+                              str(self.config.get("optin") or "double"))
+
+
+class ListmonkTarget(Target):
+    capabilities = Capabilities(default_jobs=4, max_jobs=8)
+
+    def __init__(self, url: str, user: str, token: str, list_name: str, optin: str) -> None:
+        self.url, self.list_name, self.optin = url, list_name, optin
+        self.http = web.session(8)
+        self.http.headers["Authorization"] = f"token {user}:{token}"
+        self._list_id: int | None = None
+        self._list_lock = threading.Lock()
+        self.requests = 0
+
+    # -- HTTP -----------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        self.requests += 1
+        response = web.request(self.http, method, self.url + path, SERVICE, **kwargs)
+        if response.status_code == 200:
+            return response.json()["data"]
+        transient = web.transient_or_none(response, SERVICE)
+        if transient is not None:
+            raise transient
+        if response.status_code in (401, 403):
+            raise web.refused(SERVICE, _(RENEW))
+        message = _message(response)
+        if response.status_code == 409:
+            raise _Exists(message)
+        raise SkipItem(_("listmonk refused it (HTTP {code}): {message}").format(
+            code=response.status_code, message=message))
+
+    def get_all(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        return web.with_retries(lambda: self.call("GET", path, params={
+            **params, "per_page": "all"})["results"])
+
+    # -- the list -------------------------------------------------------------------------
+
+    def find_list(self) -> int | None:
+        if self._list_id is None:
+            found = [r for r in self.get_all("/api/lists", query=self.list_name)
+                     if r["name"] == self.list_name]
+            self._list_id = found[0]["id"] if found else None
+        return self._list_id
+
+    def ensure_list(self) -> int:
+        with self._list_lock:
+            if self.find_list() is None:
+                created = self.call("POST", "/api/lists", json={
+                    "name": self.list_name, "type": "private", "optin": self.optin,
+                    "description": _("Imported by Transhumance")})
+                self._list_id = int(created["id"])
+            return int(self._list_id)  # type: ignore[arg-type]
+
+    # -- listing --------------------------------------------------------------------------
+
+    def list_entries(self) -> list[TargetEntry]:
+        list_id = self.find_list()
+        return [entry for record in self.get_all("/api/subscribers")
+                if (entry := self._entry(record, list_id)) is not None]
+
+    def _entry(self, record: dict[str, Any], list_id: int | None) -> TargetEntry | None:
+        """A subscriber in scope (on our list, or blocklisted) with what we wrote, if we did."""
+        on_list = next((r["subscription_status"] for r in record.get("lists", [])
+                        if r["id"] == list_id), None)
+        blocked = record["status"] == "blocklisted"
+        if on_list is None and not blocked:
+            return None
+        ours = (record.get("attribs") or {}).get(MARK) or {}
+        state = "blocked" if blocked else on_list
+        etag = f"{ours.get('fp', 'foreign')}|{state}"
+        checksum = SUPPRESSED_CHECKSUM if state in ("blocked", "unsubscribed") else MEMBER_CHECKSUM
+        return TargetEntry(_identity(record["email"]), ItemKind.MEMBER,
+                           Fingerprint(etag=etag, checksum=checksum),
+                           {"id": record["id"], "state": state})
+
+    def name_for(self, item: SourceItem) -> TargetName:
+        return TargetName(item.key)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
+        meta = change.item.meta
+        suppressed = is_suppressed(meta)
+        body = {"email": meta["email"], "name": meta.get("name") or "",
+                "attribs": _attributes(change.item, idempotency_key)}
+        if suppressed:
+            body |= {"status": "blocklisted", "lists": []}
+        else:
+            body |= {"status": "enabled", "lists": [self.ensure_list()],
+                     "preconfirm_subscriptions": self._preconfirm(meta)}
+        try:
+            record = self.call("POST", "/api/subscribers", json=body)
+        except _Exists:
+            record = self._existing(change.item)
+            record = self._adjust(record, change.item, suppressed)
+        return self._written(change, record)
+
+    @staticmethod
+    def _preconfirm(meta: dict[str, Any]) -> bool:
+        return meta.get("status") == "subscribed" and has_optin_evidence(meta)
+
+    def _existing(self, item: SourceItem) -> dict[str, Any]:
+        address = item.meta["email"].strip().lower().replace("'", "''")
+        found = self.get_all("/api/subscribers",
+                             query=f"LOWER(subscribers.email) = '{address}'")
+        if not found:
+            raise SkipItem(_("listmonk says the address exists but cannot find it"))
+        return found[0]
+
+    def _adjust(self, record: dict[str, Any], item: SourceItem,
+                suppressed: bool) -> dict[str, Any]:
+        """An existing subscriber: blocklist it, or add it to the list where it has no row."""
+        if record["status"] == "blocklisted":
+            return record  # never un-blocklisted by a migration
+        if suppressed:
+            self.call("PUT", f"/api/subscribers/{record['id']}/blocklist")
+        else:
+            list_id = self.ensure_list()
+            if not any(r["id"] == list_id for r in record.get("lists", [])):
+                status = "confirmed" if self._preconfirm(item.meta) else "unconfirmed"
+                self.call("PUT", "/api/subscribers/lists", json={
+                    "ids": [record["id"]], "action": "add", "target_list_ids": [list_id],
+                    "status": status})
+        return self.call("GET", f"/api/subscribers/{record['id']}")  # type: ignore[no-any-return]
+
+    def _written(self, change: Change, record: dict[str, Any]) -> TargetEntry:
+        entry = self._entry(record, self._list_id)
+        if entry is None:
+            raise SkipItem(_("listmonk did not keep the subscription"))
+        return entry
+
+    def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
+        address = change.item.meta["email"].strip().lower().replace("'", "''")
+        found = self.get_all("/api/subscribers",
+                             query=f"LOWER(subscribers.email) = '{address}'")
+        if not found:
+            return None
+        entry = self._entry(found[0], self.find_list())
+        if entry is None:
+            return None
+        if is_suppressed(change.item.meta) and entry.ref["state"] != "blocked":
+            return None
+        return entry
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _identity(address: str) -> str:
+    """The name the diff matches on: the same identity as the source's key (IDN in punycode)."""
+    try:
+        return address_key(address)
+    except InvalidAddressError:
+        return address.strip().lower()
+
+
+class _Exists(Exception):
+    """409: the address is already a subscriber (perhaps a case variant, or our own retry)."""
+
+
+def _attributes(item: SourceItem, key: str) -> dict[str, Any]:
+    meta = item.meta
+    return {"fields": meta.get("fields") or {}, "tags": meta.get("tags") or [],
+            "consent": meta.get("consent") or {}, "language": meta.get("language") or "",
+            "source_status": meta.get("source_status"), "origin": meta.get("origin"),
+            MARK: {"fp": item.fingerprint.etag, "key": key[:16]}}
+
+
+def _message(response: Any) -> str:
+    try:
+        return str(response.json().get("message", ""))
+    except ValueError:
+        return response.reason or ""
+

@@ -1,0 +1,178 @@
+"""`mailchimp`: an audience read through the Marketing API v3, members of every status.
+
+A thin `requests` client rather than the official SDK (docs/decisions/0500): the SDK returns a
+`Response` instead of raising on a bare 403, parses only `application/json` (Mailchimp's
+errors are `application/problem+json`) and gives no control over its connection pool. Members
+are paged with `count=1000`/`offset` and a `fields` mask, pages fetched in parallel within
+Mailchimp's limit of 10 connections; a member with more tags than the inline 50 gets its full
+list from the member tags endpoint. 429 and a bare 403 are throttling: retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from connectors.mailing import http as web
+from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector
+from migrate.connector import Connector, Listing, Source, StepContext
+from migrate.consent import ALL
+from migrate.errors import FatalError, TransientError
+from migrate.i18n import _
+from migrate.options import Option, OptionSet
+
+PAGE = 1000
+INLINE_TAGS = 50
+MEMBER_FIELDS = ",".join(f"members.{f}" for f in (
+    "id", "email_address", "status", "full_name", "merge_fields", "tags", "tags_count",
+    "interests", "marketing_permissions", "language", "timestamp_signup", "ip_signup",
+    "timestamp_opt", "ip_opt", "source", "unsubscribe_reason")) + ",total_items"
+SERVICE = "Mailchimp"
+RENEW = ("Create a new API key in Mailchimp (Profile › Extras › API keys) and put it where "
+         "the plan's api_key points.")
+
+
+class MailchimpConnector(Connector):
+    name = "mailchimp"
+    summary = "A Mailchimp audience, through the Marketing API (members of every status)."
+    options = OptionSet((
+        Option("api_key", required=True, secret=True,
+               help="A Mailchimp API key (ends with the datacenter, e.g. '…-us21')."),
+        Option("url", help="The API root; by default https://<datacenter>.api.mailchimp.com/3.0 "
+                           "from the key. Set it only for a test server."),
+        Option("connections", "integer", default=10,
+               help="Requests at once (Mailchimp allows at most 10)."),
+    ))
+    source_actions = ("export",)
+    source_step_options = MEMBER_STEP_OPTIONS
+
+    def open_source(self, location: str, step: StepContext) -> MailchimpSource:
+        key = str(self.config["api_key"])
+        url = self.config.get("url") or (
+            f"https://{key.rpartition('-')[2]}.api.mailchimp.com/3.0")
+        connections = max(1, min(10, int(self.config.get("connections") or 10)))
+        return MailchimpSource(str(url).rstrip("/"), key, location.strip("/"), connections,
+                               str(step.options.get("pending", "unconfirmed")))
+
+
+class MailchimpSource(Source):
+    def __init__(self, url: str, api_key: str, audience: str, connections: int,
+                 pending: str) -> None:
+        self.url, self.audience, self.pending = url, audience, pending
+        self.connections = connections
+        self.http = web.session(connections)
+        self.http.auth = ("transhumance", api_key)
+        self.requests = 0
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        """One GET, retried while Mailchimp throttles."""
+        return web.with_retries(lambda: self._get(path, params))
+
+    def _get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        response = web.request(self.http, "GET", self.url + path, SERVICE, params=params)
+        if response.status_code == 200:
+            return response.json()  # type: ignore[no-any-return]
+        if response.status_code == 403 and not response.content:
+            # Mailchimp's edge throttles with a bare 403 and no body: not an auth failure.
+            raise TransientError(_("Mailchimp is throttling requests; waiting"), retry_after=2)
+        transient = web.transient_or_none(response, SERVICE)
+        if transient is not None:
+            raise transient
+        if response.status_code in (401, 403):
+            raise web.refused(SERVICE, _(RENEW))
+        if response.status_code == 404:
+            raise FatalError(_("Mailchimp has no audience '{a}'").format(a=self.audience))
+        detail = _problem_detail(response)
+        raise FatalError(_("Mailchimp answered HTTP {code}: {detail}").format(
+            code=response.status_code, detail=detail))
+
+    def find_audience(self) -> dict[str, Any]:
+        found = self.get("/lists", count=PAGE, fields="lists.id,lists.name,lists.stats")["lists"]
+        for audience in found:
+            if self.audience in (audience["id"], audience["name"]):
+                return audience  # type: ignore[no-any-return]
+        names = ", ".join(f"'{a['name']}'" for a in found) or _("none")
+        raise FatalError(_("no Mailchimp audience is called '{a}' (there are: {names})").format(
+            a=self.audience, names=names))
+
+    def list_items(self) -> Listing:
+        audience = self.find_audience()
+        interests = self.interest_names(audience["id"])
+        collector = MemberCollector(f"mailchimp:{audience['name']}", self.pending)
+        for member in self.members(audience["id"]):
+            _collect(collector, member, interests)
+        stats = audience["stats"]
+        totals = {"subscribed": stats["member_count"], "unsubscribed": stats["unsubscribe_count"],
+                  "cleaned": stats["cleaned_count"], ALL: stats["total_contacts"]}
+        return collector.listing(totals)
+
+    def members(self, list_id: str) -> Iterator[dict[str, Any]]:
+        """Every member, pages fetched in parallel; heavy-tag members completed."""
+        path = f"/lists/{list_id}/members"
+        first = self.get(path, count=PAGE, offset=0, fields=MEMBER_FIELDS)
+        offsets = range(PAGE, int(first["total_items"]), PAGE)
+        with ThreadPoolExecutor(self.connections) as pool:
+            pages = pool.map(lambda o: self.get(path, count=PAGE, offset=o,
+                                                fields=MEMBER_FIELDS), offsets)
+            for page in (first, *pages):
+                heavy = [m for m in page["members"] if m.get("tags_count", 0) > len(m["tags"])]
+                full = dict(zip([m["id"] for m in heavy],
+                                pool.map(lambda m: self.all_tags(list_id, m["id"]), heavy),
+                                strict=True))
+                for member in page["members"]:
+                    if member["id"] in full:
+                        member["tags"] = full[member["id"]]
+                    yield member
+
+    def all_tags(self, list_id: str, member_id: str) -> list[dict[str, Any]]:
+        tags: list[dict[str, Any]] = []
+        while True:
+            page = self.get(f"/lists/{list_id}/members/{member_id}/tags", count=PAGE,
+                            offset=len(tags))
+            tags += page["tags"]
+            if not page["tags"] or len(tags) >= int(page["total_items"]):
+                return tags
+
+    def interest_names(self, list_id: str) -> dict[str, str]:
+        names: dict[str, str] = {}
+        categories = self.get(f"/lists/{list_id}/interest-categories", count=PAGE)
+        for category in categories["categories"]:
+            found = self.get(f"/lists/{list_id}/interest-categories/{category['id']}/interests",
+                             count=PAGE)
+            for interest in found["interests"]:
+                names[interest["id"]] = f"{category['title']}: {interest['name']}"
+        return names
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _collect(collector: MemberCollector, member: dict[str, Any],
+             interests: Mapping[str, str]) -> None:
+    fields = {k: v for k, v in (member.get("merge_fields") or {}).items() if v not in ("", None)}
+    chosen = [interests.get(k, k) for k, on in (member.get("interests") or {}).items() if on]
+    if chosen:
+        fields["INTERESTS"] = chosen
+    permissions = [p.get("text", "") for p in member.get("marketing_permissions") or []
+                   if p.get("enabled")]
+    name = member.get("full_name") or " ".join(
+        str(fields.get(k, "")) for k in ("FNAME", "LNAME")).strip()
+    collector.add(member["email_address"], member["status"], f"member {member['id']}",
+                  name=name, fields=fields, tags=[t["name"] for t in member.get("tags") or []],
+                  language=member.get("language") or "",
+                  consent={"optin_time": member.get("timestamp_opt"),
+                           "optin_ip": member.get("ip_opt"),
+                           "signup_time": member.get("timestamp_signup"),
+                           "signup_ip": member.get("ip_signup"),
+                           "source": member.get("source"), "permissions": permissions,
+                           "unsubscribe_reason": member.get("unsubscribe_reason")})
+
+
+def _problem_detail(response: Any) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason or ""
+    return str(body.get("detail") or body.get("title") or "")

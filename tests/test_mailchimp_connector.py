@@ -1,0 +1,99 @@
+"""The `mailchimp` source against the Mailchimp emulator, over real HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connectors.mailchimp import MailchimpConnector
+from migrate.connector import StepContext
+from migrate.consent import ALL, address_key
+from migrate.errors import FatalError
+from migrate.sandbox.mailchimp import MailchimpServer, SeededAudience
+from tests.conformance.source_suite import SourceSuite
+
+AUDIENCE = "Les Amis du Centsept"
+
+
+def open_source(server: MailchimpServer, audience: str = AUDIENCE, key: str | None = None,
+                pending: str = "unconfirmed"):  # type: ignore[no-untyped-def]
+    connector = MailchimpConnector({"api_key": key or server.api_key, "url": server.url},
+                                   Path("."))
+    return connector.open_source(audience, StepContext("s", "export", {"pending": pending},
+                                                       "p", Path(".")))
+
+
+class TestMailchimpSource(SourceSuite):
+    @pytest.fixture
+    def source(self, mailchimp: MailchimpServer):  # type: ignore[no-untyped-def]
+        return open_source(mailchimp)
+
+    @pytest.fixture
+    def expected(self, mailchimp_audience: SeededAudience) -> dict:
+        return {address_key(e): None for e in mailchimp_audience.emails
+                if e not in mailchimp_audience.invalid_emails}
+
+
+def test_every_status_and_the_audience_totals(mailchimp: MailchimpServer,
+                                              mailchimp_audience: SeededAudience) -> None:
+    listing = open_source(mailchimp).list_items()
+    items = list(listing.items)
+    assert len(items) == len(mailchimp_audience.emails)
+    seen = {s: 0 for s in mailchimp_audience.status_counts}
+    for item in items:
+        seen[item.meta["source_status"]] += 1
+    assert seen == mailchimp_audience.status_counts
+    assert listing.tally is not None
+    assert listing.tally.totals[ALL] == len(mailchimp_audience.emails)
+    assert listing.tally.totals["unsubscribed"] == mailchimp_audience.status_counts["unsubscribed"]
+
+
+def test_full_tags_beyond_the_inline_fifty(mailchimp: MailchimpServer,
+                                           mailchimp_audience: SeededAudience) -> None:
+    items = list(open_source(mailchimp).list_items().items)
+    heavy = [i for i in items if len(i.meta.get("tags", [])) > 50]
+    assert len(heavy) == len(mailchimp_audience.heavy_tag_hashes)
+    routes = mailchimp.control.requests
+    assert routes.get("GET /3.0/lists/<list_id>/members", 0) == 3  # 2,500 members, 1,000 a page
+
+
+def test_accents_merge_fields_and_consent_are_kept(mailchimp: MailchimpServer) -> None:
+    items = [i for i in open_source(mailchimp).list_items().items if not i.skip_reason]
+    assert any("é" in i.meta["name"] or "ë" in i.meta["name"] for i in items)
+    assert any(isinstance(i.meta["fields"].get("ADDRESS"), dict) for i in items)
+    assert any(i.meta["consent"].get("optin_ip") for i in items)
+    assert any("," in tag for i in items for tag in i.meta["tags"])
+
+
+def test_invalid_addresses_are_reported_with_their_row(mailchimp: MailchimpServer,
+                                                       mailchimp_audience: SeededAudience) -> None:
+    skipped = [i for i in open_source(mailchimp).list_items().items
+               if i.key.startswith("invalid:")]
+    assert len(skipped) == len(mailchimp_audience.invalid_emails)
+    assert all("member " in (i.skip_reason or "") for i in skipped)
+
+
+def test_pending_can_be_dropped(mailchimp: MailchimpServer) -> None:
+    items = open_source(mailchimp, pending="drop").list_items().items
+    pending = [i for i in items if i.meta.get("source_status") == "pending"]
+    assert pending and all(i.skip_reason for i in pending)
+
+
+@pytest.mark.parametrize("body", ["empty", "json"])
+def test_throttling_is_waited_out(mailchimp: MailchimpServer, body: str) -> None:
+    status = 403 if body == "empty" else 429
+    mailchimp.control.add_fault(status=status, path="/3.0/lists/", times=2, body=body,
+                                retry_after=0 if status == 429 else None)
+    items = list(open_source(mailchimp).list_items().items)
+    assert len(items) > 2000
+
+
+def test_a_refused_key_stops_the_step(mailchimp: MailchimpServer) -> None:
+    with pytest.raises(FatalError, match="API key"):
+        open_source(mailchimp, key="ffffffffffffffffffffffffffffffff-us1").list_items()
+
+
+def test_an_unknown_audience_names_the_ones_there(mailchimp: MailchimpServer) -> None:
+    with pytest.raises(FatalError, match="Lettre d'information"):
+        open_source(mailchimp, audience="Inconnue").list_items()
