@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 import zipfile
 import zlib
@@ -48,7 +49,8 @@ POST_SOURCE_STEP_OPTIONS = OptionSet((
            help="Replies: keep your own threads (default) or leave out every reply. Replies to "
                 "other people are always left out: they make no sense without the conversation."),
     Option("reposts", choices=("skip", "link"), default="skip",
-           help="Reposts (retweets): leave them out (default) or post a link to the original."),
+           help="Reposts (retweets, shares): leave them out (default), or post a short note "
+                "saying whose post it was, with its start and a link to the original."),
 ))
 
 
@@ -95,6 +97,61 @@ class PostFilter:
         return None
 
 
+def repair_mojibake(text: str) -> str:
+    """Facebook and Instagram exports escape each UTF-8 byte as `\\u00XX`: "Ã©tÃ©" → "été".
+
+    Repaired only where it applies: every character below 256 and the bytes valid UTF-8, so
+    correct text ("été" typed as Latin-1, an emoji) is left as it is.
+    """
+    if text.isascii() or any(ord(char) > 255 for char in text):
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        return text
+
+
+def content_key(prefix: str, *parts: object) -> str:
+    """A stable key for a post that has no id: a hash of what defines it (date, text)."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+    return f"{prefix}:{digest[:20]}"
+
+
+def entries_of(data: Any) -> list[dict[str, Any]]:
+    """The list of posts in a file: the file itself, or the one list inside its object."""
+    if isinstance(data, dict):
+        data = next((v for v in data.values() if isinstance(v, list)), [])
+    return [entry for entry in data if isinstance(entry, dict)] if isinstance(data, list) else []
+
+
+def iso_from_timestamp(value: Any) -> str:
+    """Seconds since the epoch → ISO 8601 in UTC ("" when absent or not a number)."""
+    try:
+        return dt.datetime.fromtimestamp(int(value), dt.UTC).isoformat()
+    except (TypeError, ValueError, OverflowError):
+        return ""
+
+
+def media_type(name: str) -> str:
+    """"image", "gifv" or "video", from a file name's extension."""
+    extension = name.rsplit(".", 1)[-1].lower()
+    if extension in ("mp4", "mov", "m4v", "webm", "avi"):
+        return "video"
+    return "gifv" if extension == "gif" else "image"
+
+
+def repost_text(author: str | None, excerpt: str, link: str | None) -> str:
+    """The short post `reposts: link` makes of a repost: whose it was, its start, its link.
+
+    The origin line adds the repost's own address, which on Twitter leads to the original.
+    """
+    excerpt = " ".join(excerpt.split())
+    if len(excerpt) > 200:
+        excerpt = excerpt[:200].rsplit(" ", 1)[0] + "…"
+    head = (_("Shared from {author}:").format(author=author) if author else _("Shared:"))
+    return "\n\n".join(part for part in (f"{head} {excerpt}".strip(), link or "") if part)
+
+
 def chronological(items: Iterable[SourceItem]) -> list[SourceItem]:
     """Oldest first, so a thread's parent is always written before its replies."""
     return sorted(items, key=lambda i: (str(i.meta.get("created_at") or ""), i.key))
@@ -133,6 +190,23 @@ class Archive:
                 self._names = sorted(p.relative_to(self.path).as_posix()
                                      for p in self.path.rglob("*") if p.is_file())
         return self._names
+
+    def find(self, relative: str) -> str | None:
+        """The file a path written inside the export refers to, even below a top folder."""
+        relative = relative.lstrip("/")
+        names = self.names()
+        if relative in names:
+            return relative
+        return next((n for n in names if n.endswith("/" + relative)), None)
+
+    def read_json(self, name: str) -> Any:
+        """A JSON file of the export; a damaged one gives a plain message naming it."""
+        try:
+            return json.loads(self.read_text(name))
+        except json.JSONDecodeError as error:
+            raise FatalError(_("{name} in {path} is damaged (line {line}): download the export "
+                               "again").format(name=name, path=self.path,
+                                               line=error.lineno)) from None
 
     def read_text(self, name: str) -> str:
         try:

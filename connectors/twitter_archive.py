@@ -22,6 +22,7 @@ from connectors.posts import (
     PostFilter,
     chronological,
     make_post,
+    repost_text,
 )
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.errors import FatalError
@@ -32,6 +33,7 @@ from migrate.options import Option, OptionSet
 TWEET_FILES = re.compile(r"(?:^|/)(?:data/)?tweets?(?:-part(\d+))?\.js$")
 ACCOUNT_FILE = re.compile(r"(?:^|/)(?:data/)?account\.js$")
 MEDIA_FOLDERS = re.compile(r"(?:^|/)(?:data/)?tweets?_media/([^/]+)$")
+RETWEET = re.compile(r"RT @(\w+):?\s*")
 CREATED_FORMAT = "%a %b %d %H:%M:%S %z %Y"
 
 
@@ -135,6 +137,12 @@ class TwitterArchiveSource(Source):
             "hashtags": [h.get("text") for h in entities.get("hashtags") or [] if h.get("text")],
         }
         is_repost = text.startswith("RT @") or bool(tweet.get("retweeted_status"))
+        if is_repost and self.filters.reposts == "link":
+            match = RETWEET.match(meta["text"])
+            author = match.group(1) if match else None
+            meta["text"] = repost_text(f"@{author}" if author else None,
+                                       meta["text"][match.end():] if match else meta["text"],
+                                       None)  # the origin line's link leads to the original
         reason = self.filters.reason(meta, is_reply_to_other=bool(parent_id) and not is_self_reply,
                                      is_repost=is_repost)
         return make_post(f"twitter:{tweet_id}", meta, reason)

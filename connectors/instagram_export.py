@@ -1,0 +1,121 @@
+"""`instagram_export`: the JSON "Download your information" export of an Instagram account.
+
+Known variants, all accepted: `content/posts_1.json` (and `_2`…), the newer
+`your_instagram_activity/content/posts_1.json`, a top-level folder inside the zip. A post is
+either one picture (its caption and date on the media: `media[0].title`,
+`media[0].creation_timestamp`) or a carousel (caption and date on the post itself). Text is
+mojibake (each UTF-8 byte escaped as `\\u00XX`) and is repaired.
+
+Like Facebook, Instagram gives posts no id in the export: the key is a hash of the date and
+caption, the marker the profile's address with that hash as fragment (decision 0310).
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import AbstractContextManager
+from typing import Any, BinaryIO
+
+from connectors.posts import (
+    POST_SOURCE_STEP_OPTIONS,
+    Archive,
+    PostFilter,
+    chronological,
+    content_key,
+    entries_of,
+    iso_from_timestamp,
+    make_post,
+    media_type,
+    repair_mojibake,
+)
+from migrate.connector import Connector, Listing, Source, StepContext
+from migrate.model import SourceItem
+from migrate.options import Option, OptionSet
+
+POST_FILES = re.compile(r"(?:^|/)content/posts_(\d+)\.json$")
+PERSONAL_FILE = re.compile(r"(?:^|/)personal_information\.json$")
+DEFAULT_PROFILE = "https://www.instagram.com/"
+
+
+class InstagramExportConnector(Connector):
+    name = "instagram_export"
+    summary = "An Instagram account export ('Download your information', JSON format)."
+    options = OptionSet((
+        Option("path", required=True,
+               help="The export: the .zip file, or the folder it was extracted to (absolute or "
+                    "relative to the plan file). Choose the JSON format when you ask for it."),
+        Option("profile_url",
+               help="The account's address (https://www.instagram.com/centsept), for the "
+                    "origin line of each post. Read from the export when it holds it."),
+    ))
+    source_actions = ("mirror",)
+    source_step_options = POST_SOURCE_STEP_OPTIONS
+
+    def open_source(self, location: str, step: StepContext) -> InstagramExportSource:
+        path = (self.base_dir / str(self.config["path"])).expanduser()
+        return InstagramExportSource(Archive(path), PostFilter(step.options),
+                                     self.config.get("profile_url"))
+
+
+class InstagramExportSource(Source):
+    def __init__(self, archive: Archive, filters: PostFilter, profile_url: str | None) -> None:
+        self.archive, self.filters, self.profile_url = archive, filters, profile_url
+
+    def list_items(self) -> Listing:
+        names = self.archive.names()
+        files = sorted((n for n in names if POST_FILES.search(n)),
+                       key=lambda n: int(POST_FILES.search(n).group(1)))  # type: ignore[union-attr]
+        profile = (self.profile_url or self._profile(names) or DEFAULT_PROFILE).rstrip("/")
+        items: list[SourceItem] = []
+        seen: dict[str, int] = {}
+        for name in files:
+            for entry in entries_of(self.archive.read_json(name)):
+                item = self._item(entry, profile, seen)
+                if item is not None:
+                    items.append(item)
+        return Listing(chronological(items))
+
+    def _profile(self, names: list[str]) -> str | None:
+        """`profile_user[0].string_map_data.Username.value` → the account's address."""
+        for name in names:
+            if PERSONAL_FILE.search(name):
+                users = entries_of(self.archive.read_json(name))
+                fields = (users[0].get("string_map_data") or {}) if users else {}
+                for label in ("Username", "Nom d'utilisateur"):
+                    value = (fields.get(label) or {}).get("value")
+                    if value:
+                        return f"https://www.instagram.com/{value}"
+        return None
+
+    def _item(self, entry: dict[str, Any], profile: str,
+              seen: dict[str, int]) -> SourceItem | None:
+        files = [m for m in entry.get("media") or [] if isinstance(m, dict) and m.get("uri")]
+        first = files[0] if files else {}
+        text = repair_mojibake(str(entry.get("title") or first.get("title") or "")).strip()
+        created = iso_from_timestamp(entry.get("creation_timestamp")
+                                     or first.get("creation_timestamp"))
+        if not text and not files:
+            return None
+        key = content_key("instagram", created, text)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:  # two identical posts in the same second: keep both, stably
+            key = f"{key}-{seen[key]}"
+        media = [{"path": self.archive.find(str(m["uri"])), "type": media_type(str(m["uri"])),
+                  # a carousel's pictures may carry their own captions: the best alt text there is
+                  "alt": repair_mojibake(str(m.get("title") or "")).strip()
+                  if entry.get("title") and m.get("title") else None, "url": None}
+                 for m in files]
+        meta: dict[str, Any] = {
+            "text": text, "created_at": created, "language": None,
+            "url": f"{profile}#ig-{key.split(':', 1)[1]}", "platform": "Instagram",
+            "media": media, "reply_to_url": None, "mentions": [],
+            "hashtags": re.findall(r"(?<!\w)#(\w+)", text),
+        }
+        return make_post(key, meta, self.filters.reason(meta))
+
+    def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
+        """Streams a picture or video: `item.path` is its path inside the export."""
+        return self.archive.open(item.path)
+
+    def close(self) -> None:
+        self.archive.close()

@@ -1,0 +1,159 @@
+"""Sample Facebook, Instagram and LinkedIn exports, built by the tests in each known layout.
+
+Facebook and Instagram write their JSON with every UTF-8 byte escaped as `\\u00XX` (mojibake);
+`mojibake()` does the same, so the samples carry the damage the sources must repair.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.social_samples import PNG, SENTENCE
+
+START = dt.datetime(2021, 2, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class Post:
+    text: str
+    when: dt.datetime
+    media: list[tuple[str, str | None]] = field(default_factory=list)  # (file name, caption)
+    link: str | None = None
+    repost: bool = False
+
+
+def sample_posts(count: int) -> list[Post]:
+    """Accents, emoji, quotes, several lines, pictures, links, a long post, a repost."""
+    posts = []
+    for index in range(count):
+        text = f"Été {index} : « réunion » des bénévoles ✊ à l'Hôtel de ville #asso{index % 3}"
+        post = Post(text, START + dt.timedelta(days=index, minutes=index))
+        if index % 4 == 1:
+            post.media = [(f"photo{index}.png", f"Affiche n°{index} — fête")]
+        if index % 5 == 2:
+            post.link = f"https://exemple.org/article/{index}"
+        if index % 7 == 3:
+            post.text = f'Fil long {index} : "citation" ' + SENTENCE * 8
+        if index % 6 == 4:
+            post.text += '\nDeuxième ligne, avec des "guillemets".\n\nEt une dernière.'
+        posts.append(post)
+    if count > 5:
+        posts[5] = Post("", posts[5].when, link="https://exemple.org/autre", repost=True)
+    return posts
+
+
+def mojibake(text: str) -> str:
+    """What Facebook writes: each UTF-8 byte as one character (then escaped by json.dumps)."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _write(destination: Path, files: dict[str, bytes], as_zip: bool, top: str = "") -> Path:
+    if as_zip:
+        with zipfile.ZipFile(destination, "w") as archive:
+            for name, content in files.items():
+                archive.writestr(top + name, content)
+        return destination
+    for name, content in files.items():
+        (destination / top / name).parent.mkdir(parents=True, exist_ok=True)
+        (destination / top / name).write_bytes(content)
+    return destination
+
+
+def facebook_export(destination: Path, posts: list[Post], *, variant: str = "posts",
+                    as_zip: bool = True) -> Path:
+    """variant "posts": posts/your_posts_1.json; "activity": your_facebook_activity/posts/
+    your_posts__check_ins__photos_and_videos_1.json under a top folder; "page":
+    profile_posts_1.json wrapped in an object."""
+    folder = "your_facebook_activity/posts/" if variant == "activity" else "posts/"
+    files: dict[str, bytes] = {}
+    entries = []
+    for post in posts:
+        entry: dict = {"timestamp": int(post.when.timestamp()), "attachments": []}
+        if post.text:
+            entry["data"] = [{"post": mojibake(post.text)}, {"update_timestamp": 1}]
+        for name, caption in post.media:
+            uri = f"{folder}media/Timeline_{post.when:%Y%m%d}/{name}"
+            files[uri] = PNG
+            entry["attachments"].append({"data": [{"media": {
+                "uri": uri, "creation_timestamp": 1, "title": "",
+                **({"description": mojibake(caption)} if caption else {})}}]})
+        if post.link:
+            entry["attachments"].append({"data": [{"external_context": {"url": post.link}}]})
+        if post.repost:
+            entry["title"] = "Le Centsept shared a post."
+        entries.append(entry)
+    entries.append({"timestamp": int(START.timestamp()), "title": mojibake(
+        "Le Centsept a mis à jour sa photo de profil."), "attachments": []})
+    name = {"posts": "posts/your_posts_1.json",
+            "activity": folder + "your_posts__check_ins__photos_and_videos_1.json",
+            "page": "profile_posts_1.json"}[variant]
+    body = {"status_updates_v2": entries} if variant == "page" else entries
+    files[name] = json.dumps(body, indent=1).encode("ascii")
+    profile = {"profile_v2": {"name": {"full_name": "Le Centsept"},
+                              "profile_uri": "https://www.facebook.com/centsept"}}
+    files["profile_information/profile_information.json"] = json.dumps(profile).encode()
+    top = "facebook-centsept-2024/" if variant == "activity" else ""
+    return _write(destination, files, as_zip, top)
+
+
+def instagram_export(destination: Path, posts: list[Post], *, variant: str = "content",
+                     as_zip: bool = True) -> Path:
+    """variant "content": content/posts_1.json; "activity": your_instagram_activity/content/.
+    Posts with two pictures or more are carousels (caption on the post), others single."""
+    folder = "your_instagram_activity/content/" if variant == "activity" else "content/"
+    files: dict[str, bytes] = {}
+    entries = []
+    for post in posts:
+        if post.repost:
+            continue  # Instagram has no reposts in its export
+        stamp = int(post.when.timestamp())
+        pictures = [*post.media, (f"bis{stamp}.png", "Vue de la salle")] if post.media \
+            else [(f"img{stamp}.png", None)]
+        media = []
+        for name, caption in pictures:
+            uri = f"media/posts/{post.when:%Y%m}/{name}"
+            files[uri] = PNG
+            media.append({"uri": uri, "creation_timestamp": stamp,
+                          "title": mojibake(caption if len(pictures) > 1 else post.text)})
+        if len(pictures) > 1:  # a carousel: the caption and date are the post's own
+            entries.append({"media": media, "title": mojibake(post.text),
+                            "creation_timestamp": stamp})
+        else:
+            entries.append({"media": media})
+    files[folder + "posts_1.json"] = json.dumps(entries, indent=1).encode("ascii")
+    personal = {"profile_user": [{"string_map_data": {"Username": {"value": "centsept"}}}]}
+    files["personal_information/personal_information/personal_information.json"] = \
+        json.dumps(personal).encode()
+    return _write(destination, files, as_zip)
+
+
+def linkedin_export(destination: Path, posts: list[Post], *, wrapped_lines: bool = True,
+                    as_zip: bool = True) -> Path:
+    """Shares.csv; `wrapped_lines`: each line of the commentary in its own quotes, as
+    LinkedIn writes it (the CSV then doubles those quotes once more)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(["Date", "ShareLink", "ShareCommentary", "SharedUrl", "MediaUrl",
+                     "Visibility"])
+    for index, post in enumerate(posts):
+        commentary = post.text
+        if wrapped_lines and commentary:
+            commentary = "\n".join('"' + line.replace('"', '""') + '"' if line else '""'
+                                   for line in commentary.split("\n"))
+        writer.writerow([post.when.strftime("%Y-%m-%d %H:%M:%S"),
+                         f"https://www.linkedin.com/feed/update/urn%3Ali%3Ashare%3A{7000 + index}",
+                         commentary, post.link or "",
+                         "https://media.licdn.com/image/x.png" if post.media else "",
+                         "CONNECTIONS" if index == 2 else "MEMBER_NETWORK"])
+    return _write(destination, {"Shares.csv": out.getvalue().encode("utf-8")}, as_zip)
+
+
+def expected_texts(posts: list[Post]) -> list[str]:
+    """The repaired texts a source must give, oldest first, reposts left out."""
+    return [p.text for p in sorted(posts, key=lambda p: p.when) if not p.repost]
