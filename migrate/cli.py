@@ -371,6 +371,32 @@ def login(out: Output, plan_file: Path, connection: str) -> None:
             out.echo)
 
 
+@cli.command()
+@PLAN_FILE
+@click.option("--step", required=True, help="The step to run (e.g. posts).")
+@click.option("--every", default="15m", show_default=True, help="How often: 15m, 2h, 1d.")
+@click.option("--with", "kind", type=click.Choice(["cron", "systemd"]), default="cron",
+              show_default=True, help="Cron, or a systemd user timer.")
+@click.option("--install", is_flag=True, help="Install it instead of printing it.")
+@click.option("--crontab-file", type=click.Path(path_type=Path),
+              help="Write this file instead of your crontab (for testing, or /etc/cron.d).")
+@click.option("--systemd-dir", type=click.Path(path_type=Path),
+              help="Write the unit files here instead of ~/.config/systemd/user.")
+@click.option("--env-file", type=click.Path(path_type=Path),
+              help="A file of NAME=value lines (tokens) to load before each run.")
+@STATE_DIR
+@click.pass_obj
+def schedule(out: Output, plan_file: Path, step: str, every: str, kind: str, install: bool,
+             crontab_file: Path | None, systemd_dir: Path | None, env_file: Path | None,
+             state_dir: Path | None) -> None:
+    """Run a step regularly (cross-posting): print or install a crontab line or systemd timer."""
+    from migrate import schedule as schedules
+
+    planned = schedules.build(plan_file, step, every, state_dir, env_file)
+    for line in schedules.run(planned, kind, install, crontab_file, systemd_dir):
+        out.echo(line)
+
+
 def main() -> None:
     """The console entry point."""
     cli.main(prog_name="migrate")
