@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from migrate.journal import Journal, journal_path
 from tests.helpers import migrate
 
 
@@ -16,8 +17,28 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     assert "Association du Jardin Partagé" in report
     copied = tmp_path / "demo" / "output" / "documents" / "Partenaires" / "日本の友人.txt"
     assert copied.read_text(encoding="utf-8") == "Projet d'échange culturel.\n"
+    _assert_posts_reached_the_sandbox_account(tmp_path / "demo")
     again = migrate("demo", "--dir", tmp_path / "demo", timeout=600)  # a demo folder is reusable
     assert again.returncode == 0, again.stderr[-2000:]
+
+
+def _assert_posts_reached_the_sandbox_account(folder: Path) -> None:
+    """The sample tweets and feed articles were posted: the journal holds, for each, the
+    status the sandbox Mastodon answered with (its id and its address on 127.0.0.1)."""
+    report = json.loads(migrate("report", folder / "demo.yaml", "--json").stdout)
+    assert report["steps"]["tweets"] == {"done": 18, "skipped": 2}
+    assert report["steps"]["website"] == {"done": 3}
+    journal = Journal(journal_path(folder / "demo.yaml", None))
+    try:
+        posted = [row for row in journal.rows() if row["step"] in ("tweets", "website")
+                  and row["state"] == "done"]
+    finally:
+        journal.close()
+    assert len(posted) == 21
+    references = {row["key"]: json.loads(row["target_ref"]) for row in posted}
+    for key, reference in references.items():
+        assert reference["id"] and reference["url"].startswith("http://127.0.0.1:"), key
+    assert references["twitter:1500000000000000009"]["parts"] > 1  # the long post: a thread
 
 
 def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
