@@ -70,7 +70,8 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
         try:
             for spec in select_steps(loaded, step):
                 opened.append(open_step(loaded, spec, config, plan_id,
-                                        journal.cursor(spec.id) if journal else {}))
+                                        journal.cursor(spec.id) if journal else {},
+                                        location.parent))
             # Every source is listed before any diff: one source's unsubscribes protect the
             # address in every step (see migrate/consent.py).
             listed = {one.spec.id: one.list() for one in opened}
@@ -155,8 +156,8 @@ def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | No
     with _locked_journal(loaded, state_dir, "apply") as journal:
         plan_id = journal.plan_id
         step_ids = saved_plan.steps if saved_plan else [s.id for s in select_steps(loaded, step)]
-        opened = [open_step(loaded, loaded.step(s), config, plan_id, journal.cursor(s))
-                  for s in step_ids]
+        opened = [open_step(loaded, loaded.step(s), config, plan_id, journal.cursor(s),
+                            journal.path.parent) for s in step_ids]
         try:
             return _apply_opened(journal, loaded, opened, saved_plan, redactor, confirm,
                                  settings)

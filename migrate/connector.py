@@ -59,6 +59,9 @@ class StepContext:
     plan_id: str
     base_dir: Path
     state: Mapping[str, Any] = field(default_factory=dict)
+    #: Where the journal and reports live (`.migrate/` beside the plan, or `--state-dir`): for
+    #: files a target keeps beside them (a mailing list's sidecar of member attributes).
+    state_dir: Path | None = None
 
 
 @dataclass

@@ -195,6 +195,15 @@ def member_fingerprint(meta: Mapping[str, Any]) -> Fingerprint:
                        checksum=SUPPRESSED_CHECKSUM if blocked else MEMBER_CHECKSUM)
 
 
+def must_suppress(item: SourceItem, on_target: Fingerprint) -> bool:
+    """Whether a member the source says must never be mailed is still mailable on the target
+    (subscribed there before the migration, or since): the diff then updates it whatever its
+    overwrite policy, because consent wins over the conflict rule for suppression."""
+    return (item.kind is ItemKind.MEMBER and not item.skip_reason
+            and item.fingerprint.checksum == SUPPRESSED_CHECKSUM
+            and on_target.checksum != SUPPRESSED_CHECKSUM)
+
+
 def reconciliation_lines(rec: Reconciliation) -> list[str]:
     """The table a plan and a report show for one step."""
     lines = ["  " + _("Reconciliation (per status at the source):"),

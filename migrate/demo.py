@@ -16,6 +16,7 @@ from migrate.references import Redactor
 from migrate.report import FORMATS, collect
 from migrate.sandbox import servers
 from migrate.sandbox.samples import write_demo_documents
+from migrate.sandbox.samples_mailing import write_mailing_samples
 from migrate.sandbox.samples_social import write_social_samples
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "plans" / "examples"
@@ -46,6 +47,7 @@ def prepare(folder: Path) -> Path:
     shutil.copy(source, folder / "demo.yaml")
     write_demo_documents(folder / "data" / "documents")
     write_social_samples(folder / "data")
+    write_mailing_samples(folder / "data")
     return folder / "demo.yaml"
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from migrate.consent import must_suppress
 from migrate.i18n import _
 from migrate.model import (
     Action,
@@ -118,6 +119,11 @@ class _Decider:
 
     def by_policy(self, item: SourceItem, entry: TargetEntry,
                   change: Callable[[Action, str], Change], why: str) -> Change:
+        if must_suppress(item, entry.fingerprint):
+            # Consent beats the conflict rule, one way only: a member the source says left
+            # (or bounced) is suppressed on the target whatever the policy; never subscribed.
+            return change(Action.UPDATE, why + _("; suppressing it anyway: an unsubscribe or a "
+                                                 "bounce at the source always wins (consent)"))
         if self.policy == "always":
             return change(Action.UPDATE, why + _("; overwriting it (overwrite: always)"))
         if self.policy == "never":

@@ -42,9 +42,10 @@ def select_steps(plan: Plan, step_id: str | None) -> list[StepSpec]:
 
 
 def open_step(plan: Plan, spec: StepSpec, config: dict[str, dict[str, Any]], plan_id: str,
-              cursor: dict[str, Any]) -> OpenStep:
+              cursor: dict[str, Any], state_dir: Path | None = None) -> OpenStep:
     base_dir = Path(plan.base_dir)
-    context = StepContext(spec.id, spec.action, spec.options, plan_id, base_dir, cursor)
+    context = StepContext(spec.id, spec.action, spec.options, plan_id, base_dir, cursor,
+                          state_dir)
     source_spec = plan.connections[spec.source.connection]
     target_spec = plan.connections[spec.target.connection]
     source_connector = registry.get(source_spec.type)(config[source_spec.name], base_dir)

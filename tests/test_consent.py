@@ -74,3 +74,25 @@ def test_invalid_rows_are_dropped_and_counted() -> None:
     row = result.reconciliations["a"].rows["subscribed"]
     assert (row["imported"], row["dropped"], row["source"]) == (1, 1, 2)
     assert "line 3" in next(i.skip_reason for i in items if i.skip_reason)
+
+
+@pytest.mark.parametrize("policy", ["conflict", "never", "newer", "always"])
+def test_consent_wins_over_the_conflict_rule_for_suppression_only(policy: str) -> None:
+    from migrate.consent import MEMBER_CHECKSUM, SUPPRESSED_CHECKSUM
+    from migrate.diff import diff
+    from migrate.model import Action, Fingerprint, ItemKind, TargetEntry, TargetName
+
+    items, tally = _listing([("left@x.fr", "unsubscribed"), ("stays@x.fr", "subscribed")])
+    marked = apply_consent({"a": (items, tally)}, {}).items["a"]
+    # Both were on the target before the migration: one still subscribed, one blocked there.
+    entries = [TargetEntry("left@x.fr", ItemKind.MEMBER, Fingerprint(
+                   etag="foreign|confirmed", checksum=MEMBER_CHECKSUM)),
+               TargetEntry("stays@x.fr", ItemKind.MEMBER, Fingerprint(
+                   etag="foreign|blocked", checksum=SUPPRESSED_CHECKSUM))]
+    changes = diff("a", marked, entries, lambda i: TargetName(i.key), {}, {"overwrite": policy})
+    actions = {c.item.key: c.action for c in changes.changes}
+    assert actions["left@x.fr"] is Action.UPDATE
+    assert "consent" in next(c.reason for c in changes.changes if c.item.key == "left@x.fr")
+    # Never the other way: a block on the target is not lifted by the conflict rule.
+    if policy != "always":
+        assert actions["stays@x.fr"] in (Action.CONFLICT, Action.SKIP)

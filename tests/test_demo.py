@@ -18,6 +18,7 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     copied = tmp_path / "demo" / "output" / "documents" / "Partenaires" / "日本の友人.txt"
     assert copied.read_text(encoding="utf-8") == "Projet d'échange culturel.\n"
     _assert_posts_reached_the_sandbox_account(tmp_path / "demo")
+    _assert_members_arrived_and_suppressed_ones_are_banned(tmp_path / "demo")
     again = migrate("demo", "--dir", tmp_path / "demo", timeout=600)  # a demo folder is reusable
     assert again.returncode == 0, again.stderr[-2000:]
 
@@ -39,6 +40,28 @@ def _assert_posts_reached_the_sandbox_account(folder: Path) -> None:
     for key, reference in references.items():
         assert reference["id"] and reference["url"].startswith("http://127.0.0.1:"), key
     assert references["twitter:1500000000000000009"]["parts"] > 1  # the long post: a thread
+
+
+def _assert_members_arrived_and_suppressed_ones_are_banned(folder: Path) -> None:
+    """The sample Mailchimp export reached the sandbox Mailman and listmonk: the journal holds
+    what each server answered (member or pending; banned / blocklisted for every suppressed
+    address), and the sidecar keeps tags and consent of the Mailman members only."""
+    from migrate.consent import SUPPRESSING, address_key
+    from migrate.sandbox.samples_mailing import sample_members
+
+    journal = Journal(journal_path(folder / "demo.yaml", None))
+    try:
+        rows = [row for row in journal.rows() if row["step"] == "lettre-mailman"
+                and row["state"] == "done"]
+    finally:
+        journal.close()
+    states = {row["key"]: json.loads(row["target_ref"])["state"] for row in rows}
+    left = {address_key(m.email) for m in sample_members() if m.status in SUPPRESSING}
+    assert left and all(states[key] == "banned" for key in left)
+    kept = [k for k, s in states.items() if s in ("member", "pending")]
+    assert len(kept) >= 25 and not set(kept) & left
+    sidecar = (folder / ".migrate" / "lettre-mailman.mailman3-members.jsonl").read_text("utf-8")
+    assert "Bénévoles, Festival" in sidecar and not any(key in sidecar for key in left)
 
 
 def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:

@@ -210,6 +210,10 @@ class MailmanServer(LocalServer):
         self._process_group = None
         self._instance_dir = None
 
+    def seed_demo(self) -> None:
+        """The demo's mail domain (`example.org`); the migration creates its list."""
+        self.create_domain("example.org")
+
     def create_domain(self, domain: str = "example.org") -> None:
         """Create a mail domain; nothing happens if it exists already."""
         try:

@@ -1,0 +1,119 @@
+"""`csv`: members from any CSV file, its columns named in the plan.
+
+    connections:
+      adherents:
+        type: csv
+        path: data/adherents.csv
+        columns: {email: Courriel, first_name: Prénom, last_name: Nom, status: Statut,
+                  tags: Groupes, optin_time: "Date d'inscription", optin_ip: IP}
+        statuses: {"désabonné": unsubscribed, "invalide": cleaned}
+
+Encoding (UTF-8, UTF-8 with BOM, cp1252 from a French Excel) and delimiter (`,` `;` tab) are
+detected, quoted cells honoured; both can be forced. Columns not mapped become merge fields.
+A status cell is read through `statuses` then as one of the known statuses; a row without a
+status column takes `default_status`. An unknown status stops the plan rather than guess.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from connectors.mailing.csvfiles import (
+    DELIMITER_OPTION,
+    ENCODING_OPTION,
+    decode,
+    read_rows,
+    unreadable,
+)
+from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector
+from migrate.connector import Connector, Listing, Source, StepContext
+from migrate.consent import STATUSES
+from migrate.errors import FatalError
+from migrate.i18n import _
+from migrate.options import Option, OptionSet
+
+ROLES = ("email", "name", "first_name", "last_name", "status", "tags", "language",
+         "optin_time", "optin_ip", "confirm_time", "confirm_ip")
+CONSENT_ROLES = ("optin_time", "optin_ip", "confirm_time", "confirm_ip")
+
+
+class CsvConnector(Connector):
+    name = "csv"
+    summary = "Members from any CSV file (a spreadsheet export), columns mapped in the plan."
+    options = OptionSet((
+        Option("path", required=True, help="The CSV file, relative to the plan."),
+        Option("columns", "mapping", default={"email": "email"},
+               help="Which column holds what: email (required), name or first_name and "
+                    "last_name, status, tags, language, optin_time, optin_ip, confirm_time, "
+                    "confirm_ip. Other columns are kept as merge fields."),
+        Option("statuses", "mapping", default={},
+               help="Your status words and what they mean, e.g. {désabonné: unsubscribed, "
+                    "'NPAI': cleaned}. Known without mapping: " + ", ".join(STATUSES) + "."),
+        Option("default_status", choices=STATUSES[:2], default="subscribed",
+               help="The status of every row when the file has no status column."),
+        Option("tag_separator", default=",",
+               help="What separates several tags in the tags column."),
+        ENCODING_OPTION, DELIMITER_OPTION,
+    ))
+    source_actions = ("export",)
+    source_step_options = MEMBER_STEP_OPTIONS
+
+    def open_source(self, location: str, step: StepContext) -> CsvSource:
+        path = Path(str(self.config["path"]))
+        columns = {str(k): str(v) for k, v in (self.config.get("columns") or {}).items()}
+        unknown = sorted(set(columns) - set(ROLES))
+        if unknown or "email" not in columns:
+            raise FatalError(_("the csv 'columns' must name the 'email' column and may use: "
+                               "{roles} (not {bad})").format(roles=", ".join(ROLES),
+                                                             bad=", ".join(unknown) or "—"))
+        statuses = {str(k).strip().casefold(): str(v)
+                    for k, v in (self.config.get("statuses") or {}).items()}
+        return CsvSource(path if path.is_absolute() else self.base_dir / path, columns, statuses,
+                         self.config, str(step.options.get("pending", "unconfirmed")))
+
+
+class CsvSource(Source):
+    def __init__(self, path: Path, columns: dict[str, str], statuses: dict[str, str],
+                 config: Any, pending: str) -> None:
+        self.path, self.columns, self.statuses, self.pending = path, columns, statuses, pending
+        self.encoding = str(config.get("encoding") or "auto")
+        self.delimiter = str(config.get("delimiter") or "auto")
+        self.default_status = str(config.get("default_status") or "subscribed")
+        self.tag_separator = str(config.get("tag_separator") or ",")
+
+    def status(self, value: str | None, where: str) -> str:
+        if value is None or not value.strip():
+            return self.default_status
+        word = value.strip().casefold()
+        status = self.statuses.get(word, word)
+        if status not in STATUSES:
+            raise FatalError(_("{where}: unknown status '{value}'; say what it means in the "
+                               "connection's 'statuses' (e.g. {{'{value}': unsubscribed}})")
+                             .format(where=where, value=value))
+        return status
+
+    def list_items(self) -> Listing:
+        try:
+            text = decode(self.path.read_bytes(), self.encoding)
+        except OSError as error:
+            raise unreadable(self.path, error.strerror or type(error).__name__) from None
+        collector = MemberCollector(f"csv:{self.path.name}", self.pending)
+        mapped = set(self.columns.values())
+        for row in read_rows(text, self.delimiter):
+            cells, where = row.cells, f"{self.path.name} line {row.line}"
+            if self.columns["email"] not in cells:
+                raise unreadable(self.path, _("no column '{c}' (the columns are: {all})").format(
+                    c=self.columns["email"], all=", ".join(cells)))
+            cell = {role: cells.get(column, "") for role, column in self.columns.items()}
+            name = cell.get("name") or " ".join(
+                p for p in (cell.get("first_name"), cell.get("last_name")) if p)
+            tags = [t.strip() for t in cell.get("tags", "").split(self.tag_separator)
+                    if t.strip()]
+            collector.add(cell["email"], self.status(cells.get(self.columns.get("status", "")),
+                                                     where),
+                          where, name=name, tags=tags, language=cell.get("language", ""),
+                          fields={k: v for k, v in cells.items() if k not in mapped and v},
+                          consent={**{r: cell.get(r) for r in CONSENT_ROLES},
+                                   "source": f"CSV {self.path.name}"})
+        return collector.listing()

@@ -1,0 +1,88 @@
+"""Reading member CSV files as people actually have them: UTF-8, UTF-8 with a BOM, or cp1252 as
+re-saved by a French Excel (`;` between columns); delimiter and quoting detected, overridable.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from migrate.errors import FatalError
+from migrate.i18n import _
+from migrate.options import Option
+
+DELIMITERS = {",": ",", ";": ";", "tab": "\t"}
+ENCODING_OPTION = Option(
+    "encoding", choices=("auto", "utf-8", "utf-8-sig", "cp1252"), default="auto",
+    help="The file's character encoding. 'auto' reads UTF-8 (with or without a BOM) and falls "
+         "back to cp1252, what Excel uses when it saves a CSV on a French Windows.")
+DELIMITER_OPTION = Option(
+    "delimiter", choices=("auto", ",", ";", "tab"), default="auto",
+    help="What separates the columns. 'auto' detects ',', ';' (Excel in French) or tab.")
+
+
+def decode(data: bytes, encoding: str = "auto") -> str:
+    """The file's text. `auto`: a BOM says UTF-8; valid UTF-8 is UTF-8; else cp1252."""
+    if encoding != "auto":
+        return data.decode(encoding, errors="replace")
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def sniff_delimiter(sample: str, delimiter: str = "auto") -> str:
+    """The column separator: given, else the one csv.Sniffer finds among `,` `;` tab (quoted
+    cells taken into account), else the most frequent of them on the header line."""
+    if delimiter != "auto":
+        return DELIMITERS[delimiter]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        return max((",", ";", "\t"), key=header.count)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row: cells by column name, and where it is (for reports)."""
+
+    cells: dict[str, str]
+    line: int
+
+
+def read_rows(text: str, delimiter: str = "auto", header_starts: str | None = None
+              ) -> Iterator[Row]:
+    """Rows of a CSV text by header name. With `header_starts`, lines before the first line
+    whose first cell starts with it (a title line, as Google Groups writes) are passed over."""
+    lines = text.splitlines(keepends=True)
+    start = 0
+    if header_starts is not None:
+        wanted = header_starts.casefold()
+        start = next((n for n, line in enumerate(lines)
+                      if line.lstrip('"\ufeff').casefold().startswith(wanted)), 0)
+    body = "".join(lines[start:])
+    reader = csv.reader(io.StringIO(body, newline=""), delimiter=sniff_delimiter(
+        body[:8192], delimiter))
+    header = [name.strip() for name in next(reader, [])]
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        yield Row(dict(zip(header, (c.strip() for c in cells), strict=False)),
+                  start + reader.line_num)
+
+
+def split_tags(value: str) -> list[str]:
+    """Mailchimp's TAGS cell, `"VIP","Bénévoles, Festival"`: quoted names, commas inside."""
+    if not value.strip():
+        return []
+    return [tag.strip() for tag in next(csv.reader([value], skipinitialspace=True)) if
+            tag.strip()]
+
+
+def unreadable(path: object, why: str) -> FatalError:
+    return FatalError(_("cannot read '{path}': {why}").format(path=path, why=why))

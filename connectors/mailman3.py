@@ -1,0 +1,259 @@
+"""`mailman3`: members into a Mailman 3 list through Mailman core's REST API (mailmanclient).
+
+- The list is named in the location (`mm:news@example.org`) and created on the first write if
+  missing (its mail domain must exist: creating one changes how mail is routed).
+- A member is subscribed quietly (`pre_verified`, `pre_confirmed`, `pre_approved`) only when the
+  source documents the opt-in (time and IP); otherwise Mailman asks the person to confirm.
+  Pending members are never pre-confirmed. `send_welcome_message` is off unless asked for.
+- A suppressed address becomes a list ban, casefolded (Mailman compares the lowercased address
+  with the ban as stored: a ban with capitals never matches), which also stops the person from
+  subscribing again by themselves; an existing membership or pending request for it is removed
+  (a ban alone keeps the membership). See docs/decisions/0510-mailman3-target.md.
+- Mailman keeps only a display name: fields, tags and consent evidence go to a sidecar file in
+  the state folder (connectors/mailing/sidecar.py); suppressed members never do.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from connectors.mailing.members import has_optin_evidence, is_suppressed
+from connectors.mailing.sidecar import MemberSidecar, sidecar_path
+from migrate.connector import Capabilities, Connector, Source, StepContext, Target
+from migrate.consent import (
+    MEMBER_CHECKSUM,
+    SUPPRESSED_CHECKSUM,
+    InvalidAddressError,
+    address_key,
+)
+from migrate.errors import FatalError, SkipItem, TransientError
+from migrate.i18n import _
+from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
+from migrate.options import Option, OptionSet
+
+SERVICE = "Mailman"
+RENEW = ("Check the REST user and password in mailman.cfg ([webservice] admin_user / "
+         "admin_pass) and the address of the REST API (it ends with /3.1).")
+BANNED, MEMBER, PENDING = "banned", "member", "pending"
+
+
+class Mailman3Connector(Connector):
+    name = "mailman3"
+    summary = "A Mailman 3 list (core REST API): members, and bans for suppressed addresses."
+    options = OptionSet((
+        Option("url", required=True,
+               help="Mailman core's REST API root, e.g. http://127.0.0.1:8001/3.1"),
+        Option("user", required=True, help="The REST API user ([webservice] admin_user)."),
+        Option("password", required=True, secret=True,
+               help="The REST API password ([webservice] admin_pass)."),
+        Option("welcome", "boolean", default=False,
+               help="Send Mailman's welcome message to members subscribed by the migration."),
+    ))
+    target_actions = ("export",)
+
+    def open_target(self, location: str, step: StepContext) -> Mailman3Target:
+        fqdn = location.strip("/").strip().lower()
+        if "@" not in fqdn:
+            raise FatalError(_("a Mailman list is named by its address, e.g. "
+                               "'mm:news@example.org' (got '{l}')").format(l=location))
+        from mailmanclient import Client
+
+        sidecar = MemberSidecar(sidecar_path(step.state_dir, step.step_id, self.name))
+        target = Mailman3Target(None, fqdn, sidecar, bool(self.config.get("welcome")))
+        target.client = Client(str(self.config["url"]).rstrip("/"), str(self.config["user"]),
+                               str(self.config["password"]), request_hooks=[target.count])
+        return target
+
+
+class Mailman3Target(Target):
+    # Mailman's REST runner is one process over SQLite: more writers only wait on each other.
+    capabilities = Capabilities(default_jobs=2, max_jobs=4)
+
+    def __init__(self, client: Any, fqdn: str, sidecar: MemberSidecar, welcome: bool) -> None:
+        self.client, self.fqdn, self.sidecar, self.welcome = client, fqdn, sidecar, welcome
+        self._list: Any = None
+        self._lock = threading.Lock()
+        self.requests = 0
+
+    def count(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        return params
+
+    # -- the list -------------------------------------------------------------------------
+
+    def find_list(self) -> Any:
+        if self._list is None:
+            with _translated(missing_ok=True):
+                self._list = self.client.get_list(self.fqdn)
+        return self._list
+
+    def ensure_list(self) -> Any:
+        with self._lock:
+            if self.find_list() is None:
+                local, _at, domain = self.fqdn.partition("@")
+                found = None
+                with _translated(missing_ok=True):
+                    found = self.client.get_domain(domain)
+                if found is None:
+                    raise FatalError(_("Mailman has no mail domain '{d}': create it first (in "
+                                       "Postorius: Domains › Add domain)").format(d=domain))
+                with _translated():
+                    self._list = found.create_list(local)
+            return self._list
+
+    # -- listing --------------------------------------------------------------------------
+
+    def list_entries(self) -> list[TargetEntry]:
+        mailing_list = self.find_list()
+        if mailing_list is None:
+            return []
+        states: dict[str, str] = {}
+        with _translated():
+            for ban in mailing_list.bans:
+                states[_identity(ban.email)] = BANNED
+            for request in mailing_list.get_requests(token_owner="subscriber"):
+                states[_identity(request["email"])] = PENDING
+            for member in mailing_list.get_roster("member"):
+                states[_identity(member.email)] = MEMBER  # a banned member is still subscribed
+        fingerprints = {key: record.get("fp") for key, record in self.sidecar.records().items()}
+        return [_entry(key, state, fingerprints.get(key)) for key, state in states.items()]
+
+    def name_for(self, item: SourceItem) -> TargetName:
+        return TargetName(item.key)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
+        item = change.item
+        mailing_list = self.ensure_list()
+        if is_suppressed(item.meta):
+            self._suppress(mailing_list, item)
+            return _entry(item.key, BANNED, None)
+        self.sidecar.record(item, idempotency_key)  # first: a member found has its line
+        state = self._subscribe(mailing_list, item)
+        return _entry(item.key, state, item.fingerprint.etag)
+
+    def _subscribe(self, mailing_list: Any, item: SourceItem) -> str:
+        from urllib.error import HTTPError
+
+        meta = item.meta
+        documented = meta.get("status") == "subscribed" and has_optin_evidence(meta)
+        try:
+            with _translated(passing=(400, 409)):
+                answer = mailing_list.subscribe(
+                    meta["email"], meta.get("name") or None, pre_verified=documented,
+                    pre_confirmed=documented, pre_approved=documented,
+                    send_welcome_message=self.welcome)
+        except HTTPError as error:
+            # 409: already a member or already asked to confirm (perhaps a case variant, or
+            # our own retry); 400: refused, e.g. banned. What is there decides, not the text.
+            state = self._state_of(mailing_list, meta["email"])
+            if state in (MEMBER, PENDING):
+                return state
+            if state == BANNED:
+                self.sidecar.forget(item)
+                raise SkipItem(_("banned on the list: left banned, never unbanned by a "
+                                 "migration")) from None
+            raise SkipItem(_("Mailman refused it (HTTP {code}): {why}").format(
+                code=error.code, why=error.reason)) from None
+        return PENDING if isinstance(answer, dict) and "token" in answer else MEMBER
+
+    def _suppress(self, mailing_list: Any, item: SourceItem) -> None:
+        """Ban every form Mailman may compare, drop the membership and any pending request."""
+        self.sidecar.forget(item)
+        forms = _ban_forms(item.meta["email"], item.key)
+        with _translated():
+            for form in forms:
+                if form not in mailing_list.bans:
+                    mailing_list.bans.add(form)
+            for form in forms:
+                if self._is_member(mailing_list, form):
+                    mailing_list.unsubscribe(form, pre_confirmed=True, pre_approved=True)
+            for request in mailing_list.get_requests(token_owner="subscriber"):
+                if _identity(request["email"]) == item.key:
+                    mailing_list.moderate_request(request["token"], "discard")
+
+    @staticmethod
+    def _is_member(mailing_list: Any, email: str) -> bool:
+        try:
+            mailing_list.get_member(email)
+        except ValueError:  # mailmanclient: "… is not a member address of …"
+            return False
+        return True
+
+    def _state_of(self, mailing_list: Any, email: str) -> str | None:
+        key = _identity(email)
+        with _translated():
+            if any(self._is_member(mailing_list, form) for form in _ban_forms(email, key)):
+                return MEMBER
+            if any(form in mailing_list.bans for form in _ban_forms(email, key)):
+                return BANNED
+            if any(_identity(r["email"]) == key
+                   for r in mailing_list.get_requests(token_owner="subscriber")):
+                return PENDING
+        return None
+
+    def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
+        mailing_list = self.find_list()
+        if mailing_list is None:
+            return None
+        item = change.item
+        state = self._state_of(mailing_list, item.meta["email"])
+        if is_suppressed(item.meta):
+            return _entry(item.key, BANNED, None) if state == BANNED else None
+        if state in (MEMBER, PENDING):
+            return _entry(item.key, state, item.fingerprint.etag)
+        return None
+
+    def close(self) -> None:
+        self.sidecar.close()
+
+
+def _entry(key: str, state: str, fingerprint: str | None) -> TargetEntry:
+    checksum = SUPPRESSED_CHECKSUM if state == BANNED else MEMBER_CHECKSUM
+    return TargetEntry(key, ItemKind.MEMBER,
+                       Fingerprint(etag=f"{fingerprint or 'foreign'}|{state}", checksum=checksum),
+                       {"state": state})
+
+
+def _identity(address: str) -> str:
+    try:
+        return address_key(address)
+    except InvalidAddressError:
+        return address.strip().lower()
+
+
+def _ban_forms(email: str, key: str) -> list[str]:
+    """Mailman lowercases; our key casefolds and writes IDN domains in punycode: ban both."""
+    return list(dict.fromkeys((email.strip().lower(), key)))
+
+
+@contextmanager
+def _translated(missing_ok: bool = False, passing: tuple[int, ...] = ()) -> Iterator[None]:
+    """Mailman's HTTP errors become the core's: 401/403 stop the step, 5xx/429 and dropped
+    connections are retried; 404 is absence when `missing_ok` (the caller gets None)."""
+    from urllib.error import HTTPError
+
+    from mailmanclient import MailmanConnectionError
+
+    try:
+        yield
+    except HTTPError as error:
+        if error.code in passing:
+            raise
+        if error.code in (401, 403):
+            raise FatalError(_("{service} refused the credentials. {todo}").format(
+                service=SERVICE, todo=_(RENEW))) from None
+        if error.code == 429 or error.code >= 500:
+            raise TransientError(_("Mailman is busy or failing (HTTP {code}); trying "
+                                   "again").format(code=error.code)) from None
+        if error.code == 404 and missing_ok:
+            return
+        raise SkipItem(_("Mailman refused it (HTTP {code}): {why}").format(
+            code=error.code, why=error.reason)) from None
+    except MailmanConnectionError:
+        raise TransientError(_("could not reach Mailman; trying again")) from None
+

@@ -1,0 +1,128 @@
+"""The `mailman3` target against a real Mailman 3 core, over real HTTP (mailmanclient)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from urllib.error import HTTPError
+from urllib.parse import quote
+
+import pytest
+
+from connectors.mailman3 import Mailman3Connector, Mailman3Target
+from migrate.connector import StepContext
+from migrate.consent import address_hash
+from migrate.errors import FatalError, SkipItem
+from migrate.sandbox.mailman import MailmanServer
+from tests.conformance.member_target_suite import MemberTargetSuite, member
+
+
+def open_target(server: MailmanServer, fqdn: str, state_dir: Path | None,
+                password: str | None = None) -> Mailman3Target:
+    info = server.describe()
+    connector = Mailman3Connector({"url": info["url"], "user": info["user"],
+                                   "password": password or info["password"]}, Path("."))
+    step = StepContext("lettre", "export", {}, "p", Path("."), state_dir=state_dir)
+    return connector.open_target(fqdn, step)
+
+
+def state(server: MailmanServer, fqdn: str, address: str) -> str | None:
+    """What Mailman itself holds for an address, read with plain urllib (not the connector)."""
+    list_id = fqdn.replace("@", ".")
+    email = address.strip().lower()
+    members = server.request("GET", f"/lists/{list_id}/roster/member") or {}
+    if any(m["email"] == email for m in members.get("entries", [])):
+        return "confirmed"
+    requests = server.request("GET", f"/lists/{list_id}/requests") or {}
+    if any(r["email"] == email for r in requests.get("entries", [])):
+        return "unconfirmed"
+    try:
+        server.request("GET", f"/lists/{list_id}/bans/{quote(email)}")
+    except HTTPError as error:
+        assert error.code == 404
+        return None
+    return "blocked"
+
+
+@pytest.fixture
+def fqdn() -> str:
+    return f"lettre-{uuid.uuid4().hex[:8]}@example.org"
+
+
+class TestMailman3Target(MemberTargetSuite):
+    @pytest.fixture
+    def target(self, mailman_server: MailmanServer, fqdn: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+        opened = open_target(mailman_server, fqdn, tmp_path)
+        yield opened
+        opened.close()
+
+    @pytest.fixture
+    def state_of(self, mailman_server: MailmanServer, fqdn: str):  # type: ignore[no-untyped-def]
+        return lambda address: state(mailman_server, fqdn, address)
+
+
+def test_list_is_created_on_first_write_only(mailman_server: MailmanServer, fqdn: str) -> None:
+    target = open_target(mailman_server, fqdn, None)
+    assert target.list_entries() == []  # listing (a plan) creates nothing
+    with pytest.raises(HTTPError):
+        mailman_server.request("GET", f"/lists/{fqdn}")
+    TestMailman3Target().write(target, member("anne@exemple.fr"))
+    assert mailman_server.request("GET", f"/lists/{fqdn}")["fqdn_listname"] == fqdn
+
+
+def test_bans_are_casefolded_and_the_membership_removed(mailman_server: MailmanServer,
+                                                        fqdn: str) -> None:
+    target = open_target(mailman_server, fqdn, None)
+    suite = TestMailman3Target()
+    suite.write(target, member("Marie.Curie@Exemple.fr"))
+    assert state(mailman_server, fqdn, "marie.curie@exemple.fr") == "confirmed"
+    suite.write(target, member("MARIE.CURIE@EXEMPLE.FR", suppressed=True))
+    bans = mailman_server.request("GET", f"/lists/{fqdn.replace('@', '.')}/bans")
+    assert [b["email"] for b in bans["entries"]] == ["marie.curie@exemple.fr"]
+    assert state(mailman_server, fqdn, "marie.curie@exemple.fr") == "blocked"
+    # A ban also stops the person from subscribing again by themselves (or by a later source).
+    with pytest.raises(SkipItem, match="banned"):
+        suite.write(target, member("marie.curie@exemple.fr"))
+    assert state(mailman_server, fqdn, "marie.curie@exemple.fr") == "blocked"
+
+
+def test_pending_request_of_a_suppressed_address_is_discarded(mailman_server: MailmanServer,
+                                                              fqdn: str) -> None:
+    target = open_target(mailman_server, fqdn, None)
+    suite = TestMailman3Target()
+    suite.write(target, member("yves@exemple.fr", status="pending"))
+    assert state(mailman_server, fqdn, "yves@exemple.fr") == "unconfirmed"
+    suite.write(target, member("yves@exemple.fr", suppressed=True))
+    requests = mailman_server.request("GET", f"/lists/{fqdn.replace('@', '.')}/requests")
+    assert requests["total_size"] == 0
+    assert state(mailman_server, fqdn, "yves@exemple.fr") == "blocked"
+
+
+def test_sidecar_keeps_fields_tags_consent_never_suppressed(mailman_server: MailmanServer,
+                                                            fqdn: str, tmp_path: Path) -> None:
+    target = open_target(mailman_server, fqdn, tmp_path)
+    suite = TestMailman3Target()
+    suite.write(target, member("helene@exemple.fr"))
+    suite.write(target, member("gone@exemple.fr"))
+    suite.write(target, member("gone@exemple.fr", suppressed=True))
+    target.close()
+    sidecar = tmp_path / "lettre.mailman3-members.jsonl"
+    text = sidecar.read_text(encoding="utf-8")
+    records = [json.loads(line) for line in text.splitlines()]
+    assert [r["key"] for r in records] == ["helene@exemple.fr"]
+    assert records[0]["tags"] == ["Bénévoles, Festival", "AG 2024"]
+    assert records[0]["consent"]["optin_ip"] == "192.0.2.7"
+    assert records[0]["fields"]["VILLE"] == "Saint-Étienne"
+    assert "gone@" not in text and address_hash("gone@exemple.fr") not in text
+    assert sidecar.stat().st_mode & 0o077 == 0
+    members = mailman_server.request("GET", f"/lists/{fqdn.replace('@', '.')}/roster/member")
+    assert members["entries"][0]["display_name"] == "Hélène Lefèvre-Müller"
+
+
+def test_missing_domain_and_bad_password_stop_the_step(mailman_server: MailmanServer) -> None:
+    with pytest.raises(FatalError, match="no mail domain"):
+        TestMailman3Target().write(open_target(mailman_server, "x@nowhere.example", None),
+                                   member("a@exemple.fr"))
+    with pytest.raises(FatalError, match="refused the credentials"):
+        open_target(mailman_server, "x@example.org", None, password="wrong").list_entries()
