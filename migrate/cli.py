@@ -30,6 +30,13 @@ STATE_DIR = click.option("--state-dir", type=click.Path(path_type=Path),
                          help="Where the journal lives (default: .migrate/ beside the plan).")
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 PLAN_FILE = click.argument("plan_file", metavar="PLAN", type=click.Path(path_type=Path))
+#: `plan` and `apply` take several plans (one per client: clients/*/plan.yaml).
+PLAN_FILES = click.argument("plan_files", metavar="PLAN...", nargs=-1, required=True,
+                            type=click.Path(path_type=Path))
+PARALLEL = click.option("--parallel", "-p", type=click.IntRange(1, 64), default=2,
+                        show_default=True, help="With several plans: clients run at once.")
+LOG_JSON = click.option("--log-json", type=click.Path(path_type=Path),
+                        help="Append one JSON object per event (item, run start/end) to FILE.")
 
 
 class Output:
@@ -124,19 +131,36 @@ def validate(out: Output, plan_file: Path, as_json: bool) -> None:
 
 
 @cli.command()
-@PLAN_FILE
+@PLAN_FILES
 @click.option("--step", help="Only this step.")
 @click.option("-o", "--out", "output", type=click.Path(path_type=Path),
               help="Save the change set to apply exactly it later: migrate apply SAVED.json")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there is nothing to do, 2 when changes are pending, 1 on error.")
 @click.option("--all", "show_all", is_flag=True, help="List every item, unchanged ones too.")
+@PARALLEL
+@LOG_JSON
 @STATE_DIR
 @AS_JSON
 @click.pass_obj
-def plan(out: Output, plan_file: Path, step: str | None, output: Path | None,
-         detailed_exitcode: bool, show_all: bool, state_dir: Path | None, as_json: bool) -> None:
-    """Dry run: show what would be created, updated, skipped or in conflict, and why."""
+def plan(out: Output, plan_files: tuple[Path, ...], step: str | None, output: Path | None,
+         detailed_exitcode: bool, show_all: bool, parallel: int, log_json: Path | None,
+         state_dir: Path | None, as_json: bool) -> None:
+    """Dry run: show what would be created, updated, skipped or in conflict, and why.
+
+    With several plans (clients/*/plan.yaml), each client is planned side by side and a table
+    sums them up.
+    """
+    if len(plan_files) > 1 or log_json:
+        if output:
+            raise click.UsageError(_("-o saves one plan: give one plan file with it"))
+        from migrate import cli_many, clients
+
+        settings = clients.ManySettings(parallel, state_dir, step, debug=out.debug)
+        with cli_many.event_log(log_json, out.redactor) as events:
+            cli_many.plan(out, plan_files, _with_events(settings, events), detailed_exitcode,
+                          as_json)
+    plan_file = plan_files[0]
     result = api.plan(plan_file, out.redactor, step=step, state_dir=state_dir, output=output)
     if as_json:
         out.json(render.plan_json(result))
@@ -149,7 +173,7 @@ def plan(out: Output, plan_file: Path, step: str | None, output: Path | None,
 
 
 @cli.command()
-@PLAN_FILE
+@PLAN_FILES
 @click.option("--step", help="Only this step.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64),
@@ -157,12 +181,34 @@ def plan(out: Output, plan_file: Path, step: str | None, output: Path | None,
 @click.option("--mark-seen", is_flag=True,
               help="Record what is new as already seen and write nothing (e.g. before switching "
                    "cross-posting on, so old entries are never posted).")
+@PARALLEL
+@click.option("--per-host", type=click.IntRange(1, 64),
+              help="With several plans: writes at once to one server, all clients together "
+                   "(default: what suits that server).")
+@LOG_JSON
+@click.option("--scheduled", is_flag=True,
+              help="Record this run as a scheduled one (cron, systemd), for 'migrate status'.")
 @STATE_DIR
 @AS_JSON
 @click.pass_obj
-def apply(out: Output, plan_file: Path, step: str | None, yes: bool, jobs: int | None,
-          mark_seen: bool, state_dir: Path | None, as_json: bool) -> None:
-    """Carry out a plan file, or exactly a plan saved with 'migrate plan -o'."""
+def apply(out: Output, plan_files: tuple[Path, ...], step: str | None, yes: bool,
+          jobs: int | None, mark_seen: bool, parallel: int, per_host: int | None,
+          log_json: Path | None, scheduled: bool, state_dir: Path | None, as_json: bool) -> None:
+    """Carry out a plan file, or exactly a plan saved with 'migrate plan -o'.
+
+    With several plans (clients/*/plan.yaml), clients run side by side, sharing each server's
+    limit; one client's failure never stops the others; a table sums them up and the exit code
+    is the worst outcome (1 error, then 3 incomplete, then 0).
+    """
+    if len(plan_files) > 1 or log_json:
+        from migrate import cli_many, clients
+
+        settings = clients.ManySettings(parallel, state_dir, step, jobs, per_host, out.debug,
+                                        scheduled, mark_seen=mark_seen)
+        with cli_many.event_log(log_json, out.redactor) as events:
+            cli_many.apply(out, plan_files, _with_events(settings, events), yes, as_json)
+        return
+    plan_file = plan_files[0]
 
     def confirm(result: api.PlanResult) -> bool:
         if not as_json:
@@ -176,7 +222,8 @@ def apply(out: Output, plan_file: Path, step: str | None, yes: bool, jobs: int |
 
     progress = QuietProgress() if as_json else TextProgress()
     result = api.apply(plan_file, out.redactor, confirm, step=step, state_dir=state_dir,
-                       jobs=jobs, progress=progress, debug=out.debug, mark_seen=mark_seen)
+                       jobs=jobs, progress=progress, debug=out.debug, mark_seen=mark_seen,
+                       scheduled=scheduled)
     if not result.confirmed:
         out.echo(_("Nothing was done."))
         return
@@ -395,6 +442,12 @@ def schedule(out: Output, plan_file: Path, step: str, every: str, kind: str, ins
     planned = schedules.build(plan_file, step, every, state_dir, env_file)
     for line in schedules.run(planned, kind, install, crontab_file, systemd_dir):
         out.echo(line)
+
+
+def _with_events(settings: Any, events: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(settings, events=events)
 
 
 def main() -> None:

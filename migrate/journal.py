@@ -206,9 +206,15 @@ class Journal:
         self.db.execute("UPDATE runs SET finished = ?, outcome = ?, counts = ? WHERE id = ?",
                         (time.time(), outcome, json.dumps(counts), run_id))
 
-    def last_run(self) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT id, command, started, finished, outcome, counts FROM runs "
-                              "ORDER BY id DESC LIMIT 1").fetchone()
+    def last_run(self, command: str | None = None) -> dict[str, Any] | None:
+        """The latest run, or the latest run of `command` (e.g. scheduled applies)."""
+        if command is None:
+            row = self.db.execute("SELECT id, command, started, finished, outcome, counts "
+                                  "FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        else:
+            row = self.db.execute("SELECT id, command, started, finished, outcome, counts "
+                                  "FROM runs WHERE command = ? ORDER BY id DESC LIMIT 1",
+                                  (command,)).fetchone()
         if row is None:
             return None
         keys = ("id", "command", "started", "finished", "outcome", "counts")

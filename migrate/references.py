@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,20 +68,36 @@ class Redactor:
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        # Several clients resolve secrets in threads while their combined output is printed.
+        self._lock = threading.Lock()
+        self._included: list[Redactor] = []
 
     def add(self, value: str) -> None:
         value = value.strip()
         if len(value) >= self.MINIMUM_LENGTH:
-            self._secrets.add(value)
+            with self._lock:
+                self._secrets.add(value)
+
+    def include(self, other: Redactor) -> None:
+        """Also mask every secret `other` knows, now and later (one client's redactor in the
+        combined output of several clients)."""
+        with self._lock:
+            self._included.append(other)
+
+    def secrets(self) -> frozenset[str]:
+        with self._lock:
+            found = frozenset(self._secrets)
+            included = list(self._included)
+        return found.union(*(other.secrets() for other in included))
 
     def __call__(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in sorted(self.secrets(), key=len, reverse=True):
             text = text.replace(secret, MASK)
         return text
 
     @property
     def is_empty(self) -> bool:
-        return not self._secrets
+        return not self.secrets()
 
 
 def resolve_secret(expression: str, base_dir: Path) -> str | None:

@@ -153,6 +153,12 @@ def status_text(status: dict[str, Any]) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started"]))
         outcome = _(run["outcome"] or "running or stopped abruptly")
         lines.append(_("Last run: {when}, {outcome}").format(when=when, outcome=outcome))
+    scheduled = status.get("last_scheduled_run")
+    if scheduled:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(scheduled["started"]))
+        outcome = _(scheduled["outcome"] or "running or stopped abruptly")
+        lines.append(_("Last scheduled run: {when}, {outcome}").format(when=when,
+                                                                       outcome=outcome))
     if status["lock"]:
         lines.append(_("Locked by {holder}").format(holder=status["lock"]["description"]))
     return "\n".join(lines)

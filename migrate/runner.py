@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from tenacity.wait import wait_exponential_jitter
 
 from migrate.connector import Source, Target
 from migrate.errors import FatalError, Interrupted, SkipItem, TransientError
+from migrate.events import ClientEvents
 from migrate.i18n import _
 from migrate.journal import Journal
 from migrate.model import Change, TargetEntry
@@ -65,13 +67,18 @@ def idempotency_key(plan_id: str, change: Change) -> str:
 class Runner:
     def __init__(self, journal: Journal, run_id: int, plan_id: str, jobs: int,
                  redact: Callable[[str], str], progress: Progress | None = None,
-                 retry: RetryPolicy | None = None, debug: bool = False) -> None:
+                 retry: RetryPolicy | None = None, debug: bool = False,
+                 gate: threading.BoundedSemaphore | None = None,
+                 events: ClientEvents | None = None) -> None:
         self.journal, self.run_id, self.plan_id = journal, run_id, plan_id
         self.jobs = max(1, jobs)
         self.redact = redact
         self.progress = progress or QuietProgress()
         self.retry = retry or RetryPolicy()
         self.debug = debug
+        #: Shared with every plan writing to the same host (see migrate/hosts.py).
+        self.gate = gate
+        self.events = events
 
     def run(self, label: str, changes: list[Change], source: Source, target: Target) -> StepOutcome:
         outcome = StepOutcome()
@@ -118,6 +125,8 @@ class Runner:
                   target: Target) -> None:
         keyed = [(change, idempotency_key(self.plan_id, change)) for change in batch]
         self.journal.record_intents(keyed, self.run_id)
+        if self.events:
+            self.events.items("intent", batch)
         for change, key in keyed:
             in_flight[pool.submit(self._write, change, key, source, target)] = change
 
@@ -128,7 +137,16 @@ class Runner:
             wait=self._wait,
             reraise=True,
         )
-        return retrying(target.write, change, source, key)
+        if self.gate is None:
+            return retrying(target.write, change, source, key)
+        return retrying(self._gated_write, target, change, source, key)
+
+    def _gated_write(self, target: Target, change: Change, source: Source,
+                     key: str) -> TargetEntry:
+        # Held per attempt, never while waiting to retry: a throttled client frees its slot.
+        assert self.gate is not None
+        with self.gate:
+            return target.write(change, source, key)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -151,11 +169,13 @@ class Runner:
             return False
         except SkipItem as error:
             self.journal.record_failed([(change, "skipped", self.redact(str(error)))], self.run_id)
+            self._event("skipped", change, str(error))
             outcome.skipped += 1
             return False
         except FatalError as error:
             message = self.redact(str(error))
             self.journal.record_failed([(change, "failed", message)], self.run_id)
+            self._event("failed", change, message)
             outcome.failed += 1
             outcome.failures.append((change, message))
             outcome.fatal = message
@@ -163,6 +183,7 @@ class Runner:
         except Exception as error:  # one item's failure never stops the others
             message = self.redact(self._describe(error))
             self.journal.record_failed([(change, "failed", message)], self.run_id)
+            self._event("failed", change, message)
             outcome.failed += 1
             outcome.failures.append((change, message))
             return False
@@ -175,10 +196,18 @@ class Runner:
             return "".join(traceback.format_exception(error)).strip()
         return str(error) or type(error).__name__
 
+    def _event(self, event: str, change: Change, reason: str) -> None:
+        if self.events:
+            self.events.items(event, [change], reason)
+
     def _flush(self, done_buffer: list[tuple[Change, TargetEntry]]) -> None:
         if done_buffer:
             self.journal.record_done(done_buffer, self.run_id)
+            if self.events:
+                self.events.items("done", [change for change, _entry in done_buffer])
             done_buffer.clear()
+        if self.events:
+            self.events.flush()  # with the journal's group commit, never per item
 
     def _stop(self, in_flight: dict[Future[TargetEntry], Change],
               done_buffer: list[tuple[Change, TargetEntry]], outcome: StepOutcome) -> None:
