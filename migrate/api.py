@@ -18,6 +18,8 @@ from migrate import saved
 from migrate.connector import Listing
 from migrate.consent import ConsentPass, Reconciliation, apply_consent, reconciliation_lines
 from migrate.errors import Interrupted, MigrateError
+from migrate.events import ClientEvents
+from migrate.hosts import HostLimits, host_of
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
 from migrate.model import Action, Change, ChangeSet, SourceItem, TargetEntry
@@ -141,14 +143,26 @@ class RunSettings:
     #: Record what would be written as seen, write nothing: switching cross-posting on for a
     #: feed must not flood the account with its old entries.
     mark_seen: bool = False
+    #: Several plans in one process: write slots shared per host (see migrate/hosts.py).
+    hosts: HostLimits | None = None
+    #: `--log-json`: item events for this plan's client.
+    events: ClientEvents | None = None
+    #: What the journal's runs table records: "apply", or SCHEDULED for `apply --scheduled`.
+    command: str = "apply"
+
+
+#: How `apply --scheduled` (cron, systemd timers) is recorded, so `status` can find it.
+SCHEDULED = "apply --scheduled"
 
 
 def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | None = None,
           state_dir: Path | None = None, jobs: int | None = None,
           progress: Progress | None = None, retry: RetryPolicy | None = None,
-          debug: bool = False, mark_seen: bool = False) -> ApplyResult:
+          debug: bool = False, mark_seen: bool = False, hosts: HostLimits | None = None,
+          events: ClientEvents | None = None, scheduled: bool = False) -> ApplyResult:
     """Apply a plan file (diffed now, shown through `confirm`) or a saved plan (as reviewed)."""
-    settings = RunSettings(jobs, progress, retry, debug, mark_seen)
+    settings = RunSettings(jobs, progress, retry, debug, mark_seen, hosts, events,
+                           SCHEDULED if scheduled else "apply")
     path = Path(path)
     saved_plan = saved.read(path) if saved.is_saved_plan(path) else None
     loaded = saved_plan.plan if saved_plan else load_plan(path)
@@ -197,7 +211,7 @@ def _locked_journal(plan: Plan, state_dir: Path | None, command: str) -> Iterato
 def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
                   saved_plan: saved.SavedPlan | None, redactor: Redactor, confirm: Confirm,
                   settings: RunSettings) -> ApplyResult:
-    run_id = journal.start_run("apply")
+    run_id = journal.start_run(settings.command)
     result = ApplyResult(loaded, ChangeSet(), steps=[s.spec.id for s in opened])
     pending: dict[str, list[Change]] = {}
     cursors: dict[str, Any] = {}
@@ -231,6 +245,8 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
         journal.finish_run(run_id, "cancelled", {})
         result.confirmed = False
         return result
+    if settings.events:
+        _item_events(settings.events, result, pending)
     try:
         for step in opened:
             _record_quiet_outcomes(journal, step.spec.id, result.changes, run_id)
@@ -240,7 +256,8 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
                 outcome = StepOutcome()
             else:
                 outcome = _run_step(journal, run_id, step, pending[step.spec.id], redactor,
-                                    settings)
+                                    settings, loaded.connections[step.spec.target.connection]
+                                    .options)
             result.outcomes[step.spec.id] = outcome
             if cursors[step.spec.id] is not None and not outcome.failed:
                 journal.set_cursor(step.spec.id, dict(cursors[step.spec.id]))
@@ -252,15 +269,31 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
 
 
 def _run_step(journal: Journal, run_id: int, step: OpenStep, changes: list[Change],
-              redactor: Redactor, settings: RunSettings) -> StepOutcome:
+              redactor: Redactor, settings: RunSettings,
+              target_options: dict[str, Any] | None = None) -> StepOutcome:
     capabilities = step.target.capabilities
     wanted = settings.jobs or capabilities.default_jobs
     if capabilities.max_jobs:
         wanted = min(wanted, capabilities.max_jobs)
+    gate = None
+    host = host_of(capabilities.host, target_options or {}) if settings.hosts else None
+    if settings.hosts and host:
+        gate = settings.hosts.gate(host, capabilities.max_jobs or capabilities.default_jobs)
     runner = Runner(journal, run_id, journal.plan_id, wanted, redactor, settings.progress,
-                    settings.retry, settings.debug)
+                    settings.retry, settings.debug, gate, settings.events)
     label = _("Step '{id}'").format(id=step.spec.id)
     return runner.run(label, changes, step.source, step.target)
+
+
+def _item_events(events: ClientEvents, result: ApplyResult,
+                 pending: dict[str, list[Change]]) -> None:
+    """What this run is about to write, and what it will not (skips, conflicts, stale)."""
+    for changes in pending.values():
+        events.items("planned", changes)
+    events.items("conflict", [c for c in result.changes.changes if c.action is Action.CONFLICT])
+    events.items("skipped", [c for c in result.changes.changes if c.action is Action.SKIP])
+    events.failures("stale", result.stale)
+    events.flush()
 
 
 def _settle_in_doubt(journal: Journal, step: OpenStep, run_id: int, redactor: Redactor) -> None:
@@ -337,13 +370,14 @@ def status(path: str | Path, state_dir: Path | None = None) -> dict[str, Any]:
     location = journal_path(loaded.path, state_dir)
     answer: dict[str, Any] = {"plan": str(loaded.path), "organisation": loaded.organisation,
                               "journal": str(location), "steps": {}, "last_run": None,
-                              "lock": None}
+                              "last_scheduled_run": None, "lock": None}
     if not location.exists():
         return answer
     journal = Journal(location)
     try:
         answer["steps"] = journal.counts()
         answer["last_run"] = journal.last_run()
+        answer["last_scheduled_run"] = journal.last_run(SCHEDULED)
         holder = journal.lock_holder()
         answer["lock"] = None if holder is None else {"pid": holder.pid, "host": holder.host,
                                                       "description": holder.describe()}

@@ -42,6 +42,9 @@ class Capabilities:
     #: How many items to write at once by default, and the most the service tolerates.
     default_jobs: int = 4
     max_jobs: int | None = None
+    #: The host this target writes to, when it is not the connection's `url` option: writes by
+    #: every plan of one process to one host share one limit (see migrate/hosts.py).
+    host: str | None = None
 
 
 @dataclass(frozen=True)
