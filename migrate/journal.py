@@ -111,6 +111,10 @@ class Journal:
         self.db = self._connect()
         with self.db:
             self.db.executescript(SCHEMA)
+        if _missing_report_columns(self.db):
+            with self.transaction() as db:  # checked again inside: another process may add them
+                for name, sql_type in _missing_report_columns(db):
+                    db.execute(f"ALTER TABLE items ADD COLUMN {name} {sql_type}")
         self._lock_token: str | None = None
         self._heartbeat: threading.Thread | None = None
         self._stop_heartbeat = threading.Event()
@@ -236,11 +240,13 @@ class Journal:
         """`apply --mark-seen`: remember items as known without writing them anywhere."""
         now = time.time()
         rows = [(c.step, c.item.key, c.action.value, c.item.path, c.target_name,
-                 json.dumps(c.item.fingerprint.to_json()), run_id, now) for c in changes]
+                 json.dumps(c.item.fingerprint.to_json()), run_id, now, c.item.kind.value,
+                 c.item.fingerprint.size) for c in changes]
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO items (step, key, state, action, source_path, target_name, reason, "
-                "source_fp, run_id, updated) VALUES (?,?,'seen',?,?,?,'marked as seen',?,?,?) "
+                "source_fp, run_id, updated, kind, size) "
+                "VALUES (?,?,'seen',?,?,?,'marked as seen',?,?,?,?,?) "
                 "ON CONFLICT (step, key) DO UPDATE SET state = 'seen', "
                 "source_fp = excluded.source_fp, reason = excluded.reason, "
                 "run_id = excluded.run_id, updated = excluded.updated", rows)
@@ -260,12 +266,15 @@ class Journal:
         without touching the baseline of the last real migration."""
         now = time.time()
         rows = [(c.step, c.item.key, state, c.action.value, c.item.path, c.target_name, c.reason,
-                 c.rename_reason, _notes(c), run_id, now) for c in changes]
+                 c.rename_reason, _notes(c), run_id, now, c.item.kind.value,
+                 c.item.fingerprint.size) for c in changes]
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO items (step, key, state, action, source_path, target_name, reason, "
-                "rename_reason, notes, run_id, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                "rename_reason, notes, run_id, updated, kind, size) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (step, key) DO UPDATE SET state = excluded.state, "
+                "kind = excluded.kind, size = excluded.size, "
                 "action = excluded.action, source_path = excluded.source_path, "
                 "target_name = excluded.target_name, reason = excluded.reason, "
                 "rename_reason = excluded.rename_reason, notes = excluded.notes, "
@@ -275,13 +284,14 @@ class Journal:
         now = time.time()
         rows = [(c.step, c.item.key, c.action.value, c.item.path, c.target_name, c.reason,
                  c.rename_reason, _notes(c), key, json.dumps(c.to_json(), ensure_ascii=False),
-                 run_id, now) for c, key in intents]
+                 run_id, now, c.item.kind.value, c.item.fingerprint.size) for c, key in intents]
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO items (step, key, state, action, source_path, target_name, reason, "
-                "rename_reason, notes, idempotency_key, change, attempts, run_id, updated) "
-                "VALUES (?,?,'intent',?,?,?,?,?,?,?,?,1,?,?) "
+                "rename_reason, notes, idempotency_key, change, attempts, run_id, updated, kind, "
+                "size) VALUES (?,?,'intent',?,?,?,?,?,?,?,?,1,?,?,?,?) "
                 "ON CONFLICT (step, key) DO UPDATE SET state = 'intent', action = excluded.action, "
+                "kind = excluded.kind, size = excluded.size, error_kind = NULL, "
                 "source_path = excluded.source_path, target_name = excluded.target_name, "
                 "reason = excluded.reason, rename_reason = excluded.rename_reason, "
                 "notes = excluded.notes, "
@@ -294,13 +304,15 @@ class Journal:
         rows = [("done", json.dumps(c.item.fingerprint.to_json()),
                  json.dumps(entry.fingerprint.to_json()), json.dumps(entry.ref), entry.name,
                  c.action.value, c.reason, c.rename_reason, _notes(c), c.item.path, run_id, now,
-                 c.step, c.item.key) for c, entry in results]
+                 c.item.kind.value, c.item.fingerprint.size, c.step, c.item.key)
+                for c, entry in results]
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO items (state, source_fp, target_fp, target_ref, target_name, action, "
-                "reason, rename_reason, notes, source_path, run_id, updated, step, key) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (step, key) DO UPDATE SET "
-                "state = excluded.state, source_fp = excluded.source_fp, "
+                "reason, rename_reason, notes, source_path, run_id, updated, kind, size, step, "
+                "key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (step, key) DO UPDATE "
+                "SET state = excluded.state, source_fp = excluded.source_fp, "
+                "kind = excluded.kind, size = excluded.size, error_kind = NULL, "
                 "target_fp = excluded.target_fp, target_ref = excluded.target_ref, "
                 "target_name = excluded.target_name, action = excluded.action, "
                 "reason = excluded.reason, rename_reason = excluded.rename_reason, "
@@ -308,13 +320,16 @@ class Journal:
                 "source_path = excluded.source_path, last_error = NULL, change = NULL, "
                 "run_id = excluded.run_id, updated = excluded.updated", rows)
 
-    def record_failed(self, failures: Iterable[tuple[Change, str, str]], run_id: int) -> None:
-        """`(change, state, message)` with state 'failed', 'skipped' or 'planned' (not started)."""
+    def record_failed(self, failures: Iterable[tuple[Change, str, str]], run_id: int,
+                      error_kind: str | None = None) -> None:
+        """`(change, state, message)` with state 'failed', 'skipped' or 'planned' (not started).
+        `error_kind` (see `ERROR_KINDS`) lets the report say what to do next."""
         now = time.time()
-        rows = [(state, message, run_id, now, c.step, c.item.key) for c, state, message in failures]
+        rows = [(state, message, error_kind, run_id, now, c.step, c.item.key)
+                for c, state, message in failures]
         with self.transaction() as db:
-            db.executemany("UPDATE items SET state = ?, last_error = ?, run_id = ?, updated = ? "
-                           "WHERE step = ? AND key = ?", rows)
+            db.executemany("UPDATE items SET state = ?, last_error = ?, error_kind = ?, "
+                           "run_id = ?, updated = ? WHERE step = ? AND key = ?", rows)
 
     # -- cursors --------------------------------------------------------------------------
 
@@ -358,13 +373,28 @@ class Journal:
     def rows(self) -> Iterator[dict[str, Any]]:
         cursor = self.db.execute(
             "SELECT step, key, state, action, source_path, target_name, reason, rename_reason, "
-            "notes, attempts, last_error, target_ref, updated FROM items "
+            "notes, attempts, last_error, target_ref, updated, kind, size, source_fp, error_kind "
+            "FROM items "
             "ORDER BY step, source_path")
         names = [d[0] for d in cursor.description]
         for row in cursor:
             found = dict(zip(names, row, strict=True))
             found["notes"] = json.loads(found["notes"]) if found["notes"] else []
             yield found
+
+
+#: What `record_failed` may say about an error, for the report's "what to do next":
+#: `transient` (busy or unreachable, gave up for now), `fatal` (stopped the step: credentials,
+#: quota), `item` (this item only), `unexpected` (a bug).
+ERROR_KINDS = ("transient", "fatal", "item", "unexpected")
+#: Columns added after the first release; older journals get them on open.
+_REPORT_COLUMNS = (("kind", "TEXT"), ("size", "INTEGER"), ("error_kind", "TEXT"))
+
+
+def _missing_report_columns(db: sqlite3.Connection) -> list[tuple[str, str]]:
+    """What the report needs beyond the first schema (item kind, source size, error kind)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+    return [(name, sql_type) for name, sql_type in _REPORT_COLUMNS if name not in have]
 
 
 def _notes(change: Change) -> str | None:

@@ -22,7 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from tenacity.wait import wait_exponential_jitter
 
 from migrate.connector import Source, Target
-from migrate.errors import FatalError, Interrupted, SkipItem, TransientError
+from migrate.errors import FatalError, Interrupted, MigrateError, SkipItem, TransientError
 from migrate.events import ClientEvents
 from migrate.i18n import _
 from migrate.journal import Journal
@@ -174,7 +174,7 @@ class Runner:
             return False
         except FatalError as error:
             message = self.redact(str(error))
-            self.journal.record_failed([(change, "failed", message)], self.run_id)
+            self.journal.record_failed([(change, "failed", message)], self.run_id, "fatal")
             self._event("failed", change, message)
             outcome.failed += 1
             outcome.failures.append((change, message))
@@ -182,7 +182,8 @@ class Runner:
             return True
         except Exception as error:  # one item's failure never stops the others
             message = self.redact(self._describe(error))
-            self.journal.record_failed([(change, "failed", message)], self.run_id)
+            self.journal.record_failed([(change, "failed", message)], self.run_id,
+                                       _error_kind(error))
             self._event("failed", change, message)
             outcome.failed += 1
             outcome.failures.append((change, message))
@@ -222,6 +223,13 @@ class Runner:
                 with contextlib.suppress(Exception):
                     done_buffer.append((change, future.result()))
         self._flush(done_buffer)
+
+
+def _error_kind(error: Exception) -> str:
+    """For the report's advice (see `journal.ERROR_KINDS`): retry later, fix this item, or a bug."""
+    if isinstance(error, TransientError):
+        return "transient"
+    return "item" if isinstance(error, MigrateError) else "unexpected"
 
 
 def _batches(changes: list[Change], size: int) -> _CountingBatches:

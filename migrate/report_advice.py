@@ -1,0 +1,77 @@
+"""What to do next, in plain words, for each thing a migration left unfinished.
+
+The advice depends on the item's state and on the kind of error the runner recorded
+(`Journal.record_failed(error_kind=…)`), never on the error's text: the message itself (written
+by the connector, e.g. "create a new app password…") is shown beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from migrate.i18n import _
+
+
+def advice_for(state: str, error_kind: str | None) -> str:
+    """One sentence: what the user should do about an item in `state`."""
+    if state == "planned":
+        return _("Not started yet: run 'migrate apply' again to finish.")
+    if state == "intent":
+        return _("Interrupted while being written: run 'migrate apply' again; it checks the "
+                 "target first, so nothing is copied twice.")
+    if state == "conflict":
+        return _("Someone changed it on the target after the migration: compare both versions; "
+                 "to replace theirs, set 'overwrite: newer' or 'always' on the step.")
+    if state == "stale":
+        return _("The saved plan no longer matched: make a new plan ('migrate plan -o'), "
+                 "review it, then apply it.")
+    if error_kind == "transient":
+        return _("The service was busy or unreachable: run 'migrate apply' again later; only "
+                 "what is missing is written.")
+    if error_kind == "fatal":
+        return _("The step stopped here: do what the message says (for example create a new "
+                 "app password or token, or free space on the server), then run 'migrate "
+                 "apply' again.")
+    if error_kind == "unexpected":
+        return _("An unexpected error in Transhumance: run 'migrate apply --debug' again and "
+                 "send the output to whoever supports you.")
+    return _("Fix what the message says for this item, then run 'migrate apply' again.")
+
+
+def overall_next_steps(data: dict[str, Any]) -> list[str]:
+    """The few actions, with counts, that finish the migration; empty when all is done."""
+    steps: list[str] = []
+    failures = data["failures"]
+    by_kind: dict[str, int] = {}
+    for failure in failures:
+        key = failure["state"] if failure["state"] != "failed" else (
+            failure["error_kind"] or "item")
+        by_kind[key] = by_kind.get(key, 0) + int(failure["count"])
+    if by_kind.get("fatal"):
+        steps.append(_("{n} item(s) stopped a step: read their message below (credentials, "
+                       "space), fix it, then run 'migrate apply' again.").format(
+                           n=by_kind["fatal"]))
+    retry = sum(by_kind.get(k, 0) for k in ("transient", "planned", "intent"))
+    if retry:
+        steps.append(_("{n} item(s) are not finished: run 'migrate apply' again.").format(
+            n=retry))
+    other = by_kind.get("item", 0) + by_kind.get("unexpected", 0)
+    if other:
+        steps.append(_("{n} item(s) failed on their own: see each message below.").format(
+            n=other))
+    if data["conflicts"]:
+        steps.append(_("{n} item(s) were changed on the target by someone and were not "
+                       "overwritten: decide which version to keep.").format(
+                           n=len(data["conflicts"])))
+    if data["stale"]:
+        steps.append(_("{n} item(s) of a saved plan no longer matched: make and review a new "
+                       "plan.").format(n=len(data["stale"])))
+    for step, rec in data["reconciliations"].items():
+        if rec.get("problems"):
+            steps.append(_("The member counts of step '{step}' do not add up: see the "
+                           "reconciliation.").format(step=step))
+    run = data.get("last_run")
+    if run and run.get("finished") is None:
+        steps.append(_("The last run did not finish (stopped or crashed): run 'migrate apply' "
+                       "again."))
+    return steps

@@ -1,0 +1,57 @@
+"""Numbers, sizes and dates as a report shows them: one place, so the language work can
+localise them (French writes `1 204` and `12,5 Mo`; English `1,204` and `12.5 MB`).
+
+Everything a report prints that is a count, a size or a moment goes through these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from migrate.i18n import _
+
+
+def number(value: int | float | None) -> str:
+    """A count with thousands separators; an em dash when unknown."""
+    if value is None:
+        return "—"
+    return f"{value:,}"
+
+
+def size(value: int | None) -> str:
+    """Bytes in decimal units, as file managers show them (`12.5 MB`); a dash when unknown."""
+    if value is None:
+        return "—"
+    if value < 1000:
+        return _("{n} B").format(n=number(value))
+    units = (_("{n} KB"), _("{n} MB"), _("{n} GB"), _("{n} TB"))
+    amount = value / 1000
+    for unit in units[:-1]:
+        if amount < 1000:
+            return unit.format(n=f"{amount:,.1f}")
+        amount /= 1000
+    return units[-1].format(n=f"{amount:,.1f}")
+
+
+def moment(value: float | str | None) -> str:
+    """A date and time in UTC, to the minute (`2024-07-23 14:05 UTC`); a dash when unknown."""
+    if value is None:
+        return "—"
+    when = (dt.datetime.fromisoformat(value) if isinstance(value, str)
+            else dt.datetime.fromtimestamp(value, dt.UTC))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return _("{date} {time} UTC").format(date=when.astimezone(dt.UTC).strftime("%Y-%m-%d"),
+                                         time=when.astimezone(dt.UTC).strftime("%H:%M"))
+
+
+def duration(seconds: float | None) -> str:
+    """A run's length: `42 s`, `3 min 5 s`, `2 h 10 min`."""
+    if seconds is None:
+        return "—"
+    whole = round(seconds)
+    if whole < 60:
+        return _("{s} s").format(s=whole)
+    if whole < 3600:
+        return _("{m} min {s} s").format(m=whole // 60, s=whole % 60)
+    return _("{h} h {m} min").format(h=whole // 3600, m=whole % 3600 // 60)
