@@ -141,12 +141,17 @@ class LocalTarget(Target):
             yield TargetEntry(path, kind, fingerprint)
 
     def name_for(self, item: SourceItem) -> TargetName:
-        parts = [p for p in item.path.split("/") if p]
+        # A source whose names may hold "/" (Drive) gives each level's raw name in
+        # meta["segments"]; "/" becomes "∕" (U+2215) here, and the plan says so.
+        parts = list(item.meta.get("segments") or [p for p in item.path.split("/") if p])
+        reasons = []
+        if any("/" in p for p in parts):
+            parts = [p.replace("/", "\u2215") for p in parts]
+            reasons.append(_("'/' cannot be used in a name; it became '\u2215'"))
         safe = ["_" if p in (".", "..") else p.replace("\0", "_") for p in parts]
-        name = "/".join(safe)
-        if name != "/".join(parts):
-            return TargetName(name, _("'.', '..' and NUL cannot be used in file names"))
-        return TargetName(name)
+        if safe != parts:
+            reasons.append(_("'.', '..' and NUL cannot be used in file names"))
+        return TargetName("/".join(safe), "; ".join(reasons) or None)
 
     def _temporary(self, destination: Path, key: str) -> Path:
         return destination.parent / f"{TEMPORARY_PREFIX}{key[:16]}{TEMPORARY_SUFFIX}"

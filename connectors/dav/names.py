@@ -11,15 +11,14 @@ The scheme (documented for users in `docs/renaming.md`):
   it, so decoding is exact (`decode_segment`);
 - a name longer than 250 bytes is shortened and given `~` and 8 hex digits of its SHA-256 before
   the extension; the original name is in the rename reason (plan and report);
-- several items with the same name in one folder: the one with the smallest source key keeps it,
-  the others get ` (2)`, ` (3)`… before the extension, in key order (`CollisionResolver`).
+- several items with the same name in one folder: numbered ` (2)`, ` (3)`… before the
+  extension (`connectors/dav/collisions.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from migrate.i18n import _
 
@@ -173,32 +172,3 @@ def numbered(name: str, number: int) -> str:
         room = MAX_NAME_BYTES - len(f" ({number}){extension}".encode())
         candidate = f"{stem.encode()[:room].decode('utf-8', 'ignore')} ({number}){extension}"
     return candidate
-
-
-@dataclass
-class CollisionResolver:
-    """Stable names for several items wanting one name in one folder: smallest key first."""
-
-    renamed: dict[str, str] = field(default_factory=dict)
-
-    def resolve(self, wanted: Iterable[tuple[str, str]]) -> None:
-        """`wanted` is (source key, encoded target path) for every item of the step."""
-        by_path: dict[str, list[str]] = {}
-        for key, path in wanted:
-            by_path.setdefault(path, []).append(key)
-        taken = set(by_path)
-        self.renamed = {}
-        for path, keys in sorted(by_path.items()):
-            if len(keys) < 2:
-                continue
-            folder, _sep, name = path.rpartition("/")
-            number = 2
-            for key in sorted(keys)[1:]:
-                while True:
-                    candidate = numbered(name, number)
-                    full = f"{folder}/{candidate}" if folder else candidate
-                    number += 1
-                    if full not in taken:
-                        break
-                taken.add(full)
-                self.renamed[key] = full

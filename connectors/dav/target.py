@@ -21,9 +21,10 @@ from typing import Any
 import requests
 
 from connectors.dav.chunked import ChunkedUpload
+from connectors.dav.collisions import CollisionResolver, Level, levels_of
 from connectors.dav.http import DavHttp
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
-from connectors.dav.names import CollisionResolver, NameRules, encode_segment
+from connectors.dav.names import NameRules, encode_segment
 from connectors.dav.sharing import ShareApi, plan_shares, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
 from migrate.connector import Capabilities, Source, Target
@@ -76,28 +77,29 @@ class DavTarget(Target):
                     TEMPORARY_PREFIX):
                 yield resource.entry()
 
-    def encoded(self, item: SourceItem) -> tuple[str, list[str]]:
+    def levels(self, item: SourceItem) -> list[Level]:
         """A source whose names may hold `/` (Drive) gives them in `meta["segments"]`."""
-        parts, reasons = [], []
-        segments = item.meta.get("segments") or [p for p in item.path.split("/") if p]
-        for segment in segments:
-            name, why = encode_segment(segment, self.settings.rules)
-            parts.append(name)
-            reasons += why
-        return "/".join(parts), reasons
+        return levels_of(item, lambda segment: encode_segment(segment, self.settings.rules))
 
     def prepare_names(self, items: Sequence[SourceItem]) -> None:
-        self.collisions.resolve((item.key, self.encoded(item)[0]) for item in items)
+        self.collisions.resolve(self.levels(item) for item in items)
 
     def name_for(self, item: SourceItem) -> TargetName:
-        name, reasons = self.encoded(item)
-        renamed = self.collisions.renamed.get(item.key)
-        if renamed is not None:
-            reasons.append(_("another item in the folder has the same name"))
-            name = renamed
+        levels = self.levels(item)
+        parts, reasons = [], []
+        for depth, level in enumerate(levels):
+            name = self.collisions.renamed.get(level.key, level.name)
+            why = list(level.reasons)
+            if name != level.name:
+                why.append(_("another item in the folder has the same name"))
+            if why and depth < len(levels) - 1:  # say which folder, for the files inside it
+                why = [_("folder '{name}' became '{new}': {why}").format(
+                    name=level.raw, new=name, why="; ".join(why))]
+            parts.append(name)
+            reasons += why
         notes = share_notes(item.meta, self.settings.sharing, self.settings.identities)
         reason = "; ".join(dict.fromkeys(reasons)) or None
-        return TargetName(name, reason, notes)
+        return TargetName("/".join(parts), reason, notes)
 
     # --- writing --------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.google_drive import formats
+from connectors.google_drive.levels import add_levels
 from connectors.google_drive.listing import (
     DriveListing,
     fingerprint_of,
@@ -42,6 +43,7 @@ def build_items(listing: DriveListing) -> list[SourceItem]:
               and (path not in folders_with_content or _is_shared(listing.files[file_id]))]
     _add_sharing(listing, items)
     _rank_duplicates(listing, items)
+    add_levels(listing, items)
     return sorted(items, key=lambda i: (i.path, i.key))
 
 
@@ -137,11 +139,22 @@ def _add_sharing(listing: DriveListing, items: list[SourceItem]) -> None:
     in_shared_drives = [i.meta["content_id"] for i in items if not i.skip_reason
                         and listing.files.get(i.key, {}).get("driveId")]
     fetched = listing.fetch_shared_drive_permissions(in_shared_drives)
+
+    def grants_of(file_id: str) -> list[dict[str, Any]]:
+        entry = listing.files.get(file_id, {})
+        found = fetched.get(file_id) if entry.get("driveId") else entry.get("permissions")
+        return permissions_of(found or [])
+
+    shared_folders = {i.key for i in items if i.kind is ItemKind.FOLDER}
     for item in items:
-        entry = listing.files.get(item.key, {})
-        grants = fetched.get(item.key) if entry.get("driveId") else entry.get("permissions")
+        grants = grants_of(item.key)
+        parent = (listing.files.get(item.key, {}).get("parents") or [None])[0]
+        if parent in shared_folders:
+            # Drive lists a folder's grants on each file inside; the folder's share covers them.
+            inherited = grants_of(parent)
+            grants = [g for g in grants if g not in inherited]
         if grants:
-            item.meta["permissions"] = permissions_of(grants)
+            item.meta["permissions"] = grants
 
 
 def _rank_duplicates(listing: DriveListing, items: list[SourceItem]) -> None:

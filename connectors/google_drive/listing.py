@@ -67,6 +67,7 @@ class DriveListing:
         self.requests = 0
         self.files: dict[str, dict[str, Any]] = {}
         self.roots: dict[str, str] = {}  # container id -> its path in the virtual tree
+        self.root_names: dict[str, str] = {}  # a shared drive's path component -> its raw name
         self._paths: dict[str, str | None] = {}
 
     def call(self, request: Any, what: str) -> Any:
@@ -110,6 +111,7 @@ class DriveListing:
             for drive in page.get("drives", []):
                 if wanted == "all" or drive["name"] in wanted:
                     self.roots[drive["id"]] = f"{SHARED_DRIVES}/{component(drive['name'])}"
+                    self.root_names[component(drive["name"])] = drive["name"]
                     found.add(drive["name"])
             page_token = page.get("nextPageToken")
             if not page_token:

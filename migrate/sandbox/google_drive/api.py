@@ -12,10 +12,12 @@ from .resources import about_resource, drive_resource, file_resource, root_resou
 from .state import DriveState
 
 
-def visible_file(state: DriveState, call: Call, file_id: str) -> DriveFile:
-    """The file, if this call may see it: shared-drive items need supportsAllDrives (else 404)."""
+def visible_file(state: DriveState, call: Call, file_id: str,
+                 any_drive: bool = False) -> DriveFile:
+    """The file, if this call may see it: shared-drive items need supportsAllDrives (else 404),
+    except for methods that have no such parameter (`any_drive`: files.export)."""
     item = state.files.get(state.resolve_id(file_id))
-    if item is None or (item.drive_id and not call.supports_all_drives):
+    if item is None or (item.drive_id and not any_drive and not call.supports_all_drives):
         raise not_found(file_id)
     return item
 

@@ -134,7 +134,9 @@ def export(state: DriveState, call: Call, file_id: str, fault: Fault | None) -> 
     """files.export: a Google type as `mimeType`; 403 exportSizeLimitExceeded over 10 MB."""
     export_mime = call.params["mimeType"]
     with state.lock:
-        item = visible_file(state, call, file_id)
+        # files.export has no supportsAllDrives parameter (see the discovery document):
+        # Drive exports shared-drive documents without it.
+        item = visible_file(state, call, file_id, any_drive=True)
     _exportable(item, export_mime)
     if (item.export_size or 0) > EXPORT_LIMIT:
         raise DriveApiError(

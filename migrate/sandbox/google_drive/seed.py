@@ -1,8 +1,9 @@
 """Deterministic seeded drives: a realistic association drive and a large one for benchmarks.
 
 `seed_demo_drive` gathers every awkward case a migration meets (accents, non-Latin names,
-duplicates, `/` in names, trailing spaces, empty files, an over-10 MB Google Doc, shortcuts in
-and out of scope and dangling, Forms and Sites, a shared drive, all kinds of sharing, trash).
+duplicate files and folders, `/` in file and folder names, trailing spaces, empty files, an
+over-10 MB Google Doc, shortcuts in and out of scope and dangling, Forms and Sites, a shared
+drive, all kinds of sharing, trash).
 Contents are generated on demand, so seeding costs little memory whatever the sizes.
 """
 
@@ -130,6 +131,14 @@ def _seed_special_cases(seeder: _Seeder, scope: str, outside: str) -> None:
     notes["duplicate_a"] = seeder.binary("Budget.xlsx", scope, "application/vnd.ms-excel", 900).id
     notes["duplicate_b"] = seeder.binary("Budget.xlsx", scope, "application/vnd.ms-excel", 950).id
     notes["slash_name"] = seeder.binary("Bilan 2023/2024.pdf", scope, PDF, 3_000).id
+    # Two folders of one name, each with a file of one name: their children must not mix.
+    for role, size in (("duplicate_folder_a", 2_000), ("duplicate_folder_b", 2_100)):
+        photos = seeder.folder("Photos", scope)
+        notes[role] = photos.id
+        notes[role + "_file"] = seeder.binary("atelier.jpg", photos.id, "image/jpeg", size).id
+    notes["slash_folder"] = seeder.folder("Saison 2023/2024", scope).id
+    notes["slash_folder_file"] = seeder.binary("programme.pdf", notes["slash_folder"], PDF,
+                                               1_500).id
     notes["trailing_space"] = seeder.binary("Note importante .txt ", scope, "text/plain", 200).id
     notes["empty_file"] = seeder.binary("vide.txt", scope, "text/plain", 0).id
     notes["big_doc"] = seeder.google("Rapport annuel complet", scope, "doc", 12 * 1024 * 1024).id
