@@ -140,11 +140,17 @@ class Mailman3Target(Target):
         from urllib.error import HTTPError
 
         meta = item.meta
+        local = meta["email"].strip().rpartition("@")[0]
+        if not local.isascii():
+            raise SkipItem(_("Mailman does not accept addresses with accents or other "
+                             "non-English letters before the '@'"))
+        # An international domain goes in its ASCII form (punycode), which Mailman accepts.
+        address = f"{local}@{item.key.rpartition('@')[2]}"
         documented = meta.get("status") == "subscribed" and has_optin_evidence(meta)
         try:
             with _translated(passing=(400, 409)):
                 answer = mailing_list.subscribe(
-                    meta["email"], meta.get("name") or None, pre_verified=documented,
+                    address, meta.get("name") or None, pre_verified=documented,
                     pre_confirmed=documented, pre_approved=documented,
                     send_welcome_message=self.welcome)
         except HTTPError as error:
