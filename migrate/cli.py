@@ -444,6 +444,41 @@ def schedule(out: Output, plan_file: Path, step: str, every: str, kind: str, ins
         out.echo(line)
 
 
+@cli.command()
+@click.option("--answers", type=click.Path(path_type=Path),
+              help="A YAML file of answers (keys as in docs/agencies.md); asks for the rest.")
+@click.option("--clients-dir", type=click.Path(path_type=Path), default=Path("clients"),
+              show_default=True, help="Where client folders are made.")
+@click.option("--force", is_flag=True, help="Write the plan again if it already exists.")
+@AS_JSON
+@click.pass_obj
+def init(out: Output, answers: Path | None, clients_dir: Path, force: bool,
+         as_json: bool) -> None:
+    """Make a client's folder and commented plan by answering a few questions.
+
+    Never asks for a password: the plan refers to environment variables, listed at the end.
+    """
+    from migrate import scaffold
+
+    def ask(question: scaffold.Question) -> str:
+        kind = click.Choice(question.choices) if question.choices else None
+        return str(click.prompt(_(question.text), default=question.default or None, type=kind,
+                                err=as_json))
+
+    given = scaffold.read_answers(answers) if answers else {}
+    interactive = answers is None or sys.stdin.isatty()
+    made = scaffold.write(scaffold.gather(given, ask if interactive else None), clients_dir,
+                          force)
+    if as_json:
+        out.json(made.to_json())
+        return
+    out.echo(_("Wrote {plan}.").format(plan=made.plan))
+    out.echo(_("Before running it, set these variables (never in the plan):"))
+    for name, what in made.variables.items():
+        out.echo(f"  export {name}=…   # {what}")
+    out.echo(_("Then: migrate validate {plan} && migrate plan {plan}").format(plan=made.plan))
+
+
 def _with_events(settings: Any, events: Any) -> Any:
     from dataclasses import replace
 

@@ -1,0 +1,84 @@
+"""`migrate init` driven as a user would (answers typed on stdin, or an answers file): it writes
+a commented plan that `migrate validate` accepts once the variables it names are set, and never
+asks for or writes a secret's value."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import migrate
+
+TYPED = "\n".join([
+    "Les Amis du Jardin",            # organisation
+    "takeout", "",                   # documents, archive path (default)
+    "https://cloud.amis.example", "amis", "",  # Nextcloud address, account, folder (default)
+    "twitter", "", "",               # posts, archive path, Mastodon address (defaults)
+    "mailchimp", "Amis du jardin",   # members, audience
+    "listmonk", "https://lists.amis.example", "", "newsletter",  # list server, user, list
+]) + "\n"
+VARIABLES = {"LES_AMIS_DU_JARDIN_NEXTCLOUD_PASSWORD": "nc-app-password-1",
+             "LES_AMIS_DU_JARDIN_MASTODON_TOKEN": "masto-token-1",
+             "LES_AMIS_DU_JARDIN_MAILCHIMP_API_KEY": "mc-key-us1",
+             "LES_AMIS_DU_JARDIN_LISTMONK_TOKEN": "lm-token-1"}
+
+
+def test_typed_answers_make_a_plan_that_validates(tmp_path: Path) -> None:
+    made = subprocess.run([sys.executable, "-m", "migrate", "init"], input=TYPED, text=True,
+                          capture_output=True, cwd=tmp_path, timeout=60)
+    assert made.returncode == 0, made.stderr
+    plan = tmp_path / "clients" / "les-amis-du-jardin" / "plan.yaml"
+    text = plan.read_text(encoding="utf-8")
+    assert "Le compte Nextcloud" in text and "The Nextcloud account" in text  # both languages
+    assert "${env:LES_AMIS_DU_JARDIN_NEXTCLOUD_PASSWORD}" in text
+    for name in VARIABLES:  # every variable to set is printed
+        assert f"export {name}=" in made.stdout
+    # Without the variables, validate names the first missing one; with them, it accepts.
+    missing = migrate("validate", plan, cwd=tmp_path)
+    assert missing.returncode == 1 and "LES_AMIS_DU_JARDIN_NEXTCLOUD_PASSWORD" in missing.stderr
+    valid = migrate("validate", plan, "--json", cwd=tmp_path, env=VARIABLES)
+    assert valid.returncode == 0, valid.stderr
+    assert json.loads(valid.stdout)["steps"] == ["documents", "posts", "members"]
+    assert json.loads(valid.stdout)["warnings"] == []  # no secret written in clear
+    # A second init for the same organisation never overwrites the plan.
+    again = subprocess.run([sys.executable, "-m", "migrate", "init"], input=TYPED, text=True,
+                           capture_output=True, cwd=tmp_path, timeout=60)
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_answers_file_for_an_agency_template(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(
+        "organisation: Coopérative Bocage\n"
+        "documents: drive\ndrive_folder: /Communication\n"
+        "nextcloud_url: https://cloud.bocage.example\nnextcloud_user: comm\n"
+        "posts: feed\nfeed_url: https://bocage.example/feed.xml\n"
+        "members: csv\nlist_target: mailman3\nlist_url: http://localhost:8001/3.1\n"
+        "list_user: restadmin\nlist_name: infos@lists.bocage.example\n", encoding="utf-8")
+    made = migrate("init", "--answers", answers, "--clients-dir", tmp_path / "clients",
+                   "--json", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    scaffold = json.loads(made.stdout)
+    assert sorted(scaffold["variables"]) == ["COOPERATIVE_BOCAGE_MAILMAN_PASSWORD",
+                                             "COOPERATIVE_BOCAGE_MASTODON_TOKEN",
+                                             "COOPERATIVE_BOCAGE_NEXTCLOUD_PASSWORD"]
+    env = dict.fromkeys(scaffold["variables"], "some-secret-value")
+    valid = migrate("validate", scaffold["plan"], "--json", env=env)
+    assert valid.returncode == 0, valid.stderr
+    assert Path(scaffold["folder"]).name == "cooperative-bocage"
+
+
+def test_wrong_answers_are_plain_errors(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("organisation: X\ndocuments: dropbox\n", encoding="utf-8")
+    wrong = migrate("init", "--answers", answers, cwd=tmp_path)
+    assert wrong.returncode == 1 and "'dropbox' is not one of" in wrong.stderr
+    answers.write_text("organisation: X\ndocumnets: drive\n", encoding="utf-8")
+    unknown = migrate("init", "--answers", answers, cwd=tmp_path)
+    assert unknown.returncode == 1 and "documnets" in unknown.stderr
+    answers.write_text("organisation: X\n", encoding="utf-8")
+    nothing = migrate("init", "--answers", answers, cwd=tmp_path)
+    assert nothing.returncode == 1 and "at least one service" in nothing.stderr
+    assert "Traceback" not in wrong.stderr + unknown.stderr + nothing.stderr
