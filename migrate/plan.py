@@ -23,6 +23,7 @@ from migrate.references import (
     Redactor,
     ReferenceError_,
     has_secret_reference,
+    is_secret_reference,
     resolve_secret,
     resolve_variable,
     substitute,
@@ -317,7 +318,7 @@ def resolve_connections(plan: Plan, redactor: Redactor) -> dict[str, dict[str, A
             if key in secret_names and isinstance(value, str):
                 redactor.add(value)  # written in clear: still never shown
             if isinstance(value, str) and has_secret_reference(value):
-                value = _resolve_value(plan, value, at, redactor)
+                value = _resolve_value(plan, value, at, redactor, key in secret_names)
                 option = connector.options.get(key)
                 if option is not None:
                     try:
@@ -329,10 +330,11 @@ def resolve_connections(plan: Plan, redactor: Redactor) -> dict[str, dict[str, A
     return resolved
 
 
-def _resolve_value(plan: Plan, value: str, at: yamlpos.Path, redactor: Redactor) -> str:
+def _resolve_value(plan: Plan, value: str, at: yamlpos.Path, redactor: Redactor,
+                   is_secret_option: bool) -> str:
     def one(expression: str) -> str | None:
         secret = resolve_secret(expression, plan.base_dir)
-        if secret is not None:
+        if secret is not None and (is_secret_option or is_secret_reference(expression)):
             redactor.add(secret)
         return secret
 

@@ -32,6 +32,21 @@ def _refs(value: str) -> list[re.Match[str]]:
     return [m for m in REFERENCE.finditer(value) if value[max(m.start() - 1, 0) : m.start()] != "$"]
 
 
+#: Environment variables whose name says they hold a secret, wherever they are used.
+SECRET_NAME = re.compile(r"PASS|TOKEN|SECRET|KEY|CRED|AUTH|PRIVATE", re.IGNORECASE)
+
+
+def is_secret_reference(expression: str) -> bool:
+    """Whether a reference's value must be masked even in an option not declared secret.
+
+    Files and keyrings are where secrets are kept; an environment variable counts when its name
+    says so (`NEXTCLOUD_APP_PASSWORD`, `MASTODON_TOKEN`). A URL or a folder taken from the
+    environment stays readable in output and reports.
+    """
+    scheme, _sep, argument = expression.partition(":")
+    return scheme in ("file", "keyring") or (scheme == "env" and bool(SECRET_NAME.search(argument)))
+
+
 def substitute(value: str, resolve: Callable[[str], str | None]) -> str:
     """Replace each reference for which `resolve` returns text; `$${` is a literal `${`."""
     out: list[str] = []
