@@ -337,14 +337,17 @@ def connectors_show(out: Output, type_name: str, as_json: bool) -> None:
 @cli.command()
 @click.option("-o", "--out", "output", type=click.Path(path_type=Path),
               help="Write to this file (e.g. plans/schema.json).")
+@AS_JSON
 @click.pass_obj
-def schema(out: Output, output: Path | None) -> None:
-    """Print the JSON Schema of plan files, for editors."""
+def schema(out: Output, output: Path | None, as_json: bool) -> None:
+    """Print the JSON Schema of plan files, for editors (it is JSON; --json is accepted)."""
     from migrate.schema import plan_schema
 
     text = json.dumps(plan_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
+        if as_json:
+            out.json({"written": str(output)})
     else:
         out.echo(text.rstrip("\n"))
 
@@ -357,8 +360,11 @@ def schema(out: Output, output: Path | None) -> None:
               help="Fill the servers with the demo's sample data.")
 @click.option("--once", is_flag=True, help="Print the servers' details, then stop them.")
 @click.option("--only", multiple=True, help="Start only this server (repeatable).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Accepted for uniformity: the servers' details are always JSON.")
 @click.pass_obj
-def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, ...]) -> None:
+def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, ...],
+            as_json: bool) -> None:
     """Start local stand-ins for every service and print their URLs and credentials as JSON.
 
     They listen on this computer only (127.0.0.1); stop them with Ctrl-C.
@@ -409,13 +415,18 @@ def demo(out: Output, folder: Path, as_json: bool) -> None:
 @cli.command()
 @PLAN_FILE
 @click.argument("connection")
+@AS_JSON
 @click.pass_obj
-def login(out: Output, plan_file: Path, connection: str) -> None:
+def login(out: Output, plan_file: Path, connection: str, as_json: bool) -> None:
     """Sign in to a connection's service (e.g. a volunteer's Google account) and keep access."""
     from migrate.login import login as sign_in
 
-    sign_in(plan_file, connection, out.redactor, lambda question: click.prompt(question),
-            out.echo)
+    # With --json the conversation goes to stderr and stdout holds only the result.
+    stored = sign_in(plan_file, connection, out.redactor,
+                     lambda question: click.prompt(question, err=as_json),
+                     lambda text: out.echo(text, err=as_json))
+    if as_json:
+        out.json({"connection": connection, "stored": str(stored)})
 
 
 @cli.command()
@@ -432,15 +443,23 @@ def login(out: Output, plan_file: Path, connection: str) -> None:
 @click.option("--env-file", type=click.Path(path_type=Path),
               help="A file of NAME=value lines (tokens) to load before each run.")
 @STATE_DIR
+@AS_JSON
 @click.pass_obj
 def schedule(out: Output, plan_file: Path, step: str, every: str, kind: str, install: bool,
              crontab_file: Path | None, systemd_dir: Path | None, env_file: Path | None,
-             state_dir: Path | None) -> None:
+             state_dir: Path | None, as_json: bool) -> None:
     """Run a step regularly (cross-posting): print or install a crontab line or systemd timer."""
     from migrate import schedule as schedules
 
     planned = schedules.build(plan_file, step, every, state_dir, env_file)
-    for line in schedules.run(planned, kind, install, crontab_file, systemd_dir):
+    lines = schedules.run(planned, kind, install, crontab_file, systemd_dir)
+    if as_json:
+        out.json({"plan": str(planned.plan), "step": planned.step, "with": kind,
+                  "every_minutes": planned.minutes, "command": planned.shell(),
+                  "cron_line": planned.cron_line(), "systemd_units": planned.systemd_units(),
+                  "log": str(planned.log), "installed": install, "messages": lines})
+        return
+    for line in lines:
         out.echo(line)
 
 

@@ -1,6 +1,7 @@
 """`migrate schedule`: run one step of a plan every few minutes, with cron or a systemd timer.
 
-The scheduled command is `<this installation's migrate> apply <plan> --step <step> --yes`,
+The scheduled command is `<this installation's migrate> apply <plan> --step <step> --yes
+--scheduled` (the run is recorded as scheduled, and `migrate status` shows the last one),
 with absolute paths, appending its output to `<state dir>/<plan>-<step>.log`. `apply` is safe to
 run that way: it is locked, idempotent, and prints one line when there is nothing new.
 
@@ -113,7 +114,7 @@ def build(plan_file: Path, step: str, every: str, state_dir: Path | None = None,
     plan = load_plan(plan_file)
     plan.step(step)  # an unknown step is a plain error now rather than every 15 minutes
     path = plan.path.absolute()
-    command = [*migrate_command(), "apply", str(path), "--step", step, "--yes"]
+    command = [*migrate_command(), "apply", str(path), "--step", step, "--yes", "--scheduled"]
     if state_dir is not None:
         command += ["--state-dir", str(state_dir.absolute())]
     log = journal_path(path, state_dir.absolute() if state_dir else None).parent / (
