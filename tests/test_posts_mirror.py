@@ -7,6 +7,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from mastodon import Mastodon
 
 from tests.helpers import migrate, migrate_popen
@@ -35,29 +36,65 @@ def _statuses(server) -> list[dict]:
     return sorted(found, key=lambda s: int(s["id"]))
 
 
+def _kill_mid_posting(plan: Path, api: Mastodon, rng: random.Random, most: int) -> str | None:
+    """Start `apply`, let it post a random number (1 to `most`) of statuses, then SIGKILL it.
+
+    Moments are drawn in statuses rather than seconds, so a kill lands mid-posting however
+    loaded the machine is. Returns None, or why the kill could not land.
+    """
+    before = api.account_verify_credentials()["statuses_count"]
+    wanted = before + rng.randint(1, most)
+    process = migrate_popen("apply", plan, "--yes", "--step", "posts")
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if api.account_verify_credentials()["statuses_count"] >= wanted:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return None
+        time.sleep(0.05)
+    process.kill()
+    _out, err = process.communicate()
+    return f"apply ended before its kill (exit {process.returncode}): {err[-1500:]}"
+
+
+@pytest.mark.parametrize("posts, kills", [
+    (150, 4),
+    pytest.param(500, 10, marks=pytest.mark.slow),
+])
 def test_an_archive_killed_at_random_is_posted_exactly_once(tmp_path, mastodon_server,
-                                                            monkeypatch) -> None:
+                                                            monkeypatch, posts, kills) -> None:
     monkeypatch.setenv("MASTODON_URL", mastodon_server.url)
     monkeypatch.setenv("MASTODON_TOKEN", mastodon_server.access_token)
-    tweets, media, facts = sample_tweets(150, seed=11)
+    tweets, media, facts = sample_tweets(posts, seed=11)
     write_archive(tmp_path / "archive.zip", tweets, media)
     plan = _plan(tmp_path, "{type: twitter_archive, path: archive.zip}")
     rng = random.Random(5)
-    for _attempt in range(4):
-        process = migrate_popen("apply", plan, "--yes", "--step", "posts")
-        time.sleep(rng.uniform(1.0, 4.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    api = Mastodon(access_token=mastodon_server.access_token, api_base_url=mastodon_server.url)
+    counts = []
+    for _attempt in range(kills):
+        problem = _kill_mid_posting(plan, api, rng, most=len(facts["eligible"]) // (kills + 1))
+        assert problem is None, problem
+        counts.append(len(_statuses(mastodon_server)))
+    # every kill landed while posting: each run added statuses, and the import was unfinished
+    assert all(b > a for a, b in zip([0, *counts], counts, strict=False)), counts
+    print("statuses on the account after each kill:", counts)
     final = migrate("apply", plan, "--yes", "--step", "posts")
     assert final.returncode == 0, final.stdout + final.stderr
 
     statuses = _statuses(mastodon_server)
+    by_id = {s["id"]: s for s in statuses}
     heads = [s for s in statuses if "Publié initialement sur Twitter" in s["content"]]
     markers = [h["content"].rsplit('href="', 1)[1].split('"', 1)[0] for h in heads]
     wanted = [f"https://twitter.com/asso_centsept/status/{k}" for k in facts["eligible"]]
     assert markers == wanted  # every eligible post once, in chronological order
-    by_id = {s["id"]: s for s in statuses}
+    parts = [(s["in_reply_to_id"], s["content"]) for s in statuses]
+    assert len(parts) == len(set(parts))  # no status twice, not even one part of a thread
+    assert all(s["in_reply_to_id"] in by_id for s in statuses if s["in_reply_to_id"])
+    assert counts[-1] < len(statuses), counts  # the last kill, too, left work to do
     head_of = dict(zip(facts["eligible"], heads, strict=True))
+    with_media = [head_of[k] for k in facts["with_media"] if k in head_of]
+    assert with_media and all(len(h["media_attachments"]) == 1 for h in with_media)
+    assert sum(len(s["media_attachments"]) for s in statuses) == len(with_media)
     for child, parent in facts["replies"].items():
         replied = by_id[head_of[child]["in_reply_to_id"]]
         chain_start = replied
@@ -69,7 +106,7 @@ def test_an_archive_killed_at_random_is_posted_exactly_once(tmp_path, mastodon_s
 
     again = migrate("apply", plan, "--yes", "--step", "posts")
     assert again.returncode == 0
-    assert "0 to create" in again.stdout
+    assert again.stdout.startswith("Nothing to do")
     assert len(_statuses(mastodon_server)) == len(statuses)
 
 

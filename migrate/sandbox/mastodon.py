@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ MEDIA_NOT_PROCESSED = (
     "Cannot attach files that have not finished processing. Try again in a moment!"
 )
 _AFTER_FAULTS = "/_transhumance/after_faults"
+_REQUESTS = "/_transhumance/requests"
 
 
 class MastodonServer(LocalServer):
@@ -197,6 +200,14 @@ class MastodonServer(LocalServer):
         """Answer 422 to `POST /api/v1/statuses` as Mastodon does for unprocessed media."""
         return self.fail_with(422, error=MEDIA_NOT_PROCESSED, count=count)
 
+    def requests(self) -> dict[str, Any]:
+        """API requests served since the last `reset_requests()` (control calls excepted):
+        `{"total": n, "by_status": {"429": n…}, "by_route": {"POST /api/v1/statuses": n…}}`."""
+        return dict(self.control("GET", _REQUESTS))
+
+    def reset_requests(self) -> None:
+        self.control("DELETE", _REQUESTS)
+
     def fail_after(
         self, status: int = 500, *, path: str = "/api/v1/statuses", method: str = "POST",
         count: int = 1,
@@ -224,6 +235,8 @@ class AfterFaults:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.rules: list[dict[str, Any]] = []
+        #: (method, route, status) → count, for benchmarks that count requests server-side.
+        self.served: Counter[tuple[str, str, int]] = Counter()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -232,6 +245,11 @@ class AfterFaults:
         if scope["path"] == _AFTER_FAULTS:
             await self._control(scope, receive, send)
             return
+        if scope["path"] == _REQUESTS:
+            await self._requests(scope, send)
+            return
+        if not scope["path"].startswith(("/_transhumance", "/api/v1/_mock")):
+            send = self._counting(scope, send)
         if scope["path"] == "/api/v1/_mock/reset":
             self.rules.clear()
         rule = self._take(scope["method"], scope["path"])
@@ -251,6 +269,28 @@ class AfterFaults:
             await _send(
                 send, status, json.dumps({"error": "An unexpected error occurred"}).encode()
             )
+
+    def _counting(self, scope: dict[str, Any], send: Any) -> Any:
+        route = re.sub(r"/\d+(?=/|$)", "/{id}", scope["path"])
+
+        async def counted(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                self.served[(scope["method"], route, int(message["status"]))] += 1
+            await send(message)
+
+        return counted
+
+    async def _requests(self, scope: dict[str, Any], send: Any) -> None:
+        if scope["method"] == "DELETE":
+            self.served.clear()
+        by_status: Counter[str] = Counter()
+        by_route: Counter[str] = Counter()
+        for (method, route, status), count in self.served.items():
+            by_status[str(status)] += count
+            by_route[f"{method} {route}"] += count
+        body = {"total": sum(self.served.values()), "by_status": by_status,
+                "by_route": by_route}
+        await _send(send, 200, json.dumps(body).encode())
 
     def _take(self, method: str, path: str) -> dict[str, Any] | None:
         for rule in self.rules:

@@ -139,3 +139,18 @@ def test_rate_limit_headers_as_mastodon_py_reads_them() -> None:
         with pytest.raises(MastodonRatelimitError):
             api.instance_v2()
         assert api.ratelimit_remaining == 0
+
+
+def test_requests_are_counted_by_route_and_status(mastodon_server: MastodonServer) -> None:
+    mastodon_server.reset_requests()
+    api = client(mastodon_server, version_check_mode="none")
+    api.status_post("un")
+    mastodon_server.rate_limit_exceeded(retry_after=1, path="/api/v1/statuses")
+    with pytest.raises(MastodonRatelimitError):
+        client(mastodon_server, version_check_mode="none", ratelimit_method="throw").status_post(
+            "deux")
+    served = mastodon_server.requests()
+    assert served["by_route"] == {"POST /api/v1/statuses": 2}
+    assert served["by_status"] == {"200": 1, "429": 1} and served["total"] == 2
+    mastodon_server.reset_requests()
+    assert mastodon_server.requests()["total"] == 0
