@@ -117,6 +117,16 @@ class Target(ABC):
         written may ever be visible under the final name.
         """
 
+    def settle(self, written: Sequence[TargetEntry]) -> list[TargetEntry]:
+        """Called by the runner, from one thread, with entries `write` returned, just before
+        they are journaled as done; returns them in the same order.
+
+        A target whose writes do not say which version they made (a WebDAV PUT answered
+        without an ETag) reads those versions back here in bulk (one listing per folder, say)
+        instead of once per item, so later edits on the target are still recognised. If this
+        raises, the items stay in doubt and are verified on the next start."""
+        return list(written)
+
     @abstractmethod
     def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
         """Read back an item whose write may or may not have happened (a crash in between).

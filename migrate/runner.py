@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -28,6 +29,7 @@ from migrate.i18n import _
 from migrate.journal import Journal
 from migrate.model import Change, TargetEntry
 from migrate.progress import Progress, QuietProgress
+from migrate.settling import Settler
 
 FLUSH_EVERY_ITEMS = 256
 FLUSH_EVERY_SECONDS = 0.1
@@ -79,12 +81,19 @@ class Runner:
         #: Shared with every plan writing to the same host (see migrate/hosts.py).
         self.gate = gate
         self.events = events
+        self._target: Target | None = None
+        self._outcome: StepOutcome | None = None
+        self._settler: Settler | None = None
 
     def run(self, label: str, changes: list[Change], source: Source, target: Target) -> StepOutcome:
         outcome = StepOutcome()
         if not changes:
             return outcome
         self.progress.start(label, len(changes))
+        self._target, self._outcome = target, outcome
+        self._finished = _Finished()
+        self._settler = (Settler(self._settle_with_retries, self._settle_failed)
+                         if Settler.is_needed(target) else None)
         batches = _batches(changes, max(64, 8 * self.jobs))
         done_buffer: list[tuple[Change, TargetEntry]] = []
         last_flush = time.monotonic()
@@ -99,8 +108,7 @@ class Runner:
                         self._dispatch(batch, pool, in_flight, source, target)
                 if not in_flight:
                     break
-                finished, _pending = wait(in_flight, timeout=FLUSH_EVERY_SECONDS,
-                                          return_when=FIRST_COMPLETED)
+                finished = self._finished.wait(FLUSH_EVERY_SECONDS)
                 for future in finished:
                     change = in_flight.pop(future)
                     stopping |= self._collect(future, change, done_buffer, outcome)
@@ -115,7 +123,9 @@ class Runner:
                                 "again to continue.")) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            self._flush(done_buffer)
+            self._flush(done_buffer, final=True)
+            if self._settler is not None:
+                self._settler.close()
             self.progress.finish()
         outcome.not_started = batches.remaining()
         return outcome
@@ -128,7 +138,9 @@ class Runner:
         if self.events:
             self.events.items("intent", batch)
         for change, key in keyed:
-            in_flight[pool.submit(self._write, change, key, source, target)] = change
+            future = pool.submit(self._write, change, key, source, target)
+            future.add_done_callback(self._finished.put)
+            in_flight[future] = change
 
     def _write(self, change: Change, key: str, source: Source, target: Target) -> TargetEntry:
         retrying = Retrying(
@@ -201,7 +213,25 @@ class Runner:
         if self.events:
             self.events.items(event, [change], reason)
 
-    def _flush(self, done_buffer: list[tuple[Change, TargetEntry]]) -> None:
+    def _settle_with_retries(self, entries: Sequence[TargetEntry]) -> list[TargetEntry]:
+        assert self._target is not None
+        retrying = Retrying(retry=retry_if_exception_type(TransientError),
+                            stop=stop_after_attempt(self.retry.attempts), wait=self._wait,
+                            reraise=True)
+        return retrying(self._target.settle, entries)
+
+    def _settle_failed(self, group: list[tuple[Change, TargetEntry]], error: Exception) -> None:
+        """Written but not read back: reported as failed, left INTENT (in doubt) in the journal,
+        so the next start verifies each one, as after a crash."""
+        message = self.redact(self._describe(error))
+        if self._outcome is not None:
+            self._outcome.done -= len(group)
+            self._outcome.failed += len(group)
+            self._outcome.failures.extend((change, message) for change, _entry in group)
+
+    def _flush(self, done_buffer: list[tuple[Change, TargetEntry]], final: bool = False) -> None:
+        if self._settler is not None:  # DONE only once the target has read the versions back
+            self._settler.take(done_buffer, final)
         if done_buffer:
             self.journal.record_done(done_buffer, self.run_id)
             if self.events:
@@ -222,7 +252,7 @@ class Runner:
                 # A write that failed stays INTENT: it is verified on the next start.
                 with contextlib.suppress(Exception):
                     done_buffer.append((change, future.result()))
-        self._flush(done_buffer)
+        self._flush(done_buffer, final=True)
 
 
 def _error_kind(error: Exception) -> str:
@@ -230,6 +260,30 @@ def _error_kind(error: Exception) -> str:
     if isinstance(error, TransientError):
         return "transient"
     return "item" if isinstance(error, MigrateError) else "unexpected"
+
+
+class _Finished:
+    """Writes as they finish, gathered by a done-callback: the main loop takes all that finished
+    in one wake-up, at a constant cost per item (`concurrent.futures.wait` re-registers a waiter
+    on every future in flight at each call)."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[Future[TargetEntry]] = queue.SimpleQueue()
+
+    def put(self, future: Future[TargetEntry]) -> None:
+        self.queue.put(future)
+
+    def wait(self, timeout: float) -> list[Future[TargetEntry]]:
+        """What finished, waiting up to `timeout` for the first one."""
+        try:
+            found = [self.queue.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                found.append(self.queue.get_nowait())
+            except queue.Empty:
+                return found
 
 
 def _batches(changes: list[Change], size: int) -> _CountingBatches:

@@ -15,14 +15,13 @@ import hashlib
 import io
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
-
-import requests
 
 from connectors.dav.chunked import ChunkedUpload
 from connectors.dav.collisions import CollisionResolver, Level, levels_of
 from connectors.dav.http import DavHttp
+from connectors.dav.keepalive import KeepAliveUploads
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
 from connectors.dav.names import NameRules, encode_segment
 from connectors.dav.sharing import ShareApi, plan_shares, share_notes
@@ -62,6 +61,11 @@ class DavTarget(Target):
         self._folders: set[str] = {""}
         self._lock = threading.Lock()
         self._mkcol_lock = threading.Lock()
+        #: Files written whose PUT answer gave no ETag: `settle` reads their versions back.
+        self._unsettled: set[str] = set()
+        user, password = http.session.auth  # type: ignore[misc]
+        self.uploads = (KeepAliveUploads(http, user, password, bool(http.session.verify))
+                        if KeepAliveUploads.is_usable(http.base) else None)
 
     # --- listing and names ------------------------------------------------------------
 
@@ -113,8 +117,11 @@ class DavTarget(Target):
             # One MKCOL at a time: two racing for one folder make some servers answer 403.
             with self._mkcol_lock:
                 if folder not in self._folders:
-                    self.http.request("MKCOL", self.http.url(folder, folder=True), folder,
-                                      ok=(405,))
+                    url = self.http.url(folder, folder=True)
+                    if self.uploads is not None:  # this thread's kept-alive connection
+                        self.uploads.send("MKCOL", url, folder, ok=(405,))
+                    else:
+                        self.http.request("MKCOL", url, folder, ok=(405,))
                     self._folders.add(folder)
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
@@ -150,19 +157,13 @@ class DavTarget(Target):
         item = change.item
         headers = self._nextcloud_headers(item)
         hasher = Hasher()
-        body: Any
         size = item.fingerprint.size
         if "OC-Checksum" not in headers and size is not None and size <= SMALL:
             data = stream.read(SMALL + 1)
             headers["OC-Checksum"] = "SHA256:" + hashlib.sha256(data).hexdigest()
-            body = BoundedBody(io.BytesIO(data), len(data), hasher, item.path)
+            stream = io.BytesIO(data)  # already read: sent from memory
             size = len(data)
-        elif size is not None:
-            body = BoundedBody(stream, size, hasher, item.path)
-        else:
-            body = unbounded(stream, hasher)
-        response = self.http.request("PUT", self.http.url(path), item.path, data=body,
-                                     headers=headers)
+        response = self._send(self.http.url(path), stream, size, hasher, item.path, headers)
         self._check_whole(stream, hasher, item)
         return self._written(response, hasher, item, headers)
 
@@ -184,23 +185,60 @@ class DavTarget(Target):
         item = change.item
         hasher = Hasher(enabled=False)  # a plain server neither checks nor lists checksums
         size = item.fingerprint.size
-        body = (BoundedBody(stream, size, hasher, item.path) if size is not None
-                else unbounded(stream, hasher))
         final = self.http.url(path)
         if self.settings.temporary_names:
             parent, _sep, _name = path.rpartition("/")
             temporary = self.http.url(f"{parent}/{TEMPORARY_PREFIX}{key[:16]}.tmp")
-            response = self.http.request("PUT", temporary, item.path, data=body)
+            response = self._send(temporary, stream, size, hasher, item.path)
             self._check_whole(stream, hasher, item)
             self.http.request("MOVE", temporary, item.path,
                               headers={"Destination": final, "Overwrite": "T"})
         else:
-            response = self.http.request("PUT", final, item.path, data=body)
+            response = self._send(final, stream, size, hasher, item.path)
             self._check_whole(stream, hasher, item)
         etag = normal_etag(response.headers.get("ETag"))
-        if not etag:
-            return self._stat(path).fingerprint
+        if not etag:  # Apache's answer has none: `settle` reads it back with its folder
+            with self._lock:
+                self._unsettled.add(path)
         return Fingerprint(hasher.size, None, None, etag)
+
+    def _send(self, url: str, stream: Any, size: int | None, hasher: Hasher, what: str,
+              headers: dict[str, str] | None = None) -> Any:
+        """PUT one file's bytes: over this thread's kept-alive connection when the size is
+        known (small files in one send with the headers, large ones in 1 MiB blocks), through
+        `requests` otherwise (chunked transfer encoding) or when a proxy is configured."""
+        if size is None:
+            return self.http.request("PUT", url, what, data=unbounded(stream, hasher),
+                                     headers=headers)
+        body = BoundedBody(stream, size, hasher, what)
+        if self.uploads is None:
+            return self.http.request("PUT", url, what, data=body, headers=headers)
+        if size <= SMALL:
+            data = b"".join(iter(lambda: body.read(SMALL), b""))
+            return self.uploads.put(url, data, size, what, headers)
+        return self.uploads.put(url, body, size, what, headers)
+
+    def settle(self, written: Sequence[TargetEntry]) -> list[TargetEntry]:
+        """The versions of files whose PUT answer had no ETag, read back with one PROPFIND
+        (Depth 1) per folder instead of one per file. A file whose size differs by now (edited
+        in between) keeps the size alone, so the next plan calls it changed on the target."""
+        with self._lock:
+            pending = {self.full(e.name) for e in written} & self._unsettled
+            self._unsettled -= pending
+        found: dict[str, Resource] = {}
+        for folder in sorted({path.rpartition("/")[0] for path in pending}):
+            for resource in propfind(self.http, self.http.url(folder, folder=True), "1",
+                                     folder or "/"):
+                if resource.path and not resource.is_folder:
+                    found[f"{folder}/{resource.path}".strip("/")] = resource
+        settled = []
+        for entry in written:
+            resource = found.get(self.full(entry.name))
+            if resource is not None and resource.fingerprint.size == entry.fingerprint.size:
+                entry = replace(entry, fingerprint=resource.fingerprint,
+                                ref={"fileid": resource.file_id} if resource.file_id else {})
+            settled.append(entry)
+        return settled
 
     def _check_whole(self, stream: Any, hasher: Hasher, item: SourceItem) -> None:
         expected = item.fingerprint.size
@@ -208,7 +246,7 @@ class DavTarget(Target):
             raise TransientError(_("{path} changed at the source while it was being copied")
                                  .format(path=item.path))
 
-    def _written(self, response: requests.Response, hasher: Hasher, item: SourceItem,
+    def _written(self, response: Any, hasher: Hasher, item: SourceItem,
                  headers: Mapping[str, str]) -> Fingerprint:
         sent = headers.get("OC-Checksum", "")
         checksum = hasher.checksum()
@@ -226,11 +264,6 @@ class DavTarget(Target):
         self.settings.shares.ensure(path, shares, change.item.path)
 
     # --- verifying ------------------------------------------------------------------
-
-    def _stat(self, path: str) -> Resource:
-        for resource in propfind(self.http, self.http.url(path), "0", path):
-            return resource
-        raise TransientError(_("{path} was written but cannot be found").format(path=path))
 
     def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
         path = self.full(change.target_name)
@@ -270,4 +303,6 @@ class DavTarget(Target):
             self.http.request("DELETE", temporary, path, ok=(404,))
 
     def close(self) -> None:
+        if self.uploads is not None:
+            self.uploads.close()
         self.http.close()

@@ -61,6 +61,7 @@ class TargetSuite:
         source = MemorySource()
         item = source.add("un.txt", b"un")
         written = target.write(change_for(item, "un.txt"), source, _key())
+        written = target.settle([written])[0]  # as the runner does before journaling it
         listed = {e.name: e for e in target.list_entries()}["un.txt"]
         assert written.fingerprint.same_version_as(listed.fingerprint)
 

@@ -1,0 +1,151 @@
+"""The upload hot path: one keep-alive `http.client` connection per writing thread.
+
+A PUT through `requests` costs about 1 ms of interpreter time (session merging, hooks, adapter,
+urllib3's pool); through `http.client` about 0.2 ms. With thousands of small files and the
+GIL shared by every writer, that difference decides the copy time, so file bodies go this way
+while everything else (PROPFIND, MKCOL, MOVE, chunked uploads, shares) stays on `DavHttp`'s
+`requests.Session`. Errors are translated by `DavHttp.translate`, by status, exactly as there.
+
+Not used when the environment names a proxy for the server (`requests` honours proxies; this
+class does not).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import os
+import select
+import ssl
+import threading
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from connectors.dav.http import TIMEOUT, DavHttp
+from migrate.errors import TransientError
+from migrate.i18n import _
+
+#: Bytes per read from a streamed body and per `send`: large, so a big file costs few calls.
+BLOCK = 1 << 20
+
+
+class KeepAliveUploads:
+    """PUTs over per-thread persistent connections to the server of `http.base`."""
+
+    def __init__(self, http: DavHttp, user: str, password: str, verify_tls: bool) -> None:
+        self.http = http
+        parts = urlsplit(http.base)
+        self.is_tls = parts.scheme == "https"
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (443 if self.is_tls else 80)
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        self.headers = {"Authorization": f"Basic {token}", "User-Agent": "transhumance-migrate"}
+        self.context = _tls_context(verify_tls) if self.is_tls else None
+        #: `url[self.origin:]` is the request target ("/dav/…") of a URL made by `http.url`.
+        self.origin = len(http.base) - len(parts.path)
+        self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def is_usable(base: str) -> bool:
+        """False when a proxy applies to the server: then `requests` must carry the uploads."""
+        return not requests.utils.get_environ_proxies(base)
+
+    def put(self, url: str, body: bytes | BinaryIO, length: int, what: str,
+            headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+        """PUT `length` bytes (bytes, or a readable giving exactly that many) to `url`.
+
+        Returns the response (body read) for 2xx; raises our errors otherwise."""
+        return self.send("PUT", url, what, body, {**(headers or {}),
+                                                   "Content-Length": str(length)})
+
+    def send(self, method: str, url: str, what: str, body: bytes | BinaryIO = b"",
+             headers: dict[str, str] | None = None,
+             ok: tuple[int, ...] = ()) -> http.client.HTTPResponse:
+        """One request; 2xx and `ok` answers are returned (body read), others raised as ours."""
+        sent = {**self.headers, **(headers or {})}
+        connection = self._connection()
+        try:
+            connection.request(method, url[self.origin:], body=body, headers=sent)
+            response = connection.getresponse()
+            content = response.read()
+        except TransientError:
+            connection.close()  # the body's own complaint (the source shrank) mid-request
+            raise
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()  # reconnects on the next request
+            raise TransientError(_("the connection to the server was lost while working on "
+                                   "{what} ({kind})").format(what=what,
+                                                             kind=type(error).__name__)) from None
+        if response.status >= 300 and response.status not in ok:
+            raise self.http.translate(_as_requests(response, content), what)
+        return response
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is not None and _is_dropped(connection):
+            connection.close()  # the server closed an idle keep-alive connection
+        if connection is None:
+            connection = self._open()
+            self._local.connection = connection
+        if connection.sock is None:
+            connection.timeout = TIMEOUT[0]
+            connection.connect()
+            connection.sock.settimeout(TIMEOUT[1])
+        return connection
+
+    def _open(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection
+        if self.is_tls:
+            connection = http.client.HTTPSConnection(self.host, self.port, blocksize=BLOCK,
+                                                     context=self.context)
+        else:
+            connection = http.client.HTTPConnection(self.host, self.port, blocksize=BLOCK)
+        with self._lock:
+            self._opened.append(connection)
+        return connection
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+            self._opened.clear()
+
+
+def _is_dropped(connection: http.client.HTTPConnection) -> bool:
+    """An idle keep-alive socket that is readable was closed (or spoken to) by the server."""
+    if connection.sock is None:
+        return False
+    poller = select.poll()
+    poller.register(connection.sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    """The CA bundle `requests` would use (certifi, or REQUESTS_CA_BUNDLE)."""
+    if not verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if not bundle:
+        import certifi  # a dependency of requests
+
+        bundle = certifi.where()
+    return ssl.create_default_context(cafile=bundle)
+
+
+def _as_requests(response: http.client.HTTPResponse, content: bytes) -> requests.Response:
+    """An error answer in the shape `DavHttp.translate` reads (status, reason, headers, body)."""
+    converted = requests.Response()
+    converted.status_code = response.status
+    converted.reason = response.reason
+    converted.headers = CaseInsensitiveDict(response.getheaders())
+    converted._content = content
+    return converted
+

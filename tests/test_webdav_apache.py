@@ -1,0 +1,158 @@
+"""The `webdav` target against Apache httpd's mod_dav, a server whose PUT answer carries no ETag.
+
+There the target cannot learn the version it wrote from the upload itself; it reads the versions
+back in bulk (`Target.settle`: one PROPFIND per folder, not one per file). These tests prove,
+by counting the requests in Apache's own access log, that no file costs more than its PUT, and
+that the versions journaled are real ones: a file edited on the server afterwards is a conflict,
+the others stay unchanged. Skipped where Debian's apache2 is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.helpers import make_tree, migrate
+
+APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
+MODULES = Path("/usr/lib/apache2/modules")
+USER, PASSWORD = "asso", "mot-de-passe-essai"
+CONFIG = """ServerRoot "{dir}"
+Listen 127.0.0.1:{port}
+PidFile "{dir}/httpd.pid"
+ErrorLog "{dir}/error.log"
+LogFormat "%m %>s %U" counting
+CustomLog "{dir}/access.log" counting
+LoadModule mpm_event_module {m}/mod_mpm_event.so
+LoadModule authz_core_module {m}/mod_authz_core.so
+LoadModule authz_user_module {m}/mod_authz_user.so
+LoadModule authn_core_module {m}/mod_authn_core.so
+LoadModule authn_file_module {m}/mod_authn_file.so
+LoadModule auth_basic_module {m}/mod_auth_basic.so
+LoadModule dav_module {m}/mod_dav.so
+LoadModule dav_fs_module {m}/mod_dav_fs.so
+LoadModule alias_module {m}/mod_alias.so
+{user}
+ServerName localhost
+DavLockDB "{dir}/lock/DavLock"
+KeepAliveTimeout 30
+Alias /dav "{dir}/data"
+<Directory "{dir}/data">
+  Dav On
+  AuthType Basic
+  AuthName dav
+  AuthUserFile "{dir}/htpasswd"
+  Require valid-user
+</Directory>
+"""
+
+pytestmark = pytest.mark.skipif(not Path(APACHE).exists() or not MODULES.is_dir(),
+                                reason="Debian's apache2 is not installed")
+
+
+@dataclass
+class Apache:
+    dir: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/dav/"
+
+    def requests_made(self) -> Counter[str]:
+        """Method -> count, from the access log, since the last call."""
+        log = self.dir / "access.log"
+        counts = Counter(line.split()[0] for line in log.read_text().splitlines() if line)
+        log.write_text("")
+        return counts
+
+
+@pytest.fixture
+def apache() -> Iterator[Apache]:
+    # Not under pytest's tmp_path: its parents are private (0700), and Apache runs as www-data.
+    folder = Path(tempfile.mkdtemp(prefix="apache-dav-"))
+    (folder / "data").mkdir(parents=True)
+    (folder / "lock").mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    digest = subprocess.run(["openssl", "passwd", "-apr1", PASSWORD], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    (folder / "htpasswd").write_text(f"{USER}:{digest}\n")
+    is_root = os.geteuid() == 0
+    if is_root:  # Apache drops to www-data, which must write the data and traverse the rest
+        folder.chmod(0o755)
+        subprocess.run(["chown", "-R", "www-data:www-data", folder / "data", folder / "lock"],
+                       check=True)
+    (folder / "httpd.conf").write_text(CONFIG.format(
+        dir=folder, port=port, m=MODULES,
+        user="User www-data\nGroup www-data" if is_root else ""))
+    (folder / "access.log").write_text("")
+    subprocess.run([APACHE, "-f", folder / "httpd.conf", "-k", "start"], check=True)
+    server = Apache(folder, port)
+    try:
+        for _attempt in range(50):
+            try:
+                requests.request("PROPFIND", server.url, auth=(USER, PASSWORD), timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        server.requests_made()
+        yield server
+    finally:
+        subprocess.run([APACHE, "-f", folder / "httpd.conf", "-k", "stop"], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _plan(folder: Path, server: Apache, temporary_names: bool) -> Path:
+    plan = folder / "plan.yaml"
+    plan.write_text(
+        "version: 1\norganisation: Association des Essais\nconnections:\n"
+        "  here: {type: local, path: source}\n"
+        f"  nas: {{type: webdav, url: '{server.url}', user: {USER}, "
+        f"password: '${{env:DAV_PASSWORD}}', temporary_names: {str(temporary_names).lower()}}}\n"
+        "steps:\n  - id: files\n    copy: {from: here, to: 'nas:/Archives'}\n",
+        encoding="utf-8")
+    return plan
+
+
+def _run(*args: object) -> dict:
+    result = migrate(*args, "--json", env={"DAV_PASSWORD": PASSWORD}, timeout=240)
+    assert result.returncode in (0, 2), result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("temporary_names", [False, True])
+def test_one_put_per_file_and_edits_on_the_server_are_conflicts(
+        apache: Apache, tmp_path: Path, temporary_names: bool) -> None:
+    files = make_tree(tmp_path / "source", 80)
+    folders = {path.rpartition("/")[0] for path in files}
+    plan = _plan(tmp_path, apache, temporary_names)
+    _run("apply", plan, "--yes", "--jobs", "4")
+
+    made = apache.requests_made()
+    data = apache.dir / "data" / "Archives"
+    assert {p.relative_to(data).as_posix(): p.read_bytes()
+            for p in data.rglob("*") if p.is_file()} == files
+    assert made["PUT"] == len(files)
+    assert made["MOVE"] == (len(files) if temporary_names else 0)
+    # The step's listing, then the read-back: at most a few PROPFIND per folder, never per file.
+    assert made["PROPFIND"] <= 1 + 3 * len(folders) < len(files)
+
+    edited = sorted(files)[1]
+    requests.put(apache.url + "Archives/" + edited, data=b"changed on the NAS",
+                 auth=(USER, PASSWORD), timeout=10).raise_for_status()
+    summary = _run("plan", plan)["summary"]
+    assert summary["conflict"] == 1 and summary["unchanged"] == len(files) - 1
