@@ -12,15 +12,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import queue
+import random
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from migrate.connector import Source, Target
 from migrate.errors import FatalError, Interrupted, MigrateError, SkipItem, TransientError
@@ -143,15 +144,22 @@ class Runner:
             in_flight[future] = change
 
     def _write(self, change: Change, key: str, source: Source, target: Target) -> TargetEntry:
+        call = target.write if self.gate is None else partial(self._gated_write, target)
+        try:
+            # Most writes succeed at once: they pay for no retry machinery.
+            return call(change, source, key)
+        except TransientError as error:
+            if self.retry.attempts <= 1:
+                raise
+            time.sleep(self._delay(error, 1))
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.retry.attempts),
-            wait=self._wait,
+            stop=stop_after_attempt(self.retry.attempts - 1),
+            wait=lambda state: self._delay(state.outcome.exception() if state.outcome else None,
+                                           state.attempt_number + 1),
             reraise=True,
         )
-        if self.gate is None:
-            return retrying(target.write, change, source, key)
-        return retrying(self._gated_write, target, change, source, key)
+        return retrying(call, change, source, key)
 
     def _gated_write(self, target: Target, change: Change, source: Source,
                      key: str) -> TargetEntry:
@@ -160,16 +168,16 @@ class Runner:
         with self.gate:
             return target.write(change, source, key)
 
-    def _wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
+    def _delay(self, error: BaseException | None, attempt: int) -> float:
+        """How long to wait after failed attempt number `attempt`: what the server asked for,
+        else exponential backoff with jitter."""
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             if retry_after > self.retry.max_retry_after:
                 raise error  # type: ignore[misc]  # too long to wait here: let a later run do it
             return float(retry_after)
-        backoff = wait_exponential_jitter(multiplier=self.retry.initial_wait,
-                                          max=self.retry.max_wait, jitter=self.retry.initial_wait)
-        return backoff(state)
+        backoff = min(self.retry.max_wait, self.retry.initial_wait * 2 ** (attempt - 1))
+        return backoff + random.uniform(0, self.retry.initial_wait)
 
     def _collect(self, future: Future[TargetEntry], change: Change,
                  done_buffer: list[tuple[Change, TargetEntry]], outcome: StepOutcome) -> bool:
