@@ -18,6 +18,7 @@ from migrate.sandbox import servers
 from migrate.sandbox.samples import write_demo_documents
 from migrate.sandbox.samples_mailing import write_mailing_samples
 from migrate.sandbox.samples_social import write_social_samples
+from migrate.sandbox.samples_takeout import write_takeout_sample
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "plans" / "examples"
 MARKER = ".transhumance-demo"
@@ -47,6 +48,7 @@ def prepare(folder: Path) -> Path:
     shutil.copy(source, folder / "demo.yaml")
     write_demo_documents(folder / "data" / "documents")
     write_social_samples(folder / "data")
+    write_takeout_sample(folder / "data" / "takeout")
     write_mailing_samples(folder / "data")
     return folder / "demo.yaml"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 from migrate.journal import Journal, journal_path
@@ -19,6 +20,7 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     assert copied.read_text(encoding="utf-8") == "Projet d'échange culturel.\n"
     _assert_posts_reached_the_sandbox_account(tmp_path / "demo")
     _assert_members_arrived_and_suppressed_ones_are_banned(tmp_path / "demo")
+    _assert_documents_reached_the_sandbox_nextcloud(tmp_path / "demo")
     again = migrate("demo", "--dir", tmp_path / "demo", timeout=600)  # a demo folder is reusable
     assert again.returncode == 0, again.stderr[-2000:]
 
@@ -62,6 +64,25 @@ def _assert_members_arrived_and_suppressed_ones_are_banned(folder: Path) -> None
     assert len(kept) >= 25 and not set(kept) & left
     sidecar = (folder / ".migrate" / "lettre-mailman.mailman3-members.jsonl").read_text("utf-8")
     assert "Bénévoles, Festival" in sidecar and not any(key in sidecar for key in left)
+
+
+def _assert_documents_reached_the_sandbox_nextcloud(demo: Path) -> None:
+    """The seeded Drive and the sample Takeout export, as the report and the server's files
+    tell it: every item done or skipped with a reason, the files on the sandbox's disk."""
+    report = migrate("report", demo / "demo.yaml", "--format", "json")
+    assert report.returncode == 0, report.stderr
+    rows = json.loads(report.stdout)["items"]
+    drive = [r for r in rows if r["step"] == "drive"]
+    takeout = [r for r in rows if r["step"] == "takeout"]
+    assert {r["state"] for r in drive} == {"done", "skipped"} and len(drive) > 50
+    assert len(takeout) == 8 and {r["state"] for r in takeout} == {"done"}
+    assert any(r["rename_reason"] and "'/'" in r["rename_reason"] for r in drive)
+    files = demo / "sandbox" / "nextcloud" / "demo" / "files"
+    assert (files / "Communication" / "Bilan 2023∕2024.pdf").read_bytes().startswith(b"%PDF")
+    assert (files / "Archives Takeout" / "Lisez-moi.txt").read_text(encoding="utf-8") == (
+        "Export Google Takeout du Drive du jardin partagé.\n")
+    with zipfile.ZipFile(files / "Communication" / "Présentation AG.odp") as odf:
+        assert odf.read("mimetype") == b"application/vnd.oasis.opendocument.presentation"
 
 
 def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:

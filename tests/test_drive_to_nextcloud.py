@@ -44,7 +44,8 @@ def write_plan(folder: Path, drive: Any, cloud: NextcloudServer) -> Path:
         "    copy: {from: \"drive:/Communication\", to: \"cloud:/Communication\"}\n"
         f"    with: {{sharing: map, identities: {IDENTITIES}}}\n"
         "  - id: bureau\n"
-        "    copy: {from: \"drive:/Shared drives/Bureau de l'association\", to: \"cloud:/Bureau\"}\n"
+        "    copy: {from: \"drive:/Shared drives/Bureau de l'association\",\n"
+        "           to: \"cloud:/Bureau\"}\n"
         f"    with: {{shared_drives: all, sharing: map, identities: {IDENTITIES}}}\n",
         encoding="utf-8")
     return plan

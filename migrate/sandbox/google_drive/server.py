@@ -48,6 +48,12 @@ class GoogleDriveServer(LocalServer):
         self.app.faults.clear()
         self.app.requests.reset()
 
+    def seed_demo(self) -> None:
+        """The drive `migrate demo` copies: the demo drive's awkward cases, ~100 items in all."""
+        from .seed import seed_demo_drive
+
+        seed_demo_drive(self.drive, items=100)
+
     def start(self) -> None:
         if not self._started:
             self._thread.start()
