@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from migrate.connector import Source, Target
 from migrate.errors import FatalError, Interrupted, MigrateError, SkipItem, TransientError
@@ -155,8 +155,7 @@ class Runner:
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.retry.attempts - 1),
-            wait=lambda state: self._delay(state.outcome.exception() if state.outcome else None,
-                                           state.attempt_number + 1),
+            wait=partial(self._wait, first_attempt=2),
             reraise=True,
         )
         return retrying(call, change, source, key)
@@ -167,6 +166,11 @@ class Runner:
         assert self.gate is not None
         with self.gate:
             return target.write(change, source, key)
+
+    def _wait(self, state: RetryCallState, first_attempt: int = 1) -> float:
+        """Tenacity's view of `_delay`; `first_attempt` counts attempts made before it began."""
+        error = state.outcome.exception() if state.outcome else None
+        return self._delay(error, state.attempt_number + first_attempt - 1)
 
     def _delay(self, error: BaseException | None, attempt: int) -> float:
         """How long to wait after failed attempt number `attempt`: what the server asked for,
