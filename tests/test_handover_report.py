@@ -39,7 +39,7 @@ def _plan_text(mailchimp: MailchimpServer, listmonk: ListmonkServer) -> str:
     return (
         "version: 1\norganisation: Les Amis du Centsept\nconnections:\n"
         "  here: {type: local, path: source}\n"
-        "  there: {type: local, path: '${env:REPORT_TARGET}'}\n"
+        "  there: {type: local, path: '${env:REPORT_TARGET_SECRET}'}\n"
         f"  mc: {{type: mailchimp, api_key: '${{env:MC_KEY}}', url: '{mailchimp.url}'}}\n"
         f"  lm: {{type: listmonk, url: '{listmonk.url}', user: {listmonk.api_user}, "
         "token: '${env:LM_TOKEN}'}\nsteps:\n"
@@ -57,7 +57,7 @@ def scenario(mailchimp_server: MailchimpServer, tmp_path_factory: pytest.TempPat
     with ListmonkServer() as listmonk:
         plan = folder / "plan.yaml"
         plan.write_text(_plan_text(mailchimp_server, listmonk), encoding="utf-8")
-        env = {"REPORT_TARGET": SECRET_FOLDER, "MC_KEY": mailchimp_server.api_key,
+        env = {"REPORT_TARGET_SECRET": SECRET_FOLDER, "MC_KEY": mailchimp_server.api_key,
                "LM_TOKEN": listmonk.token}
         first = migrate("apply", plan, "--yes", env=env, cwd=folder)
         assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
