@@ -1,4 +1,6 @@
-"""`csv`: members from any CSV file, its columns named in the plan.
+"""`csv`: members from any CSV file, its columns named in the plan; or, as a target, a plain
+export of a list (connectors/mailing/csv_target.py: one row per person with status and consent,
+suppressed addresses only as hashes in a separate do-not-contact file).
 
     connections:
       adherents:
@@ -19,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from connectors.mailing.csv_target import CsvMemberTarget
 from connectors.mailing.csvfiles import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
@@ -26,6 +29,7 @@ from connectors.mailing.csvfiles import (
     read_rows,
     unreadable,
 )
+from connectors.mailing.filetarget import open_file_target
 from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.consent import STATUSES
@@ -40,9 +44,12 @@ CONSENT_ROLES = ("optin_time", "optin_ip", "confirm_time", "confirm_ip")
 
 class CsvConnector(Connector):
     name = "csv"
-    summary = "Members from any CSV file (a spreadsheet export), columns mapped in the plan."
+    summary = ("Members from any CSV file (a spreadsheet export), columns mapped in the plan; "
+               "or a plain CSV export of a list, with status and consent.")
     options = OptionSet((
-        Option("path", required=True, help="The CSV file, relative to the plan."),
+        Option("path", required=True,
+               help="As a source: the CSV file, relative to the plan. As a target: the folder "
+                    "the files are written to (named after the list in the step's 'to:')."),
         Option("columns", "mapping", default={"email": "email"},
                help="Which column holds what: email (required), name or first_name and "
                     "last_name, status, tags, language, optin_time, optin_ip, confirm_time, "
@@ -57,7 +64,15 @@ class CsvConnector(Connector):
         ENCODING_OPTION, DELIMITER_OPTION,
     ))
     source_actions = ("export",)
+    target_actions = ("export",)
     source_step_options = MEMBER_STEP_OPTIONS
+
+    def open_target(self, location: str, step: StepContext) -> CsvMemberTarget:
+        target: CsvMemberTarget = open_file_target(
+            CsvMemberTarget, self, location, step,
+            encoding=str(self.config.get("encoding") or "auto"),
+            delimiter=str(self.config.get("delimiter") or "auto"))
+        return target
 
     def open_source(self, location: str, step: StepContext) -> CsvSource:
         path = Path(str(self.config["path"]))

@@ -1,0 +1,180 @@
+"""`mailpoet`: CSV files ready for MailPoet's importer (MailPoet › Subscribers › Import).
+
+MailPoet applies ONE status and ONE set of tags to a whole import, so the list is split into one
+file per status and per tag set, numbered, and a note (`Lettre.mailpoet-import.txt`) says for
+each file which status to pick and which tags to add, and which addresses MailPoet will refuse.
+
+- Columns as MailPoet names its fields, so the importer matches them by itself: `email`,
+  `first_name`, `last_name`, `subscribed_ip`, `created_at`, `confirmed_ip`, `confirmed_at`; dates
+  as `YYYY-MM-DD HH:MM:SS` (UTC), which its importer reads whatever the site's date format. Merge
+  fields follow under their own names (to map to custom fields in the importer).
+- `subscribed`: opt-in documented. `inactive`: pending, or no evidence — MailPoet's importer
+  offers no "unconfirmed" status; inactive subscribers are not mailed until they confirm.
+- `unsubscribed`: every suppressed address (unsubscribed, cleaned, banned, blocklisted), by
+  address: importing them as Unsubscribed is how MailPoet learns never to mail them. This is the
+  one file target that keeps suppressed addresses in clear (MailPoet cannot block a hash).
+- Refused by MailPoet (Services/Validator.php): role addresses (`postmaster@`, `noreply@`,
+  `webmaster@`, `abuse@`…), addresses shorter than 6 or longer than 150 characters, and
+  addresses with non-English letters (WordPress's is_email); domains are written in punycode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from connectors.mailing.csv_target import CsvMemberTarget, cell
+from connectors.mailing.csvfiles import decode, read_rows
+from connectors.mailing.filestage import MemberStage, StagedMember
+from connectors.mailing.filetarget import (
+    BLOCKED,
+    CONFIRMED,
+    FOLDER_OPTION,
+    UNCONFIRMED,
+    first_and_last,
+    open_file_target,
+)
+from migrate.connector import Connector, StepContext
+from migrate.consent import InvalidAddressError, address_key
+from migrate.i18n import _
+from migrate.options import OptionSet
+
+#: MailPoet's own list (mailpoet/lib/Services/Validator.php, ROLE_EMAILS): refused on import.
+ROLE_EMAILS = frozenset((
+    "abuse", "compliance", "devnull", "dns", "ftp", "hostmaster", "inoc", "ispfeedback",
+    "ispsupport", "list-request", "list", "maildaemon", "noc", "no-reply", "noreply", "nospam",
+    "null", "phish", "phishing", "postmaster", "privacy", "registrar", "root", "security",
+    "spam", "sysadmin", "undisclosed-recipients", "unsubscribe", "usenet", "uucp",
+    "webmaster", "www"))
+#: Our state → the status to choose in MailPoet's importer, and the file name part.
+MAILPOET_STATUS = {CONFIRMED: "subscribed", UNCONFIRMED: "inactive", BLOCKED: "unsubscribed"}
+STATE_OF = {v: k for k, v in MAILPOET_STATUS.items()}
+COLUMNS = ("email", "first_name", "last_name", "subscribed_ip", "created_at", "confirmed_ip",
+           "confirmed_at")
+
+
+class MailpoetConnector(Connector):
+    name = "mailpoet"
+    summary = "CSV files for MailPoet's importer: one per status and tag set, with a how-to note."
+    options = OptionSet((FOLDER_OPTION,))
+    target_actions = ("export",)
+
+    def open_target(self, location: str, step: StepContext) -> MailpoetTarget:
+        target: MailpoetTarget = open_file_target(MailpoetTarget, self, location, step)
+        return target
+
+
+def mailpoet_date(value: Any) -> str:
+    """`2021-03-04T10:00:00+02:00` → `2021-03-04 08:00:00` (UTC); unreadable → empty."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def mailpoet_address(person: dict[str, Any]) -> str:
+    """The address as MailPoet will store it: lowercased, the domain in punycode."""
+    local = person["email"].rpartition("@")[0]
+    return f"{local}@{person['key'].rpartition('@')[2]}".lower()
+
+
+def refusal(address: str) -> str | None:
+    """Why MailPoet's importer would drop this address, or None."""
+    local = address.rpartition("@")[0]
+    if local in ROLE_EMAILS:
+        return _("role address ({local}@): MailPoet refuses it").format(local=local)
+    if not address.isascii():
+        return _("letters with accents before the '@': MailPoet refuses it")
+    if not 6 <= len(address) <= 150:
+        return _("shorter than 6 or longer than 150 characters: MailPoet refuses it")
+    return None
+
+
+class MailpoetTarget(CsvMemberTarget):
+    keeps_blocked_address = True
+
+    def __init__(self, folder: Path, stem: str, stage: MemberStage) -> None:
+        super().__init__(folder, stem, stage, encoding="utf-8", delimiter=",")
+
+    @property
+    def note_file(self) -> str:
+        return f"{self.stem}.mailpoet-import.txt"
+
+    def owns(self, filename: str) -> bool:
+        return filename.startswith(f"{self.stem}.mailpoet-")
+
+    def render(self, rows: Sequence[StagedMember]) -> list[tuple[str, bytes]]:
+        people = [r.record for r in rows if r.record is not None]
+        order = (CONFIRMED, UNCONFIRMED, BLOCKED)  # people to mail first (see FileMemberTarget)
+
+        def group(person: dict[str, Any]) -> tuple[int, tuple[str, ...]]:
+            tags = () if person["state"] == BLOCKED else tuple(sorted(set(person["tags"])))
+            return order.index(person["state"]), tags
+
+        field_names = sorted({n for p in people for n in p["fields"] if n not in COLUMNS})
+        files, plan = [], []
+        for number, ((rank, tags), members) in enumerate(
+                groupby(sorted(people, key=group), key=group), start=1):
+            members = list(members)
+            status = MAILPOET_STATUS[order[rank]]
+            name = f"{self.stem}.mailpoet-{number:02d}-{status}.csv"
+            table = [[*COLUMNS, *field_names]] + [self._mailpoet_row(p, field_names)
+                                                  for p in members]
+            files.append((name, self._encode(table)))
+            plan.append((name, status, tags, members))
+        return [*files, (self.note_file, self._note(plan).encode("utf-8"))]
+
+    @staticmethod
+    def _mailpoet_row(person: dict[str, Any], field_names: list[str]) -> list[str]:
+        consent, first_last = person["consent"], first_and_last(person)
+        confirmed = person["state"] == CONFIRMED
+        return [mailpoet_address(person), *first_last,
+                cell(consent.get("optin_ip")) if confirmed else "",
+                mailpoet_date(consent.get("optin_time")),
+                cell(consent.get("confirm_ip")) if confirmed else "",
+                mailpoet_date(consent.get("confirm_time")) if confirmed else "",
+                *(cell(person["fields"].get(n)) for n in field_names)]
+
+    def _note(self, plan: list[tuple[str, str, tuple[str, ...], list[dict[str, Any]]]]) -> str:
+        lines = [_("Importing the list '{list}' into MailPoet (Subscribers › Import › Upload a "
+                   "file), one file at a time, in this order:").format(list=self.stem), ""]
+        refused: list[str] = []
+        for name, status, tags, members in plan:
+            lines.append(_("- {file} ({n} people): status '{status}', tags: {tags}").format(
+                file=name, n=len(members), status=_(status),
+                tags=", ".join(tags) or _("none")))
+            for person in members:
+                why = refusal(mailpoet_address(person))
+                if why:
+                    refused.append(f"  {mailpoet_address(person)} ({name}): {why}")
+        lines += ["", _("'inactive': pending or without proof of consent: MailPoet will not "
+                        "mail them; ask them to confirm first."),
+                  _("'unsubscribed': people who left or bounced: importing them makes sure "
+                    "MailPoet never mails them. Choose 'Unsubscribed' for existing subscribers "
+                    "too."), "", _("Addresses MailPoet will refuse ({n}):").format(
+                        n=len(refused)), *refused]
+        return "\n".join(lines) + "\n"
+
+    def read_back(self) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        if not self.folder.is_dir():
+            return found
+        for path in sorted(self.folder.glob(f"{self.stem}.mailpoet-*.csv")):
+            state = STATE_OF.get(path.stem.rpartition("-")[2])
+            if state is None:
+                continue
+            for row in read_rows(decode(path.read_bytes())):
+                try:
+                    found.append((address_key(row.cells.get("email", "")), state))
+                except InvalidAddressError:
+                    continue
+        return found

@@ -1,0 +1,210 @@
+"""The member targets that write files — `csv`, `vcard`, `mailpoet` — read back with the
+standard library (csv module, plain text), never with the connectors' own parsers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.csv import CsvConnector
+from connectors.mailing.filetarget import FileMemberTarget
+from connectors.mailpoet import MailpoetConnector
+from connectors.vcard import VcardConnector
+from migrate.connector import Connector, StepContext
+from migrate.consent import address_hash, address_key
+from migrate.model import Action, Change
+from migrate.sandbox.samples_mailing import write_mailchimp_export
+from tests.conformance.member_target_suite import MemberTargetSuite, _NoContent, member
+from tests.helpers import migrate
+
+STATE_WORDS = {"subscribed": "confirmed", "unconfirmed": "unconfirmed", "inactive": "unconfirmed",
+               "unsubscribed": "blocked"}
+
+
+def open_target(connector: type[Connector], folder: Path, state_dir: Path,
+                list_name: str = "Lettre") -> FileMemberTarget:
+    step = StepContext("lettre", "export", {}, "p", folder, state_dir=state_dir)
+    target: FileMemberTarget = connector({"path": str(folder)}, folder).open_target(list_name,
+                                                                                     step)
+    return target
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def hashed_blocked(path: Path, address: str) -> str | None:
+    digests = {row["sha256"] for row in csv_rows(path)}
+    return "blocked" if address_hash(address_key(address)) in digests else None
+
+
+def csv_state(folder: Path, address: str) -> str | None:
+    for row in csv_rows(folder / "Lettre.csv"):
+        if row["email"].casefold() == address.casefold():
+            return {"subscribed": "confirmed", "unconfirmed": "unconfirmed"}[row["status"]]
+    return hashed_blocked(folder / "Lettre.do-not-contact.csv", address)
+
+
+def vcard_state(folder: Path, address: str) -> str | None:
+    path = folder / "Lettre.vcf"
+    text = path.read_bytes().decode().replace("\r\n ", "") if path.exists() else ""
+    for vcard in text.split("BEGIN:VCARD")[1:]:
+        lines = vcard.splitlines()
+        emails = [line.split(":", 1)[1] for line in lines if line.startswith("EMAIL")]
+        if emails and emails[0].casefold() == address.casefold():
+            return next(line.split(":", 1)[1] for line in lines
+                        if line.startswith("X-CONSENT-STATUS:"))
+    return hashed_blocked(folder / "Lettre.vcf-do-not-contact.csv", address)
+
+
+def mailpoet_state(folder: Path, address: str) -> str | None:
+    for path in sorted(folder.glob("Lettre.mailpoet-*.csv")):
+        for row in csv_rows(path):
+            if row["email"] == address.lower():
+                return STATE_WORDS[path.stem.rsplit("-", 1)[1]]
+    return None
+
+
+class _FileSuite(MemberTargetSuite):
+    connector: type[Connector]
+    read_state: Callable[[Path, str], str | None]
+
+    @pytest.fixture
+    def target(self, tmp_path: Path) -> Iterator[FileMemberTarget]:
+        opened = open_target(self.connector, tmp_path / "out", tmp_path / "state")
+        yield opened
+        opened.close()
+
+    @pytest.fixture
+    def state_of(self, target: FileMemberTarget, tmp_path: Path) -> Callable[[str], str | None]:
+        def state(address: str) -> str | None:
+            target.publish()  # what the step does when it closes: the files, whole
+            return type(self).read_state(tmp_path / "out", address)
+        return state
+
+
+class TestCsvTarget(_FileSuite):
+    connector = CsvConnector
+    read_state = staticmethod(csv_state)
+
+
+class TestVcardTarget(_FileSuite):
+    connector = VcardConnector
+    read_state = staticmethod(vcard_state)
+
+
+class TestMailpoetTarget(_FileSuite):
+    connector = MailpoetConnector
+    read_state = staticmethod(mailpoet_state)
+
+
+def write(target: FileMemberTarget, *items: object) -> None:
+    for item in items:
+        change = Change("lettre", Action.CREATE, item, target.name_for(item).name, "")  # type: ignore[arg-type]
+        target.write(change, _NoContent(), uuid.uuid4().hex)
+
+
+def test_csv_has_consent_columns_and_suppressed_only_as_hashes(tmp_path: Path) -> None:
+    target = open_target(CsvConnector, tmp_path / "out", tmp_path / "state")
+    write(target, member("helene@exemple.fr"), member("gone@exemple.fr", status="unsubscribed"))
+    target.close()
+    rows = csv_rows(tmp_path / "out" / "Lettre.csv")
+    assert [r["email"] for r in rows] == ["helene@exemple.fr"]
+    row = rows[0]
+    assert row["name"] == "Hélène Lefèvre-Müller" and row["status"] == "subscribed"
+    assert (row["optin_time"], row["optin_ip"]) == ("2021-03-04T10:00:00+00:00", "192.0.2.7")
+    assert row["consent_source"] == "Hosted Signup Form" and row["VILLE"] == "Saint-Étienne"
+    assert next(csv.reader([row["tags"]])) == ["Bénévoles, Festival", "AG 2024"]
+    assert (tmp_path / "out" / "Lettre.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    everything = "".join(p.read_text(encoding="utf-8-sig")
+                         for p in (tmp_path / "out").iterdir())
+    everything += (tmp_path / "state" / "lettre.csv-Lettre-staging.sqlite").read_bytes().decode(
+        "utf-8", "replace")
+    assert "gone@" not in everything
+    assert address_hash("gone@exemple.fr") in everything
+
+
+def test_vcard_is_version_4_with_categories_and_no_suppressed(tmp_path: Path) -> None:
+    target = open_target(VcardConnector, tmp_path / "out", tmp_path / "state")
+    write(target, member("helene@exemple.fr"), member("gone@exemple.fr", status="cleaned"))
+    target.close()
+    text = (tmp_path / "out" / "Lettre.vcf").read_bytes().decode("utf-8")
+    assert text.count("BEGIN:VCARD") == 1 and "VERSION:4.0\r\n" in text
+    unfolded = text.replace("\r\n ", "")
+    assert "FN:Hélène Lefèvre-Müller" in unfolded
+    assert "CATEGORIES:Bénévoles\\, Festival,AG 2024" in unfolded
+    assert "X-CONSENT-OPTIN-IP:192.0.2.7" in unfolded and "gone@" not in text
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+
+
+def test_mailpoet_splits_by_status_and_tag_set_and_notes_refusals(tmp_path: Path) -> None:
+    target = open_target(MailpoetConnector, tmp_path / "out", tmp_path / "state")
+    write(target, member("anne@exemple.fr", tags=("AG 2024",)),
+          member("bruno@exemple.fr", tags=("AG 2024",)),
+          member("chloe@exemple.fr", tags=("VIP",)),
+          member("postmaster@exemple.fr", tags=("VIP",)),
+          member("dora@exemple.fr", evidence=False, tags=("VIP",)),
+          member("eve@exemple.fr", status="unsubscribed"))
+    target.close()
+    out = tmp_path / "out"
+    files = sorted(p.name for p in out.glob("Lettre.mailpoet-*.csv"))
+    assert files == ["Lettre.mailpoet-01-subscribed.csv", "Lettre.mailpoet-02-subscribed.csv",
+                     "Lettre.mailpoet-03-inactive.csv", "Lettre.mailpoet-04-unsubscribed.csv"]
+    first = csv_rows(out / files[0])
+    assert sorted(r["email"] for r in first) == ["anne@exemple.fr", "bruno@exemple.fr"]
+    assert first[0]["created_at"] == "2021-03-04 10:00:00"
+    assert list(first[0])[:7] == ["email", "first_name", "last_name", "subscribed_ip",
+                                  "created_at", "confirmed_ip", "confirmed_at"]
+    assert [r["email"] for r in csv_rows(out / files[3])] == ["eve@exemple.fr"]
+    note = (out / "Lettre.mailpoet-import.txt").read_text(encoding="utf-8")
+    assert ("Lettre.mailpoet-01-subscribed.csv (2 people): status 'subscribed', "
+            "tags: AG 2024") in note
+    assert "postmaster@exemple.fr" in note and "anne@" not in note.split("refuse")[-1]
+
+
+def test_staged_write_is_verified_and_published_after_a_crash(tmp_path: Path) -> None:
+    """A write staged, then the process killed before the files were rebuilt: the next run's
+    verify finds it, and the files show it once that run closes."""
+    item = member("lea@exemple.fr")
+    first = open_target(CsvConnector, tmp_path / "out", tmp_path / "state")
+    key = uuid.uuid4().hex
+    change = Change("lettre", Action.CREATE, item, first.name_for(item).name, "")
+    first.write(change, _NoContent(), key)
+    first.stage.close()  # no publish: as if killed here
+    assert not (tmp_path / "out" / "Lettre.csv").exists()
+    second = open_target(CsvConnector, tmp_path / "out", tmp_path / "state")
+    assert second.verify(change, _NoContent(), key) is not None
+    second.close()
+    assert csv_state(tmp_path / "out", "lea@exemple.fr") == "confirmed"
+    assert not list((tmp_path / "out").glob(".*.tmp"))
+
+
+def test_a_plan_creates_nothing(tmp_path: Path) -> None:
+    target = open_target(MailpoetConnector, tmp_path / "out", tmp_path / "state")
+    assert target.list_entries() == []
+    target.close()
+    assert not (tmp_path / "out").exists() and not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize("kind", ["csv", "vcard", "mailpoet"])
+def test_rerun_writes_nothing(tmp_path: Path, kind: str) -> None:
+    """The real command, twice: the second plan finds everything in the files (exit code 0)."""
+    write_mailchimp_export(tmp_path / "export.zip")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\nconnections:\n  audience: {type: mailchimp_export, path: "
+                    f"export.zip}}\n  files: {{type: {kind}, path: out}}\nsteps:\n  - id: lettre\n"
+                    "    export: {from: audience, to: 'files:Lettre'}\n", encoding="utf-8")
+    applied = migrate("apply", plan, "--yes")
+    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    again = migrate("plan", plan, "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout[-2000:]
+    assert migrate("apply", plan, "--yes").returncode == 0
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
