@@ -19,8 +19,9 @@ import click
 
 from migrate import __version__, api, registry, render
 from migrate import report as reports
+from migrate.cli_help import TranslatedGroup
 from migrate.errors import MigrateError
-from migrate.i18n import _, set_language
+from migrate.i18n import _, number, set_language
 from migrate.options import describe_options
 from migrate.plan import CORE_STEP_OPTIONS
 from migrate.progress import QuietProgress, TextProgress
@@ -73,7 +74,7 @@ class PlainError(click.ClickException):
         click.echo(self.message, err=True)
 
 
-class MigrateGroup(click.Group):
+class MigrateGroup(TranslatedGroup):
     """The one boundary where errors become one plain, redacted message and an exit code."""
 
     def invoke(self, context: click.Context) -> Any:
@@ -234,7 +235,7 @@ def apply(out: Output, plan_files: tuple[Path, ...], step: str | None, yes: bool
         if not result.changes.has_pending() and not result.stale and not summary["conflict"]:
             # Quiet for cron: one line when there is nothing new.
             out.echo(_("Nothing to do: {unchanged} unchanged, {skip} skipped.").format(
-                **{k: f"{v:,}" for k, v in summary.items()}))
+                **{k: number(v) for k, v in summary.items()}))
             sys.exit(result.exit_code)
         if not result.changes.has_pending() and not result.stale:
             out.echo(render.plan_text(api.PlanResult(result.plan, result.changes, result.steps)))

@@ -26,7 +26,7 @@ from migrate import api
 from migrate.errors import Interrupted, MigrateError
 from migrate.events import ClientEvents, EventLog
 from migrate.hosts import HostLimits
-from migrate.i18n import _
+from migrate.i18n import _, number
 from migrate.model import Action
 from migrate.plan import load_plan
 from migrate.progress import QuietProgress
@@ -229,9 +229,9 @@ def table_text(outcomes: Sequence[ClientOutcome], planning: bool = False) -> str
         keys = ("done", "skipped", "conflict", "failed")
         titles = (_("done"), _("skipped"), _("conflicts"), _("failed"))
     header = [_("client"), *titles, _("duration"), _("result")]
-    rows = [[o.organisation or o.client, *(f"{o.counts.get(k, 0):,}" if o.counts else "-"
+    rows = [[o.organisation or o.client, *(number(o.counts.get(k, 0)) if o.counts else "-"
                                            for k in keys),
-             f"{o.duration:.1f} s", _(o.status)] for o in outcomes]
+             _("{s} s").format(s=number(o.duration, 1)), _(o.status)] for o in outcomes]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(cell).ljust(width) if i == 0 else str(cell).rjust(width)
                        for i, (cell, width) in enumerate(zip(row, widths, strict=True)))

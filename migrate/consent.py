@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from migrate.i18n import _
+from migrate.i18n import _, number
 from migrate.model import Fingerprint, ItemKind, SourceItem
 
 #: Statuses whose address must never be subscribed again, by any target.
@@ -212,10 +212,10 @@ def reconciliation_lines(rec: Reconciliation) -> list[str]:
                                             imported=_("import"), suppressed=_("suppress"),
                                             dropped=_("drop"), merged=_("merged"))]
     for status, row in rec.rows.items():
-        source = "?" if row["source"] is None else f"{row['source']:,}"
-        lines.append(f"    {_(status):<14} {source:>8} {row['imported'] or 0:>8,} "
-                     f"{row['suppressed'] or 0:>10,} {row['dropped'] or 0:>8,} "
-                     f"{row['merged'] or 0:>7,}")
+        source = "?" if row["source"] is None else number(row["source"])
+        lines.append(f"    {_(status):<14} {source:>8} {number(row['imported'] or 0):>8} "
+                     f"{number(row['suppressed'] or 0):>10} {number(row['dropped'] or 0):>8} "
+                     f"{number(row['merged'] or 0):>7}")
     lines += ["    " + note for note in rec.notes]
     lines += ["    " + _("DOES NOT ADD UP: {p}").format(p=p) for p in rec.problems]
     return lines

@@ -10,6 +10,7 @@ because anything not yet marked DONE is verified.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import socket
@@ -25,7 +26,7 @@ from typing import Any
 
 from migrate.diff import Baseline
 from migrate.errors import LockedError
-from migrate.i18n import _
+from migrate.i18n import _, date_time
 from migrate.model import Change, Fingerprint, TargetEntry
 
 SCHEMA = """
@@ -87,7 +88,7 @@ class LockHolder:
 
     def describe(self) -> str:
         age = max(0, int(time.time() - self.heartbeat))
-        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started))
+        started = date_time(datetime.datetime.fromtimestamp(self.started), seconds=True)
         return _("process {pid} on {host}, started {started}, last seen {age} s ago").format(
             pid=self.pid, host=self.host, started=started, age=age)
 

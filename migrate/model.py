@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate.i18n import _
+from migrate.i18n import _, number
 
 
 @dataclass(frozen=True)
@@ -208,4 +208,4 @@ def summary_line(summary: dict[str, int]) -> str:
     return _(
         "Plan: {create} to create, {update} to update, {unchanged} unchanged, "
         "{skip} skipped, {conflict} conflicts."
-    ).format(**{key: f"{value:,}" for key, value in summary.items()})
+    ).format(**{key: number(value) for key, value in summary.items()})

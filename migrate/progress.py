@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Protocol, TextIO
 
-from migrate.i18n import _
+from migrate.i18n import _, number
 
 
 class Progress(Protocol):
@@ -65,15 +65,16 @@ class TextProgress:
             if force or now - self.last_shown >= 0.1:
                 width = 30
                 bar = "#" * int(width * fraction) + "-" * (width - int(width * fraction))
-                self.stream.write(f"\r{self.label} [{bar}] {self.done:,}/{self.total:,}"
+                self.stream.write(f"\r{self.label} [{bar}] {number(self.done)}/{number(self.total)}"
                                   f"{self._eta(now, fraction)}  ")
                 self.stream.flush()
                 self.last_shown = now
             return
         decile = int(fraction * 10)
         if force or now - self.last_shown >= self.PLAIN_INTERVAL:
-            self.stream.write(_("{label}: {done:,} of {total:,} done ({percent}%)").format(
-                label=self.label, done=self.done, total=self.total, percent=int(fraction * 100))
+            self.stream.write(_("{label}: {done} of {total} done ({percent}%)").format(
+                label=self.label, done=number(self.done), total=number(self.total),
+                percent=int(fraction * 100))
                 + "\n")
             self.stream.flush()
             self.last_decile, self.last_shown = decile, now

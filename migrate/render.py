@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-import time
+import datetime
 from collections import defaultdict
 from typing import Any
 
 from migrate.api import ApplyResult, PlanResult
 from migrate.consent import reconciliation_lines
-from migrate.i18n import _
+from migrate.i18n import _, date_time, ngettext, number
 from migrate.model import Action, Change, summary_line
 
 #: How many lines of each kind a step shows before "… and N more" (all with --all).
 LINES_PER_KIND = 25
 _ORDER = (Action.CONFLICT, Action.UPDATE, Action.CREATE, Action.SKIP, Action.UNCHANGED)
-_HEADINGS = {
-    Action.CREATE: "to create",
-    Action.UPDATE: "to update",
-    Action.CONFLICT: "in conflict",
-    Action.SKIP: "skipped",
-    Action.UNCHANGED: "unchanged",
-}
+
+
+def _heading(action: Action, n: int) -> str:
+    """`3 to create`, `1 unchanged`: the count with its words, in the plural the language wants."""
+    headings = {
+        Action.CREATE: ngettext("{n} to create", "{n} to create", n),
+        Action.UPDATE: ngettext("{n} to update", "{n} to update", n),
+        Action.CONFLICT: ngettext("{n} in conflict", "{n} in conflict", n),
+        Action.SKIP: ngettext("{n} skipped", "{n} skipped", n),
+        Action.UNCHANGED: ngettext("{n} unchanged", "{n} unchanged", n),
+    }
+    return headings[action].format(n=number(n))
 
 
 def plan_text(result: PlanResult, show_all: bool = False) -> str:
@@ -52,14 +57,14 @@ def _step_lines(changes: list[Change], show_all: bool) -> list[str]:
         if not group:
             continue
         if action is Action.UNCHANGED and not show_all:
-            lines.append(f"  = {len(group):,} " + _("unchanged"))
+            lines.append("  = " + _heading(action, len(group)))
             continue
-        lines.append(f"  {len(group):,} " + _(_HEADINGS[action]) + ":")
+        lines.append("  " + _("{heading}:").format(heading=_heading(action, len(group))))
         shown = group if show_all else group[:LINES_PER_KIND]
         lines.extend(_change_line(change) for change in shown)
         if len(group) > len(shown):
             lines.append("    " + _("… and {n} more (add --all to list every item, or use "
-                                    "--json)").format(n=f"{len(group) - len(shown):,}"))
+                                    "--json)").format(n=number(len(group) - len(shown))))
     return lines
 
 
@@ -114,13 +119,16 @@ def apply_text(result: ApplyResult) -> str:
                                                                      why=why))
     lines.append(_("Applied: {done} done, {failed} failed, {conflict} conflicts, {skipped} "
                    "skipped, {stale} stale, {unchanged} unchanged.").format(
-        **{k: f"{v:,}" for k, v in counts.items()}))
+        **{k: number(v) for k, v in counts.items()}))
     if counts["marked_seen"]:
-        lines.append(_("{n} items marked as seen: they will never be written (apply "
-                       "--mark-seen).").format(n=f"{counts['marked_seen']:,}"))
+        lines.append(ngettext("{n} item marked as seen: it will never be written (apply "
+                              "--mark-seen).", "{n} items marked as seen: they will never be "
+                              "written (apply --mark-seen).", counts["marked_seen"])
+                     .format(n=number(counts["marked_seen"])))
     if counts["not_started"]:
-        lines.append(_("{n} items were not started; run 'migrate apply' again to finish.")
-                     .format(n=f"{counts['not_started']:,}"))
+        lines.append(ngettext("{n} item was not started; run 'migrate apply' again to finish.",
+                              "{n} items were not started; run 'migrate apply' again to finish.",
+                              counts["not_started"]).format(n=number(counts["not_started"])))
     if counts["failed"]:
         lines.append(_("Run 'migrate apply' again to retry what failed; 'migrate report' lists "
                        "every failure with its reason."))
@@ -146,16 +154,17 @@ def status_text(status: dict[str, Any]) -> str:
     if not status["steps"] and status["last_run"] is None:
         lines.append(_("Nothing has been applied yet."))
     for step, counts in status["steps"].items():
-        parts = ", ".join(f"{n:,} {_(state)}" for state, n in sorted(counts.items()))
+        parts = ", ".join(_("{n} {state}").format(state=_(state), n=number(n))
+                          for state, n in sorted(counts.items()))
         lines.append(_("  step '{step}': {parts}").format(step=step, parts=parts))
     run = status["last_run"]
     if run:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started"]))
+        when = date_time(datetime.datetime.fromtimestamp(run["started"]))
         outcome = _(run["outcome"] or "running or stopped abruptly")
         lines.append(_("Last run: {when}, {outcome}").format(when=when, outcome=outcome))
     scheduled = status.get("last_scheduled_run")
     if scheduled:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(scheduled["started"]))
+        when = date_time(datetime.datetime.fromtimestamp(scheduled["started"]))
         outcome = _(scheduled["outcome"] or "running or stopped abruptly")
         lines.append(_("Last scheduled run: {when}, {outcome}").format(when=when,
                                                                        outcome=outcome))

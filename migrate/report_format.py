@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from migrate.i18n import _
+from migrate.i18n import _, date_time
+from migrate.i18n import number as _number
 
 
 def number(value: int | float | None) -> str:
     """A count with thousands separators; an em dash when unknown."""
-    if value is None:
-        return "—"
-    return f"{value:,}"
+    return _number(value)
 
 
 def size(value: int | None) -> str:
@@ -28,9 +27,9 @@ def size(value: int | None) -> str:
     amount = value / 1000
     for unit in units[:-1]:
         if amount < 1000:
-            return unit.format(n=f"{amount:,.1f}")
+            return unit.format(n=_number(amount, 1))
         amount /= 1000
-    return units[-1].format(n=f"{amount:,.1f}")
+    return units[-1].format(n=_number(amount, 1))
 
 
 def moment(value: float | str | None) -> str:
@@ -41,8 +40,7 @@ def moment(value: float | str | None) -> str:
             else dt.datetime.fromtimestamp(value, dt.UTC))
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
-    return _("{date} {time} UTC").format(date=when.astimezone(dt.UTC).strftime("%Y-%m-%d"),
-                                         time=when.astimezone(dt.UTC).strftime("%H:%M"))
+    return _("{moment} UTC").format(moment=date_time(when.astimezone(dt.UTC)))
 
 
 def duration(seconds: float | None) -> str:

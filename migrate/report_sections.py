@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from migrate.i18n import _
+from migrate.i18n import _, number
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Section:
 
     @property
     def heading(self) -> str:
-        return self.title if self.count is None else f"{self.title} ({self.count:,})"
+        return self.title if self.count is None else f"{self.title} ({number(self.count)})"
 
 
 def sections(data: dict[str, Any]) -> list[Section]:
