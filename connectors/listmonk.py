@@ -5,6 +5,12 @@
   consent evidence) and `preconfirm_subscriptions` only when opt-in evidence exists.
 - A suppressed member is created `blocklisted` with no list, or an existing one is blocklisted
   by id: never subscribed.
+- In bulk (`write_batch`, up to 1,000 members a request): listmonk's CSV import, mode
+  `subscribe` with `overwrite: false` (an existing subscriber keeps its statuses, name and
+  attributes) and one import per consent class — `confirmed` only for members with opt-in
+  evidence, `unconfirmed` otherwise — and mode `blocklist` for suppressed members; the import is
+  asynchronous: polled until finished, then the members are read back by address (100 a
+  request) and each is reported as it stands. One import at a time (listmonk runs only one).
 - Never `POST /api/subscribers/subscription` (it re-subscribes) nor `PUT /api/subscribers/{id}`
   (it deletes every membership left out and resets attributes; docs/decisions/0203). An
   existing subscriber is only added to the list when it has no row there (an unsubscribed row
@@ -13,7 +19,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import threading
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from connectors.mailing import http as web
@@ -25,7 +36,7 @@ from migrate.consent import (
     InvalidAddressError,
     address_key,
 )
-from migrate.errors import SkipItem
+from migrate.errors import SkipItem, TransientError
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import Option, OptionSet
@@ -54,8 +65,14 @@ class ListmonkConnector(Connector):
                               str(self.config.get("optin") or "double"))
 
 
+#: Members per import request; addresses per read-back request (kept short for proxies' URL
+#: limits: nginx refuses request lines over 8 KB by default).
+BATCH, READ_BACK = 1000, 100
+IMPORT_WAIT = 600.0
+
+
 class ListmonkTarget(Target):
-    capabilities = Capabilities(default_jobs=4, max_jobs=8)
+    capabilities = Capabilities(default_jobs=4, max_jobs=8, batch_size=BATCH)
 
     def __init__(self, url: str, user: str, token: str, list_name: str, optin: str) -> None:
         self.url, self.list_name, self.optin = url, list_name, optin
@@ -63,6 +80,7 @@ class ListmonkTarget(Target):
         self.http.headers["Authorization"] = f"token {user}:{token}"
         self._list_id: int | None = None
         self._list_lock = threading.Lock()
+        self._import_lock = threading.Lock()
         self.requests = 0
 
     # -- HTTP -----------------------------------------------------------------------------
@@ -181,6 +199,82 @@ class ListmonkTarget(Target):
         entry = self._entry(record, self._list_id)
         if entry is None:
             raise SkipItem(_("listmonk did not keep the subscription"))
+        return entry
+
+    # -- writing in bulk (the CSV import) -------------------------------------------------
+
+    def write_batch(self, changes: Sequence[Change], source: Source,
+                    keys: Sequence[str]) -> list[TargetEntry | Exception]:
+        classes: dict[str, list[int]] = {"blocklist": [], "confirmed": [], "unconfirmed": []}
+        for index, change in enumerate(changes):
+            meta = change.item.meta
+            kind = ("blocklist" if is_suppressed(meta) else
+                    "confirmed" if self._preconfirm(meta) else "unconfirmed")
+            classes[kind].append(index)
+        for kind, indexes in classes.items():  # suppressions first
+            if indexes:
+                self._import(kind, [(changes[i].item, keys[i]) for i in indexes])
+        found = self._read_back([c.item.meta["email"] for c in changes])
+        return [self._imported(change, found) for change in changes]
+
+    def _import(self, kind: str, members: list[tuple[SourceItem, str]]) -> None:
+        """One import session; returns once listmonk says it is finished."""
+        text = io.StringIO()
+        rows = csv.writer(text, lineterminator="\n")
+        rows.writerow(["email", "name", "attributes"])
+        for item, key in members:
+            rows.writerow([item.meta["email"].strip(), item.meta.get("name") or "",
+                           json.dumps(_attributes(item, key), ensure_ascii=False)])
+        params: dict[str, Any] = {"mode": "blocklist", "delim": ",", "overwrite": False}
+        if kind != "blocklist":  # never overwrite: existing statuses are never reset
+            params |= {"mode": "subscribe", "subscription_status": kind,
+                       "lists": [self.ensure_list()]}
+        with self._import_lock:
+            self._until_idle()
+            self.call("POST", "/api/import/subscribers", data={"params": json.dumps(params)},
+                      files={"file": ("transhumance.csv", text.getvalue().encode("utf-8"),
+                                      "text/csv")})
+            status = self._until_idle()
+            self.call("DELETE", "/api/import/subscribers")
+        if status != "finished":
+            raise TransientError(_("listmonk's import stopped ({status}); trying again").format(
+                status=status))
+
+    def _until_idle(self) -> str:
+        """Poll the import until none is running (ours, or someone's in the admin)."""
+        pause, deadline = 0.02, time.monotonic() + IMPORT_WAIT
+        while True:
+            status = str(web.with_retries(
+                lambda: self.call("GET", "/api/import/subscribers"))["status"])
+            if status != "importing":
+                return status
+            if time.monotonic() > deadline:
+                raise TransientError(_("an import is still running in listmonk"),
+                                     retry_after=60)
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.5)
+
+    def _read_back(self, emails: list[str]) -> dict[str, dict[str, Any]]:
+        """Subscribers by lowercased address, 100 addresses a request."""
+        found: dict[str, dict[str, Any]] = {}
+        wanted = sorted({email.strip().lower() for email in emails})
+        for start in range(0, len(wanted), READ_BACK):
+            chunk = ", ".join("'" + e.replace("'", "''") + "'"
+                              for e in wanted[start:start + READ_BACK])
+            for record in self.get_all("/api/subscribers",
+                                       query=f"LOWER(subscribers.email) IN ({chunk})"):
+                found[record["email"].lower()] = record
+        return found
+
+    def _imported(self, change: Change, found: dict[str, dict[str, Any]]
+                  ) -> TargetEntry | Exception:
+        record = found.get(change.item.meta["email"].strip().lower())
+        entry = self._entry(record, self._list_id) if record else None
+        if entry is None:
+            return SkipItem(_("listmonk did not import it (its import log says why: Admin › "
+                              "Subscribers › Import)"))
+        if is_suppressed(change.item.meta) and entry.ref["state"] != "blocked":
+            return TransientError(_("listmonk has not blocklisted it yet; trying again"))
         return entry
 
     def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:

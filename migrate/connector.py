@@ -45,6 +45,9 @@ class Capabilities:
     #: The host this target writes to, when it is not the connection's `url` option: writes by
     #: every plan of one process to one host share one limit (see migrate/hosts.py).
     host: str | None = None
+    #: Targets that write many items in one request (an import API) give their group size and
+    #: implement `Target.write_batch`; the runner then writes in groups (migrate/batching.py).
+    batch_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,14 @@ class Target(ABC):
         instead of once per item, so later edits on the target are still recognised. If this
         raises, the items stay in doubt and are verified on the next start."""
         return list(written)
+
+    def write_batch(self, changes: Sequence[Change], source: Source,
+                    keys: Sequence[str]) -> list[TargetEntry | Exception]:
+        """Write several items at once (only if `capabilities.batch_size` is set): one result
+        per change, in order — the entry as it now stands, or the exception that item would
+        have raised from `write` (`SkipItem`, `TransientError`…). Raising fails the whole
+        group. Same idempotency rule as `write`; `verify` stays per item."""
+        raise NotImplementedError(f"{type(self).__name__} does not write in batches")
 
     @abstractmethod
     def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:

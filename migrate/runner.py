@@ -23,6 +23,7 @@ from functools import partial
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from migrate.batching import retry_items, submit_in_batches
 from migrate.connector import Source, Target
 from migrate.errors import FatalError, Interrupted, MigrateError, SkipItem, TransientError
 from migrate.events import ClientEvents
@@ -95,7 +96,8 @@ class Runner:
         self._finished = _Finished()
         self._settler = (Settler(self._settle_with_retries, self._settle_failed)
                          if Settler.is_needed(target) else None)
-        batches = _batches(changes, max(64, 8 * self.jobs))
+        group = target.capabilities.batch_size or 1  # items per write (migrate/batching.py)
+        batches = _batches(changes, max(64, 8 * self.jobs, group))
         done_buffer: list[tuple[Change, TargetEntry]] = []
         last_flush = time.monotonic()
         in_flight: dict[Future[TargetEntry], Change] = {}
@@ -103,7 +105,7 @@ class Runner:
         stopping = False
         try:
             while True:
-                if not stopping and len(in_flight) < 4 * self.jobs:
+                if not stopping and len(in_flight) < 4 * self.jobs * group:
                     batch = next(batches, None)
                     if batch is not None:
                         self._dispatch(batch, pool, in_flight, source, target)
@@ -138,8 +140,9 @@ class Runner:
         self.journal.record_intents(keyed, self.run_id)
         if self.events:
             self.events.items("intent", batch)
+        submit = self._submitter(pool, keyed, source, target)
         for change, key in keyed:
-            future = pool.submit(self._write, change, key, source, target)
+            future = submit(change, key)
             future.add_done_callback(self._finished.put)
             in_flight[future] = change
 
@@ -159,6 +162,31 @@ class Runner:
             reraise=True,
         )
         return retrying(call, change, source, key)
+
+    def _submitter(self, pool: ThreadPoolExecutor, keyed: list[tuple[Change, str]],
+                   source: Source, target: Target) -> Callable[[Change, str], Future[TargetEntry]]:
+        """One future per item: a write each, or a share of a `write_batch` call."""
+        size = target.capabilities.batch_size
+        if not size:
+            return lambda change, key: pool.submit(self._write, change, key, source, target)
+
+        def write_batch(changes: list[Change], keys: list[str]) -> list[TargetEntry | Exception]:
+            return retry_items(lambda c, k: self._retrying()(self._gated_batch, target, c, source,
+                                                             k), changes, keys,
+                               self.retry.attempts, self._delay)
+        return submit_in_batches(pool, keyed, size, write_batch)
+
+    def _retrying(self) -> Retrying:
+        return Retrying(retry=retry_if_exception_type(TransientError),
+                        stop=stop_after_attempt(self.retry.attempts), wait=self._wait,
+                        reraise=True)
+
+    def _gated_batch(self, target: Target, changes: list[Change], source: Source,
+                     keys: list[str]) -> list[TargetEntry | Exception]:
+        if self.gate is None:
+            return target.write_batch(changes, source, keys)
+        with self.gate:
+            return target.write_batch(changes, source, keys)
 
     def _gated_write(self, target: Target, change: Change, source: Source,
                      key: str) -> TargetEntry:
