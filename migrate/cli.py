@@ -431,8 +431,9 @@ def login(out: Output, plan_file: Path, connection: str, as_json: bool) -> None:
 
 
 @cli.command()
-@PLAN_FILE
-@click.option("--step", required=True, help="The step to run (e.g. posts).")
+@click.argument("plan_files", metavar="PLAN...", nargs=-1, required=True,
+                type=click.Path(path_type=Path))
+@click.option("--step", help="Only this step (e.g. posts); every step by default.")
 @click.option("--every", default="15m", show_default=True, help="How often: 15m, 2h, 1d.")
 @click.option("--with", "kind", type=click.Choice(["cron", "systemd"]), default="cron",
               show_default=True, help="Cron, or a systemd user timer.")
@@ -446,22 +447,32 @@ def login(out: Output, plan_file: Path, connection: str, as_json: bool) -> None:
 @STATE_DIR
 @AS_JSON
 @click.pass_obj
-def schedule(out: Output, plan_file: Path, step: str, every: str, kind: str, install: bool,
-             crontab_file: Path | None, systemd_dir: Path | None, env_file: Path | None,
-             state_dir: Path | None, as_json: bool) -> None:
-    """Run a step regularly (cross-posting): print or install a crontab line or systemd timer."""
+def schedule(out: Output, plan_files: tuple[Path, ...], step: str | None, every: str, kind: str,
+             install: bool, crontab_file: Path | None, systemd_dir: Path | None,
+             env_file: Path | None, state_dir: Path | None, as_json: bool) -> None:
+    """Run plans regularly (cross-posting, agencies' clients): print or install a crontab line
+    or a systemd timer for each plan given."""
     from migrate import schedule as schedules
 
-    planned = schedules.build(plan_file, step, every, state_dir, env_file)
-    lines = schedules.run(planned, kind, install, crontab_file, systemd_dir)
+    # Each client gets its own entry: its own lock and journal, so one slow client never
+    # delays another's run. All plans are checked before anything is installed.
+    from migrate.clients import state_dir_for
+
+    planned = [schedules.build(path, step, every,
+                               state_dir_for(path, state_dir, len(plan_files) > 1), env_file)
+               for path in plan_files]
+    documents = []
+    for one in planned:
+        lines = schedules.run(one, kind, install, crontab_file, systemd_dir)
+        documents.append({"plan": str(one.plan), "step": one.step, "with": kind,
+                          "every_minutes": one.minutes, "command": one.shell(),
+                          "cron_line": one.cron_line(), "systemd_units": one.systemd_units(),
+                          "log": str(one.log), "installed": install, "messages": lines})
+        if not as_json:
+            for line in lines:
+                out.echo(line)
     if as_json:
-        out.json({"plan": str(planned.plan), "step": planned.step, "with": kind,
-                  "every_minutes": planned.minutes, "command": planned.shell(),
-                  "cron_line": planned.cron_line(), "systemd_units": planned.systemd_units(),
-                  "log": str(planned.log), "installed": install, "messages": lines})
-        return
-    for line in lines:
-        out.echo(line)
+        out.json(documents[0] if len(documents) == 1 else documents)
 
 
 @cli.command()

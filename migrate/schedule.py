@@ -1,6 +1,7 @@
-"""`migrate schedule`: run one step of a plan every few minutes, with cron or a systemd timer.
+"""`migrate schedule`: run a plan (or one of its steps) every few minutes, with cron or a systemd
+timer; one entry per client when several plans are given.
 
-The scheduled command is `<this installation's migrate> apply <plan> --step <step> --yes
+The scheduled command is `<this installation's migrate> apply <plan> [--step <step>] --yes
 --scheduled` (the run is recorded as scheduled, and `migrate status` shows the last one),
 with absolute paths, appending its output to `<state dir>/<plan>-<step>.log`. `apply` is safe to
 run that way: it is locked, idempotent, and prints one line when there is nothing new.
@@ -31,10 +32,10 @@ USER_UNITS = Path("~/.config/systemd/user")
 
 @dataclass(frozen=True)
 class Schedule:
-    """One step of one plan, every `minutes`, as a shell command."""
+    """One plan (or one of its steps), every `minutes`, as a shell command."""
 
     plan: Path
-    step: str
+    step: str | None
     minutes: int
     command: list[str]
     log: Path
@@ -43,8 +44,15 @@ class Schedule:
     @property
     def slug(self) -> str:
         """A name for the unit files and the crontab tag: `transhumance-<plan>-<step>`."""
-        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", self.plan.stem).strip("-") or "plan"
-        return f"transhumance-{stem}-{re.sub(r'[^A-Za-z0-9_-]+', '-', self.step)}"
+        # Clients' plans are all called plan.yaml: their folder tells them apart.
+        name = self.plan.stem if self.plan.stem != "plan" else self.plan.parent.name
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "plan"
+        return f"transhumance-{stem}-{re.sub(r'[^A-Za-z0-9_-]+', '-', self.step or 'all')}"
+
+    @property
+    def what(self) -> str:
+        return (_("step {step} of {plan}").format(step=self.step, plan=self.plan.name)
+                if self.step else _("every step of {plan}").format(plan=self.plan))
 
     @property
     def tag(self) -> str:
@@ -67,13 +75,13 @@ class Schedule:
         environment = f"EnvironmentFile={self.env_file}\n" if self.env_file else ""
         service = (
             "[Unit]\n"
-            f"Description=Transhumance: step {self.step} of {self.plan.name}\n\n"
+            f"Description=Transhumance: {self.what}\n\n"
             "[Service]\nType=oneshot\n" + environment +
             # systemd expands `%` specifiers: a literal one is written `%%`.
             f"ExecStart=/bin/sh -c {shlex.quote(self.shell()).replace('%', '%%')}\n")
         timer = (
             "[Unit]\n"
-            f"Description=Run step {self.step} of {self.plan.name} every {self.minutes} min\n\n"
+            f"Description=Run {self.what} every {self.minutes} min\n\n"
             "[Timer]\nOnBootSec=5min\n"
             f"OnUnitActiveSec={self.minutes}min\nAccuracySec=1min\n\n"
             "[Install]\nWantedBy=timers.target\n")
@@ -108,17 +116,20 @@ def migrate_command() -> list[str]:
     return [str(Path(sys.executable).absolute()), "-m", "migrate"]
 
 
-def build(plan_file: Path, step: str, every: str, state_dir: Path | None = None,
+def build(plan_file: Path, step: str | None, every: str, state_dir: Path | None = None,
           env_file: Path | None = None) -> Schedule:
-    """Check the plan and step, and make the schedule (nothing is written)."""
+    """Check the plan and step (every step when None), and make the schedule (nothing is
+    written)."""
     plan = load_plan(plan_file)
-    plan.step(step)  # an unknown step is a plain error now rather than every 15 minutes
+    if step is not None:
+        plan.step(step)  # an unknown step is a plain error now rather than every 15 minutes
     path = plan.path.absolute()
-    command = [*migrate_command(), "apply", str(path), "--step", step, "--yes", "--scheduled"]
+    command = [*migrate_command(), "apply", str(path), *(["--step", step] if step else []),
+               "--yes", "--scheduled"]
     if state_dir is not None:
         command += ["--state-dir", str(state_dir.absolute())]
     log = journal_path(path, state_dir.absolute() if state_dir else None).parent / (
-        f"{path.stem}-{step}.log")
+        f"{path.stem}-{step or 'all'}.log")
     return Schedule(path, step, parse_every(every), command, log,
                     env_file.absolute() if env_file else None)
 
