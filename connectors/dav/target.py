@@ -16,6 +16,7 @@ import io
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from connectors.dav.chunked import ChunkedUpload
@@ -24,6 +25,7 @@ from connectors.dav.http import DavHttp
 from connectors.dav.keepalive import KeepAliveUploads
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
 from connectors.dav.names import NameRules, encode_segment
+from connectors.dav.readback import FolderReadback, Listing
 from connectors.dav.sharing import ShareApi, plan_shares, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
 from migrate.connector import Capabilities, Source, Target
@@ -62,7 +64,10 @@ class DavTarget(Target):
         self._lock = threading.Lock()
         self._mkcol_lock = threading.Lock()
         #: Files written whose PUT answer gave no ETag: `settle` reads their versions back.
-        self._unsettled: set[str] = set()
+        self._readback = FolderReadback()
+        # Every item names its folders again: encode each distinct segment once.
+        self._encode = lru_cache(maxsize=65536)(
+            lambda segment: encode_segment(segment, settings.rules))
         user, password = http.session.auth  # type: ignore[misc]
         self.uploads = (KeepAliveUploads(http, user, password, bool(http.session.verify))
                         if KeepAliveUploads.is_usable(http.base) else None)
@@ -83,7 +88,7 @@ class DavTarget(Target):
 
     def levels(self, item: SourceItem) -> list[Level]:
         """A source whose names may hold `/` (Drive) gives them in `meta["segments"]`."""
-        return levels_of(item, lambda segment: encode_segment(segment, self.settings.rules))
+        return levels_of(item, self._encode)
 
     def prepare_names(self, items: Sequence[SourceItem]) -> None:
         self.collisions.resolve(self.levels(item) for item in items)
@@ -130,18 +135,25 @@ class DavTarget(Target):
             self.ensure_folder(path)
             self._share(change, path)
             return TargetEntry(change.target_name, ItemKind.FOLDER)
-        self.ensure_folder(path.rpartition("/")[0])
+        folder = path.rpartition("/")[0]
+        self.ensure_folder(folder)
+        self._readback.started(folder)
+        try:
+            fingerprint = self._write_file(change, source, path, idempotency_key)
+        finally:
+            self._readback.ended(folder)
+        self._share(change, path)
+        return TargetEntry(change.target_name, ItemKind.FILE, fingerprint)
+
+    def _write_file(self, change: Change, source: Source, path: str, key: str) -> Fingerprint:
         size = change.item.fingerprint.size
         with source.open(change.item) as stream:
             large = size is None or size > self.settings.chunk_threshold
             if self.settings.is_nextcloud and large:
-                fingerprint = self._chunked(change, path, stream, idempotency_key)
-            elif self.settings.is_nextcloud:
-                fingerprint = self._put_nextcloud(change, path, stream)
-            else:
-                fingerprint = self._put_plain(change, path, stream, idempotency_key)
-        self._share(change, path)
-        return TargetEntry(change.target_name, ItemKind.FILE, fingerprint)
+                return self._chunked(change, path, stream, key)
+            if self.settings.is_nextcloud:
+                return self._put_nextcloud(change, path, stream)
+            return self._put_plain(change, path, stream, key)
 
     def _nextcloud_headers(self, item: SourceItem) -> dict[str, str]:
         headers = {}
@@ -198,8 +210,7 @@ class DavTarget(Target):
             self._check_whole(stream, hasher, item)
         etag = normal_etag(response.headers.get("ETag"))
         if not etag:  # Apache's answer has none: `settle` reads it back with its folder
-            with self._lock:
-                self._unsettled.add(path)
+            self._readback.unsettled(path)
         return Fingerprint(hasher.size, None, None, etag)
 
     def _send(self, url: str, stream: Any, size: int | None, hasher: Hasher, what: str,
@@ -220,17 +231,12 @@ class DavTarget(Target):
 
     def settle(self, written: Sequence[TargetEntry]) -> list[TargetEntry]:
         """The versions of files whose PUT answer had no ETag, read back with one PROPFIND
-        (Depth 1) per folder instead of one per file. A file whose size differs by now (edited
-        in between) keeps the size alone, so the next plan calls it changed on the target."""
-        with self._lock:
-            pending = {self.full(e.name) for e in written} & self._unsettled
-            self._unsettled -= pending
-        found: dict[str, Resource] = {}
-        for folder in sorted({path.rpartition("/")[0] for path in pending}):
-            for resource in propfind(self.http, self.http.url(folder, folder=True), "1",
-                                     folder or "/"):
-                if resource.path and not resource.is_folder:
-                    found[f"{folder}/{resource.path}".strip("/")] = resource
+        (Depth 1) per folder instead of one per file, and at most once per folder while its
+        files finish (connectors/dav/readback.py; called from one thread at a time). A file
+        whose size differs by now (edited in between) keeps the size alone, so the next plan
+        calls it changed on the target."""
+        pending = self._readback.take(self.full(e.name) for e in written)
+        found = self._readback.versions(pending, self._list_folder) if pending else {}
         settled = []
         for entry in written:
             resource = found.get(self.full(entry.name))
@@ -239,6 +245,13 @@ class DavTarget(Target):
                                 ref={"fileid": resource.file_id} if resource.file_id else {})
             settled.append(entry)
         return settled
+
+    def _list_folder(self, folder: str) -> Listing:
+        """The files directly in `folder`, by name."""
+        return {resource.path: resource
+                for resource in propfind(self.http, self.http.url(folder, folder=True), "1",
+                                         folder or "/")
+                if resource.path and not resource.is_folder}
 
     def _check_whole(self, stream: Any, hasher: Hasher, item: SourceItem) -> None:
         expected = item.fingerprint.size
