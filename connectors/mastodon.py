@@ -19,9 +19,11 @@ import html
 import mimetypes
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 from connectors.mastodon_client import MastodonClient
+from connectors.mastodon_pacing import MEDIA, STATUSES, Deferral
 from connectors.mastodon_text import Limits, compose
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.errors import SkipItem, TransientError
@@ -43,6 +45,13 @@ class MastodonConnector(Connector):
                help="An access token with 'read' and 'write' scopes (Preferences → Development "
                     "→ New application); give it as ${env:MASTODON_TOKEN}."),
         Option("timeout", "number", default=30, help="Seconds to wait for each answer."),
+        Option("rate_windows", "mapping",
+               help="Only if this server changed Mastodon's rate-limit windows: their length in "
+                    "seconds, e.g. {statuses: 10800, media: 1800, requests: 300} (Mastodon's). "
+                    "The limits themselves are read from the server's answers."),
+        Option("max_wait", "number", default=300,
+               help="Longest pause (seconds) for a rate limit within one run; posts that would "
+                    "wait longer are left for the next run."),
     ))
     target_actions = ("mirror",)
     target_step_options = OptionSet((
@@ -68,20 +77,28 @@ class MastodonConnector(Connector):
     ))
 
     def open_target(self, location: str, step: StepContext) -> MastodonTarget:
+        windows = {str(k): float(v) for k, v in (self.config.get("rate_windows") or {}).items()}
         client = MastodonClient(str(self.config["url"]), str(self.config["token"]),
-                                float(self.config.get("timeout") or 30))
-        return MastodonTarget(client, dict(step.options))
+                                float(self.config.get("timeout") or 30),
+                                float(self.config.get("max_wait") or 300), windows)
+        limits_file = (step.state_dir / "mastodon-rate-limits.json") if step.state_dir else None
+        return MastodonTarget(client, dict(step.options), limits_file)
 
 
 class MastodonTarget(Target):
-    def __init__(self, client: MastodonClient, options: dict[str, Any]) -> None:
-        self.client, self.options = client, options
+    def __init__(self, client: MastodonClient, options: dict[str, Any],
+                 limits_file: Path | None = None) -> None:
+        self.client, self.options, self.limits_file = client, options, limits_file
         self.limits = self._read_limits()
         self.capabilities = Capabilities(max_post_length=self.limits.max_characters,
                                          default_jobs=1, max_jobs=1)
         self.account_id = self.client.call(self.client.api.account_verify_credentials)["id"]
+        self._account = f"{self.client.url} {self.account_id}"
+        if self.limits_file is not None:
+            self.client.buckets.load(self.limits_file, self._account)
         self._statuses: dict[str, dict[str, Any]] | None = None
         self._threads: dict[str, list[str]] = {}  # marker → status ids of the post, in order
+        self.deferral = Deferral()
 
     def _read_limits(self) -> Limits:
         instance = self.client.call(self.client.api.instance_v2)
@@ -140,10 +157,13 @@ class MastodonTarget(Target):
         if not meta.get("url"):
             raise SkipItem(_("this post has no original address to mark it with"))
         self._load()
+        done = list(self._threads.get(change.target_name, []))
+        self._make_room(meta, len(done))
         media_ids, notes = self._upload_media(change.item, source)
         meta["notes_for_text"] = notes
         parts = compose(meta, self.options, self.limits)
-        done = list(self._threads.get(change.target_name, []))[: len(parts)]
+        self._make_room_for(meta, STATUSES, len(parts) - len(done), 0)
+        done = done[: len(parts)]
         parent_ids = self._threads.get(str(meta.get("reply_to_url") or ""), [])
         reply_to = done[-1] if done else (parent_ids[-1] if parent_ids else None)
         for index in range(len(done), len(parts)):
@@ -164,6 +184,41 @@ class MastodonTarget(Target):
         return TargetEntry(change.target_name, ItemKind.POST, Fingerprint(),
                            {"id": done[0], "url": first.get("url"), "parts": len(done),
                             "notes": notes})
+
+    def _make_room(self, meta: dict[str, Any], posted: int) -> None:
+        """Before a post: wait for its statuses and media to fit in their windows, or leave it
+        (and, to keep the order, every later post) for a later run."""
+        media = sum(1 for m in (meta.get("media") or [])[: self.limits.max_media]
+                    if m.get("path"))
+        statuses = max(0, len(compose({**meta, "notes_for_text": []}, self.options,
+                                      self.limits)) - posted)
+        if self.deferral.is_active:
+            self.deferral.add(statuses, media)
+            raise SkipItem(self.deferral.reason)
+        self._make_room_for(meta, MEDIA, media, statuses)
+        self._make_room_for(meta, STATUSES, statuses, 0)
+
+    def _make_room_for(self, meta: dict[str, Any], family: str, count: int,
+                       statuses: int) -> None:
+        if count <= 0:
+            return
+        wait = self.client.wait_for(family, count)
+        if wait <= 0:
+            return
+        if wait <= self.client.max_wait:
+            self.client.sleep_for(family, wait)
+            return
+        media = sum(1 for m in meta.get("media") or [] if m.get("path"))
+        self.deferral.start(family, time.time() + wait)
+        self.deferral.add(count if family == STATUSES else statuses, media)
+        raise SkipItem(self.deferral.reason)
+
+    def notes(self) -> list[str]:
+        """When posts were left for later runs: how many, and when the import should end."""
+        if not self.deferral.is_active:
+            return []
+        return [self.client.buckets.end_estimate(self.deferral.posts, self.deferral.statuses,
+                                                 self.deferral.media)]
 
     def _upload_media(self, item: SourceItem, source: Source) -> tuple[list[str], list[str]]:
         """Media uploaded (and processed); those that cannot be are linked in the text."""
@@ -221,6 +276,8 @@ class MastodonTarget(Target):
                            {"id": ids[0], "url": head.get("url"), "parts": len(ids)})
 
     def close(self) -> None:
+        if self.limits_file is not None:
+            self.client.buckets.save(self.limits_file, self._account)
         self.client.api.session.close()
 
 

@@ -1,10 +1,12 @@
 """Mastodon.py behind one call site: pacing to the published limits, errors translated.
 
-Mastodon.py's own "pace" mode is not used: it fails when the server gives no reset time and
-after the last request of a window. Here every call goes through `MastodonClient.call`, which
-reads the `X-RateLimit-Remaining`/`-Reset` values Mastodon.py keeps, and sleeps until the
-window resets when only a small reserve is left — so a long import runs at the limit without
-meeting a 429. A wait longer than `max_wait` stops the step with the time to come back.
+Mastodon.py's own "pace" mode is not used: it fails when the server gives no reset time, after
+the last request of a window, and it knows one bucket only. Here every call goes through
+`MastodonClient.call`, which files the `X-RateLimit-*` values of each answer under the bucket
+they describe (requests, statuses, media: `mastodon_pacing.py`) and sleeps until a bucket's
+window resets when only its reserve is left — so a long import runs at the limits without
+meeting a 429. The target asks `wait_for` before a post and leaves the post for a later run
+when the wait is longer than `max_wait`; a requests wait that long stops the step.
 """
 
 from __future__ import annotations
@@ -15,25 +17,27 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from connectors.mastodon_pacing import FAMILY_OF, REQUESTS, Buckets
 from migrate.errors import FatalError, SkipItem, TransientError
 from migrate.i18n import _
 
 T = TypeVar("T")
 
-#: Requests left unused in each window, for the association's other apps using the account.
-RESERVE = 2
 #: 422 answers that mean "try again in a moment", not "this post is wrong" (media processing).
 NOT_READY = ("processing", "processed")
 
 
 class MastodonClient:
-    def __init__(self, url: str, token: str, timeout: float, max_wait: float = 300.0) -> None:
+    def __init__(self, url: str, token: str, timeout: float, max_wait: float = 300.0,
+                 periods: dict[str, float] | None = None) -> None:
         from mastodon import Mastodon
 
         self.url = url.rstrip("/")
         self.api = Mastodon(access_token=token, api_base_url=self.url, request_timeout=timeout,
                             ratelimit_method="throw", version_check_mode="none")
         self.max_wait = max_wait
+        self.buckets = Buckets()
+        self.buckets.periods.update(periods or {})
         self.lock = threading.Lock()
         self.requests = 0
         self.rate_limited = 0
@@ -43,9 +47,14 @@ class MastodonClient:
         """One API call, paced, with Mastodon.py's errors turned into ours."""
         from mastodon import errors
 
+        family = FAMILY_OF.get(getattr(method, "__name__", ""), REQUESTS)
         with self.lock:
-            self._pace()
+            self._pace(REQUESTS)
+            if family != REQUESTS:
+                self._pace(family)
             self.requests += 1
+            # Only values this answer brings are filed: None marks "no header".
+            self.api.ratelimit_remaining = None
         try:
             return method(*args, **kwargs)
         except errors.MastodonRatelimitError:
@@ -59,13 +68,24 @@ class MastodonClient:
                 url=self.url, reason=type(error).__name__)) from None
         except errors.MastodonAPIError as error:
             raise self._translate(error) from None
+        finally:
+            remaining = self.api.ratelimit_remaining
+            self.buckets.observe(family, self.api.ratelimit_limit, remaining,
+                                 self.api.ratelimit_reset if remaining is not None else None)
 
-    def _pace(self) -> None:
-        """Sleep until the window resets when only the reserve is left in it."""
-        remaining = self.api.ratelimit_remaining
-        if remaining is None or remaining > RESERVE or self.api.ratelimit_lastcall is None:
-            return
-        wait = self._until_reset()
+    def wait_for(self, family: str, count: int = 1) -> float:
+        """Seconds before `count` calls of `family` fit in its window (0: they fit now)."""
+        return self.buckets.wait_for(family, count)
+
+    def sleep_for(self, family: str, wait: float) -> None:
+        """Wait for `family`'s window to reset (the caller checked `wait` is short enough)."""
+        self.waited += wait
+        time.sleep(wait)
+        self.buckets.after_wait(family)
+
+    def _pace(self, family: str) -> None:
+        """Sleep until the bucket's window resets when only its reserve is left in it."""
+        wait = self.buckets.wait_for(family)
         if wait <= 0:
             return
         if wait > self.max_wait:
@@ -73,10 +93,7 @@ class MastodonClient:
             raise FatalError(_("Mastodon's limit of requests for this account is reached until "
                                "{time}; what is done is saved: run the same apply again after "
                                "that time to continue").format(time=reset.strftime("%H:%M")))
-        self.waited += wait
-        time.sleep(wait)
-        # The window is over: Mastodon.py's count is stale until the next answer.
-        self.api.ratelimit_remaining = self.api.ratelimit_limit or 300
+        self.sleep_for(family, wait)
 
     def _until_reset(self) -> float:
         reset = self.api.ratelimit_reset

@@ -146,6 +146,12 @@ class Target(ABC):
         leftovers of that write and return None, so that it is written again with the same key.
         """
 
+    def notes(self) -> list[str]:
+        """Plain sentences about the step as a whole, asked once after its writes and printed
+        after its summary (e.g. posts left for later runs by a rate limit, and when the work
+        should end). Most targets have none."""
+        return []
+
     def close(self) -> None:
         """Release connections and files."""
 

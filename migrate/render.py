@@ -114,6 +114,8 @@ def apply_text(result: ApplyResult) -> str:
             lines.append(_("  failed: {path} — {why}").format(path=change.item.path, why=message))
         if outcome.fatal:
             lines.append(_("Step '{id}' stopped: {why}").format(id=step_id, why=outcome.fatal))
+        lines.extend(_("Step '{id}': {note}").format(id=step_id, note=note)
+                     for note in outcome.notes)
     for change, why in result.stale[:LINES_PER_KIND]:
         lines.append(_("  stale, not applied: {path} — {why}").format(path=change.item.path,
                                                                      why=why))
@@ -145,6 +147,8 @@ def apply_json(result: ApplyResult) -> dict[str, Any]:
                      for o in result.outcomes.values() for c, m in o.failures],
         "stale": [{"step": c.step, "source_path": c.item.path, "reason": why}
                   for c, why in result.stale],
+        "notes": [{"step": step, "note": note} for step, o in result.outcomes.items()
+                  for note in o.notes],
         "exit_code": result.exit_code,
     }
 

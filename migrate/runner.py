@@ -56,6 +56,8 @@ class StepOutcome:
     failures: list[tuple[Change, str]] = field(default_factory=list)
     fatal: str | None = None
     interrupted: bool = False
+    #: What the target says about the step as a whole (`Target.notes`), printed after it.
+    notes: list[str] = field(default_factory=list)
 
 
 def idempotency_key(plan_id: str, change: Change) -> str:
@@ -131,6 +133,8 @@ class Runner:
                 self._settler.close()
             self.progress.finish()
         outcome.not_started = batches.remaining()
+        notes = getattr(target, "notes", None)  # test doubles need not derive from Target
+        outcome.notes = list(notes()) if notes is not None else []
         return outcome
 
     def _dispatch(self, batch: list[Change], pool: ThreadPoolExecutor,

@@ -29,6 +29,7 @@ from typing import Any
 
 from migrate.errors import MigrateError
 from migrate.sandbox.base import LocalServer
+from migrate.sandbox.mastodon_limits import Family, FamilyLimits
 
 #: The token of mastodon-mock's seeded account `testuser`.
 ACCESS_TOKEN = "mock_token"
@@ -44,8 +45,10 @@ class MastodonServer(LocalServer):
     """mastodon-mock on 127.0.0.1, logged in as `testuser` with `ACCESS_TOKEN`.
 
     Rate limiting is off unless `rate_limit` is given (requests per `rate_limit_window` seconds
-    per token; Mastodon's own default is 300 per 300 s). The fault helpers are thin wrappers over
-    the HTTP control plane; every fault fires `count` times, then disappears.
+    per token; Mastodon's own default is 300 per 300 s). `status_limit` and `media_limit`
+    (limit, seconds) add Mastodon's narrower families (300 per 10,800 s, 30 per 1,800 s). The
+    fault helpers are thin wrappers over the HTTP control plane; every fault fires `count`
+    times, then disappears.
     """
 
     name = "mastodon"
@@ -55,11 +58,15 @@ class MastodonServer(LocalServer):
         *,
         rate_limit: int | None = None,
         rate_limit_window: int = 300,
+        status_limit: tuple[int, int] | None = None,
+        media_limit: tuple[int, int] | None = None,
         startup_timeout: float = 30.0,
     ) -> None:
         self.access_token = ACCESS_TOKEN
         self._rate_limit = rate_limit
         self._rate_limit_window = rate_limit_window
+        #: (limit, seconds) of Mastodon's `statuses` and `media` families (mastodon_limits.py).
+        self._families = {"status": status_limit, "media": media_limit}
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
@@ -92,6 +99,10 @@ class MastodonServer(LocalServer):
         if self._rate_limit is not None:
             command += ["--rate-limit", str(self._rate_limit)]
             command += ["--rate-limit-window", str(self._rate_limit_window)]
+        for family, limit in self._families.items():
+            if limit is not None:
+                command += [f"--{family}-limit", str(limit[0]), f"--{family}-window",
+                            str(limit[1])]
         with open(self._logdir / "server.log", "wb") as log:
             self._process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -325,8 +336,10 @@ async def _send(send: Any, status: int, body: bytes, declared_length: int | None
     await send({"type": "http.response.body", "body": body})
 
 
-def serve(port: int, rate_limit: int | None, rate_limit_window: int) -> None:
-    """Run mastodon-mock in this process (in-memory database) behind `AfterFaults`."""
+def serve(port: int, rate_limit: int | None, rate_limit_window: int,
+          families: dict[str, Family | None] | None = None) -> None:
+    """Run mastodon-mock in this process (in-memory database) behind `AfterFaults` and, when
+    given, Mastodon's `statuses`/`media` families."""
     import uvicorn
     from mastodon_mock.app import create_app
     from mastodon_mock.config import DatabaseConfig, MastodonMockConfig, RateLimitConfig
@@ -341,7 +354,11 @@ def serve(port: int, rate_limit: int | None, rate_limit_window: int) -> None:
             window_seconds=rate_limit_window,
         ),
     )
-    app = AfterFaults(create_app(config))
+    families = families or {}
+    inner = create_app(config)
+    if any(families.values()):
+        inner = FamilyLimits(inner, families.get("status"), families.get("media"))
+    app = AfterFaults(inner)
     uvicorn.run(app, host="127.0.0.1", port=port, server_header=False, log_level="warning")
 
 
@@ -352,8 +369,15 @@ def main(argv: list[str] | None = None) -> None:
     serve_command.add_argument("--port", type=int, required=True)
     serve_command.add_argument("--rate-limit", type=int, default=None)
     serve_command.add_argument("--rate-limit-window", type=int, default=300)
+    for family in ("status", "media"):
+        serve_command.add_argument(f"--{family}-limit", type=int, default=None)
+        serve_command.add_argument(f"--{family}-window", type=int, default=None)
     arguments = parser.parse_args(argv)
-    serve(arguments.port, arguments.rate_limit, arguments.rate_limit_window)
+    periods = {"status": 10800, "media": 1800}  # Mastodon's own
+    families = {family: Family(limit, getattr(arguments, f"{family}_window") or periods[family])
+                if (limit := getattr(arguments, f"{family}_limit")) else None
+                for family in ("status", "media")}
+    serve(arguments.port, arguments.rate_limit, arguments.rate_limit_window, families)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,107 @@
+"""Mastodon's statuses and media limits, paced from their headers, through the real command.
+
+The sandbox adds Mastodon's `statuses` and `media` families to mastodon-mock
+(`migrate/sandbox/mastodon_limits.py`), scaled down: a few per window of seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mastodon import Mastodon
+
+from migrate.sandbox.mastodon import MastodonServer
+from tests.helpers import migrate
+from tests.social_samples import PNG, photo, tweet, write_archive
+
+WHEN = dt.datetime(2021, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def _server(**limits: tuple[int, int]) -> Iterator[MastodonServer]:
+    server = MastodonServer(rate_limit=300, **limits)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def short_windows() -> Iterator[MastodonServer]:
+    """5 statuses and 2 pictures per 3-second window."""
+    yield from _server(status_limit=(5, 3), media_limit=(2, 3))
+
+
+@pytest.fixture(scope="module")
+def long_windows() -> Iterator[MastodonServer]:
+    """5 statuses per 10 minutes and 2 pictures per 10 minutes: a run cannot wait for them."""
+    yield from _server(status_limit=(5, 600), media_limit=(2, 600))
+
+
+def _archive_plan(folder: Path, server: MastodonServer, posts: int, windows: int) -> Path:
+    tweets = [tweet(i, f"Nouvelle n°{i} de l'association", WHEN + dt.timedelta(hours=i),
+                    media=[photo(i, f"p{i}.png", alt=f"Photo {i}")] if i % 3 == 0 else None)
+              for i in range(1, posts + 1)]
+    write_archive(folder / "archive.zip", tweets,
+                  {f"{i}-p{i}.png": PNG for i in range(1, posts + 1) if i % 3 == 0})
+    plan = folder / "plan.yaml"
+    plan.write_text(
+        "version: 1\norganisation: Le Centsept\nconnections:\n"
+        "  tweets: {type: twitter_archive, path: archive.zip}\n"
+        f"  masto: {{type: mastodon, url: '{server.url}', token: '{server.access_token}', "
+        f"max_wait: 10, rate_windows: {{statuses: {windows}, media: {windows}}}}}\n"
+        "steps:\n  - id: posts\n    mirror: {from: tweets, to: masto}\n", encoding="utf-8")
+    return plan
+
+
+def _heads(server: MastodonServer) -> list[dict]:
+    api = Mastodon(access_token=server.access_token, api_base_url=server.url)
+    me = api.account_verify_credentials()
+    found = api.fetch_remaining(api.account_statuses(me["id"], limit=40))
+    return sorted(found, key=lambda s: int(s["id"]))
+
+
+def test_each_bucket_is_paced_and_nothing_meets_a_429(tmp_path, short_windows) -> None:
+    short_windows.reset()
+    short_windows.reset_requests()
+    plan = _archive_plan(tmp_path, short_windows, posts=9, windows=3)
+    run = migrate("--lang", "en", "apply", plan, "--yes", timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    statuses = _heads(short_windows)
+    assert [s["content"].count("Nouvelle n°") for s in statuses] == [1] * 9
+    assert sum(len(s["media_attachments"]) for s in statuses) == 3
+    served = short_windows.requests()
+    assert served["by_status"].get("429", 0) == 0, served
+    # 9 statuses at 3 a window (5, less a reserve of 2) and 3 pictures at 2 a window: waited
+    assert served["by_route"]["POST /api/v1/statuses"] == 9
+    assert "left for later runs" not in run.stdout
+
+
+def test_a_spent_bucket_leaves_posts_for_later_and_says_when_it_ends(tmp_path,
+                                                                     long_windows) -> None:
+    long_windows.reset()
+    long_windows.reset_requests()
+    plan = _archive_plan(tmp_path, long_windows, posts=8, windows=600)
+    first = migrate("--lang", "en", "apply", plan, "--yes", "--json", timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    result = json.loads(first.stdout)
+    posted = _heads(long_windows)
+    # pictures: 2 a window (posts 3 and 6); statuses: 3 a window (5 less a reserve of 2)
+    assert 0 < len(posted) < 8
+    assert [s["content"].count("Nouvelle n°") for s in posted] == [1] * len(posted)
+    left = 8 - len(posted)
+    note = " ".join(n["note"] for n in result["notes"])
+    assert f"{left} posts left for later runs" in note, note
+    assert "more runs, around" in note and "at least every 10 minutes" in note, note
+    assert result["counts"]["failed"] == 0 and result["counts"]["skipped"] == left
+
+    again = migrate("--lang", "en", "apply", plan, "--yes", timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{left} posts left for later runs" in again.stdout
+    assert len(_heads(long_windows)) == len(posted)  # nothing twice, nothing out of order
+    served = long_windows.requests()
+    assert served["by_status"].get("429", 0) == 0, served
