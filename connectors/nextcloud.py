@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from connectors.dav.group_target import GroupFolderTarget
+from connectors.dav.groupfolders import GroupFolderApi, PlacementRules
 from connectors.dav.http import DavHttp
 from connectors.dav.listing import read_quota
 from connectors.dav.names import NameRules
 from connectors.dav.sharing import ShareApi
-from connectors.dav.target import MEGABYTE, DavSettings, DavTarget
+from connectors.dav.target import MEGABYTE, DavSettings
 from migrate.connector import Capabilities, Connector, StepContext
 from migrate.errors import FatalError
 from migrate.i18n import _
@@ -59,9 +61,18 @@ class NextcloudConnector(Connector):
                help="Who is who on Nextcloud: an email to a user name ("
                     "\"alice@asso.org\": alice) or to a group (\"team@asso.org\": "
                     "{group: benevoles}). Anyone not listed is reported, never guessed."),
+        Option("shared_drives_to", choices=("group_folders", "files"),
+               help="Where a shared drive's files go: 'group_folders' puts each one in a group "
+                    "folder named after it, given to the drive members' groups; 'files' puts "
+                    "them in this account's files under 'Shared drives/<name>'. By default: "
+                    "group folders when the server has the Group folders app, else files."),
+        Option("shared_drive_groups", "mapping", default={},
+               help="Which Nextcloud groups get a shared drive's group folder, and with which "
+                    "role: {\"Bureau\": {bureau: writer, benevoles: reader}}. Drives not "
+                    "listed get the groups their members are mapped to in 'identities'."),
     ))
 
-    def open_target(self, location: str, step: StepContext) -> DavTarget:
+    def open_target(self, location: str, step: StepContext) -> GroupFolderTarget:
         url = str(self.config["url"]).rstrip("/")
         user = str(self.config["user"])
         pool = 4 * DEFAULT_JOBS
@@ -87,7 +98,33 @@ class NextcloudConnector(Connector):
         capabilities = Capabilities(preserves_mtime=True,
                                     checksum_algorithms=("sha256", "sha1", "md5"),
                                     can_share=bool(sharing), default_jobs=DEFAULT_JOBS)
-        return DavTarget(http, location, settings, capabilities)
+        enabled = _uses_group_folders(step, "groupfolders" in found, url)
+        rules = PlacementRules(dict(step.options.get("shared_drive_groups") or {}),
+                               settings.identities, settings.rules, user,
+                               frozenset(_groups_of(http, url, user) if enabled else ()),
+                               enabled=enabled,
+                               is_default=step.options.get("shared_drives_to") is None)
+        return GroupFolderTarget(http, location, settings, capabilities,
+                                 GroupFolderApi(http, url), rules)
+
+
+def _uses_group_folders(step: StepContext, available: bool, url: str) -> bool:
+    """`shared_drives_to`, defaulting to what the server has; asking for group folders on a
+    server without the app stops the step with what to do."""
+    wanted = step.options.get("shared_drives_to")
+    if wanted == "group_folders" and not available:
+        raise FatalError(_("{url} has no Group folders app, which 'shared_drives_to: "
+                           "group_folders' needs: ask the administrator to enable it, or use "
+                           "'shared_drives_to: files'").format(url=url))
+    return available if wanted is None else wanted == "group_folders"
+
+
+def _groups_of(http: DavHttp, url: str, user: str) -> list[str]:
+    """The account's groups (an account may read its own), to know if it can write a folder."""
+    response = http.request("GET", f"{url}/ocs/v2.php/cloud/users/{quote(user, safe='')}", url,
+                            params={"format": "json"},
+                            headers={"OCS-APIRequest": "true", "Accept": "application/json"})
+    return list(response.json().get("ocs", {}).get("data", {}).get("groups") or [])
 
 
 def _capabilities(http: DavHttp, url: str) -> dict[str, Any]:

@@ -42,7 +42,8 @@ class Share:
                                                         level=level)
 
 
-def _identity(identities: Mapping[str, Any], email: str | None) -> tuple[int, str] | None:
+def identity_of(identities: Mapping[str, Any], email: str | None) -> tuple[int, str] | None:
+    """(USER or GROUP, Nextcloud name) that `identities` (casefolded keys) maps `email` to."""
     if not email:
         return None
     mapped = identities.get(email.casefold())
@@ -78,7 +79,7 @@ def plan_shares(permissions: list[Mapping[str, Any]], identities: Mapping[str, A
                            "sharing by domain; share with a group instead").format(
                                domain=permission.get("domain"), role=role))
             continue
-        found = _identity(identities, permission.get("email"))
+        found = identity_of(identities, permission.get("email"))
         if found is None:
             notes.append(_("not shared: {who} ({role}) has no match in 'identities'").format(
                 who=permission.get("email") or kind, role=role))

@@ -20,6 +20,8 @@ from migrate.i18n import _
 from migrate.model import Fingerprint, ItemKind, SourceItem
 
 PERMISSION_FIELDS = "type,role,emailAddress,domain,deleted"
+#: In shared drives, permissionDetails tell a drive membership ("member") from a file grant.
+MEMBER_FIELDS = f"{PERMISSION_FIELDS},permissionDetails(permissionType)"
 FILE_FIELDS = ("id,name,mimeType,parents,size,md5Checksum,modifiedTime,createdTime,version,"
                "headRevisionId,driveId,ownedByMe,webViewLink,exportLinks,"
                f"shortcutDetails(targetId,targetMimeType),permissions({PERMISSION_FIELDS})")
@@ -53,10 +55,18 @@ def seconds(stamp: str | None) -> float | None:
 
 
 def permissions_of(grants: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drive grants in the shape the sharing side relies on (type, role, email, domain)."""
-    return [{"type": g["type"], "role": ROLES.get(g["role"], g["role"]),
-             "email": g.get("emailAddress"), "domain": g.get("domain")}
-            for g in grants if not g.get("deleted")]
+    """Drive grants in the shape the sharing side relies on (type, role, email, domain), plus
+    `drive_member: True` on a shared drive's memberships (docs/decisions/0430)."""
+    shaped = []
+    for grant in grants:
+        if grant.get("deleted"):
+            continue
+        one = {"type": grant["type"], "role": ROLES.get(grant["role"], grant["role"]),
+               "email": grant.get("emailAddress"), "domain": grant.get("domain")}
+        if any(d.get("permissionType") == "member" for d in grant.get("permissionDetails") or []):
+            one["drive_member"] = True
+        shaped.append(one)
+    return shaped
 
 
 class DriveListing:
@@ -170,7 +180,7 @@ class DriveListing:
             while True:
                 page = self.call(self.client.service.permissions().list(
                     fileId=file_id, supportsAllDrives=True, pageSize=100, pageToken=page_token,
-                    fields=f"nextPageToken,permissions({PERMISSION_FIELDS})"),
+                    fields=f"nextPageToken,permissions({MEMBER_FIELDS})"),
                     _("the sharing of {name}").format(name=self.files[file_id]["name"]))
                 found[file_id].extend(page.get("permissions", []))
                 page_token = page.get("nextPageToken")

@@ -69,7 +69,8 @@ class User:
 
 @dataclass
 class Permission:
-    """One grant on a file or shared drive. `inherited_from` is set on copies from ancestors."""
+    """One grant on a file or shared drive. `inherited_from` is set on copies from ancestors;
+    `is_membership` on copies of a shared drive's members (Drive's permissionType "member")."""
 
     id: str
     type: str
@@ -79,6 +80,7 @@ class Permission:
     display_name: str | None = None
     allow_file_discovery: bool | None = None
     inherited_from: str | None = None
+    is_membership: bool = False
 
     def to_resource(self, in_shared_drive: bool = False) -> dict[str, object]:
         resource: dict[str, object] = {
@@ -100,7 +102,7 @@ class Permission:
             # Shared drives tell direct grants from inherited ones through permissionDetails.
             resource["permissionDetails"] = [
                 {
-                    "permissionType": "file" if self.inherited_from is None else "member",
+                    "permissionType": "member" if self.is_membership else "file",
                     "role": self.role,
                     "inherited": self.inherited_from is not None,
                     **({"inheritedFrom": self.inherited_from} if self.inherited_from else {}),

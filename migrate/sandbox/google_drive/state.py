@@ -110,7 +110,7 @@ class DriveState:
                     result[grant.id] = _inherited(grant, ancestor.id)
         if item.drive_id and item.drive_id in self.drives:
             for member in self.drives[item.drive_id].members:
-                result.setdefault(member.id, _inherited(member, item.drive_id))
+                result.setdefault(member.id, _inherited(member, item.drive_id, membership=True))
         return list(result.values())
 
     # ----- seeding ----------------------------------------------------------------------------
@@ -244,6 +244,17 @@ class DriveState:
             )
             return drive
 
+    def add_member(self, drive_id: str, type: str, role: str, email_address: str) -> Permission:
+        """Make a user or group (by email) a member of a shared drive with a Drive role
+        (organizer, fileOrganizer, writer, commenter, reader); its items inherit the grant."""
+        if type not in ("user", "group") or role not in PERMISSION_ROLES:
+            raise ValueError(f"bad member type/role {type!r}/{role!r}")
+        grant = Permission(numeric_id(email_address), type, role, email_address)
+        with self.lock:
+            drive = self.drives[drive_id]
+            drive.members = [m for m in drive.members if m.id != grant.id] + [grant]
+        return grant
+
     def add_permission(
         self,
         file_id: str,
@@ -356,7 +367,7 @@ def _user_grant(user: User, role: str) -> Permission:
     return Permission(user.permission_id, "user", role, user.email, display_name=user.display_name)
 
 
-def _inherited(grant: Permission, source_id: str) -> Permission:
+def _inherited(grant: Permission, source_id: str, membership: bool = False) -> Permission:
     return Permission(
         grant.id,
         grant.type,
@@ -366,4 +377,5 @@ def _inherited(grant: Permission, source_id: str) -> Permission:
         grant.display_name,
         grant.allow_file_discovery,
         inherited_from=source_id,
+        is_membership=membership,
     )

@@ -17,9 +17,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--windows-compatible", action="store_true")
+    parser.add_argument("--group-folders", action="store_true")  # the Group folders app
     args = parser.parse_args(argv)
     users = dict(item.split(":", 1) for item in args.user) or {"admin": "admin"}
-    server = NextcloudServer(args.data, users, port=args.port, threads=args.threads)
+    server = NextcloudServer(args.data, users, port=args.port, threads=args.threads,
+                             group_folders=args.group_folders)
     server.set_windows_compatible(args.windows_compatible)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -18,6 +18,7 @@ from migrate.sandbox.nextcloud.ocs import VERSION, handle_ocs
 from migrate.sandbox.nextcloud.responses import DavError, status_line
 from migrate.sandbox.nextcloud.state import SandboxState
 
+GROUP_FOLDERS_FRONT = "/index.php/apps/groupfolders/"
 NOT_AUTHENTICATED = "No public access to this resource., Username or password was incorrect"
 FAULT_MESSAGES = {
     401: NOT_AUTHENTICATED,
@@ -95,6 +96,10 @@ class NextcloudApp:
             if path.startswith(prefix):
                 return handle_ocs(self.state, environ, start_response, user,
                                   path[len(prefix):], version)  # fmt: skip
+        if path.startswith(GROUP_FOLDERS_FRONT):
+            # The app's FrontpageRoutes are OCS controllers too: v1 envelope on index.php.
+            return handle_ocs(self.state, environ, start_response, user,
+                              path[len("/index.php/"):], 1)  # fmt: skip
         if not path.startswith("/remote.php/"):
             raise DavError(404, f"No route for {path}")
         if user is None:
@@ -123,13 +128,16 @@ class NextcloudApp:
     def _files(self, environ: dict[str, Any], start_response: Any, inner: str,
                user: str) -> Iterable[bytes]:  # fmt: skip
         method = environ["REQUEST_METHOD"]
+        uploads.check_permission(self.state, user, inner, method)
         if method == "PUT":
             written = uploads.put_file(self.state, environ, user, inner)
             return _empty(start_response, 201 if written.created else 204, written.headers)
         if method == "MKCOL":
             uploads.check_name(self.state, inner)
         if method in ("MOVE", "COPY"):
-            uploads.check_name(self.state, self._destination(environ, user))
+            destination = self._destination(environ, user)
+            uploads.check_name(self.state, destination)
+            uploads.check_permission(self.state, user, destination, "PUT")
         return self._through_dav(environ, start_response)
 
     def _uploads(self, environ: dict[str, Any], start_response: Any, path: str,

@@ -17,6 +17,8 @@ from wsgidav.fs_dav_provider import FileResource, FilesystemProvider, FolderReso
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
+from migrate.sandbox.nextcloud import groupfolders
+from migrate.sandbox.nextcloud.groupfolders import Location, locate
 from migrate.sandbox.nextcloud.state import SandboxState
 
 OC = "{http://owncloud.org/ns}"
@@ -28,6 +30,7 @@ LEGACY_ROOT = "/remote.php/webdav"
 #: Owner permissions as `Node::getDavPermissions` spells them (G = readable, NC 27+).
 FILE_PERMISSIONS = "RGDNVW"
 FOLDER_PERMISSIONS = "RGDNVCK"
+OUTSIDE = "Access outside the user's folder is not allowed"
 NEXTCLOUD_PROPERTIES = [
     f"{OC}fileid", f"{OC}id", f"{OC}size", f"{OC}checksums", f"{OC}permissions",
     f"{OC}owner-id", f"{OC}owner-display-name", f"{NC}has-preview",
@@ -60,10 +63,15 @@ class UserTreeProvider(FilesystemProvider):
         user, inner = self.split(path, environ)
         if not user or user not in self.state.accounts:
             raise DAVError(HTTP_NOT_FOUND, "Principal not found")
+        if self.area == "files":  # group folders are mounted in users' files
+            try:
+                return str(locate(self.state, user, inner).file_path)
+            except PermissionError:
+                raise DAVError(HTTP_FORBIDDEN, OUTSIDE) from None
         root = os.path.join(self.state.data_dir, user, self.area)
         file_path = os.path.abspath(os.path.join(root, *inner.strip("/").split("/")))
         if os.path.commonpath([root, file_path]) != root:
-            raise DAVError(HTTP_FORBIDDEN, "Access outside the user's folder is not allowed")
+            raise DAVError(HTTP_FORBIDDEN, OUTSIDE)
         return file_path
 
     def get_resource_inst(self, path: str, environ: dict[str, Any]) -> Any:
@@ -91,8 +99,20 @@ class _NextcloudProperties:
     is_collection: bool
 
     @property
-    def owner_and_path(self) -> tuple[str, str]:
+    def viewer_and_path(self) -> tuple[str, str]:
+        """The user whose files these are seen in, and the path there."""
         return self.provider.split(self.path, self.environ)
+
+    @property
+    def location(self) -> Location:
+        return locate(self.provider.state, *self.viewer_and_path)
+
+    @property
+    def owner_and_path(self) -> tuple[str, str]:
+        """The storage's key in the index and the path inside it (a group folder's files are
+        stored once, whoever sees them)."""
+        where = self.location
+        return where.owner, where.inner
 
     @property
     def index(self) -> Any:
@@ -122,16 +142,35 @@ class _NextcloudProperties:
             if record.checksum:
                 ElementTree.SubElement(element, f"{OC}checksum").text = record.checksum
             return element
+        viewer = self.viewer_and_path[0]
         values = {
             f"{OC}fileid": str(record.fileid),
             f"{OC}id": f"{record.fileid:08d}{self.index.instance_id}",
             f"{OC}size": str(self.tree_size()),
-            f"{OC}permissions": FOLDER_PERMISSIONS if self.is_collection else FILE_PERMISSIONS,
-            f"{OC}owner-id": user,
-            f"{OC}owner-display-name": self.provider.state.accounts[user].display_name,
+            f"{OC}permissions": self.dav_permissions(),
+            f"{OC}owner-id": viewer,
+            f"{OC}owner-display-name": self.provider.state.accounts[viewer].display_name,
             f"{NC}has-preview": "false",
         }
         return values[name]
+
+
+    def storage_path(self, dest_path: str) -> str:
+        """The index path of a destination (same storage assumed: moves stay inside one)."""
+        return locate(self.provider.state, *self.provider.split(dest_path, self.environ)).inner
+
+    def dav_permissions(self) -> str:
+        """`Node::getDavPermissions`: R share, M mounted, G read, D delete, NV update, W write
+        (files) or CK create (folders); a group folder gives its groups' bits."""
+        where = self.location
+        if where.folder is None:
+            return FOLDER_PERMISSIONS if self.is_collection else FILE_PERMISSIONS
+        bits = where.permissions
+        letters = [("R", 16), ("M", -1), ("G", 1), ("D", 8), ("NV", 2)]
+        text = "".join(k for k, bit in letters if bit == -1 or bits & bit)
+        if self.is_collection:
+            return text + ("CK" if bits & 4 else "")
+        return text + ("W" if bits & 2 else "")
 
 
 class NextcloudFile(_NextcloudProperties, FileResource):
@@ -144,7 +183,7 @@ class NextcloudFile(_NextcloudProperties, FileResource):
     def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
         super().copy_move_single(dest_path, is_move=is_move)
         user, source = self.owner_and_path
-        _, destination = self.provider.split(dest_path, self.environ)
+        destination = self.storage_path(dest_path)
         if is_move:
             self.index.move(user, source, destination)
         else:
@@ -153,7 +192,7 @@ class NextcloudFile(_NextcloudProperties, FileResource):
     def move_recursive(self, dest_path: str) -> None:
         super().move_recursive(dest_path)
         user, source = self.owner_and_path
-        self.index.move(user, source, self.provider.split(dest_path, self.environ)[1])
+        self.index.move(user, source, self.storage_path(dest_path))
 
 
 class NextcloudFolder(_NextcloudProperties, FolderResource):
@@ -168,7 +207,18 @@ class NextcloudFolder(_NextcloudProperties, FolderResource):
         return self.tree_size()
 
     def get_available_bytes(self) -> int:
-        return self.provider.state.free_bytes(self.owner_and_path[0])
+        where = self.location
+        if where.folder is not None:
+            return groupfolders.free_bytes(self.provider.state, where.folder)
+        return self.provider.state.free_bytes(where.owner)
+
+    def get_member_names(self) -> list[str]:
+        names = super().get_member_names()
+        user, inner = self.viewer_and_path
+        if self.provider.area == "files" and inner.strip("/") == "":
+            # The user's root also shows the group folders mounted in it.
+            names = sorted({*names, *groupfolders.mount_names(self.provider.state, user)})
+        return names
 
     def get_content_type(self) -> str:
         return "httpd/unix-directory"
@@ -185,12 +235,12 @@ class NextcloudFolder(_NextcloudProperties, FolderResource):
     def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
         super().copy_move_single(dest_path, is_move=is_move)
         user, _ = self.owner_and_path
-        self.index.touch(user, self.provider.split(dest_path, self.environ)[1])
+        self.index.touch(user, self.storage_path(dest_path))
 
     def move_recursive(self, dest_path: str) -> None:
         super().move_recursive(dest_path)
         user, source = self.owner_and_path
-        self.index.move(user, source, self.provider.split(dest_path, self.environ)[1])
+        self.index.move(user, source, self.storage_path(dest_path))
 
 
 def _tree_size(folder: str, cache: dict[str, int]) -> int:

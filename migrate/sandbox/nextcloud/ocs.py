@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from migrate.sandbox.nextcloud import shares
+from migrate.sandbox.nextcloud import groupfolders, shares
 from migrate.sandbox.nextcloud.responses import OcsError, ocs_envelope, render_ocs, status_line
 from migrate.sandbox.nextcloud.state import SPACE_UNLIMITED, SandboxState
 
@@ -34,8 +34,9 @@ def parameters(request: Request) -> Params:
     return merged
 
 
-def capabilities(state: SandboxState, base_url: str) -> dict[str, Any]:
-    """What `cloud/capabilities` returns; a connector reads its limits from here."""
+def capabilities(state: SandboxState, base_url: str, user: str = "") -> dict[str, Any]:
+    """What `cloud/capabilities` returns; a connector reads its limits from here. The Group
+    folders app adds its entry only when it is enabled."""
     files = {
         "bigfilechunking": True,
         "chunked_upload": {"max_size": 100 * 1024 * 1024, "max_parallel_count": 5},
@@ -51,15 +52,15 @@ def capabilities(state: SandboxState, base_url: str) -> dict[str, Any]:
                                                              "expire_date": {"enabled": True}},
         "default_permissions": 31, "federation": {"outgoing": False, "incoming": False},
     }  # fmt: skip
-    return {
-        "version": VERSION,
-        "capabilities": {
-            "core": {"pollinterval": 60, "webdav-root": "remote.php/webdav", "reference-api": True},
-            "dav": {"chunking": "1.0", "bulkupload": "1.0"},
-            "files": files,
-            "files_sharing": sharing,
-        },
+    found = {
+        "core": {"pollinterval": 60, "webdav-root": "remote.php/webdav", "reference-api": True},
+        "dav": {"chunking": "1.0", "bulkupload": "1.0"},
+        "files": files,
+        "files_sharing": sharing,
     }
+    if state.group_folders_enabled:
+        found.update(groupfolders.capability(state, user))
+    return {"version": VERSION, "capabilities": found}
 
 
 def user_details(state: SandboxState, name: str) -> dict[str, Any]:
@@ -155,12 +156,13 @@ ROUTES: dict[str, Handler] = {
     "cloud/users": _users,
     "cloud/groups": _groups,
     "apps/files_sharing/api/v1/shares": shares.handle,
+    "apps/groupfolders/folders": groupfolders.handle,
 }
 
 
 def _dispatch(state: SandboxState, user: str, route: str, params: Params, base_url: str) -> Any:
     if route == "cloud/capabilities":
-        return capabilities(state, base_url)
+        return capabilities(state, base_url, user)
     if route == "cloud/user":
         return user_details(state, user)
     for prefix, handler in ROUTES.items():

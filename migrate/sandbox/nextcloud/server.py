@@ -28,7 +28,8 @@ class NextcloudServer(LocalServer):
 
     `users` maps names to login passwords; the first user is an admin. Each user also gets one
     app password at start, which `describe()` reports and a plan should use. Port 0 picks a
-    free port. Use as a context manager, or `start()`/`stop()`.
+    free port. `group_folders=True` enables the Group folders app (`groupfolders.py`). Use as a
+    context manager, or `start()`/`stop()`.
     """
 
     name = "nextcloud"
@@ -40,8 +41,10 @@ class NextcloudServer(LocalServer):
         port: int = 0,
         host: str = "127.0.0.1",
         threads: int = 16,
+        group_folders: bool = False,
     ) -> None:
         self.state = SandboxState(Path(data_dir), users or {"admin": "admin"})
+        self.state.group_folders_enabled = group_folders
         self.app_passwords = {
             name: self.state.create_app_password(name) for name in self.state.accounts
         }

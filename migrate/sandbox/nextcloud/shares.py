@@ -6,6 +6,7 @@ import secrets
 import time
 from typing import Any
 
+from migrate.sandbox.nextcloud.groupfolders import locate
 from migrate.sandbox.nextcloud.responses import OcsError
 from migrate.sandbox.nextcloud.state import SandboxState
 
@@ -51,7 +52,7 @@ def _list(state: SandboxState, user: str, params: dict[str, Any]) -> list[dict[s
     if "path" not in params:
         return owned
     path = _normalise(str(params["path"]))
-    if not (state.files_root(user) / path.lstrip("/")).exists():
+    if not locate(state, user, path).file_path.exists():
         raise OcsError(404, WRONG_PATH)
     if str(params.get("subfiles", "")).lower() == "true":
         return [s for s in owned if s["path"].rsplit("/", 1)[0] == path.rstrip("/")]
@@ -91,7 +92,8 @@ def _recipient(state: SandboxState, share_type: int, share_with: str) -> str:
 
 def _create(state: SandboxState, user: str, params: dict[str, Any]) -> dict[str, Any]:
     path = _normalise(str(params.get("path", "")))
-    target = state.files_root(user) / path.lstrip("/")
+    where = locate(state, user, path)
+    target = where.file_path
     if path == "/" or not target.exists():
         raise OcsError(404, WRONG_PATH)
     share_type = int(params.get("shareType", -1))
@@ -101,7 +103,7 @@ def _create(state: SandboxState, user: str, params: dict[str, Any]) -> dict[str,
     if share_type == LINK and str(params.get("publicUpload", "")).lower() == "true":
         params.setdefault("permissions", ALL if is_folder else READ)
     permissions = _permissions(params.get("permissions"), is_folder, share_type)
-    record = state.index.record(user, path)
+    record = state.index.record(where.owner, where.inner)
     share_id = state.new_share_id()
     share = {
         "id": str(share_id), "share_type": share_type, "uid_owner": user,

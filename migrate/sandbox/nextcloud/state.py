@@ -12,6 +12,7 @@ from typing import Any
 
 from migrate.sandbox.nextcloud.faults import FaultSet
 from migrate.sandbox.nextcloud.filenames import FilenameRules
+from migrate.sandbox.nextcloud.groupfolders import GroupFolder
 from migrate.sandbox.nextcloud.index import FileIndex
 
 #: `\OCP\Files\FileInfo::SPACE_UNLIMITED`, what Nextcloud reports without a quota.
@@ -49,6 +50,9 @@ class SandboxState:
         self.accounts: dict[str, Account] = {}
         self.groups: dict[str, set[str]] = {"admin": set()}
         self.shares: dict[int, dict[str, Any]] = {}
+        #: The Group folders app: off unless the server is started with `group_folders=True`.
+        self.group_folders_enabled = False
+        self.group_folders: dict[int, GroupFolder] = {}
         self.lock = threading.RLock()
         self._requests: collections.Counter[str] = collections.Counter()
         self._next_share = 1

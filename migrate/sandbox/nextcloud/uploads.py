@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from migrate.sandbox.nextcloud import groupfolders
 from migrate.sandbox.nextcloud.filenames import InvalidFilenameError
+from migrate.sandbox.nextcloud.groupfolders import Location, locate
 from migrate.sandbox.nextcloud.responses import INVALID_PATH, DavError, Headers
 from migrate.sandbox.nextcloud.state import SandboxState
 
@@ -121,9 +123,37 @@ def check_name(state: SandboxState, path: str) -> None:
         raise DavError(400, str(error), INVALID_PATH, retry=False) from error
 
 
+#: Permission bits a write needs in a group folder: create for a new node, update to replace.
+UPDATE, CREATE, DELETE, ALL_BITS = 2, 4, 8, 31
+
+
+def check_permission(state: SandboxState, user: str, path: str, method: str) -> None:
+    """403 as Nextcloud answers a write the user's group folder permissions do not allow.
+    `method` is the request's, "PUT" for a MOVE/COPY destination."""
+    if method not in ("PUT", "MKCOL", "DELETE", "MOVE"):
+        return
+    where = locate(state, user, path)
+    if where.folder is None:
+        return
+    if where.inner == "/" and method in ("DELETE", "MOVE"):
+        needed = ALL_BITS + 1  # the mount point itself is the admin's, never a member's
+    elif method in ("DELETE", "MOVE"):
+        needed = DELETE
+    else:
+        needed = UPDATE if where.file_path.exists() else CREATE
+    if where.permissions & needed != needed:
+        raise DavError(403, f"No permission to change {path}")
+
+
+def _free(state: SandboxState, user: str, where: Location) -> int:
+    if where.folder is not None:
+        return groupfolders.free_bytes(state, where.folder)
+    return state.free_bytes(user)
+
+
 def check_quota(state: SandboxState, user: str, path: str, length: int, replaced: int) -> None:
     """507 with QuotaPlugin's message when `length` bytes would not fit."""
-    free = state.free_bytes(user)
+    free = _free(state, user, locate(state, user, path))
     if free >= 0 and length - replaced > free:
         raise DavError(507, f"Insufficient space in {path}, {length} required, {free} available")
 
@@ -150,16 +180,17 @@ def commit(
     except DavError:
         temp.unlink(missing_ok=True)
         raise
-    target = state.files_root(user) / path.lstrip("/")
+    where = locate(state, user, path)
+    target = where.file_path
     created = not target.exists()
     os.replace(temp, target)
     headers: Headers = []
     if mtime is not None:
         os.utime(target, (mtime, mtime))
         headers.append(("X-OC-MTime", "accepted"))
-    record = state.index.record_write(user, path, digest.stored(checksum_header))
+    record = state.index.record_write(where.owner, where.inner, digest.stored(checksum_header))
     stat = target.stat()
-    etag = state.index.etag(user, path, stat.st_size, stat.st_mtime_ns)
+    etag = state.index.etag(where.owner, where.inner, stat.st_size, stat.st_mtime_ns)
     file_id = f"{record.fileid:08d}{state.index.instance_id}"
     headers += [("ETag", f'"{etag}"'), ("OC-ETag", f'"{etag}"'), ("OC-FileId", file_id)]
     return Written(created, headers)
@@ -176,12 +207,12 @@ def _existing_size(target: Path) -> int:
 def put_file(state: SandboxState, environ: dict[str, Any], user: str, path: str) -> Written:
     """PUT `path` (user-relative) from the request body."""
     check_name(state, path)
-    target = state.files_root(user) / path.lstrip("/")
-    replaced = _existing_size(target)
+    where = locate(state, user, path)
+    replaced = _existing_size(where.file_path)
     length = environ.get("CONTENT_LENGTH")
     expected = int(length) if length else None
     check_quota(state, user, path, expected or 0, replaced)
-    free = state.free_bytes(user)
+    free = _free(state, user, where)
     temp, digest = spool(state, body_stream(environ), None if free < 0 else free + replaced)
     if expected is not None and digest.size != expected:
         temp.unlink(missing_ok=True)
@@ -254,8 +285,8 @@ def finish_upload(state: SandboxState, environ: dict[str, Any], user: str, uploa
     if not folder.is_dir():
         raise DavError(404, f"File with name {upload_id} could not be located")
     check_name(state, destination)
-    target = state.files_root(user) / destination.lstrip("/")
-    replaced = _existing_size(target)
+    check_permission(state, user, destination, "PUT")
+    replaced = _existing_size(locate(state, user, destination).file_path)
     chunks = _chunks(folder)
     actual = sum(chunk.stat().st_size for chunk in chunks)
     expected = environ.get("HTTP_OC_TOTAL_LENGTH")
