@@ -60,7 +60,10 @@ def _step_lines(changes: list[Change], show_all: bool) -> list[str]:
             lines.append("  = " + _heading(action, len(group)))
             continue
         lines.append("  " + _("{heading}:").format(heading=_heading(action, len(group))))
-        shown = group if show_all else group[:LINES_PER_KIND]
+        # Renames and notes (shares, unmapped identities) are always listed: nothing is
+        # changed or left behind without the plan saying so.
+        shown = group if show_all else [c for i, c in enumerate(group) if i < LINES_PER_KIND
+                                        or c.rename_reason or c.notes]
         lines.extend(_change_line(change) for change in shown)
         if len(group) > len(shown):
             lines.append("    " + _("… and {n} more (add --all to list every item, or use "
