@@ -15,6 +15,7 @@ thread is posted as a reply to the last status of its parent. Writes go one at a
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import mimetypes
 import re
@@ -24,9 +25,17 @@ from typing import Any
 
 from connectors.mastodon_client import MastodonClient
 from connectors.mastodon_pacing import MEDIA, STATUSES, Deferral
+from connectors.mastodon_schedule import (
+    Spacing,
+    can_backdate,
+    original_date,
+    parse_spacing,
+    refuse_backdate,
+    text_marker,
+)
 from connectors.mastodon_text import Limits, compose
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
-from migrate.errors import SkipItem, TransientError
+from migrate.errors import FatalError, SkipItem, TransientError
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import Option, OptionSet
@@ -74,6 +83,12 @@ class MastodonConnector(Connector):
                help="Add the old profile links of mentioned people who are not in 'accounts'."),
         Option("media_timeout", "number", default=60,
                help="Seconds to wait for the server to process each picture or video."),
+        Option("spacing",
+               help="Schedule the posts instead of publishing them at once, one every this "
+                    "long (e.g. 30m, 2h), so an import does not flood followers' timelines."),
+        Option("backdate", "boolean", default=False,
+               help="Give each post its original date. Only on servers that can (GoToSocial "
+                    "0.18 and later); Mastodon cannot, and the step is refused there."),
     ))
 
     def open_target(self, location: str, step: StepContext) -> MastodonTarget:
@@ -89,7 +104,15 @@ class MastodonTarget(Target):
     def __init__(self, client: MastodonClient, options: dict[str, Any],
                  limits_file: Path | None = None) -> None:
         self.client, self.options, self.limits_file = client, options, limits_file
-        self.limits = self._read_limits()
+        instance = self.client.call(self.client.api.instance_v2)
+        self.limits = self._read_limits(instance)
+        self.spacing = parse_spacing(options.get("spacing"))
+        self.backdate = bool(options.get("backdate"))
+        if self.backdate and not can_backdate(instance):
+            raise refuse_backdate(instance, self.client.url)
+        if self.backdate and self.spacing is not None:
+            raise FatalError(_("'backdate' and 'spacing' cannot go together: posts dated in "
+                               "the past cannot also be spread out in the future; keep one"))
         self.capabilities = Capabilities(max_post_length=self.limits.max_characters,
                                          default_jobs=1, max_jobs=1)
         self.account_id = self.client.call(self.client.api.account_verify_credentials)["id"]
@@ -98,10 +121,11 @@ class MastodonTarget(Target):
             self.client.buckets.load(self.limits_file, self._account)
         self._statuses: dict[str, dict[str, Any]] | None = None
         self._threads: dict[str, list[str]] = {}  # marker → status ids of the post, in order
+        self._scheduled: dict[str, dict[str, Any]] = {}  # marker → scheduled status
+        self._spaced: Spacing | None = None
         self.deferral = Deferral()
 
-    def _read_limits(self) -> Limits:
-        instance = self.client.call(self.client.api.instance_v2)
+    def _read_limits(self, instance: dict[str, Any]) -> Limits:
         config = instance.get("configuration") or {}
         statuses, media = config.get("statuses") or {}, config.get("media_attachments") or {}
         default = Limits()
@@ -120,6 +144,8 @@ class MastodonTarget(Target):
         """Every status of the account, once per run (paged), and the posts they make up."""
         if self._statuses is not None:
             return
+        # Scheduled ones first: one published meanwhile is then found among the statuses.
+        scheduled = self._fetch_scheduled()
         statuses: dict[str, dict[str, Any]] = {}
         page = self.client.call(self.client.api.account_statuses, self.account_id, limit=PAGE)
         while page:
@@ -139,13 +165,36 @@ class MastodonTarget(Target):
             while chain[-1] in children:
                 chain.append(children[chain[-1]])
             self._threads.setdefault(marker, chain)
+        for one in scheduled:
+            marker = text_marker(str((one.get("params") or {}).get("text") or ""))
+            if marker is not None and marker not in self._threads:
+                self._scheduled.setdefault(marker, one)
+        if self.spacing is not None:
+            times = [_when(s) for s in self._scheduled.values()]
+            self._spaced = Spacing(self.spacing, [t for t in times if t is not None])
+
+    def _fetch_scheduled(self) -> list[dict[str, Any]]:
+        """Statuses scheduled but not yet published (none where the server has no such list)."""
+        found: list[dict[str, Any]] = []
+        page = self.client.call_if_found(self.client.api.scheduled_statuses, limit=PAGE)
+        while page:
+            found.extend(page)
+            page = self.client.call(self.client.api.fetch_next, page)
+        return found
 
     def list_entries(self) -> list[TargetEntry]:
         self._load()
         assert self._statuses is not None
-        return [TargetEntry(marker, ItemKind.POST, Fingerprint(),
-                            {"id": ids[0], "url": self._statuses[ids[0]].get("url")})
-                for marker, ids in self._threads.items() if ids[0] in self._statuses]
+        return [*(TargetEntry(marker, ItemKind.POST, Fingerprint(),
+                              {"id": ids[0], "url": self._statuses[ids[0]].get("url")})
+                  for marker, ids in self._threads.items() if ids[0] in self._statuses),
+                *(self._scheduled_entry(marker) for marker in self._scheduled)]
+
+    def _scheduled_entry(self, marker: str) -> TargetEntry:
+        scheduled = self._scheduled[marker]
+        return TargetEntry(marker, ItemKind.POST, Fingerprint(),
+                           {"id": str(scheduled["id"]),
+                            "scheduled_at": str(scheduled.get("scheduled_at") or "")})
 
     def name_for(self, item: SourceItem) -> TargetName:
         return TargetName(str(item.meta.get("url") or f"post:{item.key}"))
@@ -157,6 +206,13 @@ class MastodonTarget(Target):
         if not meta.get("url"):
             raise SkipItem(_("this post has no original address to mark it with"))
         self._load()
+        if change.target_name in self._scheduled:
+            return self._scheduled_entry(change.target_name)
+        parent = str(meta.get("reply_to_url") or "")
+        if parent in self._scheduled:
+            raise SkipItem(_("left for a later run: it answers a post scheduled for {time}, and "
+                             "a reply can only be posted once its parent is published").format(
+                                 time=_when(self._scheduled[parent]) or "?"))
         done = list(self._threads.get(change.target_name, []))
         self._make_room(meta, len(done))
         media_ids, notes = self._upload_media(change.item, source)
@@ -166,6 +222,9 @@ class MastodonTarget(Target):
         done = done[: len(parts)]
         parent_ids = self._threads.get(str(meta.get("reply_to_url") or ""), [])
         reply_to = done[-1] if done else (parent_ids[-1] if parent_ids else None)
+        if self._spaced is not None and len(parts) == 1 and reply_to is None:
+            return self._schedule(change.target_name, parts[0], media_ids, meta,
+                                  idempotency_key)
         for index in range(len(done), len(parts)):
             status = self.client.call(
                 self.client.api.status_post, parts[index], in_reply_to_id=reply_to,
@@ -174,6 +233,7 @@ class MastodonTarget(Target):
                 spoiler_text=self.options.get("spoiler_text") or None,
                 visibility=self.options.get("visibility") or "public",
                 language=meta.get("language") or self.options.get("language"),
+                scheduled_at=original_date(meta, index) if self.backdate else None,
                 idempotency_key=idempotency_key if index == 0 else f"{idempotency_key}-{index}")
             reply_to = str(status["id"])
             done.append(reply_to)
@@ -184,6 +244,20 @@ class MastodonTarget(Target):
         return TargetEntry(change.target_name, ItemKind.POST, Fingerprint(),
                            {"id": done[0], "url": first.get("url"), "parts": len(done),
                             "notes": notes})
+
+    def _schedule(self, marker: str, text: str, media_ids: list[str], meta: dict[str, Any],
+                  idempotency_key: str) -> TargetEntry:
+        """One status scheduled at the run's next spaced time (`spacing`)."""
+        assert self._spaced is not None
+        scheduled = self.client.call(
+            self.client.api.status_post, text, media_ids=media_ids or None,
+            sensitive=bool(self.options.get("sensitive")) and bool(media_ids),
+            spoiler_text=self.options.get("spoiler_text") or None,
+            visibility=self.options.get("visibility") or "public",
+            language=meta.get("language") or self.options.get("language"),
+            scheduled_at=self._spaced.next_time(), idempotency_key=idempotency_key)
+        self._scheduled[marker] = scheduled
+        return self._scheduled_entry(marker)
 
     def _make_room(self, meta: dict[str, Any], posted: int) -> None:
         """Before a post: wait for its statuses and media to fit in their windows, or leave it
@@ -264,6 +338,8 @@ class MastodonTarget(Target):
     def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
         """A post in doubt: there whole (marker found, every part there), or to be completed."""
         self._load()
+        if change.target_name in self._scheduled:
+            return self._scheduled_entry(change.target_name)
         ids = self._threads.get(change.target_name)
         if not ids:
             return None
@@ -283,6 +359,16 @@ class MastodonTarget(Target):
 
 def _text(status: dict[str, Any]) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "\n", str(status.get("content") or ""))).strip()
+
+
+def _when(scheduled: dict[str, Any]) -> dt.datetime | None:
+    value = scheduled.get("scheduled_at")
+    if isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _marker(status: dict[str, Any]) -> str | None:

@@ -73,6 +73,20 @@ class MastodonClient:
             self.buckets.observe(family, self.api.ratelimit_limit, remaining,
                                  self.api.ratelimit_reset if remaining is not None else None)
 
+    def call_if_found(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Like `call`, but None when the server answers 404 (e.g. an endpoint it lacks: older
+        GoToSocial has no scheduled statuses)."""
+        from mastodon import errors
+
+        def guarded(*inner_args: Any, **inner_kwargs: Any) -> T | None:
+            try:
+                return method(*inner_args, **inner_kwargs)
+            except errors.MastodonNotFoundError:
+                return None
+
+        guarded.__name__ = getattr(method, "__name__", "guarded")
+        return self.call(guarded, *args, **kwargs)
+
     def wait_for(self, family: str, count: int = 1) -> float:
         """Seconds before `count` calls of `family` fit in its window (0: they fit now)."""
         return self.buckets.wait_for(family, count)

@@ -30,6 +30,7 @@ from typing import Any
 from migrate.errors import MigrateError
 from migrate.sandbox.base import LocalServer
 from migrate.sandbox.mastodon_limits import Family, FamilyLimits
+from migrate.sandbox.mastodon_schedule import ScheduleRules
 
 #: The token of mastodon-mock's seeded account `testuser`.
 ACCESS_TOKEN = "mock_token"
@@ -48,7 +49,8 @@ class MastodonServer(LocalServer):
     per token; Mastodon's own default is 300 per 300 s). `status_limit` and `media_limit`
     (limit, seconds) add Mastodon's narrower families (300 per 10,800 s, 30 per 1,800 s). The
     fault helpers are thin wrappers over the HTTP control plane; every fault fires `count`
-    times, then disappears.
+    times, then disappears. `software="gotosocial"` reports GoToSocial in `/api/v2/instance`
+    and backdates statuses whose `scheduled_at` is in the past (mastodon_schedule.py).
     """
 
     name = "mastodon"
@@ -60,9 +62,11 @@ class MastodonServer(LocalServer):
         rate_limit_window: int = 300,
         status_limit: tuple[int, int] | None = None,
         media_limit: tuple[int, int] | None = None,
+        software: str = "mastodon",
         startup_timeout: float = 30.0,
     ) -> None:
         self.access_token = ACCESS_TOKEN
+        self.software = software
         self._rate_limit = rate_limit
         self._rate_limit_window = rate_limit_window
         #: (limit, seconds) of Mastodon's `statuses` and `media` families (mastodon_limits.py).
@@ -95,6 +99,8 @@ class MastodonServer(LocalServer):
             "serve",
             "--port",
             str(self._port),
+            "--software",
+            self.software,
         ]
         if self._rate_limit is not None:
             command += ["--rate-limit", str(self._rate_limit)]
@@ -337,9 +343,9 @@ async def _send(send: Any, status: int, body: bytes, declared_length: int | None
 
 
 def serve(port: int, rate_limit: int | None, rate_limit_window: int,
-          families: dict[str, Family | None] | None = None) -> None:
-    """Run mastodon-mock in this process (in-memory database) behind `AfterFaults` and, when
-    given, Mastodon's `statuses`/`media` families."""
+          families: dict[str, Family | None] | None = None, software: str = "mastodon") -> None:
+    """Run mastodon-mock in this process (in-memory database) behind `AfterFaults`,
+    `ScheduleRules` and, when given, Mastodon's `statuses`/`media` families."""
     import uvicorn
     from mastodon_mock.app import create_app
     from mastodon_mock.config import DatabaseConfig, MastodonMockConfig, RateLimitConfig
@@ -355,7 +361,8 @@ def serve(port: int, rate_limit: int | None, rate_limit_window: int,
         ),
     )
     families = families or {}
-    inner = create_app(config)
+    mock = create_app(config)
+    inner: Any = ScheduleRules(mock, mock, software)
     if any(families.values()):
         inner = FamilyLimits(inner, families.get("status"), families.get("media"))
     app = AfterFaults(inner)
@@ -369,6 +376,8 @@ def main(argv: list[str] | None = None) -> None:
     serve_command.add_argument("--port", type=int, required=True)
     serve_command.add_argument("--rate-limit", type=int, default=None)
     serve_command.add_argument("--rate-limit-window", type=int, default=300)
+    serve_command.add_argument("--software", choices=("mastodon", "gotosocial"),
+                               default="mastodon")
     for family in ("status", "media"):
         serve_command.add_argument(f"--{family}-limit", type=int, default=None)
         serve_command.add_argument(f"--{family}-window", type=int, default=None)
@@ -377,7 +386,8 @@ def main(argv: list[str] | None = None) -> None:
     families = {family: Family(limit, getattr(arguments, f"{family}_window") or periods[family])
                 if (limit := getattr(arguments, f"{family}_limit")) else None
                 for family in ("status", "media")}
-    serve(arguments.port, arguments.rate_limit, arguments.rate_limit_window, families)
+    serve(arguments.port, arguments.rate_limit, arguments.rate_limit_window, families,
+          arguments.software)
 
 
 if __name__ == "__main__":
