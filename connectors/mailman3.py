@@ -19,7 +19,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
+from connectors.mailing.mailman_state import BulkReader, ListState
 from connectors.mailing.members import has_optin_evidence, is_suppressed
 from connectors.mailing.sidecar import MemberSidecar, sidecar_path
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
@@ -63,8 +65,10 @@ class Mailman3Connector(Connector):
 
         sidecar = MemberSidecar(sidecar_path(step.state_dir, step.step_id, self.name))
         target = Mailman3Target(None, fqdn, sidecar, bool(self.config.get("welcome")))
-        target.client = Client(str(self.config["url"]).rstrip("/"), str(self.config["user"]),
-                               str(self.config["password"]), request_hooks=[target.count])
+        url, user = str(self.config["url"]).rstrip("/"), str(self.config["user"])
+        password = str(self.config["password"])
+        target.client = Client(url, user, password, request_hooks=[target.count])
+        target.reader = BulkReader(url, user, password, target.count_one)
         return target
 
 
@@ -76,11 +80,20 @@ class Mailman3Target(Target):
         self.client, self.fqdn, self.sidecar, self.welcome = client, fqdn, sidecar, welcome
         self._list: Any = None
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        #: What the list holds, read once per step (list_entries or the first write), then kept
+        #: up to date by our writes: a write needs no read first (decision 0510).
+        self._state: ListState | None = None
+        self.reader: BulkReader | None = None
         self.requests = 0
 
     def count(self, params: dict[str, Any]) -> dict[str, Any]:
-        self.requests += 1
+        self.count_one()
         return params
+
+    def count_one(self) -> None:
+        with self._count_lock:  # apart from _lock: requests are counted while it is held
+            self.requests += 1
 
     # -- the list -------------------------------------------------------------------------
 
@@ -102,7 +115,20 @@ class Mailman3Target(Target):
                                        "Postorius: Domains › Add domain)").format(d=domain))
                 with _translated():
                     self._list = found.create_list(local)
+                self._state = ListState()  # a new list holds nothing
             return self._list
+
+    def list_state(self) -> ListState:
+        """The list's members, bans and pending requests: read in bulk on first use."""
+        with self._lock:
+            if self._state is None:
+                mailing_list = self._list
+                if mailing_list is None:
+                    return ListState()  # not created yet: nothing is there (and nothing kept)
+                assert self.reader is not None
+                with _translated():
+                    self._state = self.reader.read_state(mailing_list.list_id, _identity)
+            return self._state
 
     # -- listing --------------------------------------------------------------------------
 
@@ -110,14 +136,16 @@ class Mailman3Target(Target):
         mailing_list = self.find_list()
         if mailing_list is None:
             return []
+        held = self.list_state()
         states: dict[str, str] = {}
-        with _translated():
-            for ban in mailing_list.bans:
-                states[_identity(ban.email)] = BANNED
-            for request in mailing_list.get_requests(token_owner="subscriber"):
-                states[_identity(request["email"])] = PENDING
-            for member in mailing_list.get_roster("member"):
-                states[_identity(member.email)] = MEMBER  # a banned member is still subscribed
+        with held.lock:
+            for ban in held.bans:
+                states[_identity(ban)] = BANNED
+            for key, tokens in held.pending.items():
+                if tokens:
+                    states[key] = PENDING
+            for email in held.members:
+                states[_identity(email)] = MEMBER  # a banned member is still subscribed
         fingerprints = {key: record.get("fp") for key, record in self.sidecar.records().items()}
         return [_entry(key, state, fingerprints.get(key)) for key, state in states.items()]
 
@@ -129,17 +157,27 @@ class Mailman3Target(Target):
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         item = change.item
         mailing_list = self.ensure_list()
+        held = self.list_state()
         if is_suppressed(item.meta):
-            self._suppress(mailing_list, item)
+            self._suppress(mailing_list, held, item)
             return _entry(item.key, BANNED, None)
         self.sidecar.record(item, idempotency_key)  # first: a member found has its line
-        state = self._subscribe(mailing_list, item)
+        state = self._subscribe(mailing_list, held, item)
         return _entry(item.key, state, item.fingerprint.etag)
 
-    def _subscribe(self, mailing_list: Any, item: SourceItem) -> str:
+    def _subscribe(self, mailing_list: Any, held: ListState, item: SourceItem) -> str:
         from urllib.error import HTTPError
 
         meta = item.meta
+        forms = _ban_forms(meta["email"], item.key)
+        # What the list already holds decides without a request; the same order as _state_of.
+        if held.is_member(forms):
+            return MEMBER
+        if held.is_pending(item.key):
+            return PENDING
+        if held.is_banned(forms):
+            self.sidecar.forget(item)
+            raise SkipItem(_("banned on the list: left banned, never unbanned by a migration"))
         local = meta["email"].strip().rpartition("@")[0]
         if not local.isascii():
             raise SkipItem(_("Mailman does not accept addresses with accents or other "
@@ -156,6 +194,7 @@ class Mailman3Target(Target):
         except HTTPError as error:
             # 409: already a member or already asked to confirm (perhaps a case variant, or
             # our own retry); 400: refused, e.g. banned. What is there decides, not the text.
+            # Changed since the bulk read (the person, a moderator): read this one back.
             state = self._state_of(mailing_list, meta["email"])
             if state in (MEMBER, PENDING):
                 return state
@@ -165,22 +204,42 @@ class Mailman3Target(Target):
                                  "migration")) from None
             raise SkipItem(_("Mailman refused it (HTTP {code}): {why}").format(
                 code=error.code, why=error.reason)) from None
-        return PENDING if isinstance(answer, dict) and "token" in answer else MEMBER
+        if isinstance(answer, dict) and "token" in answer:
+            held.add_pending(item.key, str(answer["token"]))
+            return PENDING
+        held.add_member(address)
+        return MEMBER
 
-    def _suppress(self, mailing_list: Any, item: SourceItem) -> None:
-        """Ban every form Mailman may compare, drop the membership and any pending request."""
+    def _suppress(self, mailing_list: Any, held: ListState, item: SourceItem) -> None:
+        """Ban every form Mailman may compare, drop the membership and any pending request.
+
+        One request (the ban) for an address not on the list; a membership or a pending
+        request known from the bulk read costs one more each."""
+        from urllib.error import HTTPError
+
         self.sidecar.forget(item)
         forms = _ban_forms(item.meta["email"], item.key)
+        to_ban, subscribed, tokens = held.suppression_plan(item.key, forms)
+        assert self.reader is not None
         with _translated():
-            for form in forms:
-                if form not in mailing_list.bans:
-                    mailing_list.bans.add(form)
-            for form in forms:
-                if self._is_member(mailing_list, form):
-                    mailing_list.unsubscribe(form, pre_confirmed=True, pre_approved=True)
-            for request in mailing_list.get_requests(token_owner="subscriber"):
-                if _identity(request["email"]) == item.key:
-                    mailing_list.moderate_request(request["token"], "discard")
+            for form in to_ban:
+                try:
+                    with _translated(passing=(400,)):
+                        mailing_list.bans.add(form)
+                except HTTPError as error:  # 400: banned since the bulk read? Then done.
+                    if form not in mailing_list.bans:
+                        raise SkipItem(_("Mailman refused it (HTTP {code}): {why}").format(
+                            code=error.code, why=error.reason)) from None
+                held.add_ban(form)
+            for form in subscribed:  # a ban alone keeps the membership
+                with _absent_ok():
+                    self.reader.delete(f"lists/{mailing_list.list_id}/member/{quote(form)}",
+                                       {"pre_confirmed": "True", "pre_approved": "True"})
+                held.remove_member(form)
+            for token in tokens:
+                with _absent_ok():  # 404: already confirmed, discarded or expired
+                    mailing_list.moderate_request(token, "discard")
+                held.remove_pending(item.key, token)
 
     @staticmethod
     def _is_member(mailing_list: Any, email: str) -> bool:
@@ -216,6 +275,8 @@ class Mailman3Target(Target):
 
     def close(self) -> None:
         self.sidecar.close()
+        if self.reader is not None:
+            self.reader.close()
 
 
 def _entry(key: str, state: str, fingerprint: str | None) -> TargetEntry:
@@ -238,11 +299,24 @@ def _ban_forms(email: str, key: str) -> list[str]:
 
 
 @contextmanager
+def _absent_ok() -> Iterator[None]:
+    """A 404 means the thing to remove is already gone; other errors are translated."""
+    from urllib.error import HTTPError
+
+    try:
+        with _translated(passing=(404,)):
+            yield
+    except HTTPError:
+        pass
+
+
+@contextmanager
 def _translated(missing_ok: bool = False, passing: tuple[int, ...] = ()) -> Iterator[None]:
     """Mailman's HTTP errors become the core's: 401/403 stop the step, 5xx/429 and dropped
     connections are retried; 404 is absence when `missing_ok` (the caller gets None)."""
     from urllib.error import HTTPError
 
+    import requests
     from mailmanclient import MailmanConnectionError
 
     try:
@@ -260,6 +334,6 @@ def _translated(missing_ok: bool = False, passing: tuple[int, ...] = ()) -> Iter
             return
         raise SkipItem(_("Mailman refused it (HTTP {code}): {why}").format(
             code=error.code, why=error.reason)) from None
-    except MailmanConnectionError:
+    except (MailmanConnectionError, requests.ConnectionError, requests.Timeout):
         raise TransientError(_("could not reach Mailman; trying again")) from None
 

@@ -126,3 +126,48 @@ def test_missing_domain_and_bad_password_stop_the_step(mailman_server: MailmanSe
                                    member("a@exemple.fr"))
     with pytest.raises(FatalError, match="refused the credentials"):
         open_target(mailman_server, "x@example.org", None, password="wrong").list_entries()
+
+
+def test_one_write_per_member_and_a_constant_number_of_reads(mailman_server: MailmanServer,
+                                                              fqdn: str) -> None:
+    """Counted at a loopback proxy in front of Mailman: the list's state is read in bulk once,
+    then each new member costs one subscription, each suppressed address one ban (plus the
+    unsubscription or discarded request it held)."""
+    from urllib.parse import urlsplit
+
+    from tests.benchmarks.counting_proxy import CountingProxy
+
+    suite = TestMailman3Target()
+    setup = open_target(mailman_server, fqdn, None)
+    suite.write(setup, member("deja@exemple.fr"))
+    suite.write(setup, member("attend@exemple.fr", status="pending"))
+    suite.write(setup, member("part@exemple.fr"))
+    proxy = CountingProxy(mailman_server.describe()["url"]).start()
+    try:
+        info = mailman_server.describe()
+        connector = Mailman3Connector({"url": proxy.url + urlsplit(info["url"]).path,
+                                       "user": info["user"], "password": info["password"]},
+                                      Path("."))
+        target = connector.open_target(fqdn, StepContext("lettre", "export", {}, "p", Path(".")))
+        assert len(target.list_entries()) == 3
+        reads = proxy.total_requests
+        assert reads <= 4  # the list, then members, bans, requests (one page each here)
+        new = [f"membre{i}@exemple.fr" for i in range(20)]
+        gone = [f"parti{i}@exemple.fr" for i in range(5)]
+        for address in new:
+            suite.write(target, member(address, evidence=address.endswith("0@exemple.fr")))
+        for address in gone:
+            suite.write(target, member(address, suppressed=True))
+        suite.write(target, member("part@exemple.fr", suppressed=True))  # ban + unsubscribe
+        suite.write(target, member("attend@exemple.fr", suppressed=True))  # ban + discard
+        suite.write(target, member("deja@exemple.fr"))  # already there: no request at all
+        target.close()
+        assert proxy.total_requests - reads == len(new) + len(gone) + 2 + 2
+    finally:
+        proxy.stop()
+    assert state(mailman_server, fqdn, "membre0@exemple.fr") == "confirmed"
+    assert state(mailman_server, fqdn, "membre1@exemple.fr") == "unconfirmed"
+    assert state(mailman_server, fqdn, "parti3@exemple.fr") == "blocked"
+    assert state(mailman_server, fqdn, "part@exemple.fr") == "blocked"
+    assert state(mailman_server, fqdn, "attend@exemple.fr") == "blocked"
+    assert state(mailman_server, fqdn, "deja@exemple.fr") == "confirmed"
