@@ -131,13 +131,16 @@ class Journal:
     def transaction(self, db: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE: read-then-write without another process slipping in between."""
         db = db or self.db
-        db.execute("BEGIN IMMEDIATE")
         try:
+            db.execute("BEGIN IMMEDIATE")
             yield db
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # Ctrl-C can land between any two statements: never leave a transaction open,
+            # or the journal's next write ("cannot start a transaction") fails too.
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
 
     def close(self) -> None:
         self.release_lock()

@@ -96,6 +96,7 @@ class Runner:
         self.progress.start(label, len(changes))
         self._target, self._outcome = target, outcome
         self._finished = _Finished()
+        self._dispatching: list[tuple[Change, str]] = []
         self._settler = (Settler(self._settle_with_retries, self._settle_failed)
                          if Settler.is_needed(target) else None)
         group = target.capabilities.batch_size or 1  # items per write (migrate/batching.py)
@@ -141,6 +142,8 @@ class Runner:
                   in_flight: dict[Future[TargetEntry], Change], source: Source,
                   target: Target) -> None:
         keyed = [(change, idempotency_key(self.plan_id, change)) for change in batch]
+        # Until each is submitted, Ctrl-C must find them to put them back to planned.
+        self._dispatching = keyed
         self.journal.record_intents(keyed, self.run_id)
         if self.events:
             self.events.items("intent", batch)
@@ -149,6 +152,7 @@ class Runner:
             future = submit(change, key)
             future.add_done_callback(self._finished.put)
             in_flight[future] = change
+        self._dispatching = []
 
     def _write(self, change: Change, key: str, source: Source, target: Target) -> TargetEntry:
         call = target.write if self.gate is None else partial(self._gated_write, target)
@@ -287,8 +291,12 @@ class Runner:
     def _stop(self, in_flight: dict[Future[TargetEntry], Change],
               done_buffer: list[tuple[Change, TargetEntry]], outcome: StepOutcome) -> None:
         """After Ctrl-C: unstarted writes go back to planned; writes under way may finish."""
+        submitted = {id(change) for change in in_flight.values()}
         not_started = [(c, "planned", _("not started: the run was stopped"))
                        for f, c in in_flight.items() if f.cancel()]
+        not_started += [(c, "planned", _("not started: the run was stopped"))
+                        for c, _key in self._dispatching if id(c) not in submitted]
+        self._dispatching = []
         self.journal.record_failed(not_started, self.run_id)
         outcome.not_started += len(not_started)
         for future, change in list(in_flight.items()):

@@ -29,10 +29,19 @@ def test_second_apply_refuses_while_the_first_holds_the_lock(tmp_path: Path) -> 
 
 
 def test_two_real_applies_at_once(tmp_path: Path) -> None:
-    make_tree(tmp_path / "source", 1500, max_size=60_000)
+    make_tree(tmp_path / "source", 3000, max_size=60_000)
     plan = write_plan(tmp_path)
     first = migrate_popen("apply", plan, "--yes", "--jobs", "1")
-    time.sleep(0.6)  # the first has started and holds the lock
+    journal = journal_path(plan, None)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the first really holds the lock
+        if journal.exists():
+            probe = Journal(journal)
+            held = probe.lock_holder() is not None
+            probe.db.close()
+            if held:
+                break
+        time.sleep(0.02)
     second = migrate("apply", plan, "--yes")
     _out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
