@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -149,6 +150,8 @@ class RunSettings:
     events: ClientEvents | None = None
     #: What the journal's runs table records: "apply", or SCHEDULED for `apply --scheduled`.
     command: str = "apply"
+    #: Several plans at once: Ctrl-C reaches only the main thread, which sets this.
+    stop: threading.Event | None = None
 
 
 #: How `apply --scheduled` (cron, systemd timers) is recorded, so `status` can find it.
@@ -159,10 +162,11 @@ def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | No
           state_dir: Path | None = None, jobs: int | None = None,
           progress: Progress | None = None, retry: RetryPolicy | None = None,
           debug: bool = False, mark_seen: bool = False, hosts: HostLimits | None = None,
-          events: ClientEvents | None = None, scheduled: bool = False) -> ApplyResult:
+          events: ClientEvents | None = None, scheduled: bool = False,
+          stop: threading.Event | None = None) -> ApplyResult:
     """Apply a plan file (diffed now, shown through `confirm`) or a saved plan (as reviewed)."""
     settings = RunSettings(jobs, progress, retry, debug, mark_seen, hosts, events,
-                           SCHEDULED if scheduled else "apply")
+                           SCHEDULED if scheduled else "apply", stop)
     path = Path(path)
     saved_plan = saved.read(path) if saved.is_saved_plan(path) else None
     loaded = saved_plan.plan if saved_plan else load_plan(path)
@@ -280,7 +284,7 @@ def _run_step(journal: Journal, run_id: int, step: OpenStep, changes: list[Chang
     if settings.hosts and host:
         gate = settings.hosts.gate(host, capabilities.max_jobs or capabilities.default_jobs)
     runner = Runner(journal, run_id, journal.plan_id, wanted, redactor, settings.progress,
-                    settings.retry, settings.debug, gate, settings.events)
+                    settings.retry, settings.debug, gate, settings.events, settings.stop)
     label = _("Step '{id}'").format(id=step.spec.id)
     return runner.run(label, changes, step.source, step.target)
 

@@ -14,6 +14,7 @@ combined output — table, JSON, event log — masks every client's secrets.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -131,12 +132,15 @@ def apply_many(paths: Sequence[Path], combined: Redactor,
                settings: ManySettings) -> list[ClientOutcome]:
     """Apply every plan (already confirmed), side by side, with per-host limits shared."""
     hosts = HostLimits(settings.per_host)
+    stop = threading.Event()
 
     def one(path: Path) -> ClientOutcome:
         redactor = _client_redactor(combined)
         outcome, events = _start(path, settings)
         try:
-            result = apply_one(path, redactor, settings, hosts, events, len(paths) > 1)
+            if stop.is_set():  # Ctrl-C came before this client's turn: it does not start
+                raise Interrupted(_("not started: the run was stopped"))
+            result = apply_one(path, redactor, settings, hosts, events, len(paths) > 1, stop)
         except Exception as error:  # one client's failure never stops the others
             return _failed(outcome, error, redactor, events, settings)
         outcome.organisation = result.plan.organisation
@@ -145,17 +149,18 @@ def apply_many(paths: Sequence[Path], combined: Redactor,
         outcome.reason = incomplete_reason(result)
         return _finish(outcome, events, settings)
 
-    return _side_by_side(paths, one, settings.parallel)
+    return _side_by_side(paths, one, settings.parallel, stop)
 
 
 def apply_one(path: Path, redactor: Redactor, settings: ManySettings,
               hosts: HostLimits | None = None,
-              events: ClientEvents | None = None, several: bool = True) -> api.ApplyResult:
+              events: ClientEvents | None = None, several: bool = True,
+              stop: threading.Event | None = None) -> api.ApplyResult:
     return api.apply(path, redactor, lambda _result: True, step=settings.step,
                      state_dir=state_dir_for(path, settings.state_dir, several),
                      jobs=settings.jobs, progress=QuietProgress(), debug=settings.debug,
                      mark_seen=settings.mark_seen, hosts=hosts, events=events,
-                     scheduled=settings.scheduled)
+                     scheduled=settings.scheduled, stop=stop)
 
 
 def incomplete_reason(result: api.ApplyResult) -> str | None:
@@ -215,9 +220,19 @@ def _failed(outcome: ClientOutcome, error: Exception, redactor: Redactor,
     return _finish(outcome, events, settings)
 
 
-def _side_by_side(paths: Sequence[Path], one: Callable[[Path], Any], parallel: int) -> list[Any]:
+def _side_by_side(paths: Sequence[Path], one: Callable[[Path], Any], parallel: int,
+                  stop: threading.Event | None = None) -> list[Any]:
+    """Run `one` per plan in threads. Ctrl-C reaches only this (main) thread: it sets `stop`,
+    every client stops as it would on Ctrl-C, and their outcomes still make the table."""
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="client") as pool:
-        return list(pool.map(one, paths))
+        futures = [pool.submit(one, path) for path in paths]
+        try:
+            return [future.result() for future in futures]
+        except KeyboardInterrupt:
+            if stop is None:
+                raise
+            stop.set()
+            return [future.result() for future in futures]
 
 
 def table_text(outcomes: Sequence[ClientOutcome], planning: bool = False) -> str:

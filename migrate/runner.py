@@ -75,7 +75,8 @@ class Runner:
                  redact: Callable[[str], str], progress: Progress | None = None,
                  retry: RetryPolicy | None = None, debug: bool = False,
                  gate: threading.BoundedSemaphore | None = None,
-                 events: ClientEvents | None = None) -> None:
+                 events: ClientEvents | None = None,
+                 stop: threading.Event | None = None) -> None:
         self.journal, self.run_id, self.plan_id = journal, run_id, plan_id
         self.jobs = max(1, jobs)
         self.redact = redact
@@ -85,6 +86,8 @@ class Runner:
         #: Shared with every plan writing to the same host (see migrate/hosts.py).
         self.gate = gate
         self.events = events
+        #: Set when Ctrl-C reaches another thread (several plans at once): stop as on Ctrl-C.
+        self.stop = stop
         self._target: Target | None = None
         self._outcome: StepOutcome | None = None
         self._settler: Settler | None = None
@@ -115,6 +118,8 @@ class Runner:
                 if not in_flight:
                     break
                 finished = self._finished.wait(FLUSH_EVERY_SECONDS)
+                if self.stop is not None and self.stop.is_set():
+                    raise KeyboardInterrupt  # the same clean stop as Ctrl-C in this thread
                 for future in finished:
                     change = in_flight.pop(future)
                     stopping |= self._collect(future, change, done_buffer, outcome)

@@ -8,6 +8,7 @@ temporary file, and the journal must say every item is done.
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import time
@@ -29,10 +30,27 @@ def source_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _files_in(folder: Path) -> int:
+    return sum(len(files) for _root, _dirs, files in os.walk(folder))
+
+
 def _kill_at_random(plan: Path, rng: random.Random) -> bool:
-    """Start apply, SIGKILL it after a random delay; True if it was killed mid-run."""
+    """Start apply and SIGKILL it at a random moment; True if it was killed mid-run.
+
+    The moment is drawn as a number of files arrived (plus a little jitter), not as seconds, so
+    kills land in the middle of copying however fast or loaded the machine is; a few land
+    before the first file, during planning or start-up.
+    """
+    target = plan.parent / "target"
+    already = _files_in(target) if target.exists() else 0
+    threshold = already + rng.randint(0, max(1, (FILES - already) // 2))
     process = migrate_popen("apply", plan, "--yes", "--jobs", str(rng.choice([1, 2, 4, 8])))
-    time.sleep(rng.uniform(0.15, 0.9))
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        if (target.exists() and _files_in(target) >= threshold) or threshold == already:
+            break
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0, 0.02))
     process.send_signal(signal.SIGKILL)
     process.communicate()
     return process.returncode == -signal.SIGKILL
