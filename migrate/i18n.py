@@ -34,6 +34,12 @@ def set_language(language: str | None = None) -> str:
     _language = normalise(language or _language_from_environment())
     _translation = gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[_language],
                                        fallback=True)
+    # Click words its own messages ("No such option", "Missing argument") through the
+    # standard library's global gettext domain, which reads LANGUAGE: point both at ours.
+    # Their French is in our catalogue (see migrate/click_messages.py).
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)
+    os.environ["LANGUAGE"] = _language
     return _language
 
 

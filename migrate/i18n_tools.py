@@ -160,7 +160,9 @@ def needs_work(catalog: Any) -> list[Any]:
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         texts = message.string if isinstance(message.string, tuple) else (message.string,)
         if (message.fuzzy or not all(texts)
-                or any(placeholders(t) - placeholders(ids[-1]) for t in texts)
+                # A plural form may use either id's placeholders (click formats both keys).
+                or any(placeholders(t) - placeholders(ids[0]) - placeholders(ids[-1])
+                       for t in texts)
                 or not placeholders(ids[0]) <= placeholders(texts[0])):
             missing.append(message)
     return missing

@@ -132,3 +132,14 @@ def test_a_plan_error_is_french_and_says_where(tmp_path: Path) -> None:
     assert "vouliez-vous dire «\u00a0local\u00a0»\u202f?" in result.stderr
     english = migrate("plan", plan, env=ENGLISH)
     assert "plan.yaml:5:17: unknown connection type 'lokal'" in english.stderr
+
+
+def test_clicks_own_errors_are_french_too(tmp_path) -> None:
+    from tests.helpers import migrate as run_migrate
+
+    result = run_migrate("plan", "--no-such-option", env={"LANG": "fr_FR.UTF-8"})
+    assert result.returncode == 2
+    assert "Option inconnue" in result.stderr and "Erreur\u00a0:" in result.stderr
+    assert "No such option" not in result.stderr
+    english = run_migrate("plan", "--no-such-option", env={"LANG": "C", "LC_ALL": "C"})
+    assert "No such option" in english.stderr
