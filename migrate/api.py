@@ -63,7 +63,7 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
     """The dry run: list both sides of every step and diff them. Writes nothing to any service
     and creates no state; with `output`, saves the change set for `apply`."""
     loaded = load_plan(path)
-    config = resolve_connections(loaded, redactor)
+    config = resolve_connections(loaded, redactor, select_steps(loaded, step))
     location = journal_path(loaded.path, state_dir)
     journal = Journal(location) if location.exists() else None
     try:
@@ -170,7 +170,8 @@ def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | No
     path = Path(path)
     saved_plan = saved.read(path) if saved.is_saved_plan(path) else None
     loaded = saved_plan.plan if saved_plan else load_plan(path)
-    config = resolve_connections(loaded, redactor)
+    config = resolve_connections(loaded, redactor, [loaded.step(s) for s in saved_plan.steps]
+                                 if saved_plan else select_steps(loaded, step))
     with _locked_journal(loaded, state_dir, "apply") as journal:
         plan_id = journal.plan_id
         step_ids = saved_plan.steps if saved_plan else [s.id for s in select_steps(loaded, step)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -306,10 +306,19 @@ class _Validator:
                     t=connector.name, role=_(role), a=action, can=can), at)
 
 
-def resolve_connections(plan: Plan, redactor: Redactor) -> dict[str, dict[str, Any]]:
-    """Each connection's options with secrets resolved; every secret value goes to `redactor`."""
+def resolve_connections(plan: Plan, redactor: Redactor,
+                        steps: Iterable[StepSpec] | None = None) -> dict[str, dict[str, Any]]:
+    """Each connection's options with secrets resolved; every secret value goes to `redactor`.
+
+    With `steps`, only the connections those steps use are resolved: `--step posts` must not
+    need the Drive's credentials.
+    """
+    wanted = None if steps is None else {
+        endpoint.connection for step in steps for endpoint in (step.source, step.target)}
     resolved: dict[str, dict[str, Any]] = {}
     for name, spec in plan.connections.items():
+        if wanted is not None and name not in wanted:
+            continue
         connector = registry.get(spec.type)
         options: dict[str, Any] = {}
         secret_names = connector.options.secret_names()

@@ -82,3 +82,16 @@ def test_unknown_step_is_named(tmp_path: Path) -> None:
     result = migrate("plan", "plan.yaml", "--step", "fils", cwd=tmp_path)
     assert result.returncode == 1
     assert "unknown step 'fils' — did you mean 'files'?" in result.stderr
+
+
+def test_a_step_needs_only_its_own_connections_secrets(tmp_path: Path) -> None:
+    far = '  far: {type: local, path: "${env:TRANSHUMANCE_UNSET_DIR}"}\n'
+    (tmp_path / "plan.yaml").write_text(
+        GOOD.replace("connections:\n", "connections:\n" + far)
+        + "  - id: other\n    copy: {from: here, to: far}\n", encoding="utf-8")
+    (tmp_path / "source").mkdir()
+    alone = migrate("plan", "plan.yaml", "--step", "files", cwd=tmp_path)
+    assert alone.returncode == 0, alone.stderr
+    everything = migrate("plan", "plan.yaml", cwd=tmp_path)
+    assert everything.returncode == 1
+    assert "TRANSHUMANCE_UNSET_DIR is not set" in everything.stderr
