@@ -13,23 +13,22 @@ fragment: `https://www.facebook.com/centsept#fb-…`. See docs/decisions/0310-po
 from __future__ import annotations
 
 import re
-from contextlib import AbstractContextManager
-from typing import Any, BinaryIO
+from collections.abc import Callable
+from typing import Any
 
 from connectors.posts import (
     POST_SOURCE_STEP_OPTIONS,
     Archive,
+    ExportPostSource,
     PostFilter,
-    chronological,
     content_key,
-    entries_of,
     iso_from_timestamp,
     make_post,
     media_type,
     repair_mojibake,
     repost_text,
 )
-from migrate.connector import Connector, Listing, Source, StepContext
+from migrate.connector import Connector, StepContext
 from migrate.model import SourceItem
 from migrate.options import Option, OptionSet
 
@@ -61,26 +60,15 @@ class FacebookExportConnector(Connector):
                                     self.config.get("profile_url"))
 
 
-class FacebookExportSource(Source):
-    def __init__(self, archive: Archive, filters: PostFilter, profile_url: str | None) -> None:
-        self.archive, self.filters, self.profile_url = archive, filters, profile_url
+class FacebookExportSource(ExportPostSource):
+    default_profile = DEFAULT_PROFILE
 
-    def list_items(self) -> Listing:
-        names = self.archive.names()
-        files = sorted((n for n in names if POST_FILES.search(n)),
-                       key=lambda n: (n.rsplit("/", 1)[-1].split("_")[0],
-                                      int(POST_FILES.search(n).group(1))))  # type: ignore[union-attr]
-        profile = (self.profile_url or self._profile(names) or DEFAULT_PROFILE).rstrip("/")
-        items: list[SourceItem] = []
-        seen: dict[str, int] = {}
-        for name in files:
-            for entry in entries_of(self.archive.read_json(name)):
-                item = self._item(entry, profile, seen)
-                if item is not None:
-                    items.append(item)
-        return Listing(chronological(items))
+    def post_files(self, names: list[str]) -> list[str]:
+        return sorted((n for n in names if POST_FILES.search(n)),
+                      key=lambda n: (n.rsplit("/", 1)[-1].split("_")[0],
+                                     int(POST_FILES.search(n).group(1))))  # type: ignore[union-attr]
 
-    def _profile(self, names: list[str]) -> str | None:
+    def find_profile(self, names: list[str]) -> str | None:
         for name in names:
             if PROFILE_FILE.search(name):
                 data = self.archive.read_json(name)
@@ -91,8 +79,8 @@ class FacebookExportSource(Source):
                             return str(uri)
         return None
 
-    def _item(self, entry: dict[str, Any], profile: str,
-              seen: dict[str, int]) -> SourceItem | None:
+    def post(self, entry: dict[str, Any], profile: str,
+             unique: Callable[[str], str]) -> SourceItem | None:
         texts = [repair_mojibake(str(d["post"])) for d in entry.get("data") or []
                  if isinstance(d, dict) and d.get("post")]
         text = "\n\n".join(texts).strip()
@@ -103,10 +91,7 @@ class FacebookExportSource(Source):
         created = iso_from_timestamp(entry.get("timestamp"))
         if not text and not media:
             return None  # "updated their profile picture" and the like: nothing to post
-        key = content_key("facebook", created, text)
-        seen[key] = seen.get(key, 0) + 1
-        if seen[key] > 1:  # two identical posts in the same second: keep both, stably
-            key = f"{key}-{seen[key]}"
+        key = unique(content_key("facebook", created, text))
         meta: dict[str, Any] = {
             "text": text, "created_at": created, "language": None,
             "url": f"{profile}#fb-{key.split(':', 1)[1]}", "platform": "Facebook",
@@ -134,11 +119,4 @@ class FacebookExportSource(Source):
                 if isinstance(context, dict) and context.get("url"):
                     links.append(str(context["url"]))
         return media, links
-
-    def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
-        """Streams a picture or video: `item.path` is its path inside the export."""
-        return self.archive.open(item.path)
-
-    def close(self) -> None:
-        self.archive.close()
 

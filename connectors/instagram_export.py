@@ -13,14 +13,14 @@ caption, the marker the profile's address with that hash as fragment (decision 0
 from __future__ import annotations
 
 import re
-from contextlib import AbstractContextManager
-from typing import Any, BinaryIO
+from collections.abc import Callable
+from typing import Any
 
 from connectors.posts import (
     POST_SOURCE_STEP_OPTIONS,
     Archive,
+    ExportPostSource,
     PostFilter,
-    chronological,
     content_key,
     entries_of,
     iso_from_timestamp,
@@ -28,7 +28,7 @@ from connectors.posts import (
     media_type,
     repair_mojibake,
 )
-from migrate.connector import Connector, Listing, Source, StepContext
+from migrate.connector import Connector, StepContext
 from migrate.model import SourceItem
 from migrate.options import Option, OptionSet
 
@@ -57,25 +57,14 @@ class InstagramExportConnector(Connector):
                                      self.config.get("profile_url"))
 
 
-class InstagramExportSource(Source):
-    def __init__(self, archive: Archive, filters: PostFilter, profile_url: str | None) -> None:
-        self.archive, self.filters, self.profile_url = archive, filters, profile_url
+class InstagramExportSource(ExportPostSource):
+    default_profile = DEFAULT_PROFILE
 
-    def list_items(self) -> Listing:
-        names = self.archive.names()
-        files = sorted((n for n in names if POST_FILES.search(n)),
-                       key=lambda n: int(POST_FILES.search(n).group(1)))  # type: ignore[union-attr]
-        profile = (self.profile_url or self._profile(names) or DEFAULT_PROFILE).rstrip("/")
-        items: list[SourceItem] = []
-        seen: dict[str, int] = {}
-        for name in files:
-            for entry in entries_of(self.archive.read_json(name)):
-                item = self._item(entry, profile, seen)
-                if item is not None:
-                    items.append(item)
-        return Listing(chronological(items))
+    def post_files(self, names: list[str]) -> list[str]:
+        return sorted((n for n in names if POST_FILES.search(n)),
+                      key=lambda n: int(POST_FILES.search(n).group(1)))  # type: ignore[union-attr]
 
-    def _profile(self, names: list[str]) -> str | None:
+    def find_profile(self, names: list[str]) -> str | None:
         """`profile_user[0].string_map_data.Username.value` → the account's address."""
         for name in names:
             if PERSONAL_FILE.search(name):
@@ -87,8 +76,8 @@ class InstagramExportSource(Source):
                         return f"https://www.instagram.com/{value}"
         return None
 
-    def _item(self, entry: dict[str, Any], profile: str,
-              seen: dict[str, int]) -> SourceItem | None:
+    def post(self, entry: dict[str, Any], profile: str,
+             unique: Callable[[str], str]) -> SourceItem | None:
         files = [m for m in entry.get("media") or [] if isinstance(m, dict) and m.get("uri")]
         first = files[0] if files else {}
         text = repair_mojibake(str(entry.get("title") or first.get("title") or "")).strip()
@@ -96,10 +85,7 @@ class InstagramExportSource(Source):
                                      or first.get("creation_timestamp"))
         if not text and not files:
             return None
-        key = content_key("instagram", created, text)
-        seen[key] = seen.get(key, 0) + 1
-        if seen[key] > 1:  # two identical posts in the same second: keep both, stably
-            key = f"{key}-{seen[key]}"
+        key = unique(content_key("instagram", created, text))
         media = [{"path": self.archive.find(str(m["uri"])), "type": media_type(str(m["uri"])),
                   # a carousel's pictures may carry their own captions: the best alt text there is
                   "alt": repair_mojibake(str(m.get("title") or "")).strip()
@@ -112,10 +98,3 @@ class InstagramExportSource(Source):
             "hashtags": re.findall(r"(?<!\w)#(\w+)", text),
         }
         return make_post(key, meta, self.filters.reason(meta))
-
-    def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
-        """Streams a picture or video: `item.path` is its path inside the export."""
-        return self.archive.open(item.path)
-
-    def close(self) -> None:
-        self.archive.close()

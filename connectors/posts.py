@@ -26,11 +26,12 @@ import json
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from migrate.connector import Listing, Source
 from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _
 from migrate.model import Fingerprint, ItemKind, SourceItem
@@ -243,3 +244,54 @@ class Archive:
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
+
+
+class ExportPostSource(Source):
+    """What the sources of platform exports without post ids (Facebook, Instagram) share: read
+    every posts file in order, turn each entry into a post, number identical posts made in the
+    same second, and stream media from the export.
+
+    A subclass gives `post_files(names)`, `find_profile(names)` and `post(entry, profile,
+    unique)`, where `unique(key)` numbers a key seen before.
+    """
+
+    default_profile = ""
+
+    def __init__(self, archive: Archive, filters: PostFilter, profile_url: str | None) -> None:
+        self.archive, self.filters, self.profile_url = archive, filters, profile_url
+
+    def list_items(self) -> Listing:
+        names = self.archive.names()
+        profile = (self.profile_url or self.find_profile(names)
+                   or self.default_profile).rstrip("/")
+        items: list[SourceItem] = []
+        seen: dict[str, int] = {}
+        for name in self.post_files(names):
+            for entry in entries_of(self.archive.read_json(name)):
+                item = self.post(entry, profile, lambda key: _numbered(key, seen))
+                if item is not None:
+                    items.append(item)
+        return Listing(chronological(items))
+
+    def post_files(self, names: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def find_profile(self, names: list[str]) -> str | None:
+        raise NotImplementedError
+
+    def post(self, entry: dict[str, Any], profile: str,
+             unique: Callable[[str], str]) -> SourceItem | None:
+        raise NotImplementedError
+
+    def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
+        """Streams a picture or video: `item.path` is its path inside the export."""
+        return self.archive.open(item.path)
+
+    def close(self) -> None:
+        self.archive.close()
+
+
+def _numbered(key: str, seen: dict[str, int]) -> str:
+    """Two identical posts in the same second: keep both, numbered stably in export order."""
+    seen[key] = seen.get(key, 0) + 1
+    return key if seen[key] == 1 else f"{key}-{seen[key]}"
