@@ -70,6 +70,9 @@ class WSGIServerThread:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start serving; does nothing if already serving (as `stop` when stopped)."""
+        if self._server is not None:
+            return
         self._server = make_server(self._host, self._requested_port, self._app, threaded=True)
         # HTTP/1.1 so that clients keep connections alive, as real services allow.
         self._server.RequestHandlerClass.protocol_version = "HTTP/1.1"

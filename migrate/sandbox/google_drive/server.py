@@ -26,7 +26,6 @@ class GoogleDriveServer(LocalServer):
         self.drive = state or DriveState()
         self.app = DriveApp(self.drive)
         self._thread = WSGIServerThread(self.app, port=port)
-        self._started = False
 
     @property
     def auth(self) -> AuthServer:
@@ -55,13 +54,10 @@ class GoogleDriveServer(LocalServer):
         seed_demo_drive(self.drive, items=100)
 
     def start(self) -> None:
-        if not self._started:
-            self._thread.start()
-            self._started = True
+        self._thread.start()
 
     def stop(self) -> None:
         self._thread.stop()
-        self._started = False
 
     @property
     def url(self) -> str:

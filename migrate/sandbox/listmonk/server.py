@@ -27,7 +27,6 @@ class ListmonkServer(LocalServer):
         self.store = ListmonkStore()
         self.app = ListmonkApp(self.store, {api_user: token})
         self._thread = WSGIServerThread(self.app, port=port)
-        self._running = False
 
     @property
     def control(self) -> ControlPlane:
@@ -45,14 +44,10 @@ class ListmonkServer(LocalServer):
         return {"Authorization": f"token {self.api_user}:{self.token}"}
 
     def start(self) -> None:
-        if not self._running:
-            self._thread.start()
-            self._running = True
+        self._thread.start()
 
     def stop(self) -> None:
-        if self._running:
-            self._thread.stop()
-            self._running = False
+        self._thread.stop()
 
     @property
     def url(self) -> str:

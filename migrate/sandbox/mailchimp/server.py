@@ -34,7 +34,6 @@ class MailchimpServer(LocalServer):
         self.store = MailchimpStore()
         self.app = MailchimpApp(self.store, api_key, max_connections=max_connections)
         self._thread = WSGIServerThread(self.app, port=port)
-        self._running = False
 
     @property
     def datacenter(self) -> str:
@@ -47,14 +46,10 @@ class MailchimpServer(LocalServer):
         return self.app.control
 
     def start(self) -> None:
-        if not self._running:
-            self._thread.start()
-            self._running = True
+        self._thread.start()
 
     def stop(self) -> None:
-        if self._running:
-            self._thread.stop()
-            self._running = False
+        self._thread.stop()
 
     @property
     def base_url(self) -> str:
