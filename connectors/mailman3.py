@@ -32,7 +32,7 @@ from migrate.consent import (
     address_key,
 )
 from migrate.errors import FatalError, SkipItem, TransientError
-from migrate.i18n import _
+from migrate.i18n import _, ngettext, number
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import Option, OptionSet
 
@@ -86,6 +86,7 @@ class Mailman3Target(Target):
         self._state: ListState | None = None
         self.reader: BulkReader | None = None
         self.requests = 0
+        self.asked = 0  # subscriptions this run that Mailman sent a confirmation request for
 
     def count(self, params: dict[str, Any]) -> dict[str, Any]:
         self.count_one()
@@ -154,6 +155,17 @@ class Mailman3Target(Target):
 
     # -- writing --------------------------------------------------------------------------
 
+    def write_order(self, change: Change) -> int:
+        """Bans first, then quiet subscriptions, then those Mailman asks to confirm.
+
+        At each new subscription Mailman reads every subscription on the list that awaits
+        confirmation (about 0.7 ms each on SQLite): written last, they cost the quiet ones
+        nothing, and the cost among themselves is Mailman's own (decision 0510)."""
+        meta = change.item.meta
+        if is_suppressed(meta):
+            return 0
+        return 1 if _documented(meta) else 2
+
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         item = change.item
         mailing_list = self.ensure_list()
@@ -184,7 +196,7 @@ class Mailman3Target(Target):
                              "non-English letters before the '@'"))
         # An international domain goes in its ASCII form (punycode), which Mailman accepts.
         address = f"{local}@{item.key.rpartition('@')[2]}"
-        documented = meta.get("status") == "subscribed" and has_optin_evidence(meta)
+        documented = _documented(meta)
         try:
             with _translated(passing=(400, 409)):
                 answer = mailing_list.subscribe(
@@ -206,6 +218,8 @@ class Mailman3Target(Target):
                 code=error.code, why=error.reason)) from None
         if isinstance(answer, dict) and "token" in answer:
             held.add_pending(item.key, str(answer["token"]))
+            with self._count_lock:
+                self.asked += 1
             return PENDING
         held.add_member(address)
         return MEMBER
@@ -273,6 +287,17 @@ class Mailman3Target(Target):
             return _entry(item.key, state, item.fingerprint.etag)
         return None
 
+    def notes(self) -> list[str]:
+        if not self.asked:
+            return []
+        return [ngettext(
+            "Mailman e-mailed {n} person a request to confirm their subscription (their opt-in "
+            "is not documented at the source); they receive nothing from the list until they "
+            "confirm.",
+            "Mailman e-mailed {n} people a request to confirm their subscription (their opt-in "
+            "is not documented at the source); they receive nothing from the list until they "
+            "confirm.", self.asked).format(n=number(self.asked))]
+
     def close(self) -> None:
         self.sidecar.close()
         if self.reader is not None:
@@ -284,6 +309,12 @@ def _entry(key: str, state: str, fingerprint: str | None) -> TargetEntry:
     return TargetEntry(key, ItemKind.MEMBER,
                        Fingerprint(etag=f"{fingerprint or 'foreign'}|{state}", checksum=checksum),
                        {"state": state})
+
+
+def _documented(meta: dict[str, Any]) -> bool:
+    """Subscribed with a documented opt-in: the only members subscribed without Mailman's
+    confirmation request."""
+    return meta.get("status") == "subscribed" and has_optin_evidence(meta)
 
 
 def _identity(address: str) -> str:

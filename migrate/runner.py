@@ -96,6 +96,9 @@ class Runner:
         outcome = StepOutcome()
         if not changes:
             return outcome
+        order = getattr(target, "write_order", None)  # duck-typed test targets may lack it
+        if order is not None:
+            changes = sorted(changes, key=order)  # stable: source order unless the target says
         self.progress.start(label, len(changes))
         self._target, self._outcome = target, outcome
         self._finished = _Finished()

@@ -171,3 +171,40 @@ def test_one_write_per_member_and_a_constant_number_of_reads(mailman_server: Mai
     assert state(mailman_server, fqdn, "part@exemple.fr") == "blocked"
     assert state(mailman_server, fqdn, "attend@exemple.fr") == "blocked"
     assert state(mailman_server, fqdn, "deja@exemple.fr") == "confirmed"
+
+
+def test_bans_then_quiet_subscriptions_then_confirmation_requests(
+        mailman_server: MailmanServer, fqdn: str, tmp_path: Path) -> None:
+    """Mailman reads every request awaiting confirmation on each new subscription: the real
+    command writes bans first, then documented (quiet) subscriptions, and the subscriptions
+    Mailman must ask to confirm last; it says how many people Mailman e-mailed."""
+    from urllib.parse import urlsplit
+
+    from migrate.sandbox.samples_mailing import write_mailchimp_export
+    from tests.benchmarks.counting_proxy import CountingProxy
+    from tests.helpers import migrate
+
+    write_mailchimp_export(tmp_path / "export.zip")
+    info = mailman_server.describe()
+    proxy = CountingProxy(info["url"]).start()
+    try:
+        url = proxy.url + urlsplit(info["url"]).path
+        plan = tmp_path / "plan.yaml"
+        plan.write_text(
+            "version: 1\nconnections:\n  audience: {type: mailchimp_export, path: export.zip}\n"
+            f"  mm: {{type: mailman3, url: '{url}', user: {info['user']}, "
+            "password: '${env:MM_PASSWORD}'}\n"
+            f"steps:\n  - id: lettre\n    export: {{from: audience, to: 'mm:{fqdn}'}}\n",
+            encoding="utf-8")
+        applied = migrate("apply", plan, "--yes", "--jobs", "1",
+                          env={"MM_PASSWORD": info["password"]})
+        assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
+        kinds = [shape for shape in proxy.sequence if shape.startswith("POST")]
+    finally:
+        proxy.stop()
+    bans = [i for i, shape in enumerate(kinds) if "/bans " in shape]
+    quiet = [i for i, shape in enumerate(kinds) if shape == "POST /3.1/members 201"]
+    asked = [i for i, shape in enumerate(kinds) if shape == "POST /3.1/members 202"]
+    assert bans and quiet and asked
+    assert max(bans) < min(quiet) and max(quiet) < min(asked)
+    assert f"Mailman e-mailed {len(asked)} people a request to confirm" in applied.stdout

@@ -5,6 +5,11 @@ mailmanclient `subscribe` (a ban for unsubscribed/cleaned) per member to Mailman
 
     python naive_mailing_client.py MC_URL MC_KEY LIST_ID listmonk URL USER TOKEN LIST
     python naive_mailing_client.py MC_URL MC_KEY LIST_ID mailman3 URL USER PASSWORD FQDN
+
+With `--consent` (Mailman only), the same consent decisions as Transhumance but none of its
+bookkeeping or ordering: quiet subscription only with a documented opt-in (time and IP),
+otherwise Mailman's confirmation request. With `--drop-pending`, Mailchimp's pending members
+are left out (Transhumance's `pending: drop`).
 """
 
 from __future__ import annotations
@@ -47,7 +52,8 @@ def to_listmonk(people: list[dict], url: str, user: str, token: str, name: str) 
             http.post(f"{url}/api/subscribers", json=body, timeout=60)  # 409: a duplicate
 
 
-def to_mailman(people: list[dict], url: str, user: str, password: str, fqdn: str) -> None:
+def to_mailman(people: list[dict], url: str, user: str, password: str, fqdn: str, *,
+               consent: bool = False) -> None:
     from urllib.error import HTTPError
 
     from mailmanclient import Client
@@ -62,6 +68,8 @@ def to_mailman(people: list[dict], url: str, user: str, password: str, fqdn: str
                 mailing_list.bans.add(email.lower())
             elif status in ("subscribed", "pending"):
                 quiet = status == "subscribed"
+                if consent:
+                    quiet = quiet and bool(person.get("timestamp_opt") and person.get("ip_opt"))
                 mailing_list.subscribe(email, person.get("full_name") or None, pre_verified=quiet,
                                        pre_confirmed=quiet, pre_approved=quiet,
                                        send_welcome_message=False)
@@ -70,9 +78,15 @@ def to_mailman(people: list[dict], url: str, user: str, password: str, fqdn: str
 
 
 def main(argv: list[str]) -> None:
-    mc_url, mc_key, list_id, kind, *target = argv
+    flags = {arg for arg in argv if arg.startswith("--")}
+    mc_url, mc_key, list_id, kind, *target = [arg for arg in argv if arg not in flags]
     people = members(mc_url, mc_key, list_id)
-    (to_listmonk if kind == "listmonk" else to_mailman)(people, *target)
+    if "--drop-pending" in flags:
+        people = [person for person in people if person["status"] != "pending"]
+    if kind == "listmonk":
+        to_listmonk(people, *target)
+    else:
+        to_mailman(people, *target, consent="--consent" in flags)
 
 
 if __name__ == "__main__":

@@ -67,9 +67,12 @@ class SeededAudience:
 
 
 def seed_audience(server: Any, members: int = 5000, rng_seed: int = 7,
-                  name: str = "Les Amis du Centsept", second_audience: bool = True
-                  ) -> SeededAudience:
-    """Fill `server` (a MailchimpServer or a bare MailchimpStore) deterministically."""
+                  name: str = "Les Amis du Centsept", second_audience: bool = True,
+                  documented: float = 0.6) -> SeededAudience:
+    """Fill `server` (a MailchimpServer or a bare MailchimpStore) deterministically.
+
+    `documented`: the share of members who signed up through a form, with the time and IP of
+    their opt-in; the others were imported (no IP, so no documented consent)."""
     store: MailchimpStore = getattr(server, "store", server)
     rng = random.Random(rng_seed)
     with store.lock:
@@ -78,7 +81,7 @@ def seed_audience(server: Any, members: int = 5000, rng_seed: int = 7,
         seeded = SeededAudience(audience.id, None, dict.fromkeys(STATUSES, 0))
         for i in range(members):
             email = _email(rng, i)
-            fields = _member_fields(rng, audience, i, tags)
+            fields = _member_fields(rng, audience, i, tags, documented)
             store.add_member(audience, email, **fields)
             seeded.emails.append(email)
             seeded.status_counts[fields["status"]] += 1
@@ -139,10 +142,10 @@ def _when(rng: random.Random) -> str:
     return (EPOCH + timedelta(seconds=rng.randrange(6 * 365 * 86400))).isoformat()
 
 
-def _member_fields(rng: random.Random, audience: Audience, i: int, tags: list[str]
-                   ) -> dict[str, Any]:
+def _member_fields(rng: random.Random, audience: Audience, i: int, tags: list[str],
+                   documented: float = 0.6) -> dict[str, Any]:
     status = rng.choices(STATUSES, STATUS_WEIGHTS)[0]
-    with_consent = rng.random() < 0.6
+    with_consent = rng.random() < documented
     signed_up = _when(rng) if with_consent else ""
     city, postcode = rng.choice(CITIES)
     tag_count = rng.choice((0, 0, 1, 2, 3, 5)) if i % 500 != 3 else 55 + i % 16
