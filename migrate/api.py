@@ -56,6 +56,8 @@ class PlanResult:
     steps: list[str]
     cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
     reconciliations: dict[str, Reconciliation] = field(default_factory=dict)
+    #: step → what its target says the changes will cause (Target.plan_notes)
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
 
 def plan(path: str | Path, redactor: Redactor, step: str | None = None,
@@ -83,8 +85,10 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
             for one in opened:
                 _items, _listing, entries = listed[one.spec.id]
                 baselines = journal.baselines(one.spec.id) if journal else {}
-                result.changes.extend(one.diff(consent.items[one.spec.id], entries, baselines))
+                changes = one.diff(consent.items[one.spec.id], entries, baselines)
+                result.changes.extend(changes)
                 result.steps.append(one.spec.id)
+                _add_plan_notes(result, one, changes.changes)
         finally:
             for one in opened:
                 one.close()
@@ -188,6 +192,12 @@ def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | No
 Listed = tuple[list[SourceItem], Listing, list[TargetEntry]]
 
 
+def _add_plan_notes(result: PlanResult, step: OpenStep, changes: list[Change]) -> None:
+    notes = step.target.plan_notes(changes)
+    if notes:
+        result.notes[step.spec.id] = notes
+
+
 def _consent(listed: dict[str, Listed], known: dict[str, str]) -> ConsentPass:
     return apply_consent({step: (items, listing.tally)
                           for step, (items, listing, _entries) in listed.items()}, known)
@@ -246,6 +256,8 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
         result.changes.extend(changes)
         cursors[step.spec.id] = listing.cursor
     shown = PlanResult(loaded, result.changes, [s.spec.id for s in opened])
+    for step in opened:
+        _add_plan_notes(shown, step, pending[step.spec.id])
     if saved_plan is None and result.changes.has_pending() and not confirm(shown):
         journal.finish_run(run_id, "cancelled", {})
         result.confirmed = False

@@ -120,6 +120,12 @@ class Target(ABC):
         written may ever be visible under the final name.
         """
 
+    def plan_notes(self, changes: Sequence[Change]) -> list[str]:
+        """Plain sentences the plan shows under the step, before anything is written: what
+        these changes will cause beyond the items themselves (e-mails a service will send,
+        a slow part). `changes` are the step's changes as planned. Most targets have none."""
+        return []
+
     def write_order(self, change: Change) -> int:
         """Where this change goes among the step's writes, lowest first. The sort is stable:
         equal values keep source order (parents before children, oldest post first), which is

@@ -40,6 +40,7 @@ def plan_text(result: PlanResult, show_all: bool = False) -> str:
         lines.extend(_step_lines(by_step[step_id], show_all))
         if step_id in result.reconciliations:
             lines.extend(reconciliation_lines(result.reconciliations[step_id]))
+        lines.extend("  " + note for note in result.notes.get(step_id, []))
         lines.append("")
     lines.append(summary_line(result.changes.summary()))
     return "\n".join(lines)
@@ -91,6 +92,8 @@ def plan_json(result: PlanResult) -> dict[str, Any]:
         "summary": result.changes.summary(),
         "changes": [_change_json(c) for c in result.changes.changes],
         "reconciliations": {k: r.to_json() for k, r in result.reconciliations.items()},
+        "notes": [{"step": step, "note": note} for step, notes in result.notes.items()
+                  for note in notes],
     }
 
 

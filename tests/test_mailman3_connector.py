@@ -196,8 +196,11 @@ def test_bans_then_quiet_subscriptions_then_confirmation_requests(
             "password: '${env:MM_PASSWORD}'}\n"
             f"steps:\n  - id: lettre\n    export: {{from: audience, to: 'mm:{fqdn}'}}\n",
             encoding="utf-8")
-        applied = migrate("apply", plan, "--yes", "--jobs", "1",
-                          env={"MM_PASSWORD": info["password"]})
+        env = {"MM_PASSWORD": info["password"]}
+        planned = migrate("plan", plan, env=env)
+        assert planned.returncode == 0, planned.stdout[-2000:] + planned.stderr[-2000:]
+        assert not proxy.sequence or all(s.startswith("GET") for s in proxy.sequence)
+        applied = migrate("apply", plan, "--yes", "--jobs", "1", env=env)
         assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
         kinds = [shape for shape in proxy.sequence if shape.startswith("POST")]
     finally:
@@ -207,4 +210,41 @@ def test_bans_then_quiet_subscriptions_then_confirmation_requests(
     asked = [i for i, shape in enumerate(kinds) if shape == "POST /3.1/members 202"]
     assert bans and quiet and asked
     assert max(bans) < min(quiet) and max(quiet) < min(asked)
+    assert f"Mailman will e-mail {len(asked)} people a request to confirm" in planned.stdout
     assert f"Mailman e-mailed {len(asked)} people a request to confirm" in applied.stdout
+    assert "Mailman slows down" not in planned.stdout  # too few to matter
+
+
+def test_plan_warns_when_confirmation_requests_would_slow_mailman(
+        mailman_server: MailmanServer, fqdn: str, tmp_path: Path) -> None:
+    """1,500 Mailchimp members with no documented opt-in: the dry run says Mailman will e-mail
+    each subscribed or pending one, estimates the slow part and says how to avoid it."""
+    from migrate.sandbox.mailchimp import MailchimpServer, seed_audience
+    from tests.helpers import migrate
+
+    server = MailchimpServer()
+    seeded = seed_audience(server, members=1500, rng_seed=5, second_audience=False,
+                           documented=0)
+    asked = seeded.status_counts["subscribed"] + seeded.status_counts["pending"]
+    info = mailman_server.describe()
+    with server:
+        plan = tmp_path / "plan.yaml"
+        plan.write_text(
+            "version: 1\nconnections:\n"
+            f"  mc: {{type: mailchimp, api_key: '${{env:MC_KEY}}', url: '{server.url}'}}\n"
+            f"  mm: {{type: mailman3, url: '{info['url']}', user: {info['user']}, "
+            "password: '${env:MM_PASSWORD}'}\n"
+            "steps:\n  - id: lettre\n    export: {from: 'mc:Les Amis du Centsept', "
+            f"to: 'mm:{fqdn}'}}\n", encoding="utf-8")
+        env = {"MM_PASSWORD": info["password"], "MC_KEY": server.api_key}
+        planned = migrate("plan", plan, env=env)
+        as_json = migrate("plan", plan, "--json", env=env)
+    assert planned.returncode == 0, planned.stdout[-2000:] + planned.stderr[-2000:]
+    invalid = len(seeded.invalid_emails)  # reported as invalid, never asked
+    text = " ".join(planned.stdout.split())
+    assert any(f"Mailman will e-mail {n:,} people".replace(",", " ") in text
+               or f"Mailman will e-mail {n:,} people" in text
+               for n in range(asked - invalid, asked + 1)), text[-3000:]
+    assert "Mailman slows down" in text and "'pending: drop'" in text
+    notes = json.loads(as_json.stdout)["notes"]
+    assert [n["step"] for n in notes] == ["lettre", "lettre"]
