@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import copy
 import inspect
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
-from click.utils import make_default_short_help
 
 from migrate.i18n import N_, _, set_language
 
@@ -52,13 +54,38 @@ def _option_record(param: click.Parameter, context: click.Context) -> tuple[str,
     return names, text
 
 
+def short_help(text: str, limit: int) -> str:
+    """The first sentence of a command's help, shortened at a word to fit `limit` characters,
+    as click does (its public helper is deprecated and leaves in Click 9). A period ends the
+    sentence unless a lowercase word follows it ("e.g. a volunteer")."""
+    words = text.partition("\f")[0].partition("\n\n")[0].split()
+    for index, word in enumerate(words):
+        if word.endswith(".") and (index == len(words) - 1 or not words[index + 1][0].islower()):
+            words = words[: index + 1]
+            break
+    sentence = " ".join(words)
+    if len(sentence) <= limit:
+        return sentence
+    return textwrap.shorten(sentence, max(limit, 4), placeholder="...", break_on_hyphens=False)
+
+
+@contextmanager
+def section(formatter: click.HelpFormatter, title: str) -> Iterator[None]:
+    """A help section whose heading is punctuated for the language ("Options :" in French);
+    click's own appends a bare colon."""
+    formatter.write_paragraph()
+    formatter.write(f"{'':>{formatter.current_indent}}{_('{heading}:').format(heading=title)}\n")
+    with formatter.indentation():
+        yield
+
+
 class TranslatedCommand(click.Command):
     """A command whose help, option help and headings are translated when shown."""
 
     def get_short_help_str(self, limit: int = 45) -> str:
         if self.short_help:
             return _translated_help(self.short_help) or ""
-        return make_default_short_help(_translated_help(self.help) or "", limit).strip()
+        return short_help(_translated_help(self.help) or "", limit)
 
     def format_usage(self, context: click.Context, formatter: click.HelpFormatter) -> None:
         pieces = [_(piece) for piece in self.collect_usage_pieces(context)]
@@ -74,7 +101,7 @@ class TranslatedCommand(click.Command):
     def format_options(self, context: click.Context, formatter: click.HelpFormatter) -> None:
         records = [r for p in self.get_params(context) if (r := _option_record(p, context))]
         if records:
-            with formatter.section(_("Options")):
+            with section(formatter, _("Options")):
                 formatter.write_dl(records)
 
 
@@ -99,7 +126,7 @@ class TranslatedGroup(TranslatedCommand, click.Group):
         if not commands:
             return
         limit = formatter.width - 6 - max(len(name) for name, _command in commands)
-        with formatter.section(_("Commands")):
+        with section(formatter, _("Commands")):
             formatter.write_dl([(name, command.get_short_help_str(limit))
                                 for name, command in commands])
 

@@ -113,6 +113,8 @@ def test_help_is_french() -> None:
     assert "Utilisation\u00a0: migrate [OPTIONS] COMMANDE" in top.stdout
     assert "Afficher ce message et quitter." in top.stdout
     assert "Essai à blanc" in top.stdout  # a command's short help
+    assert "Options\u00a0:\n" in top.stdout and "Commandes\u00a0:\n" in top.stdout
+    assert "Options:\n" in migrate("--help", env=ENGLISH).stdout
     plan = migrate("plan", "--help", env=FRENCH)
     assert "Seulement cette étape." in plan.stdout
     assert "[par défaut\u00a0: 2" in plan.stdout
