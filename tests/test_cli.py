@@ -68,3 +68,15 @@ def test_status_before_and_after(tmp_path: Path) -> None:
     migrate("apply", plan, "--yes")
     text = migrate("status", plan).stdout
     assert "step 'files': 3 done" in text and "Last run:" in text
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    """`migrate connectors | head -1`: the reader left early; no 'Unexpected error'."""
+    from tests.helpers import migrate_popen
+
+    process = migrate_popen("connectors")
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before it writes anything: its first write meets a closed pipe
+    errors = process.stderr.read()
+    assert process.wait(timeout=60) == 141, errors
+    assert errors == ""
