@@ -10,12 +10,9 @@ because anything not yet marked DONE is verified.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
-import socket
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -25,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from migrate.diff import Baseline
-from migrate.errors import LockedError
-from migrate.i18n import _, date_time
 from migrate.model import Change, Fingerprint, TargetEntry
+from migrate.run_lock import LockHolder, RunLock
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,29 +64,10 @@ CREATE TABLE IF NOT EXISTS suppressions (
 CREATE TABLE IF NOT EXISTS reconciliations (step TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
-HEARTBEAT_SECONDS = 5.0
-LOCK_EXPIRY_SECONDS = 60.0
-
-
 def journal_path(plan_path: Path, state_dir: Path | None) -> Path:
     """`.migrate/<plan name>.journal.sqlite` beside the plan, or in `--state-dir`."""
     folder = state_dir if state_dir is not None else plan_path.parent / ".migrate"
     return folder / f"{plan_path.stem}.journal.sqlite"
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    pid: int
-    host: str
-    command: str
-    started: float
-    heartbeat: float
-
-    def describe(self) -> str:
-        age = max(0, int(time.time() - self.heartbeat))
-        started = date_time(datetime.datetime.fromtimestamp(self.started), seconds=True)
-        return _("process {pid} on {host}, started {started}, last seen {age} s ago").format(
-            pid=self.pid, host=self.host, started=started, age=age)
 
 
 @dataclass(frozen=True)
@@ -116,9 +93,7 @@ class Journal:
             with self.transaction() as db:  # checked again inside: another process may add them
                 for name, sql_type in _missing_report_columns(db):
                     db.execute(f"ALTER TABLE items ADD COLUMN {name} {sql_type}")
-        self._lock_token: str | None = None
-        self._heartbeat: threading.Thread | None = None
-        self._stop_heartbeat = threading.Event()
+        self.lock = RunLock(self.db, self._connect, self.transaction)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -146,6 +121,17 @@ class Journal:
         self.release_lock()
         self.db.close()
 
+    # -- the run lock (migrate/run_lock.py) -----------------------------------------------
+
+    def acquire_lock(self, command: str) -> None:
+        self.lock.acquire(command)
+
+    def lock_holder(self) -> LockHolder | None:
+        return self.lock.holder()
+
+    def release_lock(self) -> None:
+        self.lock.release()
+
     # -- identity -------------------------------------------------------------------------
 
     @property
@@ -158,50 +144,6 @@ class Journal:
             value = uuid.uuid4().hex
             db.execute("INSERT INTO meta VALUES ('plan_id', ?)", (value,))
             return value
-
-    # -- the run lock ---------------------------------------------------------------------
-
-    def acquire_lock(self, command: str) -> None:
-        """Take the run lock or raise LockedError naming its holder. A dead holder's lock on
-        this host is taken over at once; another host's after LOCK_EXPIRY_SECONDS of silence."""
-        token, now, host = uuid.uuid4().hex, time.time(), socket.gethostname()
-        with self.transaction() as db:
-            holder = self.lock_holder()
-            if holder is not None and _is_alive(holder, host, now):
-                raise LockedError(
-                    _("another 'migrate apply' is already running on this plan ({holder}). "
-                      "Wait for it to finish, or stop it, then try again.").format(
-                        holder=holder.describe()))
-            db.execute("INSERT OR REPLACE INTO lock VALUES (1, ?, ?, ?, ?, ?, ?)",
-                       (token, os.getpid(), host, command, now, now))
-        self._lock_token = token
-        self._stop_heartbeat.clear()
-        self._heartbeat = threading.Thread(target=self._beat, name="journal-heartbeat",
-                                           daemon=True)
-        self._heartbeat.start()
-
-    def lock_holder(self) -> LockHolder | None:
-        row = self.db.execute(
-            "SELECT pid, host, command, started, heartbeat FROM lock WHERE id = 1").fetchone()
-        return LockHolder(*row) if row else None
-
-    def _beat(self) -> None:
-        db = self._connect()
-        try:
-            while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
-                db.execute("UPDATE lock SET heartbeat = ? WHERE id = 1 AND token = ?",
-                           (time.time(), self._lock_token))
-        finally:
-            db.close()
-
-    def release_lock(self) -> None:
-        if self._lock_token is None:
-            return
-        self._stop_heartbeat.set()
-        if self._heartbeat is not None:
-            self._heartbeat.join()
-        self.db.execute("DELETE FROM lock WHERE token = ?", (self._lock_token,))
-        self._lock_token = None
 
     # -- runs -----------------------------------------------------------------------------
 
@@ -403,16 +345,3 @@ def _missing_report_columns(db: sqlite3.Connection) -> list[tuple[str, str]]:
 
 def _notes(change: Change) -> str | None:
     return json.dumps(list(change.notes), ensure_ascii=False) if change.notes else None
-
-
-def _is_alive(holder: LockHolder, host: str, now: float) -> bool:
-    if holder.host == host:
-        try:
-            os.kill(holder.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        # A reused pid would keep a dead lock alive forever; the heartbeat tells them apart.
-        return now - holder.heartbeat < LOCK_EXPIRY_SECONDS
-    return now - holder.heartbeat < LOCK_EXPIRY_SECONDS
