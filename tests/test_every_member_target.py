@@ -91,7 +91,17 @@ def mailpoet_setup(tmp_path: Path) -> Setup:
     return _file_setup("mailpoet", tmp_path / "mailpoet-out", people)
 
 
-TARGETS = ["listmonk_setup", "mailman3_setup", "csv_setup", "vcard_setup", "mailpoet_setup"]
+@pytest.fixture
+def listmonk_csv_setup(tmp_path: Path) -> Setup:
+    def people(folder: Path) -> set[str]:
+        files = [p for p in folder.glob("Lettre.listmonk-*.csv")
+                 if not p.stem.endswith("-blocklist")]
+        return set().union(*(_csv_people(p) for p in files)) if files else set()
+    return _file_setup("listmonk_csv", tmp_path / "listmonk-out", people)
+
+
+TARGETS = ["listmonk_setup", "mailman3_setup", "csv_setup", "vcard_setup", "mailpoet_setup",
+           "listmonk_csv_setup"]
 
 
 @pytest.mark.parametrize("setup_name", TARGETS)

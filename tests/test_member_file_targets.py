@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from connectors.csv import CsvConnector
+from connectors.listmonk_csv import ListmonkCsvConnector
 from connectors.mailing.filetarget import FileMemberTarget
 from connectors.mailpoet import MailpoetConnector
 from connectors.vcard import VcardConnector
@@ -72,6 +73,15 @@ def mailpoet_state(folder: Path, address: str) -> str | None:
     return None
 
 
+def listmonk_csv_state(folder: Path, address: str) -> str | None:
+    for path in sorted(folder.glob("Lettre.listmonk-*.csv")):
+        for row in csv_rows(path):
+            if row["email"].casefold() == address.casefold():
+                word = path.stem.rsplit("-", 1)[1]
+                return {"blocklist": "blocked"}.get(word, word)
+    return None
+
+
 class _FileSuite(MemberTargetSuite):
     connector: type[Connector]
     read_state: Callable[[Path, str], str | None]
@@ -103,6 +113,11 @@ class TestVcardTarget(_FileSuite):
 class TestMailpoetTarget(_FileSuite):
     connector = MailpoetConnector
     read_state = staticmethod(mailpoet_state)
+
+
+class TestListmonkCsvTarget(_FileSuite):
+    connector = ListmonkCsvConnector
+    read_state = staticmethod(listmonk_csv_state)
 
 
 def write(target: FileMemberTarget, *items: object) -> None:
@@ -193,7 +208,7 @@ def test_a_plan_creates_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists() and not (tmp_path / "state").exists()
 
 
-@pytest.mark.parametrize("kind", ["csv", "vcard", "mailpoet"])
+@pytest.mark.parametrize("kind", ["csv", "vcard", "mailpoet", "listmonk_csv"])
 def test_rerun_writes_nothing(tmp_path: Path, kind: str) -> None:
     """The real command, twice: the second plan finds everything in the files (exit code 0)."""
     write_mailchimp_export(tmp_path / "export.zip")
