@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -19,7 +17,7 @@ from migrate.sandbox.listmonk.store import (
     name_from_email,
     sanitize_email,
 )
-from migrate.sandbox.mailchimp.control import CONTROL_PREFIX, ControlPlane, fault_response
+from migrate.sandbox.mailchimp.control import ControlPlane, EmulatorApp
 
 URLS = Map([
     Rule("/api/health", endpoint="health", methods=["GET"]),
@@ -69,7 +67,7 @@ def paginate(request: Request, items: list[Any]) -> dict[str, Any]:
             "page": page}
 
 
-class ListmonkApp:
+class ListmonkApp(EmulatorApp):
     """WSGI callable; `store`, `importer` and `control` are shared with `ListmonkServer`."""
 
     def __init__(self, store: ListmonkStore, credentials: dict[str, str]) -> None:
@@ -77,25 +75,14 @@ class ListmonkApp:
         self.credentials = credentials
         self.importer = Importer(store)
         self.control = ControlPlane()
+        self.urls = URLS
 
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        request = Request(environ)
-        if request.path.startswith(CONTROL_PREFIX):
-            return self.control.handle(request)(environ, start_response)
-        return self.dispatch(request)(environ, start_response)
+    def error(self, status: int, detail: str | None) -> Response:
+        return message(status, detail or ("Not found" if status == 404
+                                          else "Internal server error"))
 
-    def dispatch(self, request: Request) -> Response:
-        """Count, apply faults, authenticate, then run the handler."""
-        try:
-            rule, args = URLS.bind_to_environ(request.environ).match(return_rule=True)
-        except HTTPException as error:
-            return message(error.code or 404, error.description or "Not found")
-        self.control.count(request.method, rule.rule)
-        fault = self.control.take_fault(request.method, request.path)
-        if fault is not None:
-            return fault_response(fault, lambda s: message(s, "Internal server error"))
+    def handle(self, request: Request, rule: Rule, args: dict[str, Any]) -> Response:
+        """Authenticate, then run the handler."""
         denied = self.authenticate(request)
         if denied is not None:
             return denied

@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from migrate.sandbox.mailchimp.control import CONTROL_PREFIX, ControlPlane, fault_response
+from migrate.sandbox.mailchimp.control import ControlPlane, EmulatorApp
 from migrate.sandbox.mailchimp.masks import apply_masks
 from migrate.sandbox.mailchimp.store import (
     STATUSES,
@@ -99,7 +98,7 @@ def ok(document: Any, request: Request) -> Response:
                     content_type="application/json; charset=utf-8")
 
 
-class MailchimpApp:
+class MailchimpApp(EmulatorApp):
     """WSGI callable; `store` and `control` are shared with `MailchimpServer`."""
 
     def __init__(self, store: MailchimpStore, api_key: str, max_connections: int = 10) -> None:
@@ -107,29 +106,15 @@ class MailchimpApp:
         self.api_key = api_key
         self.max_connections = max_connections
         self.control = ControlPlane()
+        self.urls = URLS
         self._in_flight: dict[str, int] = {}
         self._slots = threading.Lock()
 
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        request = Request(environ)
-        if request.path.startswith(CONTROL_PREFIX):
-            return self.control.handle(request)(environ, start_response)
-        return self.dispatch(request)(environ, start_response)
+    def error(self, status: int, detail: str | None) -> Response:
+        return problem(status)  # Mailchimp's own wording for the status, not werkzeug's
 
-    def dispatch(self, request: Request) -> Response:
-        """Run one API request through counting, faults, auth, the connection limit, handler."""
-        try:
-            rule, args = URLS.bind_to_environ(request.environ).match(return_rule=True)
-        except NotFound:
-            return problem(404)
-        except HTTPException as error:
-            return problem(error.code or 400)
-        self.control.count(request.method, rule.rule)
-        fault = self.control.take_fault(request.method, request.path)
-        if fault is not None:
-            return fault_response(fault, problem)
+    def handle(self, request: Request, rule: Rule, args: dict[str, Any]) -> Response:
+        """Authenticate, hold one of the key's connection slots, then run the handler."""
         key = self._api_key(request)
         if key != self.api_key:
             return problem(401)

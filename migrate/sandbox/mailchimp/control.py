@@ -19,10 +19,12 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 CONTROL_PREFIX = "/_emulator/"
@@ -145,3 +147,38 @@ def fault_response(fault: Fault, render: Callable[[int], Response]) -> Response:
     if fault.retry_after is not None:
         response.headers["Retry-After"] = str(fault.retry_after)
     return response
+
+
+class EmulatorApp:
+    """What the emulators' WSGI applications share: the control plane under CONTROL_PREFIX;
+    for an API request, the route, its count, an injected fault, then the app's `handle`.
+    Each app says how its service renders an error (`error`)."""
+
+    urls: Map
+    control: ControlPlane
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        if request.path.startswith(CONTROL_PREFIX):
+            return self.control.handle(request)(environ, start_response)
+        return self.dispatch(request)(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        try:
+            rule, args = self.urls.bind_to_environ(request.environ).match(return_rule=True)
+        except HTTPException as error:
+            return self.error(error.code or 404, error.description)
+        self.control.count(request.method, rule.rule)
+        fault = self.control.take_fault(request.method, request.path)
+        if fault is not None:
+            return fault_response(fault, lambda status: self.error(status, None))
+        return self.handle(request, rule, args)
+
+    def error(self, status: int, detail: str | None) -> Response:
+        """The service's own error document."""
+        raise NotImplementedError
+
+    def handle(self, request: Request, rule: Rule, args: dict[str, Any]) -> Response:
+        """Authenticate and run the endpoint (counting and faults are done)."""
+        raise NotImplementedError
