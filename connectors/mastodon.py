@@ -33,7 +33,7 @@ from connectors.mastodon_schedule import (
     refuse_backdate,
     text_marker,
 )
-from connectors.mastodon_text import Limits, compose
+from connectors.mastodon_text import Limits, compose, post_language
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.errors import FatalError, SkipItem, TransientError
 from migrate.i18n import _
@@ -72,7 +72,8 @@ class MastodonConnector(Connector):
         Option("sensitive", "boolean", default=False,
                help="Mark pictures and videos as sensitive (hidden until clicked)."),
         Option("spoiler_text", help="A content warning shown before every status."),
-        Option("language", help="Language (fr, en…) for posts whose source does not say."),
+        Option("language", help="Language (fr, en…) for posts whose source does not say; "
+                                 "without it, French or English is recognised from the words."),
         Option("origin_line",
                help="The line ending each post, with {platform}, {date} and {url}. Default in "
                     "the post's language: 'Publié initialement sur {platform} le {date} : {url}'."),
@@ -232,7 +233,7 @@ class MastodonTarget(Target):
                 sensitive=bool(self.options.get("sensitive")) and bool(media_ids),
                 spoiler_text=self.options.get("spoiler_text") or None,
                 visibility=self.options.get("visibility") or "public",
-                language=meta.get("language") or self.options.get("language"),
+                language=post_language(meta, self.options),
                 scheduled_at=original_date(meta, index) if self.backdate else None,
                 idempotency_key=idempotency_key if index == 0 else f"{idempotency_key}-{index}")
             reply_to = str(status["id"])
@@ -254,7 +255,7 @@ class MastodonTarget(Target):
             sensitive=bool(self.options.get("sensitive")) and bool(media_ids),
             spoiler_text=self.options.get("spoiler_text") or None,
             visibility=self.options.get("visibility") or "public",
-            language=meta.get("language") or self.options.get("language"),
+            language=post_language(meta, self.options),
             scheduled_at=self._spaced.next_time(), idempotency_key=idempotency_key)
         self._scheduled[marker] = scheduled
         return self._scheduled_entry(marker)
