@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrate.i18n import _
+from migrate.i18n import _, ngettext, number
 
 
 def advice_for(state: str, error_kind: str | None) -> str:
@@ -48,24 +48,34 @@ def overall_next_steps(data: dict[str, Any]) -> list[str]:
             failure["error_kind"] or "item")
         by_kind[key] = by_kind.get(key, 0) + int(failure["count"])
     if by_kind.get("fatal"):
-        steps.append(_("{n} item(s) stopped a step: read their message below (credentials, "
-                       "space), fix it, then run 'migrate apply' again.").format(
-                           n=by_kind["fatal"]))
+        steps.append(ngettext(
+            "{n} item stopped a step: read its message below (credentials, space), fix it, "
+            "then run 'migrate apply' again.",
+            "{n} items stopped a step: read their message below (credentials, space), fix it, "
+            "then run 'migrate apply' again.", by_kind["fatal"]).format(
+                n=number(by_kind["fatal"])))
     retry = sum(by_kind.get(k, 0) for k in ("transient", "planned", "intent"))
     if retry:
-        steps.append(_("{n} item(s) are not finished: run 'migrate apply' again.").format(
-            n=retry))
+        steps.append(ngettext("{n} item is not finished: run 'migrate apply' again.",
+                              "{n} items are not finished: run 'migrate apply' again.",
+                              retry).format(n=number(retry)))
     other = by_kind.get("item", 0) + by_kind.get("unexpected", 0)
     if other:
-        steps.append(_("{n} item(s) failed on their own: see each message below.").format(
-            n=other))
+        steps.append(ngettext("{n} item failed on its own: see its message below.",
+                              "{n} items failed on their own: see each message below.",
+                              other).format(n=number(other)))
     if data["conflicts"]:
-        steps.append(_("{n} item(s) were changed on the target by someone and were not "
-                       "overwritten: decide which version to keep.").format(
-                           n=len(data["conflicts"])))
+        steps.append(ngettext(
+            "{n} item was changed on the target by someone and was not overwritten: decide "
+            "which version to keep.",
+            "{n} items were changed on the target by someone and were not overwritten: decide "
+            "which version to keep.", len(data["conflicts"])).format(
+                n=number(len(data["conflicts"]))))
     if data["stale"]:
-        steps.append(_("{n} item(s) of a saved plan no longer matched: make and review a new "
-                       "plan.").format(n=len(data["stale"])))
+        steps.append(ngettext(
+            "{n} item of a saved plan no longer matched: make and review a new plan.",
+            "{n} items of a saved plan no longer matched: make and review a new plan.",
+            len(data["stale"])).format(n=number(len(data["stale"]))))
     for step, rec in data["reconciliations"].items():
         if rec.get("problems"):
             steps.append(_("The member counts of step '{step}' do not add up: see the "

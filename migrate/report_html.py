@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from migrate.consent import Reconciliation, reconciliation_lines
-from migrate.i18n import _
+from migrate.i18n import _, ngettext
 from migrate.report_chart import chart, legend
 from migrate.report_format import moment, number, size
 from migrate.report_markdown import generated_line
@@ -171,7 +171,8 @@ def _failures(data: dict[str, Any]) -> str:
     rows = []
     for failure in data["failures"]:
         what = (_code(failure["source_path"]) if failure["source_path"] is not None else
-                e(_("{n} member(s)").format(n=number(failure["count"]))))
+                e(ngettext("{n} member", "{n} members", failure["count"]).format(
+                    n=number(failure["count"]))))
         rows.append([what, e(f"{failure['step']}, {state_label(failure['state'])}"),
                      e(failure["message"]), f"<span class=advice>{e(failure['next_step'])}"
                                             "</span>"])

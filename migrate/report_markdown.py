@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from migrate.consent import Reconciliation, reconciliation_lines
-from migrate.i18n import _
+from migrate.i18n import _, ngettext
 from migrate.report_format import moment, number, size
 from migrate.report_sections import Section, sections, state_label
 
@@ -92,7 +92,9 @@ def _mailing(data: dict[str, Any], _section: Section) -> list[str]:
         out += [f"### {step}", "", "```", *reconciliation_lines(Reconciliation.from_json(rec)),
                 "```", ""]
     for skip in data["member_skips"]:
-        out.append("- " + _("{step}: {n} member(s) not imported: {reason}").format(
+        out.append("- " + ngettext("{step}: {n} member not imported: {reason}",
+                                   "{step}: {n} members not imported: {reason}",
+                                   skip["count"]).format(
             step=skip["step"], n=number(skip["count"]), reason=skip["reason"]))
     return out
 
@@ -115,7 +117,8 @@ def _failures(data: dict[str, Any], _section: Section) -> list[str]:
     rows = []
     for failure in data["failures"]:
         what = (_code(failure["source_path"]) if failure["source_path"] is not None else
-                _("{n} member(s)").format(n=number(failure["count"])))
+                ngettext("{n} member", "{n} members", failure["count"]).format(
+                    n=number(failure["count"])))
         rows.append(f"- {what} ({failure['step']}, {state_label(failure['state'])}): "
                     f"{_text(failure['message'])} — **{failure['next_step']}**")
     return _capped(rows, len(rows))

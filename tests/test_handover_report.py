@@ -92,6 +92,7 @@ def test_report_says_what_moved_and_what_to_do(scenario: Scenario) -> None:
     assert [f["source_path"] for f in failed] == ["Archives/vieux.txt"]
     assert "migrate apply" in failed[0]["next_step"] and failed[0]["error_kind"]
     assert any("changed on the target" in line for line in data["next_steps"])
+    assert any(line.startswith("1 item was changed") for line in data["next_steps"])  # one
     rows = data["reconciliations"]["members"]["rows"]
     assert rows["unsubscribed"]["source"] == rows["unsubscribed"]["suppressed"] > 0
     assert data["plan_sha256"] == load_plan(scenario.plan).digest and data["tool_version"]
