@@ -5,6 +5,7 @@ registers them; like it, they only parse, call the library, print and exit."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -117,6 +118,9 @@ def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, 
     if unknown:
         raise click.UsageError(_("unknown sandbox server(s): {names}; known: {known}").format(
             names=", ".join(unknown), known=", ".join(sorted(servers.available()))))
+    # `kill`, `systemctl stop`, `docker stop` send SIGTERM: stop the servers as Ctrl-C does,
+    # or Mailman's own processes would outlive us.
+    signal.signal(signal.SIGTERM, _stop_as_with_ctrl_c)
     with servers.running(folder, list(only) or None) as running:
         if seed:
             for server in running.values():
@@ -249,6 +253,10 @@ def init(out: Output, answers: Path | None, clients_dir: Path, force: bool,
     for name, what in made.variables.items():
         out.echo(f"  export {name}=…   # {what}")
     out.echo(_("Then: migrate validate {plan} && migrate plan {plan}").format(plan=made.plan))
+
+
+def _stop_as_with_ctrl_c(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 COMMANDS = (connectors, schema, sandbox, demo, login, schedule, init)

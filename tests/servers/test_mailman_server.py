@@ -1,6 +1,7 @@
 """Mailman 3 core, driven with mailmanclient as a connector would."""
 
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
 
@@ -107,3 +108,43 @@ def test_stop_leaves_no_mailman_process() -> None:
     server.stop()
     assert _live_members(group) == []
     server.stop()  # safe twice
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(url, timeout=5)
+    except HTTPError:
+        return True  # 401 without credentials: it is there
+    except OSError:
+        return False
+    return True
+
+
+def test_sandbox_stopped_with_sigterm_stops_mailman(tmp_path: Path) -> None:
+    """`kill`, `systemctl stop` or `docker stop` on `migrate sandbox`: Mailman stops with it."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "migrate", "sandbox", "--only", "mailman3", "--no-seed",
+         "--dir", str(tmp_path / "sandbox")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, stdin=subprocess.DEVNULL)
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not lines or lines[-1] != "}":  # the servers' details: one JSON document
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else ""
+            lines.append(line.rstrip("\n"))
+        versions = json.loads("\n".join(lines))["mailman3"]["url"] + "/system/versions"
+        assert _answers(versions)
+    except BaseException:
+        process.kill()
+        raise
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=120) == 0
+    assert not _answers(versions)
