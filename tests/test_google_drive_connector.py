@@ -248,3 +248,63 @@ def test_migrate_login_prints_consent_url_and_refuses_a_bad_code(google_drive_se
     assert "Google did not accept the code" in done.stderr
     assert "très-secret-42" not in done.stdout + done.stderr
     assert not login_file(tmp_path, "drive").exists()
+
+
+def test_migrate_login_exchanges_the_code_then_the_plan_reads_the_drive(google_drive_server,
+                                                                         tmp_path):
+    """The whole installed-app flow against the emulator: the consent address printed, the
+    address the browser ends on pasted back, the code exchanged once for a refresh token kept
+    0600, and the plan then reads the drive with it. A code pasted twice is refused plainly."""
+    import json
+    import subprocess
+    import sys
+    import urllib.parse
+
+    import requests
+
+    google_drive_server.drive.add_file("Compte rendu.txt", None, b"AG 2026")
+    client = google_drive_server.auth.create_oauth_client()
+    google_drive_server.auth.required = True
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "version: 1\nconnections:\n"
+        f"  drive: {{type: google_drive, client_id: {client['client_id']},\n"
+        "          client_secret: \"${env:GOOGLE_CLIENT_SECRET}\",\n"
+        f"          auth_uri: \"{google_drive_server.auth_uri}\",\n"
+        f"          token_uri: \"{google_drive_server.token_uri}\",\n"
+        f"          api_endpoint: \"{google_drive_server.api_endpoint}\"}}\n"
+        "  here: {type: local, path: copie}\n"
+        "steps:\n  - id: docs\n    copy: {from: drive, to: here}\n", encoding="utf-8")
+    env = {**os.environ, "GOOGLE_CLIENT_SECRET": client["client_secret"]}
+    command = [sys.executable, "-m", "migrate", "login", str(plan), "drive"]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    assert process.stdout is not None
+    consent = ""
+    while not consent:
+        line = process.stdout.readline()
+        assert line, "no consent address printed"
+        consent = line.strip() if line.startswith(google_drive_server.auth_uri) else ""
+    browser = requests.get(consent, allow_redirects=False, timeout=30)  # the user accepts
+    assert browser.status_code == 302
+    landed = browser.headers["Location"]
+    asked = urllib.parse.parse_qs(urllib.parse.urlsplit(consent).query)
+    came_back = urllib.parse.parse_qs(urllib.parse.urlsplit(landed).query)
+    assert came_back["state"] == asked["state"] and asked["access_type"] == ["offline"]
+    out, err = process.communicate(landed + "\n", timeout=60)
+    assert process.returncode == 0, out + err
+    store = login_file(tmp_path, "drive")
+    assert os.stat(store).st_mode & 0o777 == 0o600
+    assert json.loads(store.read_text())["refresh_token"].startswith("1//")
+    assert client["client_secret"] not in out + err
+
+    applied = subprocess.run([sys.executable, "-m", "migrate", "apply", str(plan), "--yes"],
+                             capture_output=True, text=True, timeout=120, env=env)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert (tmp_path / "copie" / "Compte rendu.txt").read_bytes() == b"AG 2026"
+
+    again = subprocess.run(command, input=landed + "\n", capture_output=True, text=True,
+                           timeout=60, env=env)
+    assert again.returncode == 1
+    assert "Google did not accept the code (invalid_grant)" in again.stderr
+    assert json.loads(store.read_text())["refresh_token"].startswith("1//")  # kept as it was

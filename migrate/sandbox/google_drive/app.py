@@ -88,6 +88,8 @@ class DriveApp:
             return "_emulator", control_plane(self, request, path[len("/_emulator/") :])
         if path.rstrip("/") == "/token" and request.method == "POST":
             return "token", self.auth.token_endpoint(request)
+        if path.rstrip("/") == "/o/oauth2/v2/auth" and request.method == "GET":
+            return "consent", self.auth.consent_endpoint(request)
         endpoint = "unknown"
         try:
             try:

@@ -2,8 +2,11 @@
 
 Anonymous requests are accepted unless `required` is set; a bearer token, when sent, is always
 checked, so an expired one answers 401 `authError` as Drive does. The token endpoint speaks the
-two grants google-auth uses: JWT bearer (service accounts, with `sub` for domain-wide delegation)
-and refresh_token (installed-app users).
+grants an installation meets: JWT bearer (service accounts, with `sub` for domain-wide
+delegation), refresh_token, and authorization_code — the installed-app flow of `migrate login`.
+Its consent page (`GET /o/oauth2/v2/auth`) stands for the user accepting: it checks the request
+as Google does (known client, `response_type=code`, a redirect address) and redirects to
+`redirect_uri?code=…&state=…`. A code is good once, for its client and its redirect address.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import secrets
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +26,7 @@ from .errors import DriveApiError
 from .model import numeric_id
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+DRIVE_READONLY = "https://www.googleapis.com/auth/drive.readonly"
 GOOGLE_TOKEN_AUDIENCES = (
     "https://oauth2.googleapis.com/token",
     "https://accounts.google.com/o/oauth2/token",
@@ -50,6 +55,8 @@ class AuthServer:
         self.grants_issued: list[Token] = []
         self._service_accounts: dict[str, tuple[str, bool]] = {}
         self._refresh_tokens: dict[str, tuple[str, str, str]] = {}
+        self._clients: dict[str, str] = {}  # OAuth clients ("Desktop app"): id → secret
+        self._codes: dict[str, tuple[str, str, str]] = {}  # code → client id, redirect, user
         self._lock = threading.Lock()
 
     # ----- credentials for clients --------------------------------------------------------------
@@ -98,6 +105,33 @@ class AuthServer:
         refresh = "1//" + secrets.token_urlsafe(24)
         self._refresh_tokens[refresh] = (client_id, client_secret, user or self.default_subject)
         return {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh}
+
+    def create_oauth_client(self) -> dict[str, str]:
+        """An OAuth client of type "Desktop app", as a Cloud console project gives one."""
+        client_id = f"{secrets.token_hex(6)}.apps.googleusercontent.com"
+        secret = "GOCSPX-" + secrets.token_urlsafe(18)
+        self._clients[client_id] = secret
+        return {"client_id": client_id, "client_secret": secret}
+
+    def consent_endpoint(self, request: Request) -> Response:
+        """GET /o/oauth2/v2/auth: the user signs in and accepts; redirect with a code."""
+        args = request.args
+        client_id, redirect = args.get("client_id", ""), args.get("redirect_uri", "")
+        if client_id not in self._clients:
+            return _oauth_error(401, "invalid_client", "The OAuth client was not found.")
+        if args.get("response_type") != "code" or not redirect:
+            return _oauth_error(400, "invalid_request",
+                                "Required parameter is missing: response_type or redirect_uri")
+        code = "4/0A" + secrets.token_urlsafe(30)
+        with self._lock:
+            self._codes[code] = (client_id, redirect, self.default_subject)
+        query = {"code": code, "scope": args.get("scope", "")}
+        if "state" in args:
+            query["state"] = args["state"]
+        separator = "&" if "?" in redirect else "?"
+        response = Response(status=302)
+        response.headers["Location"] = redirect + separator + urllib.parse.urlencode(query)
+        return response
 
     def issue_token(
         self, subject: str | None = None, client: str = "test", lifetime: int | None = None
@@ -149,13 +183,31 @@ class AuthServer:
                 subject, client = self._check_assertion(request.form.get("assertion", ""), request)
             elif grant == "refresh_token":
                 subject, client = self._check_refresh(request.form)
+            elif grant == "authorization_code":
+                subject, client = self._check_code(request.form)
             else:
                 return _oauth_error(400, "unsupported_grant_type", "Invalid grant_type: " + grant)
         except _OAuthError as error:
             return _oauth_error(error.status, error.code, error.description)
         value = self.issue_token(subject, client)
         body = {"access_token": value, "expires_in": self.token_lifetime, "token_type": "Bearer"}
+        if grant == "authorization_code":  # the installed app keeps this one
+            refresh = "1//" + secrets.token_urlsafe(24)
+            self._refresh_tokens[refresh] = (client, self._clients[client], subject)
+            body |= {"refresh_token": refresh, "scope": DRIVE_READONLY}
         return Response(json.dumps(body), mimetype="application/json")
+
+    def _check_code(self, form: Any) -> tuple[str, str]:
+        """Google answers `invalid_grant` / "Bad Request" to a reused, unknown or foreign code,
+        and `invalid_client` to a wrong secret."""
+        client_id = form.get("client_id", "")
+        if self._clients.get(client_id) != form.get("client_secret") or not client_id:
+            raise _OAuthError(401, "invalid_client", "Unauthorized")
+        with self._lock:
+            known = self._codes.pop(form.get("code", ""), None)
+        if known is None or known[:2] != (client_id, form.get("redirect_uri")):
+            raise _OAuthError(400, "invalid_grant", "Bad Request")
+        return known[2], client_id
 
     def _check_assertion(self, assertion: str, request: Request) -> tuple[str, str]:
         try:

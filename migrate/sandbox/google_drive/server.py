@@ -73,6 +73,11 @@ class GoogleDriveServer(LocalServer):
         """Where google-auth credentials should fetch tokens (service account `token_uri`)."""
         return self.url + "/token"
 
+    @property
+    def auth_uri(self) -> str:
+        """The consent page `migrate login` sends the volunteer to (Google's auth_uri)."""
+        return self.url + "/o/oauth2/v2/auth"
+
     def describe(self) -> dict[str, Any]:
         return {
             "url": self.url,
