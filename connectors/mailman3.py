@@ -179,22 +179,24 @@ class Mailman3Target(Target):
             notes.append(_(
                 "Mailman slows down as confirmation requests wait on one list (it reads every "
                 "waiting request at each new subscription): these {n} could take about {t} on "
-                "a small server. They are written last, so everyone else is on the list first. "
+                "a small server. They are written after everyone who needs no confirmation. "
                 "To go faster, leave them out of this step (for Mailchimp's pending members: "
                 "'pending: drop') and ask them through a re-permission campaign.").format(
                     n=number(asked), t=duration(seconds)))
         return notes
 
     def write_order(self, change: Change) -> int:
-        """Bans first, then quiet subscriptions, then those Mailman asks to confirm.
+        """Quiet subscriptions first, then those Mailman asks to confirm, then bans.
 
-        At each new subscription Mailman reads every subscription on the list that awaits
-        confirmation (about 0.7 ms each on SQLite): written last, they cost the quiet ones
-        nothing, and the cost among themselves is Mailman's own (decision 0510)."""
+        At each new subscription Mailman reads every request awaiting confirmation on the
+        list (about 0.7 ms each on SQLite) and every ban of the list (about 0.03 ms each); at
+        each new ban, every ban again. In this order each kind meets none of the kinds that
+        slow it, and only its own growth remains Mailman's cost (decision 0510). Nobody
+        suppressed is ever subscribed meanwhile: suppression is checked at every write."""
         meta = change.item.meta
         if is_suppressed(meta):
-            return 0
-        return 1 if _documented(meta) else 2
+            return 2
+        return 0 if _documented(meta) else 1
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         item = change.item
