@@ -44,8 +44,12 @@ BANNED, MEMBER, PENDING = "banned", "member", "pending"
 #: Mailman reads every request awaiting confirmation on the list at each new subscription:
 #: about 0.7 ms each on a small server (SQLite, 2 cores; decision 0510). For the plan's estimate.
 SECONDS_PER_WAITING_REQUEST = 0.0007
+#: …and every ban of the list at each new ban (about 0.013 ms each).
+SECONDS_PER_BAN = 0.000013
 #: From how many confirmation requests on one list the plan warns that Mailman slows down.
 SLOW_FROM = 1000
+#: From how long (seconds) the bans alone would take, the plan says so.
+SLOW_BANS = 15 * 60
 
 
 class Mailman3Connector(Connector):
@@ -162,9 +166,15 @@ class Mailman3Target(Target):
     # -- writing --------------------------------------------------------------------------
 
     def plan_notes(self, changes: Sequence[Change]) -> list[str]:
-        """Who Mailman will e-mail a confirmation request, and when that makes it slow."""
-        asked = sum(1 for c in changes if c.action is Action.CREATE and not c.item.skip_reason
+        """Who Mailman will e-mail a confirmation request, and which parts will be slow."""
+        writes = [c for c in changes if c.action.writes and not c.item.skip_reason]
+        asked = sum(1 for c in writes if c.action is Action.CREATE
                     and not is_suppressed(c.item.meta) and not _documented(c.item.meta))
+        bans = sum(1 for c in writes if is_suppressed(c.item.meta))
+        return [*self._asked_notes(asked), *self._ban_notes(bans)]
+
+    @staticmethod
+    def _asked_notes(asked: int) -> list[str]:
         if not asked:
             return []
         notes = [ngettext(
@@ -184,6 +194,15 @@ class Mailman3Target(Target):
                 "'pending: drop') and ask them through a re-permission campaign.").format(
                     n=number(asked), t=duration(seconds)))
         return notes
+
+    @staticmethod
+    def _ban_notes(bans: int) -> list[str]:
+        seconds = SECONDS_PER_BAN * bans * bans / 2
+        if seconds < SLOW_BANS:
+            return []
+        return [_("Mailman reads every ban of the list at each new ban: these {n} bans could "
+                  "take about {t} on a small server. They are written last, after every "
+                  "subscription.").format(n=number(bans), t=duration(seconds))]
 
     def write_order(self, change: Change) -> int:
         """Quiet subscriptions first, then those Mailman asks to confirm, then bans.

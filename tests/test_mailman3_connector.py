@@ -249,3 +249,21 @@ def test_plan_warns_when_confirmation_requests_would_slow_mailman(
     assert "Mailman slows down" in text and "'pending: drop'" in text
     notes = json.loads(as_json.stdout)["notes"]
     assert [n["step"] for n in notes] == ["lettre", "lettre"]
+
+
+def test_plan_says_when_bans_alone_will_take_long(mailman_server: MailmanServer,
+                                                  fqdn: str) -> None:
+    """12,000 suppressed addresses: Mailman reads every ban at each new ban; the plan says how
+    long that may take. 300 are said nothing about."""
+    from migrate.model import Action, Change
+
+    target = open_target(mailman_server, fqdn, None)
+    try:
+        def changes(count: int) -> list[Change]:
+            items = [member(f"parti{i}@exemple.fr", suppressed=True) for i in range(count)]
+            return [Change("lettre", Action.CREATE, item, item.key, "") for item in items]
+        notes = target.plan_notes(changes(12_000))
+        assert len(notes) == 1 and "these 12,000 bans could take about 15 min" in notes[0]
+        assert target.plan_notes(changes(300)) == []
+    finally:
+        target.close()
