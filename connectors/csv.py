@@ -30,7 +30,7 @@ from connectors.mailing.csvfiles import (
     unreadable,
 )
 from connectors.mailing.filetarget import open_file_target
-from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector
+from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.consent import STATUSES
 from migrate.errors import FatalError
@@ -85,13 +85,13 @@ class CsvConnector(Connector):
         statuses = {str(k).strip().casefold(): str(v)
                     for k, v in (self.config.get("statuses") or {}).items()}
         return CsvSource(path if path.is_absolute() else self.base_dir / path, columns, statuses,
-                         self.config, str(step.options.get("pending", "unconfirmed")))
+                         self.config, MemberPolicy.from_options(step.options))
 
 
 class CsvSource(Source):
     def __init__(self, path: Path, columns: dict[str, str], statuses: dict[str, str],
-                 config: Any, pending: str) -> None:
-        self.path, self.columns, self.statuses, self.pending = path, columns, statuses, pending
+                 config: Any, policy: MemberPolicy) -> None:
+        self.path, self.columns, self.statuses, self.policy = path, columns, statuses, policy
         self.encoding = str(config.get("encoding") or "auto")
         self.delimiter = str(config.get("delimiter") or "auto")
         self.default_status = str(config.get("default_status") or "subscribed")
@@ -113,7 +113,7 @@ class CsvSource(Source):
             text = decode(self.path.read_bytes(), self.encoding)
         except OSError as error:
             raise unreadable(self.path, error.strerror or type(error).__name__) from None
-        collector = MemberCollector(f"csv:{self.path.name}", self.pending)
+        collector = MemberCollector(f"csv:{self.path.name}", self.policy)
         mapped = set(self.columns.values())
         for row in read_rows(text, self.delimiter):
             cells, where = row.cells, f"{self.path.name} line {row.line}"

@@ -22,7 +22,7 @@ from connectors.mailing.csvfiles import (
     read_rows,
     unreadable,
 )
-from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector
+from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.i18n import _
 from migrate.options import Option, OptionSet
@@ -70,14 +70,14 @@ class GoogleGroupsExportConnector(Connector):
         return GoogleGroupsExportSource(members, where(self.config.get("banned_path")),
                                         str(self.config.get("encoding") or "auto"),
                                         str(self.config.get("delimiter") or "auto"),
-                                        str(step.options.get("pending", "unconfirmed")))
+                                        MemberPolicy.from_options(step.options))
 
 
 class GoogleGroupsExportSource(Source):
     def __init__(self, members: Path, banned: Path | None, encoding: str, delimiter: str,
-                 pending: str) -> None:
+                 policy: MemberPolicy) -> None:
         self.members, self.banned = members, banned
-        self.encoding, self.delimiter, self.pending = encoding, delimiter, pending
+        self.encoding, self.delimiter, self.policy = encoding, delimiter, policy
 
     def _rows(self, path: Path):  # type: ignore[no-untyped-def]
         try:
@@ -91,7 +91,7 @@ class GoogleGroupsExportSource(Source):
         return rows
 
     def list_items(self) -> Listing:
-        collector = MemberCollector(f"google_groups_export:{self.members.name}", self.pending)
+        collector = MemberCollector(f"google_groups_export:{self.members.name}", self.policy)
         for row in self._rows(self.members):
             cells = row.cells
             collector.add(cells.get(HEADER, ""), status_of(cells),

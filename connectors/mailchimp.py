@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from connectors.mailing import http as web
-from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector
+from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.consent import ALL
 from migrate.errors import FatalError, TransientError
@@ -53,13 +53,13 @@ class MailchimpConnector(Connector):
             f"https://{key.rpartition('-')[2]}.api.mailchimp.com/3.0")
         connections = max(1, min(10, int(self.config.get("connections") or 10)))
         return MailchimpSource(str(url).rstrip("/"), key, location.strip("/"), connections,
-                               str(step.options.get("pending", "unconfirmed")))
+                               MemberPolicy.from_options(step.options))
 
 
 class MailchimpSource(Source):
     def __init__(self, url: str, api_key: str, audience: str, connections: int,
-                 pending: str) -> None:
-        self.url, self.audience, self.pending = url, audience, pending
+                 policy: MemberPolicy) -> None:
+        self.url, self.audience, self.policy = url, audience, policy
         self.connections = connections
         self.http = web.session(connections)
         self.http.auth = ("transhumance", api_key)
@@ -100,7 +100,7 @@ class MailchimpSource(Source):
     def list_items(self) -> Listing:
         audience = self.find_audience()
         interests = self.interest_names(audience["id"])
-        collector = MemberCollector(f"mailchimp:{audience['name']}", self.pending)
+        collector = MemberCollector(f"mailchimp:{audience['name']}", self.policy)
         for member in self.members(audience["id"]):
             _collect(collector, member, interests)
         stats = audience["stats"]

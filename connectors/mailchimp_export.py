@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from connectors.mailing.csvfiles import decode, read_rows, split_tags, unreadable
-from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector
+from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.i18n import _
 from migrate.options import Option, OptionSet
@@ -43,12 +43,12 @@ class MailchimpExportConnector(Connector):
     def open_source(self, location: str, step: StepContext) -> MailchimpExportSource:
         path = Path(str(self.config["path"]))
         return MailchimpExportSource(path if path.is_absolute() else self.base_dir / path,
-                                     str(step.options.get("pending", "unconfirmed")))
+                                     MemberPolicy.from_options(step.options))
 
 
 class MailchimpExportSource(Source):
-    def __init__(self, path: Path, pending: str) -> None:
-        self.path, self.pending = path, pending
+    def __init__(self, path: Path, policy: MemberPolicy) -> None:
+        self.path, self.policy = path, policy
 
     def files(self) -> list[tuple[str, str, bytes]]:
         """(name, status, bytes) of every status file, in a stable order."""
@@ -77,7 +77,7 @@ class MailchimpExportSource(Source):
         return found
 
     def list_items(self) -> Listing:
-        collector = MemberCollector(f"mailchimp_export:{self.path.name}", self.pending)
+        collector = MemberCollector(f"mailchimp_export:{self.path.name}", self.policy)
         for name, status, data in self.files():
             for row in read_rows(decode(data)):
                 _collect(collector, row.cells, status, f"{PurePosixPath(name).name} line "

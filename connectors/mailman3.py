@@ -190,8 +190,9 @@ class Mailman3Target(Target):
                 "Mailman slows down as confirmation requests wait on one list (it reads every "
                 "waiting request at each new subscription): these {n} could take about {t} on "
                 "a small server. They are written after everyone who needs no confirmation. "
-                "To go faster, leave them out of this step (for Mailchimp's pending members: "
-                "'pending: drop') and ask them through a re-permission campaign.").format(
+                "To go faster, leave them out of this step ('undocumented: drop' and "
+                "'pending: drop' under 'with:') and ask them through a re-permission "
+                "campaign.").format(
                     n=number(asked), t=duration(seconds)))
         return notes
 

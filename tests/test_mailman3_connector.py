@@ -246,7 +246,7 @@ def test_plan_warns_when_confirmation_requests_would_slow_mailman(
     assert any(f"Mailman will e-mail {n:,} people".replace(",", " ") in text
                or f"Mailman will e-mail {n:,} people" in text
                for n in range(asked - invalid, asked + 1)), text[-3000:]
-    assert "Mailman slows down" in text and "'pending: drop'" in text
+    assert "Mailman slows down" in text and "'undocumented: drop'" in text
     notes = json.loads(as_json.stdout)["notes"]
     assert [n["step"] for n in notes] == ["lettre", "lettre"]
 
@@ -267,3 +267,39 @@ def test_plan_says_when_bans_alone_will_take_long(mailman_server: MailmanServer,
         assert target.plan_notes(changes(300)) == []
     finally:
         target.close()
+
+
+def test_undocumented_and_pending_dropped_mean_no_confirmation_e_mail(
+        mailman_server: MailmanServer, fqdn: str, tmp_path: Path) -> None:
+    """`with: {undocumented: drop, pending: drop}`: Mailman gets no confirmation request at all
+    (nobody e-mailed), only documented members are subscribed, and the reconciliation counts
+    the others as dropped, with the reason."""
+    from migrate.sandbox.samples_mailing import sample_members, write_mailchimp_export
+    from tests.helpers import migrate
+
+    write_mailchimp_export(tmp_path / "export.zip")
+    info = mailman_server.describe()
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "version: 1\nconnections:\n  audience: {type: mailchimp_export, path: export.zip}\n"
+        f"  mm: {{type: mailman3, url: '{info['url']}', user: {info['user']}, "
+        "password: '${env:MM_PASSWORD}'}\n"
+        f"steps:\n  - id: lettre\n    export: {{from: audience, to: 'mm:{fqdn}'}}\n"
+        "    with: {undocumented: drop, pending: drop}\n", encoding="utf-8")
+    env = {"MM_PASSWORD": info["password"]}
+    planned = migrate("plan", plan, env=env)
+    assert planned.returncode == 0, planned.stdout[-2000:] + planned.stderr[-2000:]
+    assert "Mailman will e-mail" not in planned.stdout
+    applied = migrate("apply", plan, "--yes", env=env)
+    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
+    list_id = fqdn.replace("@", ".")
+    assert mailman_server.request("GET", f"/lists/{list_id}/requests")["total_size"] == 0
+    members = sample_members()
+    undocumented = [m for m in members if m.status == "subscribed" and not m.optin_ip]
+    assert undocumented
+    for person in undocumented:
+        assert state(mailman_server, fqdn, person.email) in (None, "blocked"), person.email
+    report = json.loads(migrate("report", plan, "--json").stdout)
+    reconciliation = report["reconciliations"]["lettre"]
+    assert not reconciliation["problems"]
+    assert reconciliation["rows"]["subscribed"]["dropped"] >= len(undocumented) - 1

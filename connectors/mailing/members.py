@@ -13,6 +13,7 @@ The core adds `suppressed` / `suppressed_because` (migrate/consent.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from migrate.connector import Listing
@@ -44,7 +45,24 @@ MEMBER_STEP_OPTIONS = OptionSet((
            help="Members who never confirmed their subscription (pending): import them as "
                 "unconfirmed, so the target asks them to confirm (double opt-in), or drop "
                 "them. They are never pre-confirmed."),
+    Option("undocumented", choices=("unconfirmed", "drop"), default="unconfirmed",
+           help="Subscribed members whose opt-in is not documented (no time and IP of "
+                "opt-in or confirmation): import them as unconfirmed, so the target asks them "
+                "to confirm, or drop them, to ask them yourself (a re-permission campaign)."),
 ))
+
+
+@dataclass(frozen=True)
+class MemberPolicy:
+    """What a step's options say about members without full consent (MEMBER_STEP_OPTIONS)."""
+
+    pending: str = "unconfirmed"
+    undocumented: str = "unconfirmed"
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> MemberPolicy:
+        return cls(str(options.get("pending", "unconfirmed")),
+                   str(options.get("undocumented", "unconfirmed")))
 
 
 def has_optin_evidence(meta: Mapping[str, Any]) -> bool:
@@ -64,8 +82,8 @@ def is_suppressed(meta: Mapping[str, Any]) -> bool:
 class MemberCollector:
     """Rows in, member items out: merged by identity, invalid rows kept with their line."""
 
-    def __init__(self, origin: str, pending: str = "unconfirmed") -> None:
-        self.origin, self.pending = origin, pending
+    def __init__(self, origin: str, policy: MemberPolicy | None = None) -> None:
+        self.origin, self.policy = origin, policy or MemberPolicy()
         self.members: dict[str, dict[str, Any]] = {}
         self.invalid: list[SourceItem] = []
         self.tally = MemberTally()
@@ -118,8 +136,11 @@ class MemberCollector:
         skip = None
         if status in NOT_MARKETING:
             skip = _(NOT_MARKETING[status])
-        elif status == "pending" and self.pending == "drop":
+        elif status == "pending" and self.policy.pending == "drop":
             skip = _("never confirmed the subscription; dropped (pending: drop)")
+        elif (status == "subscribed" and self.policy.undocumented == "drop"
+              and not has_optin_evidence(meta)):
+            skip = _("opt-in not documented (no time and IP); dropped (undocumented: drop)")
         return SourceItem(key, key, ItemKind.MEMBER, member_fingerprint(meta), meta, skip)
 
 
