@@ -287,15 +287,19 @@ class Mailman3Target(Target):
         forms = _ban_forms(item.meta["email"], item.key)
         to_ban, subscribed, tokens = held.suppression_plan(item.key, forms)
         assert self.reader is not None
+        refused: list[HTTPError] = []
         with _translated():
             for form in to_ban:
                 try:
                     with _translated(passing=(400,)):
                         mailing_list.bans.add(form)
-                except HTTPError as error:  # 400: banned since the bulk read? Then done.
+                except HTTPError as error:
+                    # 400: banned since the bulk read (then done), or a form Mailman cannot
+                    # take at all: an international domain in Unicode, which Mailman only
+                    # knows in punycode — the punycode form is banned instead.
                     if form not in mailing_list.bans:
-                        raise SkipItem(_("Mailman refused it (HTTP {code}): {why}").format(
-                            code=error.code, why=error.reason)) from None
+                        refused.append(error)
+                        continue
                 held.add_ban(form)
             for form in subscribed:  # a ban alone keeps the membership
                 with _absent_ok():
@@ -306,6 +310,9 @@ class Mailman3Target(Target):
                 with _absent_ok():  # 404: already confirmed, discarded or expired
                     mailing_list.moderate_request(token, "discard")
                 held.remove_pending(item.key, token)
+        if refused and len(refused) == len(to_ban):  # not one form banned
+            raise SkipItem(_("Mailman refused to ban it (HTTP {code}): {why}; it is not on "
+                             "the list").format(code=refused[0].code, why=refused[0].reason))
 
     @staticmethod
     def _is_member(mailing_list: Any, email: str) -> bool:

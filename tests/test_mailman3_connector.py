@@ -87,6 +87,24 @@ def test_bans_are_casefolded_and_the_membership_removed(mailman_server: MailmanS
     assert state(mailman_server, fqdn, "marie.curie@exemple.fr") == "blocked"
 
 
+def test_an_international_domain_is_banned_in_punycode(mailman_server: MailmanServer,
+                                                       fqdn: str) -> None:
+    """Mailman refuses an address with a Unicode domain (400) but knows it in punycode: that
+    form is banned, so the person cannot subscribe again; a member there is removed."""
+    target = open_target(mailman_server, fqdn, None)
+    suite = TestMailman3Target()
+    suite.write(target, member("lea@café-associatif.example"))
+    punycode = "lea@xn--caf-associatif-dkb.example"
+    assert state(mailman_server, fqdn, punycode) == "confirmed"
+    suite.write(target, member("Lea@Café-Associatif.example", suppressed=True))
+    bans = mailman_server.request("GET", f"/lists/{fqdn.replace('@', '.')}/bans")
+    assert [b["email"] for b in bans["entries"]] == [punycode]
+    assert state(mailman_server, fqdn, punycode) == "blocked"
+    with pytest.raises(SkipItem, match="banned"):
+        suite.write(target, member("lea@café-associatif.example"))
+    target.close()
+
+
 def test_pending_request_of_a_suppressed_address_is_discarded(mailman_server: MailmanServer,
                                                               fqdn: str) -> None:
     target = open_target(mailman_server, fqdn, None)
