@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import zipfile
 from pathlib import Path
@@ -64,6 +65,18 @@ def _assert_members_arrived_and_suppressed_ones_are_banned(folder: Path) -> None
     assert len(kept) >= 25 and not set(kept) & left
     sidecar = (folder / ".migrate" / "lettre-mailman.mailman3-members.jsonl").read_text("utf-8")
     assert "Bénévoles, Festival" in sidecar and not any(key in sidecar for key in left)
+    # The listmonk import files: the suppressed only in the blocklist file, first in the note.
+    files = folder / "listmonk-import"
+
+    def addresses(name: str) -> set[str]:
+        with open(files / name, encoding="utf-8", newline="") as table:
+            return {address_key(row["email"]) for row in csv.DictReader(table)}
+    mailable = (addresses("Lettre.listmonk-2-confirmed.csv")
+                | addresses("Lettre.listmonk-3-unconfirmed.csv"))
+    assert len(mailable) >= 25 and not mailable & left
+    assert left <= addresses("Lettre.listmonk-1-blocklist.csv")
+    note = (files / "Lettre.listmonk-import.txt").read_text("utf-8")
+    assert note.index("1-blocklist") < note.index("2-confirmed") < note.index("3-unconfirmed")
 
 
 def _assert_documents_reached_the_sandbox_nextcloud(demo: Path) -> None:
