@@ -412,6 +412,8 @@ def _translated(missing_ok: bool = False, passing: tuple[int, ...] = ()) -> Iter
     try:
         yield
     except HTTPError as error:
+        if _database_busy(error):
+            raise TransientError(_("Mailman's database is busy; trying again")) from None
         if error.code in passing:
             raise
         if error.code in (401, 403):
@@ -427,3 +429,8 @@ def _translated(missing_ok: bool = False, passing: tuple[int, ...] = ()) -> Iter
     except (MailmanConnectionError, requests.ConnectionError, requests.Timeout):
         raise TransientError(_("could not reach Mailman; trying again")) from None
 
+
+def _database_busy(error: Any) -> bool:
+    """Mailman answers 400 with the exception's text when its SQLite database stayed locked
+    past its 5-second wait (two long writes at once): nothing was written, so it is retried."""
+    return error.code == 400 and "database is locked" in str(error.reason)

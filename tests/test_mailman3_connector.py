@@ -321,3 +321,31 @@ def test_undocumented_and_pending_dropped_mean_no_confirmation_e_mail(
     reconciliation = report["reconciliations"]["lettre"]
     assert not reconciliation["problems"]
     assert reconciliation["rows"]["subscribed"]["dropped"] >= len(undocumented) - 1
+
+
+def test_a_locked_database_is_transient_not_a_refusal(mailman_server: MailmanServer,
+                                                      fqdn: str) -> None:
+    """Mailman answers 400 "database is locked" when its SQLite stayed locked past its wait
+    (two long writes at once). That is a busy server, retried by the runner — never "refused",
+    which would leave the person out."""
+    import sqlite3
+
+    from migrate.errors import TransientError
+
+    target = open_target(mailman_server, fqdn, None)
+    suite = TestMailman3Target()
+    suite.write(target, member("premiere@exemple.fr"))  # the list exists
+    # The address exists already (a user of the site), so the subscription's first write is in
+    # Mailman's workflow, whose errors come back as 400 with the exception's text.
+    mailman_server.request("POST", "/users", {"email": "seconde@exemple.fr"})
+    lock = sqlite3.connect(mailman_server.database_path, timeout=30, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")  # what another long write holds: reads go on
+        with pytest.raises(TransientError, match="database is busy"):
+            suite.write(target, member("seconde@exemple.fr", evidence=False))
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    suite.write(target, member("seconde@exemple.fr", evidence=False))  # the retry
+    assert state(mailman_server, fqdn, "seconde@exemple.fr") == "unconfirmed"
+    target.close()

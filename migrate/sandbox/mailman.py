@@ -222,6 +222,12 @@ class MailmanServer(LocalServer):
             if error.code != 400:  # 400 "Duplicate email host"
                 raise
 
+    @property
+    def database_path(self) -> Path:
+        """Mailman's SQLite database (tests lock it to see how a client copes)."""
+        assert self._instance_dir is not None
+        return self._instance_dir / "var" / "data" / "mailman.db"
+
     def request(self, method: str, path: str, form: dict[str, str] | None = None) -> Any:
         """Call the REST API as the admin user; return the decoded JSON body (None if empty)."""
         data = urllib.parse.urlencode(form).encode() if form is not None else None
