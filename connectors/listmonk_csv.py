@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from connectors.mailing.csv_target import CsvMemberTarget
-from connectors.mailing.csvfiles import decode, read_rows
 from connectors.mailing.filestage import MemberStage, StagedMember
 from connectors.mailing.filetarget import (
     BLOCKED,
@@ -37,7 +36,6 @@ from connectors.mailing.filetarget import (
     open_file_target,
 )
 from migrate.connector import Connector, StepContext
-from migrate.consent import InvalidAddressError, address_key
 from migrate.i18n import _, number
 from migrate.options import OptionSet
 
@@ -122,16 +120,4 @@ class ListmonkCsvTarget(CsvMemberTarget):
         return "\n".join(lines) + "\n"
 
     def read_back(self) -> list[tuple[str, str]]:
-        found: list[tuple[str, str]] = []
-        if not self.folder.is_dir():
-            return found
-        for path in sorted(self.folder.glob(f"{self.stem}.listmonk-*.csv")):
-            state = STATE_OF.get(path.stem.rpartition("-")[2])
-            if state is None:
-                continue
-            for row in read_rows(decode(path.read_bytes())):
-                try:
-                    found.append((address_key(row.cells.get("email", "")), state))
-                except InvalidAddressError:
-                    continue  # a row someone added by hand: not ours to match
-        return found
+        return self.read_status_files("listmonk", STATE_OF)

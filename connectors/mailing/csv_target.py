@@ -120,3 +120,20 @@ class CsvMemberTarget(FileMemberTarget):
 
     def owns(self, filename: str) -> bool:
         return filename in (self.people_file, self.blocked_file)
+
+    def read_status_files(self, kind: str, state_of: dict[str, str]) -> list[tuple[str, str]]:
+        """Everyone in files named `<list>.<kind>-…-<word>.csv`, the state from the word
+        (`state_of`); rows someone added by hand with an unreadable address are not ours."""
+        found: list[tuple[str, str]] = []
+        if not self.folder.is_dir():
+            return found
+        for path in sorted(self.folder.glob(f"{self.stem}.{kind}-*.csv")):
+            state = state_of.get(path.stem.rpartition("-")[2])
+            if state is None:
+                continue
+            for row in read_rows(decode(path.read_bytes())):
+                try:
+                    found.append((address_key(row.cells.get("email", "")), state))
+                except InvalidAddressError:
+                    continue
+        return found
