@@ -97,22 +97,27 @@ class BulkReader:
             page += 1
 
     def get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
-        url = f"{self.base_url}/{path}"
-        self._count()
-        answer = self.session.get(url, params=params, timeout=120)
-        if answer.status_code // 100 != 2:
-            raise HTTPError(url, answer.status_code, answer.reason, answer.headers,  # type: ignore[arg-type]
-                            None)
+        answer = self._call("GET", path, params=params)
         return answer.json() if answer.content else {}
 
     def delete(self, path: str, data: dict[str, str]) -> None:
         """One DELETE (an unsubscription) on the kept-alive session."""
+        self._call("DELETE", path, data=data)
+
+    def _call(self, method: str, path: str, **arguments: Any) -> Any:
+        """One counted request; an error comes out as mailmanclient raises it: an HTTPError
+        whose reason is Mailman's description (so "database is locked" is recognised)."""
         url = f"{self.base_url}/{path}"
         self._count()
-        answer = self.session.delete(url, data=data, timeout=120)
+        answer = self.session.request(method, url, timeout=120, **arguments)
         if answer.status_code // 100 != 2:
-            raise HTTPError(url, answer.status_code, answer.reason, answer.headers,  # type: ignore[arg-type]
+            try:
+                why = str(answer.json()["description"])
+            except (KeyError, TypeError, ValueError):
+                why = answer.text or answer.reason
+            raise HTTPError(url, answer.status_code, why, answer.headers,  # type: ignore[arg-type]
                             None)
+        return answer
 
     def read_state(self, list_id: str, identity: Callable[[str], str]) -> ListState:
         """The list's members, bans and subscribers' pending requests: three paged reads."""
