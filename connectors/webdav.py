@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from connectors.dav.http import DavHttp
 from connectors.dav.names import NameRules
+from connectors.dav.profile import ProfileStore
 from connectors.dav.target import DavSettings, DavTarget
 from connectors.nextcloud import CONNECTION_OPTIONS, DEFAULT_JOBS
 from migrate.connector import Capabilities, Connector, StepContext
@@ -26,10 +27,12 @@ class WebdavConnector(Connector):
         Option("url", required=True,
                help="The WebDAV folder's address, e.g. https://nas.example.org/dav/"),
         *CONNECTION_OPTIONS[1:],
-        Option("temporary_names", "boolean", default=True,
+        Option("temporary_names", "boolean",
                help="Upload each file under a temporary name and rename it into place, so a cut "
-                    "upload never shows as a partial file. Turn off only for servers that do "
-                    "this themselves (Apache mod_dav does): it saves one request per file."),
+                    "upload never shows as a partial file. Left out, Transhumance asks the "
+                    "server once and does it only where the server does not already (Apache "
+                    "mod_dav writes every upload to a temporary file itself): one request per "
+                    "file saved there."),
     ))
     target_actions = ("copy",)
 
@@ -37,6 +40,8 @@ class WebdavConnector(Connector):
         http = DavHttp(str(self.config["url"]), str(self.config["user"]),
                        str(self.config["password"]), 4 * DEFAULT_JOBS, _(WEBDAV_HELP),
                        bool(self.config.get("verify_tls", True)))
+        given = self.config.get("temporary_names")
         settings = DavSettings(is_nextcloud=False, rules=NameRules.plain_webdav(),
-                               temporary_names=bool(self.config.get("temporary_names", True)))
+                               temporary_names=None if given is None else bool(given),
+                               profiles=ProfileStore(step.state_dir))
         return DavTarget(http, location, settings, Capabilities(default_jobs=DEFAULT_JOBS))

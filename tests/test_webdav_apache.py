@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -24,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import make_tree, migrate
+from tests.helpers import make_tree, migrate, migrate_popen
 
 APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
 MODULES = Path("/usr/lib/apache2/modules")
@@ -71,6 +73,14 @@ class Apache:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/dav/"
 
+    def statuses(self) -> Counter[tuple[str, str]]:
+        """(method, status) -> count, from the access log, since the last call."""
+        log = self.dir / "access.log"
+        counts = Counter(tuple(line.split()[:2]) for line in log.read_text().splitlines()
+                         if line)
+        log.write_text("")
+        return counts  # type: ignore[return-value]
+
     def requests_made(self) -> Counter[str]:
         """Method -> count, from the access log, since the last call."""
         log = self.dir / "access.log"
@@ -116,13 +126,14 @@ def apache() -> Iterator[Apache]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _plan(folder: Path, server: Apache, temporary_names: bool) -> Path:
+def _plan(folder: Path, server: Apache, temporary_names: bool | None) -> Path:
     plan = folder / "plan.yaml"
+    option = "" if temporary_names is None else f", temporary_names: {str(temporary_names).lower()}"
     plan.write_text(
         "version: 1\norganisation: Association des Essais\nconnections:\n"
         "  here: {type: local, path: source}\n"
         f"  nas: {{type: webdav, url: '{server.url}', user: {USER}, "
-        f"password: '${{env:DAV_PASSWORD}}', temporary_names: {str(temporary_names).lower()}}}\n"
+        f"password: '${{env:DAV_PASSWORD}}'{option}}}\n"
         "steps:\n  - id: files\n    copy: {from: here, to: 'nas:/Archives'}\n",
         encoding="utf-8")
     return plan
@@ -134,9 +145,10 @@ def _run(*args: object) -> dict:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("temporary_names", [False, True])
+@pytest.mark.parametrize("temporary_names", [None, False, True],
+                         ids=["default", "no-temporary-names", "temporary-names"])
 def test_one_put_per_file_and_edits_on_the_server_are_conflicts(
-        apache: Apache, tmp_path: Path, temporary_names: bool) -> None:
+        apache: Apache, tmp_path: Path, temporary_names: bool | None) -> None:
     files = make_tree(tmp_path / "source", 80)
     folders = {path.rpartition("/")[0] for path in files}
     plan = _plan(tmp_path, apache, temporary_names)
@@ -147,7 +159,10 @@ def test_one_put_per_file_and_edits_on_the_server_are_conflicts(
     assert {p.relative_to(data).as_posix(): p.read_bytes()
             for p in data.rglob("*") if p.is_file()} == files
     assert made["PUT"] == len(files)
+    # By default the server is asked once (OPTIONS): mod_dav_fs writes every PUT to a
+    # temporary file of its own and renames it, so ours would only add a MOVE per file.
     assert made["MOVE"] == (len(files) if temporary_names else 0)
+    assert made["OPTIONS"] == (1 if temporary_names is None else 0)
     # The step's listing, then the read-back: about one PROPFIND per folder (a folder is read
     # again only when one of its uploads outlasts the read-back's short wait), never per file.
     assert made["PROPFIND"] <= 1 + 2 * len(folders) < len(files)
@@ -157,3 +172,62 @@ def test_one_put_per_file_and_edits_on_the_server_are_conflicts(
                  auth=(USER, PASSWORD), timeout=10).raise_for_status()
     summary = _run("plan", plan)["summary"]
     assert summary["conflict"] == 1 and summary["unchanged"] == len(files) - 1
+
+
+def test_a_rerun_does_not_ask_again_for_what_the_server_refused(
+        apache: Apache, tmp_path: Path) -> None:
+    """Apache refuses `PROPFIND Depth: infinity` (403): asked once, remembered beside the
+    journal, so a re-run lists folder by folder straight away and probes nothing."""
+    make_tree(tmp_path / "source", 30)
+    plan = _plan(tmp_path, apache, None)
+    _run("apply", plan, "--yes")
+    assert apache.statuses()[("OPTIONS", "200")] == 1
+    _run("plan", plan)
+    assert apache.statuses()[("PROPFIND", "403")] == 1  # the tree exists now: refused once
+
+    summary = _run("plan", plan)["summary"]
+    again = apache.statuses()
+    assert summary["unchanged"] == 30
+    assert again[("PROPFIND", "403")] == 0 and again[("OPTIONS", "200")] == 0
+    assert sum(again.values()) == again[("PROPFIND", "207")]  # the listing, nothing else
+
+
+def test_a_kill_during_uploads_never_leaves_a_partial_file_under_its_name(
+        apache: Apache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the default (no temporary name of ours on Apache), a SIGKILL in the middle of
+    uploads leaves every file present under its final name whole — Apache's own temporary
+    file gives that — and the next run completes the copy, duplicating nothing."""
+    rng = random.Random(16)
+    source = tmp_path / "source"
+    files = {}
+    for index in range(40):
+        data = rng.randbytes(rng.randint(300_000, 3_000_000))  # streamed, not one send
+        path = source / f"dossier {index % 4}" / f"pièce-{index}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        files[path.relative_to(source).as_posix()] = data
+    plan = _plan(tmp_path, apache, None)
+    monkeypatch.setenv("DAV_PASSWORD", PASSWORD)
+    data_dir = apache.dir / "data" / "Archives"
+    cut_mid_copy = 0
+    for threshold in (5, 15, 28):
+        process = migrate_popen("apply", plan, "--yes", "--jobs", "4")
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            present = [p for p in data_dir.rglob("*.bin")] if data_dir.exists() else []
+            if len(present) >= threshold:
+                break
+            time.sleep(0.003)
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+        present = {p.relative_to(data_dir).as_posix(): p.read_bytes()
+                   for p in data_dir.rglob("*.bin")}
+        cut_mid_copy += 0 < len(present) < len(files)
+        partial = [name for name, data in present.items() if data != files[name]]
+        assert partial == [], f"partial files under their final names: {partial[:3]}"
+    assert cut_mid_copy >= 2
+    _run("apply", plan, "--yes")
+    arrived = {p.relative_to(data_dir).as_posix(): p.read_bytes()
+               for p in data_dir.rglob("*") if p.is_file()}
+    assert arrived == files
+    assert _run("plan", plan)["summary"]["unchanged"] == len(files)

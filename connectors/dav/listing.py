@@ -7,7 +7,7 @@ are walked folder by folder with `Depth: 1` instead.
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 from xml.etree import ElementTree
@@ -119,15 +119,22 @@ class DepthRefusedError(Exception):
     """The server does not list a whole tree at once."""
 
 
-def list_tree(http: DavHttp, path: str, allow_infinity: bool = True) -> Iterator[Resource]:
-    """Every file and folder under `path`, in one request when the server allows it."""
+def list_tree(http: DavHttp, path: str, allow_infinity: bool = True,
+              answer: Callable[[bool], None] | None = None) -> Iterator[Resource]:
+    """Every file and folder under `path`, in one request when the server allows it.
+
+    `answer(True/False)` is told whether the server listed the whole tree at once, so the
+    caller can remember it and not ask again (connectors/dav/profile.py)."""
     if allow_infinity:
         try:
             yield from propfind(http, http.url(path, folder=True), "infinity", path or "/",
                                 REFUSED_DEPTH)
+            if answer is not None:
+                answer(True)
             return
         except DepthRefusedError:
-            pass  # the refusal comes before any response body: nothing was yielded yet
+            if answer is not None:  # the refusal comes before any response body
+                answer(False)
     yield from _walk(http, path)
 
 

@@ -2,7 +2,8 @@
 
 - Listing: one PROPFIND for the whole tree (folder by folder where the server refuses that).
 - Files up to `chunk_threshold` go in one PUT; larger ones (Nextcloud) by chunked upload v2.
-  Nextcloud writes a PUT to a `.part` and renames it itself; on a plain server a file is put
+  Nextcloud writes a PUT to a `.part` and renames it itself, and so does Apache's mod_dav_fs
+  (learnt from the server: connectors/dav/profile.py); on other plain servers a file is put
   under a temporary name derived from the idempotency key and MOVEd into place.
 - Nextcloud gets `X-OC-MTime` (the source's modification time) and `OC-Checksum` (SHA-256, from
   the source's fingerprint, or computed while streaming), so it checks what it received.
@@ -14,10 +15,12 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from connectors.dav.chunked import ChunkedUpload
 from connectors.dav.collisions import CollisionResolver, Level, levels_of
@@ -25,6 +28,7 @@ from connectors.dav.http import DavHttp
 from connectors.dav.keepalive import KeepAliveUploads
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
 from connectors.dav.names import NameRules, encode_segment
+from connectors.dav.profile import ProfileStore, ServerProfile
 from connectors.dav.readback import FolderReadback, Listing
 from connectors.dav.sharing import ShareApi, plan_shares, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
@@ -47,7 +51,10 @@ class DavSettings:
     rules: NameRules
     chunk_threshold: int = 10 * MEGABYTE
     chunk_size: int = 10 * MEGABYTE
-    temporary_names: bool = True
+    #: None: a temporary name unless the server's own PUT is atomic (profile.py).
+    temporary_names: bool | None = None
+    #: Where what the server was seen to do is remembered between runs.
+    profiles: ProfileStore = field(default_factory=lambda: ProfileStore(None))
     uploads_url: str | None = None  # …/remote.php/dav/uploads/<user>
     shares: ShareApi | None = None
     sharing: str = "report"
@@ -71,6 +78,41 @@ class DavTarget(Target):
         user, password = http.session.auth  # type: ignore[misc]
         self.uploads = (KeepAliveUploads(http, user, password, bool(http.session.verify))
                         if KeepAliveUploads.is_usable(http.base) else None)
+        self._address = _address(http.base)
+        self._temporary: bool | None = settings.temporary_names
+
+    def _depth_answer(self, infinity: bool) -> None:
+        """Remember whether the server listed the tree at once, so later runs ask it right."""
+        known = self.settings.profiles.get(self._address) or ServerProfile()
+        if known.depth_infinity is not infinity:
+            known.depth_infinity = infinity
+            known.checked = known.checked or time.time()
+            self.settings.profiles.put(self._address, known)
+
+    def _temporary_names(self) -> bool:
+        """Whether a plain server needs our temporary name: asked of the server once (one
+        OPTIONS), unless the plan says."""
+        if self._temporary is not None:
+            return self._temporary
+        with self._lock:
+            if self._temporary is None:
+                known = self.settings.profiles.get(self._address)
+                if known is None or known.atomic_put is None:
+                    known = self._probe(known)
+                self._temporary = not known.atomic_put
+        return bool(self._temporary)
+
+    def _probe(self, known: ServerProfile | None) -> ServerProfile:
+        url = self.http.url("", folder=True)
+        if self.uploads is not None:
+            headers: Any = self.uploads.send("OPTIONS", url, "/").headers
+        else:
+            headers = self.http.request("OPTIONS", url, "/").headers
+        profile = ServerProfile.from_options(headers)
+        if known is not None:
+            profile.depth_infinity = known.depth_infinity
+        self.settings.profiles.put(self._address, profile)
+        return profile
 
     # --- listing and names ------------------------------------------------------------
 
@@ -78,7 +120,9 @@ class DavTarget(Target):
         return f"{self.root}/{name}".strip("/")
 
     def list_entries(self) -> Iterator[TargetEntry]:
-        for resource in list_tree(self.http, self.root):
+        known = self.settings.profiles.get(self._address)
+        allow = known is None or known.depth_infinity is not False
+        for resource in list_tree(self.http, self.root, allow, self._depth_answer):
             if resource.is_folder:
                 with self._lock:
                     self._folders.add(self.full(resource.path))
@@ -198,13 +242,16 @@ class DavTarget(Target):
         hasher = Hasher(enabled=False)  # a plain server neither checks nor lists checksums
         size = item.fingerprint.size
         final = self.http.url(path)
-        if self.settings.temporary_names:
+        if self._temporary_names():
             parent, _sep, _name = path.rpartition("/")
             temporary = self.http.url(f"{parent}/{TEMPORARY_PREFIX}{key[:16]}.tmp")
             response = self._send(temporary, stream, size, hasher, item.path)
             self._check_whole(stream, hasher, item)
-            self.http.request("MOVE", temporary, item.path,
-                              headers={"Destination": final, "Overwrite": "T"})
+            move = {"Destination": final, "Overwrite": "T"}
+            if self.uploads is not None:  # the same kept-alive connection as the PUT
+                self.uploads.send("MOVE", temporary, item.path, headers=move)
+            else:
+                self.http.request("MOVE", temporary, item.path, headers=move)
         else:
             response = self._send(final, stream, size, hasher, item.path)
             self._check_whole(stream, hasher, item)
@@ -310,7 +357,7 @@ class DavTarget(Target):
     def _remove_leftovers(self, path: str, key: str) -> None:
         if self.settings.uploads_url:
             self._upload(path, key, path).abandon()
-        if not self.settings.is_nextcloud and self.settings.temporary_names:
+        if not self.settings.is_nextcloud:  # an earlier run may have used a temporary name
             parent = path.rpartition("/")[0]
             temporary = self.http.url(f"{parent}/{TEMPORARY_PREFIX}{key[:16]}.tmp")
             self.http.request("DELETE", temporary, path, ok=(404,))
@@ -319,3 +366,12 @@ class DavTarget(Target):
         if self.uploads is not None:
             self.uploads.close()
         self.http.close()
+
+
+def _address(base: str) -> str:
+    """The server's address as a cache key: never with a user name or password in it."""
+    parts = urlsplit(base)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
