@@ -15,8 +15,7 @@ from typing import Any
 
 import click
 
-from migrate import __version__, api, cli_setup, render
-from migrate import report as reports
+from migrate import __version__, cli_setup
 from migrate.cli_help import TranslatedGroup
 from migrate.cli_output import (
     AS_JSON,
@@ -30,8 +29,16 @@ from migrate.cli_output import (
 )
 from migrate.errors import MigrateError
 from migrate.i18n import _, number, set_language
+from migrate.lazy import LazyModule
 from migrate.progress import QuietProgress, TextProgress
 from migrate.references import Redactor
+
+# Loaded on first use, so `migrate --version` and `--help` start fast.
+api: Any = LazyModule("migrate.api")
+render: Any = LazyModule("migrate.render")
+reports: Any = LazyModule("migrate.report")
+#: `migrate.report.FORMATS`' names (tests/test_cli.py checks they agree).
+REPORT_FORMATS = ("html", "json", "md")
 
 
 class MigrateGroup(TranslatedGroup):
@@ -220,7 +227,7 @@ def status(out: Output, plan_file: Path, state_dir: Path | None, as_json: bool) 
 
 @cli.command()
 @PLAN_FILE
-@click.option("--format", "fmt", type=click.Choice(sorted(reports.FORMATS)), default="md",
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="md",
               show_default=True)
 @click.option("-o", "--out", "output", type=click.Path(path_type=Path),
               help="Write the report to this file instead of the screen.")

@@ -9,16 +9,24 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
-from migrate import registry
 from migrate.cli_help import TranslatedCommand, TranslatedGroup
 from migrate.cli_output import AS_JSON, PLAN_FILE, STATE_DIR, Output
 from migrate.i18n import _
+from migrate.lazy import LazyModule
 from migrate.options import describe_options
-from migrate.plan import CORE_STEP_OPTIONS
 from migrate.progress import QuietProgress, TextProgress
+
+registry: Any = LazyModule("migrate.registry")  # reads every package's metadata: on first use
+
+
+def _core_step_options() -> Any:
+    from migrate.plan import CORE_STEP_OPTIONS  # the plan reader (YAML) only when needed
+
+    return CORE_STEP_OPTIONS
 
 
 @click.group(cls=TranslatedGroup, invoke_without_command=True)
@@ -55,7 +63,7 @@ def connectors_show(out: Output, type_name: str, as_json: bool) -> None:
             "options": describe_options(connector.options),
             "step_options": describe_options(connector.source_step_options.merged(
                 connector.target_step_options)),
-            "common_step_options": describe_options(CORE_STEP_OPTIONS)}
+            "common_step_options": describe_options(_core_step_options())}
     if as_json:
         out.json(data)
         return

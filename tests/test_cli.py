@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -80,3 +82,22 @@ def test_a_closed_pipe_ends_quietly() -> None:
     errors = process.stderr.read()
     assert process.wait(timeout=60) == 141, errors
     assert errors == ""
+
+
+def test_the_command_line_knows_every_report_format_without_loading_the_reports() -> None:
+    from migrate import cli, report
+
+    assert set(cli.REPORT_FORMATS) == set(report.FORMATS)
+
+
+def test_version_and_help_load_neither_plans_nor_connectors() -> None:
+    """`migrate --version` answers fast: the plan reader, YAML, the runner and the registry
+    (which reads every installed package's metadata) load only when a command needs them."""
+    probe = ("import sys, runpy; sys.argv = ['migrate', '--version']\n"
+             "try:\n    runpy.run_module('migrate', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m in ('yaml', 'tenacity', 'requests', "
+             "'migrate.plan', 'migrate.api', 'migrate.registry', 'migrate.runner')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
