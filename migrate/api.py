@@ -335,7 +335,7 @@ def _settle_in_doubt(journal: Journal, step: OpenStep, run_id: int, redactor: Re
 def _record_quiet_outcomes(journal: Journal, step: str, changes: ChangeSet, run_id: int) -> None:
     """Skips and conflicts go to the journal for the report; an item already identical on the
     target is adopted as done, so later runs compare against it."""
-    done = journal.done_keys(step)
+    done = journal.done_key_set(step)
     mine = [c for c in changes.changes if c.step == step]
     journal.record([c for c in mine if c.action is Action.SKIP], "skipped", run_id)
     journal.record([c for c in mine if c.action is Action.CONFLICT], "conflict", run_id)

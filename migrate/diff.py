@@ -24,7 +24,7 @@ from migrate.model import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Baseline:
     """What the last successful migration of an item left: the state both sides were in."""
 

@@ -6,6 +6,11 @@ INTENT without DONE is *in doubt*: the target's `verify` reads it back and the i
 or is written again with the same key. INTENT rows are committed per batch and DONE rows in
 groups, because an fsync per item would cost more than copying a small file; correctness holds
 because anything not yet marked DONE is verified.
+
+Only INTENT must survive a power cut, so only its commits wait for the disk (fsync). Every other
+write (DONE, failed, skipped, notes) is committed without waiting: a process killed any way
+still leaves it in the WAL, and if a power cut loses it, the item is INTENT again and verified
+on the target, never written twice.
 """
 
 from __future__ import annotations
@@ -103,9 +108,14 @@ class Journal:
         return db
 
     @contextmanager
-    def transaction(self, db: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE: read-then-write without another process slipping in between."""
+    def transaction(self, db: sqlite3.Connection | None = None,
+                    durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: read-then-write without another process slipping in between.
+
+        `durable=False` commits without waiting for the disk (see the module's docstring)."""
         db = db or self.db
+        if not durable:
+            db.execute("PRAGMA synchronous=NORMAL")  # outside a transaction, as SQLite requires
         try:
             db.execute("BEGIN IMMEDIATE")
             yield db
@@ -116,6 +126,9 @@ class Journal:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        finally:
+            if not durable and not db.in_transaction:
+                db.execute("PRAGMA synchronous=FULL")
 
     def close(self) -> None:
         self.release_lock()
@@ -175,12 +188,26 @@ class Journal:
     # -- items ----------------------------------------------------------------------------
 
     def baselines(self, step: str) -> dict[str, Baseline]:
-        rows = self.db.execute("SELECT key, target_name, source_fp, target_fp, state FROM items "
-                               "WHERE step = ? AND source_fp IS NOT NULL", (step,))
-        return {key: Baseline(name, Fingerprint(**json.loads(source)),
-                              Fingerprint.from_json(json.loads(target)) if target else None,
-                              seen=state == "seen")
-                for key, name, source, target, state in rows}
+        rows = self.db.execute(
+            "SELECT key, target_name, state, fp_columns, src_size, src_mtime, src_checksum, "
+            "src_etag, tgt_size, tgt_mtime, tgt_checksum, tgt_etag, target_fp IS NOT NULL, "
+            "CASE WHEN fp_columns IS NULL THEN source_fp END, "
+            "CASE WHEN fp_columns IS NULL THEN target_fp END "
+            "FROM items WHERE step = ? AND source_fp IS NOT NULL", (step,))
+        found = {}
+        for (key, name, state, columns, size, mtime, checksum, etag, t_size, t_mtime,
+             t_checksum, t_etag, has_target, source, target) in rows:
+            if columns:
+                found[key] = Baseline(
+                    name, Fingerprint(size, mtime, checksum, etag),
+                    Fingerprint(t_size, t_mtime, t_checksum, t_etag) if has_target else None,
+                    seen=state == "seen")
+            else:  # written before the columns existed
+                found[key] = Baseline(
+                    name, Fingerprint(**json.loads(source)),
+                    Fingerprint.from_json(json.loads(target)) if target else None,
+                    seen=state == "seen")
+        return found
 
     def record_seen(self, changes: Iterable[Change], run_id: int) -> None:
         """`apply --mark-seen`: remember items as known without writing them anywhere."""
@@ -195,12 +222,20 @@ class Journal:
                 "VALUES (?,?,'seen',?,?,?,'marked as seen',?,?,?,?,?) "
                 "ON CONFLICT (step, key) DO UPDATE SET state = 'seen', "
                 "source_fp = excluded.source_fp, reason = excluded.reason, "
+                "fp_columns = NULL, "  # the baseline is read from source_fp again
                 "run_id = excluded.run_id, updated = excluded.updated", rows)
 
     def done_keys(self, step: str) -> dict[str, Fingerprint]:
         rows = self.db.execute("SELECT key, source_fp FROM items WHERE step = ? AND state = 'done'",
                                (step,))
         return {key: Fingerprint(**json.loads(fp)) for key, fp in rows}
+
+    def done_key_set(self, step: str) -> set[str]:
+        """The keys of items done, without decoding their versions (a re-run of 100,000
+        items asks this only to know which unchanged items to adopt)."""
+        rows = self.db.execute("SELECT key FROM items WHERE step = ? AND state = 'done'",
+                               (step,))
+        return {key for (key,) in rows}
 
     def in_doubt(self, step: str) -> list[InDoubt]:
         rows = self.db.execute("SELECT change, idempotency_key FROM items "
@@ -214,7 +249,7 @@ class Journal:
         rows = [(c.step, c.item.key, state, c.action.value, c.item.path, c.target_name, c.reason,
                  c.rename_reason, _notes(c), run_id, now, c.item.kind.value,
                  c.item.fingerprint.size) for c in changes]
-        with self.transaction() as db:
+        with self.transaction(durable=False) as db:
             db.executemany(
                 "INSERT INTO items (step, key, state, action, source_path, target_name, reason, "
                 "rename_reason, notes, run_id, updated, kind, size) "
@@ -250,14 +285,22 @@ class Journal:
         rows = [("done", json.dumps(c.item.fingerprint.to_json()),
                  json.dumps(entry.fingerprint.to_json()), json.dumps(entry.ref), entry.name,
                  c.action.value, c.reason, c.rename_reason, _notes(c), c.item.path, run_id, now,
-                 c.item.kind.value, c.item.fingerprint.size, c.step, c.item.key)
+                 c.item.kind.value, c.item.fingerprint.size, c.step, c.item.key,
+                 *_columns(c.item.fingerprint), *_columns(entry.fingerprint))
                 for c, entry in results]
-        with self.transaction() as db:
+        with self.transaction(durable=False) as db:
             db.executemany(
                 "INSERT INTO items (state, source_fp, target_fp, target_ref, target_name, action, "
                 "reason, rename_reason, notes, source_path, run_id, updated, kind, size, step, "
-                "key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (step, key) DO UPDATE "
+                "key, fp_columns, src_size, src_mtime, src_checksum, src_etag, tgt_size, "
+                "tgt_mtime, tgt_checksum, tgt_etag) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (step, key) DO UPDATE "
                 "SET state = excluded.state, source_fp = excluded.source_fp, "
+                "fp_columns = 1, src_size = excluded.src_size, src_mtime = excluded.src_mtime, "
+                "src_checksum = excluded.src_checksum, src_etag = excluded.src_etag, "
+                "tgt_size = excluded.tgt_size, tgt_mtime = excluded.tgt_mtime, "
+                "tgt_checksum = excluded.tgt_checksum, tgt_etag = excluded.tgt_etag, "
                 "kind = excluded.kind, size = excluded.size, error_kind = NULL, "
                 "target_fp = excluded.target_fp, target_ref = excluded.target_ref, "
                 "target_name = excluded.target_name, action = excluded.action, "
@@ -273,7 +316,7 @@ class Journal:
         now = time.time()
         rows = [(state, message, error_kind, run_id, now, c.step, c.item.key)
                 for c, state, message in failures]
-        with self.transaction() as db:
+        with self.transaction(durable=False) as db:
             db.executemany("UPDATE items SET state = ?, last_error = ?, error_kind = ?, "
                            "run_id = ?, updated = ? WHERE step = ? AND key = ?", rows)
 
@@ -334,13 +377,23 @@ class Journal:
 #: quota), `item` (this item only), `unexpected` (a bug).
 ERROR_KINDS = ("transient", "fatal", "item", "unexpected")
 #: Columns added after the first release; older journals get them on open.
-_REPORT_COLUMNS = (("kind", "TEXT"), ("size", "INTEGER"), ("error_kind", "TEXT"))
+_REPORT_COLUMNS = (("kind", "TEXT"), ("size", "INTEGER"), ("error_kind", "TEXT"),
+                   # The baselines as columns (issue 16): a re-run of 100,000 items reads them
+                   # without decoding 200,000 JSON texts. `fp_columns` = 1 marks rows that
+                   # have them; older rows are read from `source_fp`/`target_fp`.
+                   ("fp_columns", "INTEGER"), ("src_size", "INTEGER"), ("src_mtime", "REAL"),
+                   ("src_checksum", "TEXT"), ("src_etag", "TEXT"), ("tgt_size", "INTEGER"),
+                   ("tgt_mtime", "REAL"), ("tgt_checksum", "TEXT"), ("tgt_etag", "TEXT"))
 
 
 def _missing_report_columns(db: sqlite3.Connection) -> list[tuple[str, str]]:
     """What the report needs beyond the first schema (item kind, source size, error kind)."""
     have = {row[1] for row in db.execute("PRAGMA table_info(items)")}
     return [(name, sql_type) for name, sql_type in _REPORT_COLUMNS if name not in have]
+
+
+def _columns(fingerprint: Fingerprint) -> tuple[Any, Any, Any, Any]:
+    return fingerprint.size, fingerprint.mtime, fingerprint.checksum, fingerprint.etag
 
 
 def _notes(change: Change) -> str | None:

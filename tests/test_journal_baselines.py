@@ -1,0 +1,45 @@
+"""The journal keeps each item's baseline (the source and target versions its last migration
+left) as columns, read back without decoding JSON; rows written before the columns existed, and
+rows marked seen, are still read from their JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migrate.journal import Journal
+from migrate.model import Action, Change, Fingerprint, SourceItem, TargetEntry
+
+
+def _change(key: str, fingerprint: Fingerprint) -> Change:
+    item = SourceItem(key, f"dossier/{key}.txt", fingerprint=fingerprint)
+    return Change("files", Action.CREATE, item, f"dossier/{key}.txt", "new")
+
+
+def test_baselines_come_back_exactly_from_columns_and_from_older_json_rows(
+        tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    run = journal.start_run("apply")
+    written = {
+        "a": (Fingerprint(12, 1733400000.123456789, None, None),
+              Fingerprint(12, 1733400000.5, "sha256:ab", '"etag-1"')),
+        "b": (Fingerprint(None, None, "md5:cd", "v7"), Fingerprint()),
+        "c": (Fingerprint(0, 0.0), Fingerprint(0, 0.0, "sha1:00", None)),
+    }
+    journal.record_done([(_change(k, source), TargetEntry(f"dossier/{k}.txt", fingerprint=t))
+                         for k, (source, t) in written.items()], run)
+    found = journal.baselines("files")
+    assert {k: (b.source, b.target) for k, b in found.items()} == written
+    assert found["a"].target_name == "dossier/a.txt" and not found["a"].seen
+
+    # A journal written by an earlier version has the JSON only.
+    journal.db.execute("UPDATE items SET fp_columns = NULL, src_size = NULL, src_mtime = NULL, "
+                       "tgt_size = NULL, tgt_checksum = NULL")
+    assert {k: (b.source, b.target) for k, b in journal.baselines("files").items()} == written
+
+    # `apply --mark-seen` changes the source baseline through the JSON: columns are not reused.
+    journal.record_done([(_change("a", written["a"][0]),
+                          TargetEntry("dossier/a.txt", fingerprint=written["a"][1]))], run)
+    journal.record_seen([_change("a", Fingerprint(99, 5.0))], run)
+    seen = journal.baselines("files")["a"]
+    assert seen.seen and seen.source == Fingerprint(99, 5.0)
+    journal.close()
