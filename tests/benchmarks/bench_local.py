@@ -30,8 +30,8 @@ from tests.helpers import make_tree, write_plan  # noqa: E402
 MIGRATE = [sys.executable, "-m", "migrate"]
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of a command, through /usr/bin/time -v."""
+def timed(command: list[str], cwd: Path) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds (user + system) of a command."""
     start = time.perf_counter()
     result = subprocess.run(["/usr/bin/time", "-v", *command], cwd=cwd, capture_output=True,
                             text=True)
@@ -39,7 +39,9 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int]:
     if result.returncode not in (0, 2):
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)[1])
-    return elapsed, peak
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)",
+                                           result.stderr))
+    return elapsed, peak, cpu
 
 
 def clean(folder: Path, *names: str) -> None:
@@ -61,61 +63,93 @@ def describe(values: list[float]) -> str:
 
 
 def bench_size(files: int, pairs: int, workdir: Path, jobs: int) -> dict[str, float]:
+    """Every timed run writes into a folder of its own (`target-N`, `copy-N`); they are all
+    deleted after the series: deleting a big tree right before a timed run slows the next
+    copies of every tool on this machine's ext4 and hides our own overhead."""
     folder = workdir / f"tree-{files}"
     clean(workdir, f"tree-{files}")
     folder.mkdir(parents=True)
     contents = make_tree(folder / "source", files, seed=3, max_size=4096, depth=5)
     total = sum(len(v) for v in contents.values())
-    plan = write_plan(folder)
     folders = len({Path(p).parent for p in contents})
     print(f"\n## {files:,} files, {total / 1e6:.1f} MB, {folders} folders")
-    apply_command = [*MIGRATE, "apply", str(plan), "--yes", "--jobs", str(jobs)]
-    baselines = {"cp -a": ["cp", "-a", "source", "copy"]}
+    counter = iter(range(10**6))
+
+    def ours() -> list[str]:
+        run = next(counter)
+        plan = write_plan(folder, target=f"target-{run}")
+        renamed = plan.rename(folder / f"plan-{run}.yaml")
+        return [*MIGRATE, "apply", str(renamed), "--yes", "--jobs", str(jobs)]
+
+    baselines = {"cp -a": lambda n: ["cp", "-a", "source", f"cp-{n}"]}
     if shutil.which("rsync"):
-        baselines["rsync -a"] = ["rsync", "-a", "source/", "copy/"]
-    for name, command in baselines.items():
-        print(f"baseline {name}: {' '.join(command)}")
-    print(f"ours: {' '.join(apply_command)}")
+        baselines["rsync -a"] = lambda n: ["rsync", "-a", "source/", f"rsync-{n}/"]
+    print(f"baselines: cp -a source cp-N; rsync -a source/ rsync-N/; ours: migrate apply "
+          f"plan.yaml --yes --jobs {jobs} (local -> local, defaults)")
 
     plan_times, plan_peaks = [], []
-    for _ in range(pairs):
-        clean(folder, ".migrate")
-        seconds, peak = timed([*MIGRATE, "plan", str(plan), "--detailed-exitcode"], folder)
+    for index in range(pairs):
+        plan = write_plan(folder, target=f"plan-target-{index}")
+        seconds, peak, _cpu = timed([*MIGRATE, "plan", str(plan), "--detailed-exitcode"], folder)
         plan_times.append(seconds)
         plan_peaks.append(peak)
 
-    ours: list[float] = []
+    times: dict[str, list[float]] = {"ours": [], **{name: [] for name in baselines}}
+    cpus: dict[str, list[float]] = {name: [] for name in times}
     peaks: list[int] = []
-    theirs: dict[str, list[float]] = {name: [] for name in baselines}
-    clean(folder, "target", ".migrate", "copy")
-    timed(apply_command, folder)  # warm-up: caches, imports
-    for _ in range(pairs):
-        for name, command in baselines.items():
-            clean(folder, "copy")
-            theirs[name].append(timed(command, folder)[0])
-        clean(folder, "target", ".migrate")
-        seconds, peak = timed(apply_command, folder)
-        ours.append(seconds)
-        peaks.append(peak)
+    last = []
+    for round_ in range(pairs + 1):  # round 0 warms caches and imports up
+        for name, make in baselines.items():
+            seconds, _peak, cpu = timed(make(round_), folder)
+            if round_:
+                times[name].append(seconds)
+                cpus[name].append(cpu)
+        command = ours()
+        seconds, peak, cpu = timed(command, folder)
+        last = command
+        if round_:
+            times["ours"].append(seconds)
+            cpus["ours"].append(cpu)
+            peaks.append(peak)
 
-    before = tree_state(folder / "target")
-    rerun_seconds, rerun_peak = timed(apply_command, folder)
-    rerun = subprocess.run(apply_command, cwd=folder, capture_output=True, text=True)
-    unchanged = tree_state(folder / "target") == before
+    # Re-apply of the last finished plan against an rsync no-op of the same tree, in pairs.
+    target = folder / f"target-{pairs}"
+    before = tree_state(target)
+    rerun: dict[str, list[float]] = {"ours": [], "rsync no-op": []}
+    rerun_peaks, rerun_cpu = [], []
+    for round_ in range(pairs + 1):
+        seconds, peak, cpu = timed(last, folder)
+        noop = timed(["rsync", "-a", "source/", f"rsync-{pairs}/"], folder) if \
+            "rsync -a" in baselines else (0.0, 0, 0.0)
+        if round_:
+            rerun["ours"].append(seconds)
+            rerun["rsync no-op"].append(noop[0])
+            rerun_peaks.append(peak)
+            rerun_cpu.append(cpu)
+    unchanged = tree_state(target) == before
     print(f"plan (dry run, fresh)     {describe(plan_times)} s; "
           f"peak {max(plan_peaks) / 1024:.0f} MiB")
-    print(f"apply                     {describe(ours)} s; peak {max(peaks) / 1024:.0f} MiB")
+    print(f"apply                     {describe(times['ours'])} s; CPU "
+          f"{statistics.median(cpus['ours']):.2f} s; peak {max(peaks) / 1024:.0f} MiB")
     for name in baselines:
-        ratios = [a / b for a, b in zip(ours, theirs[name], strict=True)]
-        print(f"{name:<25} {describe(theirs[name])} s")
+        ratios = [a / b for a, b in zip(times["ours"], times[name], strict=True)]
+        print(f"{name:<25} {describe(times[name])} s; CPU {statistics.median(cpus[name]):.2f} s")
         print(f"  ratio apply / {name:<10} {describe(ratios)}")
-    print(f"re-apply of finished plan {rerun_seconds:.2f} s, peak {rerun_peak / 1024:.0f} MiB; "
-          f"wrote nothing: {unchanged}; said: {rerun.stdout.strip()!r}")
+    print(f"re-apply of finished plan {describe(rerun['ours'])} s; CPU "
+          f"{statistics.median(rerun_cpu):.2f} s; peak {max(rerun_peaks) / 1024:.0f} MiB; "
+          f"wrote nothing: {unchanged}")
+    if rerun["rsync no-op"][0]:
+        ratios = [a / b for a, b in zip(rerun["ours"], rerun["rsync no-op"], strict=True)]
+        print(f"rsync no-op               {describe(rerun['rsync no-op'])} s")
+        print(f"  ratio re-apply / rsync no-op {describe(ratios)}")
     if not unchanged:
         raise SystemExit("a re-run of a finished plan changed the target")
-    clean(folder, "copy")
-    return {"plan": statistics.median(plan_times), "apply": statistics.median(ours),
-            "rerun": rerun_seconds}
+    print(f"load average: {os.getloadavg()}")
+    for path in folder.iterdir():  # after the series, never before a timed run
+        if path.name != "source":
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+    return {"plan": statistics.median(plan_times), "apply": statistics.median(times["ours"]),
+            "rerun": statistics.median(rerun["ours"])}
 
 
 def main() -> None:
