@@ -23,6 +23,7 @@ from typing import Any
 
 from migrate.diff import Baseline
 from migrate.model import Change, Fingerprint, TargetEntry
+from migrate.private import private_folder
 from migrate.run_lock import LockHolder, RunLock
 
 SCHEMA = """
@@ -82,7 +83,7 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(path.parent)
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         os.chmod(path, 0o600)
