@@ -60,3 +60,11 @@ def reversible(value: str) -> str:
     except UnicodeEncodeError:
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
     return raw.decode("utf-8", "backslashreplace")
+
+
+def shorten(text: str, limit: int = 240) -> str:
+    """A path or value far too long to read (a 200 KB folder name): its start and its end."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}…{text[-half:]}"
