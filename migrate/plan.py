@@ -253,9 +253,9 @@ class _Validator:
             for index, inner in enumerate(value):
                 self.refuse_secret_references(inner, (*at, index))
         elif isinstance(value, str) and has_secret_reference(value):
-            raise self.fail(_("${{env:…}}, ${{file:…}} and ${{keyring:…}} are for connection "
+            raise self.fail(_("${env:…}, ${file:…} and ${keyring:…} are for connection "
                               "options; write this step option's value itself (or use "
-                              "${{var.name}})"), at)
+                              "${var.name})"), at)
 
     def read_steps(self, raw: Any, connections: dict[str, ConnectionSpec]) -> list[StepSpec]:
         if not isinstance(raw, list) or not raw:

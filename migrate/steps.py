@@ -47,7 +47,7 @@ def _unstorable(item: SourceItem) -> SourceItem:
     """An item whose name or content is not valid text (bytes that are not UTF-8, a lone
     surrogate in a post) cannot be journaled nor sent: it is skipped, with its name made
     readable, and the other items go on."""
-    if printable.is_text(item.key) and printable.is_text(item.path):
+    if printable.is_text(item.key):
         reason = _("it holds text that is not valid Unicode (a lone surrogate or undecodable "
                    "bytes); it cannot be sent as it is")
     else:
