@@ -219,6 +219,9 @@ class _Validator:
         options = {k: v for k, v in spec.items() if k != "type"}
         where = _("in connection '{n}'").format(n=name)
         checked = self.check_options(options, connector.options, at, where)
+        for key, value in checked.items():
+            if has_line_break(connector.options.get(key), value):
+                raise self.fail(_line_break_message(key, name), (*at, key))
         return ConnectionSpec(name, connector.name, checked, self.positions.of_key(at))
 
     def check_options(self, given: dict[str, Any], declared: OptionSet, at: yamlpos.Path,
@@ -355,6 +358,8 @@ def resolve_connections(plan: Plan, redactor: Redactor,
                         value = check_value(option, value)
                     except OptionValueError as error:
                         raise PlanError(f"'{key}': {error}", plan.positions.of_value(at)) from None
+            if has_line_break(connector.options.get(key), value):
+                raise PlanError(_line_break_message(key, name), plan.positions.of_value(at))
             options[key] = value
         resolved[name] = options
     return resolved
@@ -388,6 +393,18 @@ def _resolve_value(plan: Plan, value: str, at: yamlpos.Path, redactor: Redactor,
     if secrets and "://" in resolved:
         _check_address(plan, resolved, at)
     return resolved
+
+
+def has_line_break(option: Option | None, value: Any) -> bool:
+    """A one-line setting (see `Option.multiline`) holding a line break."""
+    return (option is not None and not option.multiline and isinstance(value, str)
+            and ("\n" in value or "\r" in value))
+
+
+def _line_break_message(option: str, connection: str) -> str:
+    return _("option '{o}' of connection '{c}' holds a line break; this setting is one line "
+             "(a file given with ${{file:…}} must hold it on its first line only)").format(
+        o=option, c=connection)
 
 
 def _refuse_short(plan: Plan, secret: str, at: yamlpos.Path) -> None:

@@ -29,7 +29,8 @@ from tests.social_samples import tweet, write_archive
 #: stores. The file secret has two lines, and ends with a newline.
 ENV_SECRET = "Zq7-fuzz-SECRET-value-41"
 FILE_SECRET = "line-one-SECRET-x9:a@b\nline-two-SECRET-y8\n"
-SECRET_PIECES = (ENV_SECRET, "line-one-SECRET-x9", "line-two-SECRET-y8")
+LINE_SECRET = "one-line-SECRET-z5\n"
+SECRET_PIECES = (ENV_SECRET, "line-one-SECRET-x9", "line-two-SECRET-y8", "one-line-SECRET-z5")
 ENVIRONMENT = {"FUZZ_PASSWORD": ENV_SECRET, "FUZZ_TOKEN": ENV_SECRET}
 
 #: Every seed plan also carries these: a connection whose secrets are references (resolved by
@@ -37,7 +38,8 @@ ENVIRONMENT = {"FUZZ_PASSWORD": ENV_SECRET, "FUZZ_TOKEN": ENV_SECRET}
 EXTRA_CONNECTIONS = (
     "  vault: {type: webdav, url: 'http://u:${env:FUZZ_TOKEN}@127.0.0.1:9/dav/', user: u, "
     "password: '${env:FUZZ_PASSWORD}'}\n"
-    "  hidden: {type: local, path: '${file:secret.txt}'}\n")
+    "  hidden: {type: local, path: '${file:line.txt}'}\n"
+    "  drive: {type: google_drive, credentials: '${file:secret.txt}'}\n")
 
 MEMBER_TARGET = "  files: {type: listmonk_csv, path: out}\n"
 
@@ -56,6 +58,7 @@ class Seed:
     def write(self, folder: Path, plan: str | None = None,
               files: dict[str, bytes] | None = None) -> Path:
         (folder / "secret.txt").write_text(FILE_SECRET, encoding="utf-8")
+        (folder / "line.txt").write_text(LINE_SECRET, encoding="utf-8")
         (folder / "outside").mkdir(exist_ok=True)
         for name, data in (files or self.files).items():
             path = folder / name
@@ -65,7 +68,7 @@ class Seed:
             (folder / link).parent.mkdir(parents=True, exist_ok=True)
             (folder / link).symlink_to(points_to)
         (folder / "plan.yaml").write_text(plan if plan is not None else self.plan,
-                                          encoding="utf-8", errors="surrogateescape")
+                                          encoding="utf-8", errors="surrogatepass")
         return folder / "plan.yaml"
 
 
@@ -161,7 +164,8 @@ def post_exports(folder: Path) -> dict[str, bytes]:
 # -- mutations --------------------------------------------------------------------------------
 
 TOKENS = ["..", "../", "/../../escape", "dst:/../../escape", "${env:FUZZ_PASSWORD}",
-          "${file:secret.txt}", "${env:FUZZ_TOKEN}", "${var.folder}", "${var.nope}",
+          "${file:secret.txt}", "${file:line.txt}", "${env:FUZZ_TOKEN}", "${var.folder}",
+          "${var.nope}",
           "${keyring:a/b}", "$${", "!!float x", "!!int y", "!!binary ===", "!!timestamp 2024-13-45",
           "&a", "*a", "*zz", "<<: *a", "[", "]", "{", "}", "\x00", "\x0c", "\x7f", "\ufffe",
           "\x1b[2J", "\u202e", "\n", ": ", "- ", "? ", "'", '"', "\\", "#", "|", ">", "~",

@@ -140,13 +140,15 @@ def test_a_secret_in_an_address_never_shows_even_in_part(tmp_path: Path) -> None
             assert piece not in result.output
 
 
-def test_a_secret_file_with_several_lines_is_masked_line_by_line(tmp_path: Path) -> None:
+def test_a_secret_file_with_several_lines_is_refused_for_a_one_line_setting_unshown(tmp_path: Path) -> None:
     (tmp_path / "token.txt").write_text("api-token-line-one\nsecond-line-secret\n")
     plan = local_plan(tmp_path, extra="  dav: {type: webdav, url: 'http://127.0.0.1:9/', "
                       "user: 'u ${file:token.txt}', password: '${file:token.txt}'}\n")
     plan.write_text(plan.read_text().replace('to: "dst"', 'to: "dav:/x"'))
     log = tmp_path / "events.jsonl"
     result = run("apply", plan, "--yes", "--log-json", log)
+    assert result.exit_code == 1 and "holds a line break" in result.output
+    assert "Unexpected error" not in result.output
     assert "api-token-line-one" not in result.output
     assert "second-line-secret" not in result.output
     if log.exists():
