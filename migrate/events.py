@@ -37,7 +37,9 @@ class EventLog:
         self.redact = redact
         # Private from the start: it names every item, and people's addresses.
         descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        self._file: TextIO = os.fdopen(descriptor, "a", encoding="utf-8")
+        # backslashreplace: text from outside (a name with a lone surrogate) never stops the log.
+        self._file: TextIO = os.fdopen(descriptor, "a", encoding="utf-8",
+                                       errors="backslashreplace")
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 

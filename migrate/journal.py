@@ -26,6 +26,7 @@ from migrate.diff import Baseline
 from migrate.errors import JournalDamagedError, MigrateError
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, TargetEntry
+from migrate.printable import reversible
 from migrate.private import private_folder
 from migrate.run_lock import LockHolder, RunLock
 
@@ -317,7 +318,8 @@ class Journal:
         """`(change, state, message)` with state 'failed', 'skipped' or 'planned' (not started).
         `error_kind` (see `ERROR_KINDS`) lets the report say what to do next."""
         now = time.time()
-        rows = [(state, message, error_kind, run_id, now, c.step, c.item.key)
+        # A server's or a system's words may hold text SQLite cannot store (a lone surrogate).
+        rows = [(state, reversible(message), error_kind, run_id, now, c.step, c.item.key)
                 for c, state, message in failures]
         with self.transaction() as db:
             db.executemany("UPDATE items SET state = ?, last_error = ?, error_kind = ?, "

@@ -14,6 +14,7 @@ import yaml
 
 from migrate.errors import Location, PlanError
 from migrate.i18n import _
+from migrate.printable import is_text
 
 Path = tuple[str | int, ...]
 
@@ -88,10 +89,14 @@ def _position(file: str, text: str, index: int) -> Location:
 def _construct(loader: yaml.SafeLoader, node: yaml.Node, file: str) -> Any:
     """A scalar's value as its tag says; a tag that does not fit (`!!float x`) is a plan error."""
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except (ValueError, TypeError, OverflowError, ArithmeticError) as error:
         raise PlanError(_("this value cannot be read as its tag '{tag}' says ({problem})")
                         .format(tag=node.tag, problem=error), _location(file, node)) from None
+    if isinstance(value, str) and not is_text(value):  # "\uD800": half of a character
+        raise PlanError(_("this text holds an escape that is not a character (a lone surrogate "
+                          "such as \\uD800); write the character itself"), _location(file, node))
+    return value
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, positions: Positions) -> Any:

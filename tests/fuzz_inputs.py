@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class Seed:
             path = folder / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
+            os.utime(path, (1_700_000_000, 1_700_000_000))  # same listing in every example
         for link, points_to in self.links.items():
             (folder / link).parent.mkdir(parents=True, exist_ok=True)
             (folder / link).symlink_to(points_to)
@@ -225,6 +227,18 @@ def structure_mutation(draw: st.DrawFn, text: str) -> str:
     elif isinstance(parent, dict):
         parent[draw(st.sampled_from([*TOKENS, "extra"]))] = draw(YAML_VALUES)
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+@st.composite
+def json_mutation(draw: st.DrawFn, text: str) -> str:
+    """A saved plan edited by hand: one value replaced (a target path by '../../x' …)."""
+    data = json.loads(text)
+    at = draw(st.sampled_from(_paths(data)[1:]))
+    parent = data
+    for key in at[:-1]:
+        parent = parent[key]
+    parent[at[-1]] = draw(YAML_VALUES | st.sampled_from(["../../outside/x", "/tmp/x", "a/../../b"]))
+    return json.dumps(data, ensure_ascii=False)
 
 
 def plan_mutation(text: str) -> st.SearchStrategy[str]:

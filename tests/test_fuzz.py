@@ -18,6 +18,7 @@ multiplies every test's number of examples (the default, 1, is what CI runs).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,8 +43,10 @@ from tests.fuzz_inputs import (
     SECRET_PIECES,
     archive_mutation,
     cli_seeds,
+    json_mutation,
     plan_mutation,
     post_exports,
+    text_mutation,
 )
 
 SCALE = max(1, int(os.environ.get("MIGRATE_FUZZ_SCALE", "1")))
@@ -161,6 +164,28 @@ def test_damaged_inputs_never_crash_escape_or_leak(seed_name: str, data: st.Data
     files[seed.victim] = data.draw(archive_mutation(files[seed.victim]), label="input")
     with workspace() as folder:
         run_everything(seed.write(folder, files=files))
+
+
+@pytest.mark.parametrize("seed_name", ["local", "mailchimp_export"])
+@fuzz_settings(20)
+@given(data=st.data())
+def test_a_tampered_saved_plan_is_refused_or_applied_within_its_targets(
+        seed_name: str, data: st.DataObject) -> None:
+    seed = SEED_BY_NAME[seed_name]
+    with workspace() as folder:
+        plan = seed.write(folder)
+        saved = folder / "saved.json"
+        invoke("plan", plan, "-o", saved)
+        # The same text in every example (Hypothesis replays draws against it).
+        text = re.sub(r'"created": "[^"]*"', '"created": "2024-01-01T00:00:00+00:00"',
+                      saved.read_text(encoding="utf-8"))
+        mutated = data.draw(st.one_of(json_mutation(text), text_mutation(text)), label="saved")
+        saved.write_text(mutated, encoding="utf-8", errors="surrogatepass")
+        before = files_outside_targets(folder)
+        invoke("apply", saved)
+        invoke("status", plan)
+        assert files_outside_targets(folder) == before, "a file was written outside the targets"
+        assert not list((folder / "outside").iterdir()), "a link in the target was followed"
 
 
 @pytest.mark.parametrize("source_type", sorted(POST_CONNECTORS))

@@ -140,7 +140,7 @@ def test_a_secret_in_an_address_never_shows_even_in_part(tmp_path: Path) -> None
             assert piece not in result.output
 
 
-def test_a_secret_file_with_several_lines_is_refused_for_a_one_line_setting_unshown(tmp_path: Path) -> None:
+def test_a_two_line_secret_file_is_refused_for_a_one_line_setting(tmp_path: Path) -> None:
     (tmp_path / "token.txt").write_text("api-token-line-one\nsecond-line-secret\n")
     plan = local_plan(tmp_path, extra="  dav: {type: webdav, url: 'http://127.0.0.1:9/', "
                       "user: 'u ${file:token.txt}', password: '${file:token.txt}'}\n")
