@@ -94,6 +94,8 @@ def test_links_pipes_and_sockets_in_a_local_source_are_skipped_with_their_reason
     (source / "real.txt").write_text("real")
     os.symlink("/etc/hostname", source / "link")
     os.mkfifo(source / "pipe")
+    if os.geteuid() == 0:  # only root may make a device node
+        os.mknod(source / "null", stat.S_IFCHR | 0o600, os.makedev(1, 3))
     with socket.socket(socket.AF_UNIX) as listening:
         listening.bind(str(source / "sock"))
         result = run("plan", plan, "--json")
@@ -102,6 +104,8 @@ def test_links_pipes_and_sockets_in_a_local_source_are_skipped_with_their_reason
     assert "symbolic link" in changes["link"]["reason"]
     assert "named pipe" in changes["pipe"]["reason"]
     assert "socket" in changes["sock"]["reason"]
+    if "null" in changes:
+        assert "a device" in changes["null"]["reason"]
     assert {changes[n]["action"] for n in ("link", "pipe", "sock")} == {"skip"}
 
 
