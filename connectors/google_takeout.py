@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from migrate import archives
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _
@@ -106,7 +107,7 @@ def _zip_members(archive: Path) -> Iterator[Member]:
                 if path:
                     yield Member(path, archive, info.filename, info.is_dir(), info.file_size,
                                  float(calendar.timegm((*info.date_time, 0, 0, 0))))
-    except (zipfile.BadZipFile, EOFError, OSError):
+    except archives.ENTRY_ERRORS:  # names not UTF-8 too (migrate/archives.py)
         raise _unreadable(archive) from None
 
 
@@ -178,7 +179,8 @@ class GoogleTakeoutSource(Source):
                 with open(name, "rb") as stream:
                     yield stream
             elif archive.suffix.lower() == ".zip":
-                with self._zip(archive).open(name) as stream:
+                # Checked and bounded (bombs, damaged entries): migrate/archives.py
+                with archives.open_entry(self._zip(archive), name) as stream:
                     yield stream  # type: ignore[misc]
             else:
                 with tarfile.open(archive, "r:*") as opened:
@@ -189,6 +191,8 @@ class GoogleTakeoutSource(Source):
         except KeyError:
             raise SkipItem(_("{path} is no longer in {archive}").format(
                 path=item.path, archive=archive.name)) from None
+        except archives.ArchiveError as error:  # this entry only: the other files go on
+            raise SkipItem(str(error)) from None
         except (zipfile.BadZipFile, tarfile.TarError, EOFError):
             raise _unreadable(archive) from None
 
@@ -198,7 +202,7 @@ class GoogleTakeoutSource(Source):
             if archive not in self._zips:
                 try:
                     self._zips[archive] = zipfile.ZipFile(archive)
-                except (zipfile.BadZipFile, OSError):
+                except archives.ENTRY_ERRORS:
                     raise _unreadable(archive) from None
             return self._zips[archive]
 

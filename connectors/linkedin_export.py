@@ -91,8 +91,9 @@ class LinkedinExportSource(Source):
                 raise FatalError(_("{name} in {path} cannot be read as CSV ({reason}): download "
                                    "the export again").format(name=name, path=self.archive.path,
                                                               reason=error)) from None
-            items.extend(self._item(row) for row in rows if any((v or "").strip()
-                                                                for v in row.values()))
+            # A row longer than the header holds its extra cells as a list (DictReader).
+            items.extend(self._item(row) for row in rows if any(
+                isinstance(v, str) and v.strip() for v in row.values()))
         return Listing(chronological(items))
 
     def _item(self, row: dict[str, str | None]) -> SourceItem:

@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.mailing.csvfiles import decode, read_rows, split_tags, unreadable
 from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
+from migrate import archives, printable
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.i18n import _
 from migrate.options import Option, OptionSet
@@ -59,7 +60,8 @@ class MailchimpExportSource(Source):
                            for p in sorted(self.path.rglob("*.csv"))}
             else:
                 archive = zipfile.ZipFile(self.path)
-                entries = {name: (lambda n=name: archive.read(n))
+                # Bounded, checked reads (zip bombs, bad entries): migrate/archives.py
+                entries = {name: (lambda n=name: archives.read_entry(archive, n))
                            for name in sorted(archive.namelist())}
             for name, read in entries.items():
                 match = FILE_STATUS.match(PurePosixPath(name).name)
@@ -67,7 +69,8 @@ class MailchimpExportSource(Source):
                     found.append((name, STATUS_OF[match.group(1).lower()], read()))
         except FileNotFoundError:
             raise unreadable(self.path, _("the file does not exist")) from None
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as error:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError,
+                UnicodeDecodeError) as error:
             raise unreadable(self.path, _("it is not a complete zip file ({kind}); download "
                                           "the export from Mailchimp again").format(
                 kind=type(error).__name__)) from None
@@ -79,10 +82,24 @@ class MailchimpExportSource(Source):
     def list_items(self) -> Listing:
         collector = MemberCollector(f"mailchimp_export:{self.path.name}", self.policy)
         for name, status, data in self.files():
-            for row in read_rows(decode(data)):
+            text = decode(data)
+            _require_email_column(self.path, name, text)
+            for row in read_rows(text, name=PurePosixPath(name).name):
                 _collect(collector, row.cells, status, f"{PurePosixPath(name).name} line "
                                                        f"{row.line}")
         return collector.listing()
+
+
+def _require_email_column(path: Path, name: str, text: str) -> None:
+    """A file without Mailchimp's `Email Address` column (another tool's CSV, or text in
+    UTF-16 read as bytes) would turn every row into "invalid address ''": refuse it."""
+    header = next(read_rows(text + "\n\n", name=name, header_only=True), None)
+    if header is None or "Email Address" not in header.cells:
+        columns = ", ".join(list(header.cells)[:8]) if header else ""
+        raise unreadable(path, _("{name} has no 'Email Address' column (its columns: {all}); "
+                                 "export the audience from Mailchimp again, or save the file "
+                                 "as CSV UTF-8").format(name=PurePosixPath(name).name,
+                                                        all=printable.one_line(columns[:200])))
 
 
 def _collect(collector: MemberCollector, cells: dict[str, str], status: str, where: str) -> None:

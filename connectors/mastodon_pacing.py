@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrate.i18n import _, date_time, ngettext, number
+from migrate.private import private_folder, write_private
 
 REQUESTS, STATUSES, MEDIA = "requests", "statuses", "media"
 #: Mastodon's windows, in seconds (app/lib/rate_limiter.rb, config/initializers/rack_attack.rb).
@@ -90,10 +91,8 @@ class Buckets:
         except (OSError, ValueError):
             everything = {}
         everything[account] = {f: vars(b) for f, b in self.state.items()}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(everything), encoding="utf-8")
-        temporary.replace(path)
+        private_folder(path.parent)  # the state folder: 0700, as the journal's
+        write_private(path, json.dumps(everything))
 
     def end_estimate(self, posts: int, statuses: int, media: int) -> str:
         """Plain words: how many posts are left, and when the import should end."""

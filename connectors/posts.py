@@ -25,12 +25,12 @@ import hashlib
 import json
 import re
 import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from migrate import archives
 from migrate.connector import Listing, Source
 from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _
@@ -171,10 +171,7 @@ class Archive:
         if not path.exists():
             raise FatalError(_("the export {path} does not exist").format(path=path))
         if path.is_file():
-            try:
-                self._zip = zipfile.ZipFile(path)
-            except (zipfile.BadZipFile, OSError, EOFError) as error:
-                raise self.damaged(error) from None
+            self._zip = archives.open_zip(path)  # bounded, checked reads: migrate/archives.py
 
     def damaged(self, error: Exception) -> FatalError:
         return FatalError(_("{path} is not a readable zip archive ({reason}); it may be damaged "
@@ -204,6 +201,9 @@ class Archive:
         """A JSON file of the export; a damaged one gives a plain message naming it."""
         try:
             return json.loads(self.read_text(name))
+        except RecursionError:
+            raise FatalError(_("{name} in {path} nests too deeply to be a real export").format(
+                name=name, path=self.path)) from None
         except json.JSONDecodeError as error:
             raise FatalError(_("{name} in {path} is damaged (line {line}): download the export "
                                "again").format(name=name, path=self.path,
@@ -212,10 +212,8 @@ class Archive:
     def read_text(self, name: str) -> str:
         try:
             if self._zip is not None:
-                return self._zip.read(name).decode("utf-8-sig")
+                return archives.read_entry(self._zip, name).decode("utf-8-sig")
             return (self.path / name).read_text(encoding="utf-8-sig")
-        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-            raise self.damaged(error) from None
         except UnicodeDecodeError:
             raise FatalError(_("{name} in {path} is not UTF-8 text").format(
                 name=name, path=self.path)) from None
@@ -227,13 +225,13 @@ class Archive:
             raise SkipItem(_("{name} is missing from {path}").format(name=name, path=self.path))
         try:
             if self._zip is not None:
-                with self._zip.open(name) as stream:
+                with archives.open_entry(self._zip, name) as stream:
                     yield stream  # type: ignore[misc]
             else:
                 with open(self.path / name, "rb") as stream:
                     yield stream
-        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-            raise self.damaged(error) from None
+        except archives.ArchiveError as error:  # this one file only: the other posts go on
+            raise SkipItem(str(error)) from None
 
     def size(self, name: str) -> int | None:
         if self._zip is not None:
@@ -267,8 +265,15 @@ class ExportPostSource(Source):
         items: list[SourceItem] = []
         seen: dict[str, int] = {}
         for name in self.post_files(names):
-            for entry in entries_of(self.archive.read_json(name)):
-                item = self.post(entry, profile, lambda key: _numbered(key, seen))
+            for index, entry in enumerate(entries_of(self.archive.read_json(name))):
+                try:
+                    item = self.post(entry, profile, lambda key: _numbered(key, seen))
+                except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
+                    # One malformed entry (a field of the wrong type) never stops the others.
+                    item = make_post(content_key("malformed", name, index), {
+                        "text": "", "created_at": ""}, _(
+                        "entry {n} of {name} is malformed ({problem}); it was left out").format(
+                        n=index + 1, name=name, problem=type(error).__name__))
                 if item is not None:
                     items.append(item)
         return Listing(chronological(items))

@@ -60,6 +60,9 @@ def parse_ytd(text: str, name: str) -> list[Any]:
         raise FatalError(_("{name} does not look like a Twitter archive file").format(name=name))
     try:
         data = json.loads(text[start:])
+    except RecursionError:
+        raise FatalError(_("{name} nests too deeply to be a Twitter archive file").format(
+            name=name)) from None
     except json.JSONDecodeError as error:
         raise FatalError(_("{name} is damaged (line {line}): download the archive again")
                          .format(name=name, line=error.lineno)) from None
@@ -82,7 +85,8 @@ class TwitterArchiveSource(Source):
                 tweet = entry.get("tweet", entry) if isinstance(entry, dict) else None
                 if isinstance(tweet, dict) and (tweet.get("id_str") or tweet.get("id")):
                     tweets[str(tweet.get("id_str") or tweet.get("id"))] = tweet
-        items = [self._item(tweet, handle, tweets, media) for tweet in tweets.values()]
+        items = [self._item_or_skip(key, tweet, handle, tweets, media)
+                 for key, tweet in tweets.items()]
         return Listing(chronological(items))
 
     def _own_handle(self, names: list[str]) -> str | None:
@@ -90,7 +94,7 @@ class TwitterArchiveSource(Source):
             if ACCOUNT_FILE.search(name):
                 for entry in parse_ytd(self.archive.read_text(name), name):
                     account = entry.get("account", entry) if isinstance(entry, dict) else {}
-                    if account.get("username"):
+                    if isinstance(account, dict) and account.get("username"):
                         return str(account["username"])
         return None
 
@@ -102,6 +106,17 @@ class TwitterArchiveSource(Source):
             if match and "-" in match.group(1):
                 found.setdefault(match.group(1).split("-", 1)[0], []).append(name)
         return found
+
+    def _item_or_skip(self, key: str, tweet: dict[str, Any], handle: str | None,
+                      tweets: dict[str, Any], media: dict[str, list[str]]) -> SourceItem:
+        """One malformed tweet (a field of the wrong type) is skipped with its reason; the
+        others go on."""
+        try:
+            return self._item(tweet, handle, tweets, media)
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
+            return make_post(f"twitter:{key}", {"text": "", "created_at": ""}, _(
+                "this tweet's entry in the archive is malformed ({problem}); it was left out")
+                .format(problem=type(error).__name__))
 
     def _item(self, tweet: dict[str, Any], handle: str | None, tweets: dict[str, Any],
               media_files: dict[str, list[str]]) -> SourceItem:

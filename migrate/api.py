@@ -11,13 +11,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from migrate import saved
 from migrate.connector import Listing
-from migrate.consent import ConsentPass, Reconciliation, apply_consent, reconciliation_lines
+from migrate.consent import (
+    ConsentPass,
+    Reconciliation,
+    address_hash,
+    apply_consent,
+    reconciliation_lines,
+)
 from migrate.errors import Interrupted, MigrateError
 from migrate.events import ClientEvents
 from migrate.hosts import HostLimits, host_of
@@ -252,7 +258,7 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
         else:
             changes = ChangeSet([c for c in saved_plan.changes.changes if c.step == step.spec.id])
             pending[step.spec.id] = _check_preconditions(journal, changes, items, entries,
-                                                         result, run_id)
+                                                         result, run_id, step.target.name_for)
         result.changes.extend(changes)
         cursors[step.spec.id] = listing.cursor
     shown = PlanResult(loaded, result.changes, [s.spec.id for s in opened])
@@ -347,9 +353,22 @@ def _record_quiet_outcomes(journal: Journal, step: str, changes: ChangeSet, run_
 
 def _check_preconditions(journal: Journal, changes: ChangeSet, items: list[Any],
                          entries: list[TargetEntry], result: ApplyResult,
-                         run_id: int) -> list[Change]:
-    """A saved plan is applied only where the world still is as it was reviewed."""
+                         run_id: int, name_for: Callable[[SourceItem], Any] | None = None
+                         ) -> list[Change]:
+    """A saved plan is applied only where the world still is as it was reviewed.
+
+    A suppressed member is saved by its address's hash only: it is found again here by that
+    hash, and written as it stands now."""
     current_items = {item.key: item for item in items}
+    hidden = [change for change in changes.changes if saved.is_hidden(change.item.key)]
+    if hidden and name_for is not None:
+        by_hash = {saved.HIDDEN_PREFIX + address_hash(item.key): item for item in items}
+        found = {id(change): by_hash.get(change.item.key) for change in hidden}
+        changes = ChangeSet([
+            replace(change, item=replace(now, fingerprint=change.item.fingerprint),
+                    target_name=name_for(now).name)
+            if (now := found.get(id(change))) is not None else change
+            for change in changes.changes])
     current_entries = {entry.name: entry for entry in entries}
     done = journal.done_keys(changes.changes[0].step) if changes.changes else {}
     ready: list[Change] = []

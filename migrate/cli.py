@@ -8,6 +8,7 @@ conflict or stale; 130 stopped with Ctrl-C.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import traceback
 from pathlib import Path
@@ -30,6 +31,7 @@ from migrate.cli_output import (
 from migrate.errors import MigrateError
 from migrate.i18n import _, number, set_language
 from migrate.lazy import LazyModule
+from migrate.printable import shorten
 from migrate.progress import QuietProgress, TextProgress
 from migrate.references import Redactor
 
@@ -57,6 +59,13 @@ class MigrateGroup(TranslatedGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())  # so the exit's flush does not fail again
             raise click.exceptions.Exit(141) from None  # 128 + SIGPIPE, as the shell reports
+        except sqlite3.DatabaseError as error:  # the journal, mid-run: its file said no
+            message = _("the journal could not be read or written ({reason}); if it is "
+                        "damaged, 'migrate repair PLAN' rebuilds it from what the targets "
+                        "hold").format(reason=error)
+            raise self._plain(context, message, 1) from None
+        except OSError as error:  # the disk or the system said no: the user can act on it
+            raise self._plain(context, _os_message(error), 1) from None
         except Exception as error:  # the last line of defence: one message, no traceback
             message = _("Unexpected error: {error}. Run again with --debug for details, and "
                         "please report it.").format(error=f"{type(error).__name__}: {error}")
@@ -69,6 +78,15 @@ class MigrateGroup(TranslatedGroup):
         if out and out.debug:
             click.echo(redact(traceback.format_exc()), err=True)
         return PlainError(redact(message), exit_code)
+
+
+def _os_message(error: OSError) -> str:
+    """A refusal from the system (name too long, permission, disk full) as one plain line."""
+    reason = error.strerror or str(error) or type(error).__name__
+    if error.filename is None:
+        return _("the system refused an operation: {reason}").format(reason=reason)
+    return _("cannot use {path}: {reason}").format(path=shorten(os.fsdecode(error.filename)),
+                                                   reason=reason)
 
 
 @click.group(cls=MigrateGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -248,6 +266,34 @@ def report(out: Output, plan_file: Path, fmt: str, output: Path | None,
         out.echo(_("Report written to {path}").format(path=output), err=True)
     else:
         out.echo(text.rstrip("\n"))
+
+
+@cli.command()
+@PLAN_FILE
+@click.option("--force", is_flag=True, help="Rebuild the journal even if it is not damaged.")
+@STATE_DIR
+@AS_JSON
+@click.pass_obj
+def repair(out: Output, plan_file: Path, force: bool, state_dir: Path | None,
+           as_json: bool) -> None:
+    """Rebuild a damaged journal from what the targets hold; nothing is sent again.
+
+    The damaged journal is kept beside the new one under a dated name.
+    """
+    from migrate import repair as repairing
+
+    result = repairing.repair(plan_file, out.redactor, state_dir, force)
+    if as_json:
+        out.json({"journal": str(result.journal), "kept": [str(p) for p in result.kept],
+                  "adopted": result.adopted, "left_for_apply": result.left})
+        return
+    for kept in result.kept:
+        out.echo(_("Damaged journal kept as {path}").format(path=kept))
+    for step, count in result.adopted.items():
+        out.echo(_("Step '{id}': {n} already on the target, recorded as done; {m} left for the "
+                   "next apply.").format(id=step, n=number(count),
+                                         m=number(result.left.get(step, 0))))
+    out.echo(_("Journal rebuilt: {path}").format(path=result.journal))
 
 
 def _with_events(settings: Any, events: Any) -> Any:

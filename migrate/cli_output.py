@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from migrate.printable import for_terminal
 from migrate.references import Redactor
 
 STATE_DIR = click.option("--state-dir", type=click.Path(path_type=Path),
@@ -33,14 +34,14 @@ class Output:
         self.debug = debug
 
     def echo(self, text: str, err: bool = False) -> None:
-        click.echo(self.redactor(text), err=err)
+        click.echo(for_terminal(self.redactor(text)), err=err)
 
     def json(self, data: Any) -> None:
         self.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
     def page(self, text: str) -> None:
         """Long text goes through a pager on a terminal, straight out otherwise."""
-        text = self.redactor(text)
+        text = for_terminal(self.redactor(text))
         height = shutil.get_terminal_size().lines
         if sys.stdout.isatty() and text.count("\n") > height - 2:
             click.echo_via_pager(text + "\n")
@@ -56,4 +57,4 @@ class PlainError(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file: Any = None) -> None:
-        click.echo(self.message, err=True)
+        click.echo(for_terminal(self.message), err=True)

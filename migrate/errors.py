@@ -67,6 +67,16 @@ class LockedError(MigrateError):
     """Another `migrate apply` holds the journal's run lock."""
 
 
+class JournalDamagedError(MigrateError):
+    """The journal cannot be read as a journal (truncated, overwritten, a folder in its place).
+
+    `migrate repair PLAN` keeps it aside and rebuilds a journal from what the targets hold."""
+
+    def __init__(self, message: str, path: object) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class StaleError(MigrateError):
     """A saved plan no longer matches the plan file it was made from."""
 

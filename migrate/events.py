@@ -15,6 +15,7 @@ no extra system call per item.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -34,7 +35,11 @@ class EventLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.redact = redact
-        self._file: TextIO = path.open("a", encoding="utf-8")
+        # Private from the start: it names every item, and people's addresses.
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # backslashreplace: text from outside (a name with a lone surrogate) never stops the log.
+        self._file: TextIO = os.fdopen(descriptor, "a", encoding="utf-8",
+                                       errors="backslashreplace")
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 

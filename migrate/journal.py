@@ -15,6 +15,7 @@ on the target, never written twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -27,7 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from migrate.diff import Baseline
+from migrate.errors import JournalDamagedError, MigrateError
+from migrate.i18n import _
 from migrate.model import Change, Fingerprint, TargetEntry
+from migrate.printable import reversible
+from migrate.private import private_folder
 from migrate.run_lock import LockHolder, RunLock
 
 SCHEMA = """
@@ -69,6 +74,29 @@ CREATE TABLE IF NOT EXISTS suppressions (
 CREATE TABLE IF NOT EXISTS reconciliations (step TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
+def damaged(path: Path, reason: str) -> JournalDamagedError:
+    return JournalDamagedError(_(
+        "the journal {path} is damaged ({reason}). Run 'migrate repair' with this plan file: "
+        "it keeps the damaged file aside and rebuilds the journal from what the targets already "
+        "hold, sending nothing again").format(path=path, reason=reason), path)
+
+
+#: SQLite's primary result codes that say "not now" or "not allowed", rather than "damaged".
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY = 5, 6, 8
+
+
+def _refusal(path: Path, error: sqlite3.DatabaseError) -> MigrateError:
+    code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code in (SQLITE_BUSY, SQLITE_LOCKED):
+        return MigrateError(_("the journal {path} is busy: another migrate command is using it; "
+                              "try again when it has finished").format(path=path))
+    if code == SQLITE_READONLY:
+        return JournalDamagedError(_(
+            "the journal {path} cannot be written (read-only: its permissions or its disk); "
+            "make it writable and run the command again").format(path=path), path)
+    return damaged(path, str(error))
+
+
 def journal_path(plan_path: Path, state_dir: Path | None) -> Path:
     """`.migrate/<plan name>.journal.sqlite` beside the plan, or in `--state-dir`."""
     folder = state_dir if state_dir is not None else plan_path.parent / ".migrate"
@@ -87,18 +115,37 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(path.parent)
+        if path.is_dir() or (path.exists() and not path.is_file()):
+            raise damaged(path, _("it is a folder or a special file, not a journal file"))
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         os.chmod(path, 0o600)
-        self.db = self._connect()
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise JournalDamagedError(_(
+                "the journal {path} cannot be written (read-only: its permissions or its disk); "
+                "make it writable and run the command again").format(path=path), path)
+        try:
+            self.db = self._connect()
+            self._open()
+        except sqlite3.DatabaseError as error:
+            with contextlib.suppress(Exception):
+                self.db.close()
+            raise _refusal(path, error) from None
+        self.lock = RunLock(self.db, self._connect, self.transaction)
+
+    def _open(self) -> None:
+        """The schema, and a quick check of every page: a truncated or overwritten journal is
+        found here, in plain words, rather than halfway through a run."""
+        (verdict,) = self.db.execute("PRAGMA quick_check(1)").fetchone()
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(verdict)
         with self.db:
             self.db.executescript(SCHEMA)
         if _missing_report_columns(self.db):
             with self.transaction() as db:  # checked again inside: another process may add them
                 for name, sql_type in _missing_report_columns(db):
                     db.execute(f"ALTER TABLE items ADD COLUMN {name} {sql_type}")
-        self.lock = RunLock(self.db, self._connect, self.transaction)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -314,7 +361,8 @@ class Journal:
         """`(change, state, message)` with state 'failed', 'skipped' or 'planned' (not started).
         `error_kind` (see `ERROR_KINDS`) lets the report say what to do next."""
         now = time.time()
-        rows = [(state, message, error_kind, run_id, now, c.step, c.item.key)
+        # A server's or a system's words may hold text SQLite cannot store (a lone surrogate).
+        rows = [(state, reversible(message), error_kind, run_id, now, c.step, c.item.key)
                 for c, state, message in failures]
         with self.transaction(durable=False) as db:
             db.executemany("UPDATE items SET state = ?, last_error = ?, error_kind = ?, "

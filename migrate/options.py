@@ -40,6 +40,9 @@ class Option:
     secret: bool = False
     choices: tuple[str, ...] = ()
     item_kind: str | None = None  # for lists: the kind of each element
+    #: A connection's text setting is one line (an address, a token, a folder) unless this says
+    #: otherwise (a key file's JSON): a line break would reach an HTTP header or a URL.
+    multiline: bool = False
 
     def type_label(self) -> str:
         if self.choices:

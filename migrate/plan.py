@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from migrate import registry, yamlpos
+from migrate import confine, registry, yamlpos
 from migrate.connector import Connector
 from migrate.errors import Location, PlanError
 from migrate.i18n import _
@@ -218,6 +219,9 @@ class _Validator:
         options = {k: v for k, v in spec.items() if k != "type"}
         where = _("in connection '{n}'").format(n=name)
         checked = self.check_options(options, connector.options, at, where)
+        for key, value in checked.items():
+            if has_line_break(connector.options.get(key), value):
+                raise self.fail(_line_break_message(key, name), (*at, key))
         return ConnectionSpec(name, connector.name, checked, self.positions.of_key(at))
 
     def check_options(self, given: dict[str, Any], declared: OptionSet, at: yamlpos.Path,
@@ -241,6 +245,20 @@ class _Validator:
         except OptionValueError as error:
             message = _("'{o}': {problem}").format(o=option.name, problem=error)
             raise self.fail(message, at) from None
+
+    def refuse_secret_references(self, value: Any, at: yamlpos.Path) -> None:
+        """Step options are not secrets and are used as written: a reference is refused
+        (connection options resolve them; `${var.x}` is already substituted here)."""
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                self.refuse_secret_references(inner, (*at, key))
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                self.refuse_secret_references(inner, (*at, index))
+        elif isinstance(value, str) and has_secret_reference(value):
+            raise self.fail(_("${env:…}, ${file:…} and ${keyring:…} are for connection "
+                              "options; write this step option's value itself (or use "
+                              "${var.name})"), at)
 
     def read_steps(self, raw: Any, connections: dict[str, ConnectionSpec]) -> list[StepSpec]:
         if not isinstance(raw, list) or not raw:
@@ -284,6 +302,7 @@ class _Validator:
         given = spec.get("with") or {}
         if not isinstance(given, dict):
             raise self.fail(_("'with' must be a mapping of options"), (*at, "with"))
+        self.refuse_secret_references(given, (*at, "with"))
         options = self.check_options(given, declared, (*at, "with"), where)
         return StepSpec(step_id, action, source, target, options, self.positions.of_value(at))
 
@@ -294,6 +313,9 @@ class _Validator:
         name, _sep, location = str(body[key]).partition(":")
         if name not in connections:
             raise self.fail(_unknown(_("connection"), name, list(connections)), (*at, key))
+        trouble = confine.problem(location)
+        if trouble is not None:
+            raise self.fail(_("'{k}': {problem}").format(k=key, problem=trouble), (*at, key))
         return Endpoint(name, location)
 
     def check_role(self, connector: type[Connector], action: str, role: str,
@@ -325,6 +347,8 @@ def resolve_connections(plan: Plan, redactor: Redactor,
         for key, value in spec.options.items():
             at = ("connections", name, key)
             if key in secret_names and isinstance(value, str):
+                if not has_secret_reference(value):
+                    _refuse_short(plan, value, at)
                 redactor.add(value)  # written in clear: still never shown
             if isinstance(value, str) and has_secret_reference(value):
                 value = _resolve_value(plan, value, at, redactor, key in secret_names)
@@ -334,26 +358,73 @@ def resolve_connections(plan: Plan, redactor: Redactor,
                         value = check_value(option, value)
                     except OptionValueError as error:
                         raise PlanError(f"'{key}': {error}", plan.positions.of_value(at)) from None
+            if has_line_break(connector.options.get(key), value):
+                raise PlanError(_line_break_message(key, name), plan.positions.of_value(at))
             options[key] = value
         resolved[name] = options
     return resolved
 
 
+#: `scheme://user:${env:X}@host`: whatever stands in a URL's user part is a password.
+_USERINFO_REFERENCE = re.compile(r"://[^/@]*\$\{[^}]*\}[^/@]*@")
+
+
 def _resolve_value(plan: Plan, value: str, at: yamlpos.Path, redactor: Redactor,
                    is_secret_option: bool) -> str:
+    in_userinfo = bool(_USERINFO_REFERENCE.search(value))
+    secrets: list[str] = []
+
     def one(expression: str) -> str | None:
         secret = resolve_secret(expression, plan.base_dir)
-        if secret is not None and (is_secret_option or is_secret_reference(expression)):
+        if secret is not None and (is_secret_option or in_userinfo
+                                   or is_secret_reference(expression)):
+            _refuse_short(plan, secret, at)
             redactor.add(secret)
+            secrets.append(secret)
         return secret
 
     try:
-        return substitute(value, one)
+        resolved = substitute(value, one)
     except ReferenceError_ as error:
         connection, option = at[1], at[2]
         message = _("{problem} (needed by connection '{c}', option '{o}')").format(
             problem=error, c=connection, o=option)
         raise PlanError(message, plan.positions.of_value(at)) from None
+    if secrets and "://" in resolved:
+        _check_address(plan, resolved, at)
+    return resolved
+
+
+def has_line_break(option: Option | None, value: Any) -> bool:
+    """A one-line setting (see `Option.multiline`) holding a line break."""
+    return (option is not None and not option.multiline and isinstance(value, str)
+            and ("\n" in value or "\r" in value))
+
+
+def _line_break_message(option: str, connection: str) -> str:
+    return _("option '{o}' of connection '{c}' holds a line break; this setting is one line "
+             "(a file given with ${{file:…}} must hold it on its first line only)").format(
+        o=option, c=connection)
+
+
+def _refuse_short(plan: Plan, secret: str, at: yamlpos.Path) -> None:
+    if Redactor.too_short(secret):
+        raise PlanError(_("the secret given to option '{o}' of connection '{c}' has fewer than "
+                          "{n} characters: too short to be hidden safely in messages; use a "
+                          "longer one").format(o=at[2], c=at[1], n=Redactor.MINIMUM_LENGTH),
+                        plan.positions.of_value(at))
+
+
+def _check_address(plan: Plan, address: str, at: yamlpos.Path) -> None:
+    """An address holding a secret must parse; the message never shows the address."""
+    try:
+        parts = urlsplit(address)
+        parts.port  # noqa: B018  # raises ValueError when the text after ':' is no port
+    except ValueError:
+        raise PlanError(_("option '{o}' of connection '{c}' is not a valid address once its "
+                          "references are filled in; in a password, write / ? # @ : as %2F, "
+                          "%3F, %23, %40, %3A").format(o=at[2], c=at[1]),
+                        plan.positions.of_value(at)) from None
 
 
 def literal_secrets(plan: Plan) -> list[tuple[Location, str]]:

@@ -7,11 +7,13 @@ resolved only when a command needs the value, and every resolved value is rememb
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 from migrate.i18n import _
 
@@ -77,9 +79,15 @@ def resolve_variable(expression: str, variables: dict[str, str]) -> str | None:
 
 
 class Redactor:
-    """Remembers secret values and masks them in any text about to be shown or stored."""
+    """Remembers secret values and masks them in any text about to be shown or stored.
 
-    MINIMUM_LENGTH = 4  # shorter values would mask ordinary words; such secrets are refused
+    A secret reaches a message in other shapes than its own: escaped by `repr` (a header value
+    with a newline), URL-encoded, cut at `:`, `@`, `/` or a line break (a URL's user and
+    password, one line of a key file). Each such form long enough to mask is remembered.
+    """
+
+    #: Shorter values would mask ordinary words; such secrets are refused (`too_short`).
+    MINIMUM_LENGTH = 8
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
@@ -88,10 +96,15 @@ class Redactor:
         self._included: list[Redactor] = []
 
     def add(self, value: str) -> None:
-        value = value.strip()
-        if len(value) >= self.MINIMUM_LENGTH:
+        forms = {form for form in masked_forms(value) if len(form) >= self.MINIMUM_LENGTH}
+        if forms:
             with self._lock:
-                self._secrets.add(value)
+                self._secrets.update(forms)
+
+    @classmethod
+    def too_short(cls, value: str) -> bool:
+        """Whether a secret is too short to be masked safely (an empty one is not a secret)."""
+        return 0 < len(value.strip()) < cls.MINIMUM_LENGTH
 
     def include(self, other: Redactor) -> None:
         """Also mask every secret `other` knows, now and later (one client's redactor in the
@@ -113,6 +126,21 @@ class Redactor:
     @property
     def is_empty(self) -> bool:
         return not self.secrets()
+
+
+_PIECES = re.compile(r"[:@/\s]+")
+
+
+def masked_forms(value: str) -> set[str]:
+    """Every shape in which `value` may appear in a message (see `Redactor`)."""
+    bases = {value, value.strip(), *(line.strip() for line in value.splitlines())}
+    forms: set[str] = set()
+    for base in bases:
+        forms.update((base, repr(base)[1:-1], json.dumps(base)[1:-1],
+                      base.encode("unicode_escape").decode("ascii"),
+                      quote(base, safe=""), quote(base), quote_plus(base)))
+    forms.update(piece for piece in _PIECES.split(value) if piece)
+    return {form for form in forms if form}
 
 
 def resolve_secret(expression: str, base_dir: Path) -> str | None:

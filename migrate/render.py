@@ -10,6 +10,7 @@ from migrate.api import ApplyResult, PlanResult
 from migrate.consent import reconciliation_lines
 from migrate.i18n import _, date_time, ngettext, number
 from migrate.model import Action, Change, summary_line
+from migrate.printable import one_line
 
 #: How many lines of each kind a step shows before "… and N more" (all with --all).
 LINES_PER_KIND = 25
@@ -73,15 +74,15 @@ def _step_lines(changes: list[Change], show_all: bool) -> list[str]:
 
 
 def _change_line(change: Change) -> str:
-    line = f"    {change.action.symbol} {change.target_name or change.item.path}"
+    line = f"    {change.action.symbol} {one_line(change.target_name or change.item.path)}"
     notes = []
     if change.rename_reason:
-        notes.append(_("renamed from '{old}': {why}").format(old=change.item.path,
+        notes.append(_("renamed from '{old}': {why}").format(old=one_line(change.item.path),
                                                             why=change.rename_reason))
     if change.action is not Action.CREATE or change.reason != _("new"):
         notes.append(change.reason)
     notes.extend(change.notes)
-    return line + (f"  ({'; '.join(notes)})" if notes else "")
+    return line + (f"  ({one_line('; '.join(notes))})" if notes else "")
 
 
 def plan_json(result: PlanResult) -> dict[str, Any]:
@@ -117,14 +118,15 @@ def apply_text(result: ApplyResult) -> str:
              [_("Step '{id}':").format(id=rec.step), *reconciliation_lines(rec)]]
     for step_id, outcome in result.outcomes.items():
         for change, message in outcome.failures[:LINES_PER_KIND]:
-            lines.append(_("  failed: {path} — {why}").format(path=change.item.path, why=message))
+            lines.append(_("  failed: {path} — {why}").format(path=one_line(change.item.path),
+                                                        why=one_line(message)))
         if outcome.fatal:
             lines.append(_("Step '{id}' stopped: {why}").format(id=step_id, why=outcome.fatal))
         lines.extend(_("Step '{id}': {note}").format(id=step_id, note=note)
                      for note in outcome.notes)
     for change, why in result.stale[:LINES_PER_KIND]:
-        lines.append(_("  stale, not applied: {path} — {why}").format(path=change.item.path,
-                                                                     why=why))
+        lines.append(_("  stale, not applied: {path} — {why}").format(
+            path=one_line(change.item.path), why=why))
     lines.append(_("Applied: {done} done, {failed} failed, {conflict} conflicts, {skipped} "
                    "skipped, {stale} stale, {unchanged} unchanged.").format(
         **{k: number(v) for k, v in counts.items()}))

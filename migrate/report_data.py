@@ -24,6 +24,7 @@ from migrate.errors import MigrateError
 from migrate.i18n import _
 from migrate.journal import Journal
 from migrate.plan import Plan, resolve_connections
+from migrate.printable import one_line
 from migrate.references import Redactor
 from migrate.report_advice import advice_for, overall_next_steps
 
@@ -86,6 +87,9 @@ def _learn_secrets(plan: Plan, redact: Redact) -> None:
 def _clean(row: dict[str, Any], redact: Redact) -> dict[str, Any]:
     """One journal row as the report keeps it: redacted, sized, its target's address only."""
     found = {k: redact(v) if isinstance(v, str) else v for k, v in row.items()}
+    for name in ("key", "source_path", "target_name", "reason"):  # one line each, always
+        if isinstance(found.get(name), str):
+            found[name] = one_line(found[name])
     found["notes"] = [redact(n) for n in found["notes"]]
     reference = _json(found.pop("target_ref", None))
     source_fp = _json(found.pop("source_fp", None))

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from migrate.consent import address_hash, is_suppressing
 from migrate.errors import MigrateError, StaleError
 from migrate.i18n import _
-from migrate.model import Change, ChangeSet
+from migrate.model import Change, ChangeSet, ItemKind
 from migrate.plan import Plan, load_plan
+from migrate.private import write_private
 
 FORMAT = "transhumance-saved-plan"
+HIDDEN_PREFIX = "sha256:"
 
 
 @dataclass
@@ -47,26 +50,51 @@ def write(path: Path, plan: Plan, changes: ChangeSet, steps: list[str]) -> None:
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "steps": steps,
         "summary": changes.summary(),
-        "changes": [change.to_json() for change in changes.changes],
+        "changes": [_private(change) for change in changes.changes],
     }
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(temporary, path)
+    write_private(path, json.dumps(document, ensure_ascii=False, indent=1))
+
+
+def _private(change: Change) -> dict[str, Any]:
+    """A change as saved; a suppressed member (unsubscribed, cleaned) only by its address's
+    hash: the file may be mailed for review, and these people asked to be left alone. `apply`
+    finds the member again by that hash (see `is_hidden`)."""
+    data = change.to_json()
+    meta = change.item.meta
+    if change.item.kind is not ItemKind.MEMBER or not (
+            meta.get("suppressed") or is_suppressing(str(meta.get("status", "")))):
+        return data
+    hidden = HIDDEN_PREFIX + address_hash(change.item.key)
+    data.update(source_key=hidden, source_path=hidden, target_path=hidden,
+                meta={key: meta[key] for key in ("status", "suppressed", "suppressed_because")
+                      if key in meta})
+    return data
+
+
+def is_hidden(key: str) -> bool:
+    """Whether a saved change names its member by hash only (see `_private`)."""
+    return key.startswith(HIDDEN_PREFIX)
 
 
 def read(path: Path) -> SavedPlan:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         raise MigrateError(_("cannot read the saved plan {path}: {reason}").format(
             path=path, reason=error)) from None
-    if document.get("format") != FORMAT or document.get("version") != 1:
+    if not isinstance(document, dict) or document.get("format") != FORMAT or document.get(
+            "version") != 1:
         raise MigrateError(_("{path} is not a saved plan made by 'migrate plan -o'").format(
             path=path))
-    plan = load_plan(path.parent / document["plan_file"])
-    if plan.digest != document["plan_digest"]:
+    plan = load_plan(path.parent / str(document.get("plan_file")))
+    if plan.digest != document.get("plan_digest"):
         raise StaleError(_("the plan file {plan} changed after {saved} was made; run "
                            "'migrate plan -o' again and review it").format(plan=plan.path,
                                                                            saved=path))
-    changes = ChangeSet([Change.from_json(c) for c in document["changes"]])
-    return SavedPlan(plan, changes, list(document["steps"]))
+    try:
+        changes = ChangeSet([Change.from_json(c) for c in document["changes"]])
+        steps = [str(step) for step in document["steps"]]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise MigrateError(_("the saved plan {path} is damaged (a change in it cannot be read); "
+                             "run 'migrate plan -o' again").format(path=path)) from None
+    return SavedPlan(plan, changes, steps)

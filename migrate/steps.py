@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migrate import registry
+from migrate import printable, registry
 from migrate.connector import Listing, Source, StepContext, Target
 from migrate.diff import Baseline, diff
+from migrate.i18n import _
 from migrate.model import ChangeSet, SourceItem, TargetEntry
 from migrate.plan import Plan, StepSpec
 
@@ -23,7 +24,7 @@ class OpenStep:
 
     def list(self) -> tuple[list[SourceItem], Listing, list[TargetEntry]]:
         listing = self.source.list_items()
-        items = list(listing.items)
+        items = [item if _is_storable(item) else _unstorable(item) for item in listing.items]
         return items, listing, list(self.target.list_entries())
 
     def diff(self, items: list[SourceItem], entries: list[TargetEntry],
@@ -35,6 +36,25 @@ class OpenStep:
     def close(self) -> None:
         self.source.close()
         self.target.close()
+
+
+def _is_storable(item: SourceItem) -> bool:
+    return (printable.is_text(item.key) and printable.is_text(item.path)
+            and (not item.meta or printable.is_storable(item.meta)))
+
+
+def _unstorable(item: SourceItem) -> SourceItem:
+    """An item whose name or content is not valid text (bytes that are not UTF-8, a lone
+    surrogate in a post) cannot be journaled nor sent: it is skipped, with its name made
+    readable, and the other items go on."""
+    if printable.is_text(item.key):
+        reason = _("it holds text that is not valid Unicode (a lone surrogate or undecodable "
+                   "bytes); it cannot be sent as it is")
+    else:
+        reason = _("its name is not valid text (bytes that are not UTF-8, shown as \\xNN); "
+                   "rename it to migrate it")
+    return SourceItem(printable.reversible(item.key), printable.reversible(item.path),
+                      item.kind, skip_reason=reason)
 
 
 def select_steps(plan: Plan, step_id: str | None) -> list[StepSpec]:

@@ -14,6 +14,7 @@ import yaml
 
 from migrate.errors import Location, PlanError
 from migrate.i18n import _
+from migrate.printable import is_text
 
 Path = tuple[str | int, ...]
 
@@ -41,15 +42,32 @@ def _location(file: str, node: yaml.Node) -> Location:
     return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+#: Values a plan may hold once its aliases (`*name`) are expanded. A real plan holds a few
+#: hundred; "billion laughs" (aliases of aliases) would reach billions in minutes.
+MAX_VALUES = 20_000
+#: Levels of nesting: a plan needs about six; PyYAML's parser is recursive.
+MAX_DEPTH = 64
+
+
 def load(text: str, file: str) -> tuple[Any, Positions]:
     """Parse `text`; raise PlanError at the offending line for bad YAML or duplicate keys."""
     positions = Positions(file)
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)  # checks every character: ReaderError here
         root = loader.get_single_node()
         if root is None:
             return None, positions
         return _build(loader, root, (), positions), positions
+    except yaml.reader.ReaderError as error:
+        where = _position(file, text, error.position)
+        raise PlanError(_("this is not valid YAML: the character {char} cannot appear in a "
+                          "plan; remove it or write it as an escape in a quoted string").format(
+            char=f"U+{error.character:04X}" if isinstance(error.character, int)
+            else repr(error.character)), where) from None
+    except RecursionError:
+        raise PlanError(_("this is not valid YAML for a plan: it nests too deeply (more than "
+                          "{n} levels)").format(n=MAX_DEPTH), Location(file, 1, 1)) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else None
@@ -59,15 +77,44 @@ def load(text: str, file: str) -> tuple[Any, Positions]:
     except yaml.YAMLError as error:
         raise PlanError(_("this is not valid YAML: {problem}").format(problem=error)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+def _position(file: str, text: str, index: int) -> Location:
+    before = text[:index]
+    return Location(file, before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1)
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, file: str) -> Any:
+    """A scalar's value as its tag says; a tag that does not fit (`!!float x`) is a plan error."""
+    try:
+        value = loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError, ArithmeticError) as error:
+        raise PlanError(_("this value cannot be read as its tag '{tag}' says ({problem})")
+                        .format(tag=node.tag, problem=error), _location(file, node)) from None
+    if isinstance(value, str) and not is_text(value):  # "\uD800": half of a character
+        raise PlanError(_("this text holds an escape that is not a character (a lone surrogate "
+                          "such as \\uD800); write the character itself"), _location(file, node))
+    return value
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, positions: Positions) -> Any:
     positions.values[path] = _location(positions.file, node)
+    if len(positions.values) > MAX_VALUES:
+        raise PlanError(_("the plan holds more than {n} values once its aliases (*name) are "
+                          "expanded; aliases of aliases are not allowed to grow that large")
+                        .format(n=MAX_VALUES), _location(positions.file, node))
+    if len(path) > MAX_DEPTH:
+        raise PlanError(_("this is not valid YAML for a plan: it nests too deeply (more than "
+                          "{n} levels)").format(n=MAX_DEPTH), _location(positions.file, node))
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key_node, yaml.ScalarNode):  # never expand a structure as a key
+                raise PlanError(_("a key must be plain text"),
+                                _location(positions.file, key_node))
+            key = _construct(loader, key_node, positions.file)
             if not isinstance(key, str | int | float | bool):
                 raise PlanError(_("a key must be plain text"), _location(positions.file, key_node))
             key = str(key)
@@ -81,4 +128,4 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, positions: Posi
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, child, (*path, i), positions) for i, child in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _construct(loader, node, positions.file)

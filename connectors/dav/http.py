@@ -17,6 +17,7 @@ from xml.etree import ElementTree
 import requests
 from requests.adapters import HTTPAdapter
 
+from migrate import confine
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _
 
@@ -82,6 +83,9 @@ class DavHttp:
         self.quota: Callable[[], tuple[int | None, int | None]] | None = None
 
     def url(self, path: str, folder: bool = False) -> str:
+        if confine.escaping_segment(path) is not None:  # '..' would climb out of the DAV root
+            raise FatalError(_("{path} would lead outside the connection's folder; nothing is "
+                               "written there").format(path=path))
         quoted = quote(path.strip("/"), safe="/")
         if folder and quoted:
             quoted += "/"

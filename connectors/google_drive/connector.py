@@ -21,7 +21,7 @@ class GoogleDriveConnector(Connector):
     name = "google_drive"
     summary = "Google Drive: My Drive, shared drives and files shared with the account."
     options = OptionSet((
-        Option("credentials", secret=True,
+        Option("credentials", secret=True, multiline=True,
                help="A service-account key (JSON), usually \"${file:google-key.json}\", or the "
                     "path of one. Leave it out to use the account saved by 'migrate login'."),
         Option("subject", help="With a service account and domain-wide delegation: the "

@@ -29,6 +29,10 @@ def decode(data: bytes, encoding: str = "auto") -> str:
         return data.decode(encoding, errors="replace")
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
+    for bom, name in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                      (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):  # Excel's "Unicode text": its BOM says which
+            return data.decode(name, errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -55,10 +59,21 @@ class Row:
     line: int
 
 
-def read_rows(text: str, delimiter: str = "auto", header_starts: str | None = None
-              ) -> Iterator[Row]:
+def read_rows(text: str, delimiter: str = "auto", header_starts: str | None = None,
+              name: str = "", header_only: bool = False) -> Iterator[Row]:
     """Rows of a CSV text by header name. With `header_starts`, lines before the first line
-    whose first cell starts with it (a title line, as Google Groups writes) are passed over."""
+    whose first cell starts with it (a title line, as Google Groups writes) are passed over.
+    With `header_only`, one row: the header's names (as keys). A cell over the csv module's
+    limit (128 KB) stops the file with a message naming `name` and the line."""
+    try:
+        yield from _rows(text, delimiter, header_starts, header_only)
+    except csv.Error as error:
+        raise unreadable(name or "CSV", _("the CSV text is malformed ({problem}); a cell "
+                                          "may be far too long").format(problem=error)) from None
+
+
+def _rows(text: str, delimiter: str, header_starts: str | None, header_only: bool
+          ) -> Iterator[Row]:
     lines = text.splitlines(keepends=True)
     start = 0
     if header_starts is not None:
@@ -69,6 +84,9 @@ def read_rows(text: str, delimiter: str = "auto", header_starts: str | None = No
     reader = csv.reader(io.StringIO(body, newline=""), delimiter=sniff_delimiter(
         body[:8192], delimiter))
     header = [name.strip() for name in next(reader, [])]
+    if header_only:
+        yield Row(dict.fromkeys(header, ""), start + reader.line_num)
+        return
     for cells in reader:
         if not any(cell.strip() for cell in cells):
             continue
