@@ -95,7 +95,8 @@ def schema(out: Output, output: Path | None, as_json: bool) -> None:
         out.echo(text.rstrip("\n"))
 
 
-@click.command(cls=TranslatedCommand)
+@click.command(cls=TranslatedCommand,
+               context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--dir", "folder", type=click.Path(path_type=Path),
               default=Path("transhumance-sandbox"), show_default=True,
               help="Where the servers keep their data.")
@@ -105,12 +106,15 @@ def schema(out: Output, output: Path | None, as_json: bool) -> None:
 @click.option("--only", multiple=True, help="Start only this server (repeatable).")
 @click.option("--json", "as_json", is_flag=True,
               help="Accepted for uniformity: the servers' details are always JSON.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
 def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, ...],
-            as_json: bool) -> None:
+            as_json: bool, command: tuple[str, ...]) -> None:
     """Start local stand-ins for every service and print their URLs and credentials as JSON.
 
-    They listen on this computer only (127.0.0.1); stop them with Ctrl-C.
+    They listen on this computer only (127.0.0.1); stop them with Ctrl-C. Given a COMMAND
+    (after --), run it with the servers' TRANSHUMANCE_SANDBOX_… variables set, then stop them:
+    migrate sandbox -- migrate plan transhumance-demo/demo.yaml
     """
     from migrate.sandbox import servers
 
@@ -125,6 +129,8 @@ def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, 
         if seed:
             for server in running.values():
                 server.seed_demo()
+        if command:
+            sys.exit(_run_with_sandbox(command, servers.environment(running)))
         # Sandbox credentials are throwaway values made for this run: printing them is the point.
         click.echo(json.dumps({name: server.describe() for name, server in running.items()},
                               ensure_ascii=False, indent=2))
@@ -135,6 +141,23 @@ def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, 
             threading.Event().wait()
         except KeyboardInterrupt:
             click.echo(_("Sandbox stopped."), err=True)
+
+
+def _run_with_sandbox(command: tuple[str, ...], variables: dict[str, str]) -> int:
+    """Run one command (a `migrate …`, a shell) with the sandbox's variables; its exit code."""
+    import os
+    import subprocess
+
+    # `migrate` is this very installation, even when its folder is not on PATH.
+    argv = [sys.executable, "-m", "migrate", *command[1:]] if command[0] == "migrate" \
+        else list(command)
+    try:
+        return subprocess.run(argv, env={**os.environ, **variables},
+                              check=False).returncode
+    except FileNotFoundError:
+        raise click.UsageError(_("no such command: {command}").format(command=command[0])) from None
+    except KeyboardInterrupt:
+        return 130
 
 
 @click.command(cls=TranslatedCommand)
@@ -155,6 +178,14 @@ def demo(out: Output, folder: Path, as_json: bool) -> None:
         result = demos.run(folder.resolve(), out.echo, TextProgress())
         out.echo(_("Done. The report is at {html} (and {md}).").format(html=result.report_html,
                                                                       md=result.report_md))
+        out.echo(_("To replay or explore the demo plan, run each command inside the sandbox "
+                   "(it starts the stand-in servers, then stops them):\n"
+                   "  {sandbox} -- migrate plan {plan}\n"
+                   "  {sandbox} -- migrate status {plan}\n"
+                   "or open a shell inside it (type exit to stop the servers):\n"
+                   "  {sandbox} -- $SHELL").format(
+            sandbox=f"migrate sandbox --dir {_shell_word(folder / 'sandbox')}",
+            plan=_shell_word(folder / "demo.yaml")))
     sys.exit(result.exit_code)
 
 
@@ -253,6 +284,12 @@ def init(out: Output, answers: Path | None, clients_dir: Path, force: bool,
     for name, what in made.variables.items():
         out.echo(f"  export {name}=…   # {what}")
     out.echo(_("Then: migrate validate {plan} && migrate plan {plan}").format(plan=made.plan))
+
+
+def _shell_word(path: Path) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 def _stop_as_with_ctrl_c(_signal: int, _frame: object) -> None:
