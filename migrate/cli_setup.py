@@ -173,7 +173,8 @@ def demo(out: Output, folder: Path, as_json: bool) -> None:
     if as_json:
         result = demos.run(folder.resolve(), lambda text: None, QuietProgress())
         out.json({"folder": str(result.folder), "report_html": str(result.report_html),
-                  "report_md": str(result.report_md), "exit_code": result.exit_code})
+                  "report_md": str(result.report_md), "exit_code": result.exit_code,
+                  "steps": result.counts})
     else:
         result = demos.run(folder.resolve(), out.echo, TextProgress())
         out.echo(_("Done. The report is at {html} (and {md}).").format(html=result.report_html,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrate import api, render
 from migrate.errors import MigrateError
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
+from migrate.model import SUMMARY_KEYS
 from migrate.progress import Progress
 from migrate.references import Redactor
 from migrate.report import FORMATS, collect
@@ -30,6 +32,8 @@ class DemoResult:
     report_html: Path
     report_md: Path
     exit_code: int
+    #: step → the dry run's counts and what the apply did, to show they agree.
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def prepare(folder: Path) -> Path:
@@ -67,7 +71,8 @@ def run(folder: Path, say: Callable[[str], None], progress: Progress) -> DemoRes
         say(_("1/4 Checking the plan {path}").format(path=plan_path))
         api.validate(plan_path, redactor)
         say(_("2/4 Dry run (nothing is changed yet):"))
-        say(render.plan_text(api.plan(plan_path, redactor)))
+        planned = api.plan(plan_path, redactor)
+        say(render.plan_text(planned))
         say(_("3/4 Applying the plan"))
         result = api.apply(plan_path, redactor, confirm=lambda shown: True, progress=progress)
         say(render.apply_text(result))
@@ -80,4 +85,19 @@ def run(folder: Path, say: Callable[[str], None], progress: Progress) -> DemoRes
     html, markdown = folder / "report.html", folder / "report.md"
     html.write_text(redactor(FORMATS["html"](data)), encoding="utf-8")
     markdown.write_text(redactor(FORMATS["md"](data)), encoding="utf-8")
-    return DemoResult(folder, html, markdown, result.exit_code)
+    return DemoResult(folder, html, markdown, result.exit_code, _counts(planned, result))
+
+
+def _counts(planned: api.PlanResult, applied: api.ApplyResult) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for step in planned.steps:
+        plan = Counter(c.action.value for c in planned.changes.changes if c.step == step)
+        again = Counter(c.action.value for c in applied.changes.changes if c.step == step)
+        outcome = applied.outcomes.get(step)
+        counts[step] = {
+            **{f"plan_{action}": plan[action] for action in SUMMARY_KEYS},
+            **{f"apply_{action}": again[action] for action in SUMMARY_KEYS},
+            "done": outcome.done if outcome else 0,
+            "failed": outcome.failed if outcome else 0,
+            "refused_when_written": outcome.skipped if outcome else 0}
+    return counts

@@ -102,6 +102,10 @@ class TargetName:
     name: str
     rename_reason: str | None = None
     notes: tuple[str, ...] = ()
+    #: Why the target will refuse to write this item, when that is known without asking it
+    #: (an address syntax the service rejects, a size over its published limit): the plan
+    #: skips the item with this reason, so the dry run and the apply agree.
+    refusal: str | None = None
 
 
 class Action(enum.StrEnum):
