@@ -52,6 +52,9 @@ class LocalConnector(Connector):
         base = (self.base_dir / str(self.config["path"])).expanduser()
         return base / location.strip("/") if location.strip("/") else base
 
+    def local_folder(self, location: str) -> Path:
+        return self.root(location)
+
     def open_source(self, location: str, step: StepContext) -> LocalSource:
         root = self.root(location)
         if not root.is_dir():

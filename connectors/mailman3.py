@@ -56,7 +56,7 @@ class Mailman3Connector(Connector):
     name = "mailman3"
     summary = "A Mailman 3 list (core REST API): members, and bans for suppressed addresses."
     options = OptionSet((
-        Option("url", required=True,
+        Option("url", "url", required=True,
                help="Mailman core's REST API root, e.g. http://127.0.0.1:8001/3.1"),
         Option("user", required=True, help="The REST API user ([webservice] admin_user)."),
         Option("password", required=True, secret=True,

@@ -270,8 +270,16 @@ def init(out: Output, answers: Path | None, clients_dir: Path, force: bool,
 
     def ask(question: scaffold.Question) -> str:
         kind = click.Choice(question.choices) if question.choices else None
-        return str(click.prompt(_(question.text), default=question.default or None, type=kind,
-                                err=as_json))
+
+        def checked(value: str) -> str:  # asked again, saying why, until it can be right
+            value = kind.convert(value, None, None) if kind else value
+            problem = question.problem(str(value).strip())
+            if problem:
+                raise click.UsageError(problem)
+            return str(value)
+
+        return str(click.prompt(_(question.text), default=question.default or None,
+                                type=kind, value_proc=checked, err=as_json))
 
     given = scaffold.read_answers(answers) if answers else {}
     interactive = answers is None or sys.stdin.isatty()
