@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -21,8 +22,10 @@ from migrate.sandbox.samples import write_demo_documents
 from migrate.sandbox.samples_mailing import write_mailing_samples
 from migrate.sandbox.samples_social import write_social_samples
 from migrate.sandbox.samples_takeout import write_takeout_sample
+from migrate.schema import plan_schema
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "plans" / "examples"
+#: `migrate/plans` is the repository's plans/ (a link in a clone, a copy in the wheel).
+EXAMPLES = Path(__file__).resolve().parent / "plans" / "examples"
 MARKER = ".transhumance-demo"
 
 
@@ -40,8 +43,8 @@ def prepare(folder: Path) -> Path:
     """A fresh demo folder with the demo plan and its sample data; return the plan's path."""
     source = EXAMPLES / "demo.yaml"
     if not source.exists():
-        raise MigrateError(_("the demo plan {path} is missing: run 'migrate demo' from a clone of "
-                             "the Transhumance repository").format(path=source))
+        raise MigrateError(_("the demo plan {path} is missing: this installation of "
+                             "Transhumance is incomplete; install it again").format(path=source))
     if folder.exists():
         if not (folder / MARKER).exists():
             raise MigrateError(_("{path} exists and was not made by 'migrate demo'; choose another "
@@ -49,7 +52,11 @@ def prepare(folder: Path) -> Path:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     (folder / MARKER).write_text("made by migrate demo; safe to delete\n")
-    shutil.copy(source, folder / "demo.yaml")
+    # The schema beside the plan, so an editor completes and checks it in the demo folder too.
+    (folder / "schema.json").write_text(json.dumps(plan_schema(), ensure_ascii=False, indent=2)
+                                        + "\n", encoding="utf-8")
+    (folder / "demo.yaml").write_text(source.read_text(encoding="utf-8").replace(
+        "$schema=../schema.json", "$schema=schema.json"), encoding="utf-8")
     write_demo_documents(folder / "data" / "documents")
     write_social_samples(folder / "data")
     write_takeout_sample(folder / "data" / "takeout")
