@@ -396,7 +396,11 @@ def status(path: str | Path, state_dir: Path | None = None) -> dict[str, Any]:
         return answer
     journal = Journal(location)
     try:
-        answer["steps"] = journal.counts()
+        counts = journal.counts()
+        # In the plan's order, as the user wrote them (steps since removed from it last).
+        order = [spec.id for spec in loaded.steps if spec.id in counts]
+        answer["steps"] = {step: counts[step] for step in
+                           order + sorted(set(counts) - set(order))}
         answer["last_run"] = journal.last_run()
         answer["last_scheduled_run"] = journal.last_run(SCHEDULED)
         holder = journal.lock_holder()

@@ -14,7 +14,7 @@ import click
 
 from migrate import registry
 from migrate.cli_help import TranslatedCommand, TranslatedGroup
-from migrate.cli_output import AS_JSON, PLAN_FILE, STATE_DIR, Output
+from migrate.cli_output import AS_JSON, PLAN_FILE, PLAN_FILES, STATE_DIR, Output
 from migrate.i18n import _
 from migrate.options import describe_options
 from migrate.plan import CORE_STEP_OPTIONS
@@ -69,7 +69,7 @@ def connectors_show(out: Output, type_name: str, as_json: bool) -> None:
         for row in rows:
             flags = [_("required")] if row["required"] else []
             if row["default"] is not None:
-                flags.append(_("default: {d}").format(d=row["default"]))
+                flags.append(_("default: {d}").format(d=_as_yaml(row["default"])))
             if row["secret"]:
                 flags.append(_("secret: use ${env:…} or ${file:…}"))
             out.echo(f"  {row['name']} ({row['type']}{'; ' if flags else ''}{'; '.join(flags)})")
@@ -208,8 +208,7 @@ def login(out: Output, plan_file: Path, connection: str, as_json: bool) -> None:
 
 
 @click.command(cls=TranslatedCommand)
-@click.argument("plan_files", metavar="PLAN...", nargs=-1, required=True,
-                type=click.Path(path_type=Path))
+@PLAN_FILES
 @click.option("--step", help="Only this step (e.g. posts); every step by default.")
 @click.option("--every", default="15m", show_default=True, help="How often: 15m, 2h, 1d.")
 @click.option("--with", "kind", type=click.Choice(["cron", "systemd"]), default="cron",
@@ -240,11 +239,14 @@ def schedule(out: Output, plan_files: tuple[Path, ...], step: str | None, every:
                for path in plan_files]
     documents = []
     for one in planned:
+        for warning in one.warnings():
+            out.echo(warning, err=True)
         lines = schedules.run(one, kind, install, crontab_file, systemd_dir)
         documents.append({"plan": str(one.plan), "step": one.step, "with": kind,
                           "every_minutes": one.minutes, "command": one.shell(),
                           "cron_line": one.cron_line(), "systemd_units": one.systemd_units(),
-                          "log": str(one.log), "installed": install, "messages": lines})
+                          "log": str(one.log), "installed": install, "messages": lines,
+                          "warnings": one.warnings()})
         if not as_json:
             for line in lines:
                 out.echo(line)
@@ -293,6 +295,14 @@ def init(out: Output, answers: Path | None, clients_dir: Path, force: bool,
     for name, what in made.variables.items():
         out.echo(f"  export {name}=…   # {what}")
     out.echo(_("Then: migrate validate {plan} && migrate plan {plan}").format(plan=made.plan))
+
+
+def _as_yaml(value: object) -> str:
+    """A default as it is written in a plan: `true`, `{}`, `[]`, not Python's `True`."""
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True,
+                          width=1000).strip().removesuffix("...").strip()
 
 
 def _shell_word(path: Path) -> str:

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate.i18n import _, number
+from migrate.i18n import ngettext, number
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,9 @@ class ChangeSet:
 
 def summary_line(summary: dict[str, int]) -> str:
     """`Plan: 1,204 to create, 3 to update, 18,930 unchanged, 12 skipped, 2 conflicts.`"""
-    return _(
+    return ngettext(
         "Plan: {create} to create, {update} to update, {unchanged} unchanged, "
-        "{skip} skipped, {conflict} conflicts."
+        "{skip} skipped, {conflict} conflict.",
+        "Plan: {create} to create, {update} to update, {unchanged} unchanged, "
+        "{skip} skipped, {conflict} conflicts.", summary["conflict"],
     ).format(**{key: number(value) for key, value in summary.items()})
