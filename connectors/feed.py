@@ -27,7 +27,7 @@ class FeedConnector(Connector):
     name = "feed"
     summary = "An RSS or Atom feed (a website's news, a blog)."
     options = OptionSet((
-        Option("url", required=True, help="The feed's address (https://…/feed.xml)."),
+        Option("url", "url", required=True, help="The feed's address (https://…/feed.xml)."),
         Option("timeout", "number", default=30, help="Seconds to wait for the website."),
     ))
     source_actions = ("mirror",)

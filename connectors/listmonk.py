@@ -51,7 +51,7 @@ class ListmonkConnector(Connector):
     name = "listmonk"
     summary = "A listmonk mailing list (REST API): subscribers, attributes, blocklist."
     options = OptionSet((
-        Option("url", required=True, help="listmonk's address, e.g. https://news.example.org"),
+        Option("url", "url", required=True, help="listmonk's address, e.g. https://news.example.org"),
         Option("user", required=True, help="The API user's name (Admin › Users)."),
         Option("token", required=True, secret=True, help="The API user's token."),
         Option("optin", choices=("single", "double"), default="double",

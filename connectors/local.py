@@ -56,6 +56,9 @@ class LocalConnector(Connector):
         base = (self.base_dir / str(self.config["path"])).expanduser()
         return confine.inside(base, location)
 
+    def local_folder(self, location: str) -> Path:
+        return self.root(location)
+
     def open_source(self, location: str, step: StepContext) -> LocalSource:
         root = self.root(location)
         if not root.is_dir():

@@ -56,7 +56,7 @@ class Mailman3Connector(Connector):
     name = "mailman3"
     summary = "A Mailman 3 list (core REST API): members, and bans for suppressed addresses."
     options = OptionSet((
-        Option("url", required=True,
+        Option("url", "url", required=True,
                help="Mailman core's REST API root, e.g. http://127.0.0.1:8001/3.1"),
         Option("user", required=True, help="The REST API user ([webservice] admin_user)."),
         Option("password", required=True, secret=True,
@@ -161,7 +161,7 @@ class Mailman3Target(Target):
         return [_entry(key, state, fingerprints.get(key)) for key, state in states.items()]
 
     def name_for(self, item: SourceItem) -> TargetName:
-        return TargetName(item.key)
+        return TargetName(item.key, refusal=_refusal(item))
 
     # -- writing --------------------------------------------------------------------------
 
@@ -242,10 +242,10 @@ class Mailman3Target(Target):
         if held.is_banned(forms):
             self.sidecar.forget(item)
             raise SkipItem(_("banned on the list: left banned, never unbanned by a migration"))
+        refusal = _refusal(item)
+        if refusal:
+            raise SkipItem(refusal)
         local = meta["email"].strip().rpartition("@")[0]
-        if not local.isascii():
-            raise SkipItem(_("Mailman does not accept addresses with accents or other "
-                             "non-English letters before the '@'"))
         # An international domain goes in its ASCII form (punycode), which Mailman accepts.
         address = f"{local}@{item.key.rpartition('@')[2]}"
         documented = _documented(meta)
@@ -434,3 +434,16 @@ def _database_busy(error: Any) -> bool:
     """Mailman answers 400 with the exception's text when its SQLite database stayed locked
     past its 5-second wait (two long writes at once): nothing was written, so it is retried."""
     return error.code == 400 and "database is locked" in str(error.reason)
+
+
+def _refusal(item: SourceItem) -> str | None:
+    """Why Mailman will refuse to subscribe this address, known before asking it: it answers
+    400 to a local part (before the '@') that is not ASCII (3.3.8 and 3.3.10 alike). Bans
+    take their own path and are not refused here."""
+    email = item.meta.get("email")
+    if not email or is_suppressed(item.meta):
+        return None
+    if not email.strip().rpartition("@")[0].isascii():
+        return _("Mailman does not accept addresses with accents or other non-English letters "
+                 "before the '@'")
+    return None

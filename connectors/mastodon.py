@@ -49,7 +49,7 @@ class MastodonConnector(Connector):
     name = "mastodon"
     summary = "A Mastodon account (or GoToSocial, Akkoma… any server speaking Mastodon's API)."
     options = OptionSet((
-        Option("url", required=True, help="The instance's address (https://mastodon.example)."),
+        Option("url", "url", required=True, help="The instance's address (https://mastodon.example)."),
         Option("token", required=True, secret=True,
                help="An access token with 'read' and 'write' scopes (Preferences → Development "
                     "→ New application); give it as ${env:MASTODON_TOKEN}."),

@@ -32,7 +32,7 @@ APP_PASSWORD_HELP = (
     "environment variable), then run 'migrate apply' again."
 )
 CONNECTION_OPTIONS = (
-    Option("url", required=True, help="The server's address, e.g. https://cloud.example.org"),
+    Option("url", "url", required=True, help="The server's address, e.g. https://cloud.example.org"),
     Option("user", required=True, help="The account's user name (login)."),
     Option("password", required=True, secret=True,
            help="An app password created for this migration, usually ${env:NEXTCLOUD_PASSWORD}."),

@@ -24,7 +24,7 @@ class WebdavConnector(Connector):
     name = "webdav"
     summary = "A folder on any WebDAV server."
     options = OptionSet((
-        Option("url", required=True,
+        Option("url", "url", required=True,
                help="The WebDAV folder's address, e.g. https://nas.example.org/dav/"),
         *CONNECTION_OPTIONS[1:],
         Option("temporary_names", "boolean",

@@ -30,6 +30,7 @@ from migrate.hosts import HostLimits, host_of
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
 from migrate.model import Action, Change, ChangeSet, SourceItem, TargetEntry
+from migrate.offline import check_steps
 from migrate.plan import Location, Plan, literal_secrets, load_plan, resolve_connections
 from migrate.progress import Progress
 from migrate.references import Redactor
@@ -46,7 +47,7 @@ class Validation:
 def validate(path: str | Path, redactor: Redactor) -> Validation:
     """Check the plan and resolve its references, without contacting any service."""
     plan = load_plan(path)
-    resolve_connections(plan, redactor)
+    check_steps(plan, resolve_connections(plan, redactor))
     warnings = [
         f"{where}: " + _("'{option}' is written in clear in the plan; prefer ${{env:…}} or "
                          "${{file:…}} so the plan can be shared safely").format(option=option)
@@ -72,6 +73,7 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
     and creates no state; with `output`, saves the change set for `apply`."""
     loaded = load_plan(path)
     config = resolve_connections(loaded, redactor, select_steps(loaded, step))
+    check_steps(loaded, config, select_steps(loaded, step))
     location = journal_path(loaded.path, state_dir)
     journal = Journal(location) if location.exists() else None
     try:
@@ -180,8 +182,10 @@ def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | No
     path = Path(path)
     saved_plan = saved.read(path) if saved.is_saved_plan(path) else None
     loaded = saved_plan.plan if saved_plan else load_plan(path)
-    config = resolve_connections(loaded, redactor, [loaded.step(s) for s in saved_plan.steps]
-                                 if saved_plan else select_steps(loaded, step))
+    chosen = ([loaded.step(s) for s in saved_plan.steps] if saved_plan
+              else select_steps(loaded, step))
+    config = resolve_connections(loaded, redactor, chosen)
+    check_steps(loaded, config, chosen)
     with _locked_journal(loaded, state_dir, "apply") as journal:
         plan_id = journal.plan_id
         step_ids = saved_plan.steps if saved_plan else [s.id for s in select_steps(loaded, step)]
@@ -411,7 +415,11 @@ def status(path: str | Path, state_dir: Path | None = None) -> dict[str, Any]:
         return answer
     journal = Journal(location)
     try:
-        answer["steps"] = journal.counts()
+        counts = journal.counts()
+        # In the plan's order, as the user wrote them (steps since removed from it last).
+        order = [spec.id for spec in loaded.steps if spec.id in counts]
+        answer["steps"] = {step: counts[step] for step in
+                           order + sorted(set(counts) - set(order))}
         answer["last_run"] = journal.last_run()
         answer["last_scheduled_run"] = journal.last_run(SCHEDULED)
         holder = journal.lock_holder()

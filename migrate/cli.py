@@ -29,7 +29,7 @@ from migrate.cli_output import (
     PlainError,
 )
 from migrate.errors import MigrateError
-from migrate.i18n import _, number, set_language
+from migrate.i18n import _, ngettext, number, set_language
 from migrate.lazy import LazyModule
 from migrate.printable import shorten
 from migrate.progress import QuietProgress, TextProgress
@@ -116,8 +116,12 @@ def validate(out: Output, plan_file: Path, as_json: bool) -> None:
         return
     for warning in result.warnings:
         out.echo(_("warning: {w}").format(w=warning), err=True)
-    out.echo(_("{plan} is valid: {n} connections, {m} steps.").format(
-        plan=plan_file, n=len(result.plan.connections), m=len(result.plan.steps)))
+    connections, steps = len(result.plan.connections), len(result.plan.steps)
+    out.echo(_("{plan} is valid: {connections}, {steps}.").format(
+        plan=plan_file,
+        connections=ngettext("{n} connection", "{n} connections", connections).format(
+            n=number(connections)),
+        steps=ngettext("{n} step", "{n} steps", steps).format(n=number(steps))))
 
 
 @cli.command()

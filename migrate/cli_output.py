@@ -10,16 +10,37 @@ from typing import Any
 
 import click
 
+from migrate.i18n import _
 from migrate.printable import for_terminal
 from migrate.references import Redactor
 
 STATE_DIR = click.option("--state-dir", type=click.Path(path_type=Path),
                          help="Where the journal lives (default: .migrate/ beside the plan).")
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-PLAN_FILE = click.argument("plan_file", metavar="PLAN", type=click.Path(path_type=Path))
+
+
+class PlanPath(click.ParamType):
+    """A plan file that must exist: a missing one is a usage error (exit 2), said in the
+    user's language before anything else happens (click's own wording is fixed at import)."""
+
+    name = "plan"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                context: click.Context | None) -> Path:
+        path = Path(value)
+        if not path.exists():
+            self.fail(_("the plan file {path} does not exist").format(path=path), param,
+                      context)
+        if path.is_dir():
+            self.fail(_("{path} is a folder; give the plan file in it (e.g. {path}/plan.yaml)")
+                      .format(path=path), param, context)
+        return path
+
+
+PLAN_FILE = click.argument("plan_file", metavar="PLAN", type=PlanPath())
 #: `plan` and `apply` take several plans (one per client: clients/*/plan.yaml).
 PLAN_FILES = click.argument("plan_files", metavar="PLAN...", nargs=-1, required=True,
-                            type=click.Path(path_type=Path))
+                            type=PlanPath())
 PARALLEL = click.option("--parallel", "-p", type=click.IntRange(1, 64), default=2,
                         show_default=True, help="With several plans: clients run at once.")
 LOG_JSON = click.option("--log-json", type=click.Path(path_type=Path),

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from migrate.cli_help import TranslatedCommand, TranslatedGroup
-from migrate.cli_output import AS_JSON, PLAN_FILE, STATE_DIR, Output
+from migrate.cli_output import AS_JSON, PLAN_FILE, PLAN_FILES, STATE_DIR, Output
 from migrate.i18n import _
 from migrate.lazy import LazyModule
 from migrate.options import describe_options
@@ -77,7 +77,7 @@ def connectors_show(out: Output, type_name: str, as_json: bool) -> None:
         for row in rows:
             flags = [_("required")] if row["required"] else []
             if row["default"] is not None:
-                flags.append(_("default: {d}").format(d=row["default"]))
+                flags.append(_("default: {d}").format(d=_as_yaml(row["default"])))
             if row["secret"]:
                 flags.append(_("secret: use ${env:…} or ${file:…}"))
             out.echo(f"  {row['name']} ({row['type']}{'; ' if flags else ''}{'; '.join(flags)})")
@@ -103,7 +103,8 @@ def schema(out: Output, output: Path | None, as_json: bool) -> None:
         out.echo(text.rstrip("\n"))
 
 
-@click.command(cls=TranslatedCommand)
+@click.command(cls=TranslatedCommand,
+               context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--dir", "folder", type=click.Path(path_type=Path),
               default=Path("transhumance-sandbox"), show_default=True,
               help="Where the servers keep their data.")
@@ -113,12 +114,15 @@ def schema(out: Output, output: Path | None, as_json: bool) -> None:
 @click.option("--only", multiple=True, help="Start only this server (repeatable).")
 @click.option("--json", "as_json", is_flag=True,
               help="Accepted for uniformity: the servers' details are always JSON.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
 def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, ...],
-            as_json: bool) -> None:
+            as_json: bool, command: tuple[str, ...]) -> None:
     """Start local stand-ins for every service and print their URLs and credentials as JSON.
 
-    They listen on this computer only (127.0.0.1); stop them with Ctrl-C.
+    They listen on this computer only (127.0.0.1); stop them with Ctrl-C. Given a COMMAND
+    (after --), run it with the servers' TRANSHUMANCE_SANDBOX_… variables set, then stop them:
+    migrate sandbox -- migrate plan transhumance-demo/demo.yaml
     """
     from migrate.sandbox import servers
 
@@ -133,6 +137,8 @@ def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, 
         if seed:
             for server in running.values():
                 server.seed_demo()
+        if command:
+            sys.exit(_run_with_sandbox(command, servers.environment(running)))
         # Sandbox credentials are throwaway values made for this run: printing them is the point.
         click.echo(json.dumps({name: server.describe() for name, server in running.items()},
                               ensure_ascii=False, indent=2))
@@ -143,6 +149,23 @@ def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, 
             threading.Event().wait()
         except KeyboardInterrupt:
             click.echo(_("Sandbox stopped."), err=True)
+
+
+def _run_with_sandbox(command: tuple[str, ...], variables: dict[str, str]) -> int:
+    """Run one command (a `migrate …`, a shell) with the sandbox's variables; its exit code."""
+    import os
+    import subprocess
+
+    # `migrate` is this very installation, even when its folder is not on PATH.
+    argv = [sys.executable, "-m", "migrate", *command[1:]] if command[0] == "migrate" \
+        else list(command)
+    try:
+        return subprocess.run(argv, env={**os.environ, **variables},
+                              check=False).returncode
+    except FileNotFoundError:
+        raise click.UsageError(_("no such command: {command}").format(command=command[0])) from None
+    except KeyboardInterrupt:
+        return 130
 
 
 @click.command(cls=TranslatedCommand)
@@ -158,11 +181,20 @@ def demo(out: Output, folder: Path, as_json: bool) -> None:
     if as_json:
         result = demos.run(folder.resolve(), lambda text: None, QuietProgress())
         out.json({"folder": str(result.folder), "report_html": str(result.report_html),
-                  "report_md": str(result.report_md), "exit_code": result.exit_code})
+                  "report_md": str(result.report_md), "exit_code": result.exit_code,
+                  "steps": result.counts})
     else:
         result = demos.run(folder.resolve(), out.echo, TextProgress())
         out.echo(_("Done. The report is at {html} (and {md}).").format(html=result.report_html,
                                                                       md=result.report_md))
+        out.echo(_("To replay or explore the demo plan, run each command inside the sandbox "
+                   "(it starts the stand-in servers, then stops them):\n"
+                   "  {sandbox} -- migrate plan {plan}\n"
+                   "  {sandbox} -- migrate status {plan}\n"
+                   "or open a shell inside it (type exit to stop the servers):\n"
+                   "  {sandbox} -- $SHELL").format(
+            sandbox=f"migrate sandbox --dir {_shell_word(folder / 'sandbox')}",
+            plan=_shell_word(folder / "demo.yaml")))
     sys.exit(result.exit_code)
 
 
@@ -184,8 +216,7 @@ def login(out: Output, plan_file: Path, connection: str, as_json: bool) -> None:
 
 
 @click.command(cls=TranslatedCommand)
-@click.argument("plan_files", metavar="PLAN...", nargs=-1, required=True,
-                type=click.Path(path_type=Path))
+@PLAN_FILES
 @click.option("--step", help="Only this step (e.g. posts); every step by default.")
 @click.option("--every", default="15m", show_default=True, help="How often: 15m, 2h, 1d.")
 @click.option("--with", "kind", type=click.Choice(["cron", "systemd"]), default="cron",
@@ -216,11 +247,14 @@ def schedule(out: Output, plan_files: tuple[Path, ...], step: str | None, every:
                for path in plan_files]
     documents = []
     for one in planned:
+        for warning in one.warnings():
+            out.echo(warning, err=True)
         lines = schedules.run(one, kind, install, crontab_file, systemd_dir)
         documents.append({"plan": str(one.plan), "step": one.step, "with": kind,
                           "every_minutes": one.minutes, "command": one.shell(),
                           "cron_line": one.cron_line(), "systemd_units": one.systemd_units(),
-                          "log": str(one.log), "installed": install, "messages": lines})
+                          "log": str(one.log), "installed": install, "messages": lines,
+                          "warnings": one.warnings()})
         if not as_json:
             for line in lines:
                 out.echo(line)
@@ -246,8 +280,16 @@ def init(out: Output, answers: Path | None, clients_dir: Path, force: bool,
 
     def ask(question: scaffold.Question) -> str:
         kind = click.Choice(question.choices) if question.choices else None
-        return str(click.prompt(_(question.text), default=question.default or None, type=kind,
-                                err=as_json))
+
+        def checked(value: str) -> str:  # asked again, saying why, until it can be right
+            value = kind.convert(value, None, None) if kind else value
+            problem = question.problem(str(value).strip())
+            if problem:
+                raise click.UsageError(problem)
+            return str(value)
+
+        return str(click.prompt(_(question.text), default=question.default or None,
+                                type=kind, value_proc=checked, err=as_json))
 
     given = scaffold.read_answers(answers) if answers else {}
     interactive = answers is None or sys.stdin.isatty()
@@ -261,6 +303,20 @@ def init(out: Output, answers: Path | None, clients_dir: Path, force: bool,
     for name, what in made.variables.items():
         out.echo(f"  export {name}=…   # {what}")
     out.echo(_("Then: migrate validate {plan} && migrate plan {plan}").format(plan=made.plan))
+
+
+def _as_yaml(value: object) -> str:
+    """A default as it is written in a plan: `true`, `{}`, `[]`, not Python's `True`."""
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True,
+                          width=1000).strip().removesuffix("...").strip()
+
+
+def _shell_word(path: Path) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 def _stop_as_with_ctrl_c(_signal: int, _frame: object) -> None:

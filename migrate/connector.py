@@ -190,6 +190,12 @@ class Connector:
         self.config = config
         self.base_dir = base_dir
 
+    def local_folder(self, location: str) -> Path | None:
+        """The folder on this computer a step's location designates, if it is one: the core
+        then checks, offline, that a source folder exists and that a target folder is not
+        inside its source folder. Must contact nothing."""
+        return None
+
     def open_source(self, location: str, step: StepContext) -> Source:
         raise NotImplementedError(f"{self.name} cannot be a source")
 

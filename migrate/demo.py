@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrate import api, render
 from migrate.errors import MigrateError
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
+from migrate.model import SUMMARY_KEYS
 from migrate.progress import Progress
 from migrate.references import Redactor
 from migrate.report import FORMATS, collect
@@ -19,8 +22,10 @@ from migrate.sandbox.samples import write_demo_documents
 from migrate.sandbox.samples_mailing import write_mailing_samples
 from migrate.sandbox.samples_social import write_social_samples
 from migrate.sandbox.samples_takeout import write_takeout_sample
+from migrate.schema import plan_schema
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "plans" / "examples"
+#: `migrate/plans` is the repository's plans/ (a link in a clone, a copy in the wheel).
+EXAMPLES = Path(__file__).resolve().parent / "plans" / "examples"
 MARKER = ".transhumance-demo"
 
 
@@ -30,14 +35,16 @@ class DemoResult:
     report_html: Path
     report_md: Path
     exit_code: int
+    #: step → the dry run's counts and what the apply did, to show they agree.
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def prepare(folder: Path) -> Path:
     """A fresh demo folder with the demo plan and its sample data; return the plan's path."""
     source = EXAMPLES / "demo.yaml"
     if not source.exists():
-        raise MigrateError(_("the demo plan {path} is missing: run 'migrate demo' from a clone of "
-                             "the Transhumance repository").format(path=source))
+        raise MigrateError(_("the demo plan {path} is missing: this installation of "
+                             "Transhumance is incomplete; install it again").format(path=source))
     if folder.exists():
         if not (folder / MARKER).exists():
             raise MigrateError(_("{path} exists and was not made by 'migrate demo'; choose another "
@@ -45,7 +52,11 @@ def prepare(folder: Path) -> Path:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     (folder / MARKER).write_text("made by migrate demo; safe to delete\n")
-    shutil.copy(source, folder / "demo.yaml")
+    # The schema beside the plan, so an editor completes and checks it in the demo folder too.
+    (folder / "schema.json").write_text(json.dumps(plan_schema(), ensure_ascii=False, indent=2)
+                                        + "\n", encoding="utf-8")
+    (folder / "demo.yaml").write_text(source.read_text(encoding="utf-8").replace(
+        "$schema=../schema.json", "$schema=schema.json"), encoding="utf-8")
     write_demo_documents(folder / "data" / "documents")
     write_social_samples(folder / "data")
     write_takeout_sample(folder / "data" / "takeout")
@@ -67,7 +78,8 @@ def run(folder: Path, say: Callable[[str], None], progress: Progress) -> DemoRes
         say(_("1/4 Checking the plan {path}").format(path=plan_path))
         api.validate(plan_path, redactor)
         say(_("2/4 Dry run (nothing is changed yet):"))
-        say(render.plan_text(api.plan(plan_path, redactor)))
+        planned = api.plan(plan_path, redactor)
+        say(render.plan_text(planned))
         say(_("3/4 Applying the plan"))
         result = api.apply(plan_path, redactor, confirm=lambda shown: True, progress=progress)
         say(render.apply_text(result))
@@ -80,4 +92,19 @@ def run(folder: Path, say: Callable[[str], None], progress: Progress) -> DemoRes
     html, markdown = folder / "report.html", folder / "report.md"
     html.write_text(redactor(FORMATS["html"](data)), encoding="utf-8")
     markdown.write_text(redactor(FORMATS["md"](data)), encoding="utf-8")
-    return DemoResult(folder, html, markdown, result.exit_code)
+    return DemoResult(folder, html, markdown, result.exit_code, _counts(planned, result))
+
+
+def _counts(planned: api.PlanResult, applied: api.ApplyResult) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for step in planned.steps:
+        plan = Counter(c.action.value for c in planned.changes.changes if c.step == step)
+        again = Counter(c.action.value for c in applied.changes.changes if c.step == step)
+        outcome = applied.outcomes.get(step)
+        counts[step] = {
+            **{f"plan_{action}": plan[action] for action in SUMMARY_KEYS},
+            **{f"apply_{action}": again[action] for action in SUMMARY_KEYS},
+            "done": outcome.done if outcome else 0,
+            "failed": outcome.failed if outcome else 0,
+            "refused_when_written": outcome.skipped if outcome else 0}
+    return counts

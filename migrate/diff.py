@@ -56,6 +56,8 @@ def diff(
         change = decide(item, named, on_target.get(named.name), baselines.get(item.key),
                         claimed, seen_keys)
         seen_keys.add(item.key)
+        if change.action.writes and named.refusal:
+            change = replace(change, action=Action.SKIP, reason=named.refusal)
         if change.action.writes and limit is not None:
             if writes >= limit:
                 change = replace(change, action=Action.SKIP, reason=_(

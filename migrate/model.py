@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate.i18n import _, number
+from migrate.i18n import ngettext, number
 
 
 @dataclass(frozen=True, slots=True)  # slots: one per item of every run, 100,000s of them
@@ -102,6 +102,10 @@ class TargetName:
     name: str
     rename_reason: str | None = None
     notes: tuple[str, ...] = ()
+    #: Why the target will refuse to write this item, when that is known without asking it
+    #: (an address syntax the service rejects, a size over its published limit): the plan
+    #: skips the item with this reason, so the dry run and the apply agree.
+    refusal: str | None = None
 
 
 class Action(enum.StrEnum):
@@ -205,7 +209,9 @@ class ChangeSet:
 
 def summary_line(summary: dict[str, int]) -> str:
     """`Plan: 1,204 to create, 3 to update, 18,930 unchanged, 12 skipped, 2 conflicts.`"""
-    return _(
+    return ngettext(
         "Plan: {create} to create, {update} to update, {unchanged} unchanged, "
-        "{skip} skipped, {conflict} conflicts."
+        "{skip} skipped, {conflict} conflict.",
+        "Plan: {create} to create, {update} to update, {unchanged} unchanged, "
+        "{skip} skipped, {conflict} conflicts.", summary["conflict"],
     ).format(**{key: number(value) for key, value in summary.items()})

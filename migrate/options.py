@@ -17,6 +17,7 @@ _TYPE_NAMES = {
     "number": "number",
     "boolean": "true or false",
     "date": "date (YYYY-MM-DD)",
+    "url": "web address (https://…)",
     "list": "list",
     "mapping": "mapping",
     "any": "value",
@@ -27,7 +28,7 @@ _TYPE_NAMES = {
 class Option:
     """One setting a plan may give.
 
-    `kind` is one of string, integer, number, boolean, date, list, mapping, any. `choices`
+    `kind` is one of string, url, integer, number, boolean, date, list, mapping, any. `choices`
     restricts a string. `secret` marks values that must be redacted everywhere and should be
     given as `${env:…}`, `${file:…}` or `${keyring:…}` rather than written in the plan.
     """
@@ -68,6 +69,22 @@ def _check_string(value: Any, option: Option) -> Any:
             )
         )
     return value
+
+
+def _check_url(value: Any, option: Option) -> Any:
+    """A web address with its scheme and server: 'cloud.example.org' alone would be read as a
+    path and only fail when the service is contacted, far from the plan."""
+    from urllib.parse import urlsplit
+
+    text = _check_string(value, option)
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        if "://" not in text:
+            raise OptionValueError(_("'{value}' is not a web address: write it with its "
+                                     "beginning, e.g. https://{value}").format(value=text))
+        raise OptionValueError(_("'{value}' is not a web address: it must begin with https:// "
+                                 "(or http://) followed by the server's name").format(value=text))
+    return text
 
 
 def _check_integer(value: Any, option: Option) -> Any:
@@ -116,6 +133,7 @@ def _check_mapping(value: Any, option: Option) -> Any:
 
 _CHECKS: dict[str, Callable[[Any, Option], Any]] = {
     "string": _check_string,
+    "url": _check_url,
     "integer": _check_integer,
     "number": _check_number,
     "boolean": _check_boolean,
@@ -173,6 +191,7 @@ def json_schema_for(option: Option) -> dict[str, Any]:
             "number": {"type": "number"},
             "boolean": {"type": "boolean"},
             "date": {"type": "string", "format": "date"},
+            "url": {"type": "string", "pattern": "^https?://[^/]"},
             "list": {"type": "array"},
             "mapping": {"type": "object"},
             "any": {},

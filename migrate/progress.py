@@ -84,4 +84,6 @@ class TextProgress:
         if fraction <= 0 or fraction >= 1 or elapsed < 2:
             return ""
         remaining = int(elapsed / fraction - elapsed)
+        if remaining < 60:
+            return " " + _("about {s} s left").format(s=remaining)
         return " " + _("about {m} min {s} s left").format(m=remaining // 60, s=remaining % 60)

@@ -147,6 +147,12 @@ def resolve_secret(expression: str, base_dir: Path) -> str | None:
     """The value of an env/file/keyring reference, or None if the expression is not one."""
     scheme, _sep, argument = expression.partition(":")
     if scheme == "env":
+        if argument not in os.environ and argument.startswith("TRANSHUMANCE_SANDBOX_"):
+            raise ReferenceError_(
+                _("the environment variable {name} is set by the sandbox: run this command "
+                  "inside it, for example: migrate sandbox -- migrate plan PLAN").format(
+                    name=argument)
+            )
         if argument not in os.environ:
             raise ReferenceError_(
                 _(

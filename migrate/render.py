@@ -125,10 +125,12 @@ def apply_text(result: ApplyResult) -> str:
         lines.extend(_("Step '{id}': {note}").format(id=step_id, note=note)
                      for note in outcome.notes)
     for change, why in result.stale[:LINES_PER_KIND]:
-        lines.append(_("  stale, not applied: {path} — {why}").format(
-            path=one_line(change.item.path), why=why))
-    lines.append(_("Applied: {done} done, {failed} failed, {conflict} conflicts, {skipped} "
-                   "skipped, {stale} stale, {unchanged} unchanged.").format(
+        lines.append(_("  stale, not applied: {path} — {why}").format(path=one_line(change.item.path), why=why))
+    lines.append(ngettext("Applied: {done} done, {failed} failed, {conflict} conflict, "
+                          "{skipped} skipped, {stale} stale, {unchanged} unchanged.",
+                          "Applied: {done} done, {failed} failed, {conflict} conflicts, "
+                          "{skipped} skipped, {stale} stale, {unchanged} unchanged.",
+                          counts["conflict"]).format(
         **{k: number(v) for k, v in counts.items()}))
     if counts["marked_seen"]:
         lines.append(ngettext("{n} item marked as seen: it will never be written (apply "
@@ -161,13 +163,40 @@ def apply_json(result: ApplyResult) -> dict[str, Any]:
     }
 
 
+#: The journal's states in the order `migrate status` lists them, most useful first.
+STATUS_ORDER = ["done", "failed", "conflict", "stale", "intent", "planned", "skipped", "seen",
+                "unchanged"]
+
+
+def _state_words(state: str, n: int) -> str:
+    """`3 done`, `1 waiting to be written`: a journal state in the words of `migrate status`."""
+    words = {
+        "done": lambda: ngettext("{n} done", "{n} done", n),
+        "failed": lambda: ngettext("{n} failed", "{n} failed", n),
+        "conflict": lambda: ngettext("{n} in conflict", "{n} in conflict", n),
+        "stale": lambda: ngettext("{n} changed since the plan was saved",
+                                  "{n} changed since the plan was saved", n),
+        "intent": lambda: ngettext(
+            "{n} being written when the last run stopped (checked on the next run)",
+            "{n} being written when the last run stopped (checked on the next run)", n),
+        "planned": lambda: ngettext("{n} waiting to be written", "{n} waiting to be written", n),
+        "skipped": lambda: ngettext("{n} skipped", "{n} skipped", n),
+        "seen": lambda: ngettext("{n} marked as seen", "{n} marked as seen", n),
+        "unchanged": lambda: ngettext("{n} unchanged", "{n} unchanged", n),
+    }
+    text = words[state]() if state in words else "{n} " + _(state)
+    return text.format(n=number(n))
+
+
 def status_text(status: dict[str, Any]) -> str:
     lines = [_("Plan: {plan} ({org})").format(plan=status["plan"], org=status["organisation"])]
     if not status["steps"] and status["last_run"] is None:
         lines.append(_("Nothing has been applied yet."))
     for step, counts in status["steps"].items():
-        parts = ", ".join(_("{n} {state}").format(state=_(state), n=number(n))
-                          for state, n in sorted(counts.items()))
+        ordered = sorted(counts.items(), key=lambda pair: (
+            STATUS_ORDER.index(pair[0]) if pair[0] in STATUS_ORDER else len(STATUS_ORDER),
+            pair[0]))
+        parts = ", ".join(_state_words(state, n) for state, n in ordered)
         lines.append(_("  step '{step}': {parts}").format(step=step, parts=parts))
     run = status["last_run"]
     if run:

@@ -12,6 +12,7 @@ Answers come from the terminal, from stdin, or from `--answers FILE` (YAML, the 
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -22,7 +23,8 @@ from typing import Any
 import yaml
 
 from migrate.errors import MigrateError
-from migrate.i18n import _
+from migrate.i18n import N_, _
+from migrate.options import Option, OptionValueError, check_value
 
 
 @dataclass(frozen=True)
@@ -34,42 +36,51 @@ class Question:
     #: Asked only when this earlier answer (key, value in values) holds.
     when: tuple[str, tuple[str, ...]] | None = None
 
+    def problem(self, value: str) -> str | None:
+        """What is wrong with an answer that can be told without contacting anything."""
+        if self.key.endswith("_url") and value:
+            try:
+                check_value(Option(self.key, "url"), value)
+            except OptionValueError as error:
+                return str(error)
+        return None
+
 
 NONE = "none"
 QUESTIONS = (
-    Question("organisation", "Name of the organisation"),
-    Question("documents", "Documents to move: from Google Drive, from a Google Takeout "
-             "archive, or none", "none", ("drive", "takeout", NONE)),
-    Question("takeout_path", "Path of the Takeout archive (zip), relative to the client's "
-             "folder", "exports/takeout.zip", when=("documents", ("takeout",))),
-    Question("drive_folder", "Drive folder to copy (/ for everything)", "/",
+    Question("organisation", N_("Name of the organisation")),
+    Question("documents", N_("Documents to move: from Google Drive, from a Google Takeout "
+             "archive, or none"), "none", ("drive", "takeout", NONE)),
+    Question("takeout_path", N_("Path of the Takeout archive (zip), relative to the client's "
+             "folder"), "exports/takeout.zip", when=("documents", ("takeout",))),
+    Question("drive_folder", N_("Drive folder to copy (/ for everything)"), "/",
              when=("documents", ("drive",))),
-    Question("nextcloud_url", "Address of the Nextcloud server", "https://cloud.example.org",
+    Question("nextcloud_url", N_("Address of the Nextcloud server"), "https://cloud.example.org",
              when=("documents", ("drive", "takeout"))),
-    Question("nextcloud_user", "Nextcloud account that receives the documents",
+    Question("nextcloud_user", N_("Nextcloud account that receives the documents"),
              when=("documents", ("drive", "takeout"))),
-    Question("nextcloud_folder", "Nextcloud folder to put them in", "/Documents",
+    Question("nextcloud_folder", N_("Nextcloud folder to put them in"), "/Documents",
              when=("documents", ("drive", "takeout"))),
-    Question("posts", "Posts to move: from a Twitter/X archive, from a website feed "
-             "(RSS/Atom), or none", "none", ("twitter", "feed", NONE)),
-    Question("twitter_path", "Path of the Twitter/X archive (zip), relative to the client's "
-             "folder", "exports/twitter.zip", when=("posts", ("twitter",))),
-    Question("feed_url", "Address of the feed", when=("posts", ("feed",))),
-    Question("mastodon_url", "Address of the Mastodon server", "https://mastodon.example",
+    Question("posts", N_("Posts to move: from a Twitter/X archive, from a website feed "
+             "(RSS/Atom), or none"), "none", ("twitter", "feed", NONE)),
+    Question("twitter_path", N_("Path of the Twitter/X archive (zip), relative to the client's "
+             "folder"), "exports/twitter.zip", when=("posts", ("twitter",))),
+    Question("feed_url", N_("Address of the feed"), when=("posts", ("feed",))),
+    Question("mastodon_url", N_("Address of the Mastodon server"), "https://mastodon.example",
              when=("posts", ("twitter", "feed"))),
-    Question("members", "Mailing list members to move: from Mailchimp, from a CSV file, "
-             "or none", "none", ("mailchimp", "csv", NONE)),
-    Question("mailchimp_audience", "Name of the Mailchimp audience",
+    Question("members", N_("Mailing list members to move: from Mailchimp, from a CSV file, "
+             "or none"), "none", ("mailchimp", "csv", NONE)),
+    Question("mailchimp_audience", N_("Name of the Mailchimp audience"),
              when=("members", ("mailchimp",))),
-    Question("csv_path", "Path of the CSV file, relative to the client's folder",
+    Question("csv_path", N_("Path of the CSV file, relative to the client's folder"),
              "exports/members.csv", when=("members", ("csv",))),
-    Question("list_target", "Where the list goes: listmonk or Mailman", "listmonk",
+    Question("list_target", N_("Where the list goes: listmonk or Mailman"), "listmonk",
              ("listmonk", "mailman3"), when=("members", ("mailchimp", "csv"))),
-    Question("list_url", "Address of the list server (listmonk or Mailman's REST API)",
+    Question("list_url", N_("Address of the list server (listmonk or Mailman's REST API)"),
              when=("members", ("mailchimp", "csv"))),
-    Question("list_user", "API user name on the list server", "api",
+    Question("list_user", N_("API user name on the list server"), "api",
              when=("members", ("mailchimp", "csv"))),
-    Question("list_name", "Name of the list there (Mailman: its address)",
+    Question("list_name", N_("Name of the list there (Mailman: its address)"),
              when=("members", ("mailchimp", "csv"))),
 )
 
@@ -90,10 +101,12 @@ def read_answers(path: Path) -> dict[str, str]:
         raise MigrateError(_("{path}: the answers must be a mapping, e.g. 'organisation: "
                              "Les Amis'").format(path=path))
     known = {q.key for q in QUESTIONS}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - known, key=str)
     if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), sorted(known), n=1)
+        hint = (" — " + _("did you mean '{s}'?").format(s=close[0])) if close else ""
         raise MigrateError(_("{path}: unknown answers: {keys} (known: {known})").format(
-            path=path, keys=", ".join(unknown), known=", ".join(sorted(known))))
+            path=path, keys=", ".join(map(str, unknown)), known=", ".join(sorted(known))) + hint)
     return {str(k): str(v) for k, v in data.items() if v is not None}
 
 
@@ -119,6 +132,10 @@ def gather(given: Mapping[str, str], ask: Ask | None) -> dict[str, str]:
         if not value:
             raise MigrateError(_("'{key}' needs an answer ({text})").format(
                 key=question.key, text=_(question.text)))
+        problem = question.problem(value)
+        if problem:
+            raise MigrateError(_("'{key}': {problem} ({text})").format(
+                key=question.key, problem=problem, text=_(question.text)))
         answers[question.key] = value
     if all(answers.get(kind, NONE) == NONE for kind in ("documents", "posts", "members")):
         raise MigrateError(_("choose at least one service to move (documents, posts or "

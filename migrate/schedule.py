@@ -24,7 +24,7 @@ from pathlib import Path
 from migrate.errors import MigrateError
 from migrate.i18n import _
 from migrate.journal import journal_path
-from migrate.plan import load_plan
+from migrate.plan import Plan, load_plan
 
 EVERY = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$", re.IGNORECASE)
 USER_UNITS = Path("~/.config/systemd/user")
@@ -40,6 +40,23 @@ class Schedule:
     command: list[str]
     log: Path
     env_file: Path | None
+    #: `${env:…}` variables the scheduled steps read that cron or systemd will not have.
+    unset: tuple[str, ...] = ()
+
+    def warnings(self) -> list[str]:
+        """What would make the scheduled run fail where the one typed by hand works."""
+        if not self.unset:
+            return []
+        names = ", ".join(self.unset)
+        if self.env_file:
+            return [_("warning: {file} does not set {names}, which the plan reads with "
+                      "${{env:…}}: the scheduled run would fail without them").format(
+                file=self.env_file, names=names)]
+        return [_("warning: the plan reads {names} with ${{env:…}}, but a scheduled run starts "
+                  "without your terminal's variables, so it would fail. Either put them in a "
+                  "file of NAME=value lines readable only by you (chmod 600) and add --env-file "
+                  "FILE, or store them in the keyring and write ${{keyring:service/user}} in the "
+                  "plan instead.").format(names=names)]
 
     @property
     def slug(self) -> str:
@@ -131,7 +148,30 @@ def build(plan_file: Path, step: str | None, every: str, state_dir: Path | None 
     log = journal_path(path, state_dir.absolute() if state_dir else None).parent / (
         f"{path.stem}-{step or 'all'}.log")
     return Schedule(path, step, parse_every(every), command, log,
-                    env_file.absolute() if env_file else None)
+                    env_file.absolute() if env_file else None,
+                    _unset_variables(plan, step, env_file))
+
+
+ENV_REFERENCE = re.compile(r"\$\{env:([^}]+)\}")
+
+
+def _unset_variables(plan: Plan, step: str | None, env_file: Path | None) -> tuple[str, ...]:
+    """The `${env:…}` names the scheduled steps' connections read, less those the env file
+    sets."""
+    steps = [plan.step(step)] if step else plan.steps
+    used = {endpoint.connection for spec in steps for endpoint in (spec.source, spec.target)}
+    names: list[str] = []
+    for name in sorted(used):
+        for value in plan.connections[name].options.values():
+            for found in ENV_REFERENCE.findall(str(value)):
+                if found not in names:
+                    names.append(found)
+    if env_file is not None and env_file.exists():
+        given = {line.split("=", 1)[0].removeprefix("export ").strip()
+                 for line in env_file.read_text(encoding="utf-8").splitlines()
+                 if "=" in line and not line.lstrip().startswith("#")}
+        names = [name for name in names if name not in given]
+    return tuple(names)
 
 
 def install_cron(schedule: Schedule, crontab_file: Path | None = None) -> str:

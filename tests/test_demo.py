@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import shlex
 import zipfile
 from pathlib import Path
 
 from migrate.journal import Journal, journal_path
 from tests.helpers import migrate
 
+#: What a stand-in server's request log line looks like (werkzeug, wsgidav, cheroot).
+SERVER_LOG_LINE = re.compile(r'"(GET|POST|PUT|PROPFIND|MKCOL|MOVE|DELETE|PATCH) /|\x1b\[|HTTP/1')
+
 
 def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     result = migrate("demo", "--dir", tmp_path / "demo", timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "The report is at" in result.stdout
+    for line in (result.stdout + result.stderr).splitlines():
+        assert not SERVER_LOG_LINE.search(line), line  # the servers log to a file instead
+    assert "HTTP/1.1" in (tmp_path / "demo" / "sandbox" / "servers.log").read_text("utf-8")
     report = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
     assert "Association du Jardin Partagé" in report
     copied = tmp_path / "demo" / "output" / "documents" / "Partenaires" / "日本の友人.txt"
@@ -22,8 +30,38 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     _assert_posts_reached_the_sandbox_account(tmp_path / "demo")
     _assert_members_arrived_and_suppressed_ones_are_banned(tmp_path / "demo")
     _assert_documents_reached_the_sandbox_nextcloud(tmp_path / "demo")
-    again = migrate("demo", "--dir", tmp_path / "demo", timeout=600)  # a demo folder is reusable
+    _assert_the_plan_replays_inside_the_sandbox(tmp_path / "demo", result.stdout)
+    # A demo folder is reusable; its JSON says what the dry run and the apply counted.
+    again = migrate("demo", "--dir", tmp_path / "demo", "--json", timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
+    _assert_the_dry_run_matched_the_apply(json.loads(again.stdout)["steps"])
+
+
+def _assert_the_plan_replays_inside_the_sandbox(folder: Path, said: str) -> None:
+    """The demo ends by saying how to replay its plan, and that command works."""
+    hint = next(line.strip() for line in said.splitlines() if "-- migrate plan" in line)
+    arguments = shlex.split(hint)
+    assert arguments[:2] == ["migrate", "sandbox"], hint
+    replay = migrate(*arguments[1:], cwd=folder.parent, timeout=600)
+    assert replay.returncode == 0, replay.stdout[-2000:] + replay.stderr[-2000:]
+    assert "Plan:" in replay.stdout and "unchanged" in replay.stdout
+
+
+def _assert_the_dry_run_matched_the_apply(steps: dict[str, dict[str, int]]) -> None:
+    """Every target of the sandbox (folder, Nextcloud, Mastodon, Mailman, listmonk and its
+    import files): what the dry run counted is what the apply did, on the same data. The only
+    admissible difference is what only the server could know: a failure."""
+    assert {"documents", "drive", "takeout", "tweets", "website", "lettre-mailman",
+            "lettre-listmonk", "lettre-listmonk-csv"} <= set(steps)
+    for step, counts in steps.items():
+        for action in ("create", "update", "unchanged", "skip", "conflict"):
+            assert counts[f"plan_{action}"] == counts[f"apply_{action}"], (step, counts)
+        assert counts["refused_when_written"] == 0, (step, counts)
+        writes = counts["plan_create"] + counts["plan_update"]
+        assert counts["done"] + counts["failed"] == writes, (step, counts)
+        assert counts["failed"] == 0, (step, counts)
+    mailman = steps["lettre-mailman"]  # the address Mailman refuses is skipped in the plan
+    assert mailman["plan_skip"] == steps["lettre-listmonk"]["plan_skip"] + 1
 
 
 def _assert_posts_reached_the_sandbox_account(folder: Path) -> None:

@@ -78,7 +78,13 @@ def test_wrong_answers_are_plain_errors(tmp_path: Path) -> None:
     answers.write_text("organisation: X\ndocumnets: drive\n", encoding="utf-8")
     unknown = migrate("init", "--answers", answers, cwd=tmp_path)
     assert unknown.returncode == 1 and "documnets" in unknown.stderr
+    assert "did you mean 'documents'?" in unknown.stderr
+    answers.write_text("organisation: X\ndocuments: takeout\nnextcloud_url: cloud.x.example\n"
+                       "nextcloud_user: x\n", encoding="utf-8")
+    no_scheme = migrate("init", "--answers", answers, cwd=tmp_path)
+    assert no_scheme.returncode == 1 and "https://cloud.x.example" in no_scheme.stderr
+    assert not (tmp_path / "clients" / "x" / "plan.yaml").exists()
     answers.write_text("organisation: X\n", encoding="utf-8")
     nothing = migrate("init", "--answers", answers, cwd=tmp_path)
     assert nothing.returncode == 1 and "at least one service" in nothing.stderr
-    assert "Traceback" not in wrong.stderr + unknown.stderr + nothing.stderr
+    assert "Traceback" not in wrong.stderr + unknown.stderr + nothing.stderr + no_scheme.stderr

@@ -70,10 +70,15 @@ def test_bad_plan_gives_one_located_line(tmp_path: Path, command: str, text: str
     assert "Traceback" not in result.stderr
 
 
-def test_a_missing_plan_file_is_a_plain_message(tmp_path: Path) -> None:
-    result = migrate("plan", tmp_path / "nope.yaml")
-    assert result.returncode == 1
-    assert "cannot read the plan file" in result.stderr and "Traceback" not in result.stderr
+def test_a_missing_plan_file_is_a_usage_error(tmp_path: Path) -> None:
+    """Exit 2, as the README says of usage errors, for every command taking a plan."""
+    for command in ("validate", "plan", "apply", "status", "report", "schedule"):
+        result = migrate(command, tmp_path / "nope.yaml")
+        assert result.returncode == 2, (command, result.stderr)
+        assert "the plan file" in result.stderr and "does not exist" in result.stderr
+        assert "Traceback" not in result.stderr
+    folder = migrate("plan", tmp_path)
+    assert folder.returncode == 2 and "is a folder" in folder.stderr
 
 
 def test_unknown_step_is_named(tmp_path: Path) -> None:

@@ -38,3 +38,24 @@ def test_ruff_is_clean() -> None:
     result = subprocess.run([ruff, "check", *_tracked_python_files()], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_the_default_run_leaves_the_slow_trials_to_ci() -> None:
+    """The README's command skips the long trials (marked `slow`); .ci/run runs them next, and
+    an empty selection (pytest's exit 5) is not a failure there."""
+    import tomllib
+
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pytest_options = options["tool"]["pytest"]["ini_options"]
+    assert "-m 'not slow'" in pytest_options["addopts"]
+    assert any(marker.startswith("slow:") for marker in pytest_options["markers"])
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    readme_line = next(i for i, line in enumerate(ci) if line in _readme_commands())
+    slow_line = next(i for i, line in enumerate(ci) if "pytest -m slow" in line)
+    assert readme_line < slow_line
+    assert any('"$status" -eq 5' in line for line in ci[slow_line:])
+    marked = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "slow",
+                             "tests/test_crash_safety.py", "tests/test_wheel.py"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert "test_random_kills_lose_nothing" in marked.stdout
+    assert "test_the_wheel_runs_the_demo" in marked.stdout

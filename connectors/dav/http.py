@@ -20,6 +20,7 @@ from requests.adapters import HTTPAdapter
 from migrate import confine
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _
+from migrate.network import connection_problem
 
 SABRE = "{http://sabredav.org/ns}"
 INVALID_PATH = "OCA\\DAV\\Connector\\Sabre\\Exception\\InvalidPath"
@@ -100,9 +101,7 @@ class DavHttp:
         try:
             response = self.session.request(method, url, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as error:
-            raise TransientError(_("the connection to the server was lost while working on "
-                                   "{what} ({kind})").format(what=what,
-                                                             kind=type(error).__name__)) from None
+            raise TransientError(connection_problem(error, what)) from None
         if response.status_code < 300 or response.status_code in ok:
             return response
         raise self.translate(response, what)

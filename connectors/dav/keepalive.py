@@ -26,7 +26,7 @@ from requests.structures import CaseInsensitiveDict
 
 from connectors.dav.http import TIMEOUT, DavHttp
 from migrate.errors import TransientError
-from migrate.i18n import _
+from migrate.network import connection_problem
 
 #: Bytes per read from a streamed body and per `send`: large, so a big file costs few calls.
 BLOCK = 1 << 20
@@ -78,9 +78,7 @@ class KeepAliveUploads:
             raise
         except (OSError, http.client.HTTPException) as error:
             connection.close()  # reconnects on the next request
-            raise TransientError(_("the connection to the server was lost while working on "
-                                   "{what} ({kind})").format(what=what,
-                                                             kind=type(error).__name__)) from None
+            raise TransientError(connection_problem(error, what)) from None
         if response.status >= 300 and response.status not in ok:
             raise self.http.translate(_as_requests(response, content), what)
         return response

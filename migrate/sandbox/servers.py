@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ from typing import Any
 from migrate.sandbox.base import LocalServer
 
 GROUP = "migrate.sandbox"
+#: Loggers of the libraries the stand-ins are built on (one line per HTTP request).
+SERVER_LOGGERS = ("werkzeug", "wsgidav", "cheroot")
 
 
 def available() -> dict[str, Any]:
@@ -22,9 +25,14 @@ def available() -> dict[str, Any]:
 
 @contextmanager
 def running(workdir: Path, names: list[str] | None = None) -> Iterator[dict[str, LocalServer]]:
-    """Start the named servers (all installed ones by default); stop them all on exit."""
+    """Start the named servers (all installed ones by default); stop them all on exit.
+
+    What the servers log goes to `workdir/servers.log`, never to the user's terminal: request
+    lines would cut through the progress bar and bury the migration's own messages.
+    """
     found = available()
     with ExitStack() as stack:
+        stack.enter_context(_logging_to(workdir / "servers.log"))
         started: dict[str, LocalServer] = {}
         for name in sorted(names if names is not None else found):
             server_class = found[name].load()
@@ -32,6 +40,30 @@ def running(workdir: Path, names: list[str] | None = None) -> Iterator[dict[str,
             stack.enter_context(server)
             started[name] = server
         yield started
+
+
+@contextmanager
+def _logging_to(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    saved = {}
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        saved[name] = (logger.level, logger.propagate)
+        # With a handler of its own, werkzeug adds no coloured stderr handler.
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for name, (level, propagate) in saved.items():
+            logger = logging.getLogger(name)
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
+        handler.close()
 
 
 def needed_by(plan_text: str) -> list[str]:
