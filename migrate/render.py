@@ -125,7 +125,8 @@ def apply_text(result: ApplyResult) -> str:
         lines.extend(_("Step '{id}': {note}").format(id=step_id, note=note)
                      for note in outcome.notes)
     for change, why in result.stale[:LINES_PER_KIND]:
-        lines.append(_("  stale, not applied: {path} — {why}").format(path=one_line(change.item.path), why=why))
+        lines.append(_("  stale, not applied: {path} — {why}").format(
+            path=one_line(change.item.path), why=why))
     lines.append(ngettext("Applied: {done} done, {failed} failed, {conflict} conflict, "
                           "{skipped} skipped, {stale} stale, {unchanged} unchanged.",
                           "Applied: {done} done, {failed} failed, {conflict} conflicts, "
