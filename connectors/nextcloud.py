@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from connectors.dav.collisions import NameFolding
 from connectors.dav.group_target import GroupFolderTarget
 from connectors.dav.groupfolders import GroupFolderApi, PlacementRules
 from connectors.dav.http import DavHttp
@@ -94,7 +95,9 @@ class NextcloudConnector(Connector):
             uploads_url=f"{url}/remote.php/dav/uploads/{quote(user, safe='')}",
             shares=ShareApi(http, url) if sharing else None,
             sharing=str(step.options.get("sharing", "report")),
-            identities=dict(step.options.get("identities") or {}))
+            identities=dict(step.options.get("identities") or {}),
+            # Nextcloud stores every name in NFC (its View normalises each path).
+            folding=NameFolding(unicode=True), stores_nfc=True)
         capabilities = Capabilities(preserves_mtime=True,
                                     checksum_algorithms=("sha256", "sha1", "md5"),
                                     can_share=bool(sharing), default_jobs=DEFAULT_JOBS)

@@ -7,6 +7,7 @@ no checksums, no kept modification times (most servers refuse to set `getlastmod
 
 from __future__ import annotations
 
+from connectors.dav.collisions import NameFolding
 from connectors.dav.http import DavHttp
 from connectors.dav.names import NameRules
 from connectors.dav.target import DavSettings, DavTarget
@@ -30,6 +31,11 @@ class WebdavConnector(Connector):
                help="Upload each file under a temporary name and rename it into place, so a cut "
                     "upload never shows as a partial file. Turn off only for servers that do "
                     "this themselves (Apache mod_dav does): it saves one request per file."),
+        Option("case_insensitive", "boolean", default=False,
+               help="Set to true for a server that keeps its files on a Windows or macOS disk, "
+                    "where 'Budget.ods' and 'budget.ods' are one file: names differing only by "
+                    "case are then told apart (one is numbered) instead of overwriting each "
+                    "other."),
     ))
     target_actions = ("copy",)
 
@@ -37,6 +43,10 @@ class WebdavConnector(Connector):
         http = DavHttp(str(self.config["url"]), str(self.config["user"]),
                        str(self.config["password"]), 4 * DEFAULT_JOBS, _(WEBDAV_HELP),
                        bool(self.config.get("verify_tls", True)))
+        # Names differing only in their Unicode form (NFC/NFD) are kept apart on every server:
+        # some store them as sent, others (macOS, Nextcloud) make them one name.
+        folding = NameFolding(unicode=True, case=bool(self.config.get("case_insensitive")))
         settings = DavSettings(is_nextcloud=False, rules=NameRules.plain_webdav(),
-                               temporary_names=bool(self.config.get("temporary_names", True)))
+                               temporary_names=bool(self.config.get("temporary_names", True)),
+                               folding=folding)
         return DavTarget(http, location, settings, Capabilities(default_jobs=DEFAULT_JOBS))

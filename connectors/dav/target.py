@@ -14,13 +14,20 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
 from connectors.dav.chunked import ChunkedUpload
-from connectors.dav.collisions import CollisionResolver, Level, levels_of
+from connectors.dav.collisions import (
+    CollisionResolver,
+    Level,
+    NameFolding,
+    levels_of,
+    twin_reason,
+)
 from connectors.dav.http import DavHttp
 from connectors.dav.keepalive import KeepAliveUploads
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
@@ -52,6 +59,10 @@ class DavSettings:
     shares: ShareApi | None = None
     sharing: str = "report"
     identities: Mapping[str, Any] = field(default_factory=dict)
+    #: How the server compares names; `stores_nfc`: it stores them in NFC (Nextcloud), so
+    #: names are sent in that form and listed back as sent.
+    folding: NameFolding = field(default_factory=NameFolding)
+    stores_nfc: bool = False
 
 
 class DavTarget(Target):
@@ -59,15 +70,16 @@ class DavTarget(Target):
                  capabilities: Capabilities) -> None:
         self.http, self.root, self.settings = http, root.strip("/"), settings
         self.capabilities = capabilities
-        self.collisions = CollisionResolver()
+        self.collisions = CollisionResolver(settings.folding)
         self._folders: set[str] = {""}
         self._lock = threading.Lock()
         self._mkcol_lock = threading.Lock()
         #: Files written whose PUT answer gave no ETag: `settle` reads their versions back.
         self._readback = FolderReadback()
         # Every item names its folders again: encode each distinct segment once.
+        normal = (lambda s: unicodedata.normalize("NFC", s)) if settings.stores_nfc else str
         self._encode = lru_cache(maxsize=65536)(
-            lambda segment: encode_segment(segment, settings.rules))
+            lambda segment: encode_segment(normal(segment), settings.rules))
         user, password = http.session.auth  # type: ignore[misc]
         self.uploads = (KeepAliveUploads(http, user, password, bool(http.session.verify))
                         if KeepAliveUploads.is_usable(http.base) else None)
@@ -93,13 +105,18 @@ class DavTarget(Target):
     def prepare_names(self, items: Sequence[SourceItem]) -> None:
         self.collisions.resolve(self.levels(item) for item in items)
 
+    def name_key(self, name: str) -> str:
+        return self.settings.folding.key(name)
+
     def name_for(self, item: SourceItem) -> TargetName:
         levels = self.levels(item)
         parts, reasons = [], []
         for depth, level in enumerate(levels):
             name = self.collisions.renamed.get(level.key, level.name)
             why = list(level.reasons)
-            if name != level.name:
+            if level.key in self.collisions.twins:
+                why.append(twin_reason(self.collisions.twins[level.key], level.raw))
+            elif name != level.name:
                 why.append(_("another item in the folder has the same name"))
             if why and depth < len(levels) - 1:  # say which folder, for the files inside it
                 why = [_("folder '{name}' became '{new}': {why}").format(

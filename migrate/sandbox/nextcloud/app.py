@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from migrate.sandbox.nextcloud import uploads
 from migrate.sandbox.nextcloud.control import handle_control
@@ -36,6 +37,23 @@ def request_path(environ: dict[str, Any]) -> str:
         return raw.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return raw
+
+
+def normalise_names(environ: dict[str, Any], path: str) -> str:
+    """Nextcloud stores every name in Unicode NFC: `\\OC\\Files\\View` normalises each path
+    it is given (`Filesystem::normalizePath`), so `café` sent decomposed (NFD, as macOS
+    writes it) names the same file as `café` composed. Done here for the request path and the
+    `Destination` header, before anything else reads them."""
+    normal = unicodedata.normalize("NFC", path)
+    if normal != path:
+        environ["PATH_INFO"] = normal.encode("utf-8").decode("latin-1")
+    destination = environ.get("HTTP_DESTINATION")
+    if destination:
+        parts = urlparse(destination)
+        named = unicodedata.normalize("NFC", unquote(parts.path))
+        if named != unquote(parts.path):
+            environ["HTTP_DESTINATION"] = parts._replace(path=quote(named)).geturl()
+    return normal
 
 
 class NextcloudApp:
@@ -105,6 +123,7 @@ class NextcloudApp:
         if user is None:
             raise DavError(401, NOT_AUTHENTICATED)
         environ["nc.user"] = environ["wsgidav.auth.user_name"] = user
+        path = normalise_names(environ, path)
         if path.startswith(UPLOADS_ROOT + "/"):
             return self._uploads(environ, start_response, path, user)
         inner = self._files_path(path, user)

@@ -56,6 +56,9 @@ class SandboxState:
         self.lock = threading.RLock()
         self._requests: collections.Counter[str] = collections.Counter()
         self._next_share = 1
+        #: (index owner, path) of files being written: a second writer gets 423, as Nextcloud's
+        #: file locking answers a PUT to a file another request holds (`LockedException`).
+        self.writing: set[tuple[str, str]] = set()
         for index, (name, password) in enumerate(users.items()):
             self.add_user(name, password)
             if index == 0:

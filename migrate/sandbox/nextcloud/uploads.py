@@ -12,8 +12,10 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,6 +30,7 @@ BLOCK = 1024 * 1024
 MIN_CHUNK = 5 * 1024 * 1024
 MAX_CHUNK = 5 * 1024 * 1024 * 1024
 MAX_CHUNKS = 10000
+LOCK_WAITS = 50
 CHECKSUM_MISMATCH = "The computed checksum does not match the one received from the client."
 
 
@@ -204,9 +207,37 @@ def _existing_size(target: Path) -> int:
     return target.stat().st_size if target.exists() else 0
 
 
+@contextmanager
+def exclusive(state: SandboxState, where: Location) -> Iterator[None]:
+    """Hold `where` for one write; a concurrent write to the same file (the same name once
+    normalised) is answered 423 `FileLocked`, as Nextcloud's locking provider does."""
+    key = (where.owner, where.inner)
+    # A request whose connection was just cut still holds the file for a moment (its worker
+    # has not noticed yet): wait that moment before answering 423, so the sandbox's own
+    # thread scheduling does not decide.
+    for _attempt in range(LOCK_WAITS):
+        with state.lock:
+            if key not in state.writing:
+                state.writing.add(key)
+                break
+        time.sleep(0.01)
+    else:
+        raise DavError(423, f'"{where.inner.lstrip("/")}" is locked')
+    try:
+        yield
+    finally:
+        with state.lock:
+            state.writing.discard(key)
+
+
 def put_file(state: SandboxState, environ: dict[str, Any], user: str, path: str) -> Written:
     """PUT `path` (user-relative) from the request body."""
     check_name(state, path)
+    with exclusive(state, locate(state, user, path)):
+        return _put_file(state, environ, user, path)
+
+
+def _put_file(state: SandboxState, environ: dict[str, Any], user: str, path: str) -> Written:
     where = locate(state, user, path)
     replaced = _existing_size(where.file_path)
     length = environ.get("CONTENT_LENGTH")

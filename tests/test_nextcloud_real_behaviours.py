@@ -1,0 +1,125 @@
+"""What a real Nextcloud does that a naive client loses data or stops on (issue 12), played on
+the sandbox, which now behaves as the real server (docs/decisions/0440): names stored in NFC,
+the Group folders app only on index.php and ocs/v1.php."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import requests
+
+from connectors.dav.collisions import NameFolding
+from connectors.local import LocalSource, LocalTarget, probe_folding
+from migrate.sandbox.nextcloud import NextcloudServer
+from tests.test_nextcloud_migration import run, write_plan
+
+COMPOSED = unicodedata.normalize("NFC", "café.txt")
+DECOMPOSED = unicodedata.normalize("NFD", "café.txt")
+OCS = {"OCS-APIRequest": "true", "Accept": "application/json"}
+
+
+def stored(server: NextcloudServer, user: str = "alice") -> dict[str, bytes]:
+    root = server.state.files_root(user) / "Documents"
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
+            if p.is_file()}
+
+
+def twins_in(source: Path) -> None:
+    source.mkdir(parents=True)
+    (source / COMPOSED).write_bytes(b"typed on Windows")
+    (source / DECOMPOSED).write_bytes(b"typed on a Mac")
+    (source / "Été").mkdir()
+    (source / "Été" / "notes.txt").write_bytes(b"plain")
+
+
+def test_nfc_and_nfd_twins_arrive_as_two_files_one_renamed_then_nothing_to_do(
+        nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
+    twins_in(tmp_path / "source")
+    plan = write_plan(tmp_path, nextcloud_server)
+    planned = run("plan", plan, server=nextcloud_server)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "café (2).txt" in unicodedata.normalize("NFC", planned.stdout)
+    assert "the other Unicode way (NFC/NFD)" in planned.stdout
+    applied = run("apply", plan, "--yes", server=nextcloud_server)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert stored(nextcloud_server) == {
+        COMPOSED: b"typed on Windows",  # the one already in the server's form keeps the name
+        unicodedata.normalize("NFC", "café (2).txt"): b"typed on a Mac",
+        unicodedata.normalize("NFC", "Été/notes.txt"): b"plain"}
+    for _run in range(2):  # never re-sent, never a conflict
+        again = run("plan", plan, "--detailed-exitcode", server=nextcloud_server)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "3 unchanged" in again.stdout
+
+
+def test_webdav_target_keeps_unicode_twins_apart(nextcloud_server: NextcloudServer,
+                                                 tmp_path: Path) -> None:
+    twins_in(tmp_path / "source")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "version: 1\norganisation: Essais\nconnections:\n"
+        "  here: {type: local, path: source}\n"
+        f"  dav: {{type: webdav, url: '{nextcloud_server.dav_url()}', user: alice, "
+        "password: '${env:NC_PASSWORD}'}\n"
+        "steps:\n  - id: files\n    copy: {from: here, to: 'dav:/Documents'}\n",
+        encoding="utf-8")
+    applied = run("apply", plan, "--yes", server=nextcloud_server)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert sorted(stored(nextcloud_server).values()) == [b"plain", b"typed on Windows",
+                                                         b"typed on a Mac"]
+    again = run("plan", plan, "--detailed-exitcode", server=nextcloud_server)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_group_folders_app_answers_on_index_php_not_ocs_v2(tmp_path: Path) -> None:
+    with NextcloudServer(tmp_path / "nc", {"alice": "pw"}, group_folders=True) as server:
+        def get(front: str) -> requests.Response:
+            return requests.get(f"{server.url}/{front}/apps/groupfolders/folders",
+                                params={"format": "json"}, headers=OCS, auth=("alice", "pw"),
+                                timeout=10)
+
+        assert get("index.php").json()["ocs"]["meta"]["statuscode"] == 100
+        assert get("ocs/v1.php").json()["ocs"]["meta"]["statuscode"] == 100
+        assert get("ocs/v2.php").status_code == 404
+
+
+def test_a_plan_without_shared_drives_ignores_the_group_folders_app(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "budget.ods").write_bytes(b"figures")
+    with NextcloudServer(tmp_path / "nc", {"alice": "alice-password"},
+                         group_folders=True) as server:
+        plan = write_plan(tmp_path, server)
+        planned = run("plan", plan, "--detailed-exitcode", server=server)
+        assert planned.returncode == 2, planned.stdout + planned.stderr
+        assert "1 to create" in planned.stdout
+        applied = run("apply", plan, "--yes", server=server)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert stored(server) == {"budget.ods": b"figures"}
+        assert run("plan", plan, "--detailed-exitcode", server=server).returncode == 0
+
+
+def test_local_target_on_a_folding_disk_numbers_case_and_unicode_twins(tmp_path: Path) -> None:
+    """A macOS or Windows disk sees `café`/`café` and `Readme`/`README` as one name: the
+    local target numbers the second of each, stably, and says why. (This machine's disk does
+    not fold, so the folding the probe would find is given.)"""
+    source = tmp_path / "source"
+    twins_in(source)
+    (source / "Readme.txt").write_bytes(b"mixed")
+    (source / "README.txt").write_bytes(b"upper")
+    target = LocalTarget(tmp_path / "target", folding=NameFolding(unicode=True, case=True))
+    reader = LocalSource(source)
+    items = list(reader.list_items().items)
+    target.prepare_names(items)
+    named = {item.path: target.name_for(item) for item in items}
+    assert named[COMPOSED].name == COMPOSED and named[COMPOSED].rename_reason is None
+    assert named[DECOMPOSED].name == unicodedata.normalize("NFD", "café (2).txt")
+    assert "Unicode" in (named[DECOMPOSED].rename_reason or "")
+    assert named["README.txt"].name == "README.txt"
+    assert named["Readme.txt"].name == "Readme (2).txt"
+    assert "upper and lower case" in (named["Readme.txt"].rename_reason or "")
+    assert len({target.name_key(n.name) for n in named.values()}) == len(named)
+    assert probe_folding(tmp_path) in (NameFolding(False, False), NameFolding(True, True),
+                                       NameFolding(False, True), NameFolding(True, False))
+    assert not list(tmp_path.glob(".~migrate-probe*"))  # the probe cleans up after itself
