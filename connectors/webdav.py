@@ -11,7 +11,8 @@ from connectors.dav.collisions import NameFolding
 from connectors.dav.http import DavHttp
 from connectors.dav.names import NameRules
 from connectors.dav.target import DavSettings, DavTarget
-from connectors.nextcloud import CONNECTION_OPTIONS, DEFAULT_JOBS
+from connectors.dav.verification import parse_read_back
+from connectors.nextcloud import CONNECTION_OPTIONS, DEFAULT_JOBS, READ_BACK
 from migrate.connector import Capabilities, Connector, StepContext
 from migrate.i18n import _
 from migrate.options import Option, OptionSet
@@ -38,6 +39,7 @@ class WebdavConnector(Connector):
                     "other."),
     ))
     target_actions = ("copy",)
+    target_step_options = OptionSet((READ_BACK,))
 
     def open_target(self, location: str, step: StepContext) -> DavTarget:
         http = DavHttp(str(self.config["url"]), str(self.config["user"]),
@@ -48,5 +50,6 @@ class WebdavConnector(Connector):
         folding = NameFolding(unicode=True, case=bool(self.config.get("case_insensitive")))
         settings = DavSettings(is_nextcloud=False, rules=NameRules.plain_webdav(),
                                temporary_names=bool(self.config.get("temporary_names", True)),
-                               folding=folding)
+                               folding=folding,
+                               read_back=parse_read_back(step.options.get("read_back")))
         return DavTarget(http, location, settings, Capabilities(default_jobs=DEFAULT_JOBS))

@@ -123,3 +123,50 @@ def test_local_target_on_a_folding_disk_numbers_case_and_unicode_twins(tmp_path:
     assert probe_folding(tmp_path) in (NameFolding(False, False), NameFolding(True, True),
                                        NameFolding(False, True), NameFolding(True, False))
     assert not list(tmp_path.glob(".~migrate-probe*"))  # the probe cleans up after itself
+
+
+# --- 3. checksums are stored, not checked: reading back is what verifies -------------------
+
+
+def test_read_back_catches_bytes_the_server_stored_wrong(nextcloud_server: NextcloudServer,
+                                                         tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    for index in range(6):
+        (source / f"note-{index}.txt").write_bytes(f"contenu {index}".encode() * 50)
+    plain = write_plan(tmp_path, nextcloud_server)
+    planned = run("plan", plain, server=nextcloud_server)
+    assert "the content is not read back" in planned.stdout  # said, not implied
+    # Nextcloud stores what arrives, whatever OC-Checksum said: without read_back the damage
+    # is not seen...
+    nextcloud_server.corrupt_upload(path="/remote.php/dav/files/alice/Documents/note-0.txt")
+    assert run("apply", plain, "--yes", server=nextcloud_server).returncode == 0
+    assert stored(nextcloud_server)["note-0.txt"] != (source / "note-0.txt").read_bytes()
+
+    # ... with it, the damaged copy is found and sent again.
+    (tmp_path / "plan.yaml").unlink()
+    checked = write_plan(tmp_path, nextcloud_server, extra="    with: {read_back: all}\n")
+    (source / "note-1.txt").write_bytes(b"changed at the source")
+    nextcloud_server.corrupt_upload(path="/remote.php/dav/files/alice/Documents/note-1.txt")
+    planned = run("plan", checked, server=nextcloud_server)
+    assert "1 of 1 files will be downloaded again" in planned.stdout, planned.stdout
+    applied = run("apply", checked, "--yes", server=nextcloud_server)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "1 file was downloaded again after upload: identical" in applied.stdout
+    assert stored(nextcloud_server)["note-1.txt"] == b"changed at the source"
+
+
+def test_read_back_a_random_sample(nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    for index in range(12):
+        (source / f"f{index}.txt").write_bytes(b"x" * index)
+    plan = write_plan(tmp_path, nextcloud_server, extra="    with: {read_back: 5}\n")
+    applied = run("apply", plan, "--yes", server=nextcloud_server)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "5 of 12 files will be downloaded again" in applied.stdout
+    assert "5 files were downloaded again after upload: identical" in applied.stdout
+    wrong = write_plan(tmp_path, nextcloud_server, extra="    with: {read_back: some}\n")
+    refused = run("plan", wrong, server=nextcloud_server)
+    assert refused.returncode == 1 and "'read_back' is 'all', 'none' or a number" in (
+        refused.stdout + refused.stderr)

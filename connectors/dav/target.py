@@ -5,7 +5,10 @@
   Nextcloud writes a PUT to a `.part` and renames it itself; on a plain server a file is put
   under a temporary name derived from the idempotency key and MOVEd into place.
 - Nextcloud gets `X-OC-MTime` (the source's modification time) and `OC-Checksum` (SHA-256, from
-  the source's fingerprint, or computed while streaming), so it checks what it received.
+  the source's fingerprint, or computed while streaming). Nextcloud stores that checksum as
+  sent without checking the bytes against it: it lets a later run recognise the content, it
+  proves nothing about the upload. What is verified is the size, and, with `read_back`, the
+  content downloaded again (`connectors/dav/verification.py`).
 - Parent folders are created with MKCOL and remembered.
 """
 
@@ -35,6 +38,7 @@ from connectors.dav.names import NameRules, encode_segment
 from connectors.dav.readback import FolderReadback, Listing
 from connectors.dav.sharing import ShareApi, plan_shares, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
+from connectors.dav.verification import BLOCK, ReadBack, sha256_of
 from migrate.connector import Capabilities, Source, Target
 from migrate.errors import TransientError
 from migrate.i18n import _
@@ -63,6 +67,8 @@ class DavSettings:
     #: names are sent in that form and listed back as sent.
     folding: NameFolding = field(default_factory=NameFolding)
     stores_nfc: bool = False
+    #: Files to download again after upload: 0 none, None all, N a random sample of N.
+    read_back: int | None = 0
 
 
 class DavTarget(Target):
@@ -76,6 +82,7 @@ class DavTarget(Target):
         self._mkcol_lock = threading.Lock()
         #: Files written whose PUT answer gave no ETag: `settle` reads their versions back.
         self._readback = FolderReadback()
+        self.read_back = ReadBack(settings.read_back, settings.is_nextcloud)
         # Every item names its folders again: encode each distinct segment once.
         normal = (lambda s: unicodedata.normalize("NFC", s)) if settings.stores_nfc else str
         self._encode = lru_cache(maxsize=65536)(
@@ -159,6 +166,8 @@ class DavTarget(Target):
             fingerprint = self._write_file(change, source, path, idempotency_key)
         finally:
             self._readback.ended(folder)
+        if self.read_back.wants(change):
+            self._read_back(path, change, source, fingerprint)
         self._share(change, path)
         return TargetEntry(change.target_name, ItemKind.FILE, fingerprint)
 
@@ -245,6 +254,24 @@ class DavTarget(Target):
             data = b"".join(iter(lambda: body.read(SMALL), b""))
             return self.uploads.put(url, data, size, what, headers)
         return self.uploads.put(url, body, size, what, headers)
+
+    def _read_back(self, path: str, change: Change, source: Source,
+                   written: Fingerprint) -> None:
+        """Download what was just written and compare its SHA-256 with the source's."""
+        expected = (written.checksum or "").partition("sha256:")[2]
+        if not expected:
+            with source.open(change.item) as stream:
+                expected = sha256_of(iter(lambda: stream.read(BLOCK), b""))
+        response = self.http.request("GET", self.http.url(path), change.item.path, stream=True)
+        with response:
+            actual = sha256_of(response.iter_content(BLOCK))
+        self.read_back.compare(expected, actual, change.item.path)
+
+    def plan_notes(self, changes: Sequence[Change]) -> list[str]:
+        return self.read_back.choose(changes)
+
+    def notes(self) -> list[str]:
+        return self.read_back.notes()
 
     def settle(self, written: Sequence[TargetEntry]) -> list[TargetEntry]:
         """The versions of files whose PUT answer had no ETag, read back with one PROPFIND

@@ -14,7 +14,14 @@ from urllib.parse import quote, unquote, urlparse
 from migrate.sandbox.nextcloud import uploads
 from migrate.sandbox.nextcloud.control import handle_control
 from migrate.sandbox.nextcloud.dav import FILES_ROOT, LEGACY_ROOT, UPLOADS_ROOT, build_dav_app
-from migrate.sandbox.nextcloud.faults import DROP, ConnectionDropped, DroppingInput, cut_socket
+from migrate.sandbox.nextcloud.faults import (
+    CORRUPT,
+    DROP,
+    ConnectionDropped,
+    CorruptingInput,
+    DroppingInput,
+    cut_socket,
+)
 from migrate.sandbox.nextcloud.ocs import VERSION, handle_ocs
 from migrate.sandbox.nextcloud.responses import DavError, status_line
 from migrate.sandbox.nextcloud.state import SandboxState
@@ -87,6 +94,9 @@ class NextcloudApp:
         if fault.status == DROP:
             cut = cut_socket(environ.get("nc.socket"))
             environ["wsgi.input"] = DroppingInput(environ["wsgi.input"], fault.after_bytes, cut)
+            return
+        if fault.status == CORRUPT:
+            environ["wsgi.input"] = CorruptingInput(environ["wsgi.input"])
             return
         headers = []
         if fault.retry_after is not None:

@@ -10,7 +10,7 @@ from cheroot import wsgi
 
 from migrate.sandbox.base import LocalServer
 from migrate.sandbox.nextcloud.app import NextcloudApp
-from migrate.sandbox.nextcloud.faults import DROP, Fault
+from migrate.sandbox.nextcloud.faults import CORRUPT, DROP, Fault
 from migrate.sandbox.nextcloud.state import SandboxState
 
 
@@ -118,6 +118,10 @@ class NextcloudServer(LocalServer):
                         times: int = 1) -> Fault:  # fmt: skip
         """Cut the TCP connection once `after_bytes` of a matching request body were read."""
         return self.state.faults.add(Fault(DROP, path, method, times, after_bytes=after_bytes))
+
+    def corrupt_upload(self, path: str = "/", method: str = "PUT", times: int = 1) -> Fault:
+        """Change the first byte of a matching request body: stored and answered as usual."""
+        return self.state.faults.add(Fault(CORRUPT, path, method, times))
 
     def clear_faults(self) -> None:
         self.state.faults.clear()

@@ -1,8 +1,8 @@
 """Writes: plain PUT and chunked upload v2, with Nextcloud's headers, checks and statuses.
 
-Bodies are streamed to a temporary file beside the index (never held in memory), hashed on the
-way, checked against `OC-Checksum` and `OC-Total-Length`, then renamed into place, so a failed
-or cut upload never leaves a partial file in the user's tree.
+Bodies are streamed to a temporary file beside the index (never held in memory), checked against
+`OC-Total-Length`, then renamed into place, so a failed or cut upload never leaves a partial
+file in the user's tree. `OC-Checksum` is stored as sent and not checked, as Nextcloud does.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ MIN_CHUNK = 5 * 1024 * 1024
 MAX_CHUNK = 5 * 1024 * 1024 * 1024
 MAX_CHUNKS = 10000
 LOCK_WAITS = 50
-CHECKSUM_MISMATCH = "The computed checksum does not match the one received from the client."
 
 
 class Digest:
@@ -55,21 +54,10 @@ class Digest:
         digest = self._hashes.get(algorithm)
         return None if digest is None else digest.hexdigest()
 
-    def stored(self, client_header: str | None) -> str:
-        """The `oc:checksum` text: `SHA1:… MD5:… SHA256:…` (plus the client's own algorithm)."""
-        parts = [f"{name}:{digest.hexdigest()}" for name, digest in self._hashes.items()]
-        if client_header and client_header.split(":", 1)[0].upper() == "ADLER32":
-            parts.append(f"ADLER32:{self.hexdigest('ADLER32')}")
-        return " ".join(parts)
-
-    def verify(self, client_header: str | None) -> None:
-        """400 as Nextcloud does when `OC-Checksum` names a known algorithm and differs."""
-        if not client_header:
-            return
-        algorithm, _, expected = client_header.strip().partition(":")
-        actual = self.hexdigest(algorithm)
-        if actual is not None and actual != expected.strip().lower():
-            raise DavError(400, CHECKSUM_MISMATCH)
+    def stored(self, client_header: str | None) -> str | None:
+        """The `oc:checksum` text Nextcloud keeps: the client's `OC-Checksum` as sent (trimmed),
+        never compared with the bytes; none without the header (`File::put`, NC 20–34)."""
+        return client_header.strip() if client_header and client_header.strip() else None
 
 
 @dataclass
@@ -175,11 +163,10 @@ def parse_mtime(environ: dict[str, Any]) -> int | None:
 def commit(
     state: SandboxState, user: str, path: str, temp: Path, digest: Digest, environ: dict[str, Any]
 ) -> Written:
-    """Verify, move `temp` to `path` in `user`'s tree, set mtime, record, build headers."""
+    """Move `temp` to `path` in `user`'s tree, set mtime, record, build headers."""
     checksum_header = environ.get("HTTP_OC_CHECKSUM")
     try:
         mtime = parse_mtime(environ)
-        digest.verify(checksum_header)
     except DavError:
         temp.unlink(missing_ok=True)
         raise
