@@ -27,6 +27,10 @@ RETRYABLE = {423, 429, 500, 502, 503, 504}
 TIMEOUT = (15, 300)
 
 
+class LockedError(TransientError):
+    """423: the file is locked (a write in progress, or a person's lock: `DavTarget` asks)."""
+
+
 def retry_after(response: requests.Response) -> float | None:
     """Seconds from a `Retry-After` header (a number or an HTTP date), or None."""
     value = response.headers.get("Retry-After")
@@ -115,6 +119,10 @@ class DavHttp:
                                                          reason=message or response.reason))
         if status == 507:
             return FatalError(self.full_message())
+        if status == 423:
+            return LockedError(_("the server says {what} is locked ({reason})").format(
+                what=what, reason=message or response.reason),
+                retry_after=retry_after(response))
         if status in RETRYABLE:
             reason = message or response.reason
             return TransientError(_("the server is busy or unavailable (HTTP {status}: "

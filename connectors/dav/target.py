@@ -31,7 +31,7 @@ from connectors.dav.collisions import (
     levels_of,
     twin_reason,
 )
-from connectors.dav.http import DavHttp
+from connectors.dav.http import DavHttp, LockedError
 from connectors.dav.keepalive import KeepAliveUploads
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
 from connectors.dav.names import NameRules, encode_segment
@@ -40,7 +40,7 @@ from connectors.dav.sharing import ShareApi, plan_shares, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
 from connectors.dav.verification import BLOCK, ReadBack, sha256_of
 from migrate.connector import Capabilities, Source, Target
-from migrate.errors import TransientError
+from migrate.errors import SkipItem, TransientError
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 
@@ -83,6 +83,8 @@ class DavTarget(Target):
         #: Files written whose PUT answer gave no ETag: `settle` reads their versions back.
         self._readback = FolderReadback()
         self.read_back = ReadBack(settings.read_back, settings.is_nextcloud)
+        #: Items left for a later run because a person holds a lock on them, said at the end.
+        self._locked: list[str] = []
         # Every item names its folders again: encode each distinct segment once.
         normal = (lambda s: unicodedata.normalize("NFC", s)) if settings.stores_nfc else str
         self._encode = lru_cache(maxsize=65536)(
@@ -164,6 +166,9 @@ class DavTarget(Target):
         self._readback.started(folder)
         try:
             fingerprint = self._write_file(change, source, path, idempotency_key)
+        except LockedError:
+            self._name_the_lock_holder(path, change.item.path)
+            raise  # locked by a request in progress: worth retrying soon
         finally:
             self._readback.ended(folder)
         if self.read_back.wants(change):
@@ -255,6 +260,19 @@ class DavTarget(Target):
             return self.uploads.put(url, data, size, what, headers)
         return self.uploads.put(url, body, size, what, headers)
 
+    def _name_the_lock_holder(self, path: str, what: str) -> None:
+        """A 423 on a file a person locked (files_lock): retrying for seconds is useless, the
+        lock lasts until they release it. Say who holds it and leave the item for a later run
+        (`SkipItem`: not recorded as done, so the next run plans it again)."""
+        found = next(iter(propfind(self.http, self.http.url(path), "0", path)), None)
+        if found is not None and found.locked_by:
+            message = _("{path} is locked on the server by {who}: it is left for a later run "
+                        "(ask them to unlock it, then run 'migrate apply' again)").format(
+                            path=what, who=found.locked_by)
+            with self._lock:
+                self._locked.append(message)
+            raise SkipItem(message)
+
     def _read_back(self, path: str, change: Change, source: Source,
                    written: Fingerprint) -> None:
         """Download what was just written and compare its SHA-256 with the source's."""
@@ -271,7 +289,7 @@ class DavTarget(Target):
         return self.read_back.choose(changes)
 
     def notes(self) -> list[str]:
-        return self.read_back.notes()
+        return [*self._locked, *self.read_back.notes()]
 
     def settle(self, written: Sequence[TargetEntry]) -> list[TargetEntry]:
         """The versions of files whose PUT answer had no ETag, read back with one PROPFIND

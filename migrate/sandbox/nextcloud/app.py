@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
-from migrate.sandbox.nextcloud import uploads
+from migrate.sandbox.nextcloud import locks, uploads
 from migrate.sandbox.nextcloud.control import handle_control
 from migrate.sandbox.nextcloud.dav import FILES_ROOT, LEGACY_ROOT, UPLOADS_ROOT, build_dav_app
 from migrate.sandbox.nextcloud.faults import (
@@ -157,7 +157,11 @@ class NextcloudApp:
     def _files(self, environ: dict[str, Any], start_response: Any, inner: str,
                user: str) -> Iterable[bytes]:  # fmt: skip
         method = environ["REQUEST_METHOD"]
+        if method in ("LOCK", "UNLOCK") and environ.get("HTTP_X_USER_LOCK"):
+            return self._user_lock(start_response, method, user, inner)
         uploads.check_permission(self.state, user, inner, method)
+        if method in ("PUT", "DELETE", "MOVE"):
+            locks.check_unlocked(self.state, user, inner)
         if method == "PUT":
             written = uploads.put_file(self.state, environ, user, inner)
             return _empty(start_response, 201 if written.created else 204, written.headers)
@@ -167,7 +171,19 @@ class NextcloudApp:
             destination = self._destination(environ, user)
             uploads.check_name(self.state, destination)
             uploads.check_permission(self.state, user, destination, "PUT")
+            locks.check_unlocked(self.state, user, destination)
         return self._through_dav(environ, start_response)
+
+    def _user_lock(self, start_response: Any, method: str, user: str,
+                   inner: str) -> Iterable[bytes]:  # fmt: skip
+        """files_lock's `LOCK`/`UNLOCK` with `X-User-Lock` (LockPlugin::httpLock)."""
+        found = locks.lock(self.state, user, inner) if method == "LOCK" else None
+        if method == "UNLOCK":
+            locks.unlock(self.state, user, inner)
+        body = locks.properties_body(found)
+        start_response(status_line(200), [("Content-Type", "application/xml; charset=utf-8"),
+                                          ("Content-Length", str(len(body)))])  # fmt: skip
+        return [body]
 
     def _uploads(self, environ: dict[str, Any], start_response: Any, path: str,
                  user: str) -> Iterable[bytes]:  # fmt: skip
@@ -188,6 +204,7 @@ class NextcloudApp:
             return _empty(start_response, 201, [])
         if method == "MOVE" and chunk == ".file":
             destination = self._destination(environ, user)
+            locks.check_unlocked(self.state, user, destination)
             written = uploads.finish_upload(self.state, environ, user, upload_id, destination)
             return _empty(start_response, 201 if written.created else 204, written.headers)
         if method == "DELETE" and upload_id and not chunk:
