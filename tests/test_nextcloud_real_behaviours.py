@@ -219,3 +219,57 @@ def test_lock_properties_as_files_lock_gives_them(nextcloud_server: NextcloudSer
     assert nextcloud_session.request("UNLOCK", url, headers={"X-User-Lock": "1"}).ok
     assert nextcloud_session.request("UNLOCK", url,
                                      headers={"X-User-Lock": "1"}).status_code == 412
+
+
+# --- 5. quota: one file too large is not a full account; a full account is said once --------
+
+MIB = 1024 * 1024
+
+
+def test_a_file_larger_than_the_space_left_is_skipped_with_both_figures(
+        nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "film.mov").write_bytes(b"\1" * (12 * MIB))
+    for index in range(5):
+        (source / f"petit-{index}.txt").write_bytes(b"x" * 1000)
+    plan = write_plan(tmp_path, nextcloud_server,
+                      options=", chunk_threshold_mb: 5, chunk_size_mb: 5")
+    nextcloud_server.set_quota("alice", 8 * MIB)
+    applied = run("apply", plan, "--yes", server=nextcloud_server)
+    output = applied.stdout + applied.stderr
+    assert "film.mov (12.6 MB) does not fit in the space left on the account (8.4 MB free)" \
+        in output, output
+    assert "is full" not in output
+    assert sorted(stored(nextcloud_server)) == [f"petit-{i}.txt" for i in range(5)]
+    uploads = nextcloud_server.state.uploads_root("alice")
+    assert list(uploads.iterdir()) == []  # no empty upload folder left behind
+
+
+def test_mkcol_and_first_chunk_answer_507_as_nextcloud_does(
+        nextcloud_server: NextcloudServer, nextcloud_session: requests.Session) -> None:
+    files = nextcloud_server.dav_url()
+    nextcloud_server.set_quota("alice", 6 * MIB)
+    upload = f"{nextcloud_server.url}/remote.php/dav/uploads/alice/big"
+    headers = {"Destination": f"{files}/big.bin", "OC-Total-Length": str(300 * MIB)}
+    assert nextcloud_session.request("MKCOL", upload, headers=headers).status_code == 201
+    first = nextcloud_session.put(f"{upload}/1", data=b"x" * 1000, headers=headers)
+    assert first.status_code == 507 and f"{300 * MIB} required" in first.text
+    nextcloud_server.set_quota("alice", 100)
+    refused = nextcloud_session.request("MKCOL", f"{files}/Dossier")
+    assert refused.status_code == 507 and "Cannot create directory" in refused.text
+
+
+def test_a_full_account_is_said_once(nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    for folder in range(4):
+        for index in range(10):
+            path = source / f"dossier-{folder}" / f"f{index}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"y" * 500)
+    plan = write_plan(tmp_path, nextcloud_server)
+    nextcloud_server.set_quota("alice", 0)
+    stopped = run("apply", plan, "--yes", server=nextcloud_server)
+    output = stopped.stdout + stopped.stderr
+    assert stopped.returncode != 0
+    assert output.count("is full") == 1, output

@@ -31,16 +31,17 @@ from connectors.dav.collisions import (
     levels_of,
     twin_reason,
 )
-from connectors.dav.http import DavHttp, LockedError
+from connectors.dav.http import DavHttp, InsufficientStorageError, LockedError
 from connectors.dav.keepalive import KeepAliveUploads
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
 from connectors.dav.names import NameRules, encode_segment
 from connectors.dav.readback import FolderReadback, Listing
+from connectors.dav.refusals import does_not_fit, held_lock
 from connectors.dav.sharing import ShareApi, plan_shares, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
 from connectors.dav.verification import BLOCK, ReadBack, sha256_of
 from migrate.connector import Capabilities, Source, Target
-from migrate.errors import SkipItem, TransientError
+from migrate.errors import TransientError
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 
@@ -83,8 +84,9 @@ class DavTarget(Target):
         #: Files written whose PUT answer gave no ETag: `settle` reads their versions back.
         self._readback = FolderReadback()
         self.read_back = ReadBack(settings.read_back, settings.is_nextcloud)
-        #: Items left for a later run because a person holds a lock on them, said at the end.
-        self._locked: list[str] = []
+        #: Why items were left for a later run while writing (a person's lock, a file larger
+        #: than the space left): said again at the end of the step, where it is read.
+        self._left: list[str] = []
         # Every item names its folders again: encode each distinct segment once.
         normal = (lambda s: unicodedata.normalize("NFC", s)) if settings.stores_nfc else str
         self._encode = lru_cache(maxsize=65536)(
@@ -167,8 +169,17 @@ class DavTarget(Target):
         try:
             fingerprint = self._write_file(change, source, path, idempotency_key)
         except LockedError:
-            self._name_the_lock_holder(path, change.item.path)
-            raise  # locked by a request in progress: worth retrying soon
+            held = held_lock(self.http, path, change.item.path)
+            if held is None:
+                raise  # locked by a request in progress: worth retrying soon
+            self._left_for_later(held)
+            raise held from None
+        except InsufficientStorageError:
+            too_large = does_not_fit(self.http, change.item)
+            if too_large is None:
+                raise  # the account is full: the step stops, said once
+            self._left_for_later(too_large)
+            raise too_large from None
         finally:
             self._readback.ended(folder)
         if self.read_back.wants(change):
@@ -215,7 +226,11 @@ class DavTarget(Target):
         upload = self._upload(path, key, item.path)
         headers = self._nextcloud_headers(item)
         hasher = Hasher()
-        response = upload.send(stream, item.fingerprint.size, headers, hasher)
+        try:
+            response = upload.send(stream, item.fingerprint.size, headers, hasher)
+        except InsufficientStorageError:
+            upload.abandon()  # refused before any chunk was kept: leave no empty folder behind
+            raise
         self._check_whole(stream, hasher, item)
         return self._written(response, hasher, item, headers)
 
@@ -260,18 +275,9 @@ class DavTarget(Target):
             return self.uploads.put(url, data, size, what, headers)
         return self.uploads.put(url, body, size, what, headers)
 
-    def _name_the_lock_holder(self, path: str, what: str) -> None:
-        """A 423 on a file a person locked (files_lock): retrying for seconds is useless, the
-        lock lasts until they release it. Say who holds it and leave the item for a later run
-        (`SkipItem`: not recorded as done, so the next run plans it again)."""
-        found = next(iter(propfind(self.http, self.http.url(path), "0", path)), None)
-        if found is not None and found.locked_by:
-            message = _("{path} is locked on the server by {who}: it is left for a later run "
-                        "(ask them to unlock it, then run 'migrate apply' again)").format(
-                            path=what, who=found.locked_by)
-            with self._lock:
-                self._locked.append(message)
-            raise SkipItem(message)
+    def _left_for_later(self, reason: Exception) -> None:
+        with self._lock:
+            self._left.append(str(reason))
 
     def _read_back(self, path: str, change: Change, source: Source,
                    written: Fingerprint) -> None:
@@ -289,7 +295,7 @@ class DavTarget(Target):
         return self.read_back.choose(changes)
 
     def notes(self) -> list[str]:
-        return [*self._locked, *self.read_back.notes()]
+        return [*self._left, *self.read_back.notes()]
 
     def settle(self, written: Sequence[TargetEntry]) -> list[TargetEntry]:
         """The versions of files whose PUT answer had no ETag, read back with one PROPFIND

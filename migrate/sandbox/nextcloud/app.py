@@ -167,6 +167,7 @@ class NextcloudApp:
             return _empty(start_response, 201 if written.created else 204, written.headers)
         if method == "MKCOL":
             uploads.check_name(self.state, inner)
+            uploads.check_folder_quota(self.state, user, inner)
         if method in ("MOVE", "COPY"):
             destination = self._destination(environ, user)
             uploads.check_name(self.state, destination)

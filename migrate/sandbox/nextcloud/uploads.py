@@ -149,6 +149,19 @@ def check_quota(state: SandboxState, user: str, path: str, length: int, replaced
         raise DavError(507, f"Insufficient space in {path}, {length} required, {free} available")
 
 
+#: QuotaPlugin::onCreateCollection counts a new folder as this many bytes.
+FOLDER_BYTES = 4096
+
+
+def check_folder_quota(state: SandboxState, user: str, path: str) -> None:
+    """507 for MKCOL when less than 4096 bytes are free (QuotaPlugin, NC 30–34)."""
+    parent = path.rstrip("/").rpartition("/")[0] or "/"
+    free = _free(state, user, locate(state, user, parent))
+    if 0 <= free < FOLDER_BYTES:
+        raise DavError(507, f"Insufficient space in {parent}. {free} available. Cannot create "
+                            "directory")
+
+
 def parse_mtime(environ: dict[str, Any]) -> int | None:
     value = environ.get("HTTP_X_OC_MTIME")
     if value is None:
@@ -276,6 +289,12 @@ def put_chunk(state: SandboxState, environ: dict[str, Any], user: str, upload_id
         raise DavError(400, "Chunk is larger than the maximum of 5 GiB")
     staged = sum(p.stat().st_size for p in folder.iterdir() if p.name != chunk)
     destination = state.index.upload_destination(user, upload_id) or f"/{upload_id}"
+    total = environ.get("HTTP_OC_TOTAL_LENGTH")
+    if total is not None and total.isdigit() and not (folder / chunk).exists():
+        # QuotaPlugin::beforeCreateFile: a new chunk with `OC-Total-Length` is checked for the
+        # whole file against the destination's free space, so the first chunk already fails.
+        parent = destination.rstrip("/").rpartition("/")[0] or "/"
+        check_quota(state, user, parent, int(total), 0)
     check_quota(state, user, destination, staged + length, 0)
     temp, _digest = spool(state, body_stream(environ), MAX_CHUNK)
     os.replace(temp, folder / chunk)
