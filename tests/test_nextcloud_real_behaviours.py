@@ -273,3 +273,30 @@ def test_a_full_account_is_said_once(nextcloud_server: NextcloudServer, tmp_path
     output = stopped.stdout + stopped.stderr
     assert stopped.returncode != 0
     assert output.count("is full") == 1, output
+
+
+# --- 6. renames by the marker alone are renames; renames and notes are never folded ---------
+
+
+def test_marker_only_renames_are_listed_among_many_creations(
+        nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    for index in range(40):
+        (source / f"a-{index:03}.txt").write_bytes(b"plain")
+    (source / "\u2215already-lookalike.txt").write_bytes(b"slash look-alike")
+    (source / "full\uff0dwidth\uff1f.txt").write_bytes(b"full-width question mark")
+    plan = write_plan(tmp_path, nextcloud_server)
+    planned = run("plan", plan, server=nextcloud_server)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    lines = planned.stdout.splitlines()
+    for shown in ("\u201b\u2215already-lookalike.txt", "full\uff0dwidth\u201b\uff1f.txt"):
+        line = next((x for x in lines if shown in x), "")
+        assert "renamed from" in line, planned.stdout
+    assert "… and" in planned.stdout  # plain creations are still folded
+    applied = run("apply", plan, "--yes", server=nextcloud_server)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    report = run("report", plan, "--format", "md", server=nextcloud_server)
+    assert report.returncode == 0, report.stdout + report.stderr
+    renamed = [x for x in report.stdout.splitlines() if "already-lookalike" in x]
+    assert renamed and "renamed names use" in " ".join(renamed), report.stdout
