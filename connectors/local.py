@@ -13,13 +13,21 @@ import errno
 import hashlib
 import os
 import stat
+import tempfile
 import threading
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from connectors.dav.collisions import (
+    CollisionResolver,
+    NameFolding,
+    levels_of,
+    twin_reason,
+)
 from migrate import confine
 from migrate.connector import (
     Capabilities,
@@ -189,6 +197,28 @@ class LocalSource(Source):
                 path=item.path, reason=error.strerror)) from None
 
 
+def probe_folding(root: Path) -> NameFolding:
+    """How the file system holding `root` compares names, found by creating one empty
+    temporary file and looking it up in another case and Unicode form: macOS and Windows
+    disks ignore case, macOS ignores the Unicode form (NFC/NFD). Assumes exact names when
+    nothing can be written there."""
+    folder = root
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        handle, name = tempfile.mkstemp(prefix=TEMPORARY_PREFIX + "probe-\u00e9", dir=folder)
+    except OSError:
+        return NameFolding(unicode=False, case=False)
+    os.close(handle)
+    probe = Path(name)
+    try:
+        case = (probe.parent / probe.name.swapcase()).exists()
+        unicode = (probe.parent / unicodedata.normalize("NFD", probe.name)).exists()
+    finally:
+        probe.unlink(missing_ok=True)
+    return NameFolding(unicode=unicode, case=case)
+
+
 class LocalTarget(Target):
     """Writes under `root` without ever following a link found there.
 
@@ -200,8 +230,11 @@ class LocalTarget(Target):
     capabilities = Capabilities(preserves_mtime=True, checksum_algorithms=("sha256",),
                                 default_jobs=4)
 
-    def __init__(self, root: Path, fsync: bool = False) -> None:
+    def __init__(self, root: Path, fsync: bool = False,
+                 folding: NameFolding | None = None) -> None:
         self.root, self.fsync = root, fsync
+        #: Names the file system sees as one (case, Unicode form) are numbered apart.
+        self.collisions = CollisionResolver(folding or probe_folding(root))
         # Folders known to exist: one mkdir per folder rather than one per file. A set's add and
         # membership test are atomic, and a duplicate mkdir by two threads is harmless.
         self._folders: set[tuple[str, ...]] = set()
@@ -219,18 +252,33 @@ class LocalTarget(Target):
                            and found.info is not None else Fingerprint())
             yield TargetEntry(found.path, found.kind, fingerprint)
 
+    def name_key(self, name: str) -> str:
+        return self.collisions.folding.key(name)
+
+    def prepare_names(self, items: Sequence[SourceItem]) -> None:
+        folding = self.collisions.folding
+        if folding.unicode or folding.case:  # else every distinct name is a distinct file
+            self.collisions.resolve(levels_of(item, lambda s: (_safe(s), [])) for item in items)
+
     def name_for(self, item: SourceItem) -> TargetName:
         # A source whose names may hold "/" (Drive) gives each level's raw name in
         # meta["segments"]; "/" becomes "∕" (U+2215) here, and the plan says so.
         parts = list(item.meta.get("segments") or [p for p in item.path.split("/") if p])
         reasons = []
         if any("/" in p for p in parts):
-            parts = [p.replace("/", "\u2215") for p in parts]
             reasons.append(_("'/' cannot be used in a name; it became '\u2215'"))
-        safe = ["_" if p in (".", "..") else p.replace("\0", "_") for p in parts]
-        if safe != parts:
+        if any(p in (".", "..") or "\0" in p for p in parts):
             reasons.append(_("'.', '..' and NUL cannot be used in file names"))
-        return TargetName("/".join(safe), "; ".join(reasons) or None)
+        safe = [_safe(p) for p in parts]
+        if self.collisions.renamed:
+            levels = levels_of(item, lambda s: (_safe(s), []))
+            for depth, level in enumerate(levels):
+                if level.key in self.collisions.renamed:
+                    safe[depth] = self.collisions.renamed[level.key]
+                    twin = self.collisions.twins.get(level.key)
+                    reasons.append(twin_reason(twin, level.raw) if twin else
+                                   _("another item in the folder has the same name"))
+        return TargetName("/".join(safe), "; ".join(dict.fromkeys(reasons)) or None)
 
     def _temporary_name(self, key: str) -> str:
         return f"{TEMPORARY_PREFIX}{key[:16]}{TEMPORARY_SUFFIX}"
@@ -369,6 +417,10 @@ def _not_a_folder(root: Path, parts: list[str]) -> SkipItem:
     return SkipItem(_("{path} on the target is a symbolic link or a file, not a folder; links "
                       "are never followed, so nothing is written through it").format(
         path="/".join(parts)))
+
+
+def _safe(part: str) -> str:
+    return "_" if part in (".", "..") else part.replace("/", "\u2215").replace("\0", "_")
 
 
 def _hash_stream(stream: BinaryIO) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from connectors.dav.collisions import NameFolding
 from connectors.dav.group_target import GroupFolderTarget
 from connectors.dav.groupfolders import GroupFolderApi, PlacementRules
 from connectors.dav.http import DavHttp
@@ -18,6 +19,7 @@ from connectors.dav.listing import read_quota
 from connectors.dav.names import NameRules
 from connectors.dav.sharing import ShareApi
 from connectors.dav.target import MEGABYTE, DavSettings
+from connectors.dav.verification import parse_read_back
 from migrate.connector import Capabilities, Connector, StepContext
 from migrate.errors import FatalError
 from migrate.i18n import _
@@ -31,6 +33,11 @@ APP_PASSWORD_HELP = (
     "'Create new app password'), put it where the plan's password comes from (for example the "
     "environment variable), then run 'migrate apply' again."
 )
+READ_BACK = Option(
+    "read_back", default="none",
+    help="Download files again after upload and compare them with the source byte for byte: "
+         "'all', or a number of files chosen at random (e.g. 20), or 'none'. Without it only "
+         "sizes are checked: Nextcloud keeps the checksum it is sent without checking it.")
 CONNECTION_OPTIONS = (
     Option("url", "url", required=True, help="The server's address, e.g. https://cloud.example.org"),
     Option("user", required=True, help="The account's user name (login)."),
@@ -54,6 +61,7 @@ class NextcloudConnector(Connector):
     ))
     target_actions = ("copy",)
     target_step_options = OptionSet((
+        READ_BACK,
         Option("sharing", choices=("map", "report", "ignore"), default="report",
                help="What to do with the source's sharing: 'map' recreates it as Nextcloud "
                     "shares using 'identities', 'report' only lists it, 'ignore' says nothing."),
@@ -94,7 +102,10 @@ class NextcloudConnector(Connector):
             uploads_url=f"{url}/remote.php/dav/uploads/{quote(user, safe='')}",
             shares=ShareApi(http, url) if sharing else None,
             sharing=str(step.options.get("sharing", "report")),
-            identities=dict(step.options.get("identities") or {}))
+            identities=dict(step.options.get("identities") or {}),
+            # Nextcloud stores every name in NFC (its View normalises each path).
+            folding=NameFolding(unicode=True), stores_nfc=True,
+            read_back=parse_read_back(step.options.get("read_back")))
         capabilities = Capabilities(preserves_mtime=True,
                                     checksum_algorithms=("sha256", "sha1", "md5"),
                                     can_share=bool(sharing), default_jobs=DEFAULT_JOBS)

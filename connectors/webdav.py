@@ -7,11 +7,13 @@ no checksums, no kept modification times (most servers refuse to set `getlastmod
 
 from __future__ import annotations
 
+from connectors.dav.collisions import NameFolding
 from connectors.dav.http import DavHttp
 from connectors.dav.names import NameRules
 from connectors.dav.profile import ProfileStore
 from connectors.dav.target import DavSettings, DavTarget
-from connectors.nextcloud import CONNECTION_OPTIONS, DEFAULT_JOBS
+from connectors.dav.verification import parse_read_back
+from connectors.nextcloud import CONNECTION_OPTIONS, DEFAULT_JOBS, READ_BACK
 from migrate.connector import Capabilities, Connector, StepContext
 from migrate.i18n import _
 from migrate.options import Option, OptionSet
@@ -33,15 +35,25 @@ class WebdavConnector(Connector):
                     "server once and does it only where the server does not already (Apache "
                     "mod_dav writes every upload to a temporary file itself): one request per "
                     "file saved there."),
+        Option("case_insensitive", "boolean", default=False,
+               help="Set to true for a server that keeps its files on a Windows or macOS disk, "
+                    "where 'Budget.ods' and 'budget.ods' are one file: names differing only by "
+                    "case are then told apart (one is numbered) instead of overwriting each "
+                    "other."),
     ))
     target_actions = ("copy",)
+    target_step_options = OptionSet((READ_BACK,))
 
     def open_target(self, location: str, step: StepContext) -> DavTarget:
         http = DavHttp(str(self.config["url"]), str(self.config["user"]),
                        str(self.config["password"]), 4 * DEFAULT_JOBS, _(WEBDAV_HELP),
                        bool(self.config.get("verify_tls", True)))
         given = self.config.get("temporary_names")
+        # Names differing only in their Unicode form (NFC/NFD) are kept apart on every server:
+        # some store them as sent, others (macOS, Nextcloud) make them one name.
+        folding = NameFolding(unicode=True, case=bool(self.config.get("case_insensitive")))
         settings = DavSettings(is_nextcloud=False, rules=NameRules.plain_webdav(),
                                temporary_names=None if given is None else bool(given),
-                               profiles=ProfileStore(step.state_dir))
+                               profiles=ProfileStore(step.state_dir), folding=folding,
+                               read_back=parse_read_back(step.options.get("read_back")))
         return DavTarget(http, location, settings, Capabilities(default_jobs=DEFAULT_JOBS))

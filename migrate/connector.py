@@ -112,6 +112,13 @@ class Target(ABC):
         """The name this item takes on the target; sanitised names say why they changed."""
         return TargetName(item.path)
 
+    def name_key(self, name: str) -> str:
+        """How the target compares names: two names with one key are one item there (a server
+        that stores names in one Unicode form, a file system that ignores case). The diff
+        matches listed entries to items by this key, so a name is found whatever form the
+        target listed it in."""
+        return name
+
     @abstractmethod
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         """Create or replace one item and return it as it now stands on the target.

@@ -42,9 +42,12 @@ def diff(
     name_for: Callable[[SourceItem], TargetName],
     baselines: Mapping[str, Baseline],
     options: Mapping[str, Any],
+    name_key: Callable[[str], str] = str,
 ) -> ChangeSet:
-    """One change per source item, in source order (parents before children, oldest post first)."""
-    on_target = {entry.name: entry for entry in entries}
+    """One change per source item, in source order (parents before children, oldest post first).
+
+    Names are compared by `name_key`, as the target compares them (`Target.name_key`)."""
+    on_target = {name_key(entry.name): entry for entry in entries}
     claimed: dict[str, str] = {}
     seen_keys: set[str] = set()
     decide = _Decider(step, options)
@@ -53,7 +56,8 @@ def diff(
     changes = ChangeSet()
     for item in items:
         named = name_for(item)
-        change = decide(item, named, on_target.get(named.name), baselines.get(item.key),
+        key = name_key(named.name)
+        change = decide(item, named, key, on_target.get(key), baselines.get(item.key),
                         claimed, seen_keys)
         seen_keys.add(item.key)
         if change.action.writes and named.refusal:
@@ -65,7 +69,7 @@ def diff(
             else:
                 writes += 1
         if change.action is not Action.SKIP and change.action is not Action.CONFLICT:
-            claimed[named.name] = item.path
+            claimed[key] = item.path
         changes.changes.append(change)
     return changes
 
@@ -77,7 +81,7 @@ class _Decider:
         self.include = options.get("include") or []
         self.exclude = options.get("exclude") or []
 
-    def __call__(self, item: SourceItem, named: TargetName, entry: TargetEntry | None,
+    def __call__(self, item: SourceItem, named: TargetName, key: str, entry: TargetEntry | None,
                  base: Baseline | None, claimed: dict[str, str], seen: set[str]) -> Change:
         def change(action: Action, reason: str) -> Change:
             return Change(self.step, action, item, named.name, reason, named.rename_reason,
@@ -91,9 +95,9 @@ class _Decider:
             return change(Action.SKIP, _("left out by the step's include/exclude patterns"))
         if base is not None and base.seen:
             return change(Action.UNCHANGED, _("marked as seen (apply --mark-seen); not copied"))
-        if named.name in claimed:
+        if key in claimed:
             return change(Action.CONFLICT, _("would take the same name on the target as '{o}'")
-                          .format(o=claimed[named.name]))
+                          .format(o=claimed[key]))
         if entry is None:
             if base is not None:
                 return change(Action.CREATE, _("migrated before but missing on the target now; "

@@ -50,9 +50,21 @@ class Fingerprint:
         return abs(self.mtime - other.mtime) < 1.0
 
     def same_version_as(self, other: Fingerprint) -> bool:
-        """Whether a target entry is still the version we wrote (nobody changed it since)."""
+        """Whether a target entry is still the version we wrote (nobody changed it since).
+
+        A changed ETag with the same checksum, size and modification time is the same
+        content: a server changes a file's ETag for a lock or a share as well (Nextcloud's
+        files_lock does), and that is no edit."""
         if self.etag and other.etag:
-            return self.etag == other.etag
+            if self.etag == other.etag:
+                return True
+            if not (self.checksum and other.checksum):
+                return False
+            if self.size is not None and other.size is not None and self.size != other.size:
+                return False
+            if self.mtime is not None and other.mtime is not None and (
+                    abs(self.mtime - other.mtime) >= 1.0):
+                return False
         return self.same_content_as(other)
 
 

@@ -117,9 +117,11 @@ def apply_text(result: ApplyResult) -> str:
     lines = [line for rec in result.reconciliations.values() for line in
              [_("Step '{id}':").format(id=rec.step), *reconciliation_lines(rec)]]
     for step_id, outcome in result.outcomes.items():
-        for change, message in outcome.failures[:LINES_PER_KIND]:
-            lines.append(_("  failed: {path} — {why}").format(path=one_line(change.item.path),
-                                                        why=one_line(message)))
+        # The reason that stopped the step (a full account) is said once, not per item.
+        failures = [(c, m) for c, m in outcome.failures if m != outcome.fatal]
+        for change, message in failures[:LINES_PER_KIND]:
+            lines.append(_("  failed: {path} — {why}").format(
+                path=one_line(change.item.path), why=one_line(message)))
         if outcome.fatal:
             lines.append(_("Step '{id}' stopped: {why}").format(id=step_id, why=outcome.fatal))
         lines.extend(_("Step '{id}': {note}").format(id=step_id, note=note)

@@ -31,7 +31,7 @@ class OpenStep:
              baselines: dict[str, Baseline]) -> ChangeSet:
         self.target.prepare_names(items)
         return diff(self.spec.id, items, entries, self.target.name_for, baselines,
-                    self.spec.options)
+                    self.spec.options, self.target.name_key)
 
     def close(self) -> None:
         self.source.close()

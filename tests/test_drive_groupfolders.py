@@ -74,7 +74,7 @@ def test_shared_drive_lands_in_a_group_folder(google_drive_server, cloud: Nextcl
 
     applied = run(cloud, "apply", plan, "--yes")
     assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
-    folders = requests.get(f"{cloud.url}/ocs/v2.php/apps/groupfolders/folders",
+    folders = requests.get(f"{cloud.url}/index.php/apps/groupfolders/folders",
                            params={"format": "json"}, headers=OCS,
                            auth=("alice", "alice-pw"), timeout=10).json()["ocs"]["data"]
     assert [(f["mount_point"], f["groups"]) for f in folders.values()] == [

@@ -56,7 +56,8 @@ class ChunkedUpload:
             number += 1
         final = {**common, **headers, "Overwrite": "T"}
         if "OC-Checksum" not in final and hasher.header():
-            # Known only now: the server checks the assembled file against it.
+            # Known only now. Nextcloud stores it as sent without checking it (decision
+            # 0441): it lets a later run recognise the content; `read_back` checks bytes.
             final["OC-Checksum"] = hasher.header() or ""
         return self.http.request("MOVE", self.folder_url + "/.file", self.what, headers=final)
 

@@ -7,6 +7,11 @@ others get ` (2)`, ` (3)`… before the extension, skipping names already used i
 Because it works on folders as well as files, the children of the second "Compta" folder land in
 "Compta (2)", not mixed into the first.
 
+Names are compared as the target compares them (`NameFolding`): Nextcloud stores every name in
+Unicode NFC, so `café.txt` typed on Windows (NFC) and on a Mac (NFD) are one name there; a
+Windows or macOS disk also ignores case. Of such twins the one already in the target's form
+keeps the name, whatever the order the source lists them in, so the numbering is stable.
+
 Sources that know which folder is which (Drive) give `meta["segment_keys"]` and
 `meta["segment_ranks"]` (docs/decisions/0420-drive-levels.md); for the others, a folder is known
 by its path, and the rank is `meta["same_name_rank"]` (0 when absent), then the key.
@@ -14,14 +19,34 @@ by its path, and the rank is `meta["same_name_rank"]` (0 when absent), then the 
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connectors.dav.names import numbered
+from migrate.i18n import _
 from migrate.model import ItemKind, SourceItem
 
 Encode = Callable[[str], tuple[str, list[str]]]
+
+
+@dataclass(frozen=True)
+class NameFolding:
+    """How a target compares names: `unicode`, canonical equivalents are one name (stored or
+    compared in NFC); `case`, upper and lower case are one name."""
+
+    unicode: bool = True
+    case: bool = False
+
+    def key(self, name: str) -> str:
+        if self.unicode:
+            name = unicodedata.normalize("NFC", name)
+        return name.casefold() if self.case else name
+
+    def is_exact(self, name: str) -> bool:
+        """Whether `name` is already in the form the target stores (NFC)."""
+        return not self.unicode or unicodedata.is_normalized("NFC", name)
 
 
 @dataclass(frozen=True)
@@ -55,31 +80,53 @@ def levels_of(item: SourceItem, encode: Encode) -> list[Level]:
     return levels
 
 
-class CollisionResolver:
-    """Numbers colliding nodes; `renamed` maps a node key to its numbered name."""
+def twin_reason(kept: str, raw: str) -> str:
+    """Why `raw` was numbered: the target sees it as the same name as `kept`."""
+    if unicodedata.normalize("NFC", kept) == unicodedata.normalize("NFC", raw):
+        return _("another item in the folder is named '{other}' with its accents written the "
+                 "other Unicode way (NFC/NFD), which the target sees as the same name").format(
+                     other=kept)
+    return _("another item in the folder is named '{other}', which the target sees as the "
+             "same name (it ignores upper and lower case)").format(other=kept)
 
-    def __init__(self) -> None:
-        self.renamed: dict[str, str] = {}
+
+@dataclass
+class CollisionResolver:
+    """Numbers colliding nodes; `renamed` maps a node key to its numbered name, `twins` maps
+    it to the name of the node that kept the name when the two differ only as the target
+    folds them (accents in another Unicode form, case)."""
+
+    folding: NameFolding = field(default_factory=NameFolding)
+    renamed: dict[str, str] = field(default_factory=dict)
+    twins: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, every: Iterable[Sequence[Level]]) -> None:
         """`every` holds the levels of every item of the step."""
-        # parent key -> name -> {node key: rank}
-        children: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+        fold = self.folding.key
+        # parent key -> folded name -> {node key: (rank, not exact, name, raw name)}
+        children: dict[str, dict[str, dict[str, tuple[int, bool, str, str]]]] = defaultdict(
+            lambda: defaultdict(dict))
         for levels in every:
             parent = ""
             for level in levels:
-                children[parent][level.name][level.key] = level.rank
+                exact = self.folding.is_exact(level.raw)
+                children[parent][fold(level.name)][level.key] = (level.rank, not exact,
+                                                                 level.name, level.raw)
                 parent = level.key
-        self.renamed = {}
+        self.renamed, self.twins = {}, {}
         for names in children.values():
             taken = set(names)
-            for name, nodes in sorted(names.items()):
+            for _folded, nodes in sorted(names.items()):
                 if len(nodes) < 2:
                     continue
-                ordered = sorted(nodes, key=lambda key: (nodes[key], key))
+                ordered = sorted(nodes, key=lambda key: (*nodes[key][:2], key))
+                kept = nodes[ordered[0]][3]
                 number = 2
                 for key in ordered[1:]:
-                    while numbered(name, number) in taken:
+                    name, raw = nodes[key][2:]
+                    while fold(numbered(name, number)) in taken:
                         number += 1
                     self.renamed[key] = numbered(name, number)
-                    taken.add(self.renamed[key])
+                    taken.add(fold(self.renamed[key]))
+                    if raw != kept:
+                        self.twins[key] = kept

@@ -17,6 +17,8 @@ from connectors.dav.http import DavHttp
 from connectors.dav.listing import list_tree
 from connectors.dav.target import TEMPORARY_PREFIX, DavSettings, DavTarget
 from migrate.connector import Capabilities, Source
+from migrate.errors import ConnectorError, FatalError
+from migrate.i18n import _
 from migrate.model import Change, SourceItem, TargetEntry, TargetName
 
 #: The level above every group folder: an empty name, so joined names start with "/".
@@ -31,6 +33,9 @@ class GroupFolderTarget(DavTarget):
         self.api, self.rules = api, rules
         #: Drive name -> the key of the item that carries the drive's notes in the plan.
         self._noted: dict[str, str] = {}
+        #: Why the group folders could not be listed: only an error for a step that has
+        #: shared drives to place; the app being on must not stop any other plan.
+        self._unlisted: ConnectorError | None = None
 
     def placement(self, item: SourceItem) -> Placement | None:
         return self.rules.placement(item)
@@ -42,7 +47,13 @@ class GroupFolderTarget(DavTarget):
 
     def list_entries(self) -> Iterator[TargetEntry]:
         yield from super().list_entries()
-        for mount in self.api.mount_points() if self.rules.enabled else ():
+        mounts: list[str] = []
+        if self.rules.enabled:
+            try:
+                mounts = self.api.mount_points()
+            except ConnectorError as error:
+                self._unlisted = error
+        for mount in mounts:
             for resource in list_tree(self.http, mount):
                 if resource.is_folder:
                     with self._lock:
@@ -67,6 +78,11 @@ class GroupFolderTarget(DavTarget):
         first: dict[str, SourceItem] = {}
         for item in items:
             placed = self.placement(item)
+            if placed is not None and placed.is_group_folder and self._unlisted is not None:
+                raise FatalError(_("the group folders could not be read ({why}); shared "
+                                   "drives cannot be placed in them. Ask the administrator, "
+                                   "or set 'shared_drives_to: files' in the step").format(
+                                       why=self._unlisted))
             if placed is not None and not item.skip_reason and (
                     placed.drive not in first or item.path < first[placed.drive].path):
                 first[placed.drive] = item

@@ -24,7 +24,9 @@ from migrate.i18n import _
 from migrate.model import SourceItem
 
 SHARED_DRIVES_KEY = "path:Shared drives"
-FOLDERS_API = "ocs/v2.php/apps/groupfolders/folders"
+#: Where the app answers (its appinfo/routes.php, stable31–34 and master: plain routes under
+#: index.php, also reachable on ocs/v1.php; ocs/v2.php answers 404). See docs/decisions/0440.
+FOLDERS_API = "index.php/apps/groupfolders/folders"
 #: Group folder permission bits (as OCS shares): read 1, update 2, create 4, delete 8, share 16.
 READ, ALL = 1, 31
 WRITE = 2 | 4
@@ -161,8 +163,10 @@ class GroupFolderApi:
                                      headers=self.headers, params={"format": "json"},
                                      data=data or None)
         body = response.json() if response.content else {}
-        if response.status_code >= 300:
-            message = body.get("ocs", {}).get("meta", {}).get("message") or response.reason
+        meta = body.get("ocs", {}).get("meta", {}) if isinstance(body, dict) else {}
+        # The v1 envelope answers HTTP 200 and says the failure in `statuscode` (100 = OK).
+        if response.status_code >= 300 or meta.get("statuscode", 100) not in (100, 200):
+            message = meta.get("message") or response.reason
             raise ConnectorError(_("the group folder for {what} could not be set up: "
                                    "{message}").format(what=what, message=message))
         return body.get("ocs", {}).get("data")

@@ -29,6 +29,15 @@ RETRYABLE = {423, 429, 500, 502, 503, 504}
 TIMEOUT = (15, 300)
 
 
+class InsufficientStorageError(FatalError):
+    """507: the account (or group folder) has no room; `DavTarget` says if one file does not
+    fit while others may."""
+
+
+class LockedError(TransientError):
+    """423: the file is locked (a write in progress, or a person's lock: `DavTarget` asks)."""
+
+
 def retry_after(response: requests.Response) -> float | None:
     """Seconds from a `Retry-After` header (a number or an HTTP date), or None."""
     value = response.headers.get("Retry-After")
@@ -82,6 +91,9 @@ class DavHttp:
         self.session.mount("https://", adapter)
         self.account_help = account_help
         self.quota: Callable[[], tuple[int | None, int | None]] | None = None
+        #: The full-account message, made once: every write then in flight fails the same
+        #: way, and the same sentence (same figures) is said once.
+        self._full: str | None = None
 
     def url(self, path: str, folder: bool = False) -> str:
         if confine.escaping_segment(path) is not None:  # '..' would climb out of the DAV root
@@ -117,7 +129,11 @@ class DavHttp:
                                     "{reason})").format(what=what,
                                                          reason=message or response.reason))
         if status == 507:
-            return FatalError(self.full_message())
+            return InsufficientStorageError(self.full_message())
+        if status == 423:
+            return LockedError(_("the server says {what} is locked ({reason})").format(
+                what=what, reason=message or response.reason),
+                retry_after=retry_after(response))
         if status in RETRYABLE:
             reason = message or response.reason
             return TransientError(_("the server is busy or unavailable (HTTP {status}: "
@@ -132,6 +148,11 @@ class DavHttp:
                                       what=what))
 
     def full_message(self) -> str:
+        if self._full is None:
+            self._full = self._full_message()
+        return self._full
+
+    def _full_message(self) -> str:
         used, free = self.quota() if self.quota else (None, None)
         if used is None or free is None:
             return _("the account on the server is full; free some space or ask the "

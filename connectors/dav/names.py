@@ -77,6 +77,9 @@ def encode_segment(name: str, rules: NameRules) -> tuple[str, list[str]]:
     for char in name:
         if _is_substitute(char):
             out.append(QUOTE + char)
+            # Only a marker is added, yet the name changes: the plan lists it like any rename.
+            reasons.append(_("'{c}' is a character renamed names use, so '\u201b' is put "
+                             "before it to keep the original name recoverable").format(c=char))
         elif char in characters:
             out.append(characters[char])
             reasons.append(_("'{c}' cannot be used in a name").format(c=char))

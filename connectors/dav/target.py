@@ -6,7 +6,10 @@
   (learnt from the server: connectors/dav/profile.py); on other plain servers a file is put
   under a temporary name derived from the idempotency key and MOVEd into place.
 - Nextcloud gets `X-OC-MTime` (the source's modification time) and `OC-Checksum` (SHA-256, from
-  the source's fingerprint, or computed while streaming), so it checks what it received.
+  the source's fingerprint, or computed while streaming). Nextcloud stores that checksum as
+  sent without checking the bytes against it: it lets a later run recognise the content, it
+  proves nothing about the upload. What is verified is the size, and, with `read_back`, the
+  content downloaded again (`connectors/dav/verification.py`).
 - Parent folders are created with MKCOL and remembered.
 """
 
@@ -16,6 +19,7 @@ import hashlib
 import io
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -23,15 +27,23 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from connectors.dav.chunked import ChunkedUpload
-from connectors.dav.collisions import CollisionResolver, Level, levels_of
-from connectors.dav.http import DavHttp
+from connectors.dav.collisions import (
+    CollisionResolver,
+    Level,
+    NameFolding,
+    levels_of,
+    twin_reason,
+)
+from connectors.dav.http import DavHttp, InsufficientStorageError, LockedError
 from connectors.dav.keepalive import KeepAliveUploads
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
 from connectors.dav.names import NameRules, encode_segment
 from connectors.dav.profile import ProfileStore, ServerProfile
 from connectors.dav.readback import FolderReadback, Listing
+from connectors.dav.refusals import does_not_fit, held_lock
 from connectors.dav.sharing import ShareApi, plan_shares, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
+from connectors.dav.verification import BLOCK, ReadBack, sha256_of
 from migrate.connector import Capabilities, Source, Target
 from migrate.errors import TransientError
 from migrate.i18n import _
@@ -59,6 +71,12 @@ class DavSettings:
     shares: ShareApi | None = None
     sharing: str = "report"
     identities: Mapping[str, Any] = field(default_factory=dict)
+    #: How the server compares names; `stores_nfc`: it stores them in NFC (Nextcloud), so
+    #: names are sent in that form and listed back as sent.
+    folding: NameFolding = field(default_factory=NameFolding)
+    stores_nfc: bool = False
+    #: Files to download again after upload: 0 none, None all, N a random sample of N.
+    read_back: int | None = 0
 
 
 class DavTarget(Target):
@@ -66,15 +84,20 @@ class DavTarget(Target):
                  capabilities: Capabilities) -> None:
         self.http, self.root, self.settings = http, root.strip("/"), settings
         self.capabilities = capabilities
-        self.collisions = CollisionResolver()
+        self.collisions = CollisionResolver(settings.folding)
         self._folders: set[str] = {""}
         self._lock = threading.Lock()
         self._mkcol_lock = threading.Lock()
         #: Files written whose PUT answer gave no ETag: `settle` reads their versions back.
         self._readback = FolderReadback()
+        self.read_back = ReadBack(settings.read_back, settings.is_nextcloud)
+        #: Why items were left for a later run while writing (a person's lock, a file larger
+        #: than the space left): said again at the end of the step, where it is read.
+        self._left: list[str] = []
         # Every item names its folders again: encode each distinct segment once.
+        normal = (lambda s: unicodedata.normalize("NFC", s)) if settings.stores_nfc else str
         self._encode = lru_cache(maxsize=65536)(
-            lambda segment: encode_segment(segment, settings.rules))
+            lambda segment: encode_segment(normal(segment), settings.rules))
         user, password = http.session.auth  # type: ignore[misc]
         self.uploads = (KeepAliveUploads(http, user, password, bool(http.session.verify))
                         if KeepAliveUploads.is_usable(http.base) else None)
@@ -137,13 +160,18 @@ class DavTarget(Target):
     def prepare_names(self, items: Sequence[SourceItem]) -> None:
         self.collisions.resolve(self.levels(item) for item in items)
 
+    def name_key(self, name: str) -> str:
+        return self.settings.folding.key(name)
+
     def name_for(self, item: SourceItem) -> TargetName:
         levels = self.levels(item)
         parts, reasons = [], []
         for depth, level in enumerate(levels):
             name = self.collisions.renamed.get(level.key, level.name)
             why = list(level.reasons)
-            if name != level.name:
+            if level.key in self.collisions.twins:
+                why.append(twin_reason(self.collisions.twins[level.key], level.raw))
+            elif name != level.name:
                 why.append(_("another item in the folder has the same name"))
             if why and depth < len(levels) - 1:  # say which folder, for the files inside it
                 why = [_("folder '{name}' became '{new}': {why}").format(
@@ -184,8 +212,22 @@ class DavTarget(Target):
         self._readback.started(folder)
         try:
             fingerprint = self._write_file(change, source, path, idempotency_key)
+        except LockedError:
+            held = held_lock(self.http, path, change.item.path)
+            if held is None:
+                raise  # locked by a request in progress: worth retrying soon
+            self._left_for_later(held)
+            raise held from None
+        except InsufficientStorageError:
+            too_large = does_not_fit(self.http, change.item)
+            if too_large is None:
+                raise  # the account is full: the step stops, said once
+            self._left_for_later(too_large)
+            raise too_large from None
         finally:
             self._readback.ended(folder)
+        if self.read_back.wants(change):
+            self._read_back(path, change, source, fingerprint)
         self._share(change, path)
         return TargetEntry(change.target_name, ItemKind.FILE, fingerprint)
 
@@ -228,7 +270,11 @@ class DavTarget(Target):
         upload = self._upload(path, key, item.path)
         headers = self._nextcloud_headers(item)
         hasher = Hasher()
-        response = upload.send(stream, item.fingerprint.size, headers, hasher)
+        try:
+            response = upload.send(stream, item.fingerprint.size, headers, hasher)
+        except InsufficientStorageError:
+            upload.abandon()  # refused before any chunk was kept: leave no empty folder behind
+            raise
         self._check_whole(stream, hasher, item)
         return self._written(response, hasher, item, headers)
 
@@ -275,6 +321,28 @@ class DavTarget(Target):
             data = b"".join(iter(lambda: body.read(SMALL), b""))
             return self.uploads.put(url, data, size, what, headers)
         return self.uploads.put(url, body, size, what, headers)
+
+    def _left_for_later(self, reason: Exception) -> None:
+        with self._lock:
+            self._left.append(str(reason))
+
+    def _read_back(self, path: str, change: Change, source: Source,
+                   written: Fingerprint) -> None:
+        """Download what was just written and compare its SHA-256 with the source's."""
+        expected = (written.checksum or "").partition("sha256:")[2]
+        if not expected:
+            with source.open(change.item) as stream:
+                expected = sha256_of(iter(lambda: stream.read(BLOCK), b""))
+        response = self.http.request("GET", self.http.url(path), change.item.path, stream=True)
+        with response:
+            actual = sha256_of(response.iter_content(BLOCK))
+        self.read_back.compare(expected, actual, change.item.path)
+
+    def plan_notes(self, changes: Sequence[Change]) -> list[str]:
+        return self.read_back.choose(changes)
+
+    def notes(self) -> list[str]:
+        return [*self._left, *self.read_back.notes()]
 
     def settle(self, written: Sequence[TargetEntry]) -> list[TargetEntry]:
         """The versions of files whose PUT answer had no ETag, read back with one PROPFIND

@@ -24,7 +24,7 @@ def server(tmp_path: Path) -> Iterator[NextcloudServer]:
 
 
 def call(server: NextcloudServer, method: str, route: str, user: str = "alice",
-         front: str = "ocs/v2.php", **data: object) -> requests.Response:
+         front: str = "index.php", **data: object) -> requests.Response:
     return requests.request(method, f"{server.url}/{front}/apps/groupfolders/{route}",
                             params={"format": "json"}, data=data, headers=OCS,
                             auth=(user, f"{user}-pw"), timeout=10)
@@ -52,12 +52,21 @@ def test_capabilities_name_the_app_only_when_it_is_enabled(server, nextcloud_ser
     assert caps(server, "bob", "bob-pw")["groupfolders"]["hasGroupFolders"] is True
 
 
-def test_folders_api_on_both_routes(server):
+def ocs_status(response: requests.Response) -> int:
+    """The OCS v1 envelope answers HTTP 200 and says the outcome in `meta.statuscode`."""
+    assert response.status_code == 200
+    return int(response.json()["ocs"]["meta"]["statuscode"])
+
+
+def test_folders_api_on_index_php_and_ocs_v1_not_v2(server):
     created = call(server, "POST", "folders", front="index.php", mountpoint="Bureau").json()
     assert created["ocs"]["meta"]["statuscode"] == 100  # index.php answers OCS v1
     folder_id = created["ocs"]["data"]["id"]
+    assert ocs_status(call(server, "GET", "folders", front="ocs/v1.php")) == 100
+    # The real app declares no OCS routes: ocs/v2.php answers 404 (docs/decisions/0440).
+    assert call(server, "GET", "folders", front="ocs/v2.php").status_code == 404
     twice = call(server, "POST", "folders", mountpoint="Bureau")
-    assert twice.status_code == 400
+    assert ocs_status(twice) == 400
     assert twice.json()["ocs"]["meta"]["message"] == "Mount point already exists"
     added = call(server, "POST", f"folders/{folder_id}/groups", group="bureau").json()
     assert added["ocs"]["data"]["folder"]["groups"] == {"bureau": 31}
@@ -70,11 +79,11 @@ def test_folders_api_on_both_routes(server):
         "groups": {"bureau": 7}, "manage": [],
         "group_details": {"bureau": {"displayName": "bureau", "permissions": 7,
                                      "type": "group"}}}
-    assert call(server, "POST", "folders", user="bob", mountpoint="X").status_code == 403
+    assert ocs_status(call(server, "POST", "folders", user="bob", mountpoint="X")) == 403
     assert list(call(server, "GET", "folders", user="bob").json()["ocs"]["data"]) == [
         str(folder_id)]  # a member sees their own folders
     assert call(server, "GET", "folders", user="carol").json()["ocs"]["data"] == {}
-    assert call(server, "GET", "folders/99").status_code == 404
+    assert ocs_status(call(server, "GET", "folders/99")) == 404
 
 
 def test_a_folder_is_mounted_in_each_members_files_and_stored_once(server):

@@ -64,23 +64,27 @@ def test_put_get_bytes_with_mtime_and_headers(nextcloud_session, files):
     assert nextcloud_session.put(f"{files}/a.bin", data=b"x").status_code == 204
 
 
-def test_checksum_is_stored_and_a_mismatch_is_rejected(nextcloud_session, files):
+def test_checksum_is_stored_as_sent_and_never_checked(nextcloud_session, files):
+    """Nextcloud's File::put stores `OC-Checksum` as sent (NC 20–34): a wrong one is answered
+    201 and listed back; without the header, no checksum is kept (docs/decisions/0440)."""
     body = b"bonjour"
     sha1 = hashlib.sha1(body).hexdigest()
     ok = nextcloud_session.put(f"{files}/c.txt", data=body, headers={"OC-Checksum": f"SHA1:{sha1}"})
     assert ok.status_code == 201
-    checksum = propfind(nextcloud_session, f"{files}/c.txt", "0")[
-        "/remote.php/dav/files/alice/c.txt"
-    ][f"{OC}checksums"].findtext(f"{OC}checksum")
-    md5, sha256 = hashlib.md5(body).hexdigest(), hashlib.sha256(body).hexdigest()
-    assert checksum == f"SHA1:{sha1} MD5:{md5} SHA256:{sha256}"
-    bad = nextcloud_session.put(f"{files}/d.txt", data=body, headers={"OC-Checksum": "MD5:0" * 1})
-    assert bad.status_code == 400
-    assert sabre(bad) == (
-        "Sabre\\DAV\\Exception\\BadRequest",
-        "The computed checksum does not match the one received from the client.",
-    )
-    assert nextcloud_session.get(f"{files}/d.txt").status_code == 404
+
+    def stored(name: str) -> str | None:
+        found = propfind(nextcloud_session, f"{files}/{name}", "0")[
+            f"/remote.php/dav/files/alice/{name}"].get(f"{OC}checksums")
+        return None if found is None else found.findtext(f"{OC}checksum")
+
+    assert stored("c.txt") == f"SHA1:{sha1}"
+    wrong = "SHA256:" + "0" * 64
+    bad = nextcloud_session.put(f"{files}/d.txt", data=body, headers={"OC-Checksum": wrong})
+    assert bad.status_code == 201
+    assert nextcloud_session.get(f"{files}/d.txt").content == body
+    assert stored("d.txt") == wrong
+    assert nextcloud_session.put(f"{files}/e.txt", data=body).status_code == 201
+    assert stored("e.txt") is None
 
 
 def test_propfind_depth_infinity_lists_tree_with_ids(nextcloud_session, files):

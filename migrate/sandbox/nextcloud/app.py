@@ -6,14 +6,22 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
-from migrate.sandbox.nextcloud import uploads
+from migrate.sandbox.nextcloud import locks, uploads
 from migrate.sandbox.nextcloud.control import handle_control
 from migrate.sandbox.nextcloud.dav import FILES_ROOT, LEGACY_ROOT, UPLOADS_ROOT, build_dav_app
-from migrate.sandbox.nextcloud.faults import DROP, ConnectionDropped, DroppingInput, cut_socket
+from migrate.sandbox.nextcloud.faults import (
+    CORRUPT,
+    DROP,
+    ConnectionDropped,
+    CorruptingInput,
+    DroppingInput,
+    cut_socket,
+)
 from migrate.sandbox.nextcloud.ocs import VERSION, handle_ocs
 from migrate.sandbox.nextcloud.responses import DavError, status_line
 from migrate.sandbox.nextcloud.state import SandboxState
@@ -36,6 +44,23 @@ def request_path(environ: dict[str, Any]) -> str:
         return raw.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return raw
+
+
+def normalise_names(environ: dict[str, Any], path: str) -> str:
+    """Nextcloud stores every name in Unicode NFC: `\\OC\\Files\\View` normalises each path
+    it is given (`Filesystem::normalizePath`), so `café` sent decomposed (NFD, as macOS
+    writes it) names the same file as `café` composed. Done here for the request path and the
+    `Destination` header, before anything else reads them."""
+    normal = unicodedata.normalize("NFC", path)
+    if normal != path:
+        environ["PATH_INFO"] = normal.encode("utf-8").decode("latin-1")
+    destination = environ.get("HTTP_DESTINATION")
+    if destination:
+        parts = urlparse(destination)
+        named = unicodedata.normalize("NFC", unquote(parts.path))
+        if named != unquote(parts.path):
+            environ["HTTP_DESTINATION"] = parts._replace(path=quote(named)).geturl()
+    return normal
 
 
 class NextcloudApp:
@@ -69,6 +94,9 @@ class NextcloudApp:
         if fault.status == DROP:
             cut = cut_socket(environ.get("nc.socket"))
             environ["wsgi.input"] = DroppingInput(environ["wsgi.input"], fault.after_bytes, cut)
+            return
+        if fault.status == CORRUPT:
+            environ["wsgi.input"] = CorruptingInput(environ["wsgi.input"])
             return
         headers = []
         if fault.retry_after is not None:
@@ -105,6 +133,7 @@ class NextcloudApp:
         if user is None:
             raise DavError(401, NOT_AUTHENTICATED)
         environ["nc.user"] = environ["wsgidav.auth.user_name"] = user
+        path = normalise_names(environ, path)
         if path.startswith(UPLOADS_ROOT + "/"):
             return self._uploads(environ, start_response, path, user)
         inner = self._files_path(path, user)
@@ -128,17 +157,34 @@ class NextcloudApp:
     def _files(self, environ: dict[str, Any], start_response: Any, inner: str,
                user: str) -> Iterable[bytes]:  # fmt: skip
         method = environ["REQUEST_METHOD"]
+        if method in ("LOCK", "UNLOCK") and environ.get("HTTP_X_USER_LOCK"):
+            return self._user_lock(start_response, method, user, inner)
         uploads.check_permission(self.state, user, inner, method)
+        if method in ("PUT", "DELETE", "MOVE"):
+            locks.check_unlocked(self.state, user, inner)
         if method == "PUT":
             written = uploads.put_file(self.state, environ, user, inner)
             return _empty(start_response, 201 if written.created else 204, written.headers)
         if method == "MKCOL":
             uploads.check_name(self.state, inner)
+            uploads.check_folder_quota(self.state, user, inner)
         if method in ("MOVE", "COPY"):
             destination = self._destination(environ, user)
             uploads.check_name(self.state, destination)
             uploads.check_permission(self.state, user, destination, "PUT")
+            locks.check_unlocked(self.state, user, destination)
         return self._through_dav(environ, start_response)
+
+    def _user_lock(self, start_response: Any, method: str, user: str,
+                   inner: str) -> Iterable[bytes]:  # fmt: skip
+        """files_lock's `LOCK`/`UNLOCK` with `X-User-Lock` (LockPlugin::httpLock)."""
+        found = locks.lock(self.state, user, inner) if method == "LOCK" else None
+        if method == "UNLOCK":
+            locks.unlock(self.state, user, inner)
+        body = locks.properties_body(found)
+        start_response(status_line(200), [("Content-Type", "application/xml; charset=utf-8"),
+                                          ("Content-Length", str(len(body)))])  # fmt: skip
+        return [body]
 
     def _uploads(self, environ: dict[str, Any], start_response: Any, path: str,
                  user: str) -> Iterable[bytes]:  # fmt: skip
@@ -159,6 +205,7 @@ class NextcloudApp:
             return _empty(start_response, 201, [])
         if method == "MOVE" and chunk == ".file":
             destination = self._destination(environ, user)
+            locks.check_unlocked(self.state, user, destination)
             written = uploads.finish_upload(self.state, environ, user, upload_id, destination)
             return _empty(start_response, 201 if written.created else 204, written.headers)
         if method == "DELETE" and upload_id and not chunk:

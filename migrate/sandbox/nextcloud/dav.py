@@ -17,7 +17,7 @@ from wsgidav.fs_dav_provider import FileResource, FilesystemProvider, FolderReso
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
-from migrate.sandbox.nextcloud import groupfolders
+from migrate.sandbox.nextcloud import groupfolders, locks
 from migrate.sandbox.nextcloud.groupfolders import Location, locate
 from migrate.sandbox.nextcloud.state import SandboxState
 
@@ -133,6 +133,11 @@ class _NextcloudProperties:
     def get_property_value(self, name: str) -> Any:
         if name == "{DAV:}getetag":
             return f'"{self.get_etag()}"'  # Nextcloud quotes etags in PROPFIND too
+        if name in locks.LOCK_PROPERTIES and not self.is_collection:
+            value = locks.property_value(self.provider.state, *self.owner_and_path, name)
+            if value is None:
+                raise DAVError(HTTP_NOT_FOUND)
+            return value
         if name not in NEXTCLOUD_PROPERTIES:
             return super().get_property_value(name)  # type: ignore[misc]
         user, inner = self.owner_and_path

@@ -19,6 +19,9 @@ from typing import Any
 STATUSES = {401, 423, 429, 500, 502, 503, 504, 507}
 #: A "status" of 0 means: cut the connection once `after_bytes` of the body have been read.
 DROP = 0
+#: A "status" of -1: change the first byte of the body on its way in (a faulty proxy or disk);
+#: the server stores it and answers as usual, since Nextcloud checks no checksum.
+CORRUPT = -1
 
 
 @dataclass
@@ -51,7 +54,7 @@ class FaultSet:
 
     def add(self, fault: Fault) -> Fault:
         """Arm `fault` and return it with its id (for `remove`)."""
-        if fault.status != DROP and fault.status not in STATUSES:
+        if fault.status not in (DROP, CORRUPT) and fault.status not in STATUSES:
             raise ValueError(f"unsupported fault status {fault.status}")
         with self._lock:
             fault.id = next(self._ids)
@@ -106,6 +109,24 @@ class DroppingInput:
         want = self._left if size is None or size < 0 else min(size, self._left)
         data = self._stream.read(want)
         self._left -= len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size if size and size > 0 else 8192)
+
+
+class CorruptingInput:
+    """A `wsgi.input` whose first byte arrives changed."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._done = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if data and not self._done:
+            self._done = True
+            data = bytes([data[0] ^ 0xFF]) + data[1:]
         return data
 
     def readline(self, size: int = -1) -> bytes:

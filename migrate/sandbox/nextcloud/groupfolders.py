@@ -1,7 +1,9 @@
 """The Group folders app (`groupfolders`): admin-made folders mounted in members' files.
 
-As the real app (nextcloud/groupfolders, `FolderController`) exposes it, under both
-`index.php/apps/groupfolders/` (OCS v1 envelope) and `ocs/v2.php/apps/groupfolders/`:
+As the real app (nextcloud/groupfolders, `FolderController`) exposes it, under
+`index.php/apps/groupfolders/` and `ocs/v1.php/apps/groupfolders/` (OCS v1 envelope) — not
+`ocs/v2.php`, which answers 404 (its appinfo/routes.php, stable31–34 and master, declares
+plain `routes`, no `ocs` ones; docs/decisions/0440):
 
     GET    folders                      -> {"<id>": folder, ...}
     GET    folders/<id>                 -> folder

@@ -160,7 +160,18 @@ ROUTES: dict[str, Handler] = {
 }
 
 
-def _dispatch(state: SandboxState, user: str, route: str, params: Params, base_url: str) -> Any:
+#: Routes served by OCS v1 and index.php only: the Group folders app declares its API as plain
+#: `routes` in appinfo/routes.php (stable31–34 and master), which Nextcloud serves under
+#: index.php/apps/groupfolders/ and ocs/v1.php; ocs/v2.php answers 404 for them.
+NOT_ON_V2 = ("apps/groupfolders/",)
+INVALID_QUERY = ("Invalid query, please check the syntax. API specifications are here: "
+                 "http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.")
+
+
+def _dispatch(state: SandboxState, user: str, route: str, params: Params, base_url: str,
+              version: int = 2) -> Any:
+    if version == 2 and route.startswith(NOT_ON_V2):
+        raise OcsError(998, INVALID_QUERY, http_status=404)
     if route == "cloud/capabilities":
         return capabilities(state, base_url, user)
     if route == "cloud/user":
@@ -169,9 +180,7 @@ def _dispatch(state: SandboxState, user: str, route: str, params: Params, base_u
         if route == prefix or route.startswith(prefix + "/"):
             rest = [part for part in route[len(prefix) :].split("/") if part]
             return handler(state, user, params, rest)
-    raise OcsError(998, "Invalid query, please check the syntax. API specifications are here: "
-                        "http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.",
-                   http_status=404)  # fmt: skip
+    raise OcsError(998, INVALID_QUERY, http_status=404)
 
 
 def handle_ocs(state: SandboxState, environ: dict[str, Any], start_response: Any,
@@ -194,7 +203,7 @@ def handle_ocs(state: SandboxState, environ: dict[str, Any], start_response: Any
         params["_method"] = request.method
         params["_base_url"] = base_url
         try:
-            data = _dispatch(state, user, route.strip("/"), params, base_url)
+            data = _dispatch(state, user, route.strip("/"), params, base_url, version)
         except OcsError as failure:
             error = failure
     http, document = ocs_envelope(version, data, error)

@@ -9,8 +9,9 @@ from typing import Any
 from cheroot import wsgi
 
 from migrate.sandbox.base import LocalServer
+from migrate.sandbox.nextcloud import locks
 from migrate.sandbox.nextcloud.app import NextcloudApp
-from migrate.sandbox.nextcloud.faults import DROP, Fault
+from migrate.sandbox.nextcloud.faults import CORRUPT, DROP, Fault
 from migrate.sandbox.nextcloud.state import SandboxState
 
 
@@ -118,6 +119,18 @@ class NextcloudServer(LocalServer):
                         times: int = 1) -> Fault:  # fmt: skip
         """Cut the TCP connection once `after_bytes` of a matching request body were read."""
         return self.state.faults.add(Fault(DROP, path, method, times, after_bytes=after_bytes))
+
+    def corrupt_upload(self, path: str = "/", method: str = "PUT", times: int = 1) -> Fault:
+        """Change the first byte of a matching request body: stored and answered as usual."""
+        return self.state.faults.add(Fault(CORRUPT, path, method, times))
+
+    def lock_file(self, user: str, path: str, by: str | None = None) -> None:
+        """Lock `path` (in `user`'s files) for `by` (default `user`), as files_lock's 'Lock
+        file' does for someone the file is shared with."""
+        locks.lock(self.state, user, path, by)
+
+    def unlock_file(self, user: str, path: str, by: str | None = None) -> None:
+        locks.unlock(self.state, user, path, by)
 
     def clear_faults(self) -> None:
         self.state.faults.clear()

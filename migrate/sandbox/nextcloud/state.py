@@ -56,6 +56,11 @@ class SandboxState:
         self.lock = threading.RLock()
         self._requests: collections.Counter[str] = collections.Counter()
         self._next_share = 1
+        #: (index owner, path) of files being written: a second writer gets 423, as Nextcloud's
+        #: file locking answers a PUT to a file another request holds (`LockedException`).
+        self.writing: set[tuple[str, str]] = set()
+        #: (index owner, path) -> the files_lock user lock on it (`locks.py`).
+        self.user_locks: dict[tuple[str, str], Any] = {}
         for index, (name, password) in enumerate(users.items()):
             self.add_user(name, password)
             if index == 0:

@@ -1,8 +1,8 @@
 """Writes: plain PUT and chunked upload v2, with Nextcloud's headers, checks and statuses.
 
-Bodies are streamed to a temporary file beside the index (never held in memory), hashed on the
-way, checked against `OC-Checksum` and `OC-Total-Length`, then renamed into place, so a failed
-or cut upload never leaves a partial file in the user's tree.
+Bodies are streamed to a temporary file beside the index (never held in memory), checked against
+`OC-Total-Length`, then renamed into place, so a failed or cut upload never leaves a partial
+file in the user's tree. `OC-Checksum` is stored as sent and not checked, as Nextcloud does.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,7 +30,7 @@ BLOCK = 1024 * 1024
 MIN_CHUNK = 5 * 1024 * 1024
 MAX_CHUNK = 5 * 1024 * 1024 * 1024
 MAX_CHUNKS = 10000
-CHECKSUM_MISMATCH = "The computed checksum does not match the one received from the client."
+LOCK_WAITS = 50
 
 
 class Digest:
@@ -52,21 +54,10 @@ class Digest:
         digest = self._hashes.get(algorithm)
         return None if digest is None else digest.hexdigest()
 
-    def stored(self, client_header: str | None) -> str:
-        """The `oc:checksum` text: `SHA1:… MD5:… SHA256:…` (plus the client's own algorithm)."""
-        parts = [f"{name}:{digest.hexdigest()}" for name, digest in self._hashes.items()]
-        if client_header and client_header.split(":", 1)[0].upper() == "ADLER32":
-            parts.append(f"ADLER32:{self.hexdigest('ADLER32')}")
-        return " ".join(parts)
-
-    def verify(self, client_header: str | None) -> None:
-        """400 as Nextcloud does when `OC-Checksum` names a known algorithm and differs."""
-        if not client_header:
-            return
-        algorithm, _, expected = client_header.strip().partition(":")
-        actual = self.hexdigest(algorithm)
-        if actual is not None and actual != expected.strip().lower():
-            raise DavError(400, CHECKSUM_MISMATCH)
+    def stored(self, client_header: str | None) -> str | None:
+        """The `oc:checksum` text Nextcloud keeps: the client's `OC-Checksum` as sent (trimmed),
+        never compared with the bytes; none without the header (`File::put`, NC 20–34)."""
+        return client_header.strip() if client_header and client_header.strip() else None
 
 
 @dataclass
@@ -158,6 +149,19 @@ def check_quota(state: SandboxState, user: str, path: str, length: int, replaced
         raise DavError(507, f"Insufficient space in {path}, {length} required, {free} available")
 
 
+#: QuotaPlugin::onCreateCollection counts a new folder as this many bytes.
+FOLDER_BYTES = 4096
+
+
+def check_folder_quota(state: SandboxState, user: str, path: str) -> None:
+    """507 for MKCOL when less than 4096 bytes are free (QuotaPlugin, NC 30–34)."""
+    parent = path.rstrip("/").rpartition("/")[0] or "/"
+    free = _free(state, user, locate(state, user, parent))
+    if 0 <= free < FOLDER_BYTES:
+        raise DavError(507, f"Insufficient space in {parent}. {free} available. Cannot create "
+                            "directory")
+
+
 def parse_mtime(environ: dict[str, Any]) -> int | None:
     value = environ.get("HTTP_X_OC_MTIME")
     if value is None:
@@ -172,11 +176,10 @@ def parse_mtime(environ: dict[str, Any]) -> int | None:
 def commit(
     state: SandboxState, user: str, path: str, temp: Path, digest: Digest, environ: dict[str, Any]
 ) -> Written:
-    """Verify, move `temp` to `path` in `user`'s tree, set mtime, record, build headers."""
+    """Move `temp` to `path` in `user`'s tree, set mtime, record, build headers."""
     checksum_header = environ.get("HTTP_OC_CHECKSUM")
     try:
         mtime = parse_mtime(environ)
-        digest.verify(checksum_header)
     except DavError:
         temp.unlink(missing_ok=True)
         raise
@@ -204,9 +207,37 @@ def _existing_size(target: Path) -> int:
     return target.stat().st_size if target.exists() else 0
 
 
+@contextmanager
+def exclusive(state: SandboxState, where: Location) -> Iterator[None]:
+    """Hold `where` for one write; a concurrent write to the same file (the same name once
+    normalised) is answered 423 `FileLocked`, as Nextcloud's locking provider does."""
+    key = (where.owner, where.inner)
+    # A request whose connection was just cut still holds the file for a moment (its worker
+    # has not noticed yet): wait that moment before answering 423, so the sandbox's own
+    # thread scheduling does not decide.
+    for _attempt in range(LOCK_WAITS):
+        with state.lock:
+            if key not in state.writing:
+                state.writing.add(key)
+                break
+        time.sleep(0.01)
+    else:
+        raise DavError(423, f'"{where.inner.lstrip("/")}" is locked')
+    try:
+        yield
+    finally:
+        with state.lock:
+            state.writing.discard(key)
+
+
 def put_file(state: SandboxState, environ: dict[str, Any], user: str, path: str) -> Written:
     """PUT `path` (user-relative) from the request body."""
     check_name(state, path)
+    with exclusive(state, locate(state, user, path)):
+        return _put_file(state, environ, user, path)
+
+
+def _put_file(state: SandboxState, environ: dict[str, Any], user: str, path: str) -> Written:
     where = locate(state, user, path)
     replaced = _existing_size(where.file_path)
     length = environ.get("CONTENT_LENGTH")
@@ -258,6 +289,12 @@ def put_chunk(state: SandboxState, environ: dict[str, Any], user: str, upload_id
         raise DavError(400, "Chunk is larger than the maximum of 5 GiB")
     staged = sum(p.stat().st_size for p in folder.iterdir() if p.name != chunk)
     destination = state.index.upload_destination(user, upload_id) or f"/{upload_id}"
+    total = environ.get("HTTP_OC_TOTAL_LENGTH")
+    if total is not None and total.isdigit() and not (folder / chunk).exists():
+        # QuotaPlugin::beforeCreateFile: a new chunk with `OC-Total-Length` is checked for the
+        # whole file against the destination's free space, so the first chunk already fails.
+        parent = destination.rstrip("/").rpartition("/")[0] or "/"
+        check_quota(state, user, parent, int(total), 0)
     check_quota(state, user, destination, staged + length, 0)
     temp, _digest = spool(state, body_stream(environ), MAX_CHUNK)
     os.replace(temp, folder / chunk)
