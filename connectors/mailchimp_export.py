@@ -106,10 +106,18 @@ class MailchimpExportSource(Source):
 
     def list_items(self) -> Listing:
         collector = MemberCollector(f"mailchimp_export:{self.path.name}", self.policy)
+        never = 0
         for name, status, data in self.files():
             for row in read_rows(decode(data)):
+                never += status == STATUS_OF["nonsubscribed"]
                 self._collect(collector, row.cells, status,
                               f"{PurePosixPath(name).name} line {row.line}")
+        if never:
+            collector.tally.groups["nonsubscribed"] = never
+            collector.tally.notes.append(_(
+                "{n} contacts of the 'nonsubscribed' file never subscribed (a purchase, a "
+                "form without consent…): never imported (counted as 'transactional')").format(
+                    n=never))
         return collector.listing()
 
     def _collect(self, collector: MemberCollector, cells: dict[str, str], status: str,

@@ -176,6 +176,7 @@ def test_current_gdpr_export_subscribes_only_documented_people_who_granted_email
     assert report["rows"]["transactional"] == {"source": nonsubscribed, "imported": 0,
                                                "suppressed": 0, "dropped": nonsubscribed,
                                                "merged": 0}
+    assert report["groups"]["nonsubscribed"] == nonsubscribed
     notes = " ".join(report["notes"])
     assert "1 subscribed without the e-mail marketing permission" in notes
     assert "3 subscribed whose opt-in address is 127.0.0.1, private or malformed" in notes

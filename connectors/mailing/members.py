@@ -70,9 +70,11 @@ MEMBER_STEP_OPTIONS = OptionSet((
                 "unconfirmed, so the target asks them to confirm (double opt-in), or drop "
                 "them. They are never pre-confirmed."),
     Option("undocumented", choices=("unconfirmed", "drop"), default="unconfirmed",
-           help="Subscribed members whose opt-in is not documented (no time and IP of "
-                "opt-in or confirmation): import them as unconfirmed, so the target asks them "
-                "to confirm, or drop them, to ask them yourself (a re-permission campaign)."),
+           help="Subscribed members whose opt-in is not documented (no time and real IP "
+                "address of sign-up or confirmation: 127.0.0.1 or a private address is an "
+                "import), or who did not grant the e-mail permission (GDPR): import them as "
+                "unconfirmed, so the target asks them to confirm, or drop them, to ask them "
+                "yourself (a re-permission campaign)."),
 ))
 
 
