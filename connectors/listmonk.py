@@ -311,6 +311,7 @@ def _attributes(item: SourceItem, key: str) -> dict[str, Any]:
     return {"fields": meta.get("fields") or {}, "tags": meta.get("tags") or [],
             "consent": meta.get("consent") or {}, "language": meta.get("language") or "",
             "source_status": meta.get("source_status"), "origin": meta.get("origin"),
+            **{k: meta[k] for k in ("vip", "last_changed") if meta.get(k) not in (None, "")},
             MARK: {"fp": item.fingerprint.etag, "key": key[:16]}}
 
 

@@ -61,9 +61,10 @@ class ListmonkCsvConnector(Connector):
 def attributes(person: dict[str, Any]) -> str:
     """listmonk's `attributes` column: one JSON object (what the `listmonk` target sends)."""
     consent = {k: v for k, v in (person["consent"] or {}).items() if v not in (None, "", [])}
+    extra = {k: person[k] for k in ("vip", "last_changed") if person.get(k) not in (None, "")}
     return json.dumps({"fields": person["fields"], "tags": person["tags"], "consent": consent,
                        "language": person["language"],
-                       "source_status": person["source_status"]},
+                       "source_status": person["source_status"], **extra},
                       ensure_ascii=False, sort_keys=True)
 
 

@@ -6,28 +6,37 @@ errors are `application/problem+json`) and gives no control over its connection 
 are paged with `count=1000`/`offset` and a `fields` mask, pages fetched in parallel within
 Mailchimp's limit of 10 connections; a member with more tags than the inline 50 gets its full
 list from the member tags endpoint. 429 and a bare 403 are throttling: retried.
+
+Archived contacts are not in the default member listing (they are asked for with
+`status=archived`, docs/decisions/0532), and they matter: an archived contact may have
+unsubscribed before, so the core suppresses it. The counts reconciled are those of the members
+actually listed; the audience's `stats`, which Mailchimp caches for minutes, are shown beside
+them for information only.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from connectors.mailing import http as web
+from connectors.mailing.evidence import permission_consent
 from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
-from migrate.consent import ALL
 from migrate.errors import FatalError, TransientError
 from migrate.i18n import _
 from migrate.options import Option, OptionSet
 
 PAGE = 1000
+DATACENTER = re.compile(r"^[a-z]{2}[0-9]{1,3}$")
 INLINE_TAGS = 50
 MEMBER_FIELDS = ",".join(f"members.{f}" for f in (
     "id", "email_address", "status", "full_name", "merge_fields", "tags", "tags_count",
     "interests", "marketing_permissions", "language", "timestamp_signup", "ip_signup",
-    "timestamp_opt", "ip_opt", "source", "unsubscribe_reason")) + ",total_items"
+    "timestamp_opt", "ip_opt", "source", "unsubscribe_reason", "vip", "last_changed")
+    ) + ",total_items"
 SERVICE = "Mailchimp"
 RENEW = ("Create a new API key in Mailchimp (Profile › Extras › API keys) and put it where "
          "the plan's api_key points.")
@@ -49,11 +58,21 @@ class MailchimpConnector(Connector):
 
     def open_source(self, location: str, step: StepContext) -> MailchimpSource:
         key = str(self.config["api_key"])
-        url = self.config.get("url") or (
-            f"https://{key.rpartition('-')[2]}.api.mailchimp.com/3.0")
+        url = self.config.get("url") or f"https://{datacenter(key)}.api.mailchimp.com/3.0"
         connections = max(1, min(10, int(self.config.get("connections") or 10)))
         return MailchimpSource(str(url).rstrip("/"), key, location.strip("/"), connections,
                                MemberPolicy.from_options(step.options))
+
+
+def datacenter(key: str) -> str:
+    """`us21` from `…-us21`. A key without it would put the whole secret into the host name:
+    refused, without repeating the key."""
+    prefix, dash, center = key.strip().rpartition("-")
+    if not dash or not prefix or not DATACENTER.match(center):
+        raise FatalError(_("the Mailchimp API key does not end with its datacenter (such as "
+                           "'-us21'): copy the whole key from Mailchimp (Profile › Extras › API "
+                           "keys), or set 'url' for a test server"))
+    return center
 
 
 class MailchimpSource(Source):
@@ -101,21 +120,26 @@ class MailchimpSource(Source):
         audience = self.find_audience()
         interests = self.interest_names(audience["id"])
         collector = MemberCollector(f"mailchimp:{audience['name']}", self.policy)
-        for member in self.members(audience["id"]):
-            _collect(collector, member, interests)
-        stats = audience["stats"]
-        totals = {"subscribed": stats["member_count"], "unsubscribed": stats["unsubscribe_count"],
-                  "cleaned": stats["cleaned_count"], ALL: stats["total_contacts"]}
-        return collector.listing(totals)
+        seen: set[str] = set()
+        for status in (None, "archived"):
+            for member in self.members(audience["id"], status):
+                if member["id"] not in seen:  # whether or not the default listing has them
+                    seen.add(member["id"])
+                    _collect(collector, member, interests)
+        collector.tally.notes.append(_stats_note(audience["stats"]))
+        return collector.listing()
 
-    def members(self, list_id: str) -> Iterator[dict[str, Any]]:
-        """Every member, pages fetched in parallel; heavy-tag members completed."""
+    def members(self, list_id: str, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every member (of one status), pages fetched in parallel; heavy-tag members
+        completed."""
         path = f"/lists/{list_id}/members"
-        first = self.get(path, count=PAGE, offset=0, fields=MEMBER_FIELDS)
+        query: dict[str, Any] = {"count": PAGE, "fields": MEMBER_FIELDS}
+        if status:
+            query["status"] = status
+        first = self.get(path, offset=0, **query)
         offsets = range(PAGE, int(first["total_items"]), PAGE)
         with ThreadPoolExecutor(self.connections) as pool:
-            pages = pool.map(lambda o: self.get(path, count=PAGE, offset=o,
-                                                fields=MEMBER_FIELDS), offsets)
+            pages = pool.map(lambda o: self.get(path, offset=o, **query), offsets)
             for page in (first, *pages):
                 heavy = [m for m in page["members"] if m.get("tags_count", 0) > len(m["tags"])]
                 full = dict(zip([m["id"] for m in heavy],
@@ -155,19 +179,32 @@ def _collect(collector: MemberCollector, member: dict[str, Any],
     chosen = [interests.get(k, k) for k, on in (member.get("interests") or {}).items() if on]
     if chosen:
         fields["INTERESTS"] = chosen
-    permissions = [p.get("text", "") for p in member.get("marketing_permissions") or []
-                   if p.get("enabled")]
     name = member.get("full_name") or " ".join(
         str(fields.get(k, "")) for k in ("FNAME", "LNAME")).strip()
+    # Mailchimp's `*_signup` is the sign-up and `*_opt` the confirmation: the export's
+    # OPTIN_* and CONFIRM_* (connectors/mailing/evidence.py).
+    consent = {"optin_time": member.get("timestamp_signup"),
+               "optin_ip": member.get("ip_signup"),
+               "confirm_time": member.get("timestamp_opt"), "confirm_ip": member.get("ip_opt"),
+               "source": member.get("source"),
+               "unsubscribe_reason": member.get("unsubscribe_reason")}
+    consent |= permission_consent((p.get("text", ""), bool(p.get("enabled")))
+                                  for p in member.get("marketing_permissions") or [])
     collector.add(member["email_address"], member["status"], f"member {member['id']}",
                   name=name, fields=fields, tags=[t["name"] for t in member.get("tags") or []],
-                  language=member.get("language") or "",
-                  consent={"optin_time": member.get("timestamp_opt"),
-                           "optin_ip": member.get("ip_opt"),
-                           "signup_time": member.get("timestamp_signup"),
-                           "signup_ip": member.get("ip_signup"),
-                           "source": member.get("source"), "permissions": permissions,
-                           "unsubscribe_reason": member.get("unsubscribe_reason")})
+                  language=member.get("language") or "", consent=consent,
+                  vip=member.get("vip"), last_changed=member.get("last_changed") or "")
+
+
+def _stats_note(stats: Mapping[str, Any]) -> str:
+    """Mailchimp's own counts, beside the reconciliation: cached by Mailchimp, so a recent
+    change may not show in them yet."""
+    return _("Mailchimp's own counts, for information (Mailchimp updates them a few minutes "
+             "late): {sub} subscribed, {unsub} unsubscribed, {clean} cleaned, {all} contacts "
+             "in all").format(sub=stats.get("member_count", "?"),
+                              unsub=stats.get("unsubscribe_count", "?"),
+                              clean=stats.get("cleaned_count", "?"),
+                              all=stats.get("total_contacts", "?"))
 
 
 def _problem_detail(response: Any) -> str:

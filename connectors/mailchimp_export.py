@@ -1,11 +1,19 @@
 """`mailchimp_export`: the audience export zip downloaded from Mailchimp's web interface.
 
-The zip holds one CSV per status, and the status is only in the file's name:
-`subscribed_members_export_<id>.csv`, `unsubscribed_…`, `cleaned_…`, `nonsubscribed_…`
-(contacts that never subscribed: imported nowhere). Columns: `Email Address`, `First Name`,
-`Last Name`, other merge fields by their label, then Mailchimp's own (`MEMBER_RATING`,
-`OPTIN_TIME`, `OPTIN_IP`, `CONFIRM_TIME`, `CONFIRM_IP`, `LATITUDE` … `LEID`, `EUID`, `NOTES`,
-`TAGS` as `"VIP","Blog"`) and, in the unsubscribed and cleaned files, `UNSUB_*` / `CLEAN_*`.
+The zip holds one CSV per status, and the status is only in the file's name. Mailchimp has
+named them three ways, all read (docs/decisions/0531):
+
+    audience_export_<id>/subscribed_email_audience_export_<id>.csv     today's exports
+    members_export_<id>/subscribed_members_export_<id>.csv             before
+    subscribed_export_<id>.csv                                         older still
+
+with `unsubscribed_…`, `cleaned_…` and `nonsubscribed_…` beside them (nonsubscribed: contacts
+who never subscribed, e.g. from a shop: never imported). Columns: `Email Address`, `First Name`,
+`Last Name`, other merge fields by their label, one column per GDPR marketing permission of the
+audience (headed by its label, `Email`, `Direct Mail`…, `y` when granted), then Mailchimp's own
+(`MEMBER_RATING`, `OPTIN_TIME`, `OPTIN_IP`, `CONFIRM_TIME`, `CONFIRM_IP`, `LATITUDE` …
+`LAST_CHANGED`, `LEID`, `EUID`, `NOTES`, `TAGS` as `"VIP","Blog"`) and, in the unsubscribed and
+cleaned files, `UNSUB_*` / `CLEAN_*`: the reason and date of the suppression, kept as consent.
 """
 
 from __future__ import annotations
@@ -16,19 +24,28 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from connectors.mailing.csvfiles import decode, read_rows, split_tags, unreadable
+from connectors.mailing.evidence import permission_consent
 from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
 from migrate import archives, printable
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.i18n import _
 from migrate.options import Option, OptionSet
 
-FILE_STATUS = re.compile(r"^(subscribed|unsubscribed|cleaned|nonsubscribed)_"
-                         r"(?:members_)?export.*\.csv$", re.IGNORECASE)
+FILE_STATUS = re.compile(r"^(nonsubscribed|unsubscribed|subscribed|cleaned)[ _-]+"
+                         r"(?:(?:members|email|audience)[ _-]+)*export(?:[ _-].*)?\.csv$",
+                         re.IGNORECASE)
 STATUS_OF = {"subscribed": "subscribed", "unsubscribed": "unsubscribed", "cleaned": "cleaned",
              "nonsubscribed": "transactional"}
 CONSENT_COLUMNS = {"OPTIN_TIME": "optin_time", "OPTIN_IP": "optin_ip",
-                   "CONFIRM_TIME": "confirm_time", "CONFIRM_IP": "confirm_ip"}
-NOT_FIELDS = {"Email Address", "TAGS", *CONSENT_COLUMNS}
+                   "CONFIRM_TIME": "confirm_time", "CONFIRM_IP": "confirm_ip",
+                   "UNSUB_TIME": "unsubscribe_time", "UNSUB_CAMPAIGN_TITLE": "unsubscribe_campaign",
+                   "CLEAN_TIME": "cleaned_time", "CLEAN_CAMPAIGN_TITLE": "cleaned_campaign"}
+#: Mailchimp's default permission labels (English and French audiences); a renamed one is
+#: named in the connection's `permissions`.
+DEFAULT_PERMISSIONS = ("Email", "E-mail", "Courriel", "Direct Mail", "Courrier postal",
+                       "Customized Online Advertising", "Publicité en ligne personnalisée")
+GRANTED_WORDS = frozenset({"y", "yes", "true", "1", "x", "oui", "granted"})
+NOT_FIELDS = {"Email Address", "TAGS", "LAST_CHANGED", *CONSENT_COLUMNS}
 
 
 class MailchimpExportConnector(Connector):
@@ -37,19 +54,28 @@ class MailchimpExportConnector(Connector):
     options = OptionSet((
         Option("path", required=True,
                help="The export zip (or the folder it was unzipped into), relative to the plan."),
+        Option("permissions", "list", default=list(DEFAULT_PERMISSIONS),
+               help="The columns that hold the audience's GDPR marketing permissions (their "
+                    "labels, as in the signup form). Mailchimp's defaults are known; name "
+                    "yours if you renamed them. A column about e-mail ('Email', 'Courriel'…) "
+                    "decides whether a person may be subscribed."),
     ))
     source_actions = ("export",)
     source_step_options = MEMBER_STEP_OPTIONS
 
     def open_source(self, location: str, step: StepContext) -> MailchimpExportSource:
         path = Path(str(self.config["path"]))
+        labels = self.config.get("permissions") or DEFAULT_PERMISSIONS
         return MailchimpExportSource(path if path.is_absolute() else self.base_dir / path,
-                                     MemberPolicy.from_options(step.options))
+                                     MemberPolicy.from_options(step.options),
+                                     [str(label) for label in labels])
 
 
 class MailchimpExportSource(Source):
-    def __init__(self, path: Path, policy: MemberPolicy) -> None:
+    def __init__(self, path: Path, policy: MemberPolicy,
+                 permissions: list[str] | None = None) -> None:
         self.path, self.policy = path, policy
+        self.permissions = {p.strip().casefold() for p in permissions or DEFAULT_PERMISSIONS}
 
     def files(self) -> list[tuple[str, str, bytes]]:
         """(name, status, bytes) of every status file, in a stable order."""
@@ -75,19 +101,47 @@ class MailchimpExportSource(Source):
                                           "the export from Mailchimp again").format(
                 kind=type(error).__name__)) from None
         if not found:
-            raise unreadable(self.path, _("no 'subscribed_…', 'unsubscribed_…' or 'cleaned_…' "
-                                          "CSV file inside: is it a Mailchimp audience export?"))
+            raise unreadable(self.path, _(
+                "no Mailchimp status file inside ('subscribed_email_audience_export_….csv', "
+                "'subscribed_members_export_….csv', or their 'unsubscribed_', 'cleaned_', "
+                "'nonsubscribed_' siblings): is it a Mailchimp audience export?"))
         return found
 
     def list_items(self) -> Listing:
         collector = MemberCollector(f"mailchimp_export:{self.path.name}", self.policy)
+        never = 0
         for name, status, data in self.files():
             text = decode(data)
             _require_email_column(self.path, name, text)
             for row in read_rows(text, name=PurePosixPath(name).name):
-                _collect(collector, row.cells, status, f"{PurePosixPath(name).name} line "
-                                                       f"{row.line}")
+                never += status == STATUS_OF["nonsubscribed"]
+                self._collect(collector, row.cells, status,
+                              f"{PurePosixPath(name).name} line {row.line}")
+        if never:
+            collector.tally.groups["nonsubscribed"] = never
+            collector.tally.notes.append(_(
+                "{n} contacts of the 'nonsubscribed' file never subscribed (a purchase, a "
+                "form without consent…): never imported (counted as 'transactional')").format(
+                    n=never))
         return collector.listing()
+
+    def _collect(self, collector: MemberCollector, cells: dict[str, str], status: str,
+                 where: str) -> None:
+        permission_columns = [k for k in cells if k.strip().casefold() in self.permissions]
+        fields: dict[str, Any] = {
+            k: v for k, v in cells.items() if v and k not in NOT_FIELDS
+            and k not in permission_columns and not k.startswith(("UNSUB_", "CLEAN_"))}
+        consent: dict[str, Any] = {ours: cells.get(theirs) for theirs, ours in
+                                   CONSENT_COLUMNS.items()}
+        consent |= permission_consent(
+            (k, cells[k].strip().casefold() in GRANTED_WORDS) for k in permission_columns)
+        consent["unsubscribe_reason"] = " — ".join(
+            v for k in ("UNSUB_REASON", "UNSUB_REASON_OTHER") if (v := cells.get(k)))
+        consent["source"] = "Mailchimp export"
+        name = " ".join(p for p in (cells.get("First Name", ""), cells.get("Last Name", "")) if p)
+        collector.add(cells.get("Email Address", ""), status, where, name=name, fields=fields,
+                      tags=split_tags(cells.get("TAGS", "")), consent=consent,
+                      last_changed=cells.get("LAST_CHANGED", ""))
 
 
 def _require_email_column(path: Path, name: str, text: str) -> None:
@@ -100,16 +154,3 @@ def _require_email_column(path: Path, name: str, text: str) -> None:
                                  "export the audience from Mailchimp again, or save the file "
                                  "as CSV UTF-8").format(name=PurePosixPath(name).name,
                                                         all=printable.one_line(columns[:200])))
-
-
-def _collect(collector: MemberCollector, cells: dict[str, str], status: str, where: str) -> None:
-    fields: dict[str, Any] = {k: v for k, v in cells.items() if k not in NOT_FIELDS and v}
-    consent: dict[str, Any] = {ours: cells.get(theirs) for theirs, ours in
-                               CONSENT_COLUMNS.items()}
-    reason = " — ".join(v for k in ("UNSUB_REASON", "UNSUB_REASON_OTHER", "CLEAN_CAMPAIGN_TITLE")
-                        if (v := cells.get(k)))
-    consent["unsubscribe_reason"] = reason
-    consent["source"] = "Mailchimp export"
-    name = " ".join(p for p in (cells.get("First Name", ""), cells.get("Last Name", "")) if p)
-    collector.add(cells.get("Email Address", ""), status, where, name=name, fields=fields,
-                  tags=split_tags(cells.get("TAGS", "")), consent=consent)

@@ -6,8 +6,11 @@ each file which status to pick and which tags to add, and which addresses MailPo
 
 - Columns as MailPoet names its fields, so the importer matches them by itself: `email`,
   `first_name`, `last_name`, `subscribed_ip`, `created_at`, `confirmed_ip`, `confirmed_at`; dates
-  as `YYYY-MM-DD HH:MM:SS` (UTC), which its importer reads whatever the site's date format. Merge
-  fields follow under their own names (to map to custom fields in the importer).
+  as `YYYY-MM-DD HH:MM:SS` (UTC), which its importer reads whatever the site's date format.
+  `subscribed_ip`/`created_at` are the sign-up (`optin_*`), `confirmed_*` the confirmation, only
+  for people imported as subscribed. Then what MailPoet has no field for (`consent_source`,
+  `email_permission`, `marketing_permissions`, `vip`, `last_changed`) and the merge fields,
+  under their own names (to map to custom fields in the importer, or leave out).
 - `subscribed`: opt-in documented. `inactive`: pending, or no evidence — MailPoet's importer
   offers no "unconfirmed" status; inactive subscribers are not mailed until they confirm.
 - `unsubscribed`: every suppressed address (unsubscribed, cleaned, banned, blocklisted), by
@@ -26,7 +29,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from connectors.mailing.csv_target import CsvMemberTarget, cell
+from connectors.mailing.csv_target import CsvMemberTarget, as_list, cell, quoted_list
 from connectors.mailing.filestage import MemberStage, StagedMember
 from connectors.mailing.filetarget import (
     BLOCKED,
@@ -52,6 +55,9 @@ MAILPOET_STATUS = {CONFIRMED: "subscribed", UNCONFIRMED: "inactive", BLOCKED: "u
 STATE_OF = {v: k for k, v in MAILPOET_STATUS.items()}
 COLUMNS = ("email", "first_name", "last_name", "subscribed_ip", "created_at", "confirmed_ip",
            "confirmed_at")
+#: What MailPoet has no field for, kept in columns to map to custom fields (or leave out).
+CONSENT_COLUMNS = ("consent_source", "email_permission", "marketing_permissions", "vip",
+                   "last_changed")
 
 
 class MailpoetConnector(Connector):
@@ -125,8 +131,8 @@ class MailpoetTarget(CsvMemberTarget):
             members = list(members)
             status = MAILPOET_STATUS[order[rank]]
             name = f"{self.stem}.mailpoet-{number:02d}-{status}.csv"
-            table = [[*COLUMNS, *field_names]] + [self._mailpoet_row(p, field_names)
-                                                  for p in members]
+            table = [[*COLUMNS, *CONSENT_COLUMNS, *field_names]]
+            table += [self._mailpoet_row(p, field_names) for p in members]
             files.append((name, self._encode(table)))
             plan.append((name, status, tags, members))
         return [*files, (self.note_file, self._note(plan).encode("utf-8"))]
@@ -135,11 +141,16 @@ class MailpoetTarget(CsvMemberTarget):
     def _mailpoet_row(person: dict[str, Any], field_names: list[str]) -> list[str]:
         consent, first_last = person["consent"], first_and_last(person)
         confirmed = person["state"] == CONFIRMED
-        return [mailpoet_address(person), *first_last,
-                cell(consent.get("optin_ip")) if confirmed else "",
+        vip = person.get("vip")
+        # The sign-up is a fact whatever the state; a confirmation is written only for people
+        # imported as subscribed, so MailPoet never shows an unproven one.
+        return [mailpoet_address(person), *first_last, cell(consent.get("optin_ip")),
                 mailpoet_date(consent.get("optin_time")),
                 cell(consent.get("confirm_ip")) if confirmed else "",
                 mailpoet_date(consent.get("confirm_time")) if confirmed else "",
+                cell(consent.get("source")), cell(consent.get("email_permission")),
+                quoted_list(as_list(consent.get("permissions"))),
+                "" if vip is None else ("yes" if vip else "no"), cell(person.get("last_changed")),
                 *(cell(person["fields"].get(n)) for n in field_names)]
 
     def _note(self, plan: list[tuple[str, str, tuple[str, ...], list[dict[str, Any]]]]) -> str:

@@ -7,8 +7,9 @@
         export: {from: mailchimp, to: "carnet:Lettre"}     # → exports/Lettre.vcf
 
 Each card has FN (and N when a first and last name are known), EMAIL, CATEGORIES (the tags),
-LANG, and the consent as `X-CONSENT-*` properties (status, opt-in and confirmation time and IP,
-source, marketing permissions); merge fields as `X-FIELD-<NAME>`. `X-CONSENT-STATUS` is
+LANG, and the consent as `X-CONSENT-*` properties (status, sign-up (`OPTIN`) and confirmation
+time and IP, source, e-mail permission, marketing permissions granted and refused), `X-VIP`,
+`X-LAST-CHANGED`; merge fields as `X-FIELD-<NAME>`. `X-CONSENT-STATUS` is
 `confirmed` (opt-in documented) or `unconfirmed` (pending or no evidence: ask before mailing).
 Suppressed people never get a card: their address is kept only as a SHA-256 hash in
 `Lettre.vcf-do-not-contact.csv`. Files are staged and rebuilt atomically
@@ -22,7 +23,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.mailing.csv_target import CsvMemberTarget, cell
+from connectors.mailing.csv_target import CsvMemberTarget, as_list, cell
 from connectors.mailing.filestage import StagedMember
 from connectors.mailing.filetarget import (
     BLOCKED,
@@ -39,7 +40,7 @@ from migrate.options import OptionSet
 NAMESPACE = uuid.UUID("5b1c3f52-3c55-4f0a-9d51-0c6c1b3a7e21")
 CONSENT = (("optin_time", "X-CONSENT-OPTIN-TIME"), ("optin_ip", "X-CONSENT-OPTIN-IP"),
            ("confirm_time", "X-CONSENT-CONFIRM-TIME"), ("confirm_ip", "X-CONSENT-CONFIRM-IP"),
-           ("source", "X-CONSENT-SOURCE"))
+           ("source", "X-CONSENT-SOURCE"), ("email_permission", "X-CONSENT-EMAIL-PERMISSION"))
 _PROPERTY = re.compile(r"[^A-Z0-9-]+")
 
 
@@ -89,9 +90,14 @@ def card(person: dict[str, Any]) -> str:
         lines.append(f"LANG:{escape(person['language'])}")
     lines.append(f"X-CONSENT-STATUS:{person['state']}")
     lines += [f"{prop}:{escape(consent[key])}" for key, prop in CONSENT if consent.get(key)]
-    permissions = consent.get("permissions") or []
-    for permission in permissions if isinstance(permissions, list) else [permissions]:
+    for permission in as_list(consent.get("permissions")):
         lines.append(f"X-CONSENT-PERMISSION:{escape(permission)}")
+    for permission in as_list(consent.get("permissions_refused")):
+        lines.append(f"X-CONSENT-PERMISSION-REFUSED:{escape(permission)}")
+    if person.get("vip") is not None:
+        lines.append(f"X-VIP:{'yes' if person['vip'] else 'no'}")
+    if person.get("last_changed"):
+        lines.append(f"X-LAST-CHANGED:{escape(person['last_changed'])}")
     for field in sorted(fields):
         prop = _PROPERTY.sub("-", field.upper()).strip("-") or "FIELD"
         lines.append(f"X-FIELD-{prop}:{escape(fields[field])}")

@@ -8,6 +8,10 @@ The core, not the connectors, enforces the two rules that must hold across sourc
   source is remembered in the journal as the SHA-256 of its key (`address_hash`), and every
   member item whose hash is on that list is marked `meta["suppressed"] = True` before any target
   sees it. A target writes a suppressed member as blocked (blocklist, ban) or not at all.
+- **Archived contacts**: a source may show a contact only as `archived`, hiding whether it
+  unsubscribed before. Such an address is suppressed like an unsubscribe, in every step, unless
+  some step holds a documented opt-in for it (`meta["documented_at"]`) later than the archiving
+  (`meta["archived_at"]`); the archived item itself is then left out, said why.
 - **Reconciliation**: per source status, the source's own totals must equal what is imported,
   suppressed, dropped or merged; a count that does not add up stops the plan.
 """
@@ -26,6 +30,8 @@ from migrate.model import Fingerprint, ItemKind, SourceItem
 
 #: Statuses whose address must never be subscribed again, by any target.
 SUPPRESSING = frozenset({"unsubscribed", "cleaned", "banned", "blocklisted"})
+#: Suppressing too, unless a later documented opt-in exists (see the module's docstring).
+ARCHIVED = "archived"
 #: Every status a member source may report, in display order.
 STATUSES = ("subscribed", "pending", "transactional", "archived", "unsubscribed", "cleaned",
             "banned", "blocklisted")
@@ -88,6 +94,9 @@ class MemberTally:
     totals: dict[str, int] = field(default_factory=dict)
     merged: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Named groups of members with their count (e.g. why subscribed members are not
+    #: confirmed), shown beside the table and kept in the JSON.
+    groups: dict[str, int] = field(default_factory=dict)
 
 
 def suppressions_in(items: Iterable[SourceItem]) -> dict[str, str]:
@@ -98,9 +107,27 @@ def suppressions_in(items: Iterable[SourceItem]) -> dict[str, str]:
             continue
         status = str(item.meta.get("status", ""))
         for seen in (status, *item.meta.get("suppressing_statuses", ())):
-            if is_suppressing(seen):
+            if is_suppressing(seen) or (seen == ARCHIVED and not item.skip_reason):
                 found.setdefault(address_hash(item.key), seen)
     return found
+
+
+def reopened_archives(listed: Iterable[list[SourceItem]]) -> dict[str, str]:
+    """hash → when, for archived addresses that some step documents an opt-in for later than
+    the archiving: those are not suppressed."""
+    archived: dict[str, str | None] = {}
+    latest: dict[str, str] = {}
+    for items in listed:
+        for item in items:
+            if item.kind is not ItemKind.MEMBER or item.skip_reason:
+                continue
+            digest = address_hash(item.key)
+            if item.meta.get("status") == ARCHIVED:
+                archived.setdefault(digest, item.meta.get("archived_at"))
+            elif item.meta.get("documented_at"):
+                latest[digest] = max(latest.get(digest, ""), str(item.meta["documented_at"]))
+    return {digest: latest[digest] for digest, when in archived.items()
+            if when and digest in latest and latest[digest] > str(when)}
 
 
 def mark_suppressed(items: list[SourceItem], hashes: Mapping[str, str]) -> list[SourceItem]:
@@ -127,13 +154,16 @@ class Reconciliation:
     notes: list[str]
     problems: list[str]
 
+    groups: dict[str, int] = field(default_factory=dict)
+
     def to_json(self) -> dict[str, Any]:
         return {"step": self.step, "rows": self.rows, "notes": self.notes,
-                "problems": self.problems}
+                "problems": self.problems, "groups": self.groups}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Reconciliation:
-        return cls(data["step"], dict(data["rows"]), list(data["notes"]), list(data["problems"]))
+        return cls(data["step"], dict(data["rows"]), list(data["notes"]), list(data["problems"]),
+                   dict(data.get("groups") or {}))
 
 
 def reconcile(step: str, items: Iterable[SourceItem], tally: MemberTally | None
@@ -157,7 +187,38 @@ def reconcile(step: str, items: Iterable[SourceItem], tally: MemberTally | None
             rows.setdefault(status, _row())["source"] = total
     problems = _check(rows, tally)
     ordered = {s: rows[s] for s in sorted(rows, key=_status_order)}
-    return Reconciliation(step, ordered, list(tally.notes), problems)
+    groups = dict(tally.groups)
+    notes = list(tally.notes)
+    archived = sum(1 for i in members if i.meta.get("source_status") == ARCHIVED
+                   and i.meta.get("suppressed") and not i.skip_reason)
+    if archived:
+        groups["archived_suppressed"] = archived
+        notes.append(_("{n} archived contacts suppressed: an archived contact may have "
+                       "unsubscribed before being archived, and no later documented opt-in "
+                       "exists").format(n=archived))
+    reopened = sum(1 for i in members if i.meta.get("archived_reopened"))
+    if reopened:
+        groups["archived_reopened"] = reopened
+        notes.append(_("{n} archived contacts left out: a later documented opt-in for the "
+                       "same address is imported instead").format(n=reopened))
+    return Reconciliation(step, ordered, notes, problems, groups)
+
+
+def _leave_out_reopened(items: list[SourceItem], reopened: Mapping[str, str],
+                        hashes: Mapping[str, str]) -> list[SourceItem]:
+    """An archived item whose address opted in again later is not written: the later opt-in
+    is (unless something else suppresses the address)."""
+    kept = []
+    for item in items:
+        digest = address_hash(item.key) if item.kind is ItemKind.MEMBER else ""
+        if (item.meta.get("status") == ARCHIVED and not item.skip_reason
+                and digest in reopened and digest not in hashes):
+            reason = _("archived at the source, but opted in again later ({when}), "
+                       "documented: that opt-in is imported").format(when=reopened[digest])
+            item = replace(item, meta={**item.meta, "archived_reopened": True},
+                           skip_reason=reason)
+        kept.append(item)
+    return kept
 
 
 def _row() -> dict[str, int | None]:
@@ -238,12 +299,14 @@ def apply_consent(listed: Mapping[str, tuple[list[SourceItem], MemberTally | Non
     """Gather suppressions from every step's source (all of them before any target is written,
     so one audience's unsubscribe protects the address in every other), mark, reconcile."""
     found: dict[str, tuple[str, str]] = {}
+    reopened = reopened_archives(items for items, _tally in listed.values())
     for step, (items, _tally) in listed.items():
         for digest, reason in suppressions_in(items).items():
-            if digest not in known:
+            if digest not in known and not (reason == ARCHIVED and digest in reopened):
                 found.setdefault(digest, (reason, step))
     hashes = {**{digest: reason for digest, (reason, _s) in found.items()}, **known}
-    marked = {step: mark_suppressed(items, hashes) for step, (items, _t) in listed.items()}
+    marked = {step: mark_suppressed(_leave_out_reopened(items, reopened, hashes), hashes)
+              for step, (items, _t) in listed.items()}
     reconciliations = {}
     for step, (_items, tally) in listed.items():
         rec = reconcile(step, marked[step], tally)

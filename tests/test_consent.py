@@ -96,3 +96,39 @@ def test_consent_wins_over_the_conflict_rule_for_suppression_only(policy: str) -
     # Never the other way: a block on the target is not lifted by the conflict rule.
     if policy != "always":
         assert actions["stays@x.fr"] in (Action.CONFLICT, Action.SKIP)
+
+
+def _member(address: str, status: str, **consent: str) -> tuple[list, object]:  # type: ignore[type-arg]
+    collector = MemberCollector("test")
+    collector.add(address, status, "line 2", consent=consent,
+                  last_changed="2023-05-01T10:00:00+00:00")
+    listing = collector.listing()
+    return list(listing.items), listing.tally
+
+
+def test_an_archived_contact_is_suppressed_in_every_step() -> None:
+    archived = _member("anne@x.fr", "archived")
+    # Another step: the same address, "subscribed", its opt-in older than the archiving.
+    older = _member("ANNE@x.fr", "subscribed", optin_time="2021-01-01 10:00:00",
+                    optin_ip="203.0.113.5")
+    result = apply_consent({"api": archived, "csv": older}, {})
+    assert result.items["csv"][0].meta["suppressed_because"] == "archived"
+    assert result.items["api"][0].meta["suppressed"] and not result.items["api"][0].skip_reason
+    assert set(result.found) == {address_hash("anne@x.fr")}
+    rec = result.reconciliations["api"]
+    assert rec.rows["archived"]["suppressed"] == 1 and rec.groups["archived_suppressed"] == 1
+    assert any("archived" in note for note in rec.notes)
+
+
+def test_a_later_documented_opt_in_lifts_the_archived_rule_but_not_an_import() -> None:
+    archived = _member("anne@x.fr", "archived")
+    later = _member("anne@x.fr", "subscribed", confirm_time="2024-02-03 10:00:00",
+                    confirm_ip="203.0.113.5")
+    result = apply_consent({"api": archived, "csv": later}, {})
+    assert not result.items["csv"][0].meta.get("suppressed")
+    assert "opted in again" in (result.items["api"][0].skip_reason or "")
+    assert not result.found and not result.problems()
+    imported = _member("anne@x.fr", "subscribed", confirm_time="2024-02-03 10:00:00",
+                       confirm_ip="127.0.0.1")
+    result = apply_consent({"api": archived, "csv": imported}, {})
+    assert result.items["csv"][0].meta["suppressed"]

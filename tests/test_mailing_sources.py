@@ -15,6 +15,8 @@ from migrate.connector import Source, StepContext
 from migrate.consent import address_key, apply_consent
 from migrate.errors import FatalError
 from migrate.sandbox.samples_mailing import (
+    gdpr_export_members,
+    mailchimp_export_files,
     sample_members,
     write_google_groups_export,
     write_mailchimp_export,
@@ -108,10 +110,70 @@ def test_case_duplicate_of_an_unsubscribe_stays_suppressed_and_counts_add_up(
     merged = next(i for i in items if i.key == address_key(gone.email))
     assert merged.meta["status"] == "unsubscribed" and "VIP" in merged.meta["tags"]
     invalid = [i for i in items if i.skip_reason and "contact@asso" in i.skip_reason]
-    assert invalid and "subscribed_members_export_5f3a1c.csv line" in invalid[0].skip_reason
+    assert invalid and "subscribed_email_audience_export_5f3a1c.csv line" in invalid[0].skip_reason
     result = apply_consent({"s": (items, listing.tally)}, {})
     assert not result.problems()
     assert sum(row["merged"] or 0 for row in result.reconciliations["s"].rows.values()) == 1
+
+
+def _export_keys(path: Path) -> dict[str, str]:
+    source = MailchimpExportConnector({"path": str(path)}, path.parent).open_source("", STEP)
+    return {i.key: i.meta["source_status"] for i in source.list_items().items
+            if not i.key.startswith("invalid:")}
+
+
+def test_every_export_naming_mailchimp_has_used_reads_the_same_members(tmp_path: Path) -> None:
+    today = _export_keys(write_mailchimp_export(tmp_path / "today.zip"))
+    assert set(today.values()) >= {"subscribed", "unsubscribed", "cleaned", "transactional"}
+    assert _export_keys(write_mailchimp_export(tmp_path / "old.zip", layout="members")) == today
+    # Older still (`subscribed_export_<id>.csv`), and files renamed by hand, unzipped.
+    folder = tmp_path / "unzipped"
+    folder.mkdir()
+    for name, data in mailchimp_export_files(sample_members()).items():
+        kind = name.split("_", 1)[0]
+        (folder / f"{kind}_export_5f3a1c.csv").write_bytes(data)
+    assert _export_keys(folder) == today
+    for path in folder.glob("*.csv"):
+        path.rename(path.with_name(path.name.replace("_export_", " Email Audience Export ")
+                                   .title().replace(".Csv", ".csv")))
+    assert _export_keys(folder) == today
+
+
+def test_gdpr_permissions_bulk_imports_and_timestamps_in_ip_columns(tmp_path: Path) -> None:
+    from connectors.mailing.members import has_optin_evidence
+
+    path = write_mailchimp_export(tmp_path / "gdpr.zip", gdpr_export_members())
+    listing = MailchimpExportConnector({"path": str(path)}, tmp_path).open_source(
+        "", STEP).list_items()
+    items = {i.key: i for i in listing.items}
+    refused = items["sans.permission@jardin-partage.example"]
+    assert refused.meta["consent"]["email_permission"] == "refused"
+    assert "Email" in refused.meta["consent"]["permissions_refused"]
+    assert "Email" not in refused.meta["fields"]  # a permission, not a merge field
+    for key in ("sans.permission@jardin-partage.example", "import.groupe@jardin-partage.example",
+                "via.integration@jardin-partage.example", "ip.horodatee@jardin-partage.example"):
+        assert items[key].meta["status"] == "subscribed" and not has_optin_evidence(
+            items[key].meta), key
+    documented = items["élodie@xn--caf-associatif-dkb.example"]
+    assert has_optin_evidence(documented.meta)
+    assert documented.meta["consent"]["permissions"] == ["Email", "Direct Mail",
+                                                         "Customized Online Advertising"]
+    assert documented.meta["last_changed"] and "LAST_CHANGED" not in documented.meta["fields"]
+    gone = next(i for i in items.values() if i.meta["source_status"] == "unsubscribed")
+    assert gone.meta["consent"]["unsubscribe_time"] == "2023-06-01T09:00:00+00:00"
+    assert not any(k.startswith("UNSUB_") for k in gone.meta["fields"])
+    result = apply_consent({"s": (list(listing.items), listing.tally)}, {})
+    rec = result.reconciliations["s"]
+    assert not rec.problems
+    assert rec.groups["no_email_permission"] == 1
+    assert rec.groups["import_address"] == 3
+    assert rec.rows["transactional"]["dropped"] == rec.rows["transactional"]["source"] > 0
+    assert any("without the e-mail marketing permission" in n for n in rec.notes)
+    dropped = MailchimpExportConnector({"path": str(path)}, tmp_path).open_source(
+        "", StepContext("s", "export", {"undocumented": "drop"}, "p", Path("."))).list_items()
+    why = {i.key: i.skip_reason for i in dropped.items}
+    assert "e-mail marketing permission" in why["sans.permission@jardin-partage.example"]
+    assert "loopback, private or malformed" in why["import.groupe@jardin-partage.example"]
 
 
 def test_a_corrupt_zip_is_a_plain_message_naming_the_file(tmp_path: Path) -> None:

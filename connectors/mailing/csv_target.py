@@ -34,15 +34,23 @@ from migrate.consent import InvalidAddressError, address_key
 from migrate.errors import FatalError
 from migrate.i18n import _
 
+#: optin_* is the sign-up, confirm_* the confirmation (connectors/mailing/evidence.py).
 COLUMNS = ("email", "name", "status", "source_status", "optin_time", "optin_ip",
-           "confirm_time", "confirm_ip", "consent_source", "marketing_permissions", "tags",
-           "language")
+           "confirm_time", "confirm_ip", "consent_source", "email_permission",
+           "marketing_permissions", "marketing_permissions_refused", "tags", "language", "vip",
+           "last_changed")
 STATUS_WORDS = {CONFIRMED: "subscribed", UNCONFIRMED: "unconfirmed"}
 
 
 def quoted_list(values: Sequence[Any]) -> str:
     """`"VIP","Bénévoles, AG"`: each value quoted, so commas inside stay inside."""
     return ",".join('"' + str(v).replace('"', '""') + '"' for v in values)
+
+
+def as_list(value: Any) -> list[Any]:
+    if not value:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def cell(value: Any) -> str:
@@ -81,13 +89,17 @@ class CsvMemberTarget(FileMemberTarget):
     @staticmethod
     def _row(person: dict[str, Any], field_names: list[str]) -> list[str]:
         consent = person["consent"]
-        permissions = consent.get("permissions") or []
+        vip = person.get("vip")
         return [person["email"], person["name"], STATUS_WORDS[person["state"]],
                 person["source_status"], cell(consent.get("optin_time")),
                 cell(consent.get("optin_ip")), cell(consent.get("confirm_time")),
                 cell(consent.get("confirm_ip")), cell(consent.get("source")),
-                quoted_list(permissions if isinstance(permissions, list) else [permissions]),
+                cell(consent.get("email_permission")),
+                quoted_list(as_list(consent.get("permissions"))),
+                quoted_list(as_list(consent.get("permissions_refused"))),
                 quoted_list(person["tags"]), person["language"],
+                "" if vip is None else ("yes" if vip else "no"),
+                cell(person.get("last_changed")),
                 *(cell(person["fields"].get(name)) for name in field_names)]
 
     def _encode(self, table: list[list[str]]) -> bytes:

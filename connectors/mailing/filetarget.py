@@ -55,6 +55,7 @@ def member_record(item: SourceItem) -> dict[str, Any]:
             "source_status": meta.get("source_status") or "", "state": member_state(meta),
             "fields": meta.get("fields") or {}, "tags": list(meta.get("tags") or []),
             "consent": meta.get("consent") or {}, "language": meta.get("language") or "",
+            "vip": meta.get("vip"), "last_changed": meta.get("last_changed") or "",
             "reason": meta.get("suppressed_because") or meta.get("status") or ""}
 
 

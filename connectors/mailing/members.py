@@ -5,9 +5,10 @@ to a `MemberCollector`, which gives back a `Listing` whose items follow one cont
 below) and whose `MemberTally` lets the core reconcile counts. Targets read only that contract.
 
 meta: `email` (as written), `status` (effective, after merging), `source_status` (this row's),
-`name`, `fields` (merge fields, JSON-able), `tags` (list), `consent` (optin_time, optin_ip,
-confirm_time, confirm_ip, source, permissions, unsubscribe_reason), `language`, `origin`.
-The core adds `suppressed` / `suppressed_because` (migrate/consent.py).
+`name`, `fields` (merge fields, JSON-able), `tags` (list), `consent` (the keys of
+connectors/mailing/evidence.py), `language`, `origin`, `vip`, `last_changed`, and for the core's
+archived rule `documented_at` (latest documented opt-in) and `archived_at`. The core adds
+`suppressed` / `suppressed_because` (migrate/consent.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.mailing.evidence import (
+    DOCUMENTED,
+    IMPORT_ADDRESS,
+    NO_PERMISSION,
+    UNDOCUMENTED,
+    documented_at,
+    evidence_class,
+    has_optin_evidence,
+    instant,
+)
 from migrate.connector import Listing
 from migrate.consent import (
     SUPPRESSING,
@@ -37,7 +48,20 @@ MERGE_RULE = ("addresses that differ only by case or by how the domain is writte
 #: Statuses that never carry marketing consent: not imported, said why.
 NOT_MARKETING = {
     "transactional": "transactional contact: never subscribed to the newsletter",
-    "archived": "archived in the source: no longer an active contact",
+}
+#: Why a subscribed member is not imported as confirmed, and what the reconciliation says.
+NOT_DOCUMENTED = {
+    NO_PERMISSION: "did not grant the e-mail marketing permission (GDPR)",
+    IMPORT_ADDRESS: ("opt-in address is a loopback, private or malformed one (an import, not "
+                     "an opt-in)"),
+    UNDOCUMENTED: "opt-in not documented (no time and IP)",
+}
+GROUP_NOTES = {
+    DOCUMENTED: "{n} subscribed with a documented opt-in",
+    NO_PERMISSION: "{n} subscribed without the e-mail marketing permission (GDPR): {what}",
+    IMPORT_ADDRESS: ("{n} subscribed whose opt-in address is 127.0.0.1, private or malformed "
+                     "(imports, not opt-ins): {what}"),
+    UNDOCUMENTED: "{n} subscribed without opt-in time and IP: {what}",
 }
 
 MEMBER_STEP_OPTIONS = OptionSet((
@@ -46,9 +70,11 @@ MEMBER_STEP_OPTIONS = OptionSet((
                 "unconfirmed, so the target asks them to confirm (double opt-in), or drop "
                 "them. They are never pre-confirmed."),
     Option("undocumented", choices=("unconfirmed", "drop"), default="unconfirmed",
-           help="Subscribed members whose opt-in is not documented (no time and IP of "
-                "opt-in or confirmation): import them as unconfirmed, so the target asks them "
-                "to confirm, or drop them, to ask them yourself (a re-permission campaign)."),
+           help="Subscribed members whose opt-in is not documented (no time and real IP "
+                "address of sign-up or confirmation: 127.0.0.1 or a private address is an "
+                "import), or who did not grant the e-mail permission (GDPR): import them as "
+                "unconfirmed, so the target asks them to confirm, or drop them, to ask them "
+                "yourself (a re-permission campaign)."),
 ))
 
 
@@ -63,14 +89,6 @@ class MemberPolicy:
     def from_options(cls, options: Mapping[str, Any]) -> MemberPolicy:
         return cls(str(options.get("pending", "unconfirmed")),
                    str(options.get("undocumented", "unconfirmed")))
-
-
-def has_optin_evidence(meta: Mapping[str, Any]) -> bool:
-    """Whether a member's consent is documented (a time and an IP address of opt-in or
-    confirmation): only then may a target mark the subscription as already confirmed."""
-    consent = meta.get("consent") or {}
-    return bool((consent.get("optin_time") and consent.get("optin_ip"))
-                or (consent.get("confirm_time") and consent.get("confirm_ip")))
 
 
 def is_suppressed(meta: Mapping[str, Any]) -> bool:
@@ -91,7 +109,8 @@ class MemberCollector:
 
     def add(self, address: str, status: str, row: str, *, name: str = "",
             fields: Mapping[str, Any] | None = None, tags: list[str] | None = None,
-            consent: Mapping[str, Any] | None = None, language: str = "") -> None:
+            consent: Mapping[str, Any] | None = None, language: str = "",
+            vip: bool | None = None, last_changed: str = "") -> None:
         """One source row. `row` says where it is ("line 12", "member 3f2a…") for reports."""
         self.rows[status] = self.rows.get(status, 0) + 1
         try:
@@ -101,8 +120,14 @@ class MemberCollector:
             return
         meta = {"email": address.strip(), "status": status, "source_status": status,
                 "name": name.strip(), "fields": dict(fields or {}), "tags": list(tags or []),
-                "consent": {k: v for k, v in (consent or {}).items() if v not in ("", None)},
+                "consent": _consent(consent or {}),
                 "language": language, "origin": self.origin, "row": row}
+        if vip is not None:
+            meta["vip"] = bool(vip)
+        if last_changed:
+            meta["last_changed"] = last_changed
+        if status == "archived":
+            meta["archived_at"] = instant(last_changed)
         existing = self.members.get(key)
         if existing is None:
             self.members[key] = meta
@@ -124,6 +149,7 @@ class MemberCollector:
         if merged:
             self.tally.notes.append(_("{n} duplicate rows merged: {rule}").format(
                 n=merged, rule=_(MERGE_RULE)))
+        self._count_evidence()
         self.tally.notes += [item.skip_reason or "" for item in self.invalid[:20]]
         if len(self.invalid) > 20:
             self.tally.notes.append(_("… and {n} more invalid addresses (see the report)")
@@ -131,8 +157,25 @@ class MemberCollector:
         items = [self._item(key, meta) for key, meta in self.members.items()]
         return Listing(items + self.invalid, tally=self.tally)
 
+    def _count_evidence(self) -> None:
+        """How many subscribed members are documented, and why the others are not."""
+        counts: dict[str, int] = {}
+        for meta in self.members.values():
+            if meta["status"] == "subscribed":
+                kind = evidence_class(meta)
+                counts[kind] = counts.get(kind, 0) + 1
+        self.tally.groups.update(counts)
+        what = (_("dropped (undocumented: drop)") if self.policy.undocumented == "drop"
+                else _("imported as unconfirmed, never as confirmed"))
+        for kind in GROUP_NOTES:
+            if counts.get(kind):
+                self.tally.notes.append(_(GROUP_NOTES[kind]).format(n=counts[kind], what=what))
+
     def _item(self, key: str, meta: dict[str, Any]) -> SourceItem:
         status = meta["status"]
+        documented = documented_at(meta)
+        if documented:
+            meta["documented_at"] = documented
         skip = None
         if status in NOT_MARKETING:
             skip = _(NOT_MARKETING[status])
@@ -140,8 +183,20 @@ class MemberCollector:
             skip = _("never confirmed the subscription; dropped (pending: drop)")
         elif (status == "subscribed" and self.policy.undocumented == "drop"
               and not has_optin_evidence(meta)):
-            skip = _("opt-in not documented (no time and IP); dropped (undocumented: drop)")
+            skip = _("{why}; dropped (undocumented: drop)").format(
+                why=_(NOT_DOCUMENTED[evidence_class(meta)]))
         return SourceItem(key, key, ItemKind.MEMBER, member_fingerprint(meta), meta, skip)
+
+
+def _consent(given: Mapping[str, Any]) -> dict[str, Any]:
+    """Empty values left out; times in one form (UTC ISO 8601), whatever the source wrote, so
+    one person's evidence reads the same from every source. An unreadable time is kept as
+    written (it then documents nothing)."""
+    consent = {k: v for k, v in given.items() if v not in ("", None, [])}
+    for key, value in consent.items():
+        if key.endswith("_time"):
+            consent[key] = instant(value) or value
+    return consent
 
 
 def _merge(kept: dict[str, Any], other: dict[str, Any]) -> None:
@@ -152,6 +207,9 @@ def _merge(kept: dict[str, Any], other: dict[str, Any]) -> None:
             kept["tags"].append(tag)
     for field in ("name", "language"):
         kept[field] = kept[field] or other[field]
+    for field in ("vip", "last_changed", "archived_at"):
+        if field in other:
+            kept.setdefault(field, other[field])
     for name, value in other["fields"].items():
         kept["fields"].setdefault(name, value)
     for name, value in other["consent"].items():

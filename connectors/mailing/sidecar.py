@@ -26,7 +26,7 @@ from migrate.consent import address_hash
 from migrate.model import SourceItem
 
 KEPT = ("email", "name", "status", "source_status", "fields", "tags", "consent", "language",
-        "origin")
+        "origin", "vip", "last_changed")
 
 
 def sidecar_path(state_dir: Path | None, step: str, connector: str) -> Path | None:

@@ -32,6 +32,10 @@ class SampleMember:
     optin_time: str = ""
     optin_ip: str = ""
     fields: dict[str, str] = field(default_factory=dict)
+    #: GDPR marketing permissions (label → granted), for an audience that asks for them.
+    permissions: dict[str, bool] = field(default_factory=dict)
+    #: The confirmation columns when they differ from the sign-up ones (None: the same).
+    confirm: tuple[str, str] | None = None
 
 
 def sample_members() -> list[SampleMember]:
@@ -62,6 +66,34 @@ def sample_members() -> list[SampleMember]:
     return members
 
 
+#: The GDPR permissions of the sample audience, with Mailchimp's default labels.
+PERMISSIONS = ("Email", "Direct Mail", "Customized Online Advertising")
+
+
+def gdpr_export_members() -> list[SampleMember]:
+    """The sample members of an audience with GDPR fields on, and the traps of a real export:
+    everyone granted every permission except a subscriber who did not tick 'Email', two
+    bulk-import rows (OPTIN_IP 127.0.0.1, and a private address an integration wrote), and a
+    row whose CONFIRM_IP holds a timestamp."""
+    granted = dict.fromkeys(PERMISSIONS, True)
+    members = [SampleMember(m.email, m.first, m.last, m.status, m.tags, m.optin_time, m.optin_ip,
+                            m.fields, dict(granted)) for m in sample_members()]
+    members += [
+        SampleMember("sans.permission@jardin-partage.example", "Sans", "Permission",
+                     "subscribed", ("AG 2024",), "2022-01-02 09:00:00", "203.0.113.9",
+                     permissions={**granted, "Email": False}),
+        SampleMember("import.groupe@jardin-partage.example", "Import", "Groupé", "subscribed",
+                     (), "2019-05-06 10:00:00", "127.0.0.1", permissions=dict(granted)),
+        SampleMember("via.integration@jardin-partage.example", "Via", "Intégration",
+                     "subscribed", (), "2020-07-08 11:00:00", "10.1.2.3",
+                     permissions=dict(granted)),
+        SampleMember("ip.horodatee@jardin-partage.example", "IP", "Horodatée", "subscribed",
+                     (), "", "", permissions=dict(granted),
+                     confirm=("2020-09-10 12:00:00", "2020-09-10 12:00:00")),
+    ]
+    return members
+
+
 def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
@@ -85,16 +117,28 @@ def _csv_bytes(rows: Sequence[Sequence[str]], encoding: str = "utf-8", delimiter
     return (b"\xef\xbb\xbf" + data) if bom else data
 
 
-def mailchimp_export_files(members: Sequence[SampleMember]) -> dict[str, bytes]:
+#: How Mailchimp has named the files of an audience export over the years: the folder, then
+#: each status file (`{kind}` is subscribed, unsubscribed, cleaned or nonsubscribed).
+LAYOUTS = {"current": ("audience_export_5f3a1c", "{kind}_email_audience_export_5f3a1c.csv"),
+           "members": ("members_export_5f3a1c", "{kind}_members_export_5f3a1c.csv")}
+
+
+def mailchimp_export_files(members: Sequence[SampleMember],
+                           layout: str = "current") -> dict[str, bytes]:
     """The CSV files of a Mailchimp audience export, by name (status only in the name).
-    Pending members appear in Mailchimp's nonsubscribed file, as the web export does."""
+    Pending members appear in Mailchimp's nonsubscribed file, as the web export does. When
+    members carry GDPR permissions, one column per permission follows the merge fields,
+    `y` when granted."""
+    labels = list(dict.fromkeys(label for m in members for label in m.permissions))
     files: dict[str, list[list[str]]] = {}
     for index, m in enumerate(members):
         kind = FILE_OF[m.status]
-        header = [*MAILCHIMP_COLUMNS, *EXTRA.get(kind, ())]
+        header = [*MAILCHIMP_COLUMNS[:4], *labels, *MAILCHIMP_COLUMNS[4:], *EXTRA.get(kind, ())]
         rows = files.setdefault(kind, [header])
-        row = [m.email, m.first, m.last, m.fields.get("Ville", ""), "2", m.optin_time,
-               m.optin_ip, m.optin_time, m.optin_ip, "45.43", "4.39", "1", "2",
+        confirm = m.confirm or (m.optin_time, m.optin_ip)
+        row = [m.email, m.first, m.last, m.fields.get("Ville", ""),
+               *("y" if m.permissions.get(label) else "" for label in labels), "2",
+               m.optin_time, m.optin_ip, *confirm, "45.43", "4.39", "1", "2",
                "Europe/Paris", "FR", "ARA", "2024-01-10 12:00:00", str(1000 + index),
                f"e{index:06x}", "", ",".join(f'"{t}"' for t in m.tags)]
         if kind == "unsubscribed":
@@ -103,15 +147,19 @@ def mailchimp_export_files(members: Sequence[SampleMember]) -> dict[str, bytes]:
         elif kind == "cleaned":
             row += ["2023-02-01 09:00:00", "Lettre de février", "def456"]
         rows.append(row)
-    return {f"{kind}_members_export_5f3a1c.csv": _csv_bytes(rows)
-            for kind, rows in files.items()}
+    name = LAYOUTS[layout][1]
+    return {name.format(kind=kind): _csv_bytes(rows) for kind, rows in files.items()}
 
 
-def write_mailchimp_export(path: Path, members: Sequence[SampleMember] | None = None) -> Path:
+def write_mailchimp_export(path: Path, members: Sequence[SampleMember] | None = None,
+                           layout: str = "current") -> Path:
+    """The zip as Mailchimp sends it today (`layout="current"`) or as it used to
+    (`"members"`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in mailchimp_export_files(members or sample_members()).items():
-            archive.writestr(f"members_export_5f3a1c/{name}", data)
+        files = mailchimp_export_files(members or sample_members(), layout)
+        for name, data in files.items():
+            archive.writestr(f"{LAYOUTS[layout][0]}/{name}", data)
     return path
 
 

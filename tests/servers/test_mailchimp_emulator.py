@@ -33,15 +33,25 @@ def test_ping(mailchimp_client):
 def test_paging_2500_members_by_1000_takes_3_requests(mailchimp, mailchimp_client,
                                                       mailchimp_audience):
     members, total = page_all(mailchimp_client, mailchimp_audience.list_id)
-    assert total == 2500
-    assert [m["email_address"] for m in members] == mailchimp_audience.emails
+    listed = 2500 - mailchimp_audience.status_counts["archived"]
+    assert total == listed > 2000
+    assert [m["email_address"] for m in members] == [
+        e for e in mailchimp_audience.emails if e not in mailchimp_audience.archived_emails]
     assert mailchimp.control.requests == {"GET /3.0/lists/<list_id>/members": 3}
+
+
+def test_archived_contacts_only_when_asked_for(mailchimp_client, mailchimp_audience):
+    default, _ = page_all(mailchimp_client, mailchimp_audience.list_id)
+    assert "archived" not in {m["status"] for m in default}
+    archived, total = page_all(mailchimp_client, mailchimp_audience.list_id, status="archived")
+    assert total == mailchimp_audience.status_counts["archived"] > 0
+    assert {m["email_address"] for m in archived} == set(mailchimp_audience.archived_emails)
 
 
 def test_default_count_is_10(mailchimp_client, mailchimp_audience):
     page = mailchimp_client.lists.get_list_members_info(mailchimp_audience.list_id)
     assert len(page["members"]) == 10
-    assert page["total_items"] == 2500
+    assert page["total_items"] == 2500 - mailchimp_audience.status_counts["archived"]
 
 
 def test_fields_mask_keeps_only_dotted_paths(mailchimp_client, mailchimp_audience):
@@ -192,3 +202,37 @@ def test_case_variants_across_audiences(mailchimp_client, mailchimp_audience):
     assert original != variant and original.lower() == variant.lower()
     member = mailchimp_client.lists.get_list_member(mailchimp_audience.second_list_id, variant)
     assert member["email_address"] == variant
+
+
+def test_stats_are_cached_while_members_show_at_once():
+    """Mailchimp refreshes an audience's `stats` minutes after a change; the member listing
+    shows it at once. Through the official client, on a fresh emulator."""
+    mailchimp_marketing = pytest.importorskip("mailchimp_marketing")
+    from migrate.sandbox.mailchimp import MailchimpServer
+
+    with MailchimpServer() as server:
+        audience = server.store.add_audience("Lettre")
+        server.store.add_member(audience, "un@exemple.fr")
+        client = mailchimp_marketing.Client()
+        client.set_config({"api_key": server.api_key, "server": server.datacenter})
+        client.api_client.host = server.url
+        before = client.lists.get_list(audience.id)["stats"]
+        server.store.add_member(audience, "deux@exemple.fr")
+        server.store.add_member(audience, "trois@exemple.fr", status="unsubscribed")
+        after = client.lists.get_list(audience.id)["stats"]
+        assert after == before and after["member_count"] == 1
+        listed = client.lists.get_list_members_info(audience.id)
+        assert listed["total_items"] == 3
+        audience.stats_ttl = 0  # the cache expires: the counts catch up
+        assert client.lists.get_list(audience.id)["stats"]["total_contacts"] == 3
+
+
+def test_gdpr_permissions_per_member(mailchimp_client, mailchimp_audience):
+    page = mailchimp_client.lists.get_list_members_info(
+        mailchimp_audience.list_id, count=50,
+        fields=["members.marketing_permissions", "members.status"])
+    permissions = [p for m in page["members"] for p in m["marketing_permissions"]]
+    assert {p["text"] for p in permissions} == {"E-mail", "Courrier postal",
+                                                "Publicité personnalisée"}
+    assert {p["enabled"] for p in permissions} == {True, False}
+    assert all(set(p) == {"marketing_permission_id", "text", "enabled"} for p in permissions)

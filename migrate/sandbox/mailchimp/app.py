@@ -268,6 +268,9 @@ def member_filter(request: Request) -> Callable[[dict[str, Any]], bool]:
     def keep(member: dict[str, Any]) -> bool:
         if status and member["status"] != status:
             return False
+        # Archived contacts are left out of the listing unless asked for (decision 0532).
+        if not status and member["status"] == "archived":
+            return False
         if (email_type and member["email_type"] != email_type) or (vip_only and not member["vip"]):
             return False
         if unique_id and member["unique_email_id"] != unique_id:

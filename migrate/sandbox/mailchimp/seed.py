@@ -64,6 +64,7 @@ class SeededAudience:
     heavy_tag_hashes: list[str] = field(default_factory=list)
     case_variants: list[tuple[str, str]] = field(default_factory=list)
     invalid_emails: list[str] = field(default_factory=list)
+    archived_emails: list[str] = field(default_factory=list)
 
 
 def seed_audience(server: Any, members: int = 5000, rng_seed: int = 7,
@@ -85,6 +86,8 @@ def seed_audience(server: Any, members: int = 5000, rng_seed: int = 7,
             store.add_member(audience, email, **fields)
             seeded.emails.append(email)
             seeded.status_counts[fields["status"]] += 1
+            if fields["status"] == "archived":
+                seeded.archived_emails.append(email)
             if len(fields["tags"]) > INLINE_TAG_LIMIT:
                 seeded.heavy_tag_hashes.append(subscriber_hash(email))
             if i % 1000 == 7:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
+import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,12 +48,21 @@ class Audience:
     permissions: list[dict[str, Any]] = field(default_factory=list)
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     tags: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: How long `stats` stay as first computed. Mailchimp caches an audience's counts and
+    #: refreshes them minutes after a change ("stats may take a few minutes to update");
+    #: 0 makes them live.
+    stats_ttl: float = 300.0
+    _stats_cache: tuple[float, dict[str, Any]] | None = None
 
     def stats(self) -> dict[str, Any]:
-        """The audience's own counts, as `GET /lists/{id}` reports them under `stats`.
+        """The audience's own counts, as `GET /lists/{id}` reports them under `stats`:
+        cached for `stats_ttl` seconds, so a recent change does not show yet."""
+        now = time.monotonic()
+        if self._stats_cache is None or now - self._stats_cache[0] >= self.stats_ttl:
+            self._stats_cache = (now, self._live_stats())
+        return dict(self._stats_cache[1])
 
-        Real Mailchimp caches these for minutes; the emulator computes them on each call.
-        """
+    def _live_stats(self) -> dict[str, Any]:
         counts = {status: 0 for status in STATUSES}
         for member in self.members.values():
             counts[member["status"]] += 1
