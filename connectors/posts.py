@@ -31,11 +31,19 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from connectors.post_text import detect_language, nothing_to_post, repair_links, repair_mojibake
 from migrate.connector import Listing, Source
 from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _
 from migrate.model import Fingerprint, ItemKind, SourceItem
 from migrate.options import Option, OptionSet
+from migrate.post_counts import PostTally
+
+__all__ = ["repair_mojibake"]  # re-exported: the sources' tests reach it here
+
+#: Pictures one status holds on Mastodon (and mastodon-mock); a post with more is continued
+#: by statuses answering it, so none is lost (a server allowing more still gets all of them).
+PICTURES_PER_STATUS = 4
 
 POST_SOURCE_STEP_OPTIONS = OptionSet((
     Option("since", "date", help="Only posts published on or after this day (YYYY-MM-DD)."),
@@ -56,7 +64,16 @@ POST_SOURCE_STEP_OPTIONS = OptionSet((
 
 
 def make_post(key: str, meta: dict[str, Any], skip_reason: str | None = None) -> SourceItem:
-    """A post item: readable path (date and start of the text), content-hash fingerprint."""
+    """A post item: readable path (date and start of the text), content-hash fingerprint.
+
+    Every source comes through here: links left in mojibake are repaired, the language is
+    recognised where the export does not say it, and a post with nothing of its own to post
+    is skipped with its reason (never a status holding only its origin line).
+    """
+    meta = {**meta, "text": repair_links(str(meta.get("text") or ""))}
+    if not meta.get("language"):
+        meta["language"] = detect_language(meta["text"])
+    skip_reason = skip_reason or nothing_to_post(meta)
     created = meta.get("created_at") or ""
     first_line = " ".join(str(meta.get("text") or "").split())[:60] or key
     path = f"{created[:10]} {first_line}".strip().replace("/", "∕").replace("\\", "∖")
@@ -96,20 +113,6 @@ class PostFilter:
         if any(p.search(text) for p in self.exclude):
             return _("its text matches an exclude_text pattern")
         return None
-
-
-def repair_mojibake(text: str) -> str:
-    """Facebook and Instagram exports escape each UTF-8 byte as `\\u00XX`: "Ã©tÃ©" → "été".
-
-    Repaired only where it applies: every character below 256 and the bytes valid UTF-8, so
-    correct text ("été" typed as Latin-1, an emoji) is left as it is.
-    """
-    if text.isascii() or any(ord(char) > 255 for char in text):
-        return text
-    try:
-        return text.encode("latin-1").decode("utf-8")
-    except UnicodeDecodeError:
-        return text
 
 
 def content_key(prefix: str, *parts: object) -> str:
@@ -210,10 +213,15 @@ class Archive:
                                                line=error.lineno)) from None
 
     def read_text(self, name: str) -> str:
+        """UTF-8 (with or without BOM), or UTF-16 when a BOM says so (LinkedIn, 2018)."""
         try:
             if self._zip is not None:
-                return self._zip.read(name).decode("utf-8-sig")
-            return (self.path / name).read_text(encoding="utf-8-sig")
+                data = self._zip.read(name)
+            else:
+                data = (self.path / name).read_bytes()
+            if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                return data.decode("utf-16")
+            return data.decode("utf-8-sig")
         except (zipfile.BadZipFile, zlib.error, EOFError) as error:
             raise self.damaged(error) from None
         except UnicodeDecodeError:
@@ -245,6 +253,21 @@ class Archive:
         if self._zip is not None:
             self._zip.close()
 
+    def unknown_layout(self, platform: str, expected: str) -> FatalError:
+        """The error for an export holding none of the files its source reads."""
+        names = self.names()
+        if any(n.rsplit("/", 1)[-1] in ("outbox.json", "actor.json") for n in names):
+            return FatalError(_("{path} is a Mastodon account export (outbox.json), not a "
+                                "{platform} export: to bring a Mastodon account's posts "
+                                "elsewhere, use the server's own account migration").format(
+                path=self.path, platform=platform))
+        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+        return FatalError(_("{path} does not look like a {platform} export: it holds none of "
+                            "the files expected ({expected}); found: {found}. Check that you "
+                            "gave the right file or folder").format(
+            path=self.path, platform=platform, expected=expected,
+            found=shown or _("nothing")))
+
 
 class ExportPostSource(Source):
     """What the sources of platform exports without post ids (Facebook, Instagram) share: read
@@ -252,10 +275,13 @@ class ExportPostSource(Source):
     same second, and stream media from the export.
 
     A subclass gives `post_files(names)`, `find_profile(names)` and `post(entry, profile,
-    unique)`, where `unique(key)` numbers a key seen before.
+    unique)`, where `unique(key)` numbers a key seen before; `platform` and `expected` name the
+    export and its posts files for the error an unknown layout gives.
     """
 
     default_profile = ""
+    platform = ""
+    expected = ""
 
     def __init__(self, archive: Archive, filters: PostFilter, profile_url: str | None) -> None:
         self.archive, self.filters, self.profile_url = archive, filters, profile_url
@@ -264,14 +290,18 @@ class ExportPostSource(Source):
         names = self.archive.names()
         profile = (self.profile_url or self.find_profile(names)
                    or self.default_profile).rstrip("/")
+        files = self.post_files(names)
+        if not files:
+            raise self.archive.unknown_layout(self.platform, self.expected)
         items: list[SourceItem] = []
         seen: dict[str, int] = {}
-        for name in self.post_files(names):
+        entries = 0
+        for name in files:
             for entry in entries_of(self.archive.read_json(name)):
-                item = self.post(entry, profile, lambda key: _numbered(key, seen))
-                if item is not None:
-                    items.append(item)
-        return Listing(chronological(items))
+                entries += 1
+                items.extend(with_more_pictures(
+                    self.post(entry, profile, lambda key: _numbered(key, seen))))
+        return Listing(chronological(items), posts=PostTally(entries))
 
     def post_files(self, names: list[str]) -> list[str]:
         raise NotImplementedError
@@ -280,7 +310,7 @@ class ExportPostSource(Source):
         raise NotImplementedError
 
     def post(self, entry: dict[str, Any], profile: str,
-             unique: Callable[[str], str]) -> SourceItem | None:
+             unique: Callable[[str], str]) -> SourceItem:
         raise NotImplementedError
 
     def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
@@ -295,3 +325,32 @@ def _numbered(key: str, seen: dict[str, int]) -> str:
     """Two identical posts in the same second: keep both, numbered stably in export order."""
     seen[key] = seen.get(key, 0) + 1
     return key if seen[key] == 1 else f"{key}-{seen[key]}"
+
+
+def with_more_pictures(item: SourceItem) -> list[SourceItem]:
+    """A post with more pictures than a status holds, and the statuses continuing it.
+
+    The post keeps its first `PICTURES_PER_STATUS` pictures (and those missing from the
+    export, which count for nothing); each continuation answers the one before it, with the
+    next pictures and a short counter ("📷 5–8/9") as its text, so it is never empty.
+    """
+    media = list(item.meta.get("media") or [])
+    present = [m for m in media if m.get("path")]
+    if len(present) <= PICTURES_PER_STATUS:
+        return [item]
+    head_media = present[:PICTURES_PER_STATUS] + [m for m in media if not m.get("path")]
+    parts = [make_post(item.key, {**item.meta, "media": head_media}, item.skip_reason)]
+    total = len(present)
+    for start in range(PICTURES_PER_STATUS, total, PICTURES_PER_STATUS):
+        group = present[start:start + PICTURES_PER_STATUS]
+        previous = parts[-1].meta
+        meta = {**item.meta, "media": group, "hashtags": [], "mentions": [],
+                "text": f"📷 {start + 1}–{start + len(group)}/{total}",
+                "language": item.meta.get("language"), "part_of": item.key,
+                "url": f"{item.meta.get('url')}-{start // PICTURES_PER_STATUS + 1}",
+                "reply_to_url": previous.get("url"),
+                # a continuation is published just after its post, in the same second
+                "created_at": previous.get("created_at")}
+        parts.append(make_post(f"{item.key}#pictures{start // PICTURES_PER_STATUS + 1}",
+                               meta, item.skip_reason))
+    return parts

@@ -25,6 +25,7 @@ from migrate.i18n import _
 from migrate.journal import Journal, journal_path
 from migrate.model import Action, Change, ChangeSet, SourceItem, TargetEntry
 from migrate.plan import Location, Plan, literal_secrets, load_plan, resolve_connections
+from migrate.post_counts import PostCount, count_posts, post_count_lines
 from migrate.progress import Progress
 from migrate.references import Redactor
 from migrate.runner import RetryPolicy, Runner, StepOutcome
@@ -56,6 +57,8 @@ class PlanResult:
     steps: list[str]
     cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
     reconciliations: dict[str, Reconciliation] = field(default_factory=dict)
+    #: step → its posts accounted for (migrate/post_counts.py)
+    post_counts: dict[str, PostCount] = field(default_factory=dict)
     #: step → what its target says the changes will cause (Target.plan_notes)
     notes: dict[str, list[str]] = field(default_factory=dict)
 
@@ -83,12 +86,13 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
             consent = _consent(listed, journal.suppressions() if journal else {})
             result.reconciliations = consent.reconciliations
             for one in opened:
-                _items, _listing, entries = listed[one.spec.id]
+                _items, listing, entries = listed[one.spec.id]
                 baselines = journal.baselines(one.spec.id) if journal else {}
                 changes = one.diff(consent.items[one.spec.id], entries, baselines)
                 result.changes.extend(changes)
                 result.steps.append(one.spec.id)
                 _add_plan_notes(result, one, changes.changes)
+                _count_posts(result.post_counts, one.spec.id, changes.changes, listing)
         finally:
             for one in opened:
                 one.close()
@@ -96,6 +100,7 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
         if journal:
             journal.close()
     _refuse_unbalanced(consent)
+    _refuse_uncounted(result.post_counts)
     if output is not None:
         saved.write(output, loaded, result.changes, result.steps)
     return result
@@ -210,6 +215,23 @@ def _refuse_unbalanced(consent: ConsentPass) -> None:
         lines = [line for rec in consent.reconciliations.values() if rec.problems
                  for line in reconciliation_lines(rec)]
         raise MigrateError("\n".join([_("the member counts do not add up; nothing was "
+                                        "written:"), *problems, *lines]))
+
+
+def _count_posts(counts: dict[str, PostCount], step: str, changes: list[Change],
+                 listing: Listing) -> None:
+    count = count_posts(step, changes, listing.posts)
+    if count is not None:
+        counts[step] = count
+
+
+def _refuse_uncounted(counts: dict[str, PostCount]) -> None:
+    """A post count that does not add up means a post would vanish without a line."""
+    problems = [f"{step}: {p}" for step, count in counts.items() for p in count.problems]
+    if problems:
+        lines = [line for count in counts.values() if count.problems
+                 for line in post_count_lines(count)]
+        raise MigrateError("\n".join([_("the post counts do not add up; nothing was "
                                         "written:"), *problems, *lines]))
 
 

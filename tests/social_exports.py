@@ -17,6 +17,7 @@ from pathlib import Path
 from tests.social_samples import PNG, SENTENCE
 
 START = dt.datetime(2021, 2, 1, 9, 0, tzinfo=dt.UTC)
+FACEBOOK_REPOST = "https://www.facebook.com/autre.asso/posts/pfbid02x"
 
 
 @dataclass
@@ -83,8 +84,9 @@ def facebook_export(destination: Path, posts: list[Post], *, variant: str = "pos
             entry["attachments"].append({"data": [{"media": {
                 "uri": uri, "creation_timestamp": 1, "title": "",
                 **({"description": mojibake(caption)} if caption else {})}}]})
-        if post.link:
-            entry["attachments"].append({"data": [{"external_context": {"url": post.link}}]})
+        if post.link:  # a repost links to the post it shares, on Facebook itself
+            url = FACEBOOK_REPOST if post.repost else post.link
+            entry["attachments"].append({"data": [{"external_context": {"url": url}}]})
         if post.repost:
             entry["title"] = "Le Centsept shared a post."
         entries.append(entry)
@@ -104,9 +106,11 @@ def facebook_export(destination: Path, posts: list[Post], *, variant: str = "pos
 
 def instagram_export(destination: Path, posts: list[Post], *, variant: str = "content",
                      as_zip: bool = True) -> Path:
-    """variant "content": content/posts_1.json; "activity": your_instagram_activity/content/.
-    Posts with two pictures or more are carousels (caption on the post), others single."""
-    folder = "your_instagram_activity/content/" if variant == "activity" else "content/"
+    """variant "content": content/posts_1.json; "activity": your_instagram_activity/content/;
+    "top": posts_1.json at the top of the folder. Posts with two pictures or more are
+    carousels (caption on the post), others single."""
+    folder = {"activity": "your_instagram_activity/content/", "top": ""}.get(variant,
+                                                                            "content/")
     files: dict[str, bytes] = {}
     entries = []
     for post in posts:
@@ -133,25 +137,50 @@ def instagram_export(destination: Path, posts: list[Post], *, variant: str = "co
     return _write(destination, files, as_zip)
 
 
-def linkedin_export(destination: Path, posts: list[Post], *, wrapped_lines: bool = True,
-                    as_zip: bool = True) -> Path:
-    """Shares.csv; `wrapped_lines`: each line of the commentary in its own quotes, as
-    LinkedIn writes it (the CSV then doubles those quotes once more)."""
+def linkedin_commentary(text: str, layout: str) -> str:
+    """The commentary as it reads once the CSV is parsed, in each layout LinkedIn used.
+
+    "today": each line wrapped in quotes with its quotes doubled, the first line without its
+    opening quote (`Bonjour"` / `""` / `"Une ""AG"" !"`); "wrapped": the same with the first
+    line wrapped too (older exports); "plain" and "2018": the text as it is."""
+    if not text or layout in ("plain", "2018"):
+        return text
+    lines = ['"' + line.replace('"', '""') + '"' for line in text.split("\n")]
+    if layout == "today":
+        lines[0] = lines[0][1:]
+    return "\n".join(lines)
+
+
+def linkedin_export(destination: Path, posts: list[Post], *, layout: str = "wrapped",
+                    as_zip: bool = True, pictures: int = 2) -> Path:
+    """Shares.csv in one of LinkedIn's layouts ("today", "wrapped", "plain", "2018").
+
+    "today" spells `SharedURL`/`MediaURL`, ends dates with " UTC", and writes one row per
+    picture of a post (`pictures` of them); "2018" is UTF-16 with a BOM, tab-separated, with
+    `Share Commentary` and dates like `2017/06/08 08:15:44 UTC`. A repost has no commentary.
+    """
     out = io.StringIO(newline="")
-    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(["Date", "ShareLink", "ShareCommentary", "SharedUrl", "MediaUrl",
-                     "Visibility"])
+    old = layout == "2018"
+    writer = csv.writer(out, delimiter="\t" if old else ",", quoting=csv.QUOTE_MINIMAL,
+                        lineterminator="\r\n")
+    writer.writerow(["Date", "Share Link", "Share Commentary", "Shared URL", "Media URL",
+                     "Visibility"] if old else
+                    ["Date", "ShareLink", "ShareCommentary",
+                     "SharedURL" if layout == "today" else "SharedUrl",
+                     "MediaURL" if layout == "today" else "MediaUrl", "Visibility"])
     for index, post in enumerate(posts):
-        commentary = post.text
-        if wrapped_lines and commentary:
-            commentary = "\n".join('"' + line.replace('"', '""') + '"' if line else '""'
-                                   for line in commentary.split("\n"))
-        writer.writerow([post.when.strftime("%Y-%m-%d %H:%M:%S"),
-                         f"https://www.linkedin.com/feed/update/urn%3Ali%3Ashare%3A{7000 + index}",
-                         commentary, post.link or "",
-                         "https://media.licdn.com/image/x.png" if post.media else "",
-                         "CONNECTIONS" if index == 2 else "MEMBER_NETWORK"])
-    return _write(destination, {"Shares.csv": out.getvalue().encode("utf-8")}, as_zip)
+        when = post.when.strftime("%Y/%m/%d %H:%M:%S UTC" if old else "%Y-%m-%d %H:%M:%S")
+        if layout == "today":
+            when += " UTC"
+        images = ([f"https://media.licdn.com/image/{index}-{n}.png"
+                   for n in range(pictures if layout == "today" else 1)] if post.media else [""])
+        for image in images:
+            writer.writerow([when,
+                             f"https://www.linkedin.com/feed/update/urn%3Ali%3Ashare%3A{7000 + index}",
+                             linkedin_commentary(post.text, layout), post.link or "", image,
+                             "CONNECTIONS" if index == 2 else "MEMBER_NETWORK"])
+    data = out.getvalue().encode("utf-16") if old else out.getvalue().encode("utf-8")
+    return _write(destination, {"Shares.csv": data}, as_zip)
 
 
 def expected_texts(posts: list[Post]) -> list[str]:
