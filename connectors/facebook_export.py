@@ -3,7 +3,13 @@
 Known variants, all accepted: `posts/your_posts_1.json` (and `_2`…), the newer
 `your_facebook_activity/posts/your_posts__check_ins__photos_and_videos_1.json`, a Page's
 `profile_posts_1.json`, a top-level folder inside the zip, and files whose list sits under one
-key of an object. Text is mojibake (each UTF-8 byte escaped as `\\u00XX`) and is repaired.
+key of an object. Text is mojibake (each UTF-8 byte escaped as `\\u00XX`) and is repaired,
+links included.
+
+Every entry is listed: posts without text are posted when they carry pictures or a link, and
+otherwise skipped saying what they were (a check-in, a life event, Facebook's own line such as
+"updated its profile picture"). A repost is a link to Facebook itself with nothing of one's
+own, whatever the language of the account (decisions 0330, 0331).
 
 Facebook gives posts no id and no address, so a post's key is a hash of its date and repaired
 text, and its marker (the origin line's link) is the profile's address with that hash as the
@@ -97,8 +103,10 @@ class FacebookExportSource(ExportPostSource):
                 text = f"{text}\n\n{link}".strip()
         created = iso_from_timestamp(entry.get("timestamp"))
         title = repair_mojibake(str(entry.get("title") or ""))
-        # A post without text nor anything else is keyed by its title: it must still be listed
-        key = unique(content_key("facebook", created, text or title))
+        # Keyed by date and text, as always; one with neither text nor picture (a check-in, a
+        # life event), which used to be left out unlisted, by its title: it is listed now.
+        key = unique(content_key("facebook", created,
+                                 text if text or found.media else f"title:{title}"))
         meta: dict[str, Any] = {
             "text": text, "created_at": created, "language": None,
             "url": f"{profile}#fb-{key.split(':', 1)[1]}", "platform": "Facebook",

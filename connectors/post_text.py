@@ -5,8 +5,9 @@ make a status of nothing.
   as a whole where it can be, and each link on its own where the rest of the text cannot
   (`polÃ©micas` in a URL inside otherwise correct text).
 - Language: py3langid (langid.py's maintained fork, offline, its 4.5 MB model shipped in the
-  wheel), trusted only above `CONFIDENCE` and on enough letters; otherwise None and the target
-  uses the step's `language` or none (docs/decisions/0330-language-identification.md).
+  wheel), among the languages with an ISO 639-1 code, trusted only above `CONFIDENCE` and on
+  enough letters; otherwise None and the target uses the step's `language` or none
+  (docs/decisions/0330-language-identification.md).
 - Nothing to post: a post whose only content would be the origin line — no text, no picture
   the export holds, no link — or whose only text is a placeholder link (`http://0.0.0.0/`) is
   skipped with its reason instead of becoming an empty status.
@@ -25,8 +26,9 @@ URL = re.compile(r"https?://\S+")
 #: Links that lead nowhere, seen alone in real exports.
 PLACEHOLDER_LINK = re.compile(
     r"https?://(?:0\.0\.0\.0|localhost|127\.0\.0\.1|\[::1?\])(?::\d+)?(?:/\S*)?", re.IGNORECASE)
-#: Below this probability (py3langid's normalised score) a post's language is not set.
-CONFIDENCE = 0.9
+#: Below this probability (py3langid's normalised score, among ISO 639-1 languages) a post's
+#: language is not set: short or mixed texts fall below it (decision 0330).
+CONFIDENCE = 0.85
 #: Fewer letters than this, once links, @handles and #tags are removed: too short to tell.
 MIN_LETTERS = 20
 _NOT_WORDS = re.compile(r"https?://\S+|[@#][\w.-]+")
@@ -87,5 +89,9 @@ def _language_identifier() -> Any:
         if _identifier is None:
             from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-            _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            # Only languages with a two-letter code, as Mastodon's `language` takes: regional
+            # varieties (Extremaduran beside Spanish…) no longer split the probability.
+            identifier.set_languages([code for code in identifier.labels if len(code) == 2])
+            _identifier = identifier
         return _identifier

@@ -344,8 +344,9 @@ def with_more_pictures(item: SourceItem) -> list[SourceItem]:
     for start in range(PICTURES_PER_STATUS, total, PICTURES_PER_STATUS):
         group = present[start:start + PICTURES_PER_STATUS]
         previous = parts[-1].meta
+        shown = f"{start + 1}–{start + len(group)}" if len(group) > 1 else f"{start + 1}"
         meta = {**item.meta, "media": group, "hashtags": [], "mentions": [],
-                "text": f"📷 {start + 1}–{start + len(group)}/{total}",
+                "text": f"📷 {shown}/{total}",
                 "language": item.meta.get("language"), "part_of": item.key,
                 "url": f"{item.meta.get('url')}-{start // PICTURES_PER_STATUS + 1}",
                 "reply_to_url": previous.get("url"),
