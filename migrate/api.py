@@ -117,6 +117,7 @@ class ApplyResult:
     confirmed: bool = True
     steps: list[str] = field(default_factory=list)
     reconciliations: dict[str, Reconciliation] = field(default_factory=dict)
+    post_counts: dict[str, PostCount] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         summary = self.changes.summary()
@@ -277,7 +278,17 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
                                                          result, run_id)
         result.changes.extend(changes)
         cursors[step.spec.id] = listing.cursor
-    shown = PlanResult(loaded, result.changes, [s.spec.id for s in opened])
+        # A saved plan is applied as reviewed: its changes no longer match the source's count
+        # when the source changed since (those are stale), so it is shown without the check.
+        _count_posts(result.post_counts, step.spec.id, changes.changes,
+                     listing if saved_plan is None else Listing([]))
+    if any(count.problems for count in result.post_counts.values()):
+        journal.finish_run(run_id, "failed", {})
+    _refuse_uncounted(result.post_counts)
+    for step_id, count in result.post_counts.items():
+        journal.set_post_count(step_id, count.to_json())
+    shown = PlanResult(loaded, result.changes, [s.spec.id for s in opened],
+                       post_counts=result.post_counts)
     for step in opened:
         _add_plan_notes(shown, step, pending[step.spec.id])
     if saved_plan is None and result.changes.has_pending() and not confirm(shown):

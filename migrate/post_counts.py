@@ -65,9 +65,9 @@ def count_posts(step: str, changes: Iterable[Change], tally: PostTally | None
     posts = [c for c in changes if c.item.kind is ItemKind.POST]
     if not posts and tally is None:
         return None
-    tally = tally or PostTally()
-    count = PostCount(step, tally.entries if tally.entries or not posts else None,
-                      merged=tally.merged, notes=list(tally.notes))
+    count = PostCount(step, tally.entries if tally is not None else None,
+                      merged=tally.merged if tally is not None else 0,
+                      notes=list(tally.notes) if tally is not None else [])
     skipped: Counter[str] = Counter()
     for change in posts:
         missing = sum(1 for m in change.item.meta.get("media") or [] if m.get("missing"))

@@ -159,6 +159,7 @@ def apply_json(result: ApplyResult) -> dict[str, Any]:
                   for c, why in result.stale],
         "notes": [{"step": step, "note": note} for step, o in result.outcomes.items()
                   for note in o.notes],
+        "post_counts": {k: c.to_json() for k, c in result.post_counts.items()},
         "exit_code": result.exit_code,
     }
 

@@ -251,6 +251,14 @@ def test_mirror_posts_no_empty_status_no_stray_quote_and_every_picture(
         chain.append(nxt[0])
         pictures += len(nxt[0]["media_attachments"])
     assert [len(s["media_attachments"]) for s in chain] == [4, 4, 1] and pictures == 9
+    # the report reconciles the posts of each step as the plan did
+    report = json.loads(migrate("report", plan, "--format", "json").stdout)
+    facebook_count = report["post_counts"]["fb"]
+    assert facebook_count["source"] == facebook_count["accounted"] == len(FACEBOOK_EXTRAS) + 1
+    assert facebook_count["missing_pictures"] == 8
+    assert report["post_counts"]["li"]["merged"] == sum(1 for p in posts if p.media)
+    markdown = migrate("report", plan, "--format", "md").stdout
+    assert "Posts in the source: 9 =" in markdown and "8 pictures are missing" in markdown
     again = migrate("apply", plan, "--yes")
     assert again.returncode == 0, again.stdout + again.stderr
     assert len(api.fetch_remaining(api.account_statuses(api.me()["id"], limit=40))) == \
