@@ -192,6 +192,9 @@ class LinkedinExportSource(Source):
             if not shared:
                 reason = _("a repost, and LinkedIn's export gives no link to the original: "
                            "nothing to post")
+        if not created and not link:  # a row the CSV reader cut out of another one
+            reason = _("a row of Shares.csv without date or link: it could not be read as a "
+                       "post; check the file around: {start}").format(start=text[:60] or "?")
         reason = reason or self.filters.reason(meta, is_repost=is_repost)
         if reason is None and PRIVATE_VISIBILITY.search(_cell(rows[0], "visibility")):
             reason = _("shown to your connections only on LinkedIn: not made public elsewhere")

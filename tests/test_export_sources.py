@@ -201,8 +201,8 @@ def test_each_export_is_mirrored_to_mastodon_once(tmp_path: Path, mastodon_serve
     assert len(by_platform["Instagram"]) == len(texts)
     assert len(by_platform["LinkedIn"]) == len(texts) - 1  # one shown to connections only
     assert any("bénévoles ✊" in s["content"] for s in by_platform["Facebook"])
-    # The exports do not say the language: French posts are recognised by their words, so
-    # their origin line and their Mastodon language are French.
+    # The exports do not say the language: French posts are recognised (py3langid, when
+    # confident), so their origin line and their Mastodon language are French.
     for platform, found in by_platform.items():
         french = [s for s in found if f"Publié initialement sur {platform}" in s["content"]]
         assert len(french) >= len(found) - 1, platform  # the repost has no words of its own

@@ -263,3 +263,14 @@ def test_mirror_posts_no_empty_status_no_stray_quote_and_every_picture(
     assert again.returncode == 0, again.stdout + again.stderr
     assert len(api.fetch_remaining(api.account_statuses(api.me()["id"], limit=40))) == \
         len(statuses)
+
+
+def test_linkedin_row_the_csv_cuts_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    (tmp_path / "Shares.csv").write_text(
+        "Date,ShareLink,ShareCommentary,SharedUrl,MediaUrl,Visibility\n"
+        "2023-01-02 10:00:00,https://www.linkedin.com/feed/update/urn:li:share:1,Bonjour\n"
+        "suite sans guillemets,,,MEMBER_NETWORK\n", encoding="utf-8")
+    listing = _open(LinkedinExportConnector, tmp_path, "Shares.csv").list_items()
+    cut, first = listing.items  # undated first
+    assert first.meta["text"] == "Bonjour" and first.skip_reason is None
+    assert "could not be read" in cut.skip_reason and listing.posts.entries == 2
