@@ -274,3 +274,23 @@ def test_linkedin_row_the_csv_cuts_is_skipped_with_its_reason(tmp_path: Path) ->
     cut, first = listing.items  # undated first
     assert first.meta["text"] == "Bonjour" and first.skip_reason is None
     assert "could not be read" in cut.skip_reason and listing.posts.entries == 2
+
+
+def test_facebook_posts_without_text_are_posted_with_every_picture(tmp_path: Path,
+                                                                   mastodon_server) -> None:
+    steps: dict[str, Variant] = {"fb": ("facebook_export", lambda d: facebook_export(
+        d / "e.zip", [], extras=True), 0, 0, 0)}
+    plan = _plan(tmp_path, mastodon_server.url, mastodon_server.access_token, steps)
+    result = migrate("apply", plan, "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    api = Mastodon(access_token=mastodon_server.access_token, api_base_url=mastodon_server.url)
+    statuses = api.fetch_remaining(api.account_statuses(api.me()["id"], limit=40))
+    # photos only: no words, its two pictures; a shared link: the link
+    assert [len(s["media_attachments"]) for s in statuses if not _body(s)] == [2]
+    assert any(_body(s) == "https://exemple.org/article/partage" for s in statuses)
+    (head,) = [s for s in statuses if _body(s).startswith("Les photos de la fête")]
+    (rest,) = [s for s in statuses if s["in_reply_to_id"] == head["id"]]
+    assert (len(head["media_attachments"]), len(rest["media_attachments"])) == (4, 2)
+    assert _body(rest).startswith("📷 5–6/6")
+    posted = sum(1 for _w, text, why in FACEBOOK_EXTRAS if why is None)
+    assert len(statuses) == posted + 1  # and the continuation of the six photos
