@@ -330,28 +330,47 @@ def _numbered(key: str, seen: dict[str, int]) -> str:
 def with_more_pictures(item: SourceItem) -> list[SourceItem]:
     """A post with more pictures than a status holds, and the statuses continuing it.
 
-    The post keeps its first `PICTURES_PER_STATUS` pictures (and those missing from the
-    export, which count for nothing); each continuation answers the one before it, with the
-    next pictures and a short counter ("📷 5–8/9") as its text, so it is never empty.
+    Mastodon takes at most `PICTURES_PER_STATUS` pictures in a status, and a video only alone
+    (`media_attachments.validations.images_and_video` in its PostStatusService). The post
+    keeps its first group (and the pictures missing from the export, which count for
+    nothing); each continuation answers the one before it, with the next group and a short
+    counter ("📷 5–8/9") as its text, so it is never empty.
     """
     media = list(item.meta.get("media") or [])
-    present = [m for m in media if m.get("path")]
-    if len(present) <= PICTURES_PER_STATUS:
+    groups = _status_groups([m for m in media if m.get("path")])
+    if len(groups) <= 1:
         return [item]
-    head_media = present[:PICTURES_PER_STATUS] + [m for m in media if not m.get("path")]
+    head_media = groups[0] + [m for m in media if not m.get("path")]
     parts = [make_post(item.key, {**item.meta, "media": head_media}, item.skip_reason)]
-    total = len(present)
-    for start in range(PICTURES_PER_STATUS, total, PICTURES_PER_STATUS):
-        group = present[start:start + PICTURES_PER_STATUS]
+    total = sum(len(group) for group in groups)
+    first = len(groups[0])
+    for number, group in enumerate(groups[1:], 2):
+        shown = f"{first + 1}–{first + len(group)}" if len(group) > 1 else f"{first + 1}"
+        first += len(group)
         previous = parts[-1].meta
-        shown = f"{start + 1}–{start + len(group)}" if len(group) > 1 else f"{start + 1}"
         meta = {**item.meta, "media": group, "hashtags": [], "mentions": [],
                 "text": f"📷 {shown}/{total}",
                 "language": item.meta.get("language"), "part_of": item.key,
-                "url": f"{item.meta.get('url')}-{start // PICTURES_PER_STATUS + 1}",
+                "url": f"{item.meta.get('url')}-{number}",
                 "reply_to_url": previous.get("url"),
                 # a continuation is published just after its post, in the same second
                 "created_at": previous.get("created_at")}
-        parts.append(make_post(f"{item.key}#pictures{start // PICTURES_PER_STATUS + 1}",
-                               meta, item.skip_reason))
+        parts.append(make_post(f"{item.key}#pictures{number}", meta, item.skip_reason))
     return parts
+
+
+def _status_groups(media: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Media in the order of the post, cut into what one status holds: up to
+    `PICTURES_PER_STATUS` pictures (or animated GIFs), or one video alone."""
+    groups: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    for one in media:
+        if one.get("type") == "video":
+            groups += [current, [one]] if current else [[one]]
+            current = []
+            continue
+        current.append(one)
+        if len(current) == PICTURES_PER_STATUS:
+            groups.append(current)
+            current = []
+    return [*groups, current] if current else groups

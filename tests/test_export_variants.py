@@ -18,6 +18,7 @@ from mastodon import Mastodon
 from connectors.facebook_export import FacebookExportConnector
 from connectors.linkedin_export import LinkedinExportConnector
 from connectors.post_text import detect_language
+from connectors.posts import make_post, with_more_pictures
 from migrate.connector import StepContext
 from tests.helpers import migrate
 from tests.social_exports import (
@@ -294,3 +295,18 @@ def test_facebook_posts_without_text_are_posted_with_every_picture(tmp_path: Pat
     assert _body(rest).startswith("📷 5–6/6")
     posted = sum(1 for _w, text, why in FACEBOOK_EXTRAS if why is None)
     assert len(statuses) == posted + 1  # and the continuation of the six photos
+
+
+def test_a_video_goes_alone_and_pictures_by_four() -> None:
+    """Mastodon refuses a video beside pictures (PostStatusService: images_and_video)."""
+    media = [{"path": f"m/{n}.{'mp4' if n == 2 else 'png'}", "alt": None, "url": None,
+              "type": "video" if n == 2 else "image"} for n in range(7)]
+    url = "https://www.instagram.com/centsept#ig-x"
+    parts = with_more_pictures(make_post("instagram:x", {
+        "text": CAROUSEL_CAPTION, "url": url, "media": media,
+        "created_at": "2023-06-01T10:00:00+00:00"}))
+    assert [[m["path"] for m in p.meta["media"]] for p in parts] == [
+        ["m/0.png", "m/1.png"], ["m/2.mp4"], [f"m/{n}.png" for n in range(3, 7)]]
+    assert [p.meta.get("reply_to_url") for p in parts] == [None, url, f"{url}-2"]
+    assert [p.meta["text"] for p in parts[1:]] == ["📷 3/7", "📷 4–7/7"]
+    assert len({p.key for p in parts}) == 3 and all(not p.skip_reason for p in parts)
