@@ -13,12 +13,19 @@ import html
 import re
 from typing import Any
 
-from connectors.posts import POST_SOURCE_STEP_OPTIONS, PostFilter, chronological, make_post
+from connectors.posts import (
+    POST_SOURCE_STEP_OPTIONS,
+    PostFilter,
+    chronological,
+    content_key,
+    make_post,
+)
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.errors import ConnectorError, FatalError
 from migrate.i18n import _
 from migrate.model import SourceItem
 from migrate.options import Option, OptionSet
+from migrate.post_counts import PostTally
 
 TAGS = re.compile(r"<[^>]+>")
 
@@ -80,12 +87,15 @@ class FeedSource(Source):
         cursor = {k: v for k, v in (("etag", response.headers.get("ETag")),
                                     ("last_modified", response.headers.get("Last-Modified")))
                   if v}
-        return Listing(chronological(i for i in items if i is not None), cursor=cursor)
+        return Listing(chronological(items), cursor=cursor,
+                       posts=PostTally(len(parsed.entries)))
 
-    def _item(self, entry: Any, platform: str, language: str | None) -> SourceItem | None:
+    def _item(self, entry: Any, platform: str, language: str | None) -> SourceItem:
         key = entry.get("id") or entry.get("guid") or entry.get("link")
-        if not key:
-            return None
+        if not key:  # listed all the same, so the plan says why it is left out
+            return make_post(content_key("feed", entry.get("title"), entry.get("summary")),
+                             {"text": _plain(entry.get("title") or "")},
+                             _("this feed entry has no id and no link to know it by"))
         title = _plain(entry.get("title") or "")
         summary = _plain(entry.get("summary") or "")
         text = title if not summary or summary.startswith(title) else f"{title}\n\n{summary}"

@@ -1,7 +1,10 @@
 """`instagram_export`: the JSON "Download your information" export of an Instagram account.
 
 Known variants, all accepted: `content/posts_1.json` (and `_2`…), the newer
-`your_instagram_activity/content/posts_1.json`, a top-level folder inside the zip. A post is
+`your_instagram_activity/content/posts_1.json`, `posts_1.json` at the top of the folder (or of
+a top-level folder inside the zip). A carousel with more pictures than a status holds is
+continued by statuses answering it (`connectors.posts.with_more_pictures`); pictures missing
+from the export are counted in the plan, and a post left with nothing to post is skipped. A post is
 either one picture (its caption and date on the media: `media[0].title`,
 `media[0].creation_timestamp`) or a carousel (caption and date on the post itself). Text is
 mojibake (each UTF-8 byte escaped as `\\u00XX`) and is repaired.
@@ -32,7 +35,7 @@ from migrate.connector import Connector, StepContext
 from migrate.model import SourceItem
 from migrate.options import Option, OptionSet
 
-POST_FILES = re.compile(r"(?:^|/)content/posts_(\d+)\.json$")
+POST_FILES = re.compile(r"(?:^|/)content/posts_(\d+)\.json$|^(?:[^/]+/)?posts_(\d+)\.json$")
 PERSONAL_FILE = re.compile(r"(?:^|/)personal_information\.json$")
 DEFAULT_PROFILE = "https://www.instagram.com/"
 
@@ -59,10 +62,16 @@ class InstagramExportConnector(Connector):
 
 class InstagramExportSource(ExportPostSource):
     default_profile = DEFAULT_PROFILE
+    platform = "Instagram"
+    expected = "content/posts_1.json, your_instagram_activity/content/posts_1.json or " \
+               "posts_1.json"
 
     def post_files(self, names: list[str]) -> list[str]:
-        return sorted((n for n in names if POST_FILES.search(n)),
-                      key=lambda n: int(POST_FILES.search(n).group(1)))  # type: ignore[union-attr]
+        def number(name: str) -> int:
+            match = POST_FILES.search(name)
+            return int(match.group(1) or match.group(2)) if match else 0
+
+        return sorted((n for n in names if POST_FILES.search(n)), key=number)
 
     def find_profile(self, names: list[str]) -> str | None:
         """`profile_user[0].string_map_data.Username.value` → the account's address."""
@@ -77,20 +86,22 @@ class InstagramExportSource(ExportPostSource):
         return None
 
     def post(self, entry: dict[str, Any], profile: str,
-             unique: Callable[[str], str]) -> SourceItem | None:
+             unique: Callable[[str], str]) -> SourceItem:
         files = [m for m in entry.get("media") or [] if isinstance(m, dict) and m.get("uri")]
         first = files[0] if files else {}
         text = repair_mojibake(str(entry.get("title") or first.get("title") or "")).strip()
         created = iso_from_timestamp(entry.get("creation_timestamp")
                                      or first.get("creation_timestamp"))
-        if not text and not files:
-            return None
         key = unique(content_key("instagram", created, text))
-        media = [{"path": self.archive.find(str(m["uri"])), "type": media_type(str(m["uri"])),
-                  # a carousel's pictures may carry their own captions: the best alt text there is
-                  "alt": repair_mojibake(str(m.get("title") or "")).strip()
-                  if entry.get("title") and m.get("title") else None, "url": None}
-                 for m in files]
+        media = []
+        for m in files:
+            path = self.archive.find(str(m["uri"]))
+            media.append({"path": path, "type": media_type(str(m["uri"])), "url": None,
+                          # a carousel's pictures may carry their own captions: the best alt
+                          # text there is
+                          "alt": repair_mojibake(str(m.get("title") or "")).strip()
+                          if entry.get("title") and m.get("title") else None,
+                          **({"missing": True} if path is None else {})})
         meta: dict[str, Any] = {
             "text": text, "created_at": created, "language": None,
             "url": f"{profile}#ig-{key.split(':', 1)[1]}", "platform": "Instagram",

@@ -72,8 +72,8 @@ class MastodonConnector(Connector):
         Option("sensitive", "boolean", default=False,
                help="Mark pictures and videos as sensitive (hidden until clicked)."),
         Option("spoiler_text", help="A content warning shown before every status."),
-        Option("language", help="Language (fr, en…) for posts whose source does not say; "
-                                 "without it, French or English is recognised from the words."),
+        Option("language", help="Language (fr, en…) for posts whose language neither the "
+                                 "source says nor can be recognised with confidence."),
         Option("origin_line",
                help="The line ending each post, with {platform}, {date} and {url}. Default in "
                     "the post's language: 'Publié initialement sur {platform} le {date} : {url}'."),

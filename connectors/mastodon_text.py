@@ -33,36 +33,11 @@ ORIGIN_LINES = {
 }
 
 
-#: Words frequent in one language and not the other: enough to tell a French post from an
-#: English one when the export does not say (Facebook, Instagram and LinkedIn exports never do).
-_WORDS = {
-    "fr": frozenset((
-        "le", "la", "les", "de", "des", "du", "un", "une", "à", "au", "est", "et", "pour", "pas",
-        "que", "qui", "dans", "sur", "avec", "nous", "vous", "aux", "ce", "cette", "ces", "notre",
-        "nos", "leur", "mais", "très", "été", "être", "merci", "aujourd'hui",
-    )),
-    "en": frozenset((
-        "the", "and", "for", "is", "are", "with", "this", "that", "our", "you", "of", "in", "at",
-        "we", "was", "were", "be", "been", "thanks", "today", "will", "have", "has",
-    )),
-}
-_WORD = re.compile(r"[a-zàâäçéèêëîïôöûùüÿœ']+")
-
-
-def guess_language(text: str) -> str | None:
-    """'fr' or 'en' when at least two common words say so and the other language has fewer."""
-    words = _WORD.findall(text.lower())
-    counts = {lang: sum(word in common for word in words) for lang, common in _WORDS.items()}
-    best = max(counts, key=lambda lang: counts[lang])
-    others = [n for lang, n in counts.items() if lang != best]
-    return best if counts[best] >= 2 and all(counts[best] > n for n in others) else None
-
-
 def post_language(meta: Mapping[str, Any], options: Mapping[str, Any]) -> str | None:
-    """The post's language: what the source says, else the step's `language`, else a guess
-    from its words (so a French page's posts get a French origin line); None if unsure."""
-    return (meta.get("language") or options.get("language")
-            or guess_language(str(meta.get("text") or "")))
+    """The post's language: what the source says (the export, or the source's language
+    identification when it is confident: connectors/post_text.py), else the step's
+    `language`; None if unsure, so the origin line is in English rather than mislabelled."""
+    return meta.get("language") or options.get("language")
 
 
 @dataclass(frozen=True)

@@ -25,17 +25,26 @@ import hashlib
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from connectors.post_text import detect_language, nothing_to_post, repair_links, repair_mojibake
 from migrate import archives
 from migrate.connector import Listing, Source
 from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _
 from migrate.model import Fingerprint, ItemKind, SourceItem
 from migrate.options import Option, OptionSet
+from migrate.post_counts import PostTally
+
+__all__ = ["repair_mojibake"]  # re-exported: the sources' tests reach it here
+
+#: Pictures one status holds on Mastodon (and mastodon-mock); a post with more is continued
+#: by statuses answering it, so none is lost (a server allowing more still gets all of them).
+PICTURES_PER_STATUS = 4
 
 POST_SOURCE_STEP_OPTIONS = OptionSet((
     Option("since", "date", help="Only posts published on or after this day (YYYY-MM-DD)."),
@@ -56,7 +65,16 @@ POST_SOURCE_STEP_OPTIONS = OptionSet((
 
 
 def make_post(key: str, meta: dict[str, Any], skip_reason: str | None = None) -> SourceItem:
-    """A post item: readable path (date and start of the text), content-hash fingerprint."""
+    """A post item: readable path (date and start of the text), content-hash fingerprint.
+
+    Every source comes through here: links left in mojibake are repaired, the language is
+    recognised where the export does not say it, and a post with nothing of its own to post
+    is skipped with its reason (never a status holding only its origin line).
+    """
+    meta = {**meta, "text": repair_links(str(meta.get("text") or ""))}
+    if not meta.get("language"):
+        meta["language"] = detect_language(meta["text"])
+    skip_reason = skip_reason or nothing_to_post(meta)
     created = meta.get("created_at") or ""
     first_line = " ".join(str(meta.get("text") or "").split())[:60] or key
     path = f"{created[:10]} {first_line}".strip().replace("/", "∕").replace("\\", "∖")
@@ -96,20 +114,6 @@ class PostFilter:
         if any(p.search(text) for p in self.exclude):
             return _("its text matches an exclude_text pattern")
         return None
-
-
-def repair_mojibake(text: str) -> str:
-    """Facebook and Instagram exports escape each UTF-8 byte as `\\u00XX`: "Ã©tÃ©" → "été".
-
-    Repaired only where it applies: every character below 256 and the bytes valid UTF-8, so
-    correct text ("été" typed as Latin-1, an emoji) is left as it is.
-    """
-    if text.isascii() or any(ord(char) > 255 for char in text):
-        return text
-    try:
-        return text.encode("latin-1").decode("utf-8")
-    except UnicodeDecodeError:
-        return text
 
 
 def content_key(prefix: str, *parts: object) -> str:
@@ -210,10 +214,17 @@ class Archive:
                                                line=error.lineno)) from None
 
     def read_text(self, name: str) -> str:
+        """UTF-8 (with or without BOM), or UTF-16 when a BOM says so (LinkedIn, 2018)."""
         try:
             if self._zip is not None:
-                return archives.read_entry(self._zip, name).decode("utf-8-sig")
-            return (self.path / name).read_text(encoding="utf-8-sig")
+                data = archives.read_entry(self._zip, name)  # bounded, checked
+            else:
+                data = (self.path / name).read_bytes()
+            if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                return data.decode("utf-16")
+            return data.decode("utf-8-sig")
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise self.damaged(error) from None
         except UnicodeDecodeError:
             raise FatalError(_("{name} in {path} is not UTF-8 text").format(
                 name=name, path=self.path)) from None
@@ -243,6 +254,21 @@ class Archive:
         if self._zip is not None:
             self._zip.close()
 
+    def unknown_layout(self, platform: str, expected: str) -> FatalError:
+        """The error for an export holding none of the files its source reads."""
+        names = self.names()
+        if any(n.rsplit("/", 1)[-1] in ("outbox.json", "actor.json") for n in names):
+            return FatalError(_("{path} is a Mastodon account export (outbox.json), not a "
+                                "{platform} export: to bring a Mastodon account's posts "
+                                "elsewhere, use the server's own account migration").format(
+                path=self.path, platform=platform))
+        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+        return FatalError(_("{path} does not look like a {platform} export: it holds none of "
+                            "the files expected ({expected}); found: {found}. Check that you "
+                            "gave the right file or folder").format(
+            path=self.path, platform=platform, expected=expected,
+            found=shown or _("nothing")))
+
 
 class ExportPostSource(Source):
     """What the sources of platform exports without post ids (Facebook, Instagram) share: read
@@ -250,10 +276,13 @@ class ExportPostSource(Source):
     same second, and stream media from the export.
 
     A subclass gives `post_files(names)`, `find_profile(names)` and `post(entry, profile,
-    unique)`, where `unique(key)` numbers a key seen before.
+    unique)`, where `unique(key)` numbers a key seen before; `platform` and `expected` name the
+    export and its posts files for the error an unknown layout gives.
     """
 
     default_profile = ""
+    platform = ""
+    expected = ""
 
     def __init__(self, archive: Archive, filters: PostFilter, profile_url: str | None) -> None:
         self.archive, self.filters, self.profile_url = archive, filters, profile_url
@@ -262,10 +291,15 @@ class ExportPostSource(Source):
         names = self.archive.names()
         profile = (self.profile_url or self.find_profile(names)
                    or self.default_profile).rstrip("/")
+        files = self.post_files(names)
+        if not files:
+            raise self.archive.unknown_layout(self.platform, self.expected)
         items: list[SourceItem] = []
         seen: dict[str, int] = {}
-        for name in self.post_files(names):
+        entries = 0
+        for name in files:
             for index, entry in enumerate(entries_of(self.archive.read_json(name))):
+                entries += 1
                 try:
                     item = self.post(entry, profile, lambda key: _numbered(key, seen))
                 except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
@@ -275,8 +309,8 @@ class ExportPostSource(Source):
                         "entry {n} of {name} is malformed ({problem}); it was left out").format(
                         n=index + 1, name=name, problem=type(error).__name__))
                 if item is not None:
-                    items.append(item)
-        return Listing(chronological(items))
+                    items.extend(with_more_pictures(item))
+        return Listing(chronological(items), posts=PostTally(entries))
 
     def post_files(self, names: list[str]) -> list[str]:
         raise NotImplementedError
@@ -285,7 +319,7 @@ class ExportPostSource(Source):
         raise NotImplementedError
 
     def post(self, entry: dict[str, Any], profile: str,
-             unique: Callable[[str], str]) -> SourceItem | None:
+             unique: Callable[[str], str]) -> SourceItem:
         raise NotImplementedError
 
     def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
@@ -300,3 +334,52 @@ def _numbered(key: str, seen: dict[str, int]) -> str:
     """Two identical posts in the same second: keep both, numbered stably in export order."""
     seen[key] = seen.get(key, 0) + 1
     return key if seen[key] == 1 else f"{key}-{seen[key]}"
+
+
+def with_more_pictures(item: SourceItem) -> list[SourceItem]:
+    """A post with more pictures than a status holds, and the statuses continuing it.
+
+    Mastodon takes at most `PICTURES_PER_STATUS` pictures in a status, and a video only alone
+    (`media_attachments.validations.images_and_video` in its PostStatusService). The post
+    keeps its first group (and the pictures missing from the export, which count for
+    nothing); each continuation answers the one before it, with the next group and a short
+    counter ("📷 5–8/9") as its text, so it is never empty.
+    """
+    media = list(item.meta.get("media") or [])
+    groups = _status_groups([m for m in media if m.get("path")])
+    if len(groups) <= 1:
+        return [item]
+    head_media = groups[0] + [m for m in media if not m.get("path")]
+    parts = [make_post(item.key, {**item.meta, "media": head_media}, item.skip_reason)]
+    total = sum(len(group) for group in groups)
+    first = len(groups[0])
+    for number, group in enumerate(groups[1:], 2):
+        shown = f"{first + 1}–{first + len(group)}" if len(group) > 1 else f"{first + 1}"
+        first += len(group)
+        previous = parts[-1].meta
+        meta = {**item.meta, "media": group, "hashtags": [], "mentions": [],
+                "text": f"📷 {shown}/{total}",
+                "language": item.meta.get("language"), "part_of": item.key,
+                "url": f"{item.meta.get('url')}-{number}",
+                "reply_to_url": previous.get("url"),
+                # a continuation is published just after its post, in the same second
+                "created_at": previous.get("created_at")}
+        parts.append(make_post(f"{item.key}#pictures{number}", meta, item.skip_reason))
+    return parts
+
+
+def _status_groups(media: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Media in the order of the post, cut into what one status holds: up to
+    `PICTURES_PER_STATUS` pictures (or animated GIFs), or one video alone."""
+    groups: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    for one in media:
+        if one.get("type") == "video":
+            groups += [current, [one]] if current else [[one]]
+            current = []
+            continue
+        current.append(one)
+        if len(current) == PICTURES_PER_STATUS:
+            groups.append(current)
+            current = []
+    return [*groups, current] if current else groups

@@ -29,6 +29,7 @@ from migrate.errors import FatalError
 from migrate.i18n import _
 from migrate.model import SourceItem
 from migrate.options import Option, OptionSet
+from migrate.post_counts import PostTally
 
 TWEET_FILES = re.compile(r"(?:^|/)(?:data/)?tweets?(?:-part(\d+))?\.js$")
 ACCOUNT_FILE = re.compile(r"(?:^|/)(?:data/)?account\.js$")
@@ -77,17 +78,30 @@ class TwitterArchiveSource(Source):
         names = self.archive.names()
         tweet_files = sorted((n for n in names if TWEET_FILES.search(n)),
                              key=lambda n: int(TWEET_FILES.search(n).group(1) or 0))  # type: ignore[union-attr]
+        if not tweet_files:
+            raise self.archive.unknown_layout("Twitter", "data/tweets.js or data/tweet.js")
         media = self._media_files(names)
         handle = self._own_handle(names)
         tweets: dict[str, dict[str, Any]] = {}
+        tally = PostTally()
+        unreadable: list[SourceItem] = []
         for name in tweet_files:
-            for entry in parse_ytd(self.archive.read_text(name), name):
+            for index, entry in enumerate(parse_ytd(self.archive.read_text(name), name)):
+                tally.entries += 1
                 tweet = entry.get("tweet", entry) if isinstance(entry, dict) else None
-                if isinstance(tweet, dict) and (tweet.get("id_str") or tweet.get("id")):
-                    tweets[str(tweet.get("id_str") or tweet.get("id"))] = tweet
+                tweet_id = str(tweet.get("id_str") or tweet.get("id") or "") \
+                    if isinstance(tweet, dict) else ""
+                if not tweet_id:
+                    unreadable.append(make_post(f"twitter:{name}#{index}", {"text": ""}, _(
+                        "entry {n} of {name} is not a tweet (no id)").format(n=index + 1,
+                                                                            name=name)))
+                elif tweet_id in tweets:
+                    tally.merged += 1  # the same tweet in two parts of the archive
+                else:
+                    tweets[tweet_id] = tweet
         items = [self._item_or_skip(key, tweet, handle, tweets, media)
                  for key, tweet in tweets.items()]
-        return Listing(chronological(items))
+        return Listing(chronological(items + unreadable), posts=tally)
 
     def _own_handle(self, names: list[str]) -> str | None:
         for name in names:
@@ -179,7 +193,8 @@ class TwitterArchiveSource(Source):
                 path = files[0]  # older archives renamed files; one candidate is unambiguous
             found.append({"path": path, "alt": attachment.get("ext_alt_text")
                           or attachment.get("alt_text"), "type": kind,
-                          "url": attachment.get("expanded_url") or original or None})
+                          "url": attachment.get("expanded_url") or original or None,
+                          **({"missing": True} if path is None else {})})
         return found
 
     def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:

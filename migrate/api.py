@@ -32,6 +32,7 @@ from migrate.journal import Journal, journal_path
 from migrate.model import Action, Change, ChangeSet, SourceItem, TargetEntry
 from migrate.offline import check_steps
 from migrate.plan import Location, Plan, literal_secrets, load_plan, resolve_connections
+from migrate.post_counts import PostCount, count_posts, post_count_lines
 from migrate.progress import Progress
 from migrate.references import Redactor
 from migrate.runner import RetryPolicy, Runner, StepOutcome
@@ -63,6 +64,8 @@ class PlanResult:
     steps: list[str]
     cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
     reconciliations: dict[str, Reconciliation] = field(default_factory=dict)
+    #: step → its posts accounted for (migrate/post_counts.py)
+    post_counts: dict[str, PostCount] = field(default_factory=dict)
     #: step → what its target says the changes will cause (Target.plan_notes)
     notes: dict[str, list[str]] = field(default_factory=dict)
 
@@ -91,12 +94,13 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
             consent = _consent(listed, journal.suppressions() if journal else {})
             result.reconciliations = consent.reconciliations
             for one in opened:
-                _items, _listing, entries = listed[one.spec.id]
+                _items, listing, entries = listed[one.spec.id]
                 baselines = journal.baselines(one.spec.id) if journal else {}
                 changes = one.diff(consent.items[one.spec.id], entries, baselines)
                 result.changes.extend(changes)
                 result.steps.append(one.spec.id)
                 _add_plan_notes(result, one, changes.changes)
+                _count_posts(result.post_counts, one.spec.id, changes.changes, listing)
         finally:
             for one in opened:
                 one.close()
@@ -104,6 +108,7 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
         if journal:
             journal.close()
     _refuse_unbalanced(consent)
+    _refuse_uncounted(result.post_counts)
     if output is not None:
         saved.write(output, loaded, result.changes, result.steps)
     return result
@@ -120,6 +125,7 @@ class ApplyResult:
     confirmed: bool = True
     steps: list[str] = field(default_factory=list)
     reconciliations: dict[str, Reconciliation] = field(default_factory=dict)
+    post_counts: dict[str, PostCount] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         summary = self.changes.summary()
@@ -223,6 +229,23 @@ def _refuse_unbalanced(consent: ConsentPass) -> None:
                                         "written:"), *problems, *lines]))
 
 
+def _count_posts(counts: dict[str, PostCount], step: str, changes: list[Change],
+                 listing: Listing) -> None:
+    count = count_posts(step, changes, listing.posts)
+    if count is not None:
+        counts[step] = count
+
+
+def _refuse_uncounted(counts: dict[str, PostCount]) -> None:
+    """A post count that does not add up means a post would vanish without a line."""
+    problems = [f"{step}: {p}" for step, count in counts.items() for p in count.problems]
+    if problems:
+        lines = [line for count in counts.values() if count.problems
+                 for line in post_count_lines(count)]
+        raise MigrateError("\n".join([_("the post counts do not add up; nothing was "
+                                        "written:"), *problems, *lines]))
+
+
 @contextmanager
 def _locked_journal(plan: Plan, state_dir: Path | None, command: str) -> Iterator[Journal]:
     journal = Journal(journal_path(plan.path, state_dir))
@@ -265,7 +288,17 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
                                                          result, run_id, step.target.name_for)
         result.changes.extend(changes)
         cursors[step.spec.id] = listing.cursor
-    shown = PlanResult(loaded, result.changes, [s.spec.id for s in opened])
+        # A saved plan is applied as reviewed: its changes no longer match the source's count
+        # when the source changed since (those are stale), so it is shown without the check.
+        _count_posts(result.post_counts, step.spec.id, changes.changes,
+                     listing if saved_plan is None else Listing([]))
+    if any(count.problems for count in result.post_counts.values()):
+        journal.finish_run(run_id, "failed", {})
+    _refuse_uncounted(result.post_counts)
+    for step_id, count in result.post_counts.items():
+        journal.set_post_count(step_id, count.to_json())
+    shown = PlanResult(loaded, result.changes, [s.spec.id for s in opened],
+                       post_counts=result.post_counts)
     for step in opened:
         _add_plan_notes(shown, step, pending[step.spec.id])
     if saved_plan is None and result.changes.has_pending() and not confirm(shown):

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO, ClassVar
 from migrate.consent import MemberTally
 from migrate.model import Change, SourceItem, TargetEntry, TargetName
 from migrate.options import OptionSet
+from migrate.post_counts import PostTally
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class Listing:
     cursor: Mapping[str, Any] | None = None
     #: Member sources: their own counts, merges and notes, for the reconciliation.
     tally: MemberTally | None = None
+    #: Post sources: how many entries the export holds, for the post reconciliation.
+    posts: PostTally | None = None
 
 
 class Source(ABC):

@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS suppressions (
     hash TEXT PRIMARY KEY, reason TEXT NOT NULL, step TEXT NOT NULL, first_seen REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reconciliations (step TEXT PRIMARY KEY, data TEXT NOT NULL);
+-- Post steps: the source's entries against what the last apply planned (migrate/post_counts.py).
+CREATE TABLE IF NOT EXISTS post_counts (step TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 def damaged(path: Path, reason: str) -> JournalDamagedError:
@@ -397,6 +399,14 @@ class Journal:
     def reconciliations(self) -> dict[str, dict[str, Any]]:
         return {step: json.loads(data) for step, data in
                 self.db.execute("SELECT step, data FROM reconciliations ORDER BY step")}
+
+    def set_post_count(self, step: str, data: dict[str, Any]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO post_counts VALUES (?, ?)",
+                        (step, json.dumps(data, ensure_ascii=False)))
+
+    def post_counts(self) -> dict[str, dict[str, Any]]:
+        return {step: json.loads(data) for step, data in
+                self.db.execute("SELECT step, data FROM post_counts ORDER BY step")}
 
     # -- reading back ---------------------------------------------------------------------
 

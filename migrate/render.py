@@ -10,6 +10,7 @@ from migrate.api import ApplyResult, PlanResult
 from migrate.consent import reconciliation_lines
 from migrate.i18n import _, date_time, ngettext, number
 from migrate.model import Action, Change, summary_line
+from migrate.post_counts import post_count_lines
 from migrate.printable import one_line
 
 #: How many lines of each kind a step shows before "… and N more" (all with --all).
@@ -41,6 +42,8 @@ def plan_text(result: PlanResult, show_all: bool = False) -> str:
         lines.extend(_step_lines(by_step[step_id], show_all))
         if step_id in result.reconciliations:
             lines.extend(reconciliation_lines(result.reconciliations[step_id]))
+        if step_id in result.post_counts:
+            lines.extend(post_count_lines(result.post_counts[step_id]))
         lines.extend("  " + note for note in result.notes.get(step_id, []))
         lines.append("")
     lines.append(summary_line(result.changes.summary()))
@@ -93,6 +96,7 @@ def plan_json(result: PlanResult) -> dict[str, Any]:
         "summary": result.changes.summary(),
         "changes": [_change_json(c) for c in result.changes.changes],
         "reconciliations": {k: r.to_json() for k, r in result.reconciliations.items()},
+        "post_counts": {k: c.to_json() for k, c in result.post_counts.items()},
         "notes": [{"step": step, "note": note} for step, notes in result.notes.items()
                   for note in notes],
     }
@@ -162,6 +166,7 @@ def apply_json(result: ApplyResult) -> dict[str, Any]:
                   for c, why in result.stale],
         "notes": [{"step": step, "note": note} for step, o in result.outcomes.items()
                   for note in o.notes],
+        "post_counts": {k: c.to_json() for k, c in result.post_counts.items()},
         "exit_code": result.exit_code,
     }
 

@@ -68,6 +68,9 @@ def collect(plan: Plan, journal: Journal, redact: Redact) -> dict[str, Any]:
         "member_skips": _member_skips(members),
         "reconciliations": {step: _masked_reconciliation(rec, redact)
                             for step, rec in reconciliations.items()},
+        "post_counts": {step: {**count, "skipped": {redact(reason): n for reason, n in
+                                                    count["skipped"].items()}}
+                        for step, count in journal.post_counts().items()},
         "done": [r for r in items if r["state"] == "done"],
         "items": items,
     }

@@ -11,6 +11,7 @@ from typing import Any
 
 from migrate.consent import Reconciliation, reconciliation_lines
 from migrate.i18n import _, ngettext
+from migrate.post_counts import post_count_from_json, post_count_lines
 from migrate.report_chart import chart, legend
 from migrate.report_format import moment, number, size
 from migrate.report_markdown import generated_line
@@ -133,9 +134,13 @@ def _shares(data: dict[str, Any]) -> str:
 
 
 def _posts(data: dict[str, Any]) -> str:
+    counts = "".join(
+        f"<h3>{e(step)}</h3><pre>"
+        f"{e(chr(10).join(post_count_lines(post_count_from_json(count))))}</pre>"
+        for step, count in (data.get("post_counts") or {}).items())
     rows = [[_link(r["original_url"]) if r["original_url"] else _code(r["source_path"]),
              _link(r["mastodon_url"])] for r in data["post_map"]]
-    return _table([_("original post"), _("on Mastodon")], rows)
+    return counts + (_table([_("original post"), _("on Mastodon")], rows) if rows else "")
 
 
 def _mailing(data: dict[str, Any]) -> str:

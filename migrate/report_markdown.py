@@ -7,6 +7,7 @@ from typing import Any
 
 from migrate.consent import Reconciliation, reconciliation_lines
 from migrate.i18n import _, ngettext
+from migrate.post_counts import post_count_from_json, post_count_lines
 from migrate.report_format import moment, number, size
 from migrate.report_sections import Section, sections, state_label
 
@@ -80,9 +81,13 @@ def _shares(data: dict[str, Any], _section: Section) -> list[str]:
 
 
 def _posts(data: dict[str, Any], _section: Section) -> list[str]:
+    out: list[str] = []
+    for step, count in (data.get("post_counts") or {}).items():
+        out += [f"### {step}", "", "```",
+                *post_count_lines(post_count_from_json(count)), "```", ""]
     rows = [f"- {r['original_url'] or _code(r['source_path'])} → {r['mastodon_url']}"
             for r in data["post_map"]]
-    return _capped(rows, len(rows))
+    return out + _capped(rows, len(rows))
 
 
 def _mailing(data: dict[str, Any], _section: Section) -> list[str]:

@@ -17,6 +17,8 @@ from pathlib import Path
 from tests.social_samples import PNG, SENTENCE
 
 START = dt.datetime(2021, 2, 1, 9, 0, tzinfo=dt.UTC)
+FACEBOOK_REPOST = "https://www.facebook.com/autre.asso/posts/pfbid02x"
+CAROUSEL_CAPTION = "La kermesse de l'école, en images : merci à tous les bénévoles !"
 
 
 @dataclass
@@ -66,10 +68,12 @@ def _write(destination: Path, files: dict[str, bytes], as_zip: bool, top: str = 
 
 
 def facebook_export(destination: Path, posts: list[Post], *, variant: str = "posts",
-                    as_zip: bool = True) -> Path:
+                    as_zip: bool = True, with_media: bool = True, extras: bool = False) -> Path:
     """variant "posts": posts/your_posts_1.json; "activity": your_facebook_activity/posts/
     your_posts__check_ins__photos_and_videos_1.json under a top folder; "page":
-    profile_posts_1.json wrapped in an object."""
+    profile_posts_1.json wrapped in an object. `with_media=False`: downloaded without its
+    pictures (the JSON still names them); `extras`: the posts without text real exports hold
+    (`FACEBOOK_EXTRAS`)."""
     folder = "your_facebook_activity/posts/" if variant == "activity" else "posts/"
     files: dict[str, bytes] = {}
     entries = []
@@ -79,17 +83,21 @@ def facebook_export(destination: Path, posts: list[Post], *, variant: str = "pos
             entry["data"] = [{"post": mojibake(post.text)}, {"update_timestamp": 1}]
         for name, caption in post.media:
             uri = f"{folder}media/Timeline_{post.when:%Y%m%d}/{name}"
-            files[uri] = PNG
+            if with_media:
+                files[uri] = PNG
             entry["attachments"].append({"data": [{"media": {
                 "uri": uri, "creation_timestamp": 1, "title": "",
                 **({"description": mojibake(caption)} if caption else {})}}]})
-        if post.link:
-            entry["attachments"].append({"data": [{"external_context": {"url": post.link}}]})
+        if post.link:  # a repost links to the post it shares, on Facebook itself
+            url = FACEBOOK_REPOST if post.repost else post.link
+            entry["attachments"].append({"data": [{"external_context": {"url": url}}]})
         if post.repost:
             entry["title"] = "Le Centsept shared a post."
         entries.append(entry)
     entries.append({"timestamp": int(START.timestamp()), "title": mojibake(
         "Le Centsept a mis à jour sa photo de profil."), "attachments": []})
+    if extras:
+        entries += facebook_extras(folder, files if with_media else {})
     name = {"posts": "posts/your_posts_1.json",
             "activity": folder + "your_posts__check_ins__photos_and_videos_1.json",
             "page": "profile_posts_1.json"}[variant]
@@ -102,11 +110,66 @@ def facebook_export(destination: Path, posts: list[Post], *, variant: str = "pos
     return _write(destination, files, as_zip, top)
 
 
+#: The extra entries of `facebook_export(extras=True)`: (what it is, the text it posts, or
+#: None and a word of the reason it is skipped for).
+FACEBOOK_EXTRAS = [
+    ("photos only", None, None),
+    ("check-in", None, "check-in at Maison des associations"),
+    ("life event", None, "life event (Fondation de l'association)"),
+    ("shared link", "https://exemple.org/article/partage", None),
+    ("placeholder link", None, "leads nowhere (http://0.0.0.0/)"),
+    ("link in mojibake", "Revue de presse\n\nhttps://exemple.es/polémicas-del-año", None),
+    ("in Spanish", "Hoy presentamos el informe anual de la asociación con todas las "
+                   "actividades del año.", None),
+    ("six photos", "Les photos de la fête de quartier", None),
+]
+
+
+def facebook_extras(folder: str, files: dict[str, bytes]) -> list[dict]:
+    """Entries without text (or with little) as real exports hold them, in FACEBOOK_EXTRAS'
+    order, a day apart from 2023-01-01. Media are written to `files` (leave it out: missing)."""
+    day = dt.datetime(2023, 1, 1, 12, tzinfo=dt.UTC)
+
+    def photo(name: str) -> dict:
+        uri = f"{folder}media/Timeline_extras/{name}"
+        files[uri] = PNG
+        return {"data": [{"media": {"uri": uri, "creation_timestamp": 1, "title": ""}}]}
+
+    def entry(index: int, text: str | None = None, title: str = "", *attachments: dict) -> dict:
+        when = int((day + dt.timedelta(days=index)).timestamp())
+        found: dict = {"timestamp": when, "attachments": list(attachments),
+                       "title": mojibake(title)}
+        if text:
+            found["data"] = [{"post": mojibake(text)}]
+        return found
+
+    return [
+        entry(0, None, "Le Centsept a ajouté 2 nouvelles photos.", photo("a.png"), photo("b.png")),
+        entry(1, None, "Le Centsept était à Maison des associations.", {"data": [{"place": {
+            "name": mojibake("Maison des associations"), "coordinate": {
+                "latitude": 48.85, "longitude": 2.35}, "address": "", "url": ""}}]}),
+        entry(2, None, "", {"data": [{"life_event": {"title": mojibake(
+            "Fondation de l'association"), "start_date": {"year": 2015}}}]}),
+        entry(3, None, "Le Centsept a partagé un lien.", {"data": [{"external_context": {
+            "url": "https://exemple.org/article/partage"}}]}),
+        entry(4, "http://0.0.0.0/"),
+        entry(5, "Revue de presse", "", {"data": [{"external_context": {
+            "url": mojibake("https://exemple.es/polémicas-del-año")}}]}),
+        entry(6, "Hoy presentamos el informe anual de la asociación con todas las "
+                 "actividades del año."),
+        entry(7, "Les photos de la fête de quartier", "",
+              *(photo(f"fete{n}.png") for n in range(6))),
+    ]
+
+
 def instagram_export(destination: Path, posts: list[Post], *, variant: str = "content",
-                     as_zip: bool = True) -> Path:
-    """variant "content": content/posts_1.json; "activity": your_instagram_activity/content/.
-    Posts with two pictures or more are carousels (caption on the post), others single."""
-    folder = "your_instagram_activity/content/" if variant == "activity" else "content/"
+                     as_zip: bool = True, with_media: bool = True, carousel: int = 0) -> Path:
+    """variant "content": content/posts_1.json; "activity": your_instagram_activity/content/;
+    "top": posts_1.json at the top of the folder. Posts with two pictures or more are
+    carousels (caption on the post), others single. `with_media=False`: downloaded without
+    its pictures; `carousel`: one more post, of that many pictures."""
+    folder = {"activity": "your_instagram_activity/content/", "top": ""}.get(variant,
+                                                                            "content/")
     files: dict[str, bytes] = {}
     entries = []
     for post in posts:
@@ -118,7 +181,8 @@ def instagram_export(destination: Path, posts: list[Post], *, variant: str = "co
         media = []
         for name, caption in pictures:
             uri = f"media/posts/{post.when:%Y%m}/{name}"
-            files[uri] = PNG
+            if with_media:
+                files[uri] = PNG
             media.append({"uri": uri, "creation_timestamp": stamp,
                           "title": mojibake(caption if len(pictures) > 1 else post.text)})
         if len(pictures) > 1:  # a carousel: the caption and date are the post's own
@@ -126,6 +190,17 @@ def instagram_export(destination: Path, posts: list[Post], *, variant: str = "co
                             "creation_timestamp": stamp})
         else:
             entries.append({"media": media})
+    if carousel:
+        stamp = int(dt.datetime(2023, 6, 1, 10, tzinfo=dt.UTC).timestamp())
+        media = []
+        for n in range(carousel):
+            uri = f"media/posts/202306/carousel{n}.png"
+            if with_media:
+                files[uri] = PNG
+            media.append({"uri": uri, "creation_timestamp": stamp,
+                          "title": mojibake(f"Photo {n + 1} de la kermesse")})
+        entries.append({"media": media, "title": mojibake(CAROUSEL_CAPTION),
+                        "creation_timestamp": stamp})
     files[folder + "posts_1.json"] = json.dumps(entries, indent=1).encode("ascii")
     personal = {"profile_user": [{"string_map_data": {"Username": {"value": "centsept"}}}]}
     files["personal_information/personal_information/personal_information.json"] = \
@@ -133,25 +208,50 @@ def instagram_export(destination: Path, posts: list[Post], *, variant: str = "co
     return _write(destination, files, as_zip)
 
 
-def linkedin_export(destination: Path, posts: list[Post], *, wrapped_lines: bool = True,
-                    as_zip: bool = True) -> Path:
-    """Shares.csv; `wrapped_lines`: each line of the commentary in its own quotes, as
-    LinkedIn writes it (the CSV then doubles those quotes once more)."""
+def linkedin_commentary(text: str, layout: str) -> str:
+    """The commentary as it reads once the CSV is parsed, in each layout LinkedIn used.
+
+    "today": each line wrapped in quotes with its quotes doubled, the first line without its
+    opening quote (`Bonjour"` / `""` / `"Une ""AG"" !"`); "wrapped": the same with the first
+    line wrapped too (older exports); "plain" and "2018": the text as it is."""
+    if not text or layout in ("plain", "2018"):
+        return text
+    lines = ['"' + line.replace('"', '""') + '"' for line in text.split("\n")]
+    if layout == "today":
+        lines[0] = lines[0][1:]
+    return "\n".join(lines)
+
+
+def linkedin_export(destination: Path, posts: list[Post], *, layout: str = "wrapped",
+                    as_zip: bool = True, pictures: int = 2) -> Path:
+    """Shares.csv in one of LinkedIn's layouts ("today", "wrapped", "plain", "2018").
+
+    "today" spells `SharedURL`/`MediaURL`, ends dates with " UTC", and writes one row per
+    picture of a post (`pictures` of them); "2018" is UTF-16 with a BOM, tab-separated, with
+    `Share Commentary` and dates like `2017/06/08 08:15:44 UTC`. A repost has no commentary.
+    """
     out = io.StringIO(newline="")
-    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(["Date", "ShareLink", "ShareCommentary", "SharedUrl", "MediaUrl",
-                     "Visibility"])
+    old = layout == "2018"
+    writer = csv.writer(out, delimiter="\t" if old else ",", quoting=csv.QUOTE_MINIMAL,
+                        lineterminator="\r\n")
+    writer.writerow(["Date", "Share Link", "Share Commentary", "Shared URL", "Media URL",
+                     "Visibility"] if old else
+                    ["Date", "ShareLink", "ShareCommentary",
+                     "SharedURL" if layout == "today" else "SharedUrl",
+                     "MediaURL" if layout == "today" else "MediaUrl", "Visibility"])
     for index, post in enumerate(posts):
-        commentary = post.text
-        if wrapped_lines and commentary:
-            commentary = "\n".join('"' + line.replace('"', '""') + '"' if line else '""'
-                                   for line in commentary.split("\n"))
-        writer.writerow([post.when.strftime("%Y-%m-%d %H:%M:%S"),
-                         f"https://www.linkedin.com/feed/update/urn%3Ali%3Ashare%3A{7000 + index}",
-                         commentary, post.link or "",
-                         "https://media.licdn.com/image/x.png" if post.media else "",
-                         "CONNECTIONS" if index == 2 else "MEMBER_NETWORK"])
-    return _write(destination, {"Shares.csv": out.getvalue().encode("utf-8")}, as_zip)
+        when = post.when.strftime("%Y/%m/%d %H:%M:%S UTC" if old else "%Y-%m-%d %H:%M:%S")
+        if layout == "today":
+            when += " UTC"
+        images = ([f"https://media.licdn.com/image/{index}-{n}.png"
+                   for n in range(pictures if layout == "today" else 1)] if post.media else [""])
+        link = f"https://www.linkedin.com/feed/update/urn%3Ali%3Ashare%3A{7000 + index}"
+        for image in images:
+            writer.writerow([when, link, linkedin_commentary(post.text, layout),
+                             post.link or "", image,
+                             "CONNECTIONS" if index == 2 else "MEMBER_NETWORK"])
+    data = out.getvalue().encode("utf-16") if old else out.getvalue().encode("utf-8")
+    return _write(destination, {"Shares.csv": data}, as_zip)
 
 
 def expected_texts(posts: list[Post]) -> list[str]:
