@@ -29,6 +29,7 @@ from typing import Any
 
 from migrate.errors import MigrateError
 from migrate.sandbox.base import LocalServer
+from migrate.sandbox.mastodon_dialects import DIALECTS, DialectRules, configure
 from migrate.sandbox.mastodon_limits import Family, FamilyLimits
 from migrate.sandbox.mastodon_schedule import ScheduleRules
 
@@ -49,8 +50,9 @@ class MastodonServer(LocalServer):
     per token; Mastodon's own default is 300 per 300 s). `status_limit` and `media_limit`
     (limit, seconds) add Mastodon's narrower families (300 per 10,800 s, 30 per 1,800 s). The
     fault helpers are thin wrappers over the HTTP control plane; every fault fires `count`
-    times, then disappears. `software="gotosocial"` reports GoToSocial in `/api/v2/instance`
-    and backdates statuses whose `scheduled_at` is in the past (mastodon_schedule.py).
+    times, then disappears. `software` is the dialect the server speaks (`DIALECTS`:
+    mastodon, mastodon35, gotosocial, akkoma, takahe; mastodon_dialects.py); "gotosocial" also
+    backdates statuses whose `scheduled_at` is in the past (mastodon_schedule.py).
     """
 
     name = "mastodon"
@@ -361,8 +363,10 @@ def serve(port: int, rate_limit: int | None, rate_limit_window: int,
         ),
     )
     families = families or {}
+    configure(software)
     mock = create_app(config)
-    inner: Any = ScheduleRules(mock, mock, software)
+    inner: Any = ScheduleRules(mock, mock, "gotosocial" if software == "gotosocial" else "mastodon")
+    inner = DialectRules(inner, mock, software)
     if any(families.values()):
         inner = FamilyLimits(inner, families.get("status"), families.get("media"))
     app = AfterFaults(inner)
@@ -376,8 +380,7 @@ def main(argv: list[str] | None = None) -> None:
     serve_command.add_argument("--port", type=int, required=True)
     serve_command.add_argument("--rate-limit", type=int, default=None)
     serve_command.add_argument("--rate-limit-window", type=int, default=300)
-    serve_command.add_argument("--software", choices=("mastodon", "gotosocial"),
-                               default="mastodon")
+    serve_command.add_argument("--software", choices=DIALECTS, default="mastodon")
     for family in ("status", "media"):
         serve_command.add_argument(f"--{family}-limit", type=int, default=None)
         serve_command.add_argument(f"--{family}-window", type=int, default=None)
