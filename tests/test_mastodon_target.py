@@ -14,7 +14,7 @@ from mastodon import Mastodon
 from connectors.mastodon import MastodonConnector
 from connectors.twitter_archive import TwitterArchiveConnector
 from migrate.connector import StepContext
-from migrate.errors import FatalError, TransientError
+from migrate.errors import FatalError, SkipItem, TransientError
 from migrate.model import Action, Change
 from tests.social_samples import PNG, SENTENCE, photo, tweet, write_archive
 
@@ -151,3 +151,21 @@ def test_a_revoked_token_stops_with_how_to_renew_it(tmp_path, target, mastodon_s
         _write(target, source, items["twitter:1"], "k")
     assert "New application" in str(raised.value)
     assert mastodon_server.access_token not in str(raised.value)
+
+
+def test_a_reply_whose_parent_failed_waits_for_it(tmp_path, target, mastodon_server) -> None:
+    source, items = _posts(tmp_path, [
+        tweet(1, "Le parent", WHEN), tweet(2, "La réponse", WHEN + dt.timedelta(minutes=5),
+                                           reply_to=1)])
+    target.prepare_names(list(items.values()))
+    mastodon_server.fail_with(422, error="Validation failed: Text is invalid")
+    with pytest.raises(SkipItem):
+        _write(target, source, items["twitter:1"], "k1")
+    with pytest.raises(SkipItem) as waiting:
+        _write(target, source, items["twitter:2"], "k2")
+    assert "waits for the post it answers" in str(waiting.value)
+    assert _account(mastodon_server) == []  # not posted alone
+    parent, _ = _write(target, source, items["twitter:1"], "k1")
+    child, _ = _write(target, source, items["twitter:2"], "k2")
+    statuses = {s["id"]: s for s in _account(mastodon_server)}
+    assert statuses[child.ref["id"]]["in_reply_to_id"] == parent.ref["id"]

@@ -10,6 +10,7 @@ reaches the API, so nothing is created. See docs/decisions/0302 and 0303.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -236,18 +237,28 @@ class MastodonServer(LocalServer):
                                               "effect": "status", "status": status})  # fmt: skip
 
     def drop_after(
-        self, *, path: str = "/api/v1/statuses", method: str = "POST", count: int = 1
-    ) -> None:
-        """Carry the request out, then cut the connection in the middle of the answer."""
+        self, *, path: str = "/api/v1/statuses", method: str = "POST", count: int = 1,
+        skip: int = 0,
+    ) -> None:  # fmt: skip
+        """Carry the request out, then cut the connection in the middle of the answer (after
+        letting `skip` matching requests through untouched)."""
         self.control("POST", _AFTER_FAULTS, {"method": method, "path": path, "count": count,
-                                              "effect": "drop"})  # fmt: skip
+                                              "effect": "drop", "skip": skip})  # fmt: skip
+
+    def hold_after(self, *, skip: int = 0, path: str = "/api/v1/statuses",
+                   method: str = "POST") -> None:
+        """Carry out the (`skip`+1)-th matching request, then never answer it: the client is
+        left waiting, the status exists — the moment to kill the client for an in-doubt trial."""
+        self.control("POST", _AFTER_FAULTS, {"method": method, "path": path, "count": 1,
+                                              "effect": "hold", "skip": skip})  # fmt: skip
 
 
 class AfterFaults:
     """ASGI layer: run a matching request to completion, then answer an error or cut it short.
 
-    Control plane at `/_transhumance/after_faults`: POST a rule `{method, path, count, effect:
-    "status"|"drop", status}`, GET the rules, DELETE them all. `POST /api/v1/_mock/reset` clears
+    Control plane at `/_transhumance/after_faults`: POST a rule `{method, path, count, skip,
+    effect: "status"|"drop"|"hold", status}` (`skip`: matching requests let through first;
+    "hold": never answered), GET the rules, DELETE them all. `POST /api/v1/_mock/reset` clears
     them too.
     """
 
@@ -280,6 +291,9 @@ class AfterFaults:
             del message
 
         await self.app(scope, receive, discard)
+        if rule["effect"] == "hold":
+            await asyncio.sleep(3600)  # the client is killed meanwhile
+            return
         if rule["effect"] == "drop":
             # Promise more bytes than are sent; the server then closes the connection.
             await _send(send, 200, b'{"id":', declared_length=4096)
@@ -314,6 +328,9 @@ class AfterFaults:
     def _take(self, method: str, path: str) -> dict[str, Any] | None:
         for rule in self.rules:
             if rule["method"] == method and rule["path"] == path:
+                if rule.get("skip", 0) > 0:
+                    rule["skip"] -= 1
+                    return None
                 rule["count"] -= 1
                 if rule["count"] <= 0:
                     self.rules.remove(rule)
@@ -331,6 +348,7 @@ class AfterFaults:
             rule = json.loads(body)
             rule["method"] = str(rule.get("method", "POST")).upper()
             rule["count"] = int(rule.get("count", 1))
+            rule["skip"] = int(rule.get("skip", 0))
             self.rules.append(rule)
         elif scope["method"] == "DELETE":
             self.rules.clear()
