@@ -26,8 +26,10 @@ from typing import Any
 from connectors.mastodon_client import MastodonClient
 from connectors.mastodon_dialects import read_dialect
 from connectors.mastodon_media import MediaUploader
+from connectors.mastodon_notes import spacing_notes
 from connectors.mastodon_pacing import MEDIA, STATUSES, Deferral
 from connectors.mastodon_schedule import (
+    TOTAL_LIMIT,
     Spacing,
     can_backdate,
     original_date,
@@ -163,7 +165,8 @@ class MastodonTarget(Target):
             if marker is not None and marker not in self._threads:
                 self._scheduled.setdefault(marker, one)
         if self.spacing is not None:
-            times = [_when(s) for s in self._scheduled.values()]
+            # Every scheduled status of the account counts in the server's limits, ours or not.
+            times = [_when(s) for s in scheduled]
             self._spaced = Spacing(self.spacing, [t for t in times if t is not None])
 
     def _fetch_scheduled(self) -> list[dict[str, Any]]:
@@ -234,6 +237,11 @@ class MastodonTarget(Target):
                              "account yet; it will be posted after it, as its reply").format(
                                  parent=parent))
         done = list(self._threads.get(change.target_name, []))
+        if not done and not parent_ids and self._spaced is not None and self._spaced.is_full \
+                and len(compose({**meta, "notes_for_text": []}, self.options, self.limits)) == 1:
+            raise SkipItem(_("left for a later run: {n} posts are already scheduled on this "
+                             "account, the most the server allows; more can be scheduled once "
+                             "some are published").format(n=TOTAL_LIMIT))
         self._make_room(meta, len(done))
         media_ids, notes = self.media.upload_all(change.item, source)
         meta["notes_for_text"] = notes
@@ -320,7 +328,7 @@ class MastodonTarget(Target):
         raise SkipItem(self.deferral.reason)
 
     def plan_notes(self, changes: Sequence[Change]) -> list[str]:
-        return self.media.plan_notes(changes)
+        return [*self.media.plan_notes(changes), *spacing_notes(self._spaced, changes)]
 
     def notes(self) -> list[str]:
         """When posts were left for later runs: how many, and when the import should end."""
