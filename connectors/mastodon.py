@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import mimetypes
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from connectors.mastodon_client import MastodonClient
+from connectors.mastodon_dialects import read_dialect
+from connectors.mastodon_media import MediaUploader
+from connectors.mastodon_notes import spacing_notes
 from connectors.mastodon_pacing import MEDIA, STATUSES, Deferral
 from connectors.mastodon_schedule import (
+    TOTAL_LIMIT,
     Spacing,
     can_backdate,
     original_date,
@@ -33,9 +37,9 @@ from connectors.mastodon_schedule import (
     refuse_backdate,
     text_marker,
 )
-from connectors.mastodon_text import Limits, compose, post_language
+from connectors.mastodon_text import compose, post_language
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
-from migrate.errors import FatalError, SkipItem, TransientError
+from migrate.errors import FatalError, MigrateError, SkipItem
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import Option, OptionSet
@@ -105,8 +109,10 @@ class MastodonTarget(Target):
     def __init__(self, client: MastodonClient, options: dict[str, Any],
                  limits_file: Path | None = None) -> None:
         self.client, self.options, self.limits_file = client, options, limits_file
-        instance = self.client.call(self.client.api.instance_v2)
-        self.limits = self._read_limits(instance)
+        instance = self.client.instance()
+        self.dialect = read_dialect(instance)
+        self.limits = self.dialect.limits
+        self.media = MediaUploader(self.client, self.dialect, options)
         self.spacing = parse_spacing(options.get("spacing"))
         self.backdate = bool(options.get("backdate"))
         if self.backdate and not can_backdate(instance):
@@ -124,20 +130,8 @@ class MastodonTarget(Target):
         self._threads: dict[str, list[str]] = {}  # marker → status ids of the post, in order
         self._scheduled: dict[str, dict[str, Any]] = {}  # marker → scheduled status
         self._spaced: Spacing | None = None
+        self._in_scope: set[str] | None = None
         self.deferral = Deferral()
-
-    def _read_limits(self, instance: dict[str, Any]) -> Limits:
-        config = instance.get("configuration") or {}
-        statuses, media = config.get("statuses") or {}, config.get("media_attachments") or {}
-        default = Limits()
-        return Limits(
-            max_characters=int(statuses.get("max_characters") or default.max_characters),
-            characters_per_url=int(statuses.get("characters_reserved_per_url")
-                                   or default.characters_per_url),
-            max_media=int(statuses.get("max_media_attachments") or default.max_media),
-            image_size_limit=int(media.get("image_size_limit") or default.image_size_limit),
-            video_size_limit=int(media.get("video_size_limit") or default.video_size_limit),
-            description_limit=int(media.get("description_limit") or default.description_limit))
 
     # -- reading the account ---------------------------------------------------------------
 
@@ -171,25 +165,48 @@ class MastodonTarget(Target):
             if marker is not None and marker not in self._threads:
                 self._scheduled.setdefault(marker, one)
         if self.spacing is not None:
-            times = [_when(s) for s in self._scheduled.values()]
+            # Every scheduled status of the account counts in the server's limits, ours or not.
+            times = [_when(s) for s in scheduled]
             self._spaced = Spacing(self.spacing, [t for t in times if t is not None])
 
     def _fetch_scheduled(self) -> list[dict[str, Any]]:
         """Statuses scheduled but not yet published (none where the server has no such list)."""
         found: list[dict[str, Any]] = []
         page = self.client.call_if_found(self.client.api.scheduled_statuses, limit=PAGE)
+        if page is None and self.spacing is not None:
+            raise FatalError(_(
+                "'spacing' is not possible on {url}: this server ({software} {version}) keeps "
+                "no scheduled posts (it answered 404 to GET /api/v1/scheduled_statuses), and "
+                "some such servers publish a post meant for later at once. Remove 'spacing' "
+                "from the step to publish the posts now").format(
+                    url=self.client.url, software=self.dialect.software,
+                    version=self.dialect.version or "?"))
         while page:
             found.extend(page)
             page = self.client.call(self.client.api.fetch_next, page)
         return found
 
     def list_entries(self) -> list[TargetEntry]:
+        """Posts already there *whole*: a thread or split post cut short by a crash is left
+        out, so the diff plans it and `write` completes it (never "unchanged" half-posted)."""
         self._load()
         assert self._statuses is not None
         return [*(TargetEntry(marker, ItemKind.POST, Fingerprint(),
                               {"id": ids[0], "url": self._statuses[ids[0]].get("url")})
-                  for marker, ids in self._threads.items() if ids[0] in self._statuses),
+                  for marker, ids in self._threads.items()
+                  if ids[0] in self._statuses and self._is_whole(ids)),
                 *(self._scheduled_entry(marker) for marker in self._scheduled)]
+
+    def _is_whole(self, ids: list[str]) -> bool:
+        """Every part there: as many statuses as the "(1/n)" of the first one announces."""
+        assert self._statuses is not None
+        return len(ids) >= (_part(self._statuses[ids[0]]) or (1, 1))[-1]
+
+    def prepare_names(self, items: Sequence[SourceItem]) -> None:
+        """Remember which posts this step migrates, so a reply whose parent is one of them
+        waits for it (rather than going out alone) when the parent is not there yet."""
+        self._in_scope = {str(i.meta.get("url")) for i in items
+                          if not i.skip_reason and i.meta.get("url")}
 
     def _scheduled_entry(self, marker: str) -> TargetEntry:
         scheduled = self._scheduled[marker]
@@ -214,28 +231,44 @@ class MastodonTarget(Target):
             raise SkipItem(_("left for a later run: it answers a post scheduled for {time}, and "
                              "a reply can only be posted once its parent is published").format(
                                  time=_when(self._scheduled[parent]) or "?"))
+        parent_ids = self._threads.get(parent, []) if parent else []
+        if parent and not parent_ids and (self._in_scope is None or parent in self._in_scope):
+            raise SkipItem(_("waits for the post it answers ({parent}), which is not on the "
+                             "account yet; it will be posted after it, as its reply").format(
+                                 parent=parent))
         done = list(self._threads.get(change.target_name, []))
+        if not done and not parent_ids and self._spaced is not None and self._spaced.is_full \
+                and len(compose({**meta, "notes_for_text": []}, self.options, self.limits)) == 1:
+            raise SkipItem(_("left for a later run: {n} posts are already scheduled on this "
+                             "account, the most the server allows; more can be scheduled once "
+                             "some are published").format(n=TOTAL_LIMIT))
         self._make_room(meta, len(done))
-        media_ids, notes = self._upload_media(change.item, source)
+        media_ids, notes = self.media.upload_all(change.item, source)
         meta["notes_for_text"] = notes
         parts = compose(meta, self.options, self.limits)
         self._make_room_for(meta, STATUSES, len(parts) - len(done), 0)
         done = done[: len(parts)]
-        parent_ids = self._threads.get(str(meta.get("reply_to_url") or ""), [])
         reply_to = done[-1] if done else (parent_ids[-1] if parent_ids else None)
         if self._spaced is not None and len(parts) == 1 and reply_to is None:
             return self._schedule(change.target_name, parts[0], media_ids, meta,
                                   idempotency_key)
         for index in range(len(done), len(parts)):
-            status = self.client.call(
-                self.client.api.status_post, parts[index], in_reply_to_id=reply_to,
-                media_ids=media_ids if index == 0 and media_ids else None,
-                sensitive=bool(self.options.get("sensitive")) and bool(media_ids),
-                spoiler_text=self.options.get("spoiler_text") or None,
-                visibility=self.options.get("visibility") or "public",
-                language=post_language(meta, self.options),
-                scheduled_at=original_date(meta, index) if self.backdate else None,
-                idempotency_key=idempotency_key if index == 0 else f"{idempotency_key}-{index}")
+            try:
+                status = self.client.call(
+                    self.client.api.status_post, parts[index], in_reply_to_id=reply_to,
+                    media_ids=media_ids if index == 0 and media_ids else None,
+                    sensitive=bool(self.options.get("sensitive")) and bool(media_ids),
+                    spoiler_text=self.options.get("spoiler_text") or None,
+                    visibility=self.options.get("visibility") or "public",
+                    language=post_language(meta, self.options),
+                    scheduled_at=original_date(meta, index) if self.backdate else None,
+                    idempotency_key=(idempotency_key if index == 0
+                                     else f"{idempotency_key}-{index}"))
+            except MigrateError:
+                # The status may exist all the same (answer lost): read the account again
+                # before any retry, since not every server honours the idempotency key.
+                self._forget()
+                raise
             reply_to = str(status["id"])
             done.append(reply_to)
             self._threads[change.target_name] = list(done)
@@ -245,6 +278,12 @@ class MastodonTarget(Target):
         return TargetEntry(change.target_name, ItemKind.POST, Fingerprint(),
                            {"id": done[0], "url": first.get("url"), "parts": len(done),
                             "notes": notes})
+
+    def _forget(self) -> None:
+        """Drop what was read of the account; the next write or verify reads it again."""
+        self._statuses = None
+        self._threads = {}
+        self._scheduled = {}
 
     def _schedule(self, marker: str, text: str, media_ids: list[str], meta: dict[str, Any],
                   idempotency_key: str) -> TargetEntry:
@@ -288,53 +327,15 @@ class MastodonTarget(Target):
         self.deferral.add(count if family == STATUSES else statuses, media)
         raise SkipItem(self.deferral.reason)
 
+    def plan_notes(self, changes: Sequence[Change]) -> list[str]:
+        return [*self.media.plan_notes(changes), *spacing_notes(self._spaced, changes)]
+
     def notes(self) -> list[str]:
         """When posts were left for later runs: how many, and when the import should end."""
         if not self.deferral.is_active:
             return []
         return [self.client.buckets.end_estimate(self.deferral.posts, self.deferral.statuses,
                                                  self.deferral.media)]
-
-    def _upload_media(self, item: SourceItem, source: Source) -> tuple[list[str], list[str]]:
-        """Media uploaded (and processed); those that cannot be are linked in the text."""
-        ids: list[str] = []
-        notes: list[str] = []
-        for index, media in enumerate(item.meta.get("media") or []):
-            link = media.get("url") or ""
-            if index >= self.limits.max_media:
-                notes.append(_("More pictures: {link}").format(link=link) if link else "")
-                continue
-            if not media.get("path"):
-                if link:
-                    notes.append(_("Picture not in the archive: {link}").format(link=link))
-                continue
-            with source.open(SourceItem(f"{item.key}#media{index}", media["path"])) as stream:
-                data = stream.read()
-            limit = (self.limits.image_size_limit if media.get("type") == "image"
-                     else self.limits.video_size_limit)
-            if len(data) > limit:
-                notes.append(_("Too large for this server ({size} MB): {link}").format(
-                    size=round(len(data) / 1e6, 1), link=link or media["path"]))
-                continue
-            ids.append(self._upload_one(data, media))
-        return ids, [n for n in notes if n]
-
-    def _upload_one(self, data: bytes, media: dict[str, Any]) -> str:
-        name = str(media["path"]).rsplit("/", 1)[-1]
-        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        alt = (media.get("alt") or None) and str(media["alt"])[: self.limits.description_limit]
-        uploaded = self.client.call(self.client.api.media_post, data, mime_type=mime,
-                                    description=alt, file_name=name)
-        deadline = time.monotonic() + float(self.options.get("media_timeout") or 60)
-        delay = 0.5
-        while uploaded.get("url") is None:  # v2 media API: processed in the background
-            if time.monotonic() > deadline:
-                raise TransientError(_("the server took too long to process {name}").format(
-                    name=name))
-            time.sleep(delay)
-            delay = min(delay * 2, 5)
-            uploaded = self.client.call(self.client.api.media, uploaded["id"])
-        return str(uploaded["id"])
 
     def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
         """A post in doubt: there whole (marker found, every part there), or to be completed."""
@@ -346,8 +347,7 @@ class MastodonTarget(Target):
             return None
         assert self._statuses is not None
         head = self._statuses[ids[0]]
-        expected = (_part(head) or (1, 1))[-1]
-        if len(ids) < expected:
+        if not self._is_whole(ids):
             return None  # `write` completes the thread from where it stopped
         return TargetEntry(change.target_name, ItemKind.POST, Fingerprint(),
                            {"id": ids[0], "url": head.get("url"), "parts": len(ids)})

@@ -33,8 +33,13 @@ class MastodonClient:
         from mastodon import Mastodon
 
         self.url = url.rstrip("/")
+        # A version given here stops Mastodon.py from probing `/api/v1/instance/` itself (with
+        # a trailing slash some servers answer 404, then recursing on its version check, and
+        # failing on versions such as `takahe/0.11.0`): see docs/decisions/0320.
         self.api = Mastodon(access_token=token, api_base_url=self.url, request_timeout=timeout,
-                            ratelimit_method="throw", version_check_mode="none")
+                            ratelimit_method="throw", version_check_mode="none",
+                            mastodon_version="4.0.0")
+        self.timeout = timeout
         self.max_wait = max_wait
         self.buckets = Buckets()
         self.buckets.periods.update(periods or {})
@@ -47,7 +52,8 @@ class MastodonClient:
         """One API call, paced, with Mastodon.py's errors turned into ours."""
         from mastodon import errors
 
-        family = FAMILY_OF.get(getattr(method, "__name__", ""), REQUESTS)
+        name = getattr(method, "__name__", "")
+        family = FAMILY_OF.get(name, REQUESTS)
         with self.lock:
             self._pace(REQUESTS)
             if family != REQUESTS:
@@ -67,7 +73,10 @@ class MastodonClient:
             raise TransientError(_("no answer from {url} ({reason})").format(
                 url=self.url, reason=type(error).__name__)) from None
         except errors.MastodonAPIError as error:
-            raise self._translate(error) from None
+            endpoint = (f"{args[0]} {args[1]}" if name == "direct"
+                        else f"POST {args[0]}" if name == "media_post" and args
+                        else ENDPOINTS.get(name, name))
+            raise self._translate(error, endpoint) from None
         finally:
             remaining = self.api.ratelimit_remaining
             self.buckets.observe(family, self.api.ratelimit_limit, remaining,
@@ -124,9 +133,15 @@ class MastodonClient:
             "token comes from (for example the MASTODON_TOKEN environment variable)").format(
                 url=self.url))
 
-    def _translate(self, error: Exception) -> Exception:
+    def _translate(self, error: Exception, endpoint: str) -> Exception:
         status = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
         message = str(error.args[3]) if len(error.args) > 3 and error.args[3] else ""
+        if status == 404 and endpoint.startswith("GET "):
+            return EndpointMissing(_(
+                "{url} answered HTTP 404 (not found) to {endpoint}: this server does not offer "
+                "that part of Mastodon's API. Check that the connection's url is the server's "
+                "own address (https://mastodon.example, nothing after it)").format(
+                    url=self.url, endpoint=endpoint))
         if status == 403:
             return FatalError(_("{url} refuses this action with this access token (HTTP 403): "
                                 "create a token with the 'read' and 'write' scopes").format(
@@ -137,7 +152,106 @@ class MastodonClient:
         if status == 422:
             return SkipItem(_("Mastodon refused this post: {reason}").format(reason=message))
         if status in (408, 423, 425) or status >= 500:
-            return TransientError(_("{url} answered HTTP {code}").format(url=self.url,
-                                                                       code=status))
-        return SkipItem(_("{url} answered HTTP {code}: {reason}").format(
-            url=self.url, code=status, reason=message))
+            return TransientError(_("{url} answered HTTP {code} to {endpoint}").format(
+                url=self.url, code=status, endpoint=endpoint))
+        return SkipItem(_("{url} answered HTTP {code} to {endpoint}: {reason}").format(
+            url=self.url, code=status, endpoint=endpoint, reason=message))
+
+    # -- endpoints called directly (Mastodon.py mis-serves them on some servers) -----------
+
+    def instance(self) -> dict[str, Any]:
+        """The instance document: `/api/v2/instance`, else `/api/v1/instance` (Mastodon 3.5,
+        older Akkoma/Pleroma), both without the trailing slash Mastodon.py adds."""
+        try:
+            return dict(self.call(self.direct, "GET", "/api/v2/instance"))
+        except EndpointMissing:
+            pass  # Mastodon 3.5, older Akkoma/Pleroma: the older document says the same
+        try:
+            return dict(self.call(self.direct, "GET", "/api/v1/instance"))
+        except EndpointMissing:
+            raise FatalError(_(
+                "{url} answered HTTP 404 (not found) to both GET /api/v2/instance and GET "
+                "/api/v1/instance: no server speaking Mastodon's API (Mastodon, GoToSocial, "
+                "Akkoma, Pleroma, Takahē) answers at this address. Check the connection's url: "
+                "the server's own address, such as https://mastodon.example").format(
+                    url=self.url)) from None
+
+    def upload(self, data: bytes, mime: str, name: str, description: str | None) -> dict:
+        """`POST /api/v2/media` (`/api/v1/media` where v2 is missing), paced as media."""
+        files = {"file": (name, data, mime)}
+        fields = {"description": description} if description else {}
+
+        def media_post(path: str) -> dict:
+            return self.direct("POST", path, files=files, data=fields)
+
+        try:
+            return dict(self.call(media_post, "/api/v2/media"))
+        except _NotFoundPost:
+            return dict(self.call(media_post, "/api/v1/media"))
+
+    def direct(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One request through Mastodon.py's session, raising Mastodon.py's errors and
+        leaving its rate-limit attributes as its own calls do, so `call` treats it alike."""
+        from mastodon import errors
+
+        try:
+            response = self.api.session.request(
+                method, self.url + path, timeout=self.timeout,
+                headers={"Authorization": f"Bearer {self.api.access_token}"}, **kwargs)
+        except Exception as error:  # requests' own errors: no answer
+            raise errors.MastodonNetworkError(f"Could not complete request: {error}") from None
+        self._note_rate_limit(response.headers)
+        if response.ok:
+            try:
+                return response.json()
+            except ValueError:
+                raise errors.MastodonAPIError("Mastodon API returned error", response.status_code,
+                                              response.reason, f"not JSON: {method} {path}"
+                                              ) from None
+        try:
+            body = response.json()
+            message = body.get("error") if isinstance(body, dict) else None
+        except ValueError:
+            message = None
+        if response.status_code == 404 and method != "GET":
+            raise _NotFoundPost("Mastodon API returned error", 404, response.reason, message)
+        kind = {404: errors.MastodonNotFoundError, 401: errors.MastodonUnauthorizedError,
+                429: errors.MastodonRatelimitError}.get(response.status_code,
+                                                          errors.MastodonAPIError)
+        if response.status_code >= 500:
+            kind = errors.MastodonServerError
+        raise kind("Mastodon API returned error", response.status_code, response.reason,
+                   message or f"{method} {path}")
+
+    def _note_rate_limit(self, headers: Any) -> None:
+        if "X-RateLimit-Remaining" not in headers:
+            return
+        try:
+            self.api.ratelimit_remaining = int(headers["X-RateLimit-Remaining"])
+            self.api.ratelimit_limit = int(headers.get("X-RateLimit-Limit") or 0) or None
+            reset = str(headers.get("X-RateLimit-Reset") or "")
+            self.api.ratelimit_reset = (float(reset) if reset.isdigit() else
+                                        dt.datetime.fromisoformat(reset.replace("Z", "+00:00"))
+                                        .timestamp()) if reset else None
+        except ValueError:
+            self.api.ratelimit_remaining = None
+
+
+class EndpointMissing(FatalError):
+    """404 to a GET: the server has no such endpoint (or the url is not the server's)."""
+
+
+class _NotFoundPost(Exception):
+    """404 to a POST: the endpoint is missing (v2 media on older servers)."""
+
+
+#: The endpoint each Mastodon.py method (or direct call) requests, to name it in messages.
+ENDPOINTS = {
+    "status_post": "POST /api/v1/statuses",
+    "account_statuses": "GET /api/v1/accounts/:id/statuses",
+    "account_verify_credentials": "GET /api/v1/accounts/verify_credentials",
+    "scheduled_statuses": "GET /api/v1/scheduled_statuses",
+    "media": "GET /api/v1/media/:id",
+    "media_post": "POST /api/v2/media",
+    "fetch_next": "GET (next page)",
+}

@@ -8,6 +8,12 @@
   Detected from `/api/v2/instance`, never guessed: Mastodon publishes a past `scheduled_at` at
   once, dated now, so there the option is refused with a plain message.
 
+Limits: Mastodon (`ScheduledStatus::DAILY_LIMIT`, `TOTAL_LIMIT`) and Pleroma/Akkoma
+(`ScheduledActivity`) take at most 25 scheduled statuses per account per (UTC) day and 300 in all,
+and refuse more with 422. `Spacing` keeps within both: one post every `spacing` but never more
+often than 25 a day, a full day skipped, and no more once 300 wait; the rest are left for
+later runs, and the plan says when the import will end.
+
 Threads: Mastodon cannot schedule a reply to a status that does not exist yet. With `spacing`,
 a post that needs several statuses is posted at once (not spaced), and a reply whose parent is
 still scheduled is left for a later run, when the parent is published. See docs/scheduling.md.
@@ -86,15 +92,47 @@ def original_date(meta: dict[str, Any], part: int) -> dt.datetime | None:
     return when + dt.timedelta(seconds=part)
 
 
+#: Scheduled statuses an account may have on one UTC day, and in all (Mastodon, Pleroma).
+DAILY_LIMIT, TOTAL_LIMIT = 25, 300
+#: The shortest spacing that stays within the daily limit.
+DAILY_SPACING = dt.timedelta(days=1) / DAILY_LIMIT
+
+
 class Spacing:
-    """Hands out the scheduled times of one run: each `spacing` after the one before."""
+    """Hands out the scheduled times of one run: each `spacing` after the one before, within
+    the server's limits (25 a day, 300 in all)."""
 
     def __init__(self, spacing: dt.timedelta, already_scheduled: list[dt.datetime]) -> None:
-        self.spacing = spacing
-        self.last = max(already_scheduled) if already_scheduled else None
+        self.requested = spacing
+        self.spacing = max(spacing, DAILY_SPACING)
+        self.times = sorted(t.astimezone(dt.UTC) for t in already_scheduled)
+        self.last = self.times[-1] if self.times else None
+
+    @property
+    def is_widened(self) -> bool:
+        """`spacing` asked for more than 25 a day, so posts go out less often."""
+        return self.spacing > self.requested
+
+    @property
+    def is_full(self) -> bool:
+        return len(self.times) >= TOTAL_LIMIT
 
     def next_time(self) -> dt.datetime:
         earliest = dt.datetime.now(dt.UTC) + LEAD
         when = earliest if self.last is None else max(earliest, self.last + self.spacing)
+        while sum(t.date() == when.date() for t in self.times) >= DAILY_LIMIT:
+            when = dt.datetime.combine(when.date() + dt.timedelta(days=1), dt.time(),
+                                       dt.UTC)  # that day is full: the next one
+        self.times.append(when)
         self.last = when
         return when
+
+    def forecast(self, count: int) -> tuple[int, dt.datetime | None]:
+        """How many of `count` posts can be scheduled now, and when the last of them goes out."""
+        trial = Spacing(self.requested, list(self.times))
+        last = None
+        scheduled = 0
+        while scheduled < count and not trial.is_full:
+            last = trial.next_time()
+            scheduled += 1
+        return scheduled, last

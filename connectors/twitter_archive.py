@@ -174,6 +174,12 @@ class TwitterArchiveSource(Source):
                                        None)  # the origin line's link leads to the original
         reason = self.filters.reason(meta, is_reply_to_other=bool(parent_id) and not is_self_reply,
                                      is_repost=is_repost)
+        started_by = _conversation_starter(tweet, handle, tweets) if is_self_reply else None
+        if reason is None and started_by:
+            # Decision 0321: alone it would open with other people's handles and answer
+            # nothing; the conversation it continues is not migrated.
+            reason = _("it continues a conversation started by @{name}, which is not migrated: "
+                       "without it this reply makes no sense").format(name=started_by)
         return make_post(f"twitter:{tweet_id}", meta, reason)
 
     def _media(self, tweet: dict[str, Any], tweet_id: str, files: list[str]) -> list[dict]:
@@ -203,6 +209,26 @@ class TwitterArchiveSource(Source):
 
     def close(self) -> None:
         self.archive.close()
+
+
+def _conversation_starter(tweet: dict[str, Any], handle: str | None,
+                          tweets: dict[str, Any]) -> str | None:
+    """The other person whose conversation this self-reply continues, if its chain of own
+    replies goes back to a reply to someone else; None for a thread of one's own."""
+    seen: set[str] = set()
+    current = tweet
+    while True:
+        parent_id = str(current.get("in_reply_to_status_id_str")
+                        or current.get("in_reply_to_status_id") or "")
+        if not parent_id or parent_id in seen or parent_id not in tweets:
+            return None
+        seen.add(parent_id)
+        current = tweets[parent_id]
+        answered = str(current.get("in_reply_to_screen_name") or "")
+        has_parent = current.get("in_reply_to_status_id_str") or current.get(
+            "in_reply_to_status_id")
+        if has_parent and handle and answered.lower() != handle.lower():
+            return answered or "?"
 
 
 def _iso(created: Any) -> str:

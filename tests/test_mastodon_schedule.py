@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections import Counter
 from pathlib import Path
 
+import pytest
 from mastodon import Mastodon
+from mastodon.errors import MastodonAPIError
 
 from tests.helpers import migrate
 from tests.social_samples import SENTENCE, tweet, write_archive
@@ -47,7 +50,7 @@ def test_spacing_schedules_each_post_once_at_spaced_times(tmp_path, mastodon_ser
     monkeypatch.setenv("MASTODON_TOKEN", mastodon_server.access_token)
     write_archive(tmp_path / "archive.zip",
                   [tweet(i, f"Nouvelle n°{i}", WHEN + dt.timedelta(days=i)) for i in range(1, 5)])
-    plan = _plan(tmp_path, mastodon_server, "spacing: 30m")
+    plan = _plan(tmp_path, mastodon_server, "spacing: 1h")
     before = dt.datetime.now(dt.UTC)
     run = migrate("apply", plan, "--yes")
     assert run.returncode == 0, run.stdout + run.stderr
@@ -60,7 +63,7 @@ def test_spacing_schedules_each_post_once_at_spaced_times(tmp_path, mastodon_ser
     assert times[0] >= before + dt.timedelta(minutes=5)
     assert times[0] <= dt.datetime.now(dt.UTC) + dt.timedelta(minutes=7)
     gaps = {round((b - a).total_seconds()) for a, b in itertools.pairwise(times)}
-    assert gaps == {1800}
+    assert gaps == {3600}
 
     again = migrate("apply", plan, "--yes")
     assert again.returncode == 0 and again.stdout.startswith("Nothing to do"), again.stdout
@@ -121,3 +124,45 @@ def test_backdate_is_refused_plainly_on_mastodon(tmp_path, mastodon_server, monk
     assert "Traceback" not in run.stderr
     assert migrate("apply", plan, "--yes").returncode != 0
     assert _published(mastodon_server) == []
+
+
+def test_spacing_keeps_within_25_scheduled_posts_a_day(tmp_path, mastodon_server,
+                                                       monkeypatch) -> None:
+    """`spacing: 30m` is 48 a day; Mastodon refuses the 26th of a day with 422."""
+    monkeypatch.setenv("MASTODON_TOKEN", mastodon_server.access_token)
+    write_archive(tmp_path / "archive.zip",
+                  [tweet(i, f"Nouvelle n°{i}", WHEN + dt.timedelta(days=i)) for i in range(1, 31)])
+    plan = _plan(tmp_path, mastodon_server, "spacing: 30m")
+    planned = migrate("--lang", "en", "plan", plan)
+    assert "one post every 58 minutes instead" in planned.stdout, planned.stdout
+    assert "30 posts will be scheduled, the last for" in planned.stdout
+    run = migrate("apply", plan, "--yes")
+    assert run.returncode == 0, run.stdout + run.stderr
+    scheduled = _api(mastodon_server).fetch_remaining(_api(mastodon_server).scheduled_statuses())
+    assert len(scheduled) == 30
+    per_day = Counter(s["scheduled_at"].date() for s in scheduled)
+    assert max(per_day.values()) <= 25, per_day
+
+
+def test_at_most_300_wait_and_the_rest_is_left_for_later_runs(tmp_path, mastodon_server,
+                                                              monkeypatch) -> None:
+    monkeypatch.setenv("MASTODON_TOKEN", mastodon_server.access_token)
+    api = _api(mastodon_server)
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    for index in range(295):  # the association's own schedule: 25 a day for 12 days
+        api.status_post(f"Déjà prévu {index}", scheduled_at=start + dt.timedelta(
+            days=index // 25, minutes=index % 25))
+    write_archive(tmp_path / "archive.zip",
+                  [tweet(i, f"Nouvelle n°{i}", WHEN + dt.timedelta(days=i)) for i in range(1, 9)])
+    plan = _plan(tmp_path, mastodon_server, "spacing: 2h")
+    planned = migrate("--lang", "en", "plan", plan)
+    assert "5 posts will be scheduled" in planned.stdout, planned.stdout
+    assert "3 posts are left for later runs: at most 300 scheduled posts" in planned.stdout
+    assert "the import should end around" in planned.stdout
+    run = migrate("--lang", "en", "apply", plan, "--yes")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "5 done, 0 failed, 0 conflicts, 3 skipped" in run.stdout, run.stdout
+    assert len(api.fetch_remaining(api.scheduled_statuses())) == 300
+    with pytest.raises(MastodonAPIError) as refused:  # the sandbox refuses as Mastodon does
+        api.status_post("Un de trop", scheduled_at=start + dt.timedelta(days=20))
+    assert "limit of 300" in str(refused.value)

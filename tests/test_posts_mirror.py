@@ -29,8 +29,24 @@ def _plan(folder: Path, connection: str) -> Path:
     return plan
 
 
+def _api(server) -> Mastodon:
+    # No version check: Mastodon.py's own probe fails on Takahē (see docs/decisions/0320).
+    return Mastodon(access_token=server.access_token, api_base_url=server.url,
+                    version_check_mode="none")
+
+
+def max_characters(server) -> int:
+    """The server's own limit, from its instance document (v2, else v1)."""
+    try:
+        document = server.control("GET", "/api/v2/instance")
+    except OSError:
+        document = server.control("GET", "/api/v1/instance")
+    statuses = (document.get("configuration") or {}).get("statuses") or {}
+    return int(statuses.get("max_characters") or document.get("max_toot_chars") or 500)
+
+
 def _statuses(server) -> list[dict]:
-    api = Mastodon(access_token=server.access_token, api_base_url=server.url)
+    api = _api(server)
     me = api.account_verify_credentials()
     found = api.fetch_remaining(api.account_statuses(me["id"], limit=40))
     return sorted(found, key=lambda s: int(s["id"]))
@@ -61,15 +77,17 @@ def _kill_mid_posting(plan: Path, api: Mastodon, rng: random.Random, most: int) 
     (150, 4),
     pytest.param(500, 10, marks=pytest.mark.slow),
 ])
-def test_an_archive_killed_at_random_is_posted_exactly_once(tmp_path, mastodon_server,
+def test_an_archive_killed_at_random_is_posted_exactly_once(tmp_path, dialect_server,
                                                             monkeypatch, posts, kills) -> None:
+    """On every dialect (Mastodon 4 and 3.5, GoToSocial, Akkoma, Takahē)."""
+    mastodon_server = dialect_server
     monkeypatch.setenv("MASTODON_URL", mastodon_server.url)
     monkeypatch.setenv("MASTODON_TOKEN", mastodon_server.access_token)
     tweets, media, facts = sample_tweets(posts, seed=11)
     write_archive(tmp_path / "archive.zip", tweets, media)
     plan = _plan(tmp_path, "{type: twitter_archive, path: archive.zip}")
     rng = random.Random(5)
-    api = Mastodon(access_token=mastodon_server.access_token, api_base_url=mastodon_server.url)
+    api = _api(mastodon_server)
     counts = []
     for _attempt in range(kills):
         problem = _kill_mid_posting(plan, api, rng, most=len(facts["eligible"]) // (kills + 1))
@@ -102,7 +120,8 @@ def test_an_archive_killed_at_random_is_posted_exactly_once(tmp_path, mastodon_s
             chain_start = by_id[chain_start["in_reply_to_id"]]
         assert chain_start["id"] == head_of[parent]["id"]  # the thread stays a thread
     long_heads = [head_of[k] for k in facts["long"] if k in head_of]
-    assert long_heads and all("(1/" in h["content"] for h in long_heads)
+    if max_characters(mastodon_server) < 700:  # the long posts have about 750 characters
+        assert long_heads and all("(1/" in h["content"] for h in long_heads)
 
     again = migrate("apply", plan, "--yes", "--step", "posts")
     assert again.returncode == 0
@@ -110,8 +129,9 @@ def test_an_archive_killed_at_random_is_posted_exactly_once(tmp_path, mastodon_s
     assert len(_statuses(mastodon_server)) == len(statuses)
 
 
-def test_a_feed_with_two_new_entries_posts_exactly_two(tmp_path, mastodon_server, monkeypatch,
+def test_a_feed_with_two_new_entries_posts_exactly_two(tmp_path, dialect_server, monkeypatch,
                                                        feed_server) -> None:  # noqa: F811
+    mastodon_server = dialect_server
     monkeypatch.setenv("MASTODON_URL", mastodon_server.url)
     monkeypatch.setenv("MASTODON_TOKEN", mastodon_server.access_token)
     feed_server.set(rss(feed_entries(3)))

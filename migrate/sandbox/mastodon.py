@@ -10,6 +10,7 @@ reaches the API, so nothing is created. See docs/decisions/0302 and 0303.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -29,6 +30,7 @@ from typing import Any
 
 from migrate.errors import MigrateError
 from migrate.sandbox.base import LocalServer
+from migrate.sandbox.mastodon_dialects import DIALECTS, DialectRules, configure
 from migrate.sandbox.mastodon_limits import Family, FamilyLimits
 from migrate.sandbox.mastodon_schedule import ScheduleRules
 
@@ -49,8 +51,9 @@ class MastodonServer(LocalServer):
     per token; Mastodon's own default is 300 per 300 s). `status_limit` and `media_limit`
     (limit, seconds) add Mastodon's narrower families (300 per 10,800 s, 30 per 1,800 s). The
     fault helpers are thin wrappers over the HTTP control plane; every fault fires `count`
-    times, then disappears. `software="gotosocial"` reports GoToSocial in `/api/v2/instance`
-    and backdates statuses whose `scheduled_at` is in the past (mastodon_schedule.py).
+    times, then disappears. `software` is the dialect the server speaks (`DIALECTS`:
+    mastodon, mastodon35, gotosocial, akkoma, takahe; mastodon_dialects.py); "gotosocial" also
+    backdates statuses whose `scheduled_at` is in the past (mastodon_schedule.py).
     """
 
     name = "mastodon"
@@ -234,18 +237,28 @@ class MastodonServer(LocalServer):
                                               "effect": "status", "status": status})  # fmt: skip
 
     def drop_after(
-        self, *, path: str = "/api/v1/statuses", method: str = "POST", count: int = 1
-    ) -> None:
-        """Carry the request out, then cut the connection in the middle of the answer."""
+        self, *, path: str = "/api/v1/statuses", method: str = "POST", count: int = 1,
+        skip: int = 0,
+    ) -> None:  # fmt: skip
+        """Carry the request out, then cut the connection in the middle of the answer (after
+        letting `skip` matching requests through untouched)."""
         self.control("POST", _AFTER_FAULTS, {"method": method, "path": path, "count": count,
-                                              "effect": "drop"})  # fmt: skip
+                                              "effect": "drop", "skip": skip})  # fmt: skip
+
+    def hold_after(self, *, skip: int = 0, path: str = "/api/v1/statuses",
+                   method: str = "POST") -> None:
+        """Carry out the (`skip`+1)-th matching request, then never answer it: the client is
+        left waiting, the status exists — the moment to kill the client for an in-doubt trial."""
+        self.control("POST", _AFTER_FAULTS, {"method": method, "path": path, "count": 1,
+                                              "effect": "hold", "skip": skip})  # fmt: skip
 
 
 class AfterFaults:
     """ASGI layer: run a matching request to completion, then answer an error or cut it short.
 
-    Control plane at `/_transhumance/after_faults`: POST a rule `{method, path, count, effect:
-    "status"|"drop", status}`, GET the rules, DELETE them all. `POST /api/v1/_mock/reset` clears
+    Control plane at `/_transhumance/after_faults`: POST a rule `{method, path, count, skip,
+    effect: "status"|"drop"|"hold", status}` (`skip`: matching requests let through first;
+    "hold": never answered), GET the rules, DELETE them all. `POST /api/v1/_mock/reset` clears
     them too.
     """
 
@@ -278,6 +291,9 @@ class AfterFaults:
             del message
 
         await self.app(scope, receive, discard)
+        if rule["effect"] == "hold":
+            await asyncio.sleep(3600)  # the client is killed meanwhile
+            return
         if rule["effect"] == "drop":
             # Promise more bytes than are sent; the server then closes the connection.
             await _send(send, 200, b'{"id":', declared_length=4096)
@@ -312,6 +328,9 @@ class AfterFaults:
     def _take(self, method: str, path: str) -> dict[str, Any] | None:
         for rule in self.rules:
             if rule["method"] == method and rule["path"] == path:
+                if rule.get("skip", 0) > 0:
+                    rule["skip"] -= 1
+                    return None
                 rule["count"] -= 1
                 if rule["count"] <= 0:
                     self.rules.remove(rule)
@@ -329,6 +348,7 @@ class AfterFaults:
             rule = json.loads(body)
             rule["method"] = str(rule.get("method", "POST")).upper()
             rule["count"] = int(rule.get("count", 1))
+            rule["skip"] = int(rule.get("skip", 0))
             self.rules.append(rule)
         elif scope["method"] == "DELETE":
             self.rules.clear()
@@ -361,8 +381,10 @@ def serve(port: int, rate_limit: int | None, rate_limit_window: int,
         ),
     )
     families = families or {}
+    configure(software)
     mock = create_app(config)
-    inner: Any = ScheduleRules(mock, mock, software)
+    inner: Any = ScheduleRules(mock, mock, "gotosocial" if software == "gotosocial" else "mastodon")
+    inner = DialectRules(inner, mock, software)
     if any(families.values()):
         inner = FamilyLimits(inner, families.get("status"), families.get("media"))
     app = AfterFaults(inner)
@@ -376,8 +398,7 @@ def main(argv: list[str] | None = None) -> None:
     serve_command.add_argument("--port", type=int, required=True)
     serve_command.add_argument("--rate-limit", type=int, default=None)
     serve_command.add_argument("--rate-limit-window", type=int, default=300)
-    serve_command.add_argument("--software", choices=("mastodon", "gotosocial"),
-                               default="mastodon")
+    serve_command.add_argument("--software", choices=DIALECTS, default="mastodon")
     for family in ("status", "media"):
         serve_command.add_argument(f"--{family}-limit", type=int, default=None)
         serve_command.add_argument(f"--{family}-window", type=int, default=None)
