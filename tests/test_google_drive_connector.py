@@ -142,8 +142,14 @@ def test_shared_drive_permissions_need_one_request_each(seeded_google_drive, goo
     assert {i.path for i in items} >= {
         "Shared drives/Bureau de l'association/Procès-verbaux/PV 1.pdf",
         "Shared drives/Bureau de l'association/Feuille de route.odt"}
-    assert google_drive_server.requests.by_endpoint["permissions.list"] == len(items) == 6
-    assert all(i.meta["permissions"][0]["role"] == "owner" for i in items)  # organizer
+    # The drive's top folder is an item too: its memberships are shared there, once.
+    assert google_drive_server.requests.by_endpoint["permissions.list"] == len(items) == 7
+    assert all(i.meta["permissions"][0]["role"] == "organizer" for i in items)
+    by = {i.path.split("/", 2)[2]: i for i in items}
+    assert by["Procès-verbaux"].kind is ItemKind.FOLDER
+    for top in ("Procès-verbaux", "Feuille de route.odt"):
+        assert not any(g.get("inherited") for g in by[top].meta["permissions"])
+    assert all(g["inherited"] for g in by["Procès-verbaux/PV 1.pdf"].meta["permissions"])
 
 
 def test_refresh_token_from_migrate_login(google_drive_server, tmp_path):
@@ -181,9 +187,7 @@ def test_expired_token_is_renewed_and_a_second_401_is_fatal(google_drive_server,
 
 
 @pytest.mark.parametrize(("fault", "expected"), [
-    ({"status": 403, "reason": "userRateLimitExceeded", "retry_after": 9}, TransientError),
-    ({"status": 429, "retry_after": 7}, TransientError),
-    ({"status": 503}, TransientError),
+    ({"status": 503, "retry_after": 7}, TransientError),
     ({"status": 403, "reason": "dailyLimitExceeded"}, FatalError),
     ({"status": 404, "reason": "notFound"}, SkipItem),
 ])
@@ -308,3 +312,42 @@ def test_migrate_login_exchanges_the_code_then_the_plan_reads_the_drive(google_d
     assert again.returncode == 1
     assert "Google did not accept the code (invalid_grant)" in again.stderr
     assert json.loads(store.read_text())["refresh_token"].startswith("1//")  # kept as it was
+
+
+def test_quota_answers_in_both_forms_are_waited_out_on_listing_and_downloads(
+        google_drive_server, tmp_path):
+    """Today's quota 403 (google.rpc.ErrorInfo RATE_LIMIT_EXCEEDED in `details`, which the
+    client puts in `error_details`) and the legacy one (errors[0].reason): neither aborts the
+    listing nor skips a file; each is waited out and the request made again."""
+    contents = {f"f{n}.bin": os.urandom(3000 + n) for n in range(4)}
+    for name, data in contents.items():
+        google_drive_server.drive.add_file(name, None, data)
+    source = open_drive(google_drive_server, tmp_path)
+    faults = google_drive_server.faults
+    faults.inject(status=403, style="errorinfo_only", path_prefix="/files")
+    faults.inject(status=403, reason="rateLimitExceeded", path_prefix="/files")
+    items = list(source.list_items().items)
+    assert sorted(i.path for i in items) == sorted(contents)
+    faults.inject(status=403, style="errorinfo", path_prefix="/files/")
+    faults.inject(status=403, reason="userRateLimitExceeded", path_prefix="/files/")
+    for item in items:
+        with source.open(item) as stream:
+            assert stream.read() == contents[item.path]
+    assert google_drive_server.requests.by_status[403] == 4 and not faults.pending()
+
+
+def test_requests_are_paced_to_the_quota_google_states(google_drive_server, tmp_path):
+    """After one quota answer stating 600 requests a minute, the connection spaces its
+    requests 0.1 s apart, so the quota is not run into again (an unpaced client meets it after
+    every burst)."""
+    contents = {f"f{n:02}.txt": f"fichier {n}".encode() for n in range(20)}
+    for name, data in contents.items():
+        google_drive_server.drive.add_file(name, None, data, mime_type="text/plain")
+    source = open_drive(google_drive_server, tmp_path)
+    google_drive_server.faults.queries_per_minute = 600
+    google_drive_server.faults.quota_burst = 3
+    for item in source.list_items().items:
+        with source.open(item) as stream:
+            assert stream.read() == contents[item.path]
+    assert source.client.pacer.interval == pytest.approx(0.1)
+    assert google_drive_server.requests.by_status[403] == 1

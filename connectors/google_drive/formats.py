@@ -3,6 +3,8 @@ and why types with no file equivalent are skipped."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from migrate.i18n import _
 
 APPS = "application/vnd.google-apps."
@@ -40,6 +42,19 @@ NO_EQUIVALENT = {
     APPS + "script": "Apps Script projects are code, not documents; copy them by hand",
     APPS + "fusiontable": "Fusion Tables no longer exist at Google; nothing to export",
 }
+
+
+#: Export MIME types Drive spells two ways in `exportLinks` (both seen in the wild).
+ALTERNATE_MIMES = {ODS: ("application/x-vnd.oasis.opendocument.spreadsheet",)}
+
+
+def export_link(entry: dict[str, Any], export_mime: str) -> str | None:
+    """The document's exportLink for `export_mime`, under either of its spellings."""
+    links = entry.get("exportLinks") or {}
+    for mime in (export_mime, *ALTERNATE_MIMES.get(export_mime, ())):
+        if links.get(mime):
+            return str(links[mime])
+    return None
 
 
 def export_for(mime: str, choice: str) -> tuple[str, str] | None:

@@ -558,3 +558,141 @@ def test_control_plane_aliases_and_stats(google_drive_server, drive_service):
     with urllib.request.urlopen(f"{google_drive_server.url}/_emulator/requests") as response:
         stats = json.loads(response.read())
     assert stats["by_endpoint"]["files.list"] == 3 and stats["by_status"]["500"] == 2
+
+
+# ----- what real drives hold beyond ordinary folders (issue 13) ---------------------------------
+
+
+def test_pages_may_hold_fewer_items_than_asked(google_drive_server, drive_service):
+    for index in range(12):
+        google_drive_server.drive.add_file(f"f{index}.txt", None, b"x")
+    google_drive_server.drive.page_cap = 5
+    first = drive_service.files().list(pageSize=1000).execute()
+    assert len(first["files"]) == 5 and first["nextPageToken"]
+    assert len(list_all(drive_service, pageSize=1000)) == 12
+
+
+def test_parentless_items_computers_orphans_and_shared_with_me(google_drive_server,
+                                                               drive_service):
+    from migrate.sandbox.google_drive.model import User
+
+    drive = google_drive_server.drive
+    laptop = drive.add_computer("Portable")
+    lost = drive.orphan(drive.add_file("perdu.txt", drive.add_folder("A").id, b"x").id)
+    other = drive.add_folder("De Léa", owner=User("lea@ailleurs.org", "Léa"))
+    drive.orphan(other.id)
+    fields = "files(id,name,parents,ownedByMe)"
+    found = {f["id"]: f for f in list_all(drive_service, fields=fields)}
+    assert "parents" not in found[laptop.id] and found[laptop.id]["ownedByMe"]
+    assert "parents" not in found[lost.id] and found[lost.id]["ownedByMe"]
+    assert "parents" not in found[other.id] and not found[other.id]["ownedByMe"]
+
+
+def test_incomplete_search_over_all_drives(seeded_google_drive, google_drive_server,
+                                           drive_service):
+    google_drive_server.drive.incomplete_all_drives = True
+    page = drive_service.files().list(corpora="allDrives", includeItemsFromAllDrives=True,
+                                      supportsAllDrives=True, pageSize=1000,
+                                      fields="incompleteSearch,files(driveId)").execute()
+    assert page["incompleteSearch"] is True and not any("driveId" in f for f in page["files"])
+    per_drive = drive_service.files().list(corpora="drive", includeItemsFromAllDrives=True,
+                                           supportsAllDrives=True,
+                                           driveId=seeded_google_drive.shared_drive_id,
+                                           fields="incompleteSearch,files(id)").execute()
+    assert per_drive["incompleteSearch"] is False and per_drive["files"]
+
+
+@pytest.mark.parametrize("style", ["errorinfo", "errorinfo_only"])
+def test_quota_403_in_errorinfo_form(google_drive_server, drive_service, style):
+    google_drive_server.faults.inject(status=403, style=style)
+    with pytest.raises(HttpError) as caught:
+        drive_service.files().list().execute()
+    error = caught.value
+    assert error.status_code == 403
+    # The client fills error_details from `details` first: the ErrorInfo, not errors[0].
+    assert error.error_details[0]["reason"] == "RATE_LIMIT_EXCEEDED"
+    assert error.error_details[0]["metadata"]["quota_limit_value"] == "12000"
+    body = json.loads(error.content)["error"]
+    assert body["status"] == "PERMISSION_DENIED"
+    assert ("errors" in body) is (style == "errorinfo")
+
+
+def test_per_minute_quota_answers_errorinfo_with_its_limit(google_drive_server, drive_service):
+    google_drive_server.faults.queries_per_minute = 60
+    google_drive_server.faults.quota_burst = 2
+    drive_service.files().list().execute()
+    drive_service.files().list().execute()
+    with pytest.raises(HttpError) as caught:
+        drive_service.files().list().execute()
+    assert caught.value.error_details[0]["metadata"]["quota_limit_value"] == "60"
+
+
+def test_restricted_files_cannot_be_downloaded(google_drive_server, drive_service):
+    drive = google_drive_server.drive
+    reader_drive = drive.add_shared_drive("Fédé", role="reader")
+    restricted = drive.add_file("liste.pdf", reader_drive.id, b"secret")
+    drive.restrict(restricted.id, copy_requires_writer_permission=True)
+    free = drive.add_file("libre.pdf", reader_drive.id, b"libre")
+    dlp = drive.restrict(drive.add_file("dlp.csv", None, b"a;b").id, dlp=True)
+    fields = "capabilities(canDownload),copyRequiresWriterPermission,downloadRestrictions"
+    got = drive_service.files().get(fileId=restricted.id, supportsAllDrives=True,
+                                    fields=fields).execute()
+    assert got["capabilities"]["canDownload"] is False and got["copyRequiresWriterPermission"]
+    mine = drive_service.files().get(fileId=dlp.id, fields=fields).execute()
+    assert mine["capabilities"]["canDownload"] is False  # DLP holds the owner back too
+    effective = mine["downloadRestrictions"]["effectiveDownloadRestrictionWithContext"]
+    assert effective["restrictedForReaders"] and effective["restrictedForWriters"]
+    assert not mine["downloadRestrictions"]["itemDownloadRestriction"]["restrictedForReaders"]
+    for file_id in (restricted.id, dlp.id):
+        with pytest.raises(HttpError) as caught:
+            drive_service.files().get_media(fileId=file_id, supportsAllDrives=True).execute()
+        assert caught.value.status_code == 403 and reason_of(caught.value) == "cannotDownloadFile"
+    assert drive_service.files().get_media(fileId=free.id, supportsAllDrives=True).execute() \
+        == b"libre"
+
+
+def test_abusive_file_needs_acknowledge_abuse_from_its_owner(google_drive_server,
+                                                             drive_service):
+    from migrate.sandbox.google_drive.model import User
+
+    drive = google_drive_server.drive
+    mine = drive.flag_abuse(drive.add_file("outil.exe", None, b"MZ").id)
+    theirs = drive.add_file("autre.exe", None, b"MZ2", owner=User("x@ailleurs.org", "X"))
+    drive.add_permission(theirs.id, "user", "reader", email_address=drive.user.email)
+    drive.flag_abuse(theirs.id)
+    with pytest.raises(HttpError) as caught:
+        drive_service.files().get_media(fileId=mine.id).execute()
+    assert reason_of(caught.value) == "cannotDownloadAbusiveFile"
+    assert drive_service.files().get_media(fileId=mine.id, acknowledgeAbuse=True).execute() \
+        == b"MZ"
+    with pytest.raises(HttpError) as caught:
+        drive_service.files().get_media(fileId=theirs.id, acknowledgeAbuse=True).execute()
+    assert reason_of(caught.value) == "cannotDownloadAbusiveFile"
+
+
+def test_readers_of_a_shared_drive_may_not_list_permissions(google_drive_server,
+                                                            drive_service):
+    drive = google_drive_server.drive
+    reader_drive = drive.add_shared_drive("Fédé", role="reader")
+    item = drive.add_file("circulaire.pdf", reader_drive.id, b"x")
+    with pytest.raises(HttpError) as caught:
+        drive_service.permissions().list(fileId=item.id, supportsAllDrives=True).execute()
+    assert caught.value.status_code == 403
+    assert reason_of(caught.value) == "insufficientFilePermissions"
+    got = drive_service.files().get(fileId=item.id, supportsAllDrives=True,
+                                    fields="capabilities(canShare)").execute()
+    assert got["capabilities"]["canShare"] is False
+
+
+def test_temporary_grants_carry_their_expiration(google_drive_server, drive_service):
+    drive = google_drive_server.drive
+    item = drive.add_file("planning.pdf", None, b"x")
+    drive.add_permission(item.id, "user", "reader", email_address="marc@partenaire.org",
+                         expiration_time=datetime(2030, 6, 30, 12, tzinfo=UTC))
+    grants = drive_service.permissions().list(
+        fileId=item.id, fields="permissions(emailAddress,expirationTime)").execute()
+    assert {"emailAddress": "marc@partenaire.org",
+            "expirationTime": "2030-06-30T12:00:00.000Z"} in grants["permissions"]
+    with pytest.raises(ValueError):
+        drive.add_permission(item.id, "anyone", "reader",
+                             expiration_time=datetime(2030, 1, 1, tzinfo=UTC))

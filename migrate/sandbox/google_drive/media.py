@@ -16,6 +16,7 @@ from .errors import DriveApiError, invalid_parameter, not_found
 from .exports import export_formats, render_export
 from .faults import Fault
 from .model import DriveFile
+from .resources import can_download, user_role
 from .state import DriveState
 
 #: files.export refuses exports over 10 MB; exportLinks do not (Drive's documented behaviour).
@@ -85,10 +86,41 @@ def media_response(
     return response
 
 
+def _check_downloadable(state: DriveState, item: DriveFile) -> None:
+    """403 `cannotDownloadFile` when the owner's or the organisation's restrictions hold this
+    user back (capabilities.canDownload is then false)."""
+    with state.lock:
+        allowed = can_download(state, item)
+    if not allowed:
+        raise DriveApiError(
+            403,
+            "cannotDownloadFile",
+            "The user does not have sufficient permissions to download this file.",
+        )
+
+
+def _check_abuse(state: DriveState, call: Call, item: DriveFile) -> None:
+    """Files flagged as malware or abuse: only their owner (or a shared drive's organizer)
+    may download them, and only by acknowledging the risk."""
+    if not item.abusive:
+        return
+    with state.lock:
+        role = user_role(state, item)
+    if not call.flag("acknowledgeAbuse") or role not in ("owner", "organizer"):
+        raise DriveApiError(
+            403,
+            "cannotDownloadAbusiveFile",
+            "This file has been identified as malware or spam and cannot be downloaded.",
+        )
+
+
 def download(state: DriveState, call: Call, file_id: str, fault: Fault | None) -> Response:
     """files.get?alt=media: the bytes of a binary file; Google types are not downloadable."""
     with state.lock:
         item = visible_file(state, call, file_id)
+    if item.content is not None:
+        _check_downloadable(state, item)
+        _check_abuse(state, call, item)
     if item.content is None:
         raise DriveApiError(
             403,
@@ -138,6 +170,7 @@ def export(state: DriveState, call: Call, file_id: str, fault: Fault | None) -> 
         # Drive exports shared-drive documents without it.
         item = visible_file(state, call, file_id, any_drive=True)
     _exportable(item, export_mime)
+    _check_downloadable(state, item)
     if (item.export_size or 0) > EXPORT_LIMIT:
         raise DriveApiError(
             403, "exportSizeLimitExceeded", "This file is too large to be exported."

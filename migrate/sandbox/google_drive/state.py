@@ -53,6 +53,12 @@ class DriveState:
         self.drives: dict[str, SharedDrive] = {}
         self.changes: list[Change] = []
         self.storage_limit = 15 * 1024**3
+        #: Drive may answer fewer items than `pageSize` (fewer than 100 when permissions are
+        #: asked for, say) and still give a nextPageToken: the most one page holds here.
+        self.page_cap: int | None = None
+        #: With corpora=allDrives, Drive may give up on some shared drives and say so with
+        #: `incompleteSearch: true`: when set, such a search leaves every shared drive out.
+        self.incomplete_all_drives = False
         self._id_seed = id_seed
         self._id_counter = 0
         self.root_id = self._new_id(root=True)
@@ -160,12 +166,15 @@ class DriveState:
             self.record_change(item)
             return item
 
-    def add_folder(self, name: str, parent: str | None = None, **times: datetime) -> DriveFile:
+    def add_folder(
+        self, name: str, parent: str | None = None, *, owner: User | None = None,
+        **times: datetime,
+    ) -> DriveFile:
         """Create a folder under `parent` (an id, "root", a shared drive id; default My Drive).
 
         Every add_* method accepts `modified_time=` and `created_time=` (aware datetimes).
         """
-        return self._add(name, FOLDER_MIME, parent, **times)
+        return self._add(name, FOLDER_MIME, parent, owner=owner, **times)
 
     def add_file(
         self,
@@ -231,11 +240,15 @@ class DriveState:
             **times,
         )
 
-    def add_shared_drive(self, name: str, created_time: datetime | None = None) -> SharedDrive:
-        """Create a shared drive whose organizer is the emulated user."""
+    def add_shared_drive(
+        self, name: str, created_time: datetime | None = None, role: str = "organizer"
+    ) -> SharedDrive:
+        """Create a shared drive the emulated user is a member of, as `role` (organizer by
+        default; a reader or commenter may not list its items' permissions)."""
         with self.lock:
             drive = SharedDrive(self._new_id(root=True), name, created_time or self.now())
-            drive.members.append(_user_grant(self.user, "organizer"))
+            drive.user_role = role
+            drive.members.append(_user_grant(self.user, role))
             self.drives[drive.id] = drive
             self.changes.append(
                 Change(
@@ -265,8 +278,12 @@ class DriveState:
         domain: str | None = None,
         display_name: str | None = None,
         allow_file_discovery: bool = False,
+        expiration_time: datetime | None = None,
     ) -> Permission:
-        """Share a file or folder (folders' grants are inherited by their content)."""
+        """Share a file or folder (folders' grants are inherited by their content);
+        `expiration_time` makes a temporary grant (users and groups only, as in Drive)."""
+        if expiration_time is not None and type not in ("user", "group"):
+            raise ValueError("only user and group grants can expire")
         if type not in PERMISSION_TYPES or role not in PERMISSION_ROLES:
             raise ValueError(f"bad permission type/role {type!r}/{role!r}")
         if type == "anyone":
@@ -274,13 +291,62 @@ class DriveState:
         else:
             permission_id = numeric_id(email_address or domain or "") + ("k" if domain else "")
         grant = Permission(
-            permission_id, type, role, email_address, domain, display_name, allow_file_discovery
+            permission_id, type, role, email_address, domain, display_name, allow_file_discovery,
+            expiration_time=expiration_time,
         )
         with self.lock:
             item = self.get(file_id)
             item.permissions = [p for p in item.permissions if p.id != permission_id] + [grant]
             self._bump(item, content_changed=False)
         return grant
+
+    def add_computer(self, name: str, **times: datetime) -> DriveFile:
+        """A Drive for desktop backup root ("Computers" › `name`): a folder of the user's that
+        lives in no folder at all, so Drive gives it no `parents`."""
+        folder = self._add(name, FOLDER_MIME, None, **times)
+        self._detach(folder)
+        return folder
+
+    def orphan(self, file_id: str) -> DriveFile:
+        """Take away the parent this user can see: an item of the user's whose folder was
+        deleted or unshared by its owner (an orphan), or an item someone shared with the user
+        from a folder the user cannot see. Drive then gives it no `parents`."""
+        with self.lock:
+            item = self.get(file_id)
+            self._detach(item)
+            self._bump(item, content_changed=False)
+            return item
+
+    def _detach(self, item: DriveFile) -> None:
+        if item.parents:
+            self.children.get(item.parents[0], []).remove(item.id)
+        item.parents = []
+
+    def restrict(
+        self,
+        file_id: str,
+        *,
+        copy_requires_writer_permission: bool = False,
+        for_readers: bool = False,
+        for_writers: bool = False,
+        dlp: bool = False,
+    ) -> DriveFile:
+        """Restrict downloading a file: the owner's settings or an organisation's DLP rule."""
+        with self.lock:
+            item = self.get(file_id)
+            item.copy_requires_writer_permission = copy_requires_writer_permission
+            item.restricted_for_readers = for_readers
+            item.restricted_for_writers = for_writers
+            item.dlp_restricted = dlp
+            self._bump(item, content_changed=False)
+            return item
+
+    def flag_abuse(self, file_id: str) -> DriveFile:
+        """Google flags the file as malware or spam: downloads need acknowledgeAbuse."""
+        with self.lock:
+            item = self.get(file_id)
+            item.abusive = True
+            return item
 
     # ----- mutations --------------------------------------------------------------------------
 
@@ -343,7 +409,8 @@ class DriveState:
         """Delete a file for good (not via the trash): the changes feed reports it as removed."""
         with self.lock:
             item = self.files.pop(self.resolve_id(file_id))
-            self.children.get(item.parents[0], []).remove(item.id)
+            if item.parents:
+                self.children.get(item.parents[0], []).remove(item.id)
             self.changes.append(
                 Change(
                     len(self.changes) + 1, item.id, self.now(), removed=True, drive_id=item.drive_id
