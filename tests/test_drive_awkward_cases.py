@@ -124,3 +124,42 @@ def test_abusive_file_without_acknowledge_is_skipped_with_what_to_do(
     report = json.loads(run(nextcloud_server, "report", plan, "--format", "json").stdout)
     item = {r["key"]: r for r in report["items"]}[notable["abusive"]]
     assert "acknowledge_abuse: true" in json.dumps(item, ensure_ascii=False)
+
+
+def test_drive_members_are_shared_once_at_the_top_in_files_mode(
+        google_drive_server, nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
+    """Without group folders, a shared drive's members get one share per top-level item (the
+    drive's folders are items for it), not one on every file; an organizer becomes an editor,
+    and the plan says why."""
+    drive = google_drive_server.drive
+    bureau = drive.add_shared_drive("Bureau")
+    drive.add_member(bureau.id, "group", "writer", "benevoles@asso-exemple.fr")
+    drive.add_member(bureau.id, "user", "organizer", "marc@partenaire.org")
+    minutes = drive.add_folder("Comptes rendus", bureau.id)
+    for name in ("CR janvier.txt", "CR février.txt"):
+        drive.add_file(name, minutes.id, name.encode(), mime_type="text/plain")
+    drive.add_file("Charte.txt", bureau.id, b"charte", mime_type="text/plain")
+    nextcloud_server.state.groups["benevoles"] = {"bob"}
+    plan = write_plan(tmp_path, google_drive_server, nextcloud_server, extra="")
+    plan.write_text(plan.read_text(encoding="utf-8")
+                    .replace("shared_drives: [Fédération]", "shared_drives: [Bureau]")
+                    .replace('{"marc@partenaire.org": bob}',
+                             '{"marc@partenaire.org": bob, "benevoles@asso-exemple.fr": '
+                             '{group: benevoles}}'), encoding="utf-8")
+    dry = run(nextcloud_server, "plan", plan, "--json")
+    assert dry.returncode == 0, dry.stderr
+    notes = {r["target_path"]: r["notes"] for r in json.loads(dry.stdout)["changes"]}
+    top = "Shared drives/Bureau"
+    assert notes[f"{top}/Comptes rendus"][:2] == ["share: group benevoles can edit",
+                                                  "share: user bob can edit"]
+    assert any("organizer" in n for n in notes[f"{top}/Comptes rendus"])
+    assert notes[f"{top}/Comptes rendus/CR janvier.txt"] == []
+    applied = run(nextcloud_server, "apply", plan, "--yes")
+    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+    shares = requests.get(f"{nextcloud_server.url}/ocs/v2.php/apps/files_sharing/api/v1/shares",
+                          auth=("alice", nextcloud_server.describe()["password"]),
+                          headers={"OCS-APIRequest": "true", "Accept": "application/json"},
+                          timeout=30).json()["ocs"]["data"]
+    assert sorted((s["path"], s["share_with"]) for s in shares) == [
+        (f"/Drive/{top}/Charte.txt", "benevoles"), (f"/Drive/{top}/Charte.txt", "bob"),
+        (f"/Drive/{top}/Comptes rendus", "benevoles"), (f"/Drive/{top}/Comptes rendus", "bob")]

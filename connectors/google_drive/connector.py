@@ -69,7 +69,7 @@ class GoogleDriveConnector(Connector):
         credentials = build_credentials(self.config, self.base_dir, self.login_file(),
                                         self.connection)
         client = DriveClient(credentials, self.config.get("api_endpoint"))
-        return GoogleDriveSource(client, scope_for(location, step), self.connection)
+        return GoogleDriveSource(client, scope_for(location, step), self.connection, step)
 
     def login(self, store: Path, ask: Callable[[str], str], say: Callable[[str], None]) -> None:
         installed_app_login(self.config, store, ask, say)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from connectors.google_drive.auth import testing_expiry_hint
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _
 
@@ -123,8 +124,14 @@ def translate(error: Exception, what: str, connection: str | None = None) -> Con
     if isinstance(error, HttpError):
         return _translate_http(error, what, connection)
     if isinstance(error, RefreshError):
+        detail = str(error.args[0]) if error.args else ""
+        answer = error.args[1] if len(error.args) > 1 else None
+        if isinstance(answer, dict) and answer.get("error") == "invalid_grant":
+            return FatalError(_("Google refused the credentials ({detail}); {hint}; {testing}")
+                              .format(detail=detail, hint=login_hint(connection),
+                                      testing=testing_expiry_hint(connection)))
         return FatalError(_("Google refused the credentials ({detail}); {hint}").format(
-            detail=error.args[0] if error.args else "", hint=login_hint(connection)))
+            detail=detail, hint=login_hint(connection)))
     if isinstance(error, http.client.IncompleteRead | http.client.HTTPException | TransportError
                   | socket.timeout | ConnectionError):
         return TransientError(_("the connection to Google dropped while reading {what}").format(
@@ -142,6 +149,12 @@ def _translate_http(error: Exception, what: str, connection: str | None) -> Conn
     if status == 401:
         return FatalError(_("Google no longer accepts our access (401); {hint}").format(
             hint=login_hint(connection)))
+    if status == 403 and {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"} & set(
+            reasons):
+        return FatalError(_("the sign-in does not include access to Google Drive (it was "
+                            "unticked on Google's consent page); run 'migrate login PLAN "
+                            "{connection}' again and tick \"See and download all your Google "
+                            "Drive files\"").format(connection=connection or "CONNECTION"))
     answer = quota_answer(error)
     if answer is not None:
         return TransientError(_("Google asks us to slow down ({reason})").format(

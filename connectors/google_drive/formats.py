@@ -12,6 +12,8 @@ FOLDER = APPS + "folder"
 SHORTCUT = APPS + "shortcut"
 DOCUMENT, SPREADSHEET = APPS + "document", APPS + "spreadsheet"
 PRESENTATION, DRAWING, JAM = APPS + "presentation", APPS + "drawing", APPS + "jam"
+SCRIPT, VID = APPS + "script", APPS + "vid"
+SCRIPT_JSON, MP4 = "application/vnd.google-apps.script+json", "video/mp4"
 
 ODT = "application/vnd.oasis.opendocument.text"
 ODS = "application/vnd.oasis.opendocument.spreadsheet"
@@ -30,6 +32,11 @@ EXPORTS: dict[str, dict[str, tuple[str, str]]] = {
     "pdf": {DOCUMENT: (PDF, ".pdf"), SPREADSHEET: (PDF, ".pdf"), PRESENTATION: (PDF, ".pdf")},
 }
 ALWAYS_PDF = {DRAWING, JAM}
+#: Types with one export whatever the choice: Apps Script projects as their files in JSON
+#: (files.export); Google Vids as MP4, which only files.download gives (a long-running
+#: operation, see source.py), hence their own `how`.
+FIXED = {SCRIPT: (SCRIPT_JSON, ".json"), VID: (MP4, ".mp4")}
+DOWNLOAD_OPERATION = {VID}
 
 #: Google types with no file to export, and what to tell the volunteer instead.
 NO_EQUIVALENT = {
@@ -39,7 +46,6 @@ NO_EQUIVALENT = {
                    "as PDF",
     APPS + "map": "Google My Maps have no file equivalent here; export the map as KML from "
                   "My Maps",
-    APPS + "script": "Apps Script projects are code, not documents; copy them by hand",
     APPS + "fusiontable": "Fusion Tables no longer exist at Google; nothing to export",
 }
 
@@ -61,6 +67,8 @@ def export_for(mime: str, choice: str) -> tuple[str, str] | None:
     """(export MIME type, extension) for a Google type, or None if it has no file export."""
     if mime in ALWAYS_PDF:
         return PDF, ".pdf"
+    if mime in FIXED:
+        return FIXED[mime]
     return EXPORTS[choice].get(mime)
 
 

@@ -137,8 +137,9 @@ def _content_item(choice: str, unsupported: str, key: str, path: str, entry: dic
     if export is not None:
         export_mime, extension = export
         named = path if path.lower().endswith(extension) else path + extension
+        how = "operation" if mime in formats.DOWNLOAD_OPERATION else "export"
         return SourceItem(key, named, ItemKind.FILE, fingerprint_of(content, exported=True),
-                          _meta(entry, how="export", content_id=content["id"],
+                          _meta(entry, how=how, content_id=content["id"],
                                 export_mime=export_mime,
                                 export_link=formats.export_link(content, export_mime)))
     if unsupported == "link":

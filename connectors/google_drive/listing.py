@@ -91,6 +91,8 @@ class DriveListing:
     def __init__(self, client: DriveClient, scope: Scope, connection: str | None) -> None:
         self.client, self.scope, self.connection = client, scope, connection
         self.requests = 0
+        #: True when this listing came from the changes feed (changes.py).
+        self.incremental = False
         self.files: dict[str, dict[str, Any]] = {}
         self.roots: dict[str, str] = {}  # container id -> its path in the virtual tree
         self.root_names: dict[str, str] = {}  # a shared drive's path component -> its raw name
@@ -98,6 +100,12 @@ class DriveListing:
         self.drive_grants: dict[str, list[dict[str, Any]]] = {}
         self.unread_sharing: dict[str, str] = {}
         self._paths: dict[str, str | None] = {}
+
+    def reset(self) -> None:
+        """Forget what was read, before listing everything again."""
+        for found in (self.files, self.roots, self.root_names, self.drive_grants,
+                      self.unread_sharing, self._paths):
+            found.clear()
 
     def call(self, request: Any, what: str) -> Any:
         self.requests += 1
@@ -231,6 +239,8 @@ class DriveListing:
         commenters may not list who has access (Drive answers 403): what cannot be read is
         said in `unread_sharing`, and the listing goes on."""
         for file_id in ids:
+            if file_id in self.drive_grants or file_id in self.unread_sharing:
+                continue  # read before, unchanged since (a re-run from the changes feed)
             entry = self.files[file_id]
             if (entry.get("capabilities") or {}).get("canShare") is False:
                 self.unread_sharing[file_id] = _("this account may only read this shared "

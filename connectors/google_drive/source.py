@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import time
 from contextlib import contextmanager
 from typing import IO, Any, BinaryIO
 
+from connectors.google_drive.changes import Snapshots, fetch_changes
 from connectors.google_drive.client import TIMEOUT_SECONDS, DriveClient
 from connectors.google_drive.errors import (
     abuse_reason,
@@ -24,12 +26,14 @@ from connectors.google_drive.errors import (
 )
 from connectors.google_drive.items import build_items
 from connectors.google_drive.listing import DriveListing, Scope
-from migrate.connector import Listing, Source
+from migrate.connector import Listing, Source, StepContext
 from migrate.errors import ConnectorError, SkipItem, TransientError
 from migrate.i18n import _
 from migrate.model import SourceItem
 
 CHUNK = 8 << 20
+#: files.download operations: first poll after 1 s, then twice as long, at most 30 s apart.
+OPERATION_FIRST_POLL, OPERATION_MAX_POLL = 1.0, 30.0
 SPOOL_IN_MEMORY = 8 << 20
 
 
@@ -46,16 +50,30 @@ class _HashingWriter:
 
 
 class GoogleDriveSource(Source):
-    def __init__(self, client: DriveClient, scope: Scope, connection: str | None) -> None:
+    def __init__(self, client: DriveClient, scope: Scope, connection: str | None,
+                 step: StepContext | None = None) -> None:
         self.client, self.scope, self.connection = client, scope, connection
+        self.cursor = dict(step.state) if step is not None else {}
+        self.snapshots = Snapshots(step.state_dir if step else None,
+                                   step.step_id if step else "step")
         self.last_listing: DriveListing | None = None
 
     def list_items(self) -> Listing:
+        """From the changes feed when a finished apply left a cursor (changes.py), else
+        the whole scope."""
         listing = DriveListing(self.client, self.scope, self.connection)
-        token = listing.fetch()
+        kept = self.cursor.get("snapshot")
+        token = fetch_changes(listing, self.cursor, self.snapshots.load(kept))
+        listing.incremental = token is not None
+        if token is None:
+            token = listing.fetch()
         items = build_items(listing)
         self.last_listing = listing
-        return Listing(items, cursor={"start_page_token": token})
+        cursor = {"start_page_token": token}
+        snapshot = self.snapshots.save(listing, token, kept)
+        if snapshot:
+            cursor["snapshot"] = snapshot
+        return Listing(items, cursor=cursor)
 
     def open(self, item: SourceItem) -> Any:
         return self._open(item)
@@ -70,6 +88,8 @@ class GoogleDriveSource(Source):
                 self._export(item, spool)
             elif how == "media":
                 self._download(item, spool)
+            elif how == "operation":
+                self._download_operation(item, spool)
             else:
                 raise ConnectorError(_("{path} has no content to copy").format(path=item.path))
             spool.seek(0)
@@ -110,6 +130,32 @@ class GoogleDriveSource(Source):
         if expected and expected.startswith("md5:") and expected[4:] != writer.md5.hexdigest():
             raise TransientError(_("{path} arrived damaged (checksum differs); it will be "
                                    "downloaded again").format(path=item.path))
+
+    def _download_operation(self, item: SourceItem, spool: BinaryIO) -> None:
+        """files.download (Google Vids): a long-running operation, polled with growing pauses
+        until Drive gives its `downloadUri`, whose bytes are then streamed like an
+        exportLink."""
+        service, what = self.client.service, self._what(item)
+        try:
+            operation = self.client.execute(service.files().download(
+                fileId=item.meta["content_id"], mimeType=item.meta["export_mime"]), what)
+            pause = 0.0
+            while not operation.get("done"):
+                time.sleep(pause)
+                pause = min(max(pause * 2, OPERATION_FIRST_POLL), OPERATION_MAX_POLL)
+                operation = self.client.execute(
+                    service.operations().get(name=operation["name"]), what)
+        except Exception as error:
+            raise translate(error, what, self.connection) from error
+        uri = (operation.get("response") or {}).get("downloadUri")
+        if not uri:
+            problem = (operation.get("error") or {}).get("message") or "?"
+            raise ConnectorError(_("Google could not prepare {what} for download: {problem}")
+                                 .format(what=what, problem=problem))
+        try:
+            self.client.pacer.call(lambda: self._stream_link(uri, spool), what)
+        except Exception as error:
+            raise translate(error, what, self.connection) from error
 
     def _may_acknowledge(self, item: SourceItem) -> bool:
         return self.scope.acknowledge_abuse and bool(item.meta.get("may_acknowledge_abuse"))

@@ -696,3 +696,74 @@ def test_temporary_grants_carry_their_expiration(google_drive_server, drive_serv
     with pytest.raises(ValueError):
         drive.add_permission(item.id, "anyone", "reader",
                              expiration_time=datetime(2030, 1, 1, tzinfo=UTC))
+
+
+def test_files_download_is_a_long_running_operation(google_drive_server, drive_service):
+    drive = google_drive_server.drive
+    vid = drive.add_google_doc("Clip", None, "vid", export_size=5000)
+    drive.operation_polls = 1
+    operation = drive_service.files().download(fileId=vid.id, mimeType="video/mp4").execute()
+    assert operation["done"] is False and operation["name"]
+    assert drive_service.operations().get(name=operation["name"]).execute()["done"] is False
+    done = drive_service.operations().get(name=operation["name"]).execute()
+    uri = done["response"]["downloadUri"]
+    with urllib.request.urlopen(uri) as response:
+        assert len(response.read()) == 5000
+    with pytest.raises(HttpError) as caught:
+        drive_service.files().export(fileId=vid.id, mimeType="video/mp4").execute()
+    assert caught.value.status_code == 403
+
+
+def test_sheets_may_spell_the_ods_export_link_the_legacy_way(google_drive_server,
+                                                             drive_service):
+    sheet = google_drive_server.drive.add_google_doc("Budget", None, "sheet")
+    google_drive_server.drive.legacy_ods_links = True
+    links = drive_service.files().get(fileId=sheet.id, fields="exportLinks").execute()
+    assert "application/x-vnd.oasis.opendocument.spreadsheet" in links["exportLinks"]
+    assert "application/vnd.oasis.opendocument.spreadsheet" not in links["exportLinks"]
+
+
+def test_forgotten_changes_refuse_old_tokens(google_drive_server, drive_service):
+    token = drive_service.changes().getStartPageToken().execute()["startPageToken"]
+    google_drive_server.drive.add_file("a.txt", None, b"a")
+    google_drive_server.drive.forget_changes()
+    with pytest.raises(HttpError) as caught:
+        drive_service.changes().list(pageToken=token).execute()
+    assert caught.value.status_code == 400
+
+
+def test_pkce_verifier_must_match_the_challenge(google_drive_server):
+    import base64
+    import hashlib
+    import urllib.parse
+
+    import requests
+
+    client = google_drive_server.auth.create_oauth_client()
+    verifier = "v" * 50
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()
+                                         ).decode().rstrip("=")
+
+    def code() -> str:
+        landed = requests.get(google_drive_server.auth_uri, allow_redirects=False, timeout=10,
+                              params={"client_id": client["client_id"], "response_type": "code",
+                                      "redirect_uri": "http://127.0.0.1:8765/",
+                                      "scope": SCOPE[0], "code_challenge": challenge,
+                                      "code_challenge_method": "S256"}).headers["Location"]
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(landed).query)["code"][0]
+
+    def exchange(the_code: str, the_verifier: str) -> requests.Response:
+        return requests.post(google_drive_server.token_uri, timeout=10, data={
+            "grant_type": "authorization_code", "code": the_code, "redirect_uri":
+            "http://127.0.0.1:8765/", "code_verifier": the_verifier, **client})
+
+    refused = exchange(code(), "w" * 50)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    granted = exchange(code(), verifier).json()
+    assert granted["scope"] == SCOPE[0] and granted["refresh_token"].startswith("1//")
+    google_drive_server.auth.expire_refresh_tokens()
+    renewed = requests.post(google_drive_server.token_uri, timeout=10, data={
+        "grant_type": "refresh_token", "refresh_token": granted["refresh_token"], **client})
+    assert renewed.status_code == 400
+    assert renewed.json() == {"error": "invalid_grant",
+                              "error_description": "Token has been expired or revoked."}

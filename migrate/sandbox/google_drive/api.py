@@ -140,7 +140,7 @@ def get_start_page_token(state: DriveState, call: Call) -> dict[str, Any]:
 
 def _change_token(call: Call, state: DriveState) -> int:
     token = call.params.get("pageToken", "")
-    if not token.isdigit() or not 1 <= int(token) <= state.next_change_number:
+    if not token.isdigit() or not state.oldest_change <= int(token) <= state.next_change_number:
         raise invalid_parameter("pageToken")
     return int(token)
 

@@ -121,6 +121,14 @@ def list_files(state: DriveState, call: Call) -> dict[str, Any]:
         ]
         corpora = call.params.get("corpora") or call.params.get("corpus") or "user"
         incomplete = state.incomplete_all_drives and corpora == "allDrives"
+        if state.incomplete_next > 0 and not call.params.get("pageToken"):
+            state.incomplete_next -= 1  # this whole search (its first page on) gives up
+            state.incomplete_tokens.add(fingerprint)
+            incomplete = True
+        elif call.params.get("pageToken") and fingerprint in state.incomplete_tokens:
+            incomplete = True
+        elif not call.params.get("pageToken"):
+            state.incomplete_tokens.discard(fingerprint)
         if incomplete:
             # Drive gave up searching some drives: their items are simply missing.
             matches = [item for item in matches if item.drive_id is None]

@@ -22,6 +22,8 @@ GOOGLE_KINDS = {
     "site": GOOGLE_APPS_PREFIX + "site",
     "map": GOOGLE_APPS_PREFIX + "map",
     "jam": GOOGLE_APPS_PREFIX + "jam",
+    "script": GOOGLE_APPS_PREFIX + "script",
+    "vid": GOOGLE_APPS_PREFIX + "vid",
 }
 
 PERMISSION_TYPES = ("user", "group", "domain", "anyone")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .exports import EXPORT_FORMATS, EXPORT_LINK_SEGMENTS, export_formats
+from .exports import EXPORT_FORMATS, EXPORT_LINK_SEGMENTS, ODS, ODS_LEGACY, export_formats
 from .model import DriveFile, SharedDrive, format_time
 from .state import DriveState
 
@@ -89,15 +89,18 @@ def capabilities(state: DriveState, item: DriveFile) -> dict[str, bool]:
     }
 
 
-def export_links(base_url: str, item: DriveFile) -> dict[str, str]:
+def export_links(base_url: str, item: DriveFile, legacy_ods: bool = False) -> dict[str, str]:
     """exportLinks served by the emulator, like docs.google.com's (no 10 MB limit on them)."""
     segment = EXPORT_LINK_SEGMENTS.get(item.mime_type)
     if segment is None:
         return {}
-    return {
+    links = {
         mime: f"{base_url}/feeds/download/{segment}/export/Export?id={item.id}&exportFormat={ext}"
         for mime, ext in export_formats(item.mime_type).items()
     }
+    if legacy_ods and ODS_LEGACY in links:
+        links.pop(ODS, None)
+    return links
 
 
 def file_resource(
@@ -167,7 +170,7 @@ def _add_kind_fields(
     elif item.is_google_type and not item.is_folder and not item.is_shortcut:
         # Drive reports the editor file's storage size, which is *not* the size of an export.
         resource["size"] = str(max(1024, (item.export_size or 0) // 3))
-        links = export_links(base_url, item)
+        links = export_links(base_url, item, state.legacy_ods_links)
         if links:
             resource["exportLinks"] = links
     if item.is_shortcut:

@@ -52,6 +52,14 @@ class DriveState:
         self.children: dict[str, list[str]] = {}
         self.drives: dict[str, SharedDrive] = {}
         self.changes: list[Change] = []
+        #: files.download operations by name, and how many polls each answers "not done".
+        self.operations: dict[str, dict[str, object]] = {}
+        self.operation_polls = 1
+        #: exportLinks of Sheets spell ODS only the legacy way (application/x-vnd.oasis…),
+        #: as some accounts see; files.export accepts both spellings either way.
+        self.legacy_ods_links = False
+        #: Page tokens below this are refused (see forget_changes).
+        self.oldest_change = 1
         self.storage_limit = 15 * 1024**3
         #: Drive may answer fewer items than `pageSize` (fewer than 100 when permissions are
         #: asked for, say) and still give a nextPageToken: the most one page holds here.
@@ -59,6 +67,9 @@ class DriveState:
         #: With corpora=allDrives, Drive may give up on some shared drives and say so with
         #: `incompleteSearch: true`: when set, such a search leaves every shared drive out.
         self.incomplete_all_drives = False
+        #: The next N searches (of any corpus) give up too, as Drive may under load.
+        self.incomplete_next = 0
+        self.incomplete_tokens: set[str] = set()
         self._id_seed = id_seed
         self._id_counter = 0
         self.root_id = self._new_id(root=True)
@@ -423,6 +434,12 @@ class DriveState:
             self.changes.append(
                 Change(len(self.changes) + 1, item.id, self.now(), drive_id=item.drive_id)
             )
+
+    def forget_changes(self) -> None:
+        """Drop the feed's history: tokens given out before now are no longer accepted (as
+        when a client comes back after Drive stopped keeping its changes)."""
+        with self.lock:
+            self.oldest_change = self.next_change_number
 
     @property
     def next_change_number(self) -> int:
