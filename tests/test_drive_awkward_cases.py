@@ -163,3 +163,31 @@ def test_drive_members_are_shared_once_at_the_top_in_files_mode(
     assert sorted((s["path"], s["share_with"]) for s in shares) == [
         (f"/Drive/{top}/Charte.txt", "benevoles"), (f"/Drive/{top}/Charte.txt", "bob"),
         (f"/Drive/{top}/Comptes rendus", "benevoles"), (f"/Drive/{top}/Comptes rendus", "bob")]
+
+
+def test_quota_answers_in_both_forms_are_waited_out_by_migrate_apply(
+        google_drive_server, nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
+    """403 quota answers, today's (ErrorInfo RATE_LIMIT_EXCEEDED) and the legacy one, on the
+    listing and on downloads, under a per-minute quota: the apply waits them out, skips and
+    fails nothing, and everything arrives."""
+    drive = google_drive_server.drive
+    folder = drive.add_folder("Association")
+    files = {f"doc{n}.txt": f"document {n}".encode() for n in range(8)}
+    ids = [drive.add_file(name, folder.id, data, mime_type="text/plain").id
+           for name, data in files.items()]
+    plan = write_plan(tmp_path, google_drive_server, nextcloud_server)
+    plan.write_text(plan.read_text(encoding="utf-8").replace("shared_drives: [Fédération], ",
+                                                             ""), encoding="utf-8")
+    faults = google_drive_server.faults
+    faults.inject(status=403, style="errorinfo_only", path_prefix="/files")
+    faults.inject(status=403, reason="userRateLimitExceeded", path_prefix="/files")
+    faults.inject(status=403, style="errorinfo", path_prefix=f"/files/{ids[0]}")
+    faults.inject(status=403, reason="rateLimitExceeded", path_prefix=f"/files/{ids[1]}")
+    faults.queries_per_minute, faults.quota_burst = 1200, 4
+    applied = run(nextcloud_server, "apply", plan, "--yes", "--json")
+    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+    counts = json.loads(applied.stdout)["counts"]
+    assert counts["failed"] == 0 and counts["skipped"] == 0 and counts["done"] == 8, counts
+    on_server = files_on(nextcloud_server)
+    assert {name: on_server[f"Drive/Association/{name}"] for name in files} == files
+    assert not faults.pending() and google_drive_server.requests.by_status[403] >= 4

@@ -536,3 +536,12 @@ def test_an_incomplete_search_is_listed_again_then_stops_plainly(google_drive_se
     drive.incomplete_next = 3
     with pytest.raises(TransientError, match="incomplete"):
         source.list_items()
+
+
+def test_pages_shorter_than_asked_are_followed_to_the_end(google_drive_server, tmp_path):
+    for index in range(11):
+        google_drive_server.drive.add_file(f"f{index:02}.txt", None, b"x")
+    google_drive_server.drive.page_cap = 4  # Drive answers fewer than pageSize=1000
+    items = open_drive(google_drive_server, tmp_path).list_items().items
+    assert len(list(items)) == 11
+    assert google_drive_server.requests.by_endpoint["files.list"] == 3

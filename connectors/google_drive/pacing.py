@@ -32,8 +32,10 @@ T = TypeVar("T")
 FIRST_BACKOFF, MAXIMUM_BACKOFF = 1.0, 64.0
 #: How many quota answers in a row one request waits out (about 10 minutes at the maximum).
 MAX_QUOTA_WAITS = 14
-#: Without a stated limit, each quota answer widens the gap between requests this much.
-SLOWER = 2.0
+#: Without a stated limit, each quota answer widens the gap between requests this much, and
+#: each answered request narrows it back by a quarter (rclone's pacer decays the same way),
+#: so a burst of quota answers does not slow the rest of a long run for good.
+SLOWER, FASTER = 2.0, 0.75
 
 
 class Pacer:
@@ -43,6 +45,7 @@ class Pacer:
                  maximum_backoff: float = MAXIMUM_BACKOFF) -> None:
         self.first_backoff, self.maximum_backoff = first_backoff, maximum_backoff
         self.interval = 0.0  # seconds between two requests; 0 until Google says "too fast"
+        self.floor = 0.0  # the gap the stated quota needs; the interval never goes below it
         self.quota_answers = 0
         self._next = 0.0
         self._lock = threading.Lock()
@@ -63,10 +66,19 @@ class Pacer:
         with self._lock:
             self.quota_answers += 1
             if answer.limit_per_minute:
-                wanted = 60.0 / answer.limit_per_minute
+                self.floor = max(self.floor, 60.0 / answer.limit_per_minute)
+                wanted = self.floor
             else:
                 wanted = max(self.interval * SLOWER, 0.05)
             self.interval = max(self.interval, wanted)
+
+    def answered(self) -> None:
+        """A request went through: ease the gap back towards what the quota needs."""
+        if self.interval <= self.floor:
+            return
+        with self._lock:
+            eased = self.interval * FASTER
+            self.interval = eased if eased > max(self.floor, 0.01) else self.floor
 
     def backoff(self, attempt: int, answer: QuotaAnswer) -> float:
         """Seconds to wait before retry number `attempt` (1, 2, …)."""
@@ -81,7 +93,7 @@ class Pacer:
         while True:
             self.wait_turn()
             try:
-                return request()
+                result = request()
             except Exception as error:
                 answer = quota_answer(error)
                 if answer is None:
@@ -93,3 +105,6 @@ class Pacer:
                                                what=what, n=MAX_QUOTA_WAITS)) from error
                 self.learn(answer)
                 time.sleep(self.backoff(attempt, answer))
+                continue
+            self.answered()
+            return result

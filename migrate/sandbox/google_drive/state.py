@@ -26,12 +26,13 @@ from .model import (
     User,
     numeric_id,
 )
+from .quirks import DriveQuirks
 
 #: Natural export size of a Google document seeded without an explicit one.
 DEFAULT_EXPORT_SIZE = 8 * 1024
 
 
-class DriveState:
+class DriveState(DriveQuirks):
     """Everything the emulated account can see, guarded by one lock for the threaded server.
 
     `user` is the account the API acts as; files it creates in My Drive go under `root_id`
@@ -311,54 +312,6 @@ class DriveState:
             self._bump(item, content_changed=False)
         return grant
 
-    def add_computer(self, name: str, **times: datetime) -> DriveFile:
-        """A Drive for desktop backup root ("Computers" › `name`): a folder of the user's that
-        lives in no folder at all, so Drive gives it no `parents`."""
-        folder = self._add(name, FOLDER_MIME, None, **times)
-        self._detach(folder)
-        return folder
-
-    def orphan(self, file_id: str) -> DriveFile:
-        """Take away the parent this user can see: an item of the user's whose folder was
-        deleted or unshared by its owner (an orphan), or an item someone shared with the user
-        from a folder the user cannot see. Drive then gives it no `parents`."""
-        with self.lock:
-            item = self.get(file_id)
-            self._detach(item)
-            self._bump(item, content_changed=False)
-            return item
-
-    def _detach(self, item: DriveFile) -> None:
-        if item.parents:
-            self.children.get(item.parents[0], []).remove(item.id)
-        item.parents = []
-
-    def restrict(
-        self,
-        file_id: str,
-        *,
-        copy_requires_writer_permission: bool = False,
-        for_readers: bool = False,
-        for_writers: bool = False,
-        dlp: bool = False,
-    ) -> DriveFile:
-        """Restrict downloading a file: the owner's settings or an organisation's DLP rule."""
-        with self.lock:
-            item = self.get(file_id)
-            item.copy_requires_writer_permission = copy_requires_writer_permission
-            item.restricted_for_readers = for_readers
-            item.restricted_for_writers = for_writers
-            item.dlp_restricted = dlp
-            self._bump(item, content_changed=False)
-            return item
-
-    def flag_abuse(self, file_id: str) -> DriveFile:
-        """Google flags the file as malware or spam: downloads need acknowledgeAbuse."""
-        with self.lock:
-            item = self.get(file_id)
-            item.abusive = True
-            return item
-
     # ----- mutations --------------------------------------------------------------------------
 
     def _bump(self, item: DriveFile, content_changed: bool, when: datetime | None = None) -> None:
@@ -434,12 +387,6 @@ class DriveState:
             self.changes.append(
                 Change(len(self.changes) + 1, item.id, self.now(), drive_id=item.drive_id)
             )
-
-    def forget_changes(self) -> None:
-        """Drop the feed's history: tokens given out before now are no longer accepted (as
-        when a client comes back after Drive stopped keeping its changes)."""
-        with self.lock:
-            self.oldest_change = self.next_change_number
 
     @property
     def next_change_number(self) -> int:
