@@ -545,3 +545,17 @@ def test_pages_shorter_than_asked_are_followed_to_the_end(google_drive_server, t
     items = open_drive(google_drive_server, tmp_path).list_items().items
     assert len(list(items)) == 11
     assert google_drive_server.requests.by_endpoint["files.list"] == 3
+
+
+def test_a_cycle_of_parents_lands_under_orphans_instead_of_vanishing():
+    from connectors.google_drive.listing import DriveListing, Scope
+
+    listing = DriveListing(None, Scope(), "drive")  # type: ignore[arg-type]
+    listing.roots["root"] = ""
+    folder = "application/vnd.google-apps.folder"
+    listing.files.update({
+        "A": {"id": "A", "name": "A", "mimeType": folder, "parents": ["B"], "ownedByMe": True},
+        "B": {"id": "B", "name": "B", "mimeType": folder, "parents": ["A"], "ownedByMe": True},
+        "f": {"id": "f", "name": "f.txt", "mimeType": "text/plain", "parents": ["A"],
+              "ownedByMe": True}})
+    assert listing.in_scope() == {"A": "Orphans/B/A", "B": "Orphans/B", "f": "Orphans/B/A/f.txt"}

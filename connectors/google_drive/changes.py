@@ -2,8 +2,8 @@
 
 A finished apply stores the step's cursor: the changes token taken before its listing and the
 name of a snapshot of that listing (every file's fields, the shared drives and the sharing
-read then), kept beside the journal (`<state>/google_drive/<step>--<token>.json.gz`). The next
-listing asks `changes.list` from that token — a few requests whatever the drive's size,
+read then), kept beside the journal (`<state>/google_drive/<plan id>-<step>--<token>.json.gz`).
+The next listing asks `changes.list` from that token — a few requests whatever the drive's size,
 instead of a page per 1,000 items and a `permissions.list` per shared-drive item — applies
 each change to the snapshot, and reads sharing again only for the items that changed.
 
@@ -34,13 +34,17 @@ CHANGE_FIELDS = ("nextPageToken,newStartPageToken,changes(changeType,removed,fil
 class Snapshots:
     """Where a step's listing snapshots live; at most the current and the newest are kept."""
 
-    def __init__(self, folder: Path | None, step: str) -> None:
-        self.folder = folder / "google_drive" if folder is not None else None
-        self.step = step
+    def __init__(self, folder: Path | None, plan_id: str, step: str) -> None:
+        # A plan listed before any apply has no journal (its id is "dry-run"): nothing saved.
+        self.folder = folder / "google_drive" if folder is not None and plan_id != "dry-run" \
+            else None
+        self.plan_id, self.step = plan_id, step
 
     @property
     def prefix(self) -> str:
-        return "".join(c if c.isalnum() or c in "-_" else "_" for c in self.step) + "--"
+        """Several plans may share one state folder, and step ids repeat across plans."""
+        name = f"{self.plan_id}-{self.step}"
+        return "".join(c if c.isalnum() or c in "-_" else "_" for c in name) + "--"
 
     def path(self, token: str) -> Path | None:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in token)
@@ -57,8 +61,8 @@ class Snapshots:
         return data if data.get("version") == SNAPSHOT_VERSION else None
 
     def save(self, listing: DriveListing, token: str, keep: str | None) -> str | None:
-        """Write the listing as it stands; return the snapshot's name (None when the state
-        folder does not exist yet, as for a plan before any apply: nothing is created)."""
+        """Write the listing as it stands; return the snapshot's name (None for a plan listed
+        before any apply, or without a state folder: nothing is created then)."""
         target = self.path(token)
         if target is None or self.folder is None or not self.folder.parent.is_dir():
             return None

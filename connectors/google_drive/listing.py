@@ -41,6 +41,7 @@ FOLDER = "application/vnd.google-apps.folder"
 SLASH_STAND_IN = "\u2215"
 SHARED_DRIVES, SHARED_WITH_ME = "Shared drives", "Shared with me"
 COMPUTERS, ORPHANS = "Computers", "Orphans"
+_IN_CYCLE = "\0cycle"
 #: How many times a corpus is listed again when Drive says its search was incomplete.
 INCOMPLETE_RETRIES = 2
 
@@ -198,7 +199,7 @@ class DriveListing:
         """The item's path in the virtual tree, or None when it is outside every root."""
         if file_id in self._paths:
             return self._paths[file_id]
-        self._paths[file_id] = None  # a cycle (seen in the wild) ends outside every root
+        self._paths[file_id] = _IN_CYCLE  # a cycle of parents (seen in the wild) ends here
         entry = self.files[file_id]
         parent = (entry.get("parents") or [None])[0]
         if parent in self.roots:
@@ -207,6 +208,8 @@ class DriveListing:
                 base = SHARED_WITH_ME
         elif parent in self.files:
             base = self.path_of(parent)
+            if base == _IN_CYCLE:  # its parent leads back to it: placed as if parentless
+                base = self.place_of(entry)
         else:  # no parent the account can see
             base = self.place_of(entry)
         path = None if base is None else (f"{base}/{component(entry['name'])}".lstrip("/"))

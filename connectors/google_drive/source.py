@@ -55,6 +55,7 @@ class GoogleDriveSource(Source):
         self.client, self.scope, self.connection = client, scope, connection
         self.cursor = dict(step.state) if step is not None else {}
         self.snapshots = Snapshots(step.state_dir if step else None,
+                                   step.plan_id if step else "dry-run",
                                    step.step_id if step else "step")
         self.last_listing: DriveListing | None = None
 
