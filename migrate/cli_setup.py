@@ -204,7 +204,12 @@ def demo(out: Output, folder: Path, as_json: bool) -> None:
 @AS_JSON
 @click.pass_obj
 def login(out: Output, plan_file: Path, connection: str, as_json: bool) -> None:
-    """Sign in to a connection's service (e.g. a volunteer's Google account) and keep access."""
+    """Sign in to a connection's service (e.g. a volunteer's Google account) and keep access.
+
+    For Google: while the OAuth client's consent screen is in "Testing", Google expires the
+    sign-in after 7 days (runs then stop with "invalid_grant"); publish the app ("In
+    production") in the Google Cloud console to keep it, or sign in again.
+    """
     from migrate.login import login as sign_in
 
     # With --json the conversation goes to stderr and stdout holds only the result.

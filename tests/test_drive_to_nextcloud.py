@@ -115,8 +115,12 @@ def test_demo_drive_to_nextcloud(google_drive_server, nextcloud_server: Nextclou
     assert not files_on(nextcloud_server)
 
     # --- apply: the tree as planned, bytes, exports, mtimes, shares ------------------------
+    google_drive_server.requests.reset()
     applied = run(nextcloud_server, "apply", plan, "--yes")
     assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+    listing_endpoints = ("files.list", "files.get", "drives.list", "permissions.list",
+                         "changes.list", "changes.getStartPageToken")
+    full_listing = sum(google_drive_server.requests.by_endpoint[e] for e in listing_endpoints)
     on_server = files_on(nextcloud_server)
     wanted = planned(rows)
     assert set(on_server) == {p for p, r in wanted.items() if r["kind"] == "file"}
@@ -163,8 +167,16 @@ def test_demo_drive_to_nextcloud(google_drive_server, nextcloud_server: Nextclou
     for row in media:
         google_drive_server.drive.modify(row["source_key"], b"v2 " + row["source_key"].encode())
     nextcloud_server.state.reset_request_counts()
+    google_drive_server.requests.reset()
     third = run(nextcloud_server, "apply", plan, "--yes", "--json")
     assert json.loads(third.stdout)["summary"]["update"] == 3, third.stdout[-3000:]
+    # Both steps read Drive's changes feed from the cursor the first apply left, instead of
+    # listing the drive again: a request or two each, against a full listing's many.
+    drive_counts = google_drive_server.requests.by_endpoint
+    incremental = sum(drive_counts[e] for e in listing_endpoints)
+    assert drive_counts["files.list"] == 0 and drive_counts["changes.list"] == 2, drive_counts
+    assert drive_counts["permissions.list"] <= 3  # only for changed shared-drive files
+    assert incremental <= 5 and full_listing >= 15, (incremental, full_listing)
     counts = nextcloud_server.request_counts()
     assert counts.get("PUT", 0) == 3 and counts.get("MOVE", 0) == 0, counts
     for row in media:

@@ -5,12 +5,18 @@ A source puts permissions in `item.meta["permissions"]` as a list of
 "email": str|None, "domain": str|None}`. The step's `identities` maps an email to a Nextcloud
 user (`alice`) or group (`{group: benevoles}`). Mapped permissions become user (0), group (1)
 or read-only public link (3) shares; everything else is a note in the plan and the report.
+A grant may carry `expires` (RFC 3339, Drive's temporary access): the share gets that expiry
+date, and a grant already expired is not shared. Grants marked `inherited` (a shared drive's
+memberships below its top level) are shared once, on the top items, not again on each file.
+A drive `organizer` becomes an editor, with a note (Nextcloud has no drive managers).
+`meta["sharing_unread"]` says why a source could not read an item's sharing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.dav.http import DavHttp
@@ -32,14 +38,28 @@ class Share:
     share_type: int
     share_with: str | None
     permissions: int
+    #: YYYY-MM-DD, Nextcloud's `expireDate`; None for a share that does not expire.
+    expire_date: str | None = None
 
     def describe(self) -> str:
         level = _("can edit") if self.permissions & 2 else _("can read")
         if self.share_type == LINK:
             return _("share: public link, read only")
         kind = _("group") if self.share_type == GROUP else _("user")
-        return _("share: {kind} {name} {level}").format(kind=kind, name=self.share_with,
+        text = _("share: {kind} {name} {level}").format(kind=kind, name=self.share_with,
                                                         level=level)
+        if self.expire_date:
+            text += _(", until {date}").format(date=self.expire_date)
+        return text
+
+
+def _expiry(permission: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """(the expiry date, whether the grant has expired already)."""
+    stamp = permission.get("expires")
+    if not stamp:
+        return None, False
+    moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    return moment.astimezone(UTC).date().isoformat(), moment <= datetime.now(UTC)
 
 
 def identity_of(identities: Mapping[str, Any], email: str | None) -> tuple[int, str] | None:
@@ -65,9 +85,14 @@ def plan_shares(permissions: list[Mapping[str, Any]], identities: Mapping[str, A
     notes: list[str] = []
     for permission in permissions:
         role, kind = permission.get("role"), permission.get("type")
-        if role == "owner":
+        if role == "owner" or permission.get("inherited"):
             continue
-        bits = EDIT if role == "writer" else READ
+        expire_date, expired = _expiry(permission)
+        if expired:
+            notes.append(_("not shared: the access of {who} ({role}) ended on {date}").format(
+                who=permission.get("email") or kind, role=role, date=expire_date))
+            continue
+        bits = EDIT if role in ("writer", "organizer", "fileOrganizer") else READ
         if kind == "anyone":
             shares[(LINK, None)] = Share(LINK, None, READ)
             if role == "writer":
@@ -84,9 +109,12 @@ def plan_shares(permissions: list[Mapping[str, Any]], identities: Mapping[str, A
             notes.append(_("not shared: {who} ({role}) has no match in 'identities'").format(
                 who=permission.get("email") or kind, role=role))
             continue
+        if role == "organizer":
+            notes.append(_("{who} manages the shared drive (organizer); Nextcloud has no such "
+                           "role, so they can edit").format(who=permission.get("email") or kind))
         previous = shares.get(found)
         if previous is None or bits > previous.permissions:
-            shares[found] = Share(found[0], found[1], bits)
+            shares[found] = Share(found[0], found[1], bits, expire_date)
     return list(shares.values()), notes
 
 
@@ -94,14 +122,16 @@ def share_notes(meta: Mapping[str, Any], mode: str, identities: Mapping[str, Any
                 ) -> tuple[str, ...]:
     """The notes `name_for` returns for an item: planned shares and what stays unshared."""
     permissions = meta.get("permissions") or []
+    unread = () if mode == "ignore" or not meta.get("sharing_unread") else (
+        _("sharing not read: {why}").format(why=meta["sharing_unread"]),)
     if mode == "ignore" or not permissions:
-        return ()
+        return unread
     if mode == "report":
         return tuple(_("Drive share not recreated (sharing: report): {who}, {role}").format(
             who=p.get("email") or p.get("domain") or p.get("type"), role=p.get("role"))
-            for p in permissions if p.get("role") != "owner")
+            for p in permissions if p.get("role") != "owner" and not p.get("inherited"))
     shares, notes = plan_shares(permissions, identities)
-    return (*(share.describe() for share in shares), *notes)
+    return (*(share.describe() for share in shares), *notes, *unread)
 
 
 class ShareApi:
@@ -137,6 +167,8 @@ class ShareApi:
                         "permissions": share.permissions}
                 if share.share_with is not None:
                     data["shareWith"] = share.share_with
+                if share.expire_date:
+                    data["expireDate"] = share.expire_date
                 self._call("POST", what, data=data)
             elif share.share_type != LINK and not _has(current, share.permissions):
                 self._update(current, share, what)

@@ -4,10 +4,19 @@ stored by `migrate login`, or (only against a local emulator) none at all.
 The installed-app flow (`login`) prints Google's consent URL, reads back the code the volunteer
 copies from the browser, exchanges it for a refresh token and stores that token in the state
 folder with mode 0600. The token never appears in output or in item meta.
+
+As Google's guide for installed apps asks: PKCE (`code_challenge`, S256; the verifier goes
+with the code), a random `state` checked against the address the browser ends on, and the
+scopes actually granted (with granular consent the volunteer may untick Drive) checked in the
+token answer. An OAuth client whose consent screen is left in "Testing" gets refresh tokens
+that Google expires after 7 days: the refresh then fails with `invalid_grant`, which is said
+plainly with what to do.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
 import urllib.parse
@@ -95,20 +104,46 @@ def _user_credentials(info: dict[str, Any]) -> Any:
                          .format(field=missing)) from None
 
 
-def consent_url(client_id: str, auth_uri: str, state: str) -> str:
+def testing_expiry_hint(connection: str | None) -> str:
+    """What to do when a volunteer's sign-in stops working after a week."""
+    return _("if you signed in with 'migrate login' and the OAuth client's consent screen is "
+             "in 'Testing', Google expires the sign-in after 7 days: publish the app ('In "
+             "production') in the Google Cloud console, then run 'migrate login PLAN "
+             "{connection}' again").format(connection=connection or "CONNECTION")
+
+
+def code_challenge(verifier: str) -> str:
+    """PKCE S256: BASE64URL(SHA256(verifier)) without padding (RFC 7636)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def consent_url(client_id: str, auth_uri: str, state: str, verifier: str) -> str:
     query = {"client_id": client_id, "redirect_uri": REDIRECT_URI, "response_type": "code",
              "scope": " ".join(SCOPES), "access_type": "offline", "prompt": "consent",
-             "state": state}
+             "state": state, "code_challenge": code_challenge(verifier),
+             "code_challenge_method": "S256"}
     return f"{auth_uri}?{urllib.parse.urlencode(query)}"
 
 
-def code_from(answer: str) -> str:
-    """The volunteer may paste the code or the whole address the browser ended on."""
+def code_from(answer: str, state: str | None = None) -> str:
+    """The volunteer may paste the code or the whole address the browser ended on; an address
+    must carry this sign-in's `state` (else it answers another, or a forged, request)."""
     answer = answer.strip()
     if "code=" in answer:
         query = urllib.parse.urlparse(answer).query or answer.split("?", 1)[-1]
-        return urllib.parse.parse_qs(query).get("code", [""])[0]
+        found = urllib.parse.parse_qs(query)
+        if state is not None and found.get("state", [""])[0] != state:
+            raise MigrateError(_("this address does not come from this sign-in (its 'state' "
+                                 "differs); run 'migrate login' again and paste the address "
+                                 "the browser shows at the end of it"))
+        return found.get("code", [""])[0]
     return answer
+
+
+def has_drive_scope(granted: str) -> bool:
+    return any(scope in granted.split() for scope in
+               (*SCOPES, "https://www.googleapis.com/auth/drive"))
 
 
 def login(config: Mapping[str, Any], store: Path, ask: Callable[[str], str],
@@ -121,20 +156,27 @@ def login(config: Mapping[str, Any], store: Path, ask: Callable[[str], str],
         raise MigrateError(_("'migrate login' needs 'client_id' and 'client_secret' on the "
                              "connection (an OAuth client of type 'Desktop app')"))
     token_uri = str(config.get("token_uri") or GOOGLE_TOKEN_URI)
+    state, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(64)
     say(_("Open this address in a browser, sign in with the Google account to migrate and "
           "accept:"))
-    say(consent_url(str(client_id), str(config.get("auth_uri") or GOOGLE_AUTH_URI),
-                    secrets.token_urlsafe(8)))
-    code = code_from(ask(_("Then paste the code (or the whole address the browser shows)")))
+    say(consent_url(str(client_id), str(config.get("auth_uri") or GOOGLE_AUTH_URI), state,
+                    verifier))
+    code = code_from(ask(_("Then paste the code (or the whole address the browser shows)")),
+                     state)
     answer = requests.post(token_uri, timeout=60, data={
         "grant_type": "authorization_code", "code": code, "client_id": client_id,
-        "client_secret": client_secret, "redirect_uri": REDIRECT_URI})
+        "client_secret": client_secret, "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier})
     body = answer.json() if answer.headers.get("content-type", "").startswith(
         "application/json") else {}
     if answer.status_code != 200 or "refresh_token" not in body:
         raise MigrateError(_("Google did not accept the code ({error}); run 'migrate login' "
                              "again and paste the newest code").format(
                                  error=body.get("error", answer.status_code)))
+    if "scope" in body and not has_drive_scope(str(body["scope"])):
+        raise MigrateError(_("the access to Google Drive was not ticked on Google's consent "
+                             "page, so nothing could be read; run 'migrate login' again and "
+                             "tick \"See and download all your Google Drive files\""))
     store_refresh_token(store, {"type": "authorized_user", "client_id": client_id,
                                 "client_secret": client_secret,
                                 "refresh_token": body["refresh_token"], "token_uri": token_uri})

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from connectors.google_drive.pacing import Pacer
+
 #: A 401 after a token expired is answered by one refresh and one retry (google-auth's job);
 #: a second 401 reaches us as HttpError and becomes a FatalError saying how to log in again.
 MAX_REFRESH_ATTEMPTS = 1
@@ -18,6 +20,8 @@ class DriveClient:
     def __init__(self, credentials: Any, api_endpoint: str | None) -> None:
         self.credentials = credentials
         self.api_endpoint = api_endpoint
+        #: One pacer for every thread: the quota is per user, whatever the thread.
+        self.pacer = Pacer()
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -41,10 +45,13 @@ class DriveClient:
         return self._local.service
 
     @property
-    def http(self) -> Any:
-        """The authorised http of this thread's service (exportLinks must be fetched with it)."""
-        self.service  # noqa: B018  (builds the pair on first use)
-        return self._local.http
+    def session(self) -> Any:
+        """This thread's authorised `requests` session, for streaming exportLinks."""
+        if getattr(self._local, "session", None) is None:
+            from google.auth.transport.requests import AuthorizedSession
 
-    def execute(self, request: Any) -> Any:
-        return request.execute(num_retries=0)
+            self._local.session = AuthorizedSession(self.credentials)
+        return self._local.session
+
+    def execute(self, request: Any, what: str = "") -> Any:
+        return self.pacer.call(lambda: request.execute(num_retries=0), what)

@@ -53,6 +53,10 @@ class GoogleDriveConnector(Connector):
         Option("unsupported", choices=("skip", "link"), default="skip",
                help="Google Forms, Sites, My Maps…, which have no file equivalent: list them "
                     "as skipped (default) or write a .url link file to each."),
+        Option("acknowledge_abuse", "boolean", default=False,
+               help="Files Google flagged as malware or spam are not downloadable unless their "
+                    "owner acknowledges the risk: true copies those this account owns (check "
+                    "them first); by default they are skipped, with the reason."),
     ))
 
     def login_file(self) -> Path:
@@ -65,7 +69,7 @@ class GoogleDriveConnector(Connector):
         credentials = build_credentials(self.config, self.base_dir, self.login_file(),
                                         self.connection)
         client = DriveClient(credentials, self.config.get("api_endpoint"))
-        return GoogleDriveSource(client, scope_for(location, step), self.connection)
+        return GoogleDriveSource(client, scope_for(location, step), self.connection, step)
 
     def login(self, store: Path, ask: Callable[[str], str], say: Callable[[str], None]) -> None:
         installed_app_login(self.config, store, ask, say)
@@ -85,4 +89,5 @@ def scope_for(location: str, step: StepContext) -> Scope:
                  shared_drives=drives, google_docs=options.get("google_docs", "odf"),
                  shortcuts=options.get("shortcuts", "follow"),
                  unsupported=options.get("unsupported", "skip"),
-                 fetch_permissions=options.get("sharing") != "ignore")
+                 fetch_permissions=options.get("sharing") != "ignore",
+                 acknowledge_abuse=bool(options.get("acknowledge_abuse")))

@@ -3,6 +3,8 @@ and why types with no file equivalent are skipped."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from migrate.i18n import _
 
 APPS = "application/vnd.google-apps."
@@ -10,6 +12,8 @@ FOLDER = APPS + "folder"
 SHORTCUT = APPS + "shortcut"
 DOCUMENT, SPREADSHEET = APPS + "document", APPS + "spreadsheet"
 PRESENTATION, DRAWING, JAM = APPS + "presentation", APPS + "drawing", APPS + "jam"
+SCRIPT, VID = APPS + "script", APPS + "vid"
+SCRIPT_JSON, MP4 = "application/vnd.google-apps.script+json", "video/mp4"
 
 ODT = "application/vnd.oasis.opendocument.text"
 ODS = "application/vnd.oasis.opendocument.spreadsheet"
@@ -28,6 +32,11 @@ EXPORTS: dict[str, dict[str, tuple[str, str]]] = {
     "pdf": {DOCUMENT: (PDF, ".pdf"), SPREADSHEET: (PDF, ".pdf"), PRESENTATION: (PDF, ".pdf")},
 }
 ALWAYS_PDF = {DRAWING, JAM}
+#: Types with one export whatever the choice: Apps Script projects as their files in JSON
+#: (files.export); Google Vids as MP4, which only files.download gives (a long-running
+#: operation, see source.py), hence their own `how`.
+FIXED = {SCRIPT: (SCRIPT_JSON, ".json"), VID: (MP4, ".mp4")}
+DOWNLOAD_OPERATION = {VID}
 
 #: Google types with no file to export, and what to tell the volunteer instead.
 NO_EQUIVALENT = {
@@ -37,15 +46,29 @@ NO_EQUIVALENT = {
                    "as PDF",
     APPS + "map": "Google My Maps have no file equivalent here; export the map as KML from "
                   "My Maps",
-    APPS + "script": "Apps Script projects are code, not documents; copy them by hand",
     APPS + "fusiontable": "Fusion Tables no longer exist at Google; nothing to export",
 }
+
+
+#: Export MIME types Drive spells two ways in `exportLinks` (both seen in the wild).
+ALTERNATE_MIMES = {ODS: ("application/x-vnd.oasis.opendocument.spreadsheet",)}
+
+
+def export_link(entry: dict[str, Any], export_mime: str) -> str | None:
+    """The document's exportLink for `export_mime`, under either of its spellings."""
+    links = entry.get("exportLinks") or {}
+    for mime in (export_mime, *ALTERNATE_MIMES.get(export_mime, ())):
+        if links.get(mime):
+            return str(links[mime])
+    return None
 
 
 def export_for(mime: str, choice: str) -> tuple[str, str] | None:
     """(export MIME type, extension) for a Google type, or None if it has no file export."""
     if mime in ALWAYS_PDF:
         return PDF, ".pdf"
+    if mime in FIXED:
+        return FIXED[mime]
     return EXPORTS[choice].get(mime)
 
 

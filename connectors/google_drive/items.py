@@ -4,7 +4,15 @@ Folders follow `connectors/local.py`: a folder with something copied inside is c
 first file, so only folders with nothing copied inside become FOLDER items — an empty (or
 all-skipped) folder would otherwise be lost, and listing every folder would double the plan.
 One addition: a folder shared with someone is an item too, carrying its permissions, so the
-target can share the folder rather than each file in it.
+target can share the folder rather than each file in it — and so is each top-level folder of a
+shared drive, carrying the drive's memberships, which deeper items carry marked `inherited`
+(group-folder placement reads them there; file shares are made once, at the top).
+
+Decided here, in the plan, rather than failing at apply: files the account may not download
+(`capabilities.canDownload` false: the owner's "no download or copy for viewers", Drive's
+download restrictions, an organisation's data-loss-prevention rule) are skipped with the
+reason; files others shared with the account are skipped, one line per shared folder or file
+with what it holds, unless `shared_with_me` is on.
 """
 
 from __future__ import annotations
@@ -16,12 +24,14 @@ from typing import Any
 from connectors.google_drive import formats
 from connectors.google_drive.levels import add_levels
 from connectors.google_drive.listing import (
+    SHARED_WITH_ME,
     DriveListing,
     fingerprint_of,
     folder_item,
     permissions_of,
 )
-from migrate.i18n import _
+from connectors.google_drive.restrictions import restriction_of
+from migrate.i18n import _, ngettext
 from migrate.model import Fingerprint, ItemKind, SourceItem
 
 OPEN_URL = "https://drive.google.com/open?id={id}"
@@ -30,21 +40,62 @@ OPEN_URL = "https://drive.google.com/open?id={id}"
 def build_items(listing: DriveListing) -> list[SourceItem]:
     """Every item of the step's scope, parents' paths before children's, sorted by path."""
     scoped = listing.in_scope()
-    items: list[SourceItem] = []
+    items = _not_shared_with_me(listing, scoped)
     for file_id, path in scoped.items():
         entry = listing.files[file_id]
         if entry["mimeType"] != formats.FOLDER:
             items.append(_item(listing, file_id, path, entry, scoped))
+    if listing.scope.fetch_permissions:
+        listing.fetch_shared_drive_permissions(
+            [i.meta["content_id"] for i in items if not i.skip_reason
+             and listing.files.get(i.key, {}).get("driveId")]
+            + [f for f in scoped if _is_drive_top_folder(listing, f)])
     folders_with_content = {"/".join(i.path.split("/")[:n]) for i in items if not i.skip_reason
                             for n in range(1, i.path.count("/") + 1)}
     items += [folder_item(file_id, path, listing.files[file_id])
               for file_id, path in scoped.items()
               if listing.files[file_id]["mimeType"] == formats.FOLDER
-              and (path not in folders_with_content or _is_shared(listing.files[file_id]))]
+              and (path not in folders_with_content or _is_shared(listing.files[file_id])
+                   or (_is_drive_top_folder(listing, file_id)
+                       and file_id in listing.drive_grants))]
     _add_sharing(listing, items)
     _rank_duplicates(listing, items)
     add_levels(listing, items)
     return sorted(items, key=lambda i: (i.path, i.key))
+
+
+def _not_shared_with_me(listing: DriveListing, scoped: dict[str, str]) -> list[SourceItem]:
+    """With `shared_with_me` off, take what others shared with the account out of `scoped`
+    and return one skipped item per shared folder or file, saying what it holds."""
+    if listing.scope.shared_with_me or listing.scope.location.strip("/").startswith(
+            SHARED_WITH_ME):
+        return []
+    shared = [f for f in scoped if (listing.path_of(f) or "").startswith(SHARED_WITH_ME + "/")]
+    tops: dict[str, list[str]] = defaultdict(list)
+    for file_id in shared:
+        top = "/".join((listing.path_of(file_id) or "").split("/")[:2])
+        tops[top].append(file_id)
+        del scoped[file_id]
+    skipped = []
+    for top, ids in tops.items():
+        head = next(f for f in ids if listing.path_of(f) == top)
+        entry, inside = listing.files[head], len(ids) - 1
+        reason = ngettext(
+            "shared with this account by someone else ({count} item inside); not copied: "
+            "add 'shared_with_me: true' to the step's 'with:' to copy it",
+            "shared with this account by someone else ({count} items inside); not copied: "
+            "add 'shared_with_me: true' to the step's 'with:' to copy it", inside).format(
+                count=inside)
+        kind = ItemKind.FOLDER if entry["mimeType"] == formats.FOLDER else ItemKind.FILE
+        skipped.append(SourceItem(head, top, kind, fingerprint_of(entry, True), _meta(entry),
+                                  skip_reason=reason))
+    return skipped
+
+
+def _is_drive_top_folder(listing: DriveListing, file_id: str) -> bool:
+    entry = listing.files.get(file_id, {})
+    return bool(entry.get("driveId")) and entry.get("mimeType") == formats.FOLDER and \
+        (entry.get("parents") or [None])[0] == entry.get("driveId")
 
 
 def _is_shared(entry: dict[str, Any]) -> bool:
@@ -72,17 +123,25 @@ def _content_item(choice: str, unsupported: str, key: str, path: str, entry: dic
     """An item named after `entry` whose bytes are those of `content` (itself, or the target
     of a followed shortcut)."""
     mime = content["mimeType"]
+    restricted = restriction_of(content)
+    if restricted:
+        return SourceItem(key, path, ItemKind.FILE,
+                          fingerprint_of(content, formats.is_google_type(mime)),
+                          _meta(entry), skip_reason=restricted)
     if not formats.is_google_type(mime):
+        may_acknowledge = bool(content.get("ownedByMe"))
         return SourceItem(key, path, ItemKind.FILE, fingerprint_of(content, exported=False),
-                          _meta(entry, how="media", content_id=content["id"]))
+                          _meta(entry, how="media", content_id=content["id"],
+                                **({"may_acknowledge_abuse": True} if may_acknowledge else {})))
     export = formats.export_for(mime, choice)
     if export is not None:
         export_mime, extension = export
         named = path if path.lower().endswith(extension) else path + extension
-        links = content.get("exportLinks") or {}
+        how = "operation" if mime in formats.DOWNLOAD_OPERATION else "export"
         return SourceItem(key, named, ItemKind.FILE, fingerprint_of(content, exported=True),
-                          _meta(entry, how="export", content_id=content["id"],
-                                export_mime=export_mime, export_link=links.get(export_mime)))
+                          _meta(entry, how=how, content_id=content["id"],
+                                export_mime=export_mime,
+                                export_link=formats.export_link(content, export_mime)))
     if unsupported == "link":
         return _link_item(key, path, entry, content)
     return SourceItem(key, path, ItemKind.FILE, fingerprint_of(content, exported=True),
@@ -133,28 +192,36 @@ def _shortcut(listing: DriveListing, file_id: str, path: str, entry: dict[str, A
 
 
 def _add_sharing(listing: DriveListing, items: list[SourceItem]) -> None:
-    """Inline permissions where Drive gives them; permissions.list for shared-drive items."""
+    """Inline permissions where Drive gives them; permissions.list for shared-drive items
+    (fetched by build_items); what could not be read is said in `sharing_unread`."""
     if not listing.scope.fetch_permissions:
         return
-    in_shared_drives = [i.meta["content_id"] for i in items if not i.skip_reason
-                        and listing.files.get(i.key, {}).get("driveId")]
-    fetched = listing.fetch_shared_drive_permissions(in_shared_drives)
 
     def grants_of(file_id: str) -> list[dict[str, Any]]:
         entry = listing.files.get(file_id, {})
-        found = fetched.get(file_id) if entry.get("driveId") else entry.get("permissions")
+        found = listing.drive_grants.get(file_id) if entry.get("driveId") \
+            else entry.get("permissions")
         return permissions_of(found or [])
 
     shared_folders = {i.key for i in items if i.kind is ItemKind.FOLDER}
     for item in items:
+        if item.skip_reason:
+            continue
+        entry = listing.files.get(item.key, {})
         grants = grants_of(item.key)
-        parent = (listing.files.get(item.key, {}).get("parents") or [None])[0]
+        parent = (entry.get("parents") or [None])[0]
         if parent in shared_folders:
             # Drive lists a folder's grants on each file inside; the folder's share covers them.
+            # Drive memberships stay on every item: the target places items by them (0430).
             inherited = grants_of(parent)
-            grants = [g for g in grants if g not in inherited]
+            grants = [g for g in grants if g not in inherited or g.get("drive_member")]
+        if entry.get("driveId") and parent != entry.get("driveId"):
+            # Below the drive's top level, its memberships are the top items' shares already.
+            grants = [{**g, "inherited": True} if g.get("drive_member") else g for g in grants]
         if grants:
             item.meta["permissions"] = grants
+        if item.key in listing.unread_sharing:
+            item.meta["sharing_unread"] = listing.unread_sharing[item.key]
 
 
 def _rank_duplicates(listing: DriveListing, items: list[SourceItem]) -> None:

@@ -558,3 +558,212 @@ def test_control_plane_aliases_and_stats(google_drive_server, drive_service):
     with urllib.request.urlopen(f"{google_drive_server.url}/_emulator/requests") as response:
         stats = json.loads(response.read())
     assert stats["by_endpoint"]["files.list"] == 3 and stats["by_status"]["500"] == 2
+
+
+# ----- what real drives hold beyond ordinary folders (issue 13) ---------------------------------
+
+
+def test_pages_may_hold_fewer_items_than_asked(google_drive_server, drive_service):
+    for index in range(12):
+        google_drive_server.drive.add_file(f"f{index}.txt", None, b"x")
+    google_drive_server.drive.page_cap = 5
+    first = drive_service.files().list(pageSize=1000).execute()
+    assert len(first["files"]) == 5 and first["nextPageToken"]
+    assert len(list_all(drive_service, pageSize=1000)) == 12
+
+
+def test_parentless_items_computers_orphans_and_shared_with_me(google_drive_server,
+                                                               drive_service):
+    from migrate.sandbox.google_drive.model import User
+
+    drive = google_drive_server.drive
+    laptop = drive.add_computer("Portable")
+    lost = drive.orphan(drive.add_file("perdu.txt", drive.add_folder("A").id, b"x").id)
+    other = drive.add_folder("De Léa", owner=User("lea@ailleurs.org", "Léa"))
+    drive.orphan(other.id)
+    fields = "files(id,name,parents,ownedByMe)"
+    found = {f["id"]: f for f in list_all(drive_service, fields=fields)}
+    assert "parents" not in found[laptop.id] and found[laptop.id]["ownedByMe"]
+    assert "parents" not in found[lost.id] and found[lost.id]["ownedByMe"]
+    assert "parents" not in found[other.id] and not found[other.id]["ownedByMe"]
+
+
+def test_incomplete_search_over_all_drives(seeded_google_drive, google_drive_server,
+                                           drive_service):
+    google_drive_server.drive.incomplete_all_drives = True
+    page = drive_service.files().list(corpora="allDrives", includeItemsFromAllDrives=True,
+                                      supportsAllDrives=True, pageSize=1000,
+                                      fields="incompleteSearch,files(driveId)").execute()
+    assert page["incompleteSearch"] is True and not any("driveId" in f for f in page["files"])
+    per_drive = drive_service.files().list(corpora="drive", includeItemsFromAllDrives=True,
+                                           supportsAllDrives=True,
+                                           driveId=seeded_google_drive.shared_drive_id,
+                                           fields="incompleteSearch,files(id)").execute()
+    assert per_drive["incompleteSearch"] is False and per_drive["files"]
+
+
+@pytest.mark.parametrize("style", ["errorinfo", "errorinfo_only"])
+def test_quota_403_in_errorinfo_form(google_drive_server, drive_service, style):
+    google_drive_server.faults.inject(status=403, style=style)
+    with pytest.raises(HttpError) as caught:
+        drive_service.files().list().execute()
+    error = caught.value
+    assert error.status_code == 403
+    # The client fills error_details from `details` first: the ErrorInfo, not errors[0].
+    assert error.error_details[0]["reason"] == "RATE_LIMIT_EXCEEDED"
+    assert error.error_details[0]["metadata"]["quota_limit_value"] == "12000"
+    body = json.loads(error.content)["error"]
+    assert body["status"] == "PERMISSION_DENIED"
+    assert ("errors" in body) is (style == "errorinfo")
+
+
+def test_per_minute_quota_answers_errorinfo_with_its_limit(google_drive_server, drive_service):
+    google_drive_server.faults.queries_per_minute = 60
+    google_drive_server.faults.quota_burst = 2
+    drive_service.files().list().execute()
+    drive_service.files().list().execute()
+    with pytest.raises(HttpError) as caught:
+        drive_service.files().list().execute()
+    assert caught.value.error_details[0]["metadata"]["quota_limit_value"] == "60"
+
+
+def test_restricted_files_cannot_be_downloaded(google_drive_server, drive_service):
+    drive = google_drive_server.drive
+    reader_drive = drive.add_shared_drive("Fédé", role="reader")
+    restricted = drive.add_file("liste.pdf", reader_drive.id, b"secret")
+    drive.restrict(restricted.id, copy_requires_writer_permission=True)
+    free = drive.add_file("libre.pdf", reader_drive.id, b"libre")
+    dlp = drive.restrict(drive.add_file("dlp.csv", None, b"a;b").id, dlp=True)
+    fields = "capabilities(canDownload),copyRequiresWriterPermission,downloadRestrictions"
+    got = drive_service.files().get(fileId=restricted.id, supportsAllDrives=True,
+                                    fields=fields).execute()
+    assert got["capabilities"]["canDownload"] is False and got["copyRequiresWriterPermission"]
+    mine = drive_service.files().get(fileId=dlp.id, fields=fields).execute()
+    assert mine["capabilities"]["canDownload"] is False  # DLP holds the owner back too
+    effective = mine["downloadRestrictions"]["effectiveDownloadRestrictionWithContext"]
+    assert effective["restrictedForReaders"] and effective["restrictedForWriters"]
+    assert not mine["downloadRestrictions"]["itemDownloadRestriction"]["restrictedForReaders"]
+    for file_id in (restricted.id, dlp.id):
+        with pytest.raises(HttpError) as caught:
+            drive_service.files().get_media(fileId=file_id, supportsAllDrives=True).execute()
+        assert caught.value.status_code == 403 and reason_of(caught.value) == "cannotDownloadFile"
+    assert drive_service.files().get_media(fileId=free.id, supportsAllDrives=True).execute() \
+        == b"libre"
+
+
+def test_abusive_file_needs_acknowledge_abuse_from_its_owner(google_drive_server,
+                                                             drive_service):
+    from migrate.sandbox.google_drive.model import User
+
+    drive = google_drive_server.drive
+    mine = drive.flag_abuse(drive.add_file("outil.exe", None, b"MZ").id)
+    theirs = drive.add_file("autre.exe", None, b"MZ2", owner=User("x@ailleurs.org", "X"))
+    drive.add_permission(theirs.id, "user", "reader", email_address=drive.user.email)
+    drive.flag_abuse(theirs.id)
+    with pytest.raises(HttpError) as caught:
+        drive_service.files().get_media(fileId=mine.id).execute()
+    assert reason_of(caught.value) == "cannotDownloadAbusiveFile"
+    assert drive_service.files().get_media(fileId=mine.id, acknowledgeAbuse=True).execute() \
+        == b"MZ"
+    with pytest.raises(HttpError) as caught:
+        drive_service.files().get_media(fileId=theirs.id, acknowledgeAbuse=True).execute()
+    assert reason_of(caught.value) == "cannotDownloadAbusiveFile"
+
+
+def test_readers_of_a_shared_drive_may_not_list_permissions(google_drive_server,
+                                                            drive_service):
+    drive = google_drive_server.drive
+    reader_drive = drive.add_shared_drive("Fédé", role="reader")
+    item = drive.add_file("circulaire.pdf", reader_drive.id, b"x")
+    with pytest.raises(HttpError) as caught:
+        drive_service.permissions().list(fileId=item.id, supportsAllDrives=True).execute()
+    assert caught.value.status_code == 403
+    assert reason_of(caught.value) == "insufficientFilePermissions"
+    got = drive_service.files().get(fileId=item.id, supportsAllDrives=True,
+                                    fields="capabilities(canShare)").execute()
+    assert got["capabilities"]["canShare"] is False
+
+
+def test_temporary_grants_carry_their_expiration(google_drive_server, drive_service):
+    drive = google_drive_server.drive
+    item = drive.add_file("planning.pdf", None, b"x")
+    drive.add_permission(item.id, "user", "reader", email_address="marc@partenaire.org",
+                         expiration_time=datetime(2030, 6, 30, 12, tzinfo=UTC))
+    grants = drive_service.permissions().list(
+        fileId=item.id, fields="permissions(emailAddress,expirationTime)").execute()
+    assert {"emailAddress": "marc@partenaire.org",
+            "expirationTime": "2030-06-30T12:00:00.000Z"} in grants["permissions"]
+    with pytest.raises(ValueError):
+        drive.add_permission(item.id, "anyone", "reader",
+                             expiration_time=datetime(2030, 1, 1, tzinfo=UTC))
+
+
+def test_files_download_is_a_long_running_operation(google_drive_server, drive_service):
+    drive = google_drive_server.drive
+    vid = drive.add_google_doc("Clip", None, "vid", export_size=5000)
+    drive.operation_polls = 1
+    operation = drive_service.files().download(fileId=vid.id, mimeType="video/mp4").execute()
+    assert operation["done"] is False and operation["name"]
+    assert drive_service.operations().get(name=operation["name"]).execute()["done"] is False
+    done = drive_service.operations().get(name=operation["name"]).execute()
+    uri = done["response"]["downloadUri"]
+    with urllib.request.urlopen(uri) as response:
+        assert len(response.read()) == 5000
+    with pytest.raises(HttpError) as caught:
+        drive_service.files().export(fileId=vid.id, mimeType="video/mp4").execute()
+    assert caught.value.status_code == 403
+
+
+def test_sheets_may_spell_the_ods_export_link_the_legacy_way(google_drive_server,
+                                                             drive_service):
+    sheet = google_drive_server.drive.add_google_doc("Budget", None, "sheet")
+    google_drive_server.drive.legacy_ods_links = True
+    links = drive_service.files().get(fileId=sheet.id, fields="exportLinks").execute()
+    assert "application/x-vnd.oasis.opendocument.spreadsheet" in links["exportLinks"]
+    assert "application/vnd.oasis.opendocument.spreadsheet" not in links["exportLinks"]
+
+
+def test_forgotten_changes_refuse_old_tokens(google_drive_server, drive_service):
+    token = drive_service.changes().getStartPageToken().execute()["startPageToken"]
+    google_drive_server.drive.add_file("a.txt", None, b"a")
+    google_drive_server.drive.forget_changes()
+    with pytest.raises(HttpError) as caught:
+        drive_service.changes().list(pageToken=token).execute()
+    assert caught.value.status_code == 400
+
+
+def test_pkce_verifier_must_match_the_challenge(google_drive_server):
+    import base64
+    import hashlib
+    import urllib.parse
+
+    import requests
+
+    client = google_drive_server.auth.create_oauth_client()
+    verifier = "v" * 50
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()
+                                         ).decode().rstrip("=")
+
+    def code() -> str:
+        landed = requests.get(google_drive_server.auth_uri, allow_redirects=False, timeout=10,
+                              params={"client_id": client["client_id"], "response_type": "code",
+                                      "redirect_uri": "http://127.0.0.1:8765/",
+                                      "scope": SCOPE[0], "code_challenge": challenge,
+                                      "code_challenge_method": "S256"}).headers["Location"]
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(landed).query)["code"][0]
+
+    def exchange(the_code: str, the_verifier: str) -> requests.Response:
+        return requests.post(google_drive_server.token_uri, timeout=10, data={
+            "grant_type": "authorization_code", "code": the_code, "redirect_uri":
+            "http://127.0.0.1:8765/", "code_verifier": the_verifier, **client})
+
+    refused = exchange(code(), "w" * 50)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    granted = exchange(code(), verifier).json()
+    assert granted["scope"] == SCOPE[0] and granted["refresh_token"].startswith("1//")
+    google_drive_server.auth.expire_refresh_tokens()
+    renewed = requests.post(google_drive_server.token_uri, timeout=10, data={
+        "grant_type": "refresh_token", "refresh_token": granted["refresh_token"], **client})
+    assert renewed.status_code == 400
+    assert renewed.json() == {"error": "invalid_grant",
+                              "error_description": "Token has been expired or revoked."}

@@ -8,7 +8,13 @@ from .call import Call, decode_page_token, encode_page_token, query_fingerprint
 from .errors import DriveApiError, invalid_parameter, not_found
 from .fields import wanted_names
 from .model import DriveFile, format_time
-from .resources import about_resource, drive_resource, file_resource, root_resource
+from .resources import (
+    about_resource,
+    drive_resource,
+    file_resource,
+    root_resource,
+    user_role,
+)
 from .state import DriveState
 
 
@@ -69,6 +75,13 @@ def list_permissions(state: DriveState, call: Call, file_id: str) -> dict[str, A
     """permissions.list: direct and inherited grants, paged (pageSize 1–100)."""
     with state.lock:
         item = visible_file(state, call, file_id)
+        if item.drive_id and user_role(state, item) in ("reader", "commenter"):
+            # A shared drive's readers and commenters may not list who has access.
+            raise DriveApiError(
+                403,
+                "insufficientFilePermissions",
+                "The user does not have sufficient permissions for this file.",
+            )
         grants = [g.to_resource(bool(item.drive_id)) for g in state.effective_permissions(item)]
     page, token = _page(call, grants, 100, "fileId", "pageSize")
     result: dict[str, Any] = {"kind": "drive#permissionList", "permissions": page}
@@ -127,7 +140,7 @@ def get_start_page_token(state: DriveState, call: Call) -> dict[str, Any]:
 
 def _change_token(call: Call, state: DriveState) -> int:
     token = call.params.get("pageToken", "")
-    if not token.isdigit() or not 1 <= int(token) <= state.next_change_number:
+    if not token.isdigit() or not state.oldest_change <= int(token) <= state.next_change_number:
         raise invalid_parameter("pageToken")
     return int(token)
 

@@ -39,6 +39,8 @@ _JSON_METHODS: dict[str, tuple[str, str, Callable[..., dict[str, Any]]]] = {
     "drives.get": ("drives", "get", api.get_drive),
     "changes.getStartPageToken": ("changes", "getStartPageToken", api.get_start_page_token),
     "changes.list": ("changes", "list", api.list_changes),
+    "files.download": ("files", "download", media.start_download),
+    "operations.get": ("operations", "get", media.get_operation),
 }
 
 _ROUTES = Map(
@@ -58,6 +60,9 @@ _ROUTES = Map(
         Rule("/changes/startPageToken", endpoint="changes.getStartPageToken", methods=["GET"]),
         Rule("/changes", endpoint="changes.list", methods=["GET"]),
         Rule("/feeds/download/<segment>/export/Export", endpoint="exportLinks", methods=["GET"]),
+        Rule("/files/<file_id>/download", endpoint="files.download", methods=["POST"]),
+        Rule("/operations/<name>", endpoint="operations.get", methods=["GET"]),
+        Rule("/download/<name>", endpoint="downloadUri", methods=["GET"]),
     ],
     strict_slashes=False,
 )
@@ -115,7 +120,9 @@ class DriveApp:
         principal = self.auth.authenticate(
             request.headers.get("Authorization"), request.args.get("access_token")
         )
-        is_download = endpoint in ("files.get_media", "files.export", "exportLinks")
+        self.auth.check_scope(request.headers.get("Authorization"))
+        is_download = endpoint in ("files.get_media", "files.export", "exportLinks",
+                                   "downloadUri")
         fault = self.faults.take(path, is_download)
         if fault is not None and fault.kind == "error":
             raise fault.to_error()
@@ -125,6 +132,8 @@ class DriveApp:
         )
         if endpoint == "exportLinks":
             return media.export_link(self.state, call, fault)
+        if endpoint == "downloadUri":
+            return media.operation_download(self.state, call, args["name"], fault)
         resource, method = (
             ("files", "get") if endpoint == "files.get_media" else endpoint.split(".")
         )
@@ -164,4 +173,6 @@ _DEFAULT_FIELDS = {
     "changes.getStartPageToken": "kind,startPageToken",
     "changes.list": "kind,nextPageToken,newStartPageToken,changes(kind,changeType,time,removed,"
     "fileId,driveId,file(kind,id,name,mimeType),drive(kind,id,name))",
+    "files.download": "name,done,metadata,response,error",
+    "operations.get": "name,done,metadata,response,error",
 }

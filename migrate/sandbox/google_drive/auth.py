@@ -6,11 +6,19 @@ grants an installation meets: JWT bearer (service accounts, with `sub` for domai
 delegation), refresh_token, and authorization_code — the installed-app flow of `migrate login`.
 Its consent page (`GET /o/oauth2/v2/auth`) stands for the user accepting: it checks the request
 as Google does (known client, `response_type=code`, a redirect address) and redirects to
-`redirect_uri?code=…&state=…`. A code is good once, for its client and its redirect address.
+`redirect_uri?code=…&state=…&scope=…`. A code is good once, for its client and its redirect
+address, and — when the consent asked for a PKCE `code_challenge` (S256 or plain) — only with
+the matching `code_verifier`. Like Google's granular consent, the user may untick scopes:
+`granted_scopes` then says what they left ticked; the token answer's `scope` says so, and Drive
+requests with such a token answer 403 insufficientPermissions. `expire_refresh_tokens()` stands
+for the 7 days after which Google expires the refresh tokens of OAuth apps left in "Testing"
+(refresh then answers 400 invalid_grant "Token has been expired or revoked.").
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
 import threading
@@ -41,7 +49,7 @@ class Token:
     subject: str
     client: str
     expires_at: float
-    scope: str = ""
+    scope: str = DRIVE_READONLY
 
 
 class AuthServer:
@@ -56,7 +64,12 @@ class AuthServer:
         self._service_accounts: dict[str, tuple[str, bool]] = {}
         self._refresh_tokens: dict[str, tuple[str, str, str]] = {}
         self._clients: dict[str, str] = {}  # OAuth clients ("Desktop app"): id → secret
-        self._codes: dict[str, tuple[str, str, str]] = {}  # code → client id, redirect, user
+        #: code → client id, redirect, user, PKCE (method, challenge) or None, scopes granted
+        self._codes: dict[str, tuple[str, str, str, tuple[str, str] | None, str]] = {}
+        #: What the user leaves ticked on the consent page (None: every scope asked for).
+        self.granted_scopes: str | None = None
+        self._last_code_scopes = DRIVE_READONLY
+        self._scopes: dict[str, str] = {}  # refresh token → scopes it grants
         self._lock = threading.Lock()
 
     # ----- credentials for clients --------------------------------------------------------------
@@ -122,10 +135,16 @@ class AuthServer:
         if args.get("response_type") != "code" or not redirect:
             return _oauth_error(400, "invalid_request",
                                 "Required parameter is missing: response_type or redirect_uri")
+        challenge = args.get("code_challenge")
+        method = args.get("code_challenge_method", "plain")
+        if challenge and method not in ("S256", "plain"):
+            return _oauth_error(400, "invalid_request", "Invalid code_challenge_method.")
+        scopes = args.get("scope", "") if self.granted_scopes is None else self.granted_scopes
         code = "4/0A" + secrets.token_urlsafe(30)
         with self._lock:
-            self._codes[code] = (client_id, redirect, self.default_subject)
-        query = {"code": code, "scope": args.get("scope", "")}
+            self._codes[code] = (client_id, redirect, self.default_subject,
+                                 (method, challenge) if challenge else None, scopes)
+        query = {"code": code, "scope": scopes}
         if "state" in args:
             query["state"] = args["state"]
         separator = "&" if "?" in redirect else "?"
@@ -191,11 +210,43 @@ class AuthServer:
             return _oauth_error(error.status, error.code, error.description)
         value = self.issue_token(subject, client)
         body = {"access_token": value, "expires_in": self.token_lifetime, "token_type": "Bearer"}
+        scope = self._granted_now(grant, request.form)
+        self.tokens[value].scope = scope
+        body["scope"] = scope
         if grant == "authorization_code":  # the installed app keeps this one
             refresh = "1//" + secrets.token_urlsafe(24)
             self._refresh_tokens[refresh] = (client, self._clients[client], subject)
-            body |= {"refresh_token": refresh, "scope": DRIVE_READONLY}
+            self._scopes[refresh] = scope
+            body["refresh_token"] = refresh
         return Response(json.dumps(body), mimetype="application/json")
+
+    def _granted_now(self, grant: str, form: Any) -> str:
+        if grant == "refresh_token":
+            return self._scopes.get(form.get("refresh_token", ""), DRIVE_READONLY)
+        if grant == "authorization_code":
+            return self._last_code_scopes
+        return DRIVE_READONLY
+
+    def expire_refresh_tokens(self) -> None:
+        """Every refresh token issued so far stops working, as Google does after 7 days for
+        OAuth apps whose consent screen is in "Testing"."""
+        with self._lock:
+            self._refresh_tokens.clear()
+
+    def check_scope(self, authorization: str | None) -> None:
+        """403 insufficientPermissions when the bearer token's grant lacks Drive (the user
+        unticked it on the consent page); anonymous calls pass."""
+        value = authorization[7:].strip() if authorization and authorization.lower().startswith(
+            "bearer ") else ""
+        found = self.tokens.get(value)
+        if found is None or any(s.startswith("https://www.googleapis.com/auth/drive")
+                                for s in found.scope.split()):
+            return
+        info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com",
+                "metadata": {"service": "drive.googleapis.com"}}
+        raise DriveApiError(403, "insufficientPermissions",
+                            "Request had insufficient authentication scopes.", details=[info])
 
     def _check_code(self, form: Any) -> tuple[str, str]:
         """Google answers `invalid_grant` / "Bad Request" to a reused, unknown or foreign code,
@@ -207,6 +258,10 @@ class AuthServer:
             known = self._codes.pop(form.get("code", ""), None)
         if known is None or known[:2] != (client_id, form.get("redirect_uri")):
             raise _OAuthError(400, "invalid_grant", "Bad Request")
+        pkce = known[3]
+        if pkce is not None and not _verifies(pkce, form.get("code_verifier", "")):
+            raise _OAuthError(400, "invalid_grant", "Invalid code verifier.")
+        self._last_code_scopes = known[4]
         return known[2], client_id
 
     def _check_assertion(self, assertion: str, request: Request) -> tuple[str, str]:
@@ -231,9 +286,22 @@ class AuthServer:
 
     def _check_refresh(self, form: Any) -> tuple[str, str]:
         known = self._refresh_tokens.get(form.get("refresh_token", ""))
-        if known is None or known[:2] != (form.get("client_id"), form.get("client_secret")):
+        if known is None:
+            raise _OAuthError(400, "invalid_grant", "Token has been expired or revoked.")
+        if known[:2] != (form.get("client_id"), form.get("client_secret")):
             raise _OAuthError(400, "invalid_grant", "Bad Request")
         return known[2], known[0]
+
+
+def _verifies(pkce: tuple[str, str], verifier: str) -> bool:
+    """RFC 7636: S256 compares BASE64URL(SHA256(verifier)) without padding; plain, equality."""
+    method, challenge = pkce
+    if not 43 <= len(verifier) <= 128:
+        return False
+    if method == "S256":
+        digest = hashlib.sha256(verifier.encode("ascii")).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=") == challenge
+    return verifier == challenge
 
 
 class _OAuthError(Exception):

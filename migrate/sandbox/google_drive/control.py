@@ -4,7 +4,8 @@ POST   /_emulator/faults      {status, reason, message, retry_after, count, path
                                after_bytes} -> 201 with the fault
 DELETE /_emulator/faults      clear faults and quotas
 GET    /_emulator/faults      pending faults
-POST   /_emulator/quotas      {queries_per_100_seconds, daily_limit} (null switches off)
+POST   /_emulator/quotas      {queries_per_100_seconds, queries_per_minute, daily_limit}
+                              (null switches off)
 GET    /_emulator/stats       request counts {total, by_endpoint, by_status} (alias: requests)
 DELETE /_emulator/stats       reset the counts (alias: requests)
 
@@ -47,6 +48,7 @@ def control_plane(app: DriveApp, request: Request, path: str) -> Response:
         if route == ("POST", "quotas"):
             app.faults.queries_per_100_seconds = body.get("queries_per_100_seconds")
             app.faults.daily_limit = body.get("daily_limit")
+            app.faults.queries_per_minute = body.get("queries_per_minute")
             return _json(body)
         if route == ("GET", "stats"):
             return _json(app.requests.snapshot())

@@ -60,6 +60,8 @@ class DriveApiError(Exception):
         location: str | None = None,
         location_type: str = "parameter",
         headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+        legacy_errors: bool = True,
     ) -> None:
         self.status = status
         self.reason = reason
@@ -67,6 +69,9 @@ class DriveApiError(Exception):
         self.location = location
         self.location_type = location_type
         self.headers = dict(headers or {})
+        #: google.rpc details (ErrorInfo, Help…), as Google's newer front ends send them.
+        self.details = list(details or [])
+        self.legacy_errors = legacy_errors
         super().__init__(f"{status} {reason}: {self.message}")
 
     def body(self) -> dict[str, Any]:
@@ -79,14 +84,13 @@ class DriveApiError(Exception):
         if self.location:
             detail["location"] = self.location
             detail["locationType"] = self.location_type
-        return {
-            "error": {
-                "code": self.status,
-                "message": self.message,
-                "errors": [detail],
-                "status": _STATUS_NAMES.get(self.status, "UNKNOWN"),
-            }
-        }
+        error: dict[str, Any] = {"code": self.status, "message": self.message}
+        if self.legacy_errors:
+            error["errors"] = [detail]
+        error["status"] = _STATUS_NAMES.get(self.status, "UNKNOWN")
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
 
     def to_response(self) -> Response:
         """A werkzeug response carrying the error body and headers."""
@@ -108,3 +112,35 @@ def not_found(file_id: str) -> DriveApiError:
 def invalid_parameter(name: str, message: str | None = None) -> DriveApiError:
     """A 400 `invalid` pointing at one query parameter, as Drive reports bad values."""
     return DriveApiError(400, "invalid", message or "Invalid Value", location=name)
+
+
+def quota_error(limit_per_minute: int | None = None, legacy_errors: bool = True) -> DriveApiError:
+    """The per-user quota 403 as Google's current front end sends it: `status`
+    PERMISSION_DENIED, a `google.rpc.ErrorInfo` with reason RATE_LIMIT_EXCEEDED and the quota's
+    metadata in `details` (first, so the client's `error_details` is that list), and, unless
+    `legacy_errors` is false, the legacy `errors[0].reason` rateLimitExceeded too."""
+    value = str(limit_per_minute or 12000)
+    info = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "RATE_LIMIT_EXCEEDED",
+        "domain": "googleapis.com",
+        "metadata": {
+            "service": "drive.googleapis.com",
+            "quota_metric": "drive.googleapis.com/default",
+            "quota_limit": "defaultPerMinutePerUser",
+            "quota_limit_value": value,
+            "quota_location": "global",
+            "consumer": "projects/000000000000",
+        },
+    }
+    help_link = {
+        "@type": "type.googleapis.com/google.rpc.Help",
+        "links": [{"description": "Request a higher quota limit.",
+                   "url": "https://cloud.google.com/docs/quotas/help/request_increase"}],
+    }
+    message = (
+        "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of "
+        "service 'drive.googleapis.com' for consumer 'project_number:000000000000'."
+    )
+    return DriveApiError(403, "rateLimitExceeded", message, details=[info, help_link],
+                         legacy_errors=legacy_errors)

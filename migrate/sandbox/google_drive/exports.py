@@ -24,6 +24,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 PDF = "application/pdf"
+SCRIPT_JSON = "application/vnd.google-apps.script+json"
 
 #: Google type -> {export MIME type: exportFormat name used in exportLinks}, as Drive lists them
 #: in about.exportFormats. Forms, Sites and My Maps have no file export.
@@ -59,6 +60,10 @@ EXPORT_FORMATS: dict[str, dict[str, str]] = {
     GOOGLE_KINDS["form"]: {},
     GOOGLE_KINDS["site"]: {},
     GOOGLE_KINDS["map"]: {},
+    # Apps Script projects export as their files in JSON; Vids have no export at all: only
+    # files.download (a long-running operation) gives their video (see media.py).
+    GOOGLE_KINDS["script"]: {SCRIPT_JSON: "json"},
+    GOOGLE_KINDS["vid"]: {},
 }
 
 #: Path segment of the real exportLinks host per type (docs.google.com/feeds/download/<x>/...).
@@ -296,6 +301,8 @@ _RENDERERS: dict[str, Callable[[str, str], bytes]] = {
     "text/markdown": _text("# {title}\n\n{padding}\n"),
     "text/csv": _text('"{title}","{padding}"\r\n'),
     "text/tab-separated-values": _text("{title}\t{padding}\n"),
+    SCRIPT_JSON: _text('{{"files": [{{"name": "Code", "type": "server_js", '
+                       '"source": "// {title}\\n// {padding}"}}]}}'),
 }
 
 

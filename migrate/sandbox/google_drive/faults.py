@@ -9,7 +9,7 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .errors import DriveApiError
+from .errors import DriveApiError, quota_error
 
 #: The reason Drive gives for each status when a fault is injected without one.
 DEFAULT_REASONS = {
@@ -29,7 +29,10 @@ class Fault:
     """One injected failure, consumed by the next `count` matching requests (-1 = forever).
 
     kind "error" answers `status`/`reason` (with `Retry-After` if `retry_after` is set);
-    kind "drop" sends `after_bytes` of a download's body then closes the connection.
+    `style` "errorinfo" answers the per-user quota 403 in Google's current form (ErrorInfo
+    RATE_LIMIT_EXCEEDED in `details`, see errors.quota_error), "errorinfo_only" the same
+    without the legacy `errors` list; kind "drop" sends `after_bytes` of a download's body then
+    closes the connection.
     `path_prefix` is matched against the API path ("/files", "/files/ID", "/changes"…).
     """
 
@@ -41,9 +44,12 @@ class Fault:
     path_prefix: str = ""
     kind: str = "error"
     after_bytes: int = 1024
+    style: str = "legacy"
     id: int = field(default_factory=lambda: next(_fault_ids))
 
     def to_error(self) -> DriveApiError:
+        if self.style in ("errorinfo", "errorinfo_only"):
+            return quota_error(legacy_errors=self.style == "errorinfo")
         headers = {}
         if self.retry_after is not None:
             headers["Retry-After"] = str(int(self.retry_after))
@@ -68,6 +74,11 @@ class Faults:
         self._pending: list[Fault] = []
         self.queries_per_100_seconds: int | None = None
         self.daily_limit: int | None = None
+        #: Drive's per-minute per-user quota, as a bucket of `quota_burst` requests refilled
+        #: at queries_per_minute/60 a second; spent, it answers the ErrorInfo-form 403.
+        self.queries_per_minute: int | None = None
+        self.quota_burst = 5
+        self._buckets: dict[str, tuple[float, float]] = {}
         self._recent: dict[str, deque[float]] = {}
         self._daily_used = 0
 
@@ -93,7 +104,9 @@ class Faults:
         with self._lock:
             self._pending.clear()
             self._recent.clear()
+            self._buckets.clear()
             self._daily_used = 0
+        self.queries_per_minute = None
         self.queries_per_100_seconds = None
         self.daily_limit = None
 
@@ -123,6 +136,8 @@ class Faults:
                 self._daily_used += 1
                 if self._daily_used > self.daily_limit:
                     raise DriveApiError(403, "dailyLimitExceeded")
+            if self.queries_per_minute is not None:
+                self._take_token(principal, self.queries_per_minute)
             if self.queries_per_100_seconds is None:
                 return
             now = time.monotonic()
@@ -132,6 +147,16 @@ class Faults:
             if len(window) >= self.queries_per_100_seconds:
                 raise DriveApiError(403, "userRateLimitExceeded")
             window.append(now)
+
+
+    def _take_token(self, principal: str, per_minute: int) -> None:
+        now = time.monotonic()
+        tokens, last = self._buckets.get(principal, (float(self.quota_burst), now))
+        tokens = min(float(self.quota_burst), tokens + (now - last) * per_minute / 60)
+        if tokens < 1:
+            self._buckets[principal] = (tokens, now)
+            raise quota_error(per_minute)
+        self._buckets[principal] = (tokens - 1, now)
 
 
 class RequestCounter:

@@ -107,7 +107,7 @@ def list_files(state: DriveState, call: Call) -> dict[str, Any]:
     spaces = set((call.params.get("spaces") or "drive").split(","))
     if not spaces <= _SPACES:
         raise invalid_parameter("spaces")
-    page_size = call.integer("pageSize", 100)
+    page_size = min(call.integer("pageSize", 100), state.page_cap or 1000)
     fingerprint = query_fingerprint(call, *_LIST_PARAMS)
     offset = decode_page_token(call.params.get("pageToken"), fingerprint)
     query = call.params.get("q", "")
@@ -119,11 +119,26 @@ def list_files(state: DriveState, call: Call) -> dict[str, Any]:
             for item in _candidates(state, query)
             if "drive" in spaces and visible(item) and predicate(item, state)
         ]
+        corpora = call.params.get("corpora") or call.params.get("corpus") or "user"
+        incomplete = state.incomplete_all_drives and corpora == "allDrives"
+        if state.incomplete_next > 0 and not call.params.get("pageToken"):
+            state.incomplete_next -= 1  # this whole search (its first page on) gives up
+            state.incomplete_tokens.add(fingerprint)
+            incomplete = True
+        elif call.params.get("pageToken") and fingerprint in state.incomplete_tokens:
+            incomplete = True
+        elif not call.params.get("pageToken"):
+            state.incomplete_tokens.discard(fingerprint)
+        if incomplete:
+            # Drive gave up searching some drives: their items are simply missing.
+            matches = [item for item in matches if item.drive_id is None]
         matches = _order(matches, call.params.get("orderBy"))
         page = matches[offset : offset + page_size]
         wanted = wanted_names(call.mask, "files")
         files = [file_resource(state, item, call.base_url, wanted) for item in page]
-    result: dict[str, Any] = {"kind": "drive#fileList", "incompleteSearch": False, "files": files}
+    result: dict[str, Any] = {
+        "kind": "drive#fileList", "incompleteSearch": incomplete, "files": files
+    }
     if offset + page_size < len(matches):
         result["nextPageToken"] = encode_page_token(offset + page_size, fingerprint)
     return result

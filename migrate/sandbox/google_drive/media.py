@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import secrets
 import socket
 from collections.abc import Callable, Iterator
 from functools import lru_cache
@@ -12,11 +13,15 @@ from werkzeug.wrappers import Response
 
 from .api import visible_file
 from .call import Call
+from .content import GeneratedContent
 from .errors import DriveApiError, invalid_parameter, not_found
 from .exports import export_formats, render_export
 from .faults import Fault
-from .model import DriveFile
+from .model import GOOGLE_KINDS, DriveFile
+from .resources import can_download, user_role
 from .state import DriveState
+
+VID_MIME = GOOGLE_KINDS["vid"]
 
 #: files.export refuses exports over 10 MB; exportLinks do not (Drive's documented behaviour).
 EXPORT_LIMIT = 10 * 1024 * 1024
@@ -85,10 +90,41 @@ def media_response(
     return response
 
 
+def _check_downloadable(state: DriveState, item: DriveFile) -> None:
+    """403 `cannotDownloadFile` when the owner's or the organisation's restrictions hold this
+    user back (capabilities.canDownload is then false)."""
+    with state.lock:
+        allowed = can_download(state, item)
+    if not allowed:
+        raise DriveApiError(
+            403,
+            "cannotDownloadFile",
+            "The user does not have sufficient permissions to download this file.",
+        )
+
+
+def _check_abuse(state: DriveState, call: Call, item: DriveFile) -> None:
+    """Files flagged as malware or abuse: only their owner (or a shared drive's organizer)
+    may download them, and only by acknowledging the risk."""
+    if not item.abusive:
+        return
+    with state.lock:
+        role = user_role(state, item)
+    if not call.flag("acknowledgeAbuse") or role not in ("owner", "organizer"):
+        raise DriveApiError(
+            403,
+            "cannotDownloadAbusiveFile",
+            "This file has been identified as malware or spam and cannot be downloaded.",
+        )
+
+
 def download(state: DriveState, call: Call, file_id: str, fault: Fault | None) -> Response:
     """files.get?alt=media: the bytes of a binary file; Google types are not downloadable."""
     with state.lock:
         item = visible_file(state, call, file_id)
+    if item.content is not None:
+        _check_downloadable(state, item)
+        _check_abuse(state, call, item)
     if item.content is None:
         raise DriveApiError(
             403,
@@ -138,6 +174,7 @@ def export(state: DriveState, call: Call, file_id: str, fault: Fault | None) -> 
         # Drive exports shared-drive documents without it.
         item = visible_file(state, call, file_id, any_drive=True)
     _exportable(item, export_mime)
+    _check_downloadable(state, item)
     if (item.export_size or 0) > EXPORT_LIMIT:
         raise DriveApiError(
             403, "exportSizeLimitExceeded", "This file is too large to be exported."
@@ -157,3 +194,59 @@ def export_link(state: DriveState, call: Call, fault: Fault | None) -> Response:
     if not mimes:
         raise invalid_parameter("exportFormat")
     return _bytes_response(call, _export_bytes(item, mimes[0]), mimes[0], fault)
+
+
+#: files.download's default (and only) format for Google Vids.
+VIDEO_MP4 = "video/mp4"
+
+
+def start_download(state: DriveState, call: Call, file_id: str) -> dict[str, object]:
+    """files.download: a long-running operation whose response, once done, holds a
+    `downloadUri` (Drive's way for files with no bytes of their own to export, like Vids)."""
+    with state.lock:
+        item = visible_file(state, call, file_id)
+    _check_downloadable(state, item)
+    mime = call.params.get("mimeType")
+    if item.mime_type == VID_MIME:
+        if mime not in (None, VIDEO_MP4):
+            raise DriveApiError(400, "badRequest", "The requested conversion is not supported.",
+                                location="mimeType")
+    elif item.content is None:
+        raise DriveApiError(403, "fileNotDownloadable",
+                            "Use Export with Docs Editors files.", location="fileId")
+    name = "dl" + secrets.token_hex(8)
+    with state.lock:
+        state.operations[name] = {"file_id": item.id, "polls": state.operation_polls}
+    return {"name": name, "done": False,
+            "metadata": {"@type": "type.googleapis.com/google.apps.drive.v3.DownloadFileMetadata"}}
+
+
+def get_operation(state: DriveState, call: Call, name: str) -> dict[str, object]:
+    """operations.get: not done for the first `operation_polls` polls, then done."""
+    with state.lock:
+        operation = state.operations.get(name)
+        if operation is None:
+            raise DriveApiError(404, "notFound", f"Operation not found: {name}",
+                                location="name")
+        operation["polls"] = int(operation["polls"]) - 1
+        done = int(operation["polls"]) < 0
+    if not done:
+        return {"name": name, "done": False}
+    return {"name": name, "done": True, "response": {
+        "@type": "type.googleapis.com/google.apps.drive.v3.DownloadFileResponse",
+        "downloadUri": f"{call.base_url}/download/{name}", "partialDownloadAllowed": True}}
+
+
+def operation_download(state: DriveState, call: Call, name: str,
+                       fault: Fault | None) -> Response:
+    """The `downloadUri` of a finished files.download operation: the bytes, Range allowed."""
+    with state.lock:
+        operation = state.operations.get(name)
+        item = state.files.get(str(operation["file_id"])) if operation else None
+    if item is None:
+        raise not_found(name)
+    if item.content is not None:
+        return media_response(call, item.content.iter_range, item.content.size,
+                              item.mime_type, fault, item.content.md5)
+    video = GeneratedContent(size=item.export_size or 0, seed=f"{item.id}:{item.version}")
+    return media_response(call, video.iter_range, video.size, VIDEO_MP4, fault)

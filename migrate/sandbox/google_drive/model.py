@@ -22,6 +22,8 @@ GOOGLE_KINDS = {
     "site": GOOGLE_APPS_PREFIX + "site",
     "map": GOOGLE_APPS_PREFIX + "map",
     "jam": GOOGLE_APPS_PREFIX + "jam",
+    "script": GOOGLE_APPS_PREFIX + "script",
+    "vid": GOOGLE_APPS_PREFIX + "vid",
 }
 
 PERMISSION_TYPES = ("user", "group", "domain", "anyone")
@@ -81,6 +83,8 @@ class Permission:
     allow_file_discovery: bool | None = None
     inherited_from: str | None = None
     is_membership: bool = False
+    #: Temporary access (Drive's `expirationTime`, user and group grants only).
+    expiration_time: datetime | None = None
 
     def to_resource(self, in_shared_drive: bool = False) -> dict[str, object]:
         resource: dict[str, object] = {
@@ -98,6 +102,8 @@ class Permission:
         if self.type in ("domain", "anyone"):
             resource["allowFileDiscovery"] = bool(self.allow_file_discovery)
         resource["deleted"] = False
+        if self.expiration_time is not None:
+            resource["expirationTime"] = format_time(self.expiration_time)
         if in_shared_drive:
             # Shared drives tell direct grants from inherited ones through permissionDetails.
             resource["permissionDetails"] = [
@@ -138,6 +144,15 @@ class DriveFile:
     shortcut_target_id: str | None = None
     shortcut_target_mime: str | None = None
     permissions: list[Permission] = field(default_factory=list)
+    #: Sharing restrictions set by the owner (`copyRequiresWriterPermission`, and
+    #: `downloadRestrictions.itemDownloadRestriction`), or by a data-loss-prevention rule of the
+    #: organisation (`dlp_restricted`, which only shows in the *effective* restriction).
+    copy_requires_writer_permission: bool = False
+    restricted_for_readers: bool = False
+    restricted_for_writers: bool = False
+    dlp_restricted: bool = False
+    #: Flagged by Google as malware or abuse: alt=media needs acknowledgeAbuse (owner only).
+    abusive: bool = False
 
     @property
     def is_folder(self) -> bool:
@@ -167,6 +182,8 @@ class SharedDrive:
     created_time: datetime
     members: list[Permission] = field(default_factory=list)
     hidden: bool = False
+    #: The emulated user's own membership role (organizer unless seeded otherwise).
+    user_role: str = "organizer"
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .exports import EXPORT_FORMATS, EXPORT_LINK_SEGMENTS, export_formats
+from .exports import EXPORT_FORMATS, EXPORT_LINK_SEGMENTS, ODS, ODS_LEGACY, export_formats
 from .model import DriveFile, SharedDrive, format_time
 from .state import DriveState
 
@@ -25,7 +25,8 @@ _COSTLY = {
 def user_role(state: DriveState, item: DriveFile) -> str:
     """The emulated user's role on an item: owner, organizer (shared drives) or a granted role."""
     if item.drive_id:
-        return "organizer"
+        drive = state.drives.get(item.drive_id)
+        return drive.user_role if drive else "reader"
     if item.owner == state.user:
         return "owner"
     roles = [
@@ -37,14 +38,43 @@ def user_role(state: DriveState, item: DriveFile) -> str:
     return next((role for role in order if role in roles), "reader")
 
 
+def download_restriction(item: DriveFile) -> dict[str, dict[str, bool]]:
+    """`downloadRestrictions`: the owner's own setting, and the effective one, which also
+    counts `copyRequiresWriterPermission` and the organisation's DLP rules."""
+    own = {
+        "restrictedForReaders": item.restricted_for_readers or item.restricted_for_writers,
+        "restrictedForWriters": item.restricted_for_writers,
+    }
+    effective = {
+        "restrictedForReaders": own["restrictedForReaders"]
+        or item.copy_requires_writer_permission
+        or item.dlp_restricted,
+        "restrictedForWriters": own["restrictedForWriters"] or item.dlp_restricted,
+    }
+    return {"itemDownloadRestriction": own, "effectiveDownloadRestrictionWithContext": effective}
+
+
+def can_download(state: DriveState, item: DriveFile) -> bool:
+    """Whether this user may download (or export, or copy) the item, restrictions counted:
+    readers and commenters are held back by reader restrictions, everyone but owners and
+    organizers by writer restrictions."""
+    if item.is_folder or item.dlp_restricted:
+        return False  # an organisation's DLP rule holds owners back too
+    effective = download_restriction(item)["effectiveDownloadRestrictionWithContext"]
+    role = user_role(state, item)
+    if effective["restrictedForWriters"] and role not in ("owner", "organizer"):
+        return False
+    return not (effective["restrictedForReaders"] and role in ("reader", "commenter"))
+
+
 def capabilities(state: DriveState, item: DriveFile) -> dict[str, bool]:
     """The subset of `capabilities` a migration tool reads."""
     role = user_role(state, item)
     can_edit = role in _EDITOR_ROLES
     folder = item.is_folder
     return {
-        "canDownload": not folder,
-        "canCopy": not folder,
+        "canDownload": can_download(state, item),
+        "canCopy": can_download(state, item),
         "canEdit": can_edit,
         "canComment": can_edit or role == "commenter",
         "canShare": can_edit,
@@ -59,15 +89,18 @@ def capabilities(state: DriveState, item: DriveFile) -> dict[str, bool]:
     }
 
 
-def export_links(base_url: str, item: DriveFile) -> dict[str, str]:
+def export_links(base_url: str, item: DriveFile, legacy_ods: bool = False) -> dict[str, str]:
     """exportLinks served by the emulator, like docs.google.com's (no 10 MB limit on them)."""
     segment = EXPORT_LINK_SEGMENTS.get(item.mime_type)
     if segment is None:
         return {}
-    return {
+    links = {
         mime: f"{base_url}/feeds/download/{segment}/export/Export?id={item.id}&exportFormat={ext}"
         for mime, ext in export_formats(item.mime_type).items()
     }
+    if legacy_ods and ODS_LEGACY in links:
+        links.pop(ODS, None)
+    return links
 
 
 def file_resource(
@@ -82,7 +115,6 @@ def file_resource(
         "starred": item.starred,
         "trashed": item.trashed,
         "explicitlyTrashed": item.explicitly_trashed,
-        "parents": list(item.parents),
         "spaces": ["drive"],
         "version": str(item.version),
         "webViewLink": f"{base_url}/file/d/{item.id}/view",
@@ -93,12 +125,17 @@ def file_resource(
         "ownedByMe": item.owner == state.user,
         "lastModifyingUser": (item.owner or state.user).to_resource(state.user),
         "isAppAuthorized": False,
-        "copyRequiresWriterPermission": False,
+        "copyRequiresWriterPermission": item.copy_requires_writer_permission,
+        "downloadRestrictions": download_restriction(item),
         "writersCanShare": True,
         "viewersCanCopyContent": True,
         "hasThumbnail": False,
         "quotaBytesUsed": "0",
     }
+    if item.parents:
+        # Drive leaves `parents` out when the user can see no parent: "Computers" roots,
+        # orphans, items shared from a folder the user cannot see.
+        resource["parents"] = list(item.parents)
     if item.description is not None:
         resource["description"] = item.description
     if item.owner is not None:
@@ -133,7 +170,7 @@ def _add_kind_fields(
     elif item.is_google_type and not item.is_folder and not item.is_shortcut:
         # Drive reports the editor file's storage size, which is *not* the size of an export.
         resource["size"] = str(max(1024, (item.export_size or 0) // 3))
-        links = export_links(base_url, item)
+        links = export_links(base_url, item, state.legacy_ods_links)
         if links:
             resource["exportLinks"] = links
     if item.is_shortcut:
@@ -179,11 +216,11 @@ def drive_resource(drive: SharedDrive) -> dict[str, Any]:
         "colorRgb": "#1e8e3e",
         "capabilities": {
             "canListChildren": True,
-            "canAddChildren": True,
-            "canManageMembers": True,
+            "canAddChildren": drive.user_role in _EDITOR_ROLES,
+            "canManageMembers": drive.user_role == "organizer",
             "canDownload": True,
-            "canEdit": True,
-            "canShare": True,
+            "canEdit": drive.user_role in _EDITOR_ROLES,
+            "canShare": drive.user_role in _EDITOR_ROLES,
         },
         "restrictions": {
             "adminManagedRestrictions": False,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .exports import DOCX, ODT, PDF, render_export
-from .model import DriveFile
+from .model import DriveFile, User
 from .state import DriveState
 
 _EPOCH = datetime(2021, 9, 1, 9, 0, tzinfo=UTC)
@@ -241,4 +241,49 @@ def seed_large_drive(drive: DriveState, items: int = 20_000, rng_seed: int = 11)
         else:
             size = seeder.rng.randint(0, 4_096)
             seeder.binary(f"Fichier {index:05d}.bin", folders[-1], "application/octet-stream", size)
+    return seeder.result
+
+
+def seed_awkward_drive(drive: DriveState) -> SeededDrive:
+    """A small drive with what a real volunteer's drive holds beyond ordinary folders: an
+    orphan, a Drive for desktop backup ("Computers"), a folder someone shared with the account,
+    files the account may not download (DLP rule, owner's restriction), a file Google flagged
+    as abusive, a temporary grant, a shared drive where the account is only a reader, and a
+    shared drive the plan does not ask for. Notable items are in `notable` by role."""
+    seeder = _Seeder(drive, 5)
+    notes = seeder.result.notable
+    lea = User("lea@autre-asso.org", "Léa Martin")
+    association = seeder.folder("Association", "root")
+    notes["plain"] = seeder.binary("Statuts.pdf", association.id, PDF, 3_000).id
+    notes["orphan"] = seeder.binary("Reçu orphelin.pdf", association.id, PDF, 2_500).id
+    drive.orphan(notes["orphan"])
+    laptop = drive.add_computer("Portable de Léa", **seeder.tick())
+    notes["computer"] = laptop.id
+    documents = seeder.folder("Documents", laptop.id)
+    notes["computer_file"] = seeder.binary("notes.txt", documents.id, "text/plain", 400).id
+    notes["dlp"] = seeder.binary("Données adhérents.csv", association.id, "text/csv", 900).id
+    drive.restrict(notes["dlp"], dlp=True)
+    notes["abusive"] = seeder.binary("outil.exe", association.id, "application/x-msdownload",
+                                     1_200).id
+    drive.flag_abuse(notes["abusive"])
+    notes["expiring"] = seeder.binary("Planning été.pdf", association.id, PDF, 1_800).id
+    drive.add_permission(notes["expiring"], "user", "reader", email_address="marc@partenaire.org",
+                         expiration_time=datetime(2030, 6, 30, 12, 0, tzinfo=UTC))
+    shared = drive.add_folder("Dossier de Léa", "root", owner=lea, **seeder.tick())
+    drive.add_permission(shared.id, "user", "writer", email_address=drive.user.email)
+    drive.orphan(shared.id)
+    notes["shared_with_me"] = shared.id
+    for name in ("compte rendu.txt", "photo.jpg"):
+        item = drive.add_file(name, shared.id, b"de Lea " + name.encode(), owner=lea,
+                              **seeder.tick())
+        notes["shared_with_me_" + name.split(".")[0].replace(" ", "_")] = item.id
+    federation = drive.add_shared_drive("Fédération", created_time=_EPOCH, role="reader")
+    seeder.result.shared_drive_id = federation.id
+    drive.add_member(federation.id, "group", "organizer", "bureau@federation.org")
+    notes["reader_drive_file"] = seeder.binary("Circulaire.pdf", federation.id, PDF, 2_200).id
+    notes["reader_drive_restricted"] = seeder.binary("Liste confidentielle.pdf", federation.id,
+                                                     PDF, 2_100).id
+    drive.restrict(notes["reader_drive_restricted"], copy_requires_writer_permission=True)
+    other = drive.add_shared_drive("Autre réseau", created_time=_EPOCH)
+    notes["other_drive_file"] = seeder.binary("Hors champ.pdf", other.id, PDF, 1_000).id
     return seeder.result

@@ -26,12 +26,13 @@ from .model import (
     User,
     numeric_id,
 )
+from .quirks import DriveQuirks
 
 #: Natural export size of a Google document seeded without an explicit one.
 DEFAULT_EXPORT_SIZE = 8 * 1024
 
 
-class DriveState:
+class DriveState(DriveQuirks):
     """Everything the emulated account can see, guarded by one lock for the threaded server.
 
     `user` is the account the API acts as; files it creates in My Drive go under `root_id`
@@ -52,7 +53,24 @@ class DriveState:
         self.children: dict[str, list[str]] = {}
         self.drives: dict[str, SharedDrive] = {}
         self.changes: list[Change] = []
+        #: files.download operations by name, and how many polls each answers "not done".
+        self.operations: dict[str, dict[str, object]] = {}
+        self.operation_polls = 1
+        #: exportLinks of Sheets spell ODS only the legacy way (application/x-vnd.oasis…),
+        #: as some accounts see; files.export accepts both spellings either way.
+        self.legacy_ods_links = False
+        #: Page tokens below this are refused (see forget_changes).
+        self.oldest_change = 1
         self.storage_limit = 15 * 1024**3
+        #: Drive may answer fewer items than `pageSize` (fewer than 100 when permissions are
+        #: asked for, say) and still give a nextPageToken: the most one page holds here.
+        self.page_cap: int | None = None
+        #: With corpora=allDrives, Drive may give up on some shared drives and say so with
+        #: `incompleteSearch: true`: when set, such a search leaves every shared drive out.
+        self.incomplete_all_drives = False
+        #: The next N searches (of any corpus) give up too, as Drive may under load.
+        self.incomplete_next = 0
+        self.incomplete_tokens: set[str] = set()
         self._id_seed = id_seed
         self._id_counter = 0
         self.root_id = self._new_id(root=True)
@@ -160,12 +178,15 @@ class DriveState:
             self.record_change(item)
             return item
 
-    def add_folder(self, name: str, parent: str | None = None, **times: datetime) -> DriveFile:
+    def add_folder(
+        self, name: str, parent: str | None = None, *, owner: User | None = None,
+        **times: datetime,
+    ) -> DriveFile:
         """Create a folder under `parent` (an id, "root", a shared drive id; default My Drive).
 
         Every add_* method accepts `modified_time=` and `created_time=` (aware datetimes).
         """
-        return self._add(name, FOLDER_MIME, parent, **times)
+        return self._add(name, FOLDER_MIME, parent, owner=owner, **times)
 
     def add_file(
         self,
@@ -231,11 +252,15 @@ class DriveState:
             **times,
         )
 
-    def add_shared_drive(self, name: str, created_time: datetime | None = None) -> SharedDrive:
-        """Create a shared drive whose organizer is the emulated user."""
+    def add_shared_drive(
+        self, name: str, created_time: datetime | None = None, role: str = "organizer"
+    ) -> SharedDrive:
+        """Create a shared drive the emulated user is a member of, as `role` (organizer by
+        default; a reader or commenter may not list its items' permissions)."""
         with self.lock:
             drive = SharedDrive(self._new_id(root=True), name, created_time or self.now())
-            drive.members.append(_user_grant(self.user, "organizer"))
+            drive.user_role = role
+            drive.members.append(_user_grant(self.user, role))
             self.drives[drive.id] = drive
             self.changes.append(
                 Change(
@@ -265,8 +290,12 @@ class DriveState:
         domain: str | None = None,
         display_name: str | None = None,
         allow_file_discovery: bool = False,
+        expiration_time: datetime | None = None,
     ) -> Permission:
-        """Share a file or folder (folders' grants are inherited by their content)."""
+        """Share a file or folder (folders' grants are inherited by their content);
+        `expiration_time` makes a temporary grant (users and groups only, as in Drive)."""
+        if expiration_time is not None and type not in ("user", "group"):
+            raise ValueError("only user and group grants can expire")
         if type not in PERMISSION_TYPES or role not in PERMISSION_ROLES:
             raise ValueError(f"bad permission type/role {type!r}/{role!r}")
         if type == "anyone":
@@ -274,7 +303,8 @@ class DriveState:
         else:
             permission_id = numeric_id(email_address or domain or "") + ("k" if domain else "")
         grant = Permission(
-            permission_id, type, role, email_address, domain, display_name, allow_file_discovery
+            permission_id, type, role, email_address, domain, display_name, allow_file_discovery,
+            expiration_time=expiration_time,
         )
         with self.lock:
             item = self.get(file_id)
@@ -343,7 +373,8 @@ class DriveState:
         """Delete a file for good (not via the trash): the changes feed reports it as removed."""
         with self.lock:
             item = self.files.pop(self.resolve_id(file_id))
-            self.children.get(item.parents[0], []).remove(item.id)
+            if item.parents:
+                self.children.get(item.parents[0], []).remove(item.id)
             self.changes.append(
                 Change(
                     len(self.changes) + 1, item.id, self.now(), removed=True, drive_id=item.drive_id
