@@ -87,7 +87,7 @@ def _workspace_files() -> dict[str, bytes]:
         "Affiche(1).pdf": b"%PDF-1.4 affiche 2024\n" * 25,
         f"{LONG_NAME}.pdf": b"%PDF-1.4 proces-verbal\n" * 10,
         "Photos/Fête des semis.jpg": b"\xff\xd8\xff jpeg " * 50,
-        "Computers/Portable du bureau/Documents/notes.txt": "Notes du portable.\n".encode(),
+        "Computers/Portable du bureau/Documents/notes.txt": b"Notes du portable.\n",
         "Unorganized/Sans dossier.txt": b"Un fichier dont le dossier n'est plus visible.\n",
     }
 
