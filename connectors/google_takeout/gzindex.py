@@ -31,6 +31,10 @@ MAX_CHECKPOINTS = 512
 MIN_SPAN = 16 * 1024 * 1024
 #: Idle cursors kept per file: enough for a few writers reading in near archive order.
 MAX_IDLE = 8
+#: The last bytes a cursor skipped over are kept this long: writers that ask for neighbouring
+#: files in a slightly different order than the archive's find them there instead of
+#: restarting from a checkpoint.
+BEHIND = 16 * 1024 * 1024
 
 
 @dataclass
@@ -73,11 +77,22 @@ class GzipRandomAccess:
         self._checkpoints: list[_Checkpoint] = []
         self._idle: list[_Cursor] = []
         self._lock = threading.Lock()
+        self._behind: list[tuple[int, bytes]] = []  # (offset, bytes) skipped lately
         self.counters = Counters()
 
-    def open_range(self, offset: int, size: int) -> RangeReader:
+    def open_range(self, offset: int, size: int) -> RangeReader | io.BytesIO:
         """A stream of `size` bytes from `offset` of the decompressed data."""
+        kept = self._kept(offset, size)
+        if kept is not None:
+            return io.BytesIO(kept)
         return RangeReader(self, self._cursor_at(offset), size)
+
+    def _kept(self, offset: int, size: int) -> bytes | None:
+        with self._lock:
+            for start, data in self._behind:
+                if start <= offset and offset + size <= start + len(data):
+                    return data[offset - start:offset - start + size]
+        return None
 
     def stream(self) -> RangeReader:
         """The whole decompressed stream from its start (for one listing pass)."""
@@ -126,11 +141,21 @@ class GzipRandomAccess:
     # -- decompression
 
     def _skip(self, cursor: _Cursor, count: int) -> None:
-        while count > 0:
-            data = self._read(cursor, min(count, MAX_OUT))
+        target, kept, total = cursor.out_pos + count, [], 0
+        while cursor.out_pos < target:
+            data = self._read(cursor, min(target - cursor.out_pos, MAX_OUT))
             if not data:
-                raise EOFError(f"{self.path} ends before offset {cursor.out_pos + count}")
-            count -= len(data)
+                raise EOFError(f"{self.path} ends before offset {target}")
+            kept.append(data)
+            total += len(data)
+            while total - len(kept[0]) >= BEHIND:
+                total -= len(kept.pop(0))
+        if kept:
+            joined = b"".join(kept)[-BEHIND:]
+            with self._lock:
+                self._behind.append((target - len(joined), joined))
+                while sum(len(data) for _start, data in self._behind) > BEHIND:
+                    self._behind.pop(0)
 
     def _read(self, cursor: _Cursor, limit: int) -> bytes:
         """Up to `limit` decompressed bytes at the cursor (b"" at the end)."""

@@ -8,6 +8,7 @@ put in the archive).
 
 from __future__ import annotations
 
+import io
 import tarfile
 import threading
 import zipfile
@@ -42,6 +43,9 @@ from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _
 from migrate.model import Fingerprint, ItemKind, SourceItem
 
+#: tgz members up to this size are read whole into memory (one per writer at most).
+SMALL_MEMBER = 8 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Options:
@@ -54,9 +58,11 @@ class GoogleTakeoutSource(Source):
     def __init__(self, parts: list[Path], options: Options) -> None:
         self.parts, self.options = parts, options
         self.location = options.location.strip("/")
+        self._part_index = {str(part): index for index, part in enumerate(parts)}
         self._zips: dict[Path, zipfile.ZipFile] = {}
         self._gzips: dict[Path, GzipRandomAccess] = {}
         self._lock = threading.Lock()
+        self._part_locks: dict[Path, threading.Lock] = {}
 
     # -- listing
 
@@ -65,7 +71,15 @@ class GoogleTakeoutSource(Source):
         self._refuse_two_indexes(members)
         layout = self._layout(members)
         return Listing(sorted(_Assembly(layout, members, self.options).items(),
-                              key=lambda i: i.path))
+                              key=self._reading_order))
+
+    def _reading_order(self, item: SourceItem) -> tuple[int, int, str]:
+        """Items in the order their bytes lie in the parts: the runner writes in source order,
+        so a tgz is read front to back (a few writers at once stay close together) instead of
+        jumping around it. Targets create parent folders as they need them."""
+        archive = item.meta.get("archive")
+        part = self._part_index.get(archive, len(self.parts)) if archive else len(self.parts)
+        return part, int(item.meta.get("offset", -1)), item.path
 
     def _members(self, part: Path) -> Iterator[Member]:
         if part.is_dir():
@@ -132,7 +146,16 @@ class GoogleTakeoutSource(Source):
         if offset is None or size is None:
             raise SkipItem(_("{path}: the saved plan does not say where it is in {archive}; "
                              "make the plan again").format(path=item.path, archive=archive.name))
-        stream = self._gzip(archive).open_range(int(offset), int(size))
+        reader = self._gzip(archive)
+        if size <= SMALL_MEMBER:
+            # Small files are inflated one at a time, in the order the writers ask, and handed
+            # over from memory: one cursor then goes through the part once, whatever the jobs.
+            lock = self._part_locks.setdefault(archive, threading.Lock())
+            with lock, reader.open_range(int(offset), int(size)) as whole:
+                data = whole.read()
+            yield io.BytesIO(data)
+            return
+        stream = reader.open_range(int(offset), int(size))
         try:
             yield stream  # type: ignore[misc]
         finally:
