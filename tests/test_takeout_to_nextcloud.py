@@ -91,7 +91,8 @@ def test_workspace_export_to_nextcloud_then_a_re_export_uploads_only_what_change
     assert dry.returncode == 0, dry.stderr
     rows = {r["source_path"]: r for r in json.loads(dry.stdout)["changes"]}
     expected = workspace_sample_files()
-    created = {path for path, row in rows.items() if row["action"] == "create"}
+    created = {path for path, row in rows.items()
+               if row["action"] == "create" and not row["source_key"].endswith("/")}
     assert created == set(expected)  # Computers/…, Unorganized/… in place; no metadata file
     skipped = {path: row["reason"] for path, row in rows.items() if row["action"] == "skip"}
     assert "trash" in skipped["Trash/Ancien budget.xlsx"]
@@ -99,7 +100,10 @@ def test_workspace_export_to_nextcloud_then_a_re_export_uploads_only_what_change
     assert "not a Drive file" in skipped["Workspaces.json"]
     assert "Inscriptions" in skipped["Inscriptions-info.json"]
     assert "not in the archive" in skipped[NOT_EXPORTED]
-    assert set(rows) == created | set(skipped)  # every entry accounted for, nothing else
+    # The folder's own -info.json makes it an item, carrying its sharing (shared once).
+    assert rows["Photos"]["source_key"] == "Photos/" and rows["Photos"]["action"] == "create"
+    assert any(EDITOR in note for note in rows["Photos"]["notes"])
+    assert set(rows) == created | set(skipped) | {"Photos"}  # every entry accounted for
     budget = rows["Budget 2024.xlsx"]
     assert any(EDITOR in note and "writer" in note for note in budget["notes"])  # sharing read
 

@@ -196,6 +196,9 @@ class _Assembly:
         self.location = options.location.strip("/")
         self.members = members
         self.drive = [m for m in members if m.name.startswith(layout.drive + "/")]
+        self._by_name: dict[str, list[Member]] = {}
+        for member in self.drive:
+            self._by_name.setdefault(member.name, []).append(member)
         self.matched = self._match()
 
     def _match(self) -> Matched:
@@ -212,6 +215,9 @@ class _Assembly:
                 comments.append(member.name)
                 continue
             entries.append(member.name)
+        # Zips rarely hold folder entries: a folder's info is matched to the folder its files
+        # imply.
+        entries += {name.rsplit("/", n)[0] for name in entries for n in range(1, name.count("/"))}
         return match_metadata(entries, candidates, comments)
 
     def items(self) -> list[SourceItem]:
@@ -243,9 +249,24 @@ class _Assembly:
                 files[path] = item
         implied = {"/".join(p.split("/")[:n]) for p in files for n in range(1, p.count("/") + 1)}
         result = list(files.values()) + skipped + self._missing(set(files))
-        result += [self._folder(member, path) for path, member in folders.items()
+        result += [self._folder(member.name, path) for path, member in folders.items()
                    if path not in implied]
+        # A folder with its own Drive information (its sharing) is an item even when its files
+        # imply it: the target shares the folder once rather than each file.
+        result += [self._folder(name, path) for name, path in self._described_folders(files)
+                   if path in implied and path not in folders]
         return result
+
+    def _described_folders(self, files: dict[str, SourceItem]) -> list[tuple[str, str]]:
+        found = []
+        for name in self.matched.infos:
+            if any(m.name == name and not m.is_folder for m in self._by_name.get(name, [])):
+                continue
+            placed = self.layout.place(name, is_folder=True)
+            path = self._relative(placed.path) if placed.path else None
+            if path is not None and not placed.in_trash:
+                found.append((name, path))
+        return found
 
     def _skip_reason(self, member: Member, in_trash: bool, at_root: bool) -> str | None:
         if member.name in self.matched.consumed:
@@ -279,8 +300,8 @@ class _Assembly:
         return SourceItem(path, path, ItemKind.FILE, Fingerprint(member.size, mtime, checksum),
                           meta, skip_reason=reason)
 
-    def _folder(self, member: Member, path: str) -> SourceItem:
-        info = self.matched.infos.get(member.name)
+    def _folder(self, name: str, path: str) -> SourceItem:
+        info = self.matched.infos.get(name)
         meta: dict[str, object] = {}
         if info is not None:
             meta = {"permissions": list(info.permissions), "owners": list(info.owners)}
