@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from connectors.google_takeout.assembly import Options
 from connectors.google_takeout.layout import DRIVE_PRODUCTS, MY_DRIVE
 from connectors.google_takeout.parts import (
     ARCHIVE,
@@ -19,7 +20,7 @@ from connectors.google_takeout.parts import (
     group_exports,
     mixed_exports_error,
 )
-from connectors.google_takeout.source import GoogleTakeoutSource, Options
+from connectors.google_takeout.source import GoogleTakeoutSource
 from migrate.connector import Connector, StepContext
 from migrate.errors import FatalError
 from migrate.i18n import _
