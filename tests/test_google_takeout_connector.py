@@ -20,7 +20,7 @@ from migrate.connector import StepContext
 from migrate.errors import FatalError
 from migrate.model import ItemKind
 from tests.conformance.source_suite import SourceSuite
-from tests.helpers import migrate
+from tests.helpers import migrate, snapshot
 
 CONTENT = {
     "Communication/Affiche été.pdf": b"%PDF-1.4 affiche\n" * 200,
@@ -349,3 +349,47 @@ def test_a_re_export_with_new_entry_times_is_the_same_version(tmp_path: Path) ->
     for key in CONTENT:
         assert before[key].mtime != after[key].mtime
         assert after[key].same_version_as(before[key]), key
+
+
+# -- the same, end to end: `migrate apply` into a folder, bytes checked on the target
+
+def _local_plan(folder: Path, path: str) -> Path:
+    plan = folder / "plan.yaml"
+    plan.write_text(
+        "version: 1\norganisation: Essais\nconnections:\n"
+        f"  takeout: {{type: google_takeout, path: '{path}'}}\n"
+        "  here: {type: local, path: copie}\n"
+        "steps:\n  - id: drive\n    copy: {from: takeout, to: here}\n", encoding="utf-8")
+    return plan
+
+
+def test_two_tgz_parts_are_copied_byte_for_byte(tmp_path: Path) -> None:
+    first = _big_tgz(tmp_path / "takeout-20240101T000000Z-001.tgz", 60)
+    second = {f"deuxième/{name}": data for name, data in CONTENT.items()}
+    with tarfile.open(tmp_path / "takeout-20240101T000000Z-002.tgz", "w:gz") as out:
+        for name, data in second.items():
+            info = tarfile.TarInfo(f"Takeout/Drive/{name}")
+            info.size, info.mtime = len(data), 1_700_000_000
+            out.addfile(info, io.BytesIO(data))
+    applied = migrate("apply", _local_plan(tmp_path, "takeout-20240101T000000Z-002.tgz"), "--yes")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    copied = snapshot(tmp_path / "copie")
+    assert {path: data for path, (data, _mtime) in copied.items()} == {**first, **second}
+
+
+def test_macos_takeout_folders_are_copied_and_two_exports_refused(tmp_path: Path) -> None:
+    for folder, name in (("Takeout", "un.txt"), ("Takeout 2", "deux/deux.txt")):
+        (tmp_path / "export" / folder / "Drive" / name).parent.mkdir(parents=True)
+        (tmp_path / "export" / folder / "Drive" / name).write_bytes(name.encode())
+    applied = migrate("apply", _local_plan(tmp_path, "export"), "--yes")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert {p: d for p, (d, _m) in snapshot(tmp_path / "copie").items()} == {
+        "un.txt": b"un.txt", "deux/deux.txt": b"deux/deux.txt"}
+
+    (tmp_path / "export2").mkdir()
+    make_zips(tmp_path / "export2")
+    _zip(tmp_path / "export2" / "takeout-20240301T000000Z-001.zip",
+         {"Takeout/Drive/Budget.xlsx": b"new"})
+    refused = migrate("plan", _local_plan(tmp_path, "export2"))
+    assert refused.returncode == 1
+    assert "2 different Takeout exports" in refused.stdout + refused.stderr
