@@ -393,3 +393,21 @@ def test_macos_takeout_folders_are_copied_and_two_exports_refused(tmp_path: Path
     refused = migrate("plan", _local_plan(tmp_path, "export2"))
     assert refused.returncode == 1
     assert "2 different Takeout exports" in refused.stdout + refused.stderr
+
+
+def test_a_shared_drive_export_has_its_metadata_read_not_copied(tmp_path: Path) -> None:
+    # A shared drive's export: its folders directly under Drive/, with its metadata beside.
+    info = {"title": "Statuts.pdf", "last_modified_by_any_user": "2022-05-06T07:08:09Z",
+            "permissions": []}
+    _zip(tmp_path / "takeout-20240101T000000Z-001.zip", {
+        "Takeout/Drive/Shared Drive Metadata.json": b'{"name": "Bureau"}',
+        "Takeout/Drive/Juridique/Statuts.pdf": b"statuts",
+        "Takeout/Drive/Juridique/Statuts.pdf-info.json": json.dumps(info).encode(),
+        "Takeout/Drive/Juridique/Statuts.pdf-comments.html": b"<html>relire</html>",
+    })
+    items = {i.path: i for i in open_takeout(tmp_path, ".").list_items().items}
+    assert items["Juridique/Statuts.pdf"].fingerprint.mtime == calendar.timegm(
+        (2022, 5, 6, 7, 8, 9))
+    assert "comments" in items["Juridique/Statuts.pdf-comments.html"].skip_reason
+    assert "not a Drive file" in items["Shared Drive Metadata.json"].skip_reason
+    assert "Juridique/Statuts.pdf-info.json" not in items

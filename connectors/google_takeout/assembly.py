@@ -45,18 +45,23 @@ class Assembly:
 
     def _match(self) -> Matched:
         candidates: dict[str, Info | None] = {}
-        comments, entries = [], []
         for member in self.drive:
-            base = member.name.rsplit("/", 1)[-1]
-            if not member.is_folder and INFO.match(base):
+            if not member.is_folder and INFO.match(member.name.rsplit("/", 1)[-1]):
                 info = parse_info(member.content)
                 if info is not None:
                     candidates[member.name] = info
-                    continue
-            if not member.is_folder and COMMENTS.match(base) and self.layout.workspace:
-                comments.append(member.name)
+        # Comments files come with the metadata files (Workspace exports, shared drives'):
+        # in a personal Takeout a "-comments.html" is the user's own file.
+        described = self.layout.workspace or bool(candidates)
+        comments, entries = [], []
+        for member in self.drive:
+            if member.name in candidates:
                 continue
-            entries.append(member.name)
+            if described and not member.is_folder and COMMENTS.match(
+                    member.name.rsplit("/", 1)[-1]):
+                comments.append(member.name)
+            else:
+                entries.append(member.name)
         # Zips rarely hold folder entries: a folder's info is matched to the folder its files
         # imply.
         entries += {name.rsplit("/", n)[0] for name in entries for n in range(1, name.count("/"))}
