@@ -415,3 +415,11 @@ def test_a_shared_drive_export_has_its_metadata_read_not_copied(tmp_path: Path) 
     assert "comments" in items["Juridique/Statuts.pdf-comments.html"].skip_reason
     assert "not a Drive file" in items["Shared Drive Metadata.json"].skip_reason
     assert "Juridique/Statuts.pdf-info.json" not in items
+
+
+def test_a_one_part_export_beside_a_segmented_one_is_not_taken_for_its_index(
+        tmp_path: Path) -> None:
+    _zip(tmp_path / "takeout-20260914T211500Z-1-001.zip", {"Takeout/Drive/a.txt": b"a"})
+    _zip(tmp_path / "takeout-20260915T001353Z-001.zip", {"Takeout/Drive/b.txt": b"b"})
+    with pytest.raises(FatalError, match="2 different Takeout exports"):
+        open_takeout(tmp_path, ".")

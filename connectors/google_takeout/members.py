@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.google_takeout.gzindex import GzipRandomAccess
+from connectors.google_takeout.metadata import INFO
 from migrate.errors import FatalError
 from migrate.i18n import _
 
@@ -44,9 +45,10 @@ class Member:
 
 
 def is_metadata_candidate(name: str, size: int) -> bool:
-    lowered = name.lower()
-    return size <= METADATA_MAX and (lowered.endswith(".json") or
-                                     lowered.endswith("archive_browser.html"))
+    """Drive info files and the export's index: read during the listing (small)."""
+    base = name.rsplit("/", 1)[-1]
+    return size <= METADATA_MAX and (INFO.match(base) is not None or
+                                     name == "archive_browser.html")
 
 
 def unreadable(archive: Path) -> FatalError:

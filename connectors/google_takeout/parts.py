@@ -14,6 +14,7 @@ macOS's Archive Utility unpacks part 1 into `Takeout/` and the next ones into `T
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,8 @@ PART = re.compile(r"^takeout-(?P<time>\d{8}T\d{6}Z)(?:-(?P<segment>\d+))?-(?P<nu
 EXTRACTED = re.compile(r"^Takeout(?: (?P<number>\d+))?$")
 #: Parts of one export are all written within days; later exports are weeks apart at least.
 CONTINUATION = timedelta(days=7)
+#: An index part holds one HTML page: a tgz this small beside segmented parts is one.
+INDEX_PART_MAX = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -111,12 +114,25 @@ def _attach_indexes(chains: list[Export]) -> list[Export]:
         lone = len(chain.parts) == 1 and chain.first.segment is None and chain.first.number == 1
         near = [c for c in segmented
                 if abs(c.first.time - chain.first.time) <= CONTINUATION and c is not chain]
-        if lone and near:
+        if lone and near and _is_index_part(chain.first.path):
             nearest = min(near, key=lambda c: abs(c.first.time - chain.first.time))
             nearest.parts.extend(chain.parts)
         else:
             result.append(chain)
     return result
+
+
+def _is_index_part(path: Path) -> bool:
+    """Whether a part holds only `archive_browser.html` (and is not a one-part export that
+    happens to lie beside another export's parts)."""
+    if path.suffix.lower() != ".zip":
+        return path.stat().st_size < INDEX_PART_MAX  # a tgz has no directory to look at
+    try:
+        with zipfile.ZipFile(path) as opened:
+            names = [n for n in opened.namelist() if not n.endswith("/")]
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return bool(names) and all(n.endswith("archive_browser.html") for n in names)
 
 
 def check_complete(export: Export) -> None:
