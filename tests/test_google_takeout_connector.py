@@ -144,7 +144,7 @@ def test_workspace_layout_in_any_language_places_computers_and_unorganized(
     assert _read_all(open_takeout(tmp_path, ".")) == {
         "Budget.xlsx": b"budget", "AG/PV.odt": b"pv",
         "Computers/Mon Portable/Bureau/notes.txt": b"notes",
-        "Unorganized/orphelin.txt": b"orphelin"}
+        "Orphans/orphelin.txt": b"orphelin"}
 
 
 def test_unrecognised_drive_folder_names_what_was_found_and_expected(tmp_path: Path) -> None:

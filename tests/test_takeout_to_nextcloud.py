@@ -93,7 +93,7 @@ def test_workspace_export_to_nextcloud_then_a_re_export_uploads_only_what_change
     expected = workspace_sample_files()
     created = {path for path, row in rows.items()
                if row["action"] == "create" and not row["source_key"].endswith("/")}
-    assert created == set(expected)  # Computers/…, Unorganized/… in place; no metadata file
+    assert created == set(expected)  # Computers/…, Orphans/… in place; no metadata file
     skipped = {path: row["reason"] for path, row in rows.items() if row["action"] == "skip"}
     assert "trash" in skipped["Trash/Ancien budget.xlsx"]
     assert "comments" in skipped["Compte rendu AG-comments.html"]

@@ -6,7 +6,9 @@ Drive out differently (docs/decisions/0470-takeout-layouts.md):
 - a personal Takeout: `Takeout/Drive/<My Drive's content>`;
 - a Google Workspace export (the admin's Data Export): `Takeout/Drive/My Drive/…`, Drive for
   desktop backups as `Takeout/Drive/<computer name>/…`, the trash as `Drive/Trash/…`, items
-  without a visible parent as `Drive/Unorganized/…`, and metadata files beside them.
+  without a visible parent as `Drive/Unorganized/…`, and metadata files beside them. Backups go
+  to `Computers/<name>/…` and Unorganized to `Orphans/…`, as the `google_drive` source places
+  the same items.
 
 An export whose Drive folder has a name this module does not know is refused with the names it
 found and the names it expects (never "nothing to do"), and `drive_folder` names it by hand.
@@ -31,8 +33,9 @@ TRASH = ("Trash", "Bin", "Corbeille", "Papierkorb", "Papelera", "Cestino", "Lixe
          "Lixo", "Prullenbak", "Kosz", "Koš", "Papperskorg", "Papirkurv", "Roskakori",
          "Çöp Kutusu", "Корзина", "Кошик", "ゴミ箱", "휴지통", "回收站", "垃圾桶")
 UNORGANIZED = ("Unorganized", "Unorganised")
-#: Where Drive for desktop backups go in the copy, as Drive shows them ("Computers").
-COMPUTERS = "Computers"
+#: Where Drive for desktop backups and items without a visible parent go in the copy: the
+#: names the `google_drive` source gives them, so both sources lay a Drive out alike.
+COMPUTERS, ORPHANS = "Computers", "Orphans"
 
 
 def _folded(names: tuple[str, ...]) -> dict[str, str]:
@@ -74,7 +77,7 @@ class Layout:
         if folded in _folded(TRASH):
             return Placement(f"{top}/{rest}" if rest else None, in_trash=True)
         if folded in _folded(UNORGANIZED):
-            return Placement(inside)
+            return Placement(f"{ORPHANS}/{rest}" if rest else ORPHANS)
         return Placement(f"{COMPUTERS}/{inside}")
 
 

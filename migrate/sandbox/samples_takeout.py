@@ -88,7 +88,7 @@ def _workspace_files() -> dict[str, bytes]:
         f"{LONG_NAME}.pdf": b"%PDF-1.4 proces-verbal\n" * 10,
         "Photos/Fête des semis.jpg": b"\xff\xd8\xff jpeg " * 50,
         "Computers/Portable du bureau/Documents/notes.txt": b"Notes du portable.\n",
-        "Unorganized/Sans dossier.txt": b"Un fichier dont le dossier n'est plus visible.\n",
+        "Orphans/Sans dossier.txt": b"Un fichier dont le dossier n'est plus visible.\n",
     }
 
 
@@ -139,7 +139,7 @@ def _workspace_entries() -> dict[str, bytes]:
         f"{my_drive}/Inscriptions-info.json": _info("Inscriptions", "2024-03-01T00:00:00.000Z"),
         f"{DRIVE}/Portable du bureau/Documents/notes.txt":
             files["Computers/Portable du bureau/Documents/notes.txt"],
-        f"{DRIVE}/Unorganized/Sans dossier.txt": files["Unorganized/Sans dossier.txt"],
+        f"{DRIVE}/Unorganized/Sans dossier.txt": files["Orphans/Sans dossier.txt"],
         f"{DRIVE}/Trash/Ancien budget.xlsx": b"PK un budget mis a la corbeille",
     }
     return entries
