@@ -423,3 +423,16 @@ def test_a_one_part_export_beside_a_segmented_one_is_not_taken_for_its_index(
     _zip(tmp_path / "takeout-20260915T001353Z-001.zip", {"Takeout/Drive/b.txt": b"b"})
     with pytest.raises(FatalError, match="2 different Takeout exports"):
         open_takeout(tmp_path, ".")
+
+
+def test_a_folder_of_per_account_exports_points_at_them(tmp_path: Path) -> None:
+    # The admin's Data Export, downloaded: <account>/takeout-<time>/Takeout/Drive/…
+    for account in ("secretariat@jardin.example", "tresorerie@jardin.example"):
+        root = tmp_path / "export" / account / "takeout-20240610T080000Z" / "Takeout" / "Drive"
+        root.mkdir(parents=True)
+        (root / "a.txt").write_bytes(b"a")
+    with pytest.raises(FatalError) as raised:
+        open_takeout(tmp_path, "export")
+    assert "secretariat@jardin.example/takeout-20240610T080000Z" in str(raised.value)
+    one = open_takeout(tmp_path, "export/secretariat@jardin.example/takeout-20240610T080000Z")
+    assert _read_all(one) == {"a.txt": b"a"}

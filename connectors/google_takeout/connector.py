@@ -78,6 +78,13 @@ def parts_for(path: Path) -> list[Path]:
     if _is_takeout_folder(path):
         return [path]
     if not archives:
+        below = _exports_below(path)
+        if below:
+            # A Workspace Data Export lays exports out per account: <email>/takeout-<time>/…
+            raise FatalError(_(
+                "{path} holds no Takeout archive or folder itself, but these folders inside it "
+                "do: {found}. Give the path of one of them (one export per step)").format(
+                    path=path, found=", ".join(str(p) for p in below[:5])))
         raise FatalError(_("{path} holds no Takeout archive (takeout-….zip or .tgz) and no "
                            "Takeout folder").format(path=path))
     exports, others = group_exports(archives)
@@ -98,3 +105,15 @@ def _is_takeout_folder(path: Path) -> bool:
     """A folder that is itself an extracted `Takeout` (renamed, or given directly)."""
     known = {n.casefold() for n in DRIVE_PRODUCTS + MY_DRIVE}
     return any(child.is_dir() and child.name.casefold() in known for child in path.iterdir())
+
+
+def _exports_below(path: Path, depth: int = 2) -> list[Path]:
+    """Folders under `path` (two levels at most) that hold an export."""
+    found: list[Path] = []
+    for child in sorted(p for p in path.iterdir() if p.is_dir()):
+        if extracted_roots(child) or any(ARCHIVE.search(p.name) for p in child.iterdir()
+                                         if p.is_file()):
+            found.append(child)
+        elif depth > 1:
+            found += _exports_below(child, depth - 1)
+    return found
