@@ -76,11 +76,9 @@ class Assembly:
             if placed.path is None:
                 continue
             path = self._relative(placed.path)
-            if path is None:
-                continue
+            if path is None or member.name in self.matched.consumed:
+                continue  # outside the step's folder, or metadata already read into its item
             reason = self._skip_reason(member, placed.in_trash, placed.at_drive_root)
-            if reason == "consumed":
-                continue
             if member.is_folder:
                 if reason is None:
                     folders[path] = member
@@ -100,11 +98,12 @@ class Assembly:
                    if path not in implied]
         # A folder with its own Drive information (its sharing) is an item even when its files
         # imply it: the target shares the folder once rather than each file.
-        result += [self._folder(name, path) for name, path in self._described_folders(files)
+        result += [self._folder(name, path) for name, path in self._described_folders()
                    if path in implied and path not in folders]
         return result
 
-    def _described_folders(self, files: dict[str, SourceItem]) -> list[tuple[str, str]]:
+    def _described_folders(self) -> list[tuple[str, str]]:
+        """(name in the export, path in the copy) of the folders an info file describes."""
         found = []
         for name in self.matched.infos:
             if any(m.name == name and not m.is_folder for m in self._by_name.get(name, [])):
@@ -116,8 +115,6 @@ class Assembly:
         return found
 
     def _skip_reason(self, member: Member, in_trash: bool, at_root: bool) -> str | None:
-        if member.name in self.matched.consumed:
-            return "consumed"
         if in_trash and not self.options.trash:
             return _("in the Drive trash; not copied unless the step says 'trash: true'")
         base = member.name.rsplit("/", 1)[-1]
