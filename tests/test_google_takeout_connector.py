@@ -260,9 +260,19 @@ def test_extracted_parts_of_two_exports_are_refused(tmp_path: Path) -> None:
     for folder, job in (("Takeout", "A"), ("Takeout 2", "B")):
         (tmp_path / folder / "Drive").mkdir(parents=True)
         (tmp_path / folder / "Drive" / "x.txt").write_bytes(b"x")
-        (tmp_path / folder / "archive_browser.html").write_text(f"<div>{job}</div>")
+        (tmp_path / folder / "archive_browser.html").write_text(
+            f'<div class="job-id hidden">{job}</div><h1 class="header_title">Archive</h1>')
     with pytest.raises(FatalError, match="different Takeout exports"):
         open_takeout(tmp_path, ".").list_items()
+
+
+def test_a_copy_of_the_index_in_every_part_is_one_export(tmp_path: Path) -> None:
+    page = '<div class="job-id hidden">J1</div><div class="header_subtext">Jan 1 • 1 GB</div>'
+    for number in (1, 2):
+        _zip(tmp_path / f"takeout-20240101T000000Z-{number:03d}.zip", {
+            "Takeout/archive_browser.html": (page + f"<p>part {number}</p>").encode(),
+            f"Takeout/Drive/f{number}.txt": b"x"})
+    assert set(_read_all(open_takeout(tmp_path, "."))) == {"f1.txt", "f2.txt"}
 
 
 # -- point 12: what archive_browser.html lists but no part holds

@@ -15,6 +15,8 @@ import re
 BLOCK = re.compile(r'<div id="service-details-[^"]*"[^>]*>.*?(?=<div id="service-details-|\Z)',
                    re.DOTALL)
 HEADING = re.compile(r"<h1[^>]*>([^<]*)</h1>")
+JOB = re.compile(r'<div class="job-id[^"]*">([^<]*)</div>')
+CREATED = re.compile(r'<div class="header_subtext">([^<•&]*)')
 ENTRY = re.compile(r'<div class="extracted-folder-name">([^<]*)</div>|'
                    r'<div class="extracted-file-name">([^<]*)</div>')
 
@@ -35,4 +37,14 @@ def drive_listing(page: str, drive_folder: str) -> set[str] | None:
                 name = html.unescape(file_name).strip()
                 listed.add("/".join(p for p in (product, folder, name) if p))
         return listed
+    return None
+
+
+def export_identity(page: str) -> str | None:
+    """What tells one export's index from another's: its job id, else its creation time (the
+    page heading); None if the page has neither (then nothing can be concluded)."""
+    for pattern in (JOB, CREATED):
+        found = pattern.search(page)
+        if found and found.group(1).strip():
+            return html.unescape(found.group(1)).strip()
     return None

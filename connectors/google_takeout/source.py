@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from connectors.google_takeout.assembly import Assembly, Options
 from connectors.google_takeout.gzindex import GzipRandomAccess
+from connectors.google_takeout.index import export_identity
 from connectors.google_takeout.layout import Layout, find_layout
 from connectors.google_takeout.members import (
     Member,
@@ -86,8 +87,10 @@ class GoogleTakeoutSource(Source):
 
     @staticmethod
     def _refuse_two_indexes(members: list[Member]) -> None:
-        """Each export has one archive_browser.html: two different ones are two exports."""
-        pages = {m.content for m in members if m.name == "archive_browser.html" and m.content}
+        """Two archive_browser.html of different exports among the parts: two exports."""
+        # Every part may carry a copy of the index: only different exports' ids are a mix.
+        pages = {export_identity(m.content.decode("utf-8", "replace")) for m in members
+                 if m.name == "archive_browser.html" and m.content} - {None}
         if len(pages) > 1:
             where = sorted({str(m.archive) for m in members if m.name == "archive_browser.html"})
             raise FatalError(_(
