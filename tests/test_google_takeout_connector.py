@@ -446,3 +446,23 @@ def test_a_folder_of_per_account_exports_points_at_them(tmp_path: Path) -> None:
     assert "secretariat@jardin.example/takeout-20240610T080000Z" in str(raised.value)
     one = open_takeout(tmp_path, "export/secretariat@jardin.example/takeout-20240610T080000Z")
     assert _read_all(one) == {"a.txt": b"a"}
+
+
+def test_parts_unpacked_by_windows_into_folders_of_their_name_are_one_export(
+        tmp_path: Path) -> None:
+    # Windows' "Extract all" makes takeout-…-001/Takeout/…, takeout-…-002/Takeout/…
+    for number, name in ((1, "un.txt"), (2, "deux.txt")):
+        drive = tmp_path / "dl" / f"takeout-20240101T000000Z-{number:03d}" / "Takeout" / "Drive"
+        drive.mkdir(parents=True)
+        (drive / name).write_bytes(name.encode())
+    expected = {"un.txt": b"un.txt", "deux.txt": b"deux.txt"}
+    assert _read_all(open_takeout(tmp_path, "dl")) == expected
+    # Pointing at one part's Takeout folder finds the others, as for archives and for macOS.
+    assert _read_all(open_takeout(tmp_path, "dl/takeout-20240101T000000Z-001/Takeout")) == expected
+
+
+def test_pointing_at_the_first_macos_folder_finds_the_later_ones(tmp_path: Path) -> None:
+    for folder, name in (("Takeout", "un.txt"), ("Takeout 2", "deux.txt")):
+        (tmp_path / "dl" / folder / "Drive").mkdir(parents=True)
+        (tmp_path / "dl" / folder / "Drive" / name).write_bytes(name.encode())
+    assert set(_read_all(open_takeout(tmp_path, "dl/Takeout"))) == {"un.txt", "deux.txt"}

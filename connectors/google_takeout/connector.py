@@ -3,7 +3,8 @@
 Takeout splits an export into `takeout-<date>-001.zip`, `-002.zip`… (or `.tgz`); this source
 reads them where they are — the zip central directories, or each tgz in one streaming pass —
 so nothing is extracted to disk. Extracted folders work too (`Takeout/`, and `Takeout 2/`,
-`Takeout 3/`… as macOS's Archive Utility names the later parts).
+`Takeout 3/`… as macOS's Archive Utility names the later parts; `takeout-…-001/Takeout/`… as
+Windows unpacks them). Pointing at any part finds the others of its export.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from pathlib import Path
 from connectors.google_takeout.assembly import Options
 from connectors.google_takeout.layout import DRIVE_PRODUCTS, MY_DRIVE
 from connectors.google_takeout.parts import (
-    ARCHIVE,
+    EXTRACTED,
     Part,
     check_complete,
     extracted_roots,
     group_exports,
     mixed_exports_error,
+    part_candidates,
 )
 from connectors.google_takeout.source import GoogleTakeoutSource
 from migrate.connector import Connector, StepContext
@@ -55,19 +57,26 @@ class GoogleTakeoutConnector(Connector):
 
 def parts_for(path: Path) -> list[Path]:
     """The archives (or extracted folders) one export is made of, in part order."""
-    if path.is_file():
-        part = Part.parse(path)
-        if part is None:
-            return [path]
-        siblings = [p for p in path.parent.iterdir() if p.is_file() and ARCHIVE.search(p.name)]
-        exports, _others = group_exports(siblings)
+    if path.is_dir() and path.name == "Takeout" and Part.parse(path.parent) is not None:
+        path = path.parent  # the Takeout/ folder of one unpacked part: its export, all of it
+    if path.is_dir() and EXTRACTED.match(path.name) and len(extracted_roots(path.parent)) > 1:
+        return extracted_roots(path.parent)  # Takeout/ beside Takeout 2/…: the later parts
+    part = Part.parse(path) if path.exists() else None
+    if part is not None:
+        exports, _others = group_exports(part_candidates(path.parent))
         export = next(e for e in exports if any(p.path == path for p in e.parts))
         check_complete(export)
-        return [p.path for p in export.parts]
+        return export.roots
+    if path.is_file():
+        return [path]
     if not path.is_dir():
         raise FatalError(_("there is no Takeout archive or folder at {path}").format(path=path))
+    return _parts_in_folder(path)
+
+
+def _parts_in_folder(path: Path) -> list[Path]:
     roots = extracted_roots(path)
-    archives = sorted(p for p in path.iterdir() if p.is_file() and ARCHIVE.search(p.name))
+    archives = part_candidates(path)
     if roots and archives:
         raise FatalError(_(
             "{path} holds both Takeout archives and extracted Takeout folders; give the path "
@@ -98,7 +107,7 @@ def parts_for(path: Path) -> list[Path]:
     if others:
         return others
     check_complete(exports[0])
-    return [p.path for p in exports[0].parts]
+    return exports[0].roots
 
 
 def _is_takeout_folder(path: Path) -> bool:
@@ -111,8 +120,7 @@ def _exports_below(path: Path, depth: int = 2) -> list[Path]:
     """Folders under `path` (two levels at most) that hold an export."""
     found: list[Path] = []
     for child in sorted(p for p in path.iterdir() if p.is_dir()):
-        if extracted_roots(child) or any(ARCHIVE.search(p.name) for p in child.iterdir()
-                                         if p.is_file()):
+        if extracted_roots(child) or part_candidates(child):
             found.append(child)
         elif depth > 1:
             found += _exports_below(child, depth - 1)

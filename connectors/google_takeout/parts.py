@@ -8,7 +8,9 @@ exports, docs/decisions/0470-takeout-layouts.md). One export is therefore: the p
 name, plus the parts that continue its numbering within a week, plus its index part.
 
 macOS's Archive Utility unpacks part 1 into `Takeout/` and the next ones into `Takeout 2/`,
-`Takeout 3/`…: an extracted export is every `Takeout*` folder side by side.
+`Takeout 3/`…: an extracted export is every `Takeout*` folder side by side. Windows' "Extract
+all" unpacks each part into a folder of the part's name (`takeout-…-001/Takeout/…`): those
+folders are parts like the archives.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from migrate.i18n import _
 
 ARCHIVE = re.compile(r"\.(zip|tgz|tar\.gz)$", re.IGNORECASE)
 PART = re.compile(r"^takeout-(?P<time>\d{8}T\d{6}Z)(?:-(?P<segment>\d+))?-(?P<number>\d{3})"
-                  r"\.(?P<kind>zip|tgz|tar\.gz)$", re.IGNORECASE)
+                  r"(?:\.(?P<kind>zip|tgz|tar\.gz))?$", re.IGNORECASE)
 EXTRACTED = re.compile(r"^Takeout(?: (?P<number>\d+))?$")
 #: Parts of one export are all written within days; later exports are weeks apart at least.
 CONTINUATION = timedelta(days=7)
@@ -38,14 +40,20 @@ class Part:
     time: datetime
     segment: int | None
     number: int
-    kind: str  # "zip" or "tgz"
+    kind: str  # "zip", "tgz", or "folder": a part unpacked into a folder of its name
 
     @classmethod
     def parse(cls, path: Path) -> Part | None:
         match = PART.match(path.name)
         if not match:
             return None
-        kind = "zip" if match["kind"].lower() == "zip" else "tgz"
+        if match["kind"] is None:
+            # Windows' "Extract all" unpacks takeout-…-001.zip into takeout-…-001/Takeout/.
+            if not (path / "Takeout").is_dir():
+                return None
+            kind = "folder"
+        else:
+            kind = "zip" if match["kind"].lower() == "zip" else "tgz"
         segment = int(match["segment"]) if match["segment"] else None
         time = datetime.strptime(match["time"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         return cls(path, time, segment, int(match["number"]), kind)
@@ -56,6 +64,11 @@ class Export:
     """One export's parts, in reading order."""
 
     parts: list[Part] = field(default_factory=list)
+
+    @property
+    def roots(self) -> list[Path]:
+        """What the source reads: the archives, or the `Takeout` folder of each unpacked part."""
+        return [p.path / "Takeout" if p.kind == "folder" else p.path for p in self.parts]
 
     @property
     def first(self) -> Part:
@@ -125,6 +138,9 @@ def _attach_indexes(chains: list[Export]) -> list[Export]:
 def _is_index_part(path: Path) -> bool:
     """Whether a part holds only `archive_browser.html` (and is not a one-part export that
     happens to lie beside another export's parts)."""
+    if path.is_dir():
+        names = [p.name for p in (path / "Takeout").rglob("*") if p.is_file()]
+        return names == ["archive_browser.html"]
     if path.suffix.lower() != ".zip":
         return path.stat().st_size < INDEX_PART_MAX  # a tgz has no directory to look at
     try:
@@ -148,6 +164,12 @@ def check_complete(export: Export) -> None:
                 "example {name} beside the others): download every part before migrating"
             ).format(number=f"{missing[0]:03d}", name=example.name,
                      when=export.first.time.strftime("%Y-%m-%d %H:%M UTC")))
+
+
+def part_candidates(folder: Path) -> list[Path]:
+    """Archives in `folder`, and folders named like a part holding an unpacked `Takeout/`."""
+    return sorted(p for p in folder.iterdir() if (p.is_file() and ARCHIVE.search(p.name)) or
+                  (p.is_dir() and Part.parse(p) is not None))
 
 
 def extracted_roots(folder: Path) -> list[Path]:
