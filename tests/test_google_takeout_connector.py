@@ -5,6 +5,7 @@ entry times that are the export's."""
 from __future__ import annotations
 
 import calendar
+import gzip
 import io
 import json
 import random
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from connectors.google_takeout import GoogleTakeoutConnector
+from connectors.google_takeout.gzindex import GzipRandomAccess
 from migrate.connector import StepContext
 from migrate.errors import FatalError
 from migrate.model import ItemKind
@@ -466,3 +468,18 @@ def test_pointing_at_the_first_macos_folder_finds_the_later_ones(tmp_path: Path)
         (tmp_path / "dl" / folder / "Drive").mkdir(parents=True)
         (tmp_path / "dl" / folder / "Drive" / name).write_bytes(name.encode())
     assert set(_read_all(open_takeout(tmp_path, "dl/Takeout"))) == {"un.txt", "deux.txt"}
+
+
+def test_random_access_into_gzip_members_from_checkpoints(tmp_path: Path) -> None:
+    rng = random.Random(9)
+    data = rng.randbytes(3_000_000) + b"abc" * 2_000_000
+    path = tmp_path / "deux-membres.gz"
+    path.write_bytes(gzip.compress(data[:4_000_000]) + gzip.compress(data[4_000_000:]))
+    reader = GzipRandomAccess(path)
+    reader.span = 1 << 20  # checkpoints every MiB, so this small file has some
+    with reader.stream() as whole:
+        assert whole.read() == data  # concatenated members read as one stream
+    for offset, size in [(5_000_000, 1000), (123, 456), (8_999_000, 1000), (3_999_990, 20)]:
+        with reader.open_range(offset, size) as part:
+            assert part.read() == data[offset:offset + size], offset
+    assert reader.counters.seeks >= 3 and reader.counters.starts_from_zero <= 2

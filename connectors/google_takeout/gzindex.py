@@ -195,14 +195,13 @@ class GzipRandomAccess:
         if cursor.state.unconsumed_tail:
             return  # the state is mid-input: not a point one can resume from with a seek
         with self._lock:
-            last = self._checkpoints[-1].out_pos if self._checkpoints else 0
-            if out_end - last < self.span:
-                return
+            # One checkpoint per span at most, wherever the cursor is (a read out of order
+            # fills the gaps it goes through); none within the first span (byte 0 is one).
             positions = [c.out_pos for c in self._checkpoints]
             index = bisect.bisect_left(positions, out_end)
-            if index < len(positions) and positions[index] - out_end < self.span:
-                return
-            if index > 0 and out_end - positions[index - 1] < self.span:
+            before = positions[index - 1] if index > 0 else 0
+            if out_end - before < self.span or (
+                    index < len(positions) and positions[index] - out_end < self.span):
                 return
             self._checkpoints.insert(index, _Checkpoint(out_end, cursor.in_pos,
                                                         cursor.state.copy(), cursor.pending,
