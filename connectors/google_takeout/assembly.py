@@ -41,6 +41,7 @@ class Assembly:
         self._by_name: dict[str, list[Member]] = {}
         for member in self.drive:
             self._by_name.setdefault(member.name, []).append(member)
+        self.described = False  # whether the export carries Drive metadata files
         self.matched = self._match()
 
     def _match(self) -> Matched:
@@ -52,7 +53,7 @@ class Assembly:
                     candidates[member.name] = info
         # Comments files come with the metadata files (Workspace exports, shared drives'):
         # in a personal Takeout a "-comments.html" is the user's own file.
-        described = self.layout.workspace or bool(candidates)
+        self.described = described = self.layout.workspace or bool(candidates)
         comments, entries = [], []
         for member in self.drive:
             if member.name in candidates:
@@ -125,7 +126,7 @@ class Assembly:
             return _("the comments of '{name}' as Google exported them; Nextcloud keeps no "
                      "comments from Drive, so they are not copied").format(
                          name=self.matched.comments[member.name].rsplit("/", 1)[-1])
-        if at_root and ((EXPORT_FILES.match(base) and self.layout.workspace)
+        if at_root and ((EXPORT_FILES.match(base) and self.described)
                         or base == "Shared Drive Metadata.json"):
             return _("Google's description of the export ({name}), not a Drive file; not "
                      "copied").format(name=base)
