@@ -483,3 +483,14 @@ def test_random_access_into_gzip_members_from_checkpoints(tmp_path: Path) -> Non
         with reader.open_range(offset, size) as part:
             assert part.read() == data[offset:offset + size], offset
     assert reader.counters.seeks >= 3 and reader.counters.starts_from_zero <= 2
+
+
+def test_a_name_ending_with_a_space_is_not_reported_missing(tmp_path: Path) -> None:
+    page = ('<div id="service-details-DRIVE" class="service-detail"><h1>Drive</h1>'
+            '<div class="extracted-folder-name">Brouillons </div>'
+            '<div class="file-leaf"><div class="extracted-file-name">idée .txt</div></div></div>')
+    _zip(tmp_path / "takeout-20240101T000000Z-001.zip", {
+        "Takeout/archive_browser.html": page.encode(),
+        "Takeout/Drive/Brouillons /idée .txt": b"x"})
+    items = list(open_takeout(tmp_path, ".").list_items().items)
+    assert [(i.path, i.skip_reason) for i in items] == [("Brouillons /idée .txt", None)]

@@ -160,12 +160,13 @@ class Assembly:
         listed = drive_listing(pages[0].decode("utf-8", "replace"), self.layout.drive)
         if not listed:
             return []
-        have = {m.name for m in self.members}
+        # The page's names are trimmed (a name may end with a space in the archive).
+        have = {_trimmed(m.name) for m in self.members}
         pairs = {tuple(name.rsplit("/", 2)[-2:]) for name in have}
         missing = []
-        for name in sorted(listed - have):
-            if tuple(name.rsplit("/", 2)[-2:]) in pairs:
-                continue  # listed with a shorter folder name than the archive uses
+        for name in sorted(listed):
+            if _trimmed(name) in have or tuple(_trimmed(name).rsplit("/", 2)[-2:]) in pairs:
+                continue  # present (maybe listed with a shorter folder name than it has)
             placed = self.layout.place(name, is_folder=False)
             path = self._relative(placed.path) if placed.path else None
             if path is None or path in present or (placed.in_trash and not self.options.trash):
@@ -185,3 +186,7 @@ class Assembly:
         if path.startswith(self.location + "/"):
             return path[len(self.location) + 1:]
         return None
+
+
+def _trimmed(name: str) -> str:
+    return "/".join(part.strip() for part in name.split("/"))
