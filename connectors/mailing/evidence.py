@@ -97,7 +97,9 @@ def evidence_class(meta: Mapping[str, Any]) -> str:
     found = UNDOCUMENTED
     for time_key, ip_key in EVIDENCE_PAIRS:
         if consent.get(time_key) and consent.get(ip_key):
-            if instant(consent[time_key]) and address_problem(consent[ip_key]) is None:
+            # The time is taken as written (a spreadsheet may write it its own way); the
+            # address is what tells an import from a person.
+            if address_problem(consent[ip_key]) is None:
                 return DOCUMENTED
             found = IMPORT_ADDRESS
     return found
