@@ -494,3 +494,14 @@ def test_a_name_ending_with_a_space_is_not_reported_missing(tmp_path: Path) -> N
         "Takeout/Drive/Brouillons /idée .txt": b"x"})
     items = list(open_takeout(tmp_path, ".").list_items().items)
     assert [(i.path, i.skip_reason) for i in items] == [("Brouillons /idée .txt", None)]
+
+
+def test_archives_and_their_unpacked_copies_side_by_side_are_read_once(tmp_path: Path) -> None:
+    make_zips(tmp_path)  # takeout-…-001.zip, -002.zip, and Windows unpacked them beside
+    for number in (1, 2):
+        archive = tmp_path / f"takeout-20240101T000000Z-{number:03d}.zip"
+        with zipfile.ZipFile(archive) as opened:
+            opened.extractall(tmp_path / archive.stem)
+    source = open_takeout(tmp_path, ".")
+    assert all(Path(p).suffix == ".zip" for p in source.parts)
+    assert _read_all(source) == CONTENT

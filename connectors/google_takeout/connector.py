@@ -21,6 +21,7 @@ from connectors.google_takeout.parts import (
     group_exports,
     mixed_exports_error,
     part_candidates,
+    prefer_archives,
 )
 from connectors.google_takeout.source import GoogleTakeoutSource
 from migrate.connector import Connector, StepContext
@@ -97,6 +98,7 @@ def _parts_in_folder(path: Path) -> list[Path]:
         raise FatalError(_("{path} holds no Takeout archive (takeout-….zip or .tgz) and no "
                            "Takeout folder").format(path=path))
     exports, others = group_exports(archives)
+    exports = prefer_archives(exports)
     if len(exports) + len(others) > 1:
         if others:
             raise FatalError(_(

@@ -119,6 +119,17 @@ def _chain_for(chains: list[Export], part: Part) -> Export | None:
     return None
 
 
+def prefer_archives(exports: list[Export]) -> list[Export]:
+    """Leave out unpacked copies of parts whose archives are there too (Windows unpacks
+    `takeout-…-001.zip` beside itself, into `takeout-…-001/`): the same export, read once."""
+    def names(export: Export) -> set[tuple[datetime, int | None, int]]:
+        return {(p.time, p.segment, p.number) for p in export.parts}
+
+    archived = [names(e) for e in exports if e.first.kind != "folder"]
+    return [e for e in exports
+            if e.first.kind != "folder" or not any(names(e) <= other for other in archived)]
+
+
 def _attach_indexes(chains: list[Export]) -> list[Export]:
     """A lone `-001` part beside segmented parts is their export's index (archive_browser.html)."""
     segmented = [c for c in chains if any(p.segment is not None for p in c.parts)]
