@@ -311,9 +311,9 @@ class LocalTarget(Target):
                     inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
                                     dir_fd=descriptor)
                 except OSError as error:
-                    if error.errno in (errno.ELOOP, errno.ENOTDIR):
+                    if error.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(part, descriptor):
                         raise _not_a_folder(self.root, parts[: depth + 1]) from None
-                    raise
+                    raise  # a file where a folder should be: a failure to look at, as before
                 os.close(descriptor)
                 descriptor = inner
                 if create:
@@ -411,6 +411,13 @@ class LocalTarget(Target):
         return TargetEntry(change.target_name, ItemKind.FILE,
                            Fingerprint(info.st_size, info.st_mtime_ns / 1e9, f"sha256:{actual}"),
                            {})
+
+
+def _is_link(name: str, folder: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _not_a_folder(root: Path, parts: list[str]) -> SkipItem:

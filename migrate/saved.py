@@ -35,7 +35,7 @@ def is_saved_plan(path: Path) -> bool:
     if path.suffix.lower() != ".json":
         return False
     try:
-        with open(path, encoding="utf-8") as stream:
+        with open(path, encoding="utf-8", errors="replace") as stream:
             return FORMAT in stream.read(200)
     except OSError:
         return False

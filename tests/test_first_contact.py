@@ -15,11 +15,11 @@ from tests.helpers import migrate, write_plan
 
 
 def test_one_step_and_one_connection_are_singular(tmp_path: Path) -> None:
-    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / "a").mkdir(parents=True)
     plan = tmp_path / "plan.yaml"
     plan.write_text("version: 1\norganisation: Les Essais\nconnections:\n"
                     "  here: {type: local, path: source}\nsteps:\n  - id: files\n"
-                    "    copy: {from: here, to: here:/../copie}\n", encoding="utf-8")
+                    "    copy: {from: 'here:/a', to: 'here:/copie'}\n", encoding="utf-8")
     result = migrate("validate", plan)
     assert result.returncode == 0, result.stderr
     assert "is valid: 1 connection, 1 step." in result.stdout
@@ -75,7 +75,7 @@ def test_a_refused_connection_is_not_called_lost(tmp_path: Path) -> None:
     plan.write_text("version: 1\norganisation: Les Essais\nconnections:\n"
                     "  here: {type: local, path: source}\n"
                     f"  cloud: {{type: nextcloud, url: 'http://127.0.0.1:{port}', user: u,"
-                    " password: p}\nsteps:\n  - id: files\n    copy: {from: here, to: cloud}\n",
+                    " password: mot-de-passe-essai}\nsteps:\n  - id: files\n    copy: {from: here, to: cloud}\n",
                     encoding="utf-8")
     result = migrate("plan", plan)
     assert result.returncode == 1
