@@ -559,3 +559,37 @@ def test_a_cycle_of_parents_lands_under_orphans_instead_of_vanishing():
         "f": {"id": "f", "name": "f.txt", "mimeType": "text/plain", "parents": ["A"],
               "ownedByMe": True}})
     assert listing.in_scope() == {"A": "Orphans/B/A", "B": "Orphans/B", "f": "Orphans/B/A/f.txt"}
+
+
+def test_an_organizer_may_acknowledge_abuse_a_reader_may_not(google_drive_server, tmp_path):
+    drive = google_drive_server.drive
+    managed, read_only = drive.add_shared_drive("Bureau"), drive.add_shared_drive("Fédé",
+                                                                                   role="reader")
+    for shared in (managed, read_only):
+        drive.flag_abuse(drive.add_file("outil.exe", shared.id, b"MZ" + shared.id.encode()).id)
+    source = open_drive(google_drive_server, tmp_path, shared_drives="all",
+                        acknowledge_abuse=True)
+    items = by_path(source)
+    with source.open(items["Shared drives/Bureau/outil.exe"]) as stream:
+        assert stream.read() == b"MZ" + managed.id.encode()
+    with pytest.raises(SkipItem, match="neither"), \
+            source.open(items["Shared drives/Fédé/outil.exe"]):
+        pass
+
+
+def test_a_change_to_a_shared_drive_itself_means_a_full_listing(google_drive_server, tmp_path):
+    drive = google_drive_server.drive
+    drive.add_file("a.txt", None, b"a")
+    state = tmp_path / ".migrate"
+    state.mkdir()
+    key = google_drive_server.auth.create_service_account(google_drive_server.token_uri)
+    cursor = dict(open_drive(google_drive_server, tmp_path, key=key, shared_drives="all",
+                             state_dir=state).list_items().cursor)
+    newcomer = drive.add_shared_drive("Nouveau")  # a drive change in the feed
+    drive.add_file("b.txt", newcomer.id, b"b")
+    google_drive_server.requests.reset()
+    source = open_drive(google_drive_server, tmp_path, key=key, shared_drives="all",
+                        state=cursor, state_dir=state)
+    assert sorted(i.path for i in source.list_items().items) == [
+        "Shared drives/Nouveau/b.txt", "a.txt"]
+    assert google_drive_server.requests.by_endpoint["files.list"] == 2

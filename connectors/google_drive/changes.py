@@ -85,7 +85,8 @@ def scope_key(listing: DriveListing) -> dict[str, Any]:
 def snapshot_of(listing: DriveListing, token: str) -> dict[str, Any]:
     return {"version": SNAPSHOT_VERSION, "token": token, "scope": scope_key(listing),
             "roots": listing.roots, "root_names": listing.root_names, "files": listing.files,
-            "drive_grants": listing.drive_grants, "unread_sharing": listing.unread_sharing}
+            "drive_grants": listing.drive_grants, "unread_sharing": listing.unread_sharing,
+            "managed_drives": sorted(listing.managed_drives)}
 
 
 def fetch_changes(listing: DriveListing, cursor: Mapping[str, Any],
@@ -99,6 +100,7 @@ def fetch_changes(listing: DriveListing, cursor: Mapping[str, Any],
     listing.roots.update(snapshot["roots"])
     listing.root_names.update(snapshot["root_names"])
     listing.files.update(snapshot["files"])
+    listing.managed_drives.update(snapshot.get("managed_drives", []))
     try:
         changed, new_token = _read_changes(listing, str(token))
     except (FatalError, TransientError):

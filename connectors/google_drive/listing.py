@@ -100,12 +100,14 @@ class DriveListing:
         #: Shared-drive item id -> its grants (permissions.list), or why they were not read.
         self.drive_grants: dict[str, list[dict[str, Any]]] = {}
         self.unread_sharing: dict[str, str] = {}
+        #: Shared drives the account organizes (it may then acknowledge abuse on their files).
+        self.managed_drives: set[str] = set()
         self._paths: dict[str, str | None] = {}
 
     def reset(self) -> None:
         """Forget what was read, before listing everything again."""
         for found in (self.files, self.roots, self.root_names, self.drive_grants,
-                      self.unread_sharing, self._paths):
+                      self.unread_sharing, self.managed_drives, self._paths):
             found.clear()
 
     def call(self, request: Any, what: str) -> Any:
@@ -164,11 +166,14 @@ class DriveListing:
         page_token = None
         while True:
             page = self.call(self.client.service.drives().list(
-                pageSize=100, pageToken=page_token, fields="nextPageToken,drives(id,name)"),
+                pageSize=100, pageToken=page_token,
+                fields="nextPageToken,drives(id,name,capabilities(canManageMembers))"),
                 _("the list of shared drives"))
             for drive in page.get("drives", []):
                 if wanted == "all" or drive["name"] in wanted:
                     self.add_drive_root(drive["id"], drive["name"])
+                    if (drive.get("capabilities") or {}).get("canManageMembers"):
+                        self.managed_drives.add(drive["id"])  # the account is an organizer
                     found.append((drive["id"], drive["name"]))
             page_token = page.get("nextPageToken")
             if not page_token:
