@@ -85,7 +85,8 @@ def scope_key(listing: DriveListing) -> dict[str, Any]:
 def snapshot_of(listing: DriveListing, token: str) -> dict[str, Any]:
     return {"version": SNAPSHOT_VERSION, "token": token, "scope": scope_key(listing),
             "roots": listing.roots, "root_names": listing.root_names, "files": listing.files,
-            "drive_grants": listing.drive_grants, "unread_sharing": listing.unread_sharing}
+            "drive_grants": listing.drive_grants, "unread_sharing": listing.unread_sharing,
+            "managed_drives": sorted(listing.managed_drives)}
 
 
 def fetch_changes(listing: DriveListing, cursor: Mapping[str, Any],
@@ -99,6 +100,7 @@ def fetch_changes(listing: DriveListing, cursor: Mapping[str, Any],
     listing.roots.update(snapshot["roots"])
     listing.root_names.update(snapshot["root_names"])
     listing.files.update(snapshot["files"])
+    listing.managed_drives.update(snapshot.get("managed_drives", []))
     try:
         changed, new_token = _read_changes(listing, str(token))
     except (FatalError, TransientError):
@@ -109,11 +111,28 @@ def fetch_changes(listing: DriveListing, cursor: Mapping[str, Any],
     if changed is None:
         listing.reset()
         return None
+    stale = changed | _inside(listing, changed)  # a folder's grants reach all inside it
     listing.drive_grants.update({k: v for k, v in snapshot["drive_grants"].items()
-                                 if k not in changed and k in listing.files})
+                                 if k not in stale and k in listing.files})
     listing.unread_sharing.update({k: v for k, v in snapshot["unread_sharing"].items()
-                                   if k not in changed and k in listing.files})
+                                   if k not in stale and k in listing.files})
     return new_token
+
+
+def _inside(listing: DriveListing, folders: set[str]) -> set[str]:
+    """Every item below one of `folders` (their sharing may have changed with theirs)."""
+    children: dict[str, list[str]] = {}
+    for file_id, entry in listing.files.items():
+        for parent in entry.get("parents") or []:
+            children.setdefault(parent, []).append(file_id)
+    found: set[str] = set()
+    pending = [f for f in folders if f in children]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            if child not in found:
+                found.add(child)
+                pending.append(child)
+    return found
 
 
 def _read_changes(listing: DriveListing, token: str) -> tuple[set[str] | None, str]:

@@ -58,11 +58,6 @@ def reasons_of(error: Exception) -> list[str]:
     return [reason for reason in dict.fromkeys(found) if reason]
 
 
-def reason_of(error: Exception) -> str:
-    """Google's first `reason` for an HttpError ("" when the body carries none)."""
-    return next(iter(reasons_of(error)), "")
-
-
 @dataclass(frozen=True)
 class QuotaAnswer:
     """A "too many requests" answer: the per-minute limit it states, the delay it asks."""

@@ -59,6 +59,10 @@ def build_items(listing: DriveListing) -> list[SourceItem]:
                    or (_is_drive_top_folder(listing, file_id)
                        and file_id in listing.drive_grants))]
     _add_sharing(listing, items)
+    for item in items:  # a shared drive's organizers may acknowledge abuse, like owners
+        if item.meta.get("how") == "media" and listing.files.get(
+                item.meta["content_id"], {}).get("driveId") in listing.managed_drives:
+            item.meta["may_acknowledge_abuse"] = True
     _rank_duplicates(listing, items)
     add_levels(listing, items)
     return sorted(items, key=lambda i: (i.path, i.key))

@@ -32,6 +32,7 @@ MEMBER_FIELDS = f"{PERMISSION_FIELDS},permissionDetails(permissionType)"
 FILE_FIELDS = ("id,name,mimeType,parents,size,md5Checksum,modifiedTime,createdTime,version,"
                "headRevisionId,driveId,ownedByMe,webViewLink,exportLinks,"
                "capabilities(canDownload,canShare),copyRequiresWriterPermission,"
+               "hasAugmentedPermissions,"
                "downloadRestrictions,"
                f"shortcutDetails(targetId,targetMimeType),permissions({PERMISSION_FIELDS})")
 PAGE_SIZE = 1000
@@ -100,12 +101,14 @@ class DriveListing:
         #: Shared-drive item id -> its grants (permissions.list), or why they were not read.
         self.drive_grants: dict[str, list[dict[str, Any]]] = {}
         self.unread_sharing: dict[str, str] = {}
+        #: Shared drives the account organizes (it may then acknowledge abuse on their files).
+        self.managed_drives: set[str] = set()
         self._paths: dict[str, str | None] = {}
 
     def reset(self) -> None:
         """Forget what was read, before listing everything again."""
         for found in (self.files, self.roots, self.root_names, self.drive_grants,
-                      self.unread_sharing, self._paths):
+                      self.unread_sharing, self.managed_drives, self._paths):
             found.clear()
 
     def call(self, request: Any, what: str) -> Any:
@@ -164,11 +167,14 @@ class DriveListing:
         page_token = None
         while True:
             page = self.call(self.client.service.drives().list(
-                pageSize=100, pageToken=page_token, fields="nextPageToken,drives(id,name)"),
+                pageSize=100, pageToken=page_token,
+                fields="nextPageToken,drives(id,name,capabilities(canManageMembers))"),
                 _("the list of shared drives"))
             for drive in page.get("drives", []):
                 if wanted == "all" or drive["name"] in wanted:
                     self.add_drive_root(drive["id"], drive["name"])
+                    if (drive.get("capabilities") or {}).get("canManageMembers"):
+                        self.managed_drives.add(drive["id"])  # the account is an organizer
                     found.append((drive["id"], drive["name"]))
             page_token = page.get("nextPageToken")
             if not page_token:
@@ -238,22 +244,38 @@ class DriveListing:
         return scoped
 
     def fetch_shared_drive_permissions(self, ids: list[str]) -> None:
-        """permissions.list for each shared-drive item the account may share. Readers and
-        commenters may not list who has access (Drive answers 403): what cannot be read is
-        said in `unread_sharing`, and the listing goes on."""
+        """The grants of each shared-drive item. An item without permissions of its own
+        (`hasAugmentedPermissions` false) has exactly its folder's, so only top-level items
+        and items with their own grants cost a permissions.list. Readers and commenters may
+        not list who has access (Drive answers 403): what cannot be read is said in
+        `unread_sharing`, and the listing goes on."""
         for file_id in ids:
-            if file_id in self.drive_grants or file_id in self.unread_sharing:
-                continue  # read before, unchanged since (a re-run from the changes feed)
-            entry = self.files[file_id]
-            if (entry.get("capabilities") or {}).get("canShare") is False:
-                self.unread_sharing[file_id] = _("this account may only read this shared "
-                                                 "drive, and Google shows its sharing to "
-                                                 "those who may share only")
-                continue
-            try:
-                self.drive_grants[file_id] = self._permissions(file_id)
-            except SkipItem as refused:
-                self.unread_sharing[file_id] = str(refused)
+            self._grants_for(file_id, set())
+
+    def _grants_for(self, file_id: str, seen: set[str]) -> None:
+        if file_id in self.drive_grants or file_id in self.unread_sharing:
+            return  # read already (or before, unchanged since: a re-run from the changes feed)
+        seen.add(file_id)
+        entry = self.files[file_id]
+        parent = (entry.get("parents") or [None])[0]
+        if entry.get("hasAugmentedPermissions") is False and parent in self.files \
+                and parent not in seen \
+                and self.files[parent].get("driveId") == entry.get("driveId"):
+            self._grants_for(parent, seen)
+            if parent in self.drive_grants:
+                self.drive_grants[file_id] = self.drive_grants[parent]
+            else:
+                self.unread_sharing[file_id] = self.unread_sharing[parent]
+            return
+        if (entry.get("capabilities") or {}).get("canShare") is False:
+            self.unread_sharing[file_id] = _("this account may only read this shared drive, "
+                                             "and Google shows its sharing to those who may "
+                                             "share only")
+            return
+        try:
+            self.drive_grants[file_id] = self._permissions(file_id)
+        except SkipItem as refused:
+            self.unread_sharing[file_id] = str(refused)
 
     def _permissions(self, file_id: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

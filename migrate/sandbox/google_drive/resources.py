@@ -143,6 +143,8 @@ def file_resource(
     if item.drive_id:
         resource["driveId"] = item.drive_id
         resource["teamDriveId"] = item.drive_id
+        # Only shared-drive items say whether they have grants of their own.
+        resource["hasAugmentedPermissions"] = bool(item.permissions)
     _add_kind_fields(state, item, base_url, resource, wanted)
     return resource
 
