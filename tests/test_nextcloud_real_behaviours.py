@@ -300,3 +300,65 @@ def test_marker_only_renames_are_listed_among_many_creations(
     assert report.returncode == 0, report.stdout + report.stderr
     renamed = [x for x in report.stdout.splitlines() if "already-lookalike" in x]
     assert renamed and "renamed names use" in " ".join(renamed), report.stdout
+
+
+# --- 7 and 8: share recipients checked at plan time; public links come back with 17 ---------
+
+
+def drive_plan(folder: Path, drive: object, cloud: NextcloudServer, identities: str) -> Path:
+    plan = folder / "plan.yaml"
+    plan.write_text(
+        "version: 1\norganisation: Essais\nconnections:\n"
+        f"  drive: {{type: google_drive, api_endpoint: \"{drive.api_endpoint}\"}}\n"  # type: ignore[attr-defined]
+        f"  cloud: {{type: nextcloud, url: '{cloud.url}', user: alice, "
+        "password: '${env:NC_PASSWORD}'}\n"
+        "steps:\n  - id: docs\n    copy: {from: 'drive:/', to: 'cloud:/Partages'}\n"
+        f"    with: {{sharing: map, identities: {identities}}}\n", encoding="utf-8")
+    return plan
+
+
+def test_unknown_share_recipients_are_said_in_the_plan_not_failed_at_apply(
+        google_drive_server, nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
+    drive = google_drive_server.drive
+    known = drive.add_file("pour-bob.txt", None, b"bob", mime_type="text/plain")
+    drive.add_permission(known.id, "user", "reader", email_address="bob@asso.org")
+    ghost = drive.add_file("pour-fantome.txt", None, b"ghost", mime_type="text/plain")
+    drive.add_permission(ghost.id, "user", "writer", email_address="ghost@asso.org")
+    drive.add_permission(ghost.id, "group", "reader", email_address="ca@asso.org")
+    public = drive.add_file("affiche.pdf", None, b"%PDF", mime_type="application/pdf")
+    drive.add_permission(public.id, "anyone", "reader")
+    identities = ('{"bob@asso.org": bob, "ghost@asso.org": fantome, '
+                  '"ca@asso.org": {group: conseil}}')
+    plan = drive_plan(tmp_path, google_drive_server, nextcloud_server, identities)
+    planned = run("plan", plan, server=nextcloud_server)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "'fantome', which is not an account on the server" in planned.stdout
+    assert "the group 'conseil', which does not exist on the server" in planned.stdout
+    assert "share: user bob can read" in planned.stdout
+    applied = run("apply", plan, "--yes", server=nextcloud_server)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "could not be shared" not in applied.stdout + applied.stderr
+    shares = {(s["path"], s["share_type"], s["share_with"], s["permissions"])
+              for s in nextcloud_server.state.shares.values()}
+    assert shares == {("/Partages/pour-bob.txt", 0, "bob", 1),
+                      ("/Partages/affiche.pdf", 3, None, 17)}  # 17: Nextcloud adds share
+    again = run("apply", plan, "--yes", server=nextcloud_server)  # a link with 17 is kept
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(nextcloud_server.state.shares) == 2
+
+
+def test_sharees_search_as_nextcloud_answers_it(nextcloud_server: NextcloudServer,
+                                                nextcloud_session: requests.Session) -> None:
+    url = f"{nextcloud_server.url}/ocs/v2.php/apps/files_sharing/api/v1/sharees"
+
+    def search(**params: object) -> requests.Response:
+        return nextcloud_session.get(url, headers=OCS, params={"format": "json", **params})
+
+    assert search(search="bob").status_code == 400  # itemType is required
+    found = search(search="BOB", itemType="file").json()["ocs"]["data"]
+    assert [e["value"] for e in found["exact"]["users"]] == [{"shareType": 0,
+                                                              "shareWith": "bob"}]
+    assert found["users"] == [] and found["exact"]["groups"] == []
+    partial = search(search="o", itemType="file", **{"shareType[]": 0}).json()["ocs"]["data"]
+    assert [e["value"]["shareWith"] for e in partial["users"]] == ["bob"]
+    assert partial["groups"] == []
