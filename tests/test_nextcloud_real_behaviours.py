@@ -9,8 +9,6 @@ from pathlib import Path
 
 import requests
 
-from connectors.dav.collisions import NameFolding
-from connectors.local import LocalSource, LocalTarget, probe_folding
 from migrate.sandbox.nextcloud import NextcloudServer
 from tests.test_nextcloud_migration import run, write_plan
 
@@ -104,6 +102,9 @@ def test_local_target_on_a_folding_disk_numbers_case_and_unicode_twins(tmp_path:
     """A macOS or Windows disk sees `café`/`café` and `Readme`/`README` as one name: the
     local target numbers the second of each, stably, and says why. (This machine's disk does
     not fold, so the folding the probe would find is given.)"""
+    from connectors.dav.collisions import NameFolding
+    from connectors.local import LocalSource, LocalTarget, probe_folding
+
     source = tmp_path / "source"
     twins_in(source)
     (source / "Readme.txt").write_bytes(b"mixed")
