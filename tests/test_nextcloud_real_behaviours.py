@@ -51,23 +51,44 @@ def test_nfc_and_nfd_twins_arrive_as_two_files_one_renamed_then_nothing_to_do(
         assert "3 unchanged" in again.stdout
 
 
-def test_webdav_target_keeps_unicode_twins_apart(nextcloud_server: NextcloudServer,
-                                                 tmp_path: Path) -> None:
-    twins_in(tmp_path / "source")
-    plan = tmp_path / "plan.yaml"
+def webdav_plan(folder: Path, server: NextcloudServer, options: str = "") -> Path:
+    plan = folder / "plan.yaml"
     plan.write_text(
         "version: 1\norganisation: Essais\nconnections:\n"
         "  here: {type: local, path: source}\n"
-        f"  dav: {{type: webdav, url: '{nextcloud_server.dav_url()}', user: alice, "
-        "password: '${env:NC_PASSWORD}'}\n"
+        f"  dav: {{type: webdav, url: '{server.dav_url()}', user: alice, "
+        f"password: '${{env:NC_PASSWORD}}'{options}}}\n"
         "steps:\n  - id: files\n    copy: {from: here, to: 'dav:/Documents'}\n",
         encoding="utf-8")
+    return plan
+
+
+def test_webdav_target_keeps_unicode_twins_apart(nextcloud_server: NextcloudServer,
+                                                 tmp_path: Path) -> None:
+    twins_in(tmp_path / "source")
+    plan = webdav_plan(tmp_path, nextcloud_server)
     applied = run("apply", plan, "--yes", server=nextcloud_server)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert sorted(stored(nextcloud_server).values()) == [b"plain", b"typed on Windows",
                                                          b"typed on a Mac"]
     again = run("plan", plan, "--detailed-exitcode", server=nextcloud_server)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_webdav_target_that_ignores_case_numbers_case_twins(nextcloud_server: NextcloudServer,
+                                                            tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "Budget.ods").write_bytes(b"capital")
+    (source / "budget.ods").write_bytes(b"lower")
+    plan = webdav_plan(tmp_path, nextcloud_server, ", case_insensitive: true")
+    planned = run("plan", plan, server=nextcloud_server)
+    assert "it ignores upper and lower case" in planned.stdout, planned.stdout
+    applied = run("apply", plan, "--yes", server=nextcloud_server)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert stored(nextcloud_server) == {"Budget.ods": b"capital",
+                                        "budget (2).ods": b"lower"}
+    assert run("plan", plan, "--detailed-exitcode", server=nextcloud_server).returncode == 0
 
 
 def test_group_folders_app_answers_on_index_php_not_ocs_v2(tmp_path: Path) -> None:
