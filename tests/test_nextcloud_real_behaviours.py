@@ -9,8 +9,6 @@ from pathlib import Path
 
 import requests
 
-from connectors.dav.collisions import NameFolding
-from connectors.local import LocalSource, LocalTarget, probe_folding
 from migrate.sandbox.nextcloud import NextcloudServer
 from tests.test_nextcloud_migration import run, write_plan
 
@@ -53,23 +51,44 @@ def test_nfc_and_nfd_twins_arrive_as_two_files_one_renamed_then_nothing_to_do(
         assert "3 unchanged" in again.stdout
 
 
-def test_webdav_target_keeps_unicode_twins_apart(nextcloud_server: NextcloudServer,
-                                                 tmp_path: Path) -> None:
-    twins_in(tmp_path / "source")
-    plan = tmp_path / "plan.yaml"
+def webdav_plan(folder: Path, server: NextcloudServer, options: str = "") -> Path:
+    plan = folder / "plan.yaml"
     plan.write_text(
         "version: 1\norganisation: Essais\nconnections:\n"
         "  here: {type: local, path: source}\n"
-        f"  dav: {{type: webdav, url: '{nextcloud_server.dav_url()}', user: alice, "
-        "password: '${env:NC_PASSWORD}'}\n"
+        f"  dav: {{type: webdav, url: '{server.dav_url()}', user: alice, "
+        f"password: '${{env:NC_PASSWORD}}'{options}}}\n"
         "steps:\n  - id: files\n    copy: {from: here, to: 'dav:/Documents'}\n",
         encoding="utf-8")
+    return plan
+
+
+def test_webdav_target_keeps_unicode_twins_apart(nextcloud_server: NextcloudServer,
+                                                 tmp_path: Path) -> None:
+    twins_in(tmp_path / "source")
+    plan = webdav_plan(tmp_path, nextcloud_server)
     applied = run("apply", plan, "--yes", server=nextcloud_server)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert sorted(stored(nextcloud_server).values()) == [b"plain", b"typed on Windows",
                                                          b"typed on a Mac"]
     again = run("plan", plan, "--detailed-exitcode", server=nextcloud_server)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_webdav_target_that_ignores_case_numbers_case_twins(nextcloud_server: NextcloudServer,
+                                                            tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "Budget.ods").write_bytes(b"capital")
+    (source / "budget.ods").write_bytes(b"lower")
+    plan = webdav_plan(tmp_path, nextcloud_server, ", case_insensitive: true")
+    planned = run("plan", plan, server=nextcloud_server)
+    assert "it ignores upper and lower case" in planned.stdout, planned.stdout
+    applied = run("apply", plan, "--yes", server=nextcloud_server)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert stored(nextcloud_server) == {"Budget.ods": b"capital",
+                                        "budget (2).ods": b"lower"}
+    assert run("plan", plan, "--detailed-exitcode", server=nextcloud_server).returncode == 0
 
 
 def test_group_folders_app_answers_on_index_php_not_ocs_v2(tmp_path: Path) -> None:
@@ -104,6 +123,9 @@ def test_local_target_on_a_folding_disk_numbers_case_and_unicode_twins(tmp_path:
     """A macOS or Windows disk sees `café`/`café` and `Readme`/`README` as one name: the
     local target numbers the second of each, stably, and says why. (This machine's disk does
     not fold, so the folding the probe would find is given.)"""
+    from connectors.dav.collisions import NameFolding
+    from connectors.local import LocalSource, LocalTarget, probe_folding
+
     source = tmp_path / "source"
     twins_in(source)
     (source / "Readme.txt").write_bytes(b"mixed")
@@ -300,3 +322,65 @@ def test_marker_only_renames_are_listed_among_many_creations(
     assert report.returncode == 0, report.stdout + report.stderr
     renamed = [x for x in report.stdout.splitlines() if "already-lookalike" in x]
     assert renamed and "renamed names use" in " ".join(renamed), report.stdout
+
+
+# --- 7 and 8: share recipients checked at plan time; public links come back with 17 ---------
+
+
+def drive_plan(folder: Path, drive: object, cloud: NextcloudServer, identities: str) -> Path:
+    plan = folder / "plan.yaml"
+    plan.write_text(
+        "version: 1\norganisation: Essais\nconnections:\n"
+        f"  drive: {{type: google_drive, api_endpoint: \"{drive.api_endpoint}\"}}\n"  # type: ignore[attr-defined]
+        f"  cloud: {{type: nextcloud, url: '{cloud.url}', user: alice, "
+        "password: '${env:NC_PASSWORD}'}\n"
+        "steps:\n  - id: docs\n    copy: {from: 'drive:/', to: 'cloud:/Partages'}\n"
+        f"    with: {{sharing: map, identities: {identities}}}\n", encoding="utf-8")
+    return plan
+
+
+def test_unknown_share_recipients_are_said_in_the_plan_not_failed_at_apply(
+        google_drive_server, nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
+    drive = google_drive_server.drive
+    known = drive.add_file("pour-bob.txt", None, b"bob", mime_type="text/plain")
+    drive.add_permission(known.id, "user", "reader", email_address="bob@asso.org")
+    ghost = drive.add_file("pour-fantome.txt", None, b"ghost", mime_type="text/plain")
+    drive.add_permission(ghost.id, "user", "writer", email_address="ghost@asso.org")
+    drive.add_permission(ghost.id, "group", "reader", email_address="ca@asso.org")
+    public = drive.add_file("affiche.pdf", None, b"%PDF", mime_type="application/pdf")
+    drive.add_permission(public.id, "anyone", "reader")
+    identities = ('{"bob@asso.org": bob, "ghost@asso.org": fantome, '
+                  '"ca@asso.org": {group: conseil}}')
+    plan = drive_plan(tmp_path, google_drive_server, nextcloud_server, identities)
+    planned = run("plan", plan, server=nextcloud_server)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "'fantome', which is not an account on the server" in planned.stdout
+    assert "the group 'conseil', which does not exist on the server" in planned.stdout
+    assert "share: user bob can read" in planned.stdout
+    applied = run("apply", plan, "--yes", server=nextcloud_server)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "could not be shared" not in applied.stdout + applied.stderr
+    shares = {(s["path"], s["share_type"], s["share_with"], s["permissions"])
+              for s in nextcloud_server.state.shares.values()}
+    assert shares == {("/Partages/pour-bob.txt", 0, "bob", 1),
+                      ("/Partages/affiche.pdf", 3, None, 17)}  # 17: Nextcloud adds share
+    again = run("apply", plan, "--yes", server=nextcloud_server)  # a link with 17 is kept
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(nextcloud_server.state.shares) == 2
+
+
+def test_sharees_search_as_nextcloud_answers_it(nextcloud_server: NextcloudServer,
+                                                nextcloud_session: requests.Session) -> None:
+    url = f"{nextcloud_server.url}/ocs/v2.php/apps/files_sharing/api/v1/sharees"
+
+    def search(**params: object) -> requests.Response:
+        return nextcloud_session.get(url, headers=OCS, params={"format": "json", **params})
+
+    assert search(search="bob").status_code == 400  # itemType is required
+    found = search(search="BOB", itemType="file").json()["ocs"]["data"]
+    assert [e["value"] for e in found["exact"]["users"]] == [{"shareType": 0,
+                                                              "shareWith": "bob"}]
+    assert found["users"] == [] and found["exact"]["groups"] == []
+    partial = search(search="o", itemType="file", **{"shareType[]": 0}).json()["ocs"]["data"]
+    assert [e["value"]["shareWith"] for e in partial["users"]] == ["bob"]
+    assert partial["groups"] == []

@@ -19,16 +19,19 @@ from migrate.model import Fingerprint, ItemKind, TargetEntry
 DAV = "{DAV:}"
 OC = "{http://owncloud.org/ns}"
 NC = "{http://nextcloud.org/ns}"
-#: `nc:lock-owner*` come from the files_lock app (a person's lock); other servers answer them
-#: 404 inside the multistatus, which costs nothing.
 PROPFIND_BODY = (
     '<?xml version="1.0" encoding="utf-8"?>'
-    '<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns" '
-    'xmlns:nc="http://nextcloud.org/ns"><d:prop>'
+    '<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop>'
     "<d:resourcetype/><d:getcontentlength/><d:getetag/><d:getlastmodified/>"
-    "<oc:fileid/><oc:checksums/><nc:lock-owner/><nc:lock-owner-displayname/>"
+    "<oc:fileid/><oc:checksums/>"
     "</d:prop></d:propfind>"
 )
+#: The same, plus who holds a files_lock lock (asked only after a 423: a whole-tree listing
+#: would carry a 404 propstat per file on servers without the app).
+LOCK_BODY = PROPFIND_BODY.replace(
+    'xmlns:oc="http://owncloud.org/ns">',
+    'xmlns:oc="http://owncloud.org/ns" xmlns:nc="http://nextcloud.org/ns">').replace(
+    "<oc:checksums/>", "<oc:checksums/><nc:lock-owner/><nc:lock-owner-displayname/>")
 QUOTA_BODY = (
     '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop>'
     "<d:quota-available-bytes/><d:quota-used-bytes/></d:prop></d:propfind>"
@@ -102,13 +105,13 @@ def _parse_response(element: ElementTree.Element, root_path: str) -> Resource | 
 
 
 def propfind(http: DavHttp, url: str, depth: str, what: str,
-             refused: tuple[int, ...] = ()) -> Iterator[Resource]:
+             refused: tuple[int, ...] = (), body: str = PROPFIND_BODY) -> Iterator[Resource]:
     """The resources at and under `url`, streamed, paths relative to it; 404 yields nothing.
 
     Raises `DepthRefusedError` when the server answers one of the `refused` statuses."""
     response = http.request("PROPFIND", url, what, ok=(404, *refused),
                             headers={"Depth": depth, "Content-Type": "application/xml"},
-                            data=PROPFIND_BODY, stream=True)
+                            data=body, stream=True)
     if response.status_code >= 300:
         response.close()
         if response.status_code in refused:

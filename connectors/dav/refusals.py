@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from connectors.dav.http import DavHttp, human_bytes
-from connectors.dav.listing import propfind, read_quota
+from connectors.dav.listing import LOCK_BODY, propfind, read_quota
 from migrate.errors import SkipItem
 from migrate.i18n import _
 from migrate.model import SourceItem
@@ -25,7 +25,7 @@ FOLDER_BYTES = 4096
 
 def held_lock(http: DavHttp, path: str, what: str) -> SkipItem | None:
     """The skip to raise when a person holds a lock on `path`, else None."""
-    found = next(iter(propfind(http, http.url(path), "0", path)), None)
+    found = next(iter(propfind(http, http.url(path), "0", path, body=LOCK_BODY)), None)
     if found is None or not found.locked_by:
         return None
     return SkipItem(_("{path} is locked on the server by {who}: it is left for a later run "

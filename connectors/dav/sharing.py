@@ -14,7 +14,8 @@ A drive `organizer` becomes an editor, with a note (Nextcloud has no drive manag
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,9 @@ READ = 1
 #: create, delete, share. Nextcloud drops create/delete on files by itself.
 EDIT = 1 | 2 | 4 | 8 | 16
 SHARES_API = "ocs/v2.php/apps/files_sharing/api/v1/shares"
+SHAREES_API = "ocs/v2.php/apps/files_sharing/api/v1/sharees"
+#: Whether a recipient (USER or GROUP, name) exists on the server.
+Known = Callable[[int, str], bool]
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,10 @@ def identity_of(identities: Mapping[str, Any], email: str | None) -> tuple[int, 
     return None
 
 
-def plan_shares(permissions: list[Mapping[str, Any]], identities: Mapping[str, Any]
-                ) -> tuple[list[Share], list[str]]:
-    """(shares to create, notes on what cannot be recreated), deterministic and in order."""
+def plan_shares(permissions: list[Mapping[str, Any]], identities: Mapping[str, Any],
+                known: Known | None = None) -> tuple[list[Share], list[str]]:
+    """(shares to create, notes on what cannot be recreated), deterministic and in order.
+    `known` (the server's sharee search) leaves out recipients the server does not have."""
     identities = {str(k).casefold(): v for k, v in identities.items()}
     shares: dict[tuple[int, str | None], Share] = {}
     notes: list[str] = []
@@ -109,6 +114,14 @@ def plan_shares(permissions: list[Mapping[str, Any]], identities: Mapping[str, A
             notes.append(_("not shared: {who} ({role}) has no match in 'identities'").format(
                 who=permission.get("email") or kind, role=role))
             continue
+        if known is not None and not known(*found):
+            message = (_("not shared: {who} ({role}) is mapped to the group '{name}', which "
+                         "does not exist on the server; check 'identities'")
+                       if found[0] == GROUP else
+                       _("not shared: {who} ({role}) is mapped to '{name}', which is not an "
+                         "account on the server; check 'identities'"))
+            notes.append(message.format(who=permission.get("email"), role=role, name=found[1]))
+            continue
         if role == "organizer":
             notes.append(_("{who} manages the shared drive (organizer); Nextcloud has no such "
                            "role, so they can edit").format(who=permission.get("email") or kind))
@@ -118,8 +131,8 @@ def plan_shares(permissions: list[Mapping[str, Any]], identities: Mapping[str, A
     return list(shares.values()), notes
 
 
-def share_notes(meta: Mapping[str, Any], mode: str, identities: Mapping[str, Any]
-                ) -> tuple[str, ...]:
+def share_notes(meta: Mapping[str, Any], mode: str, identities: Mapping[str, Any],
+                known: Known | None = None) -> tuple[str, ...]:
     """The notes `name_for` returns for an item: planned shares and what stays unshared."""
     permissions = meta.get("permissions") or []
     unread = () if mode == "ignore" or not meta.get("sharing_unread") else (
@@ -130,7 +143,7 @@ def share_notes(meta: Mapping[str, Any], mode: str, identities: Mapping[str, Any
         return tuple(_("Drive share not recreated (sharing: report): {who}, {role}").format(
             who=p.get("email") or p.get("domain") or p.get("type"), role=p.get("role"))
             for p in permissions if p.get("role") != "owner" and not p.get("inherited"))
-    shares, notes = plan_shares(permissions, identities)
+    shares, notes = plan_shares(permissions, identities, known)
     return (*(share.describe() for share in shares), *notes, *unread)
 
 
@@ -140,7 +153,31 @@ class ShareApi:
     def __init__(self, http: DavHttp, server_url: str) -> None:
         self.http = http
         self.url = server_url.rstrip("/") + "/" + SHARES_API
+        self.sharees_url = server_url.rstrip("/") + "/" + SHAREES_API
         self.headers = {"OCS-APIRequest": "true", "Accept": "application/json"}
+        self._known: dict[tuple[int, str], bool] = {}
+        self._known_lock = threading.Lock()
+
+    def exists(self, share_type: int, name: str) -> bool:
+        """Whether the server has this user or group, asked once per name through the sharee
+        search the share dialog uses (`ShareesAPIController::search`, an exact match). When
+        the server cannot say (an old server, sharing restricted), assume it does."""
+        with self._known_lock:
+            if (share_type, name) in self._known:
+                return self._known[(share_type, name)]
+        response = self.http.request(
+            "GET", self.sharees_url, name, ok=(400, 403, 404), headers=self.headers,
+            params={"format": "json", "search": name, "itemType": "file", "perPage": 50,
+                    "lookup": "false", "shareType[]": share_type})
+        found = True
+        if response.status_code < 300:
+            data = (response.json().get("ocs") or {}).get("data") or {}
+            exact = (data.get("exact") or {}).get("groups" if share_type == GROUP else "users")
+            found = any(str((e.get("value") or {}).get("shareWith", "")).casefold()
+                        == name.casefold() for e in exact or [])
+        with self._known_lock:
+            self._known[(share_type, name)] = found
+        return found
 
     def _call(self, method: str, what: str, **kwargs: Any) -> Any:
         response = self.http.request(method, self.url, what, ok=(400, 403, 404),

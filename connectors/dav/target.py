@@ -41,7 +41,7 @@ from connectors.dav.names import NameRules, encode_segment
 from connectors.dav.profile import ProfileStore, ServerProfile
 from connectors.dav.readback import FolderReadback, Listing
 from connectors.dav.refusals import does_not_fit, held_lock
-from connectors.dav.sharing import ShareApi, plan_shares, share_notes
+from connectors.dav.sharing import Known, ShareApi, plan_shares, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
 from connectors.dav.verification import BLOCK, ReadBack, sha256_of
 from migrate.connector import Capabilities, Source, Target
@@ -178,7 +178,8 @@ class DavTarget(Target):
                     name=level.raw, new=name, why="; ".join(why))]
             parts.append(name)
             reasons += why
-        notes = share_notes(item.meta, self.settings.sharing, self.settings.identities)
+        notes = share_notes(item.meta, self.settings.sharing, self.settings.identities,
+                            self._known_recipients())
         reason = "; ".join(dict.fromkeys(reasons)) or None
         return TargetName("/".join(parts), reason, notes)
 
@@ -388,8 +389,15 @@ class DavTarget(Target):
         permissions = change.item.meta.get("permissions")
         if self.settings.sharing != "map" or not permissions or self.settings.shares is None:
             return
-        shares, _notes = plan_shares(permissions, self.settings.identities)
+        shares, _notes = plan_shares(permissions, self.settings.identities,
+                                     self._known_recipients())
         self.settings.shares.ensure(path, shares, change.item.path)
+
+    def _known_recipients(self) -> Known | None:
+        """Unknown recipients are said in the plan (one sharee search per name), not found
+        at apply time by a refused share."""
+        shares = self.settings.shares
+        return shares.exists if shares is not None and self.settings.sharing == "map" else None
 
     # --- verifying ------------------------------------------------------------------
 

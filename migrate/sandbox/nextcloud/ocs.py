@@ -156,6 +156,7 @@ ROUTES: dict[str, Handler] = {
     "cloud/users": _users,
     "cloud/groups": _groups,
     "apps/files_sharing/api/v1/shares": shares.handle,
+    "apps/files_sharing/api/v1/sharees": shares.sharees,
     "apps/groupfolders/folders": groupfolders.handle,
 }
 

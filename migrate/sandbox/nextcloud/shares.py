@@ -1,4 +1,5 @@
-"""`apps/files_sharing/api/v1/shares`: user (0), group (1) and public link (3) shares."""
+"""`apps/files_sharing/api/v1/shares`: user (0), group (1) and public link (3) shares; and
+`apps/files_sharing/api/v1/sharees`, the search the share dialog uses to find recipients."""
 
 from __future__ import annotations
 
@@ -103,6 +104,8 @@ def _create(state: SandboxState, user: str, params: dict[str, Any]) -> dict[str,
     if share_type == LINK and str(params.get("publicUpload", "")).lower() == "true":
         params.setdefault("permissions", ALL if is_folder else READ)
     permissions = _permissions(params.get("permissions"), is_folder, share_type)
+    if share_type == LINK:
+        permissions |= SHARE  # a public link comes back with the share bit: 1 asked, 17 given
     record = state.index.record(where.owner, where.inner)
     share_id = state.new_share_id()
     share = {
@@ -148,3 +151,46 @@ def _update(state: SandboxState, share: dict[str, Any], params: dict[str, Any]) 
             share[field] = params[key] or None if field == "expiration" else params[key]
     _set_password(share, params)
     return share
+
+
+def sharees(state: SandboxState, user: str, params: dict[str, Any], rest: list[str]) -> Any:
+    """`ShareesAPIController::search` (NC 30–34): users and groups matching `search` (id,
+    display name or e-mail, case-insensitive), exact matches apart under `exact`. `itemType`
+    is required; `shareType[]` limits the types (users 0, groups 1)."""
+    if params["_method"] != "GET" or rest:
+        raise OcsError(405, "Method not allowed")
+    if not params.get("itemType"):
+        raise OcsError(400, "Missing itemType")
+    wanted = params.get("shareType", [USER, GROUP])
+    types = {int(t) for t in (wanted if isinstance(wanted, list) else [wanted])}
+    search = str(params.get("search", "")).casefold()
+    per_page = int(params.get("perPage", 200))
+    found: dict[str, Any] = {"exact": {k: [] for k in ("users", "groups", "remotes",
+                                                       "remote_groups", "emails", "circles",
+                                                       "rooms")},
+                             "users": [], "groups": [], "remotes": [], "remote_groups": [],
+                             "emails": [], "lookup": [], "circles": [], "rooms": [],
+                             "lookupEnabled": False}
+    if USER in types:
+        for name, account in sorted(state.accounts.items()):
+            keys = [name, account.display_name, account.email]
+            entry = {"label": account.display_name, "subline": "", "icon": "icon-user",
+                     "value": {"shareType": USER, "shareWith": name},
+                     "shareWithDisplayNameUnique": account.email or name, "status": []}
+            _place(found, "users", entry, keys, search)
+    if GROUP in types:
+        for group in sorted(state.groups):
+            entry = {"label": group, "value": {"shareType": GROUP, "shareWith": group}}
+            _place(found, "groups", entry, [group], search)
+    found["users"] = found["users"][:per_page]
+    found["groups"] = found["groups"][:per_page]
+    return found
+
+
+def _place(found: dict[str, Any], kind: str, entry: dict[str, Any], keys: list[str],
+           search: str) -> None:
+    folded = [k.casefold() for k in keys if k]
+    if search in folded:
+        found["exact"][kind].append(entry)
+    elif any(search in k for k in folded):
+        found[kind].append(entry)

@@ -330,8 +330,9 @@ def finish_upload(state: SandboxState, environ: dict[str, Any], user: str, uploa
     if expected is not None and int(expected) != actual:
         raise DavError(400, f"Chunks on server do not sum up to {expected} but to {actual} bytes")
     check_quota(state, user, destination, actual, replaced)
-    temp, digest = spool(state, _read_chunks(chunks), None)
-    written = commit(state, user, destination, temp, digest, environ)
+    with exclusive(state, locate(state, user, destination)):
+        temp, digest = spool(state, _read_chunks(chunks), None)
+        written = commit(state, user, destination, temp, digest, environ)
     shutil.rmtree(folder, ignore_errors=True)
     state.index.forget_upload(user, upload_id)
     return written
