@@ -27,7 +27,7 @@ WHEN = dt.datetime(2021, 9, 1, 8, 0, tzinfo=dt.UTC)
 LINK = "https://twitter.com/asso_centsept/status/{}"
 
 
-@pytest.fixture(scope="module", params=["takahe", "mastodon"])
+@pytest.fixture(scope="module", params=["takahe", "gotosocial", "mastodon"])
 def server(request: pytest.FixtureRequest) -> Iterator[MastodonServer]:
     with MastodonServer(software=request.param) as running:
         yield running
@@ -60,6 +60,10 @@ def _plan(folder: Path, server: MastodonServer) -> Path:
     return plan
 
 
+def _scale(server: MastodonServer) -> int:
+    return 10 if server.software == "gotosocial" else 1
+
+
 def _kill_in_doubt(plan: Path, server: MastodonServer, k: int) -> bool:
     """Apply, killed once the k-th new status exists and its answer is held back; False when
     apply ended first (nothing left to post)."""
@@ -84,12 +88,13 @@ def _kill_in_doubt(plan: Path, server: MastodonServer, k: int) -> bool:
         server.clear_faults()
 
 
-def _archive(folder: Path) -> list[str]:
-    """Posts split in 2, 3 and 4 parts, self-threads (short and split replies), pictures."""
+def _archive(folder: Path, scale: int = 1) -> list[str]:
+    """Posts split in 2, 3 and 4 parts, self-threads (short and split replies), pictures.
+    `scale`: the server's limit in 500s of characters (10 on GoToSocial)."""
     tweets, media = [], {}
     lengths = [1, 8, 13, 19, 1, 8, 1, 13, 19, 1]
     for index, sentences in enumerate(lengths, 1):
-        text = f"Message {index}. " + SENTENCE * sentences
+        text = f"Message {index}. " + SENTENCE * (sentences * scale if sentences > 1 else 1)
         reply_to = index - 1 if index in (5, 6, 9) else None
         pictures = [photo(index, f"P{index}.png", alt=f"Photo {index}")] if index % 4 == 0 else None
         if pictures:
@@ -140,7 +145,8 @@ def _check_complete_once(statuses: list[dict], wanted: list[str]) -> None:
 def test_a_split_post_killed_between_parts_is_completed_once(tmp_path, server) -> None:
     server.reset()
     write_archive(tmp_path / "archive.zip", [
-        tweet(1, "Long. " + SENTENCE * 13, WHEN), tweet(2, "Court", WHEN + dt.timedelta(1))])
+        tweet(1, "Long. " + SENTENCE * 13 * _scale(server), WHEN),
+        tweet(2, "Court", WHEN + dt.timedelta(1))])
     plan = _plan(tmp_path, server)
     assert _kill_in_doubt(plan, server, 2)  # part 2 of 3 exists, its answer never read
     assert len(_statuses(server)) == 2
@@ -159,7 +165,7 @@ def test_a_split_post_killed_between_parts_is_completed_once(tmp_path, server) -
 
 def test_in_doubt_kills_leave_every_post_complete_and_once(tmp_path, server) -> None:
     server.reset()
-    wanted = _archive(tmp_path)
+    wanted = _archive(tmp_path, _scale(server))
     plan = _plan(tmp_path, server)
     rng = random.Random(10)
     kills = 0

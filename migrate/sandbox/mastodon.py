@@ -292,7 +292,11 @@ class AfterFaults:
 
         await self.app(scope, receive, discard)
         if rule["effect"] == "hold":
-            await asyncio.sleep(3600)  # the client is killed meanwhile
+            # Never answer; end when the client (killed meanwhile) has gone away.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(3600):
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
             return
         if rule["effect"] == "drop":
             # Promise more bytes than are sent; the server then closes the connection.
