@@ -5,17 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mastodon import Mastodon
 from mastodon.errors import MastodonAPIError
 
+from migrate.sandbox.mastodon import MastodonServer
 from tests.helpers import migrate
 from tests.social_samples import SENTENCE, tweet, write_archive
 
 WHEN = dt.datetime(2020, 7, 23, 18, 30, tzinfo=dt.UTC)
 LINK = "https://twitter.com/asso_centsept/status/{}"
+
+
+@pytest.fixture(scope="module", params=["mastodon", "akkoma"])
+def scheduling_server(request: pytest.FixtureRequest) -> Iterator[MastodonServer]:
+    """The dialects that keep scheduled posts, with the same limits (25 a day, 300 in all)."""
+    with MastodonServer(software=request.param) as server:
+        yield server
 
 
 def _plan(folder: Path, server, step_options: str) -> Path:
@@ -126,9 +135,11 @@ def test_backdate_is_refused_plainly_on_mastodon(tmp_path, mastodon_server, monk
     assert _published(mastodon_server) == []
 
 
-def test_spacing_keeps_within_25_scheduled_posts_a_day(tmp_path, mastodon_server,
+def test_spacing_keeps_within_25_scheduled_posts_a_day(tmp_path, scheduling_server,
                                                        monkeypatch) -> None:
     """`spacing: 30m` is 48 a day; Mastodon refuses the 26th of a day with 422."""
+    mastodon_server = scheduling_server
+    mastodon_server.reset()
     monkeypatch.setenv("MASTODON_TOKEN", mastodon_server.access_token)
     write_archive(tmp_path / "archive.zip",
                   [tweet(i, f"Nouvelle n°{i}", WHEN + dt.timedelta(days=i)) for i in range(1, 31)])
@@ -144,8 +155,10 @@ def test_spacing_keeps_within_25_scheduled_posts_a_day(tmp_path, mastodon_server
     assert max(per_day.values()) <= 25, per_day
 
 
-def test_at_most_300_wait_and_the_rest_is_left_for_later_runs(tmp_path, mastodon_server,
+def test_at_most_300_wait_and_the_rest_is_left_for_later_runs(tmp_path, scheduling_server,
                                                               monkeypatch) -> None:
+    mastodon_server = scheduling_server
+    mastodon_server.reset()
     monkeypatch.setenv("MASTODON_TOKEN", mastodon_server.access_token)
     api = _api(mastodon_server)
     start = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)

@@ -35,8 +35,10 @@ NO_SCHEDULED = frozenset({"gotosocial", "takahe"})
 NULL_LANGUAGE = frozenset({"akkoma", "takahe"})
 #: Mastodon's (and Pleroma's `ScheduledActivity`) limits per account.
 DAILY_LIMIT, TOTAL_LIMIT = 25, 300
-OVER_DAILY = "Validation failed: Scheduled at exceeds the limit of 25 scheduled statuses per day"
-OVER_TOTAL = "Validation failed: Scheduled at exceeds the limit of 300 scheduled statuses"
+#: Mastodon's `scheduled_statuses.over_daily_limit` / `over_total_limit` (config/locales/en.yml).
+OVER_DAILY = ("Validation failed: You have exceeded the limit of 25 scheduled posts for that "
+              "day")
+OVER_TOTAL = "Validation failed: You have exceeded the limit of 300 scheduled posts"
 IMAGES = ["image/apng", "image/avif", "image/gif", "image/jpeg", "image/png", "image/webp"]
 MEDIA_PATHS = ("/api/v1/media", "/api/v2/media")
 
