@@ -39,7 +39,7 @@ from connectors.mastodon_schedule import (
 )
 from connectors.mastodon_text import compose, post_language
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
-from migrate.errors import FatalError, MigrateError, SkipItem
+from migrate.errors import FatalError, SkipItem, TransientError
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import Option, OptionSet
@@ -264,7 +264,7 @@ class MastodonTarget(Target):
                     scheduled_at=original_date(meta, index) if self.backdate else None,
                     idempotency_key=(idempotency_key if index == 0
                                      else f"{idempotency_key}-{index}"))
-            except MigrateError:
+            except TransientError:
                 # The status may exist all the same (answer lost): read the account again
                 # before any retry, since not every server honours the idempotency key.
                 self._forget()

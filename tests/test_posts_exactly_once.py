@@ -199,3 +199,17 @@ def test_a_self_reply_in_someone_elses_conversation_is_skipped_with_its_reason(
     posted = _statuses(server)
     assert len(posted) == 2 and posted[1]["in_reply_to_id"] == posted[0]["id"]
     assert not any("quelquun" in s["content"] for s in posted)
+
+
+def test_a_part_whose_answer_is_lost_is_not_posted_again_in_the_same_run(tmp_path,
+                                                                         server) -> None:
+    """Part 2 is created, the connection cut before its answer: the retry reads back first."""
+    server.reset()
+    write_archive(tmp_path / "archive.zip",
+                  [tweet(1, "Long. " + SENTENCE * 13 * _scale(server), WHEN)])
+    server.drop_after(skip=1)
+    run = migrate("apply", _plan(tmp_path, server), "--yes")
+    assert run.returncode == 0, run.stdout + run.stderr
+    statuses = _statuses(server)
+    assert [f"({i}/3)" in s["content"] for i, s in enumerate(statuses, 1)] == [True] * 3
+    assert [s["in_reply_to_id"] for s in statuses[1:]] == [s["id"] for s in statuses[:2]]
