@@ -179,3 +179,31 @@ def test_at_most_300_wait_and_the_rest_is_left_for_later_runs(tmp_path, scheduli
     with pytest.raises(MastodonAPIError) as refused:  # the sandbox refuses as Mastodon does
         api.status_post("Un de trop", scheduled_at=start + dt.timedelta(days=20))
     assert "limit of 300" in str(refused.value)
+
+
+def test_a_scheduled_post_in_doubt_is_scheduled_once(tmp_path, scheduling_server,
+                                                     monkeypatch) -> None:
+    """Mastodon ignores the key of a scheduled status (#30039): the run is killed once the
+    2nd is scheduled, before its answer; the next run finds it by its marker."""
+    from tests.test_posts_exactly_once import _kill_in_doubt
+
+    server = scheduling_server
+    server.reset()
+    monkeypatch.setenv("MASTODON_TOKEN", server.access_token)
+    write_archive(tmp_path / "archive.zip",
+                  [tweet(i, f"Nouvelle n°{i}", WHEN + dt.timedelta(days=i)) for i in range(1, 5)])
+    plan = _plan(tmp_path, server, "spacing: 2h")
+    api = _api(server)
+    held = {"n": 0}
+
+    def scheduled() -> int:
+        held["n"] = len(api.fetch_remaining(api.scheduled_statuses()))
+        return held["n"]
+
+    assert _kill_in_doubt(plan, server, 2, count=scheduled)
+    assert held["n"] == 2
+    run = migrate("apply", plan, "--yes")
+    assert run.returncode == 0, run.stdout + run.stderr
+    texts = [s["params"]["text"].rsplit(" ", 1)[-1] for s in api.fetch_remaining(
+        api.scheduled_statuses())]
+    assert sorted(texts) == [LINK.format(i) for i in range(1, 5)]  # each once

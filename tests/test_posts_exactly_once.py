@@ -13,7 +13,7 @@ import random
 import re
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -64,16 +64,19 @@ def _scale(server: MastodonServer) -> int:
     return 10 if server.software == "gotosocial" else 1
 
 
-def _kill_in_doubt(plan: Path, server: MastodonServer, k: int) -> bool:
+def _kill_in_doubt(plan: Path, server: MastodonServer, k: int,
+                   count: Callable[[], int] | None = None) -> bool:
     """Apply, killed once the k-th new status exists and its answer is held back; False when
-    apply ended first (nothing left to post)."""
-    before = _count(server)
+    apply ended first (nothing left to post). `count`: how to count them (default: the
+    account's statuses)."""
+    counted = count or (lambda: _count(server))
+    before = counted()
     server.hold_after(skip=k - 1)
     process = migrate_popen("apply", plan, "--yes")
     deadline = time.monotonic() + 120
     try:
         while process.poll() is None and time.monotonic() < deadline:
-            if _count(server) >= before + k:
+            if counted() >= before + k:
                 time.sleep(0.3)  # the client is waiting for the answer it will never get
                 process.send_signal(signal.SIGKILL)
                 process.wait()
