@@ -5,12 +5,16 @@ Never twice: every status is posted with an `Idempotency-Key` derived from the j
 last link is the original post's address — the post's *marker*. `list_entries` reads the
 account's own statuses and names each by its marker, so the diff sees posts already there as
 unchanged; `verify` looks for the marker before a post in doubt is written again (Mastodon
-forgets idempotency keys after an hour). A thread cut short by a crash is completed, not
-started over: its parts are counted by their "(i/n)" suffixes.
+forgets idempotency keys after an hour; GoToSocial and Takahē ignore them). A post counts as
+there only when whole: a thread cut short by a crash is planned again and completed, not
+started over, its parts counted by their "(i/n)" suffixes; after an answer lost, the account
+is read again before the retry (docs/decisions/0321).
 
 Threads: a long text becomes a thread (`long_posts: thread`), and a reply in the author's own
 thread is posted as a reply to the last status of its parent. Writes go one at a time
-(`max_jobs=1`) in the source's chronological order, so a parent is always there first.
+(`max_jobs=1`) in the source's chronological order, so a parent is always there first; a reply
+whose parent is not there (it failed, or waits) waits too. Servers differ (Mastodon 3.5 → 4.x,
+GoToSocial, Akkoma/Pleroma, Takahē): `mastodon_dialects.py`, docs/decisions/0320.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from connectors.mastodon_schedule import (
 )
 from connectors.mastodon_text import compose, post_language
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
-from migrate.errors import FatalError, MigrateError, SkipItem
+from migrate.errors import FatalError, SkipItem, TransientError
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import Option, OptionSet
@@ -264,7 +268,7 @@ class MastodonTarget(Target):
                     scheduled_at=original_date(meta, index) if self.backdate else None,
                     idempotency_key=(idempotency_key if index == 0
                                      else f"{idempotency_key}-{index}"))
-            except MigrateError:
+            except TransientError:
                 # The status may exist all the same (answer lost): read the account again
                 # before any retry, since not every server honours the idempotency key.
                 self._forget()

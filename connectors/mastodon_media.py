@@ -105,7 +105,8 @@ class MediaUploader:
         if not why:
             return []
         total = sum(why.values())
-        reasons = "; ".join(f"{reason}: {count}" for reason, count in why.most_common())
+        reasons = "; ".join(_("{reason}: {n}").format(reason=reason, n=count)
+                            for reason, count in why.most_common())
         return [ngettext(
             "{n} picture or video will be a link in its post, not an attachment "
             "({server} {version}: {reasons}).",

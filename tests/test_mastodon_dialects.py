@@ -141,3 +141,21 @@ def test_dialects_read_from_the_servers_own_documents() -> None:
                                      '"max_toot_chars": 5000, "upload_limit": 16000000}'))
     assert (akkoma.software, akkoma.limits.max_characters) == (AKKOMA, 5000)
     assert akkoma.honours_idempotency and akkoma.refusal("image/png", 17_000_000)
+
+
+def test_takahe_keeps_every_picture_and_its_description_in_any_order(tmp_path, takahe,
+                                                                     monkeypatch) -> None:
+    """Takahē returns attachments in no fixed order: each keeps its own description."""
+    takahe.reset()
+    monkeypatch.setenv("MASTODON_TOKEN", takahe.access_token)
+    pictures = [photo(1, f"{name}.png", alt=f"Photo {name}") for name in "ABC"]
+    for index, picture in enumerate(pictures, 1):
+        picture["expanded_url"] = f"https://twitter.com/{HANDLE}/status/1/photo/{index}"
+    write_archive(tmp_path / "archive.zip", [tweet(1, "Trois photos", WHEN, media=pictures)],
+                  {f"1-{name}.png": PNG for name in "ABC"})
+    run = migrate("apply", _plan(tmp_path, takahe), "--yes")
+    assert run.returncode == 0, run.stdout + run.stderr
+    [status] = _statuses(takahe)
+    assert sorted(m["description"] for m in status["media_attachments"]) == [
+        "Photo A", "Photo B", "Photo C"]
+    assert status["language"] is None  # as Takahē answers: the post was sent with "fr"

@@ -5,17 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mastodon import Mastodon
 from mastodon.errors import MastodonAPIError
 
+from migrate.sandbox.mastodon import MastodonServer
 from tests.helpers import migrate
 from tests.social_samples import SENTENCE, tweet, write_archive
 
 WHEN = dt.datetime(2020, 7, 23, 18, 30, tzinfo=dt.UTC)
 LINK = "https://twitter.com/asso_centsept/status/{}"
+
+
+@pytest.fixture(scope="module", params=["mastodon", "akkoma"])
+def scheduling_server(request: pytest.FixtureRequest) -> Iterator[MastodonServer]:
+    """The dialects that keep scheduled posts, with the same limits (25 a day, 300 in all)."""
+    with MastodonServer(software=request.param) as server:
+        yield server
 
 
 def _plan(folder: Path, server, step_options: str) -> Path:
@@ -126,9 +135,11 @@ def test_backdate_is_refused_plainly_on_mastodon(tmp_path, mastodon_server, monk
     assert _published(mastodon_server) == []
 
 
-def test_spacing_keeps_within_25_scheduled_posts_a_day(tmp_path, mastodon_server,
+def test_spacing_keeps_within_25_scheduled_posts_a_day(tmp_path, scheduling_server,
                                                        monkeypatch) -> None:
     """`spacing: 30m` is 48 a day; Mastodon refuses the 26th of a day with 422."""
+    mastodon_server = scheduling_server
+    mastodon_server.reset()
     monkeypatch.setenv("MASTODON_TOKEN", mastodon_server.access_token)
     write_archive(tmp_path / "archive.zip",
                   [tweet(i, f"Nouvelle n°{i}", WHEN + dt.timedelta(days=i)) for i in range(1, 31)])
@@ -144,8 +155,10 @@ def test_spacing_keeps_within_25_scheduled_posts_a_day(tmp_path, mastodon_server
     assert max(per_day.values()) <= 25, per_day
 
 
-def test_at_most_300_wait_and_the_rest_is_left_for_later_runs(tmp_path, mastodon_server,
+def test_at_most_300_wait_and_the_rest_is_left_for_later_runs(tmp_path, scheduling_server,
                                                               monkeypatch) -> None:
+    mastodon_server = scheduling_server
+    mastodon_server.reset()
     monkeypatch.setenv("MASTODON_TOKEN", mastodon_server.access_token)
     api = _api(mastodon_server)
     start = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
@@ -166,3 +179,31 @@ def test_at_most_300_wait_and_the_rest_is_left_for_later_runs(tmp_path, mastodon
     with pytest.raises(MastodonAPIError) as refused:  # the sandbox refuses as Mastodon does
         api.status_post("Un de trop", scheduled_at=start + dt.timedelta(days=20))
     assert "limit of 300" in str(refused.value)
+
+
+def test_a_scheduled_post_in_doubt_is_scheduled_once(tmp_path, scheduling_server,
+                                                     monkeypatch) -> None:
+    """Mastodon ignores the key of a scheduled status (#30039): the run is killed once the
+    2nd is scheduled, before its answer; the next run finds it by its marker."""
+    from tests.test_posts_exactly_once import _kill_in_doubt
+
+    server = scheduling_server
+    server.reset()
+    monkeypatch.setenv("MASTODON_TOKEN", server.access_token)
+    write_archive(tmp_path / "archive.zip",
+                  [tweet(i, f"Nouvelle n°{i}", WHEN + dt.timedelta(days=i)) for i in range(1, 5)])
+    plan = _plan(tmp_path, server, "spacing: 2h")
+    api = _api(server)
+    held = {"n": 0}
+
+    def scheduled() -> int:
+        held["n"] = len(api.fetch_remaining(api.scheduled_statuses()))
+        return held["n"]
+
+    assert _kill_in_doubt(plan, server, 2, count=scheduled)
+    assert held["n"] == 2
+    run = migrate("apply", plan, "--yes")
+    assert run.returncode == 0, run.stdout + run.stderr
+    texts = [s["params"]["text"].rsplit(" ", 1)[-1] for s in api.fetch_remaining(
+        api.scheduled_statuses())]
+    assert sorted(texts) == [LINK.format(i) for i in range(1, 5)]  # each once

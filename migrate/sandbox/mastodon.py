@@ -1,20 +1,20 @@
 """A Mastodon stand-in on loopback: `mastodon-mock` 0.6.1 in a child process, plus faults.
 
 The child runs `python -m migrate.sandbox.mastodon serve`: mastodon-mock's own application with
-an in-memory database, wrapped by one small ASGI layer that adds what mastodon-mock lacks, a fault
-that fires *after* the request was carried out (the status exists, the client sees a 500 or a cut
-connection). mastodon-mock's own faults (`/api/v1/_mock/faults`) all fire *before* the request
-reaches the API, so nothing is created. See docs/decisions/0302 and 0303.
+an in-memory database, wrapped by small ASGI layers that add what mastodon-mock lacks: faults
+that fire *after* the request was carried out (the status exists, the client sees a 500, a cut
+connection or no answer: mastodon_faults.py), Mastodon's rate-limit families
+(mastodon_limits.py), its scheduling rules (mastodon_schedule.py) and the other servers'
+dialects (mastodon_dialects.py). mastodon-mock's own faults (`/api/v1/_mock/faults`) all fire
+*before* the request reaches the API, so nothing is created. See docs/decisions/0302, 0303, 0320.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -24,13 +24,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from migrate.errors import MigrateError
 from migrate.sandbox.base import LocalServer
 from migrate.sandbox.mastodon_dialects import DIALECTS, DialectRules, configure
+from migrate.sandbox.mastodon_faults import AFTER_FAULTS, REQUESTS, AfterFaults
 from migrate.sandbox.mastodon_limits import Family, FamilyLimits
 from migrate.sandbox.mastodon_schedule import ScheduleRules
 
@@ -40,8 +40,8 @@ ACCESS_TOKEN = "mock_token"
 MEDIA_NOT_PROCESSED = (
     "Cannot attach files that have not finished processing. Try again in a moment!"
 )
-_AFTER_FAULTS = "/_transhumance/after_faults"
-_REQUESTS = "/_transhumance/requests"
+_AFTER_FAULTS = AFTER_FAULTS
+_REQUESTS = REQUESTS
 
 
 class MastodonServer(LocalServer):
@@ -251,115 +251,6 @@ class MastodonServer(LocalServer):
         left waiting, the status exists — the moment to kill the client for an in-doubt trial."""
         self.control("POST", _AFTER_FAULTS, {"method": method, "path": path, "count": 1,
                                               "effect": "hold", "skip": skip})  # fmt: skip
-
-
-class AfterFaults:
-    """ASGI layer: run a matching request to completion, then answer an error or cut it short.
-
-    Control plane at `/_transhumance/after_faults`: POST a rule `{method, path, count, skip,
-    effect: "status"|"drop"|"hold", status}` (`skip`: matching requests let through first;
-    "hold": never answered), GET the rules, DELETE them all. `POST /api/v1/_mock/reset` clears
-    them too.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.rules: list[dict[str, Any]] = []
-        #: (method, route, status) → count, for benchmarks that count requests server-side.
-        self.served: Counter[tuple[str, str, int]] = Counter()
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if scope["path"] == _AFTER_FAULTS:
-            await self._control(scope, receive, send)
-            return
-        if scope["path"] == _REQUESTS:
-            await self._requests(scope, send)
-            return
-        if not scope["path"].startswith(("/_transhumance", "/api/v1/_mock")):
-            send = self._counting(scope, send)
-        if scope["path"] == "/api/v1/_mock/reset":
-            self.rules.clear()
-        rule = self._take(scope["method"], scope["path"])
-        if rule is None:
-            await self.app(scope, receive, send)
-            return
-
-        async def discard(message: dict[str, Any]) -> None:
-            del message
-
-        await self.app(scope, receive, discard)
-        if rule["effect"] == "hold":
-            await asyncio.sleep(3600)  # the client is killed meanwhile
-            return
-        if rule["effect"] == "drop":
-            # Promise more bytes than are sent; the server then closes the connection.
-            await _send(send, 200, b'{"id":', declared_length=4096)
-        else:
-            status = int(rule.get("status", 500))
-            await _send(
-                send, status, json.dumps({"error": "An unexpected error occurred"}).encode()
-            )
-
-    def _counting(self, scope: dict[str, Any], send: Any) -> Any:
-        route = re.sub(r"/\d+(?=/|$)", "/{id}", scope["path"])
-
-        async def counted(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                self.served[(scope["method"], route, int(message["status"]))] += 1
-            await send(message)
-
-        return counted
-
-    async def _requests(self, scope: dict[str, Any], send: Any) -> None:
-        if scope["method"] == "DELETE":
-            self.served.clear()
-        by_status: Counter[str] = Counter()
-        by_route: Counter[str] = Counter()
-        for (method, route, status), count in self.served.items():
-            by_status[str(status)] += count
-            by_route[f"{method} {route}"] += count
-        body = {"total": sum(self.served.values()), "by_status": by_status,
-                "by_route": by_route}
-        await _send(send, 200, json.dumps(body).encode())
-
-    def _take(self, method: str, path: str) -> dict[str, Any] | None:
-        for rule in self.rules:
-            if rule["method"] == method and rule["path"] == path:
-                if rule.get("skip", 0) > 0:
-                    rule["skip"] -= 1
-                    return None
-                rule["count"] -= 1
-                if rule["count"] <= 0:
-                    self.rules.remove(rule)
-                return rule
-        return None
-
-    async def _control(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        if scope["method"] == "POST":
-            rule = json.loads(body)
-            rule["method"] = str(rule.get("method", "POST")).upper()
-            rule["count"] = int(rule.get("count", 1))
-            rule["skip"] = int(rule.get("skip", 0))
-            self.rules.append(rule)
-        elif scope["method"] == "DELETE":
-            self.rules.clear()
-        await _send(send, 200, json.dumps(self.rules).encode())
-
-
-async def _send(send: Any, status: int, body: bytes, declared_length: int | None = None) -> None:
-    length = str(declared_length if declared_length is not None else len(body)).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", length)]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def serve(port: int, rate_limit: int | None, rate_limit_window: int,

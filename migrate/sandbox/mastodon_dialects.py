@@ -3,8 +3,9 @@
 `DialectRules` is an ASGI layer in front of mastodon-mock that makes it answer as each server
 does where it matters to an import (read from each server's code; docs/decisions/0320):
 
-- **mastodon** (4.x): as mastodon-mock, plus a refused attachment type answered 422 and
-  Mastodon's scheduled-status limits (25 per day, 300 in all: `ScheduledStatus::DAILY_LIMIT`,
+- **mastodon** (4.x): as mastodon-mock, plus a refused attachment type answered 422,
+  `Idempotency-Key` ignored on scheduled statuses (issue #30039), and Mastodon's
+  scheduled-status limits (25 per day, 300 in all: `ScheduledStatus::DAILY_LIMIT`,
   `TOTAL_LIMIT`, answered 422 by `ScheduledStatusValidator`).
 - **mastodon35**: Mastodon 3.5, no `/api/v2/instance` (404); the v1 document says the limits.
 - **gotosocial** (0.18): its version and `source_url`; `Idempotency-Key` ignored; no
@@ -35,8 +36,10 @@ NO_SCHEDULED = frozenset({"gotosocial", "takahe"})
 NULL_LANGUAGE = frozenset({"akkoma", "takahe"})
 #: Mastodon's (and Pleroma's `ScheduledActivity`) limits per account.
 DAILY_LIMIT, TOTAL_LIMIT = 25, 300
-OVER_DAILY = "Validation failed: Scheduled at exceeds the limit of 25 scheduled statuses per day"
-OVER_TOTAL = "Validation failed: Scheduled at exceeds the limit of 300 scheduled statuses"
+#: Mastodon's `scheduled_statuses.over_daily_limit` / `over_total_limit` (config/locales/en.yml).
+OVER_DAILY = ("Validation failed: You have exceeded the limit of 25 scheduled posts for that "
+              "day")
+OVER_TOTAL = "Validation failed: You have exceeded the limit of 300 scheduled posts"
 IMAGES = ["image/apng", "image/avif", "image/gif", "image/jpeg", "image/png", "image/webp"]
 MEDIA_PATHS = ("/api/v1/media", "/api/v2/media")
 
@@ -128,11 +131,12 @@ class DialectRules:
 
     async def _status(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = await _read(receive)
-        if self.dialect in IGNORES_IDEMPOTENCY:
-            scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers") or []
-                                          if k.lower() != b"idempotency-key"]}
         when = _scheduled_at(scope, body)
         now = dt.datetime.now(dt.UTC)
+        # Mastodon ignores the key of a scheduled status too (mastodon/mastodon#30039).
+        if self.dialect in IGNORES_IDEMPOTENCY or (when is not None and when > now):
+            scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers") or []
+                                          if k.lower() != b"idempotency-key"]}
         if when is not None and when > now:
             if self.dialect == "takahe":
                 body = _without(scope, body, "scheduled_at")  # ignored: published at once
