@@ -27,7 +27,7 @@ from migrate.connector import (
     iter_chunks,
 )
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
-from migrate.i18n import _
+from migrate.i18n import _, os_reason
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import Option, OptionSet
 
@@ -79,7 +79,7 @@ def _walk(root: Path) -> Iterator[tuple[str, ItemKind, os.stat_result, bool]]:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as error:
             raise ConnectorError(_("cannot read the folder {path}: {reason}").format(
-                path=folder, reason=error.strerror)) from None
+                path=folder, reason=os_reason(error))) from None
         children: list[str] = []
         for entry in entries:
             if entry.name.startswith(TEMPORARY_PREFIX):
@@ -118,7 +118,7 @@ class LocalSource(Source):
                 path=item.path)) from None
         except OSError as error:
             raise ConnectorError(_("cannot read {path}: {reason}").format(
-                path=item.path, reason=error.strerror)) from None
+                path=item.path, reason=os_reason(error))) from None
 
 
 class LocalTarget(Target):
@@ -227,7 +227,7 @@ def _hash_stream(stream: BinaryIO) -> str:
 
 
 def _translate(error: OSError, path: Path) -> ConnectorError:
-    reason: Any = error.strerror or error
+    reason: Any = os_reason(error)
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return FatalError(_("the disk holding {path} is full ({reason}); free some space and "
                             "run apply again").format(path=path.parent, reason=reason))

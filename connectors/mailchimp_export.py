@@ -80,8 +80,8 @@ class MailchimpExportSource(Source):
         collector = MemberCollector(f"mailchimp_export:{self.path.name}", self.policy)
         for name, status, data in self.files():
             for row in read_rows(decode(data)):
-                _collect(collector, row.cells, status, f"{PurePosixPath(name).name} line "
-                                                       f"{row.line}")
+                _collect(collector, row.cells, status, _("{file} line {line}").format(
+                    file=PurePosixPath(name).name, line=row.line))
         return collector.listing()
 
 

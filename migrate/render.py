@@ -76,7 +76,7 @@ def _change_line(change: Change) -> str:
     line = f"    {change.action.symbol} {change.target_name or change.item.path}"
     notes = []
     if change.rename_reason:
-        notes.append(_("renamed from '{old}': {why}").format(old=change.item.path,
+        notes.append(_("renamed from '{old}': {why}").format(old=change.source_path,
                                                             why=change.rename_reason))
     if change.action is not Action.CREATE or change.reason != _("new"):
         notes.append(change.reason)

@@ -24,7 +24,7 @@ from migrate.consent import (
     address_key,
     member_fingerprint,
 )
-from migrate.i18n import _
+from migrate.i18n import _, english, message_of
 from migrate.model import ItemKind, SourceItem
 from migrate.options import Option, OptionSet
 
@@ -97,12 +97,12 @@ class MemberCollector:
         try:
             key = address_key(address)
         except InvalidAddressError as error:
-            self.invalid.append(self._invalid(address, status, row, str(error)))
+            self.invalid.append(self._invalid(address, status, row, message_of(error)))
             return
         meta = {"email": address.strip(), "status": status, "source_status": status,
                 "name": name.strip(), "fields": dict(fields or {}), "tags": list(tags or []),
                 "consent": {k: v for k, v in (consent or {}).items() if v not in ("", None)},
-                "language": language, "origin": self.origin, "row": row}
+                "language": language, "origin": self.origin, "row": english(row)}
         existing = self.members.get(key)
         if existing is None:
             self.members[key] = meta
@@ -112,7 +112,7 @@ class MemberCollector:
 
     def _invalid(self, address: str, status: str, row: str, why: str) -> SourceItem:
         reason = _("invalid address '{a}' ({row}): {why}").format(a=address, row=row, why=why)
-        key = f"invalid:{self.origin}:{row}"
+        key = f"invalid:{self.origin}:{english(row)}"  # the same key in every language
         return SourceItem(key, key, ItemKind.MEMBER,
                           meta={"email": address, "status": status, "source_status": status},
                           skip_reason=reason)
