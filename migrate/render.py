@@ -113,8 +113,8 @@ def _change_json(change: Change) -> dict[str, Any]:
 
 def apply_text(result: ApplyResult) -> str:
     counts = result.counts()
-    lines = [line for rec in result.reconciliations.values() for line in
-             [_("Step '{id}':").format(id=rec.step), *reconciliation_lines(rec)]]
+    # The reconciliation was shown with the plan just before: not again (the JSON keeps it).
+    lines: list[str] = []
     for step_id, outcome in result.outcomes.items():
         for change, message in outcome.failures[:LINES_PER_KIND]:
             lines.append(_("  failed: {path} — {why}").format(path=change.item.path, why=message))

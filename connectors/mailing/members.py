@@ -24,7 +24,7 @@ from migrate.consent import (
     address_key,
     member_fingerprint,
 )
-from migrate.i18n import _, english, message_of
+from migrate.i18n import _, english, message_of, ngettext
 from migrate.model import ItemKind, SourceItem
 from migrate.options import Option, OptionSet
 
@@ -122,7 +122,8 @@ class MemberCollector:
         self.tally.totals = dict(totals) if totals is not None else dict(self.rows)
         merged = sum(self.tally.merged.values())
         if merged:
-            self.tally.notes.append(_("{n} duplicate rows merged: {rule}").format(
+            self.tally.notes.append(ngettext("{n} duplicate row merged: {rule}",
+                                             "{n} duplicate rows merged: {rule}", merged).format(
                 n=merged, rule=_(MERGE_RULE)))
         self.tally.notes += [item.skip_reason or "" for item in self.invalid[:20]]
         if len(self.invalid) > 20:
