@@ -137,3 +137,22 @@ def test_a_revoked_token_stops_with_how_to_renew_it(tmp_path, target, mastodon_s
         _write(target, source, items["twitter:1"], "k")
     assert "New application" in str(raised.value)
     assert mastodon_server.access_token not in str(raised.value)
+
+
+def test_a_post_without_its_address_is_skipped_in_the_plan(tmp_path, target,
+                                                           mastodon_server) -> None:
+    """Known from the item alone: the diff skips it with the reason the write would give, so
+    the dry run and the apply agree, and nothing is posted."""
+    from dataclasses import replace
+
+    from migrate.diff import diff
+
+    _source, items = _posts(tmp_path, [tweet(1, "Bonjour", WHEN)])
+    item = next(iter(items.values()))
+    without = replace(item, key=item.key + "-copy",
+                      meta={k: v for k, v in item.meta.items() if k != "url"})
+    changes = diff("posts", [item, without], target.list_entries(), target.name_for, {}, {})
+    actions = [(c.action, c.reason) for c in changes.changes]
+    assert actions[0][0] is Action.CREATE
+    assert actions[1] == (Action.SKIP, "this post has no original address to mark it with")
+    assert _account(mastodon_server) == []
