@@ -116,10 +116,12 @@ def attention(data: dict[str, Any]) -> list[dict[str, Any]]:
         _("Share them by hand with the right people or groups, or map those people in "
           "'identities' and run 'migrate apply' again."), "shares")
     refused = [r for r in data["skipped"] if r.get("last_error") or r.get("reason_to_do")]
-    add(len(refused), ngettext("{n} item was refused by the target.",
-                               "{n} items were refused by the target.", len(refused)).format(
-        n=number(len(refused))), _("Read each reason in the skipped list; fix the item at the "
-                                   "source if it matters."), "skipped")
+    add(len(refused), ngettext(
+        "{n} item was not written: the target refused it, or a file it needs is missing.",
+        "{n} items were not written: the target refused them, or a file they need is missing.",
+        len(refused)).format(n=number(len(refused))),
+        _("Read each reason in the skipped list; fix the item at the source if it matters."),
+        "skipped")
     people = sum(int(s["count"]) for s in data["member_skips"] if s["refused"])
     add(people, ngettext("{n} member was refused by the list server.",
                          "{n} members were refused by the list server.", people).format(
