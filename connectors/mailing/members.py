@@ -113,7 +113,8 @@ class MemberCollector:
     def _invalid(self, address: str, status: str, row: str, why: str) -> SourceItem:
         reason = _("invalid address '{a}' ({row}): {why}").format(a=address, row=row, why=why)
         key = f"invalid:{self.origin}:{english(row)}"  # the same key in every language
-        return SourceItem(key, key, ItemKind.MEMBER,
+        # Its path is where it is in the source, in the reader's words ("… line 30").
+        return SourceItem(key, row, ItemKind.MEMBER,
                           meta={"email": address, "status": status, "source_status": status},
                           skip_reason=reason)
 
