@@ -259,7 +259,9 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
                                                          result, run_id)
         result.changes.extend(changes)
         cursors[step.spec.id] = listing.cursor
-    shown = PlanResult(loaded, result.changes, [s.spec.id for s in opened])
+    # What apply shows before asking is the plan, reconciliation included (shown only here).
+    shown = PlanResult(loaded, result.changes, [s.spec.id for s in opened],
+                       reconciliations=result.reconciliations)
     for step in opened:
         _add_plan_notes(shown, step, pending[step.spec.id])
     if saved_plan is None and result.changes.has_pending() and not confirm(shown):
