@@ -34,7 +34,7 @@ from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, Mem
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.consent import STATUSES
 from migrate.errors import FatalError
-from migrate.i18n import _
+from migrate.i18n import _, os_reason
 from migrate.options import Option, OptionSet
 
 ROLES = ("email", "name", "first_name", "last_name", "status", "tags", "language",
@@ -112,11 +112,12 @@ class CsvSource(Source):
         try:
             text = decode(self.path.read_bytes(), self.encoding)
         except OSError as error:
-            raise unreadable(self.path, error.strerror or type(error).__name__) from None
+            raise unreadable(self.path, os_reason(error)) from None
         collector = MemberCollector(f"csv:{self.path.name}", self.policy)
         mapped = set(self.columns.values())
         for row in read_rows(text, self.delimiter):
-            cells, where = row.cells, f"{self.path.name} line {row.line}"
+            cells, where = row.cells, _("{file} line {line}").format(file=self.path.name,
+                                                                     line=row.line)
             if self.columns["email"] not in cells:
                 raise unreadable(self.path, _("no column '{c}' (the columns are: {all})").format(
                     c=self.columns["email"], all=", ".join(cells)))

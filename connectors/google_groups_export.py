@@ -24,7 +24,7 @@ from connectors.mailing.csvfiles import (
 )
 from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
-from migrate.i18n import _
+from migrate.i18n import _, os_reason
 from migrate.options import Option, OptionSet
 
 HEADER = "Email address"
@@ -83,7 +83,7 @@ class GoogleGroupsExportSource(Source):
         try:
             text = decode(path.read_bytes(), self.encoding)
         except OSError as error:
-            raise unreadable(path, error.strerror or type(error).__name__) from None
+            raise unreadable(path, os_reason(error)) from None
         rows = list(read_rows(text, self.delimiter, header_starts=HEADER))
         if rows and HEADER not in rows[0].cells:
             raise unreadable(path, _("no '{h}' column: is it a Google Groups members "
@@ -95,12 +95,13 @@ class GoogleGroupsExportSource(Source):
         for row in self._rows(self.members):
             cells = row.cells
             collector.add(cells.get(HEADER, ""), status_of(cells),
-                          f"{self.members.name} line {row.line}",
+                          _("{file} line {line}").format(file=self.members.name, line=row.line),
                           name=cells.get("Nickname", ""),
                           fields={k: v for k, v in cells.items() if k != HEADER and v},
                           consent={"source": "Google Groups"})
         if self.banned is not None:
             for row in self._rows(self.banned):
                 collector.add(row.cells.get(HEADER, ""), "banned",
-                              f"{self.banned.name} line {row.line}")
+                              _("{file} line {line}").format(file=self.banned.name,
+                                                             line=row.line))
         return collector.listing()

@@ -39,7 +39,7 @@ from migrate.connector import (
     iter_chunks,
 )
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
-from migrate.i18n import _
+from migrate.i18n import _, os_reason
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import Option, OptionSet
 
@@ -132,10 +132,10 @@ def _walk(root: Path, leftovers: list[Path] | None = None,
         except OSError as error:
             if not relative:
                 raise ConnectorError(_("cannot read the folder {path}: {reason}").format(
-                    path=folder, reason=error.strerror)) from None
+                    path=folder, reason=os_reason(error))) from None
             yield _Found(relative, ItemKind.FOLDER, problem=_(
                 "this folder cannot be read ({reason}); its content was left out").format(
-                    reason=error.strerror or error))
+                    reason=os_reason(error)))
             continue
         children: list[str] = []
         for entry in entries:
@@ -194,7 +194,7 @@ class LocalSource(Source):
                 raise SkipItem(_("{path} became a symbolic link since it was listed; links are "
                                  "never followed").format(path=item.path)) from None
             raise ConnectorError(_("cannot read {path}: {reason}").format(
-                path=item.path, reason=error.strerror)) from None
+                path=item.path, reason=os_reason(error))) from None
 
 
 def probe_folding(root: Path) -> NameFolding:
@@ -438,7 +438,7 @@ def _hash_stream(stream: BinaryIO) -> str:
 
 
 def _translate(error: OSError, path: Path) -> ConnectorError:
-    reason: Any = error.strerror or error
+    reason: Any = os_reason(error)
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return FatalError(_("the disk holding {path} is full ({reason}); free some space and "
                             "run apply again").format(path=path.parent, reason=reason))

@@ -115,8 +115,8 @@ class MailchimpExportSource(Source):
             _require_email_column(self.path, name, text)
             for row in read_rows(text, name=PurePosixPath(name).name):
                 never += status == STATUS_OF["nonsubscribed"]
-                self._collect(collector, row.cells, status,
-                              f"{PurePosixPath(name).name} line {row.line}")
+                self._collect(collector, row.cells, status, _("{file} line {line}").format(
+                    file=PurePosixPath(name).name, line=row.line))
         if never:
             collector.tally.groups["nonsubscribed"] = never
             collector.tally.notes.append(_(

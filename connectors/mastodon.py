@@ -219,7 +219,11 @@ class MastodonTarget(Target):
                             "scheduled_at": str(scheduled.get("scheduled_at") or "")})
 
     def name_for(self, item: SourceItem) -> TargetName:
-        return TargetName(str(item.meta.get("url") or f"post:{item.key}"))
+        # Without its original address a post cannot carry the marker that makes it
+        # idempotent: known from the item alone, so the plan says it (write still checks).
+        refusal = None if item.meta.get("url") else _(
+            "this post has no original address to mark it with")
+        return TargetName(str(item.meta.get("url") or f"post:{item.key}"), refusal=refusal)
 
     # -- writing ---------------------------------------------------------------------------
 

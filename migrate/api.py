@@ -298,6 +298,7 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
     for step_id, count in result.post_counts.items():
         journal.set_post_count(step_id, count.to_json())
     shown = PlanResult(loaded, result.changes, [s.spec.id for s in opened],
+                       reconciliations=result.reconciliations,
                        post_counts=result.post_counts)
     for step in opened:
         _add_plan_notes(shown, step, pending[step.spec.id])

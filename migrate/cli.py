@@ -92,7 +92,8 @@ def _os_message(error: OSError) -> str:
 @click.group(cls=MigrateGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="migrate")
 @click.option("--debug", is_flag=True, help="Show full details (tracebacks) when something fails.")
-@click.option("--lang", help="Language of messages (e.g. fr, en); default from LANG.")
+@click.option("--lang", metavar="fr|en",
+              help="Language of messages (e.g. fr, en); default from LANG.")
 @click.pass_context
 def cli(context: click.Context, debug: bool, lang: str | None) -> None:
     """Move an association's documents, posts and subscribers to free software.

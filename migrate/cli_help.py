@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import re
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,10 @@ CLICK_WORDS = (N_("Usage: "), N_("Options"), N_("Commands"), N_("Show this messa
                N_("Show the version and exit."), N_("[OPTIONS]"), N_("COMMAND [ARGS]..."))
 _EXTRAS = (("[default: ", N_("[default: ")), ("; required]", N_("; required]")),
            ("[required]", N_("[required]")))
+#: The words click writes for an option's value (`--step TEXT`), by the value's type.
+METAVARS = re.compile(r"\b(TEXT|PATH|INTEGER RANGE|INTEGER|FLOAT|FILE|DIRECTORY)\b")
+_METAVAR_WORDS = (N_("TEXT"), N_("PATH"), N_("INTEGER RANGE"), N_("INTEGER"), N_("FLOAT"),
+                  N_("FILE"), N_("DIRECTORY"))
 
 
 def language_argument(args: list[str]) -> str | None:
@@ -49,6 +54,7 @@ def _option_record(param: click.Parameter, context: click.Context) -> tuple[str,
     if record is None:
         return None
     names, text = record
+    names = METAVARS.sub(lambda found: _(found.group(1)), names)
     for english, marked in _EXTRAS:
         text = text.replace(english, _(marked))
     return names, text

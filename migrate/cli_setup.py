@@ -47,8 +47,8 @@ def connectors(context: click.Context, as_json: bool) -> None:
         out.json(rows)
         return
     for row in rows:
-        roles = ", ".join(f"{role}: {'/'.join(row[role])}" for role in ("source", "target")
-                          if row[role])
+        roles = ", ".join(_("{label}: {n}").format(label=_(role), n="/".join(
+            _(action) for action in row[role])) for role in ("source", "target") if row[role])
         out.echo(f"{row['type']:<22} {row['summary']}  [{roles}]")
 
 
@@ -67,13 +67,13 @@ def connectors_show(out: Output, type_name: str, as_json: bool) -> None:
     if as_json:
         out.json(data)
         return
-    out.echo(f"{connector.name}: {data['summary']}")
+    out.echo(_("{label}:").format(label=connector.name) + " " + data["summary"])
     for title, rows in ((_("Connection options"), data["options"]),
                         (_("Step options (under 'with:')"), data["step_options"]),
                         (_("Options every step accepts (under 'with:')"),
                          data["common_step_options"])):
         if rows:
-            out.echo(f"\n{title}:")
+            out.echo("\n" + _("{label}:").format(label=title))
         for row in rows:
             flags = [_("required")] if row["required"] else []
             if row["default"] is not None:

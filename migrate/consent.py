@@ -266,17 +266,22 @@ def must_suppress(item: SourceItem, on_target: Fingerprint) -> bool:
 
 
 def reconciliation_lines(rec: Reconciliation) -> list[str]:
-    """The table a plan and a report show for one step."""
-    lines = ["  " + _("Reconciliation (per status at the source):"),
-             "    " + _("{status:<14} {source:>8} {imported:>8} {suppressed:>10} {dropped:>8} "
-                       "{merged:>7}").format(status=_("status"), source=_("source"),
-                                            imported=_("import"), suppressed=_("suppress"),
-                                            dropped=_("drop"), merged=_("merged"))]
-    for status, row in rec.rows.items():
-        source = "?" if row["source"] is None else number(row["source"])
-        lines.append(f"    {_(status):<14} {source:>8} {number(row['imported'] or 0):>8} "
-                     f"{number(row['suppressed'] or 0):>10} {number(row['dropped'] or 0):>8} "
-                     f"{number(row['merged'] or 0):>7}")
+    """The table a plan shows for one step, its columns as wide as their widest cell (French
+    status names are longer than English ones)."""
+    header = [_("status"), _("source"), _("import"), _("suppress"), _("drop"), _("merged")]
+    rows = [[_(status), "?" if row["source"] is None else number(row["source"]),
+             number(row["imported"] or 0), number(row["suppressed"] or 0),
+             number(row["dropped"] or 0), number(row["merged"] or 0)]
+            for status, row in rec.rows.items()]
+    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "    " + "  ".join([cells[0].ljust(widths[0]),
+                                   *(c.rjust(w) for c, w in zip(cells[1:], widths[1:],
+                                                                 strict=True))])
+
+    lines = ["  " + _("Reconciliation (per status at the source):"), line(header)]
+    lines += [line(row) for row in rows]
     lines += ["    " + note for note in rec.notes]
     lines += ["    " + _("DOES NOT ADD UP: {p}").format(p=p) for p in rec.problems]
     return lines

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from migrate.consent import must_suppress
-from migrate.i18n import _
+from migrate.i18n import _, to_do
 from migrate.model import (
     Action,
     Change,
@@ -61,7 +61,7 @@ def diff(
                         claimed, seen_keys)
         seen_keys.add(item.key)
         if change.action.writes and named.refusal:
-            change = replace(change, action=Action.SKIP, reason=named.refusal)
+            change = replace(change, action=Action.SKIP, reason=to_do(named.refusal))
         if change.action.writes and limit is not None:
             if writes >= limit:
                 change = replace(change, action=Action.SKIP, reason=_(
@@ -85,7 +85,8 @@ class _Decider:
                  base: Baseline | None, claimed: dict[str, str], seen: set[str]) -> Change:
         def change(action: Action, reason: str) -> Change:
             return Change(self.step, action, item, named.name, reason, named.rename_reason,
-                          entry.fingerprint if entry else None, named.notes)
+                          entry.fingerprint if entry else None, named.notes,
+                          named.original if named.original != item.path else None)
 
         if item.key in seen:
             return change(Action.CONFLICT, _("the source lists this item twice"))

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext
+import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "transhumance"
@@ -62,14 +65,188 @@ def _language_from_environment() -> str | None:
     return None
 
 
+class Message(str):
+    """A translated text that remembers its English id and its parameters, so that what is
+    stored (a skip reason in the journal) can be shown again in another language: a report
+    made in French says in French why an item was skipped during an English run.
+
+    `_()` and `ngettext()` return one; `.format()` and `+` keep what is needed to render it
+    again (`stored`/`shown`); any other str operation gives a plain str, shown as it is.
+    """
+
+    msgid: str | tuple[str, str, int]
+    params: dict[str, Any]
+    parts: tuple[Any, ...] = ()
+    #: Something a person must act on (a share not recreated): the report counts these.
+    to_do: bool = False
+
+    @classmethod
+    def of(cls, text: str, msgid: str | tuple[str, str, int], params: dict[str, Any] | None = None,
+           parts: tuple[Any, ...] = (), to_do: bool = False) -> Message:
+        made = cls(text)
+        made.msgid, made.params, made.parts, made.to_do = msgid, params or {}, parts, to_do
+        return made
+
+    def format(self, *args: Any, **kwargs: Any) -> Message:  # type: ignore[override]
+        text = str.format(self, *args, **kwargs)
+        if args or self.parts:
+            return Message.of(text, text, to_do=self.to_do)
+        return Message.of(text, self.msgid, kwargs, to_do=self.to_do)
+
+    def __add__(self, other: str) -> Message:  # type: ignore[override]
+        return Message.of(str.__add__(self, other), "", parts=(self, other), to_do=self.to_do)
+
+    def __radd__(self, other: str) -> Message:
+        return Message.of(str.__add__(other, self), "", parts=(other, self), to_do=self.to_do)
+
+
+#: What marks a stored message (JSON follows): a control character no text contains.
+STORED = "\x1f"
+
+
+def stored(text: str | None) -> str | None:
+    """A text as the journal keeps it: a `Message` as its id and parameters (JSON after
+    `STORED`), so it can be shown in the reader's language; any other text as it is."""
+    if not isinstance(text, Message):
+        return text
+    return STORED + json.dumps(_as_data(text), ensure_ascii=False)
+
+
+def shown(text: str | None) -> str | None:
+    """A stored text in the current language (a plain one as it is)."""
+    if not text or not text.startswith(STORED):
+        return text
+    try:
+        return _render(json.loads(text[len(STORED):]))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return text[len(STORED):]
+
+
+def is_to_do(text: str | None) -> bool:
+    """True for a stored or live message marked as something a person must act on."""
+    if isinstance(text, Message):
+        return text.to_do
+    if not text or not text.startswith(STORED):
+        return False
+    try:
+        return bool(json.loads(text[len(STORED):]).get("todo"))
+    except (ValueError, AttributeError):
+        return False
+
+
+def count_of(text: str | None) -> int | None:
+    """The count a stored or live plural message was made for ("e-mailed 10 people": 10)."""
+    if isinstance(text, Message):
+        return text.msgid[2] if isinstance(text.msgid, tuple) else None
+    if not text or not text.startswith(STORED):
+        return None
+    try:
+        msgid = json.loads(text[len(STORED):]).get("m")
+    except (ValueError, AttributeError):
+        return None
+    return int(msgid[2]) if isinstance(msgid, list) and len(msgid) == 3 else None
+
+
+def os_reason(error: OSError) -> str:
+    """Why the operating system refused, in the user's language (its own text is English)."""
+    import errno
+
+    reasons = {
+        errno.ENOENT: N_("no such file or folder"),
+        errno.EACCES: N_("permission denied"),
+        errno.EPERM: N_("operation not permitted"),
+        errno.ENOSPC: N_("no space left on the disk"),
+        errno.EISDIR: N_("it is a folder"),
+        errno.ENOTDIR: N_("a part of the path is not a folder"),
+        errno.EEXIST: N_("it exists already"),
+        errno.EROFS: N_("the disk is read-only"),
+        errno.ENAMETOOLONG: N_("the name is too long"),
+        errno.EDQUOT: N_("the disk quota is exceeded"),
+        errno.EIO: N_("input/output error (a failing disk?)"),
+    }
+    if error.errno in reasons:
+        return _(reasons[error.errno])
+    return error.strerror or type(error).__name__
+
+
+def message_of(error: BaseException) -> str:
+    """An error's message, kept as a `Message` when the error was raised with one."""
+    if len(error.args) == 1 and isinstance(error.args[0], Message):
+        return error.args[0]
+    return str(error)
+
+
+def to_do(message: str) -> str:
+    """Mark a note as something a person must act on (counted in the report's "to look at")."""
+    if isinstance(message, Message):
+        message.to_do = True
+        return message
+    return Message.of(message, message, to_do=True)
+
+
+def _as_data(text: Any) -> Any:
+    if not isinstance(text, Message):
+        return text if isinstance(text, int | float) else str(text)
+    data: dict[str, Any] = {"t": str(text)}
+    if text.parts:
+        data["c"] = [_as_data(part) for part in text.parts]
+    else:
+        data["m"] = list(text.msgid) if isinstance(text.msgid, tuple) else text.msgid
+        data["p"] = {key: _as_data(value) for key, value in text.params.items()}
+    if text.to_do:
+        data["todo"] = True
+    return data
+
+
+def english(text: str) -> str:
+    """A message as it reads in English (the source language), whatever the current language:
+    for what must not change with it, such as a key made from a message."""
+    if not isinstance(text, Message):
+        return str(text)
+    global _translation
+    saved, _translation = _translation, gettext.NullTranslations()
+    try:
+        return _render(_as_data(text))
+    finally:
+        _translation = saved
+
+
+def join(separator: str, texts: Iterable[str]) -> str:
+    """`separator.join(texts)` that keeps messages as messages (shown later in any language)."""
+    parts: list[Any] = []
+    for index, text in enumerate(texts):
+        if index:
+            parts.append(separator)
+        parts.append(text)
+    if not any(isinstance(part, Message) for part in parts):
+        return separator.join(map(str, parts))
+    return Message.of("".join(map(str, parts)), "", parts=tuple(parts))
+
+
+def _render(data: Any) -> str:
+    if not isinstance(data, dict):
+        return str(data)
+    if "c" in data:
+        return "".join(_render(part) for part in data["c"])
+    msgid, params = data["m"], {k: _render(v) if isinstance(v, dict) else v
+                                for k, v in data.get("p", {}).items()}
+    if not msgid:
+        return str(data["t"])
+    if isinstance(msgid, list):
+        template = _translation.ngettext(msgid[0], msgid[1], int(msgid[2]))
+    else:
+        template = _translation.gettext(msgid)
+    return template.format(**params) if params else template
+
+
 def _(message: str) -> str:
     """Translate `message`; format placeholders after translating: `_("{n} files").format(n=3)`."""
-    return _translation.gettext(message)
+    return Message.of(_translation.gettext(message), message)
 
 
 def ngettext(singular: str, plural: str, count: int) -> str:
     """Translate a message whose form depends on a count: `ngettext("{n} file", "{n} files", n)`."""
-    return _translation.ngettext(singular, plural, count)
+    return Message.of(_translation.ngettext(singular, plural, count), (singular, plural, count))
 
 
 def N_(message: str) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 
 from migrate.diff import Baseline
 from migrate.errors import JournalDamagedError, MigrateError
-from migrate.i18n import _
+from migrate.i18n import _, count_of, is_to_do, shown, stored
 from migrate.model import Change, Fingerprint, TargetEntry
 from migrate.printable import reversible
 from migrate.private import private_folder
@@ -74,6 +74,8 @@ CREATE TABLE IF NOT EXISTS suppressions (
 CREATE TABLE IF NOT EXISTS reconciliations (step TEXT PRIMARY KEY, data TEXT NOT NULL);
 -- Post steps: the source's entries against what the last apply planned (migrate/post_counts.py).
 CREATE TABLE IF NOT EXISTS post_counts (step TEXT PRIMARY KEY, data TEXT NOT NULL);
+-- What a target said about a step as a whole at its last apply (`Target.notes`), for the report.
+CREATE TABLE IF NOT EXISTS step_notes (step TEXT PRIMARY KEY, notes TEXT NOT NULL);
 """
 
 def damaged(path: Path, reason: str) -> JournalDamagedError:
@@ -261,7 +263,7 @@ class Journal:
     def record_seen(self, changes: Iterable[Change], run_id: int) -> None:
         """`apply --mark-seen`: remember items as known without writing them anywhere."""
         now = time.time()
-        rows = [(c.step, c.item.key, c.action.value, c.item.path, c.target_name,
+        rows = [(c.step, c.item.key, c.action.value, c.source_path, c.target_name,
                  json.dumps(c.item.fingerprint.to_json()), run_id, now, c.item.kind.value,
                  c.item.fingerprint.size) for c in changes]
         with self.transaction() as db:
@@ -295,8 +297,9 @@ class Journal:
         """Note outcomes that wrote nothing (skip, conflict, stale, adopted): kept for the report,
         without touching the baseline of the last real migration."""
         now = time.time()
-        rows = [(c.step, c.item.key, state, c.action.value, c.item.path, c.target_name, c.reason,
-                 c.rename_reason, _notes(c), run_id, now, c.item.kind.value,
+        rows = [(c.step, c.item.key, state, c.action.value, c.source_path, c.target_name,
+                 stored(c.reason), stored(c.rename_reason), _notes(c), run_id, now,
+                 c.item.kind.value,
                  c.item.fingerprint.size) for c in changes]
         with self.transaction(durable=False) as db:
             db.executemany(
@@ -312,8 +315,9 @@ class Journal:
 
     def record_intents(self, intents: Iterable[tuple[Change, str]], run_id: int) -> None:
         now = time.time()
-        rows = [(c.step, c.item.key, c.action.value, c.item.path, c.target_name, c.reason,
-                 c.rename_reason, _notes(c), key, json.dumps(c.to_json(), ensure_ascii=False),
+        rows = [(c.step, c.item.key, c.action.value, c.source_path, c.target_name,
+                 stored(c.reason), stored(c.rename_reason), _notes(c), key,
+                 json.dumps(c.to_json(), ensure_ascii=False),
                  run_id, now, c.item.kind.value, c.item.fingerprint.size) for c, key in intents]
         with self.transaction() as db:
             db.executemany(
@@ -333,7 +337,8 @@ class Journal:
         now = time.time()
         rows = [("done", json.dumps(c.item.fingerprint.to_json()),
                  json.dumps(entry.fingerprint.to_json()), json.dumps(entry.ref), entry.name,
-                 c.action.value, c.reason, c.rename_reason, _notes(c), c.item.path, run_id, now,
+                 c.action.value, stored(c.reason), stored(c.rename_reason), _notes(c),
+                 c.source_path, run_id, now,
                  c.item.kind.value, c.item.fingerprint.size, c.step, c.item.key,
                  *_columns(c.item.fingerprint), *_columns(entry.fingerprint))
                 for c, entry in results]
@@ -364,7 +369,7 @@ class Journal:
         `error_kind` (see `ERROR_KINDS`) lets the report say what to do next."""
         now = time.time()
         # A server's or a system's words may hold text SQLite cannot store (a lone surrogate).
-        rows = [(state, reversible(message), error_kind, run_id, now, c.step, c.item.key)
+        rows = [(state, _storable(message), error_kind, run_id, now, c.step, c.item.key)
                 for c, state, message in failures]
         with self.transaction(durable=False) as db:
             db.executemany("UPDATE items SET state = ?, last_error = ?, error_kind = ?, "
@@ -393,12 +398,31 @@ class Journal:
                            [(h, reason, step, now) for h, (reason, step) in found.items()])
 
     def set_reconciliation(self, step: str, data: dict[str, Any]) -> None:
+        # Its notes and problems as messages, shown in the language of whoever reads them.
+        data = {**data, **{key: [stored(text) for text in data.get(key) or ()]
+                           for key in ("notes", "problems")}}
         self.db.execute("INSERT OR REPLACE INTO reconciliations VALUES (?, ?)",
                         (step, json.dumps(data, ensure_ascii=False)))
 
+    def set_step_notes(self, step: str, notes: list[str]) -> None:
+        """Replace what the target said about `step` (its last apply's `Target.notes`)."""
+        self.db.execute("INSERT OR REPLACE INTO step_notes VALUES (?, ?)",
+                        (step, json.dumps([stored(n) for n in notes], ensure_ascii=False)))
+
+    def step_notes(self) -> dict[str, list[tuple[str, int]]]:
+        """step → the notes its target gave at the last apply, in the reader's language, each
+        with how many people or items it is about (1 unless the message says a count)."""
+        return {step: [(shown(n) or "", count_of(n) or 1) for n in json.loads(notes)]
+                for step, notes in
+                self.db.execute("SELECT step, notes FROM step_notes ORDER BY step")}
+
     def reconciliations(self) -> dict[str, dict[str, Any]]:
-        return {step: json.loads(data) for step, data in
-                self.db.execute("SELECT step, data FROM reconciliations ORDER BY step")}
+        found = {step: json.loads(data) for step, data in
+                 self.db.execute("SELECT step, data FROM reconciliations ORDER BY step")}
+        for data in found.values():
+            for key in ("notes", "problems"):
+                data[key] = [shown(text) or "" for text in data.get(key) or ()]
+        return found
 
     def set_post_count(self, step: str, data: dict[str, Any]) -> None:
         self.db.execute("INSERT OR REPLACE INTO post_counts VALUES (?, ?)",
@@ -427,6 +451,13 @@ class Journal:
         for row in cursor:
             found = dict(zip(names, row, strict=True))
             found["notes"] = json.loads(found["notes"]) if found["notes"] else []
+            # Reasons and notes in the reader's language, whatever the writer's; which notes
+            # a person must act on is kept beside them.
+            found["notes_to_do"] = [is_to_do(note) for note in found["notes"]]
+            found["reason_to_do"] = is_to_do(found["reason"])
+            found["notes"] = [shown(note) for note in found["notes"]]
+            for column in ("reason", "rename_reason", "last_error"):
+                found[column] = shown(found[column])
             yield found
 
 
@@ -450,9 +481,17 @@ def _missing_report_columns(db: sqlite3.Connection) -> list[tuple[str, str]]:
     return [(name, sql_type) for name, sql_type in _REPORT_COLUMNS if name not in have]
 
 
+def _storable(message: str | None) -> str | None:
+    """A failure's message as the journal keeps it: a translatable message as its id and
+    parameters (`stored`), and never a lone surrogate SQLite cannot store (`reversible`)."""
+    text = stored(message)
+    return None if text is None else reversible(text)
+
+
 def _columns(fingerprint: Fingerprint) -> tuple[Any, Any, Any, Any]:
     return fingerprint.size, fingerprint.mtime, fingerprint.checksum, fingerprint.etag
 
 
 def _notes(change: Change) -> str | None:
-    return json.dumps(list(change.notes), ensure_ascii=False) if change.notes else None
+    return json.dumps([stored(note) for note in change.notes],
+                      ensure_ascii=False) if change.notes else None

@@ -118,6 +118,9 @@ class TargetName:
     #: (an address syntax the service rejects, a size over its published limit): the plan
     #: skips the item with this reason, so the dry run and the apply agree.
     refusal: str | None = None
+    #: The item's path as the source really names it, when `SourceItem.path` cannot show it
+    #: (a '/' inside a Drive name stands in as '∕'): renames are shown from this one.
+    original: str | None = None
 
 
 class Action(enum.StrEnum):
@@ -154,6 +157,13 @@ class Change:
     rename_reason: str | None = None
     expected_target: Fingerprint | None = None
     notes: tuple[str, ...] = ()
+    #: `TargetName.original`: the source's real path, when the item's path cannot show it.
+    original_path: str | None = None
+
+    @property
+    def source_path(self) -> str:
+        """The item's path as its owner knows it (what a report and a rename show)."""
+        return self.original_path or self.item.path
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -172,6 +182,7 @@ class Change:
             "meta": self.item.meta,
             "skip_reason": self.item.skip_reason,
             "notes": list(self.notes),
+            "original_path": self.original_path,
         }
 
     @classmethod
@@ -193,6 +204,7 @@ class Change:
             rename_reason=data.get("rename"),
             expected_target=Fingerprint.from_json(data.get("expected_target")),
             notes=tuple(data.get("notes") or ()),
+            original_path=data.get("original_path"),
         )
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from migrate import confine, registry, yamlpos
 from migrate.connector import Connector
 from migrate.errors import Location, PlanError
-from migrate.i18n import _
+from migrate.i18n import _, os_reason
 from migrate.options import Option, OptionSet, OptionValueError, check_value
 from migrate.references import (
     Redactor,
@@ -105,14 +105,15 @@ class Plan:
         for step in self.steps:
             if step.id == step_id:
                 return step
-        raise PlanError(_unknown(_("step"), step_id, [s.id for s in self.steps]))
+        raise PlanError(_unknown(_("unknown step '{name}'").format(name=step_id), step_id,
+                                 [s.id for s in self.steps]))
 
     def connector_for(self, endpoint: Endpoint) -> type[Connector]:
         return registry.get(self.connections[endpoint.connection].type)
 
 
-def _unknown(what: str, name: str, known: list[str]) -> str:
-    message = _("unknown {what} '{name}'").format(what=what, name=name)
+def _unknown(message: str, name: str, known: list[str]) -> str:
+    """`message` ("unknown key 'form'"), then the nearest known name or the known ones."""
     close = difflib.get_close_matches(name, known, n=1)
     if close:
         return message + " — " + _("did you mean '{s}'?").format(s=close[0])
@@ -129,7 +130,7 @@ def load_plan(path: str | Path) -> Plan:
     except OSError as error:
         raise PlanError(
             _("cannot read the plan file {path}: {reason}").format(
-                path=path, reason=error.strerror or error
+                path=path, reason=os_reason(error)
             )
         ) from None
     try:
@@ -177,9 +178,10 @@ class _Validator:
                    at: yamlpos.Path, where: str) -> None:
         for key in given:
             if key not in allowed:
-                message = _unknown(_("key"), key, list(allowed))
-                raise self.fail(message.replace("'" + key + "'", f"'{key}' {where}", 1),
-                                (*at, key), key=True)
+                message = _unknown(_("unknown key '{name}' {where}").format(name=key,
+                                                                            where=where),
+                                   key, list(allowed))
+                raise self.fail(message, (*at, key), key=True)
 
     def read_variables(self, raw: Any) -> dict[str, str]:
         if not isinstance(raw, dict):
@@ -312,7 +314,8 @@ class _Validator:
             raise self.fail(_("'{k}' is missing {where}").format(k=key, where=where), at)
         name, _sep, location = str(body[key]).partition(":")
         if name not in connections:
-            raise self.fail(_unknown(_("connection"), name, list(connections)), (*at, key))
+            raise self.fail(_unknown(_("unknown connection '{name}'").format(name=name), name,
+                                     list(connections)), (*at, key))
         trouble = confine.problem(location)
         if trouble is not None:
             raise self.fail(_("'{k}': {problem}").format(k=key, problem=trouble), (*at, key))

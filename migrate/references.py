@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
-from migrate.i18n import _
+from migrate.i18n import _, os_reason
 
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 ESCAPED = "$${"
@@ -119,9 +119,11 @@ class Redactor:
         return found.union(*(other.secrets() for other in included))
 
     def __call__(self, text: str) -> str:
+        original = text
         for secret in sorted(self.secrets(), key=len, reverse=True):
             text = text.replace(secret, MASK)
-        return text
+        # A message holding no secret stays a message (shown later in the reader's language).
+        return original if text == original else text
 
     @property
     def is_empty(self) -> bool:
@@ -168,7 +170,7 @@ def resolve_secret(expression: str, base_dir: Path) -> str | None:
         except OSError as error:
             raise ReferenceError_(
                 _("cannot read the secret file {path}: {reason}").format(
-                    path=path, reason=error.strerror or error
+                    path=path, reason=os_reason(error)
                 )
             ) from None
     if scheme == "keyring":

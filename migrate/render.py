@@ -80,7 +80,7 @@ def _change_line(change: Change) -> str:
     line = f"    {change.action.symbol} {one_line(change.target_name or change.item.path)}"
     notes = []
     if change.rename_reason:
-        notes.append(_("renamed from '{old}': {why}").format(old=one_line(change.item.path),
+        notes.append(_("renamed from '{old}': {why}").format(old=one_line(change.source_path),
                                                             why=change.rename_reason))
     if change.action is not Action.CREATE or change.reason != _("new"):
         notes.append(change.reason)
@@ -118,8 +118,8 @@ def _change_json(change: Change) -> dict[str, Any]:
 
 def apply_text(result: ApplyResult) -> str:
     counts = result.counts()
-    lines = [line for rec in result.reconciliations.values() for line in
-             [_("Step '{id}':").format(id=rec.step), *reconciliation_lines(rec)]]
+    # The reconciliation was shown with the plan just before: not again (the JSON keeps it).
+    lines: list[str] = []
     for step_id, outcome in result.outcomes.items():
         # The reason that stopped the step (a full account) is said once, not per item.
         failures = [(c, m) for c, m in outcome.failures if m != outcome.fatal]

@@ -85,3 +85,50 @@ def overall_next_steps(data: dict[str, Any]) -> list[str]:
         steps.append(_("The last run did not finish (stopped or crashed): run 'migrate apply' "
                        "again."))
     return steps
+
+
+def attention(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Everything a person must act on or know, each with its count, what it is, what to do
+    and the section that lists it: the report's "to look at" is the sum of the counts."""
+    found: list[dict[str, Any]] = []
+
+    def add(count: int, text: str, todo: str, anchor: str) -> None:
+        if count:
+            found.append({"count": count, "text": text, "todo": todo, "anchor": anchor})
+
+    failures = sum(int(f["count"]) for f in data["failures"])
+    add(failures, ngettext("{n} item failed or is unfinished.",
+                           "{n} items failed or are unfinished.", failures).format(
+        n=number(failures)), _("See what to do for each one below."), "failures")
+    add(len(data["conflicts"]), ngettext(
+        "{n} item was changed on the target and was not overwritten.",
+        "{n} items were changed on the target and were not overwritten.",
+        len(data["conflicts"])).format(n=number(len(data["conflicts"]))),
+        _("Compare both versions and keep the right one."), "conflicts")
+    add(len(data["stale"]), ngettext(
+        "{n} item of a saved plan no longer matched.",
+        "{n} items of a saved plan no longer matched.", len(data["stale"])).format(
+        n=number(len(data["stale"]))), _("Make and review a new plan."), "stale")
+    shares = sum(1 for share in data["share_map"] if share["to_do"])
+    add(shares, ngettext("The sharing of {n} item was not recreated.",
+                         "The sharing of {n} items was not recreated.", shares).format(
+        n=number(shares)),
+        _("Share them by hand with the right people or groups, or map those people in "
+          "'identities' and run 'migrate apply' again."), "shares")
+    refused = [r for r in data["skipped"] if r.get("last_error") or r.get("reason_to_do")]
+    add(len(refused), ngettext(
+        "{n} item was not written: the target refused it, or a file it needs is missing.",
+        "{n} items were not written: the target refused them, or a file they need is missing.",
+        len(refused)).format(n=number(len(refused))),
+        _("Read each reason in the skipped list; fix the item at the source if it matters."),
+        "skipped")
+    people = sum(int(s["count"]) for s in data["member_skips"] if s["refused"])
+    add(people, ngettext("{n} member was refused by the list server.",
+                         "{n} members were refused by the list server.", people).format(
+        n=number(people)), _("Read the reason in the reconciliation; contact them another way "
+                             "if needed."), "mailing")
+    for step, notes in data.get("step_notes", {}).items():
+        for note, count in notes:
+            add(count, _("Step '{step}': {note}").format(step=step, note=note),
+                _("Keep it in mind: nothing to fix in the plan."), "steps")
+    return found

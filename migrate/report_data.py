@@ -26,7 +26,7 @@ from migrate.journal import Journal
 from migrate.plan import Plan, resolve_connections
 from migrate.printable import one_line
 from migrate.references import Redactor
-from migrate.report_advice import advice_for, overall_next_steps
+from migrate.report_advice import advice_for, attention, overall_next_steps
 
 #: States in the order a report shows them (and the chart stacks them).
 STATES = ("done", "seen", "skipped", "conflict", "stale", "failed", "intent", "planned")
@@ -73,7 +73,11 @@ def collect(plan: Plan, journal: Journal, redact: Redact) -> dict[str, Any]:
                         for step, count in journal.post_counts().items()},
         "done": [r for r in items if r["state"] == "done"],
         "items": items,
+        "step_notes": journal.step_notes(),
     }
+    data["reconciliation_groups"] = _grouped(data["reconciliations"])
+    data["attention"] = attention(data)
+    data["to_look_at"] = sum(entry["count"] for entry in data["attention"])
     data["next_steps"] = overall_next_steps(data)
     return _without_suppressed(data, set(journal.suppressions()))
 
@@ -159,7 +163,8 @@ def _ordered(states: Iterable[str]) -> list[str]:
 
 def _share(row: dict[str, Any]) -> dict[str, Any]:
     return {"step": row["step"], "source_path": row["source_path"],
-            "target_name": row["target_name"], "state": row["state"], "shares": row["notes"]}
+            "target_name": row["target_name"], "state": row["state"], "shares": row["notes"],
+            "to_do": any(row.get("notes_to_do") or ())}
 
 
 def _post(row: dict[str, Any]) -> dict[str, Any]:
@@ -193,11 +198,29 @@ def _member_failures(members: list[dict[str, Any]], redact: Redact) -> list[dict
 def _member_skips(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Members skipped, by step and (masked) reason: counts only."""
     groups: Counter[tuple[str, str]] = Counter()
+    refused: set[tuple[str, str]] = set()
     for row in members:
         if row["state"] == "skipped":
-            groups[(row["step"], mask_addresses(row["last_error"] or row["reason"] or ""))] += 1
-    return [{"step": step, "reason": reason, "count": n}
+            key = (row["step"], mask_addresses(row["last_error"] or row["reason"] or ""))
+            groups[key] += 1
+            if row["last_error"] or row.get("reason_to_do"):  # the target said no
+                refused.add(key)
+    return [{"step": step, "reason": reason, "count": n, "refused": (step, reason) in refused}
             for (step, reason), n in sorted(groups.items())]
+
+
+def _grouped(reconciliations: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Steps that export one audience share one reconciliation: shown once, naming them all."""
+    groups: list[dict[str, Any]] = []
+    for step, rec in reconciliations.items():
+        same = next((g for g in groups if (g["rows"], g["notes"], g["problems"])
+                     == (rec["rows"], rec["notes"], rec["problems"])), None)
+        if same is None:
+            groups.append({"steps": [step], "rows": rec["rows"], "notes": rec["notes"],
+                           "problems": rec["problems"]})
+        else:
+            same["steps"].append(step)
+    return groups
 
 
 def _masked_reconciliation(rec: dict[str, Any], redact: Redact) -> dict[str, Any]:

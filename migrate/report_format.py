@@ -7,6 +7,7 @@ Everything a report prints that is a count, a size or a moment goes through thes
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from migrate.i18n import _, date_time
 from migrate.i18n import number as _number
@@ -53,3 +54,17 @@ def duration(seconds: float | None) -> str:
     if whole < 3600:
         return _("{m} min {s} s").format(m=whole // 60, s=whole % 60)
     return _("{h} h {m} min").format(h=whole // 3600, m=whole % 3600 // 60)
+
+
+def reconciliation_headers() -> list[str]:
+    """The columns of a mailing list's reconciliation table (per status at the source)."""
+    return [_("status at the source"), _("at the source"), _("imported"), _("suppressed"),
+            _("dropped"), _("merged")]
+
+
+def reconciliation_rows(group: dict[str, Any]) -> list[list[str]]:
+    """One row per status at the source: counts written for the language."""
+    return [[_(status), "?" if row.get("source") is None else number(row["source"]),
+             number(row.get("imported") or 0), number(row.get("suppressed") or 0),
+             number(row.get("dropped") or 0), number(row.get("merged") or 0)]
+            for status, row in group["rows"].items()]

@@ -9,13 +9,18 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from migrate.consent import Reconciliation, reconciliation_lines
 from migrate.i18n import _, ngettext
 from migrate.post_counts import post_count_from_json, post_count_lines
 from migrate.report_chart import chart, legend
-from migrate.report_format import moment, number, size
+from migrate.report_format import (
+    moment,
+    number,
+    reconciliation_headers,
+    reconciliation_rows,
+    size,
+)
 from migrate.report_markdown import generated_line
-from migrate.report_sections import sections, state_label
+from migrate.report_sections import action_label, sections, state_label
 
 #: Rows shown before the rest of a list is folded into `<details>`.
 SHOWN = 15
@@ -32,7 +37,8 @@ padding-bottom:.2em}h3{margin-bottom:.3em}
 padding:.6em 1em}nav.toc ol{margin:.3em 0;padding-left:1.4em;columns:2}
 table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border:1px solid #d0d7de;
 padding:.25em .6em;text-align:left;vertical-align:top}th{background:#f0f3f6}
-td.n,th.n{text-align:right;white-space:nowrap}code{font-size:.92em;word-break:break-all}
+td.n,th.n{text-align:right;white-space:nowrap}
+code{font-size:.92em;overflow-wrap:break-word;word-break:normal}
 .cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}.card{border:1px solid #d0d7de;
 border-radius:6px;padding:.5em 1em;min-width:9em}.card b{display:block;font-size:1.5em}
 .next{border-left:4px solid #bf8700;background:#fff8c5;padding:.4em 1em}
@@ -99,16 +105,22 @@ def _summary(data: dict[str, Any]) -> str:
     details = data["step_details"]
     moved = sum(s["counts"].get("done", 0) for s in details)
     moved_size = sum(s["sizes"].get("done", 0) for s in details)
-    open_items = sum(f["count"] for f in data["failures"]) + len(data["conflicts"])
     skipped = sum(s["counts"].get("skipped", 0) for s in details)
     cards = [(number(moved), _("items moved")), (size(moved_size), _("moved in all")),
-             (number(skipped), _("skipped, with a reason")), (number(open_items), _("to look at"))]
+             (number(skipped), _("skipped, with a reason")),
+             (number(data["to_look_at"]), _("to look at"))]
     out = ["<div class=cards>" + "".join(f"<div class=card><b>{e(v)}</b>{e(label)}</div>"
                                          for v, label in cards) + "</div>"]
+    if data["attention"]:
+        rows = [[e(number(a["count"])), e(a["text"]),
+                 f'{e(a["todo"])} <a href="#{e(a["anchor"])}">{e(_("see below"))}</a>']
+                for a in data["attention"]]
+        out.append(f"<h3 id=look>{e(_('To look at'))}</h3>"
+                   + _table([_("how many"), _("what"), _("what to do")], rows, frozenset({0})))
     if data["next_steps"]:
         items = "".join(f"<li>{e(line)}</li>" for line in data["next_steps"])
         out.append(f"<div class=next><b>{e(_('What to do next'))}</b><ul>{items}</ul></div>")
-    else:
+    elif not data["attention"]:
         out.append(f"<p class=ok>{e(_('Nothing to do: everything planned was migrated.'))}</p>")
     return "".join(out)
 
@@ -147,9 +159,15 @@ def _mailing(data: dict[str, Any]) -> str:
     note = _("Counts only: this report never lists members, nor any address on the "
              "suppression list.")
     out = [f"<p>{e(note)}</p>"]
-    for step, rec in data["reconciliations"].items():
-        lines = "\n".join(reconciliation_lines(Reconciliation.from_json(rec)))
-        out.append(f"<h3>{e(step)}</h3><pre>{e(lines)}</pre>")
+    for group in data["reconciliation_groups"]:
+        out.append(f"<h3>{e(', '.join(group['steps']))}</h3>")
+        out.append(_table(reconciliation_headers(), [[e(c) for c in row] for row in
+                                                     reconciliation_rows(group)],
+                          frozenset(range(1, 6))))
+        notes = [*group["notes"], *(_("DOES NOT ADD UP: {p}").format(p=p)
+                                    for p in group["problems"])]
+        if notes:
+            out.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
     if data["member_skips"]:
         rows = [[e(s["step"]), e(number(s["count"])), e(s["reason"])]
                 for s in data["member_skips"]]
@@ -185,8 +203,8 @@ def _failures(data: dict[str, Any]) -> str:
 
 
 def _done(data: dict[str, Any]) -> str:
-    rows = [[_code(r["target_name"]), e(r["step"]), e(r["action"] or ""), e(size(r["size"]))]
-            for r in data["done"]]
+    rows = [[_code(r["target_name"]), e(r["step"]), e(action_label(r["action"])),
+             e(size(r["size"]))] for r in data["done"]]
     return _table([_("item"), _("step"), _("action"), _("size")], rows, frozenset({3}))
 
 

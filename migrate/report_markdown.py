@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrate.consent import Reconciliation, reconciliation_lines
 from migrate.i18n import _, ngettext
 from migrate.post_counts import post_count_from_json, post_count_lines
-from migrate.report_format import moment, number, size
-from migrate.report_sections import Section, sections, state_label
+from migrate.report_format import (
+    moment,
+    number,
+    reconciliation_headers,
+    reconciliation_rows,
+    size,
+)
+from migrate.report_sections import Section, action_label, sections, state_label
 
 #: Rows listed per section before the rest are only counted.
 LISTED = 50
@@ -20,7 +25,8 @@ DONE_LISTED = 200
 def render(data: dict[str, Any]) -> str:
     found = sections(data)
     out = [f"# {_('Migration report')} — {data['organisation']}", "", generated_line(data), "",
-           f"**{_('Contents')}:** " + " · ".join(f"[{s.title}](#{s.anchor})" for s in found)]
+           "**" + _("{label}:").format(label=_("Contents")) + "** "
+           + " · ".join(f"[{s.title}](#{s.anchor})" for s in found)]
     for section in found:
         out += ["", f'<a id="{section.anchor}"></a>', "", f"## {section.heading}", ""]
         out += _BODIES[section.anchor](data, section)
@@ -56,9 +62,16 @@ def _summary(data: dict[str, Any], _section: Section) -> list[str]:
     for step in data["step_details"]:
         out += [f"| {step['id']} | {state_label(s)} | {number(n)} | "
                 f"{size(step['sizes'].get(s))} |" for s, n in step["counts"].items()]
-    out += ["", f"**{_('What to do next')}:**", ""]
-    out += [f"- {line}" for line in data["next_steps"]] or [
-        "- " + _("Nothing: everything planned was migrated.")]
+    out += ["", "**" + _("{label}: {n}").format(label=_("To look at"),
+                                             n=number(data["to_look_at"])) + "**", ""]
+    if data["attention"]:
+        out += [f"| {_('how many')} | {_('what')} | {_('what to do')} |", "|---:|---|---|"]
+        out += [f"| {number(a['count'])} | {_text(a['text'])} | {_text(a['todo'])} "
+                f"([{_('see below')}](#{a['anchor']})) |" for a in data["attention"]]
+    if data["next_steps"] or not data["attention"]:
+        out += ["", "**" + _("{label}:").format(label=_("What to do next")) + "**", ""]
+        out += [f"- {line}" for line in data["next_steps"]] or [
+            "- " + _("Nothing: everything planned was migrated.")]
     return out
 
 
@@ -93,9 +106,15 @@ def _posts(data: dict[str, Any], _section: Section) -> list[str]:
 def _mailing(data: dict[str, Any], _section: Section) -> list[str]:
     out = [_("Counts only: this report never lists members, nor any address on the "
              "suppression list."), ""]
-    for step, rec in data["reconciliations"].items():
-        out += [f"### {step}", "", "```", *reconciliation_lines(Reconciliation.from_json(rec)),
-                "```", ""]
+    for group in data["reconciliation_groups"]:
+        out += [f"### {', '.join(group['steps'])}", "",
+                "| " + " | ".join(reconciliation_headers()) + " |",
+                "|---|---:|---:|---:|---:|---:|"]
+        out += ["| " + " | ".join(_text(c) for c in row) + " |"
+                for row in reconciliation_rows(group)]
+        out += [""] + [f"- {_text(n)}" for n in group["notes"]]
+        out += [f"- {_('DOES NOT ADD UP: {p}').format(p=_text(p))}" for p in group["problems"]]
+        out.append("")
     for skip in data["member_skips"]:
         out.append("- " + ngettext("{step}: {n} member not imported: {reason}",
                                    "{step}: {n} members not imported: {reason}",
@@ -130,7 +149,7 @@ def _failures(data: dict[str, Any], _section: Section) -> list[str]:
 
 
 def _done(data: dict[str, Any], _section: Section) -> list[str]:
-    rows = [f"- {_code(r['target_name'])} ({_(r['action'] or '')}, {size(r['size'])})"
+    rows = [f"- {_code(r['target_name'])} ({action_label(r['action'])}, {size(r['size'])})"
             for r in data["done"]]
     return _capped(rows, len(rows), DONE_LISTED)
 

@@ -52,3 +52,9 @@ def state_label(state: str) -> str:
               "conflict": _("in conflict"), "stale": _("stale"), "failed": _("failed"),
               "intent": _("interrupted"), "planned": _("not started")}
     return labels.get(state, state)
+
+
+def action_label(action: str | None) -> str:
+    """What was done to a done item, in words: created, updated."""
+    labels = {"create": _("created"), "update": _("updated"), "unchanged": _("unchanged")}
+    return labels.get(action or "", action or "")

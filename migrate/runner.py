@@ -27,7 +27,7 @@ from migrate.batching import retry_items, submit_in_batches
 from migrate.connector import Source, Target
 from migrate.errors import FatalError, Interrupted, MigrateError, SkipItem, TransientError
 from migrate.events import ClientEvents
-from migrate.i18n import _
+from migrate.i18n import _, message_of
 from migrate.journal import Journal
 from migrate.model import Change, TargetEntry
 from migrate.progress import Progress, QuietProgress
@@ -148,6 +148,11 @@ class Runner:
         outcome.not_started = batches.remaining()
         notes = getattr(target, "notes", None)  # test doubles need not derive from Target
         outcome.notes = list(notes()) if notes is not None else []
+        if outcome.notes or outcome.done:
+            # Journaled, so the report can say them: what this apply's writes caused (people
+            # e-mailed, posts left for later), replacing what an earlier apply said.
+            self.journal.set_step_notes(changes[0].step,
+                                        [self.redact(note) for note in outcome.notes])
         return outcome
 
     def _dispatch(self, batch: list[Change], pool: ThreadPoolExecutor,
@@ -240,12 +245,13 @@ class Runner:
             outcome.done += 1
             return False
         except SkipItem as error:
-            self.journal.record_failed([(change, "skipped", self.redact(str(error)))], self.run_id)
+            self.journal.record_failed([(change, "skipped", self.redact(message_of(error)))],
+                                       self.run_id)
             self._event("skipped", change, str(error))
             outcome.skipped += 1
             return False
         except FatalError as error:
-            message = self.redact(str(error))
+            message = self.redact(message_of(error))
             self.journal.record_failed([(change, "failed", message)], self.run_id, "fatal")
             self._event("failed", change, message)
             outcome.failed += 1
@@ -264,10 +270,10 @@ class Runner:
     def _describe(self, error: Exception) -> str:
         if isinstance(error, TransientError):
             return _("{error} (gave up after {n} attempts; a later run will try again)").format(
-                error=error, n=self.retry.attempts)
+                error=message_of(error), n=self.retry.attempts)
         if self.debug:
             return "".join(traceback.format_exception(error)).strip()
-        return str(error) or type(error).__name__
+        return message_of(error) or type(error).__name__
 
     def _event(self, event: str, change: Change, reason: str) -> None:
         if self.events:

@@ -14,6 +14,8 @@ OUTCOMES = (N_("ok"), N_("failed"), N_("cancelled"), N_("interrupted"), N_("inco
 #: A connection's role in a step, and the step actions (plan errors, reports).
 ROLES = (N_("source"), N_("target"))
 ACTIONS = (N_("copy"), N_("mirror"), N_("export"))
+#: Sharing roles (Drive's words, in the plan, the share map and the report).
+SHARE_ROLES = (N_("reader"), N_("writer"), N_("commenter"), N_("owner"), N_("organizer"))
 #: Member statuses (the reconciliation table): see `migrate.consent.STATUSES`.
 MEMBER_STATUSES = (N_("subscribed"), N_("pending"), N_("transactional"), N_("archived"),
                    N_("unsubscribed"), N_("cleaned"), N_("banned"), N_("blocklisted"))

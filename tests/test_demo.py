@@ -6,19 +6,54 @@ import csv
 import json
 import re
 import shlex
+import subprocess
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from migrate.journal import Journal, journal_path
+from tests import report_browser as browser
+from tests.english_words import english_words_in
 from tests.helpers import migrate
 
 #: What a stand-in server's request log line looks like (werkzeug, wsgidav, cheroot).
 SERVER_LOG_LINE = re.compile(r'"(GET|POST|PUT|PROPFIND|MKCOL|MOVE|DELETE|PATCH) /|\x1b\[|HTTP/1')
 
 
-def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
-    result = migrate("demo", "--dir", tmp_path / "demo", timeout=600)
+ENGLISH = {"LANG": "C.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+
+
+@dataclass
+class Demo:
+    folder: Path
+    result: subprocess.CompletedProcess[str]
+    #: The demo's report made right after it, in English and in French (report-en/fr.html,
+    #: report-fr.json), kept apart from the demo folder, which a later run replaces.
+    reports: Path
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """One demo run in English, and its report in both languages."""
+    base = tmp_path_factory.mktemp("demo")
+    result = migrate("demo", "--dir", base / "demo", env=ENGLISH, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    reports = base / "reports"
+    reports.mkdir()
+    plan = base / "demo" / "demo.yaml"
+    for language in ("en", "fr"):
+        made = migrate("--lang", language, "report", plan, "--format", "html", "-o",
+                       reports / f"report-{language}.html", env=ENGLISH)
+        assert made.returncode == 0, made.stderr
+    (reports / "report-fr.json").write_text(
+        migrate("--lang", "fr", "report", plan, "--json", env=ENGLISH).stdout, encoding="utf-8")
+    return Demo(base / "demo", result, reports)
+
+
+def test_demo_runs_the_whole_job(demo: Demo) -> None:
+    tmp_path, result = demo.folder.parent, demo.result
     assert "The report is at" in result.stdout
     for line in (result.stdout + result.stderr).splitlines():
         assert not SERVER_LOG_LINE.search(line), line  # the servers log to a file instead
@@ -151,3 +186,45 @@ def test_sandbox_prints_every_server(tmp_path: Path) -> None:
     assert servers, "no sandbox server is installed"
     for name, details in servers.items():
         assert details["url"].startswith("http://127.0.0.1:"), name
+
+
+def test_the_demo_report_says_what_to_look_at(demo: Demo) -> None:
+    """Made in French after an English run: every reason in French; "to look at" counts the
+    Drive shares not recreated (4), the people Mailman e-mailed (10) and the address it
+    refuses (1), each with what to do; renames show the real name; the mailing-list
+    reconciliation is one table for the three steps that share it."""
+    data = json.loads((demo.reports / "report-fr.json").read_text(encoding="utf-8"))
+    looked = {entry["anchor"]: entry for entry in data["attention"]}
+    assert looked["shares"]["count"] == 4 and looked["mailing"]["count"] == 1
+    assert looked["steps"]["count"] == 10 and "10 personnes" in looked["steps"]["text"]
+    assert data["to_look_at"] == 15 and all(entry["todo"] for entry in data["attention"])
+    renamed = {r["target_name"]: r["source_path"] for r in data["renamed"]}
+    assert renamed["Bilan 2023∕2024.pdf"] == "Bilan 2023/2024.pdf"  # the real name, '/'
+    assert any("ne peut pas" in r["rename_reason"] or "utilisé" in r["rename_reason"]
+               for r in data["renamed"]), [r["rename_reason"] for r in data["renamed"]]
+    shares = " ".join(note for s in data["share_map"] for note in s["shares"])
+    assert "non partagé" in shares and "(éditeur)" in shares and "writer" not in shares
+    page = (demo.reports / "report-fr.html").read_text(encoding="utf-8")
+    assert page.count("statut à la source") == 1  # one table, not three blocks of text
+    assert "break-all" not in page  # names wrap between words, never inside one
+    assert "À examiner" in page and ">15<" in page
+
+
+def test_the_french_demo_report_has_no_english_word(demo: Demo) -> None:
+    page = (demo.reports / "report-fr.html").read_text(encoding="utf-8")
+    steps = {line.split("id:", 1)[1].split()[0] for line in
+             (demo.folder / "demo.yaml").read_text(encoding="utf-8").splitlines()
+             if line.strip().startswith("- id:")}
+    english = [w for w in english_words_in(page) if w not in steps]
+    assert english == [], english
+    # The detector is real: the English report is full of such words.
+    assert len(english_words_in((demo.reports / "report-en.html").read_text("utf-8"))) > 20
+
+
+def test_the_demo_report_in_a_real_browser_in_both_languages(demo: Demo) -> None:
+    """Screenshots for a person to look at: tests/artifacts/demo-report-{en,fr}.png."""
+    browser.require_chromium()
+    for language in ("en", "fr"):
+        page = demo.reports / f"report-{language}.html"
+        assert browser.console_messages(page) == []
+        browser.screenshot(page, browser.ARTIFACTS / f"demo-report-{language}.png")

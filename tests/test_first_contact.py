@@ -75,7 +75,8 @@ def test_a_refused_connection_is_not_called_lost(tmp_path: Path) -> None:
     plan.write_text("version: 1\norganisation: Les Essais\nconnections:\n"
                     "  here: {type: local, path: source}\n"
                     f"  cloud: {{type: nextcloud, url: 'http://127.0.0.1:{port}', user: u,"
-                    " password: mot-de-passe-essai}\nsteps:\n  - id: files\n    copy: {from: here, to: cloud}\n",
+                    " password: mot-de-passe-essai}\nsteps:\n  - id: files\n"
+                    "    copy: {from: here, to: cloud}\n",
                     encoding="utf-8")
     result = migrate("plan", plan)
     assert result.returncode == 1

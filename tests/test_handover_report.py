@@ -97,7 +97,8 @@ def test_report_says_what_moved_and_what_to_do(scenario: Scenario) -> None:
     assert rows["unsubscribed"]["source"] == rows["unsubscribed"]["suppressed"] > 0
     assert data["plan_sha256"] == load_plan(scenario.plan).digest and data["tool_version"]
     markdown = scenario.reports["md"]
-    for heading in ("## Summary", "## In conflict — not overwritten (1)", "Reconciliation",
+    for heading in ("## Summary", "## In conflict — not overwritten (1)",
+                    "| status at the source | at the source | imported |",
                     "## Failed or unfinished — what to do next (1)", "## About this report"):
         assert heading in markdown, heading
     assert "| files | done | 29 |" in markdown
@@ -167,7 +168,7 @@ def test_report_in_a_real_browser(scenario: Scenario) -> None:
     pdf = _check_in_browser(scenario.folder / "report.html", "report", set())
     if pdf:
         assert "Les Amis du Centsept" in pdf and "What to do next" in pdf
-        assert "Reconciliation" in pdf
+        assert "reconciliation" in pdf and "status at the source" in pdf
 
 
 @pytest.mark.slow

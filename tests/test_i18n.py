@@ -145,3 +145,94 @@ def test_clicks_own_errors_are_french_too(tmp_path) -> None:
     assert "No such option" not in result.stderr
     english = run_migrate("plan", "--no-such-option", env={"LANG": "C", "LC_ALL": "C"})
     assert "No such option" in english.stderr
+
+
+def test_init_questions_reach_the_catalogue() -> None:
+    """Questions passed positionally were never extracted, so `migrate init` asked in English
+    under a French locale: each one is a message of the catalogue, translated."""
+    from migrate.scaffold import QUESTIONS
+
+    template = i18n_tools.extract_catalog()
+    french = i18n_tools.read_po("fr")
+    for question in QUESTIONS:
+        assert template.get(question.text) is not None, question.key
+        assert french.get(question.text) and french.get(question.text).string, question.key
+
+
+def test_french_catalogue_typography() -> None:
+    """A no-break space before ':' (U+00A0) and before ';', '?', '!' (U+202F); never 'clé
+    inconnu' (a key is feminine)."""
+    import re
+
+    problems = []
+    for message in i18n_tools.read_po("fr"):
+        texts = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in texts:
+            if re.search(r" [:;?!](?!\S)", text or "") or "clé inconnu " in (text or ""):
+                problems.append(f"{message.id!r}: {text!r}")
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("arguments", [
+    ["connectors"], ["connectors", "show", "nextcloud"], ["--help"], ["plan", "--help"]])
+def test_french_command_output_has_no_english_leftovers(arguments: list[str]) -> None:
+    """What a French volunteer reads: no bare colon glued to a word (U+00A0 before it), no
+    English role or label (`source:`, `target:`, `--lang TEXT`, `Options:`)."""
+    import re
+
+    said = migrate(*arguments, env=FRENCH).stdout
+    assert said
+    for line in said.splitlines():
+        # Quoted or typed tokens (with:, {group: …}, file names, addresses) are as typed.
+        prose = re.sub(r"\{[^}]*\}|\"[^\"]*\"|`[^`]*`|https?://\S+|'[^']*'|«[^»]*»"
+                       r"|\S+\.(yaml|json)", "", line)
+        assert not re.search(r"[^\W\d_]:(\s|$)", prose), line
+    for english in ("source:", "target:", r"\bTEXT\b", r"\bPATH\b", "Options:", "default: True",
+                    r"\[default"):
+        assert not re.search(english, said), english
+
+
+def test_an_unknown_key_in_french_names_the_step(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\norganisation: Les Amis\nconnections:\n"
+                    "  here: {type: local, path: source}\n  there: {type: local, path: target}\n"
+                    "steps:\n  - id: documents\n    copy: {form: here, to: there}\n",
+                    encoding="utf-8")
+    result = migrate("validate", plan, env=FRENCH)
+    assert result.returncode == 1
+    assert "clé inconnue «\u00a0form\u00a0»" in result.stderr, result.stderr
+    assert "«\u00a0documents\u00a0»" in result.stderr  # the step is named, as in English
+    english = migrate("validate", plan, env=ENGLISH)
+    assert "unknown key 'form' in step 'documents' — did you mean 'from'?" in english.stderr
+
+
+def test_operating_system_errors_are_french(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\norganisation: Les Amis\nconnections:\n"
+                    "  here: {type: local, path: source}\n"
+                    "  cloud: {type: nextcloud, url: 'https://x.example', user: u,"
+                    " password: '${file:absent.txt}'}\n"
+                    "steps:\n  - id: documents\n    copy: {from: here, to: cloud}\n",
+                    encoding="utf-8")
+    result = migrate("validate", plan, env=FRENCH)
+    assert result.returncode == 1
+    assert "fichier ou dossier introuvable" in result.stderr, result.stderr
+    assert "No such file" not in result.stderr
+
+
+def test_a_reason_is_shown_in_the_readers_language() -> None:
+    """Stored during an English run, shown in French (and the other way round)."""
+    try:
+        i18n.set_language("en")
+        note = i18n._("not shared: {who} ({role}) has no match in 'identities'").format(
+            who="bureau@asso.example", role=i18n._("writer"))
+        joined = i18n.join("; ", [i18n._("another item in the folder has the same name"),
+                                  note])
+        kept, kept_joined = i18n.stored(note), i18n.stored(joined)
+        i18n.set_language("fr")
+        assert i18n.shown(kept) == ("non partagé\u00a0: bureau@asso.example (éditeur) n'a pas "
+                                    "de correspondance dans «\u00a0identities\u00a0»")
+        assert i18n.shown(kept_joined).startswith("un autre élément")
+        assert i18n.shown("plain text stays") == "plain text stays"
+    finally:
+        i18n.set_language("en")

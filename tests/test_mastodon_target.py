@@ -169,3 +169,22 @@ def test_a_reply_whose_parent_failed_waits_for_it(tmp_path, target, mastodon_ser
     child, _ = _write(target, source, items["twitter:2"], "k2")
     statuses = {s["id"]: s for s in _account(mastodon_server)}
     assert statuses[child.ref["id"]]["in_reply_to_id"] == parent.ref["id"]
+
+
+def test_a_post_without_its_address_is_skipped_in_the_plan(tmp_path, target,
+                                                           mastodon_server) -> None:
+    """Known from the item alone: the diff skips it with the reason the write would give, so
+    the dry run and the apply agree, and nothing is posted."""
+    from dataclasses import replace
+
+    from migrate.diff import diff
+
+    _source, items = _posts(tmp_path, [tweet(1, "Bonjour", WHEN)])
+    item = next(iter(items.values()))
+    without = replace(item, key=item.key + "-copy",
+                      meta={k: v for k, v in item.meta.items() if k != "url"})
+    changes = diff("posts", [item, without], target.list_entries(), target.name_for, {}, {})
+    actions = [(c.action, c.reason) for c in changes.changes]
+    assert actions[0][0] is Action.CREATE
+    assert actions[1] == (Action.SKIP, "this post has no original address to mark it with")
+    assert _account(mastodon_server) == []

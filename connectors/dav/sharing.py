@@ -22,7 +22,7 @@ from typing import Any
 
 from connectors.dav.http import DavHttp
 from migrate.errors import ConnectorError
-from migrate.i18n import _
+from migrate.i18n import _, to_do
 
 USER, GROUP, LINK = 0, 1, 3
 READ = 1
@@ -101,18 +101,19 @@ def plan_shares(permissions: list[Mapping[str, Any]], identities: Mapping[str, A
         if kind == "anyone":
             shares[(LINK, None)] = Share(LINK, None, READ)
             if role == "writer":
-                notes.append(_("not kept: anyone with the link could edit; the public link "
-                               "is read only"))
+                notes.append(to_do(_("not kept: anyone with the link could edit; the public "
+                                     "link is read only")))
             continue
         if kind == "domain":
-            notes.append(_("not shared: everyone at {domain} ({role}) — Nextcloud has no "
-                           "sharing by domain; share with a group instead").format(
-                               domain=permission.get("domain"), role=role))
+            notes.append(to_do(_("not shared: everyone at {domain} ({role}) — Nextcloud has "
+                                 "no sharing by domain; share with a group instead").format(
+                                     domain=permission.get("domain"), role=_(str(role)))))
             continue
         found = identity_of(identities, permission.get("email"))
         if found is None:
-            notes.append(_("not shared: {who} ({role}) has no match in 'identities'").format(
-                who=permission.get("email") or kind, role=role))
+            notes.append(to_do(_("not shared: {who} ({role}) has no match in "
+                                 "'identities'").format(who=permission.get("email") or kind,
+                                                        role=_(str(role)))))
             continue
         if known is not None and not known(*found):
             message = (_("not shared: {who} ({role}) is mapped to the group '{name}', which "
@@ -140,8 +141,8 @@ def share_notes(meta: Mapping[str, Any], mode: str, identities: Mapping[str, Any
     if mode == "ignore" or not permissions:
         return unread
     if mode == "report":
-        return tuple(_("Drive share not recreated (sharing: report): {who}, {role}").format(
-            who=p.get("email") or p.get("domain") or p.get("type"), role=p.get("role"))
+        return tuple(to_do(_("Drive share not recreated (sharing: report): {who}, {role}").format(
+            who=p.get("email") or p.get("domain") or p.get("type"), role=_(str(p.get("role")))))
             for p in permissions if p.get("role") != "owner" and not p.get("inherited"))
     shares, notes = plan_shares(permissions, identities, known)
     return (*(share.describe() for share in shares), *notes, *unread)

@@ -46,7 +46,7 @@ from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
 from connectors.dav.verification import BLOCK, ReadBack, sha256_of
 from migrate.connector import Capabilities, Source, Target
 from migrate.errors import TransientError
-from migrate.i18n import _
+from migrate.i18n import _, join
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 
 TEMPORARY_PREFIX = ".~migrate-"
@@ -175,13 +175,14 @@ class DavTarget(Target):
                 why.append(_("another item in the folder has the same name"))
             if why and depth < len(levels) - 1:  # say which folder, for the files inside it
                 why = [_("folder '{name}' became '{new}': {why}").format(
-                    name=level.raw, new=name, why="; ".join(why))]
+                    name=level.raw, new=name, why=join("; ", why))]
             parts.append(name)
             reasons += why
         notes = share_notes(item.meta, self.settings.sharing, self.settings.identities,
                             self._known_recipients())
-        reason = "; ".join(dict.fromkeys(reasons)) or None
-        return TargetName("/".join(parts), reason, notes)
+        reason = join("; ", dict.fromkeys(reasons)) or None
+        original = "/".join(level.raw for level in levels)  # a '/' inside a name shows as '/'
+        return TargetName("/".join(parts), reason, notes, original=original)
 
     # --- writing --------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from migrate.consent import (
     address_key,
     member_fingerprint,
 )
-from migrate.i18n import _
+from migrate.i18n import _, english, message_of, ngettext
 from migrate.model import ItemKind, SourceItem
 from migrate.options import Option, OptionSet
 
@@ -116,12 +116,12 @@ class MemberCollector:
         try:
             key = address_key(address)
         except InvalidAddressError as error:
-            self.invalid.append(self._invalid(address, status, row, str(error)))
+            self.invalid.append(self._invalid(address, status, row, message_of(error)))
             return
         meta = {"email": address.strip(), "status": status, "source_status": status,
                 "name": name.strip(), "fields": dict(fields or {}), "tags": list(tags or []),
                 "consent": _consent(consent or {}),
-                "language": language, "origin": self.origin, "row": row}
+                "language": language, "origin": self.origin, "row": english(row)}
         if vip is not None:
             meta["vip"] = bool(vip)
         if last_changed:
@@ -137,8 +137,9 @@ class MemberCollector:
 
     def _invalid(self, address: str, status: str, row: str, why: str) -> SourceItem:
         reason = _("invalid address '{a}' ({row}): {why}").format(a=address, row=row, why=why)
-        key = f"invalid:{self.origin}:{row}"
-        return SourceItem(key, key, ItemKind.MEMBER,
+        key = f"invalid:{self.origin}:{english(row)}"  # the same key in every language
+        # Its path is where it is in the source, in the reader's words ("… line 30").
+        return SourceItem(key, row, ItemKind.MEMBER,
                           meta={"email": address, "status": status, "source_status": status},
                           skip_reason=reason)
 
@@ -147,7 +148,8 @@ class MemberCollector:
         self.tally.totals = dict(totals) if totals is not None else dict(self.rows)
         merged = sum(self.tally.merged.values())
         if merged:
-            self.tally.notes.append(_("{n} duplicate rows merged: {rule}").format(
+            self.tally.notes.append(ngettext("{n} duplicate row merged: {rule}",
+                                             "{n} duplicate rows merged: {rule}", merged).format(
                 n=merged, rule=_(MERGE_RULE)))
         self._count_evidence()
         self.tally.notes += [item.skip_reason or "" for item in self.invalid[:20]]
