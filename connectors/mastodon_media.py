@@ -48,10 +48,14 @@ class MediaUploader:
         limits = self.dialect.limits
         ids: list[str] = []
         notes: list[str] = []
+        beyond = 0  # pictures past the server's limit with no address to link to
         for index, media in enumerate(item.meta.get("media") or []):
             link = media.get("url") or ""
             if index >= limits.max_media:
-                notes.append(_("More pictures: {link}").format(link=link) if link else "")
+                if link:
+                    notes.append(_("More pictures: {link}").format(link=link))
+                else:
+                    beyond += media.get("path") is not None
                 continue
             if not media.get("path"):
                 if link:
@@ -74,6 +78,11 @@ class MediaUploader:
                 if not any(f"HTTP {code}" in str(error) for code in REFUSED):
                     raise
                 notes.append(link_note(media, _("refused by the server")))
+        if beyond:  # said in the post, never lost without a word (the plan says it too)
+            notes.append(ngettext(
+                "{n} more picture is not posted here: this server takes at most {max} per post.",
+                "{n} more pictures are not posted here: this server takes at most {max} per "
+                "post.", beyond).format(n=beyond, max=limits.max_media))
         return ids, [n for n in notes if n]
 
     def _upload_one(self, data: bytes, mime: str, media: dict[str, Any]) -> str:
@@ -95,19 +104,29 @@ class MediaUploader:
     def plan_notes(self, changes: Sequence[Change]) -> list[str]:
         """Before anything is written: how many attachments will be links, and why."""
         why: Counter[str] = Counter()
+        beyond = 0
         for change in changes:
             for index, media in enumerate(change.item.meta.get("media") or []):
-                if index >= self.dialect.limits.max_media or not media.get("path"):
+                if index >= self.dialect.limits.max_media:
+                    beyond += bool(media.get("path")) and not media.get("url")
+                    continue
+                if not media.get("path"):
                     continue
                 refused = self.dialect.refusal(mime_of(media))
                 if refused:
                     why[refused] += 1
+        said = [ngettext(
+            "{n} picture is past what this server takes in one post ({max}): it will not be "
+            "posted, and its post says so.",
+            "{n} pictures are past what this server takes in one post ({max}): they will not "
+            "be posted, and their posts say so.", beyond).format(
+                n=beyond, max=self.dialect.limits.max_media)] if beyond else []
         if not why:
-            return []
+            return said
         total = sum(why.values())
         reasons = "; ".join(_("{reason}: {n}").format(reason=reason, n=count)
                             for reason, count in why.most_common())
-        return [ngettext(
+        return [*said, ngettext(
             "{n} picture or video will be a link in its post, not an attachment "
             "({server} {version}: {reasons}).",
             "{n} pictures or videos will be links in their posts, not attachments "

@@ -159,3 +159,19 @@ def test_takahe_keeps_every_picture_and_its_description_in_any_order(tmp_path, t
     assert sorted(m["description"] for m in status["media_attachments"]) == [
         "Photo A", "Photo B", "Photo C"]
     assert status["language"] is None  # as Takahē answers: the post was sent with "fr"
+
+
+def test_pictures_past_the_servers_limit_are_said_in_the_plan() -> None:
+    """A server taking fewer pictures per post than the source splits by (4): the pictures
+    past its limit that have no address to link to are counted in the plan, never lost
+    without a word (the post says it too when written)."""
+    from connectors.mastodon_dialects import Dialect
+    from connectors.mastodon_media import MediaUploader
+    from connectors.mastodon_text import Limits
+    from migrate.model import Action, Change, SourceItem
+
+    item = SourceItem("fb:1", "fb/1", meta={"media": [
+        {"path": f"photos/{n}.jpg"} for n in range(4)] + [{"url": "https://ex.org/5.jpg"}]})
+    uploader = MediaUploader(None, Dialect("smallserver", "1.0", Limits(max_media=2)), {})
+    [note] = uploader.plan_notes([Change("posts", Action.CREATE, item, "fb/1", "new")])
+    assert note.startswith("2 pictures are past what this server takes in one post (2)")
