@@ -176,6 +176,9 @@ def test_read_back_catches_bytes_the_server_stored_wrong(nextcloud_server: Nextc
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "1 file was downloaded again after upload: identical" in applied.stdout
     assert stored(nextcloud_server)["note-1.txt"] == b"changed at the source"
+    # The handover report says it too: what was verified, and how.
+    report = run("report", checked, server=nextcloud_server)
+    assert "1 file was downloaded again after upload: identical" in report.stdout, report.stdout
 
 
 def test_read_back_a_random_sample(nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
