@@ -18,6 +18,7 @@ from migrate.errors import MigrateError, StaleError
 from migrate.i18n import _
 from migrate.model import Change, ChangeSet, ItemKind
 from migrate.plan import Plan, load_plan
+from migrate.printable import is_text
 from migrate.private import write_private
 
 FORMAT = "transhumance-saved-plan"
@@ -77,7 +78,7 @@ def _checked(change: Change) -> Change:
     item = change.item
     texts = (change.step, item.key, item.path, change.target_name, change.reason)
     optional = (item.skip_reason, change.rename_reason)
-    if not all(isinstance(t, str) for t in texts) or not all(
+    if not all(isinstance(t, str) and is_text(t) for t in texts) or not all(
             t is None or isinstance(t, str) for t in optional):
         raise TypeError("text expected")
     if not isinstance(item.meta, dict) or not all(isinstance(n, str) for n in change.notes):
