@@ -200,6 +200,7 @@ class LocalTarget(Target):
         # Temporary files a crash or a full disk left behind, removed before the first write.
         self._leftovers: list[Path] = []
         self._cleaning = threading.Lock()
+        self._cleaned = False
 
     def list_entries(self) -> Iterator[TargetEntry]:
         if not self.root.is_dir():
@@ -228,10 +229,13 @@ class LocalTarget(Target):
         return f"{TEMPORARY_PREFIX}{key[:16]}{TEMPORARY_SUFFIX}"
 
     def _clean_leftovers(self) -> None:
+        """Every write waits until the cleaning is over: a retried write reuses its old
+        temporary name, which must not be removed under it."""
         with self._cleaning:
             while self._leftovers:
                 with contextlib.suppress(OSError):
                     self._leftovers.pop().unlink()
+            self._cleaned = True
 
     def _parts(self, name: str) -> list[str]:
         confine.inside(self.root, name)  # refuses '..'; the rest is opened without links
@@ -270,7 +274,7 @@ class LocalTarget(Target):
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         destination = self.root / change.target_name
         parts = self._parts(change.target_name)
-        if self._leftovers:
+        if not self._cleaned:
             self._clean_leftovers()
         try:
             if change.item.kind is ItemKind.FOLDER:
