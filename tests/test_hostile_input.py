@@ -315,3 +315,11 @@ def test_leftover_part_files_are_removed_by_the_next_run_before_writing(tmp_path
     assert run("apply", plan, "--yes").exit_code == 0
     assert not any(leftover.exists() for leftover in leftovers)
     assert (tmp_path / "dst" / "sub" / "a.txt").read_text() == "a"
+
+
+def test_a_run_stopped_by_an_error_is_recorded_as_failed_not_running(tmp_path: Path) -> None:
+    plan = mailchimp_plan(tmp_path, one_status_file("Courriel\r\nanne@example.org\r\n"))
+    result = run("apply", plan, "--yes")
+    assert result.exit_code == 1 and "no 'Email Address' column" in result.output
+    status = json.loads(run("status", plan, "--json").output)
+    assert status["last_run"]["outcome"] == "failed"
