@@ -323,3 +323,27 @@ def test_a_run_stopped_by_an_error_is_recorded_as_failed_not_running(tmp_path: P
     assert result.exit_code == 1 and "no 'Email Address' column" in result.output
     status = json.loads(run("status", plan, "--json").output)
     assert status["last_run"]["outcome"] == "failed"
+
+
+def test_repair_after_posting_sends_nothing_again(tmp_path: Path, mastodon_server) -> None:
+    archive = write_archive(tmp_path / "archive.zip", [
+        tweet(i, f"Nouvelle n°{i}", WHEN + dt.timedelta(hours=i)) for i in range(1, 5)])
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"version: 1\nconnections:\n  tweets: {{type: twitter_archive, path: "
+                    f"{archive.name}}}\n  masto: {{type: mastodon, url: '${{env:MASTODON_URL}}', "
+                    "token: '${env:MASTODON_TOKEN}'}\nsteps:\n  - id: posts\n"
+                    "    mirror: {from: tweets, to: masto}\n", encoding="utf-8")
+    env = {"MASTODON_URL": mastodon_server.url, "MASTODON_TOKEN": mastodon_server.access_token}
+    assert run("apply", plan, "--yes", env=env).exit_code == 0
+    journal = tmp_path / ".migrate" / "plan.journal.sqlite"
+    for companion in ("-wal", "-shm"):
+        Path(str(journal) + companion).unlink(missing_ok=True)
+    damage_garbage(journal)
+    assert "is damaged" in run("apply", plan, "--yes", env=env).output
+    repaired = run("repair", plan, env=env)
+    assert repaired.exit_code == 0 and "4 already on the target" in repaired.output
+    again = run("apply", plan, "--yes", env=env)
+    assert again.exit_code == 0 and "Nothing to do" in again.output
+    api = Mastodon(access_token=mastodon_server.access_token, api_base_url=mastodon_server.url)
+    me = api.account_verify_credentials()
+    assert len(api.account_statuses(me["id"], limit=40)) == 4
