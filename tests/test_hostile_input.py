@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -334,7 +335,14 @@ def test_repair_after_posting_sends_nothing_again(tmp_path: Path, mastodon_serve
                     "token: '${env:MASTODON_TOKEN}'}\nsteps:\n  - id: posts\n"
                     "    mirror: {from: tweets, to: masto}\n", encoding="utf-8")
     env = {"MASTODON_URL": mastodon_server.url, "MASTODON_TOKEN": mastodon_server.access_token}
+    os.umask(0o022)
+    assert run("plan", plan, env=env).exit_code == 0  # a dry run: no journal yet
+    state = tmp_path / ".migrate"
+    if state.exists():  # made by the Mastodon step's pacing
+        assert stat.S_IMODE(state.stat().st_mode) == 0o700
     assert run("apply", plan, "--yes", env=env).exit_code == 0
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in state.iterdir() if p.is_file()} == {0o600}
     journal = tmp_path / ".migrate" / "plan.journal.sqlite"
     for companion in ("-wal", "-shm"):
         Path(str(journal) + companion).unlink(missing_ok=True)
