@@ -298,8 +298,14 @@ class LocalTarget(Target):
         if existing is not None and stat.S_ISLNK(existing.st_mode):
             raise SkipItem(_("{path} is a symbolic link on the target; links are never "
                              "followed nor replaced").format(path=change.target_name))
-        with source.open(change.item) as stream:
-            checksum, size = self._copy(stream, temporary, folder)
+        try:
+            with source.open(change.item) as stream:
+                checksum, size = self._copy(stream, temporary, folder)
+        except BaseException:
+            # A full disk must not stay full of our half-written copies.
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=folder)
+            raise
         expected = change.item.fingerprint
         if expected.size is not None and size != expected.size:
             os.unlink(temporary, dir_fd=folder)

@@ -355,3 +355,31 @@ def test_repair_after_posting_sends_nothing_again(tmp_path: Path, mastodon_serve
     api = Mastodon(access_token=mastodon_server.access_token, api_base_url=mastodon_server.url)
     me = api.account_verify_credentials()
     assert len(api.account_statuses(me["id"], limit=40)) == 4
+
+
+def test_a_write_that_fails_midway_leaves_no_part_file(tmp_path: Path) -> None:
+    """The file-size limit stands in for a full disk: writes past 1 MB fail (EFBIG)."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    plan = local_plan(tmp_path)
+    for index in range(4):
+        (tmp_path / "src" / f"big-{index}.bin").write_bytes(os.urandom(1_500_000))
+    (tmp_path / "src" / "small.txt").write_text("small")
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+    command = [sys.executable, "-m", "migrate", "apply", str(plan), "--yes"]
+    first = subprocess.run(command, capture_output=True, text=True, preexec_fn=limited,
+                           timeout=300)
+    assert first.returncode == 3, first.stdout + first.stderr
+    assert "Unexpected error" not in first.stderr
+    assert (tmp_path / "dst" / "small.txt").read_text() == "small"
+    assert not list((tmp_path / "dst").glob(".~migrate-*")), "half-written copies left behind"
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert len(list((tmp_path / "dst").glob("big-*.bin"))) == 4
