@@ -36,8 +36,8 @@ def is_saved_plan(path: Path) -> bool:
     if path.suffix.lower() != ".json":
         return False
     try:
-        with open(path, encoding="utf-8") as stream:
-            return FORMAT in stream.read(200)
+        with open(path, "rb") as stream:  # bytes: a damaged file is still told apart
+            return FORMAT.encode() in stream.read(200)
     except OSError:
         return False
 
