@@ -241,6 +241,7 @@ class LocalTarget(Target):
         # Temporary files a crash or a full disk left behind, removed before the first write.
         self._leftovers: list[Path] = []
         self._cleaning = threading.Lock()
+        self._cleaned = False
 
     def list_entries(self) -> Iterator[TargetEntry]:
         if not self.root.is_dir():
@@ -284,10 +285,13 @@ class LocalTarget(Target):
         return f"{TEMPORARY_PREFIX}{key[:16]}{TEMPORARY_SUFFIX}"
 
     def _clean_leftovers(self) -> None:
+        """Every write waits until the cleaning is over: a retried write reuses its old
+        temporary name, which must not be removed under it."""
         with self._cleaning:
             while self._leftovers:
                 with contextlib.suppress(OSError):
                     self._leftovers.pop().unlink()
+            self._cleaned = True
 
     def _parts(self, name: str) -> list[str]:
         confine.inside(self.root, name)  # refuses '..'; the rest is opened without links
@@ -326,7 +330,7 @@ class LocalTarget(Target):
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         destination = self.root / change.target_name
         parts = self._parts(change.target_name)
-        if self._leftovers:
+        if not self._cleaned:
             self._clean_leftovers()
         try:
             if change.item.kind is ItemKind.FOLDER:
@@ -350,8 +354,14 @@ class LocalTarget(Target):
         if existing is not None and stat.S_ISLNK(existing.st_mode):
             raise SkipItem(_("{path} is a symbolic link on the target; links are never "
                              "followed nor replaced").format(path=change.target_name))
-        with source.open(change.item) as stream:
-            checksum, size = self._copy(stream, temporary, folder)
+        try:
+            with source.open(change.item) as stream:
+                checksum, size = self._copy(stream, temporary, folder)
+        except BaseException:
+            # A full disk must not stay full of our half-written copies.
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=folder)
+            raise
         expected = change.item.fingerprint
         if expected.size is not None and size != expected.size:
             os.unlink(temporary, dir_fd=folder)

@@ -260,6 +260,21 @@ def _apply_opened(journal: Journal, loaded: Plan, opened: list[OpenStep],
                   saved_plan: saved.SavedPlan | None, redactor: Redactor, confirm: Confirm,
                   settings: RunSettings) -> ApplyResult:
     run_id = journal.start_run(settings.command)
+    try:
+        return _run_opened(journal, run_id, loaded, opened, saved_plan, redactor, confirm,
+                           settings)
+    except Interrupted:
+        raise  # recorded as interrupted where it was caught
+    except Exception:
+        # A source that cannot be listed, a target that refuses everything: the run ends
+        # "failed" in the journal, never "running or stopped abruptly".
+        journal.finish_run(run_id, "failed", {})
+        raise
+
+
+def _run_opened(journal: Journal, run_id: int, loaded: Plan, opened: list[OpenStep],
+                saved_plan: saved.SavedPlan | None, redactor: Redactor, confirm: Confirm,
+                settings: RunSettings) -> ApplyResult:
     result = ApplyResult(loaded, ChangeSet(), steps=[s.spec.id for s in opened])
     pending: dict[str, list[Change]] = {}
     cursors: dict[str, Any] = {}

@@ -47,8 +47,10 @@ def open_zip(path: Path) -> zipfile.ZipFile:
             path=path, reason=_reason(error))) from None
 
 
-def check_entry(archive: zipfile.ZipFile, name: str, limit: int | None = None) -> zipfile.ZipInfo:
-    """The entry's directory record, refused when it declares too much or inflates too much."""
+def check_entry(archive: zipfile.ZipFile, name: str, limit: int | None = None,
+                ratio: bool = True) -> zipfile.ZipInfo:
+    """The entry's directory record, refused when it declares too much or (with `ratio`)
+    inflates too much."""
     try:
         info = archive.getinfo(name)
     except KeyError:
@@ -60,7 +62,8 @@ def check_entry(archive: zipfile.ZipFile, name: str, limit: int | None = None) -
                              "exhaust memory").format(name=name, path=archive.filename,
                                                       size=_bytes(info.file_size),
                                                       limit=_bytes(limit)))
-    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+    if ratio and info.file_size > RATIO_FLOOR and (
+            info.file_size > MAX_RATIO * max(info.compress_size, 1)):
         raise ArchiveError(_("{name} in {path} unpacks to {size} from {packed}: over {ratio} "
                              "times its packed size, which only a zip bomb does; it was not "
                              "read").format(name=name, path=archive.filename,
@@ -81,8 +84,11 @@ def read_entry(archive: zipfile.ZipFile, name: str, limit: int = MAX_WHOLE) -> b
 
 def open_entry(archive: zipfile.ZipFile, name: str,
                info: zipfile.ZipInfo | None = None) -> BoundedEntry:
-    """A stream of one entry, checked first; its reads raise ArchiveError, never zlib's."""
-    info = info or check_entry(archive, name)
+    """A stream of one entry, checked first; its reads raise ArchiveError, never zlib's.
+
+    No ratio check here: a stream is copied chunk by chunk, never held in memory, and a real
+    file may well be all zeros (a disk image); it still stops past its declared size."""
+    info = info or check_entry(archive, name, ratio=False)
     try:
         stream = archive.open(info)
     except ENTRY_ERRORS as error:

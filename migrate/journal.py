@@ -85,8 +85,9 @@ def damaged(path: Path, reason: str) -> JournalDamagedError:
         "hold, sending nothing again").format(path=path, reason=reason), path)
 
 
-#: SQLite's primary result codes that say "not now" or "not allowed", rather than "damaged".
-SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY = 5, 6, 8
+#: SQLite's primary result codes that say "not now", "not allowed" or "no room", rather than
+#: "damaged".
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL = 5, 6, 8, 10, 13
 
 
 def _refusal(path: Path, error: sqlite3.DatabaseError) -> MigrateError:
@@ -98,6 +99,10 @@ def _refusal(path: Path, error: sqlite3.DatabaseError) -> MigrateError:
         return JournalDamagedError(_(
             "the journal {path} cannot be written (read-only: its permissions or its disk); "
             "make it writable and run the command again").format(path=path), path)
+    if code in (SQLITE_IOERR, SQLITE_FULL):
+        return MigrateError(_("the journal {path} cannot be written: the disk is full or failing "
+                              "({reason}); free some space and run the command again").format(
+            path=path, reason=error))
     return damaged(path, str(error))
 
 

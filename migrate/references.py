@@ -141,7 +141,8 @@ def masked_forms(value: str) -> set[str]:
         forms.update((base, repr(base)[1:-1], json.dumps(base)[1:-1],
                       base.encode("unicode_escape").decode("ascii"),
                       quote(base, safe=""), quote(base), quote_plus(base)))
-    forms.update(piece for piece in _PIECES.split(value) if piece)
+    if "\n" not in value.strip():  # a password cut at ':' or '@'; not every word of a key file
+        forms.update(piece for piece in _PIECES.split(value) if piece)
     return {form for form in forms if form}
 
 

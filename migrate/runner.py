@@ -67,7 +67,8 @@ def idempotency_key(plan_id: str, change: Change) -> str:
     material = "\0".join([plan_id, change.step, change.item.key, str(fingerprint.size),
                           str(fingerprint.mtime), str(fingerprint.checksum),
                           str(fingerprint.etag)])
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
+    # surrogatepass: a key is always encodable here, even one from a hand-edited saved plan.
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 class Runner:

@@ -18,6 +18,7 @@ from migrate.errors import MigrateError, StaleError
 from migrate.i18n import _
 from migrate.model import Change, ChangeSet, ItemKind
 from migrate.plan import Plan, load_plan
+from migrate.printable import is_text
 from migrate.private import write_private
 
 FORMAT = "transhumance-saved-plan"
@@ -35,8 +36,8 @@ def is_saved_plan(path: Path) -> bool:
     if path.suffix.lower() != ".json":
         return False
     try:
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            return FORMAT in stream.read(200)
+        with open(path, "rb") as stream:  # bytes: a damaged file is still told apart
+            return FORMAT.encode() in stream.read(200)
     except OSError:
         return False
 
@@ -71,6 +72,27 @@ def _private(change: Change) -> dict[str, Any]:
     return data
 
 
+def _checked(change: Change) -> Change:
+    """A change read back has the types it was written with (the file may have been edited by
+    hand): TypeError otherwise, which `read` reports as a damaged saved plan."""
+    item = change.item
+    texts = (change.step, item.key, item.path, change.target_name, change.reason)
+    optional = (item.skip_reason, change.rename_reason)
+    if not all(isinstance(t, str) and is_text(t) for t in texts) or not all(
+            t is None or isinstance(t, str) for t in optional):
+        raise TypeError("text expected")
+    if not isinstance(item.meta, dict) or not all(isinstance(n, str) for n in change.notes):
+        raise TypeError("meta or notes")
+    for fingerprint in (item.fingerprint, change.expected_target):
+        if fingerprint is None:
+            continue
+        if not (fingerprint.size is None or type(fingerprint.size) is int) or not (
+                fingerprint.mtime is None or type(fingerprint.mtime) in (int, float)) or not all(
+                v is None or isinstance(v, str) for v in (fingerprint.checksum, fingerprint.etag)):
+            raise TypeError("fingerprint")
+    return change
+
+
 def is_hidden(key: str) -> bool:
     """Whether a saved change names its member by hash only (see `_private`)."""
     return key.startswith(HIDDEN_PREFIX)
@@ -92,7 +114,7 @@ def read(path: Path) -> SavedPlan:
                            "'migrate plan -o' again and review it").format(plan=plan.path,
                                                                            saved=path))
     try:
-        changes = ChangeSet([Change.from_json(c) for c in document["changes"]])
+        changes = ChangeSet([_checked(Change.from_json(c)) for c in document["changes"]])
         steps = [str(step) for step in document["steps"]]
     except (KeyError, TypeError, ValueError, AttributeError):
         raise MigrateError(_("the saved plan {path} is damaged (a change in it cannot be read); "

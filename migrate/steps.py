@@ -24,7 +24,7 @@ class OpenStep:
 
     def list(self) -> tuple[list[SourceItem], Listing, list[TargetEntry]]:
         listing = self.source.list_items()
-        items = [item if _is_storable(item) else _unstorable(item) for item in listing.items]
+        items = _storable(list(listing.items))
         return items, listing, list(self.target.list_entries())
 
     def diff(self, items: list[SourceItem], entries: list[TargetEntry],
@@ -36,6 +36,14 @@ class OpenStep:
     def close(self) -> None:
         self.source.close()
         self.target.close()
+
+
+def _storable(items: list[SourceItem]) -> list[SourceItem]:
+    """The items, each one that is not valid Unicode replaced by its skipped, readable self.
+    One check of the whole listing first: per item, it would cost more than the listing."""
+    if printable.is_storable([(item.key, item.path, item.meta) for item in items]):
+        return items
+    return [item if _is_storable(item) else _unstorable(item) for item in items]
 
 
 def _is_storable(item: SourceItem) -> bool:

@@ -241,8 +241,38 @@ def json_mutation(draw: st.DrawFn, text: str) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+NAME_TEXT = st.lists(st.sampled_from(["a", "é", "/", ".", "..", "\\", " ", "\n", "\x1b[1m",
+                                      "\x00", "*", "?", "[", "${", "}", ":", "~", "ｅ"]),
+                     max_size=12).map("".join)
+
+
+@st.composite
+def gentle_mutation(draw: st.DrawFn, text: str) -> str:
+    """Edits that keep the plan valid more often, to reach what runs after `validate`: the
+    step's locations, its filters, the organisation's name."""
+    data = yaml.safe_load(text)
+    step = data["steps"][0]
+    action = next(a for a in ("copy", "mirror", "export") if a in step)
+    for end in ("from", "to"):
+        if draw(st.booleans()):
+            connection = str(step[action][end]).partition(":")[0]
+            step[action][end] = f"{connection}:{draw(NAME_TEXT)}"
+    options = step.setdefault("with", {}) or {}
+    if draw(st.booleans()):
+        options[draw(st.sampled_from(["include", "exclude"]))] = draw(
+            st.lists(NAME_TEXT, max_size=3))
+    if draw(st.booleans()):
+        options["max_per_run"] = draw(st.integers(-3, 5))
+    if draw(st.booleans()):
+        options["overwrite"] = draw(st.sampled_from(["conflict", "never", "newer", "always"]))
+    step["with"] = options
+    if draw(st.booleans()):
+        data["organisation"] = draw(st.text(max_size=20))
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
 def plan_mutation(text: str) -> st.SearchStrategy[str]:
-    return st.one_of(text_mutation(text), structure_mutation(text))
+    return st.one_of(text_mutation(text), structure_mutation(text), gentle_mutation(text))
 
 
 @st.composite

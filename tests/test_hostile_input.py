@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -315,3 +316,70 @@ def test_leftover_part_files_are_removed_by_the_next_run_before_writing(tmp_path
     assert run("apply", plan, "--yes").exit_code == 0
     assert not any(leftover.exists() for leftover in leftovers)
     assert (tmp_path / "dst" / "sub" / "a.txt").read_text() == "a"
+
+
+def test_a_run_stopped_by_an_error_is_recorded_as_failed_not_running(tmp_path: Path) -> None:
+    plan = mailchimp_plan(tmp_path, one_status_file("Courriel\r\nanne@example.org\r\n"))
+    result = run("apply", plan, "--yes")
+    assert result.exit_code == 1 and "no 'Email Address' column" in result.output
+    status = json.loads(run("status", plan, "--json").output)
+    assert status["last_run"]["outcome"] == "failed"
+
+
+def test_repair_after_posting_sends_nothing_again(tmp_path: Path, mastodon_server) -> None:
+    archive = write_archive(tmp_path / "archive.zip", [
+        tweet(i, f"Nouvelle n°{i}", WHEN + dt.timedelta(hours=i)) for i in range(1, 5)])
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"version: 1\nconnections:\n  tweets: {{type: twitter_archive, path: "
+                    f"{archive.name}}}\n  masto: {{type: mastodon, url: '${{env:MASTODON_URL}}', "
+                    "token: '${env:MASTODON_TOKEN}'}\nsteps:\n  - id: posts\n"
+                    "    mirror: {from: tweets, to: masto}\n", encoding="utf-8")
+    env = {"MASTODON_URL": mastodon_server.url, "MASTODON_TOKEN": mastodon_server.access_token}
+    os.umask(0o022)
+    assert run("plan", plan, env=env).exit_code == 0  # a dry run: no journal yet
+    state = tmp_path / ".migrate"
+    if state.exists():  # made by the Mastodon step's pacing
+        assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert run("apply", plan, "--yes", env=env).exit_code == 0
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in state.iterdir() if p.is_file()} == {0o600}
+    journal = tmp_path / ".migrate" / "plan.journal.sqlite"
+    for companion in ("-wal", "-shm"):
+        Path(str(journal) + companion).unlink(missing_ok=True)
+    damage_garbage(journal)
+    assert "is damaged" in run("apply", plan, "--yes", env=env).output
+    repaired = run("repair", plan, env=env)
+    assert repaired.exit_code == 0 and "4 already on the target" in repaired.output
+    again = run("apply", plan, "--yes", env=env)
+    assert again.exit_code == 0 and "Nothing to do" in again.output
+    api = Mastodon(access_token=mastodon_server.access_token, api_base_url=mastodon_server.url)
+    me = api.account_verify_credentials()
+    assert len(api.account_statuses(me["id"], limit=40)) == 4
+
+
+def test_a_write_that_fails_midway_leaves_no_part_file(tmp_path: Path) -> None:
+    """The file-size limit stands in for a full disk: writes past 1 MB fail (EFBIG)."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    plan = local_plan(tmp_path)
+    for index in range(4):
+        (tmp_path / "src" / f"big-{index}.bin").write_bytes(os.urandom(1_500_000))
+    (tmp_path / "src" / "small.txt").write_text("small")
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+    command = [sys.executable, "-m", "migrate", "apply", str(plan), "--yes"]
+    first = subprocess.run(command, capture_output=True, text=True, preexec_fn=limited,
+                           timeout=300)
+    assert first.returncode == 3, first.stdout + first.stderr
+    assert "Unexpected error" not in first.stderr
+    assert (tmp_path / "dst" / "small.txt").read_text() == "small"
+    assert not list((tmp_path / "dst").glob(".~migrate-*")), "half-written copies left behind"
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert len(list((tmp_path / "dst").glob("big-*.bin"))) == 4

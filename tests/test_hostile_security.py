@@ -212,3 +212,26 @@ def test_control_characters_in_names_are_escaped_in_everything_printed(tmp_path:
         assert "\n    + fake.txt" not in result.output
     assert "evil\\u000a    + fake.txt" in run("plan", plan, "--all").output
     assert (tmp_path / "dst" / "evil\n    + fake.txt").read_text() == "x"
+
+
+def test_the_dav_client_refuses_a_path_climbing_out_of_its_root() -> None:
+    from connectors.dav.http import DavHttp
+    from migrate.errors import FatalError
+
+    http = DavHttp("http://127.0.0.1:9/remote.php/dav/files/u/", "u", "long enough pw", 1, "")
+    assert http.url("Documents/a b.txt") == (
+        "http://127.0.0.1:9/remote.php/dav/files/u/Documents/a%20b.txt")
+    for escaping in ("../other-user/x", "Documents/../../x", "..\\x"):
+        with pytest.raises(FatalError, match="outside the connection's folder"):
+            http.url(escaping)
+
+
+def test_control_characters_in_an_error_message_are_escaped(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text('version: 1\nconnections:\n  src: {type: local, path: "gone\\e[2J\\x9b"}\n'
+                    "  dst: {type: local, path: dst}\nsteps:\n  - id: files\n"
+                    "    copy: {from: src, to: dst}\n", encoding="utf-8")
+    result = run("plan", plan)
+    assert result.exit_code == 1 and "does not exist" in result.output
+    assert "\x1b" not in result.output and "\x9b" not in result.output
+    assert "gone\\u001b[2J\\u009b" in result.output

@@ -98,8 +98,11 @@ def split_tags(value: str) -> list[str]:
     """Mailchimp's TAGS cell, `"VIP","Bénévoles, Festival"`: quoted names, commas inside."""
     if not value.strip():
         return []
-    return [tag.strip() for tag in next(csv.reader([value], skipinitialspace=True)) if
-            tag.strip()]
+    try:
+        cells = next(csv.reader([value], skipinitialspace=True))
+    except csv.Error:  # a line break or a stray quote inside the cell: plain commas then
+        cells = value.replace('"', "").split(",")
+    return [tag.strip() for tag in cells if tag.strip()]
 
 
 def unreadable(path: object, why: str) -> FatalError:

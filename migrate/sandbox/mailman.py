@@ -159,7 +159,7 @@ class MailmanServer(LocalServer):
 
     @classmethod
     def for_sandbox(cls, workdir: Path) -> Self:
-        return cls(workdir=workdir / "mailman3", admin_password="sandbox-mailman")
+        return cls(workdir=workdir / "mailman3", admin_password="sandbox-password")
 
     @property
     def url(self) -> str:
