@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import operator
 import os
 import stat
 import tempfile
@@ -20,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from sys import intern
 from typing import Any, BinaryIO
 
 from connectors.dav.collisions import (
@@ -78,7 +80,7 @@ class LocalConnector(Connector):
 
 
 def _fingerprint(info: os.stat_result) -> Fingerprint:
-    return Fingerprint(size=info.st_size, mtime=info.st_mtime_ns / 1e9)
+    return Fingerprint(info.st_size, info.st_mtime_ns / 1e9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,15 @@ def _is_empty(path: str) -> bool:
         return False  # an unreadable folder is reported when the walk reaches it
 
 
+#: Shared by the items and entries of a listing (100,000s of them): never changed by anyone.
+_NO_REF: dict[str, Any] = {}
+_NO_META: dict[str, Any] = {}
+_NO_FINGERPRINT = Fingerprint()
+
+
+_by_name = operator.attrgetter("name")
+
+
 def _walk(root: Path, leftovers: list[Path] | None = None,
           empty_folders: bool = True) -> Iterator[_Found]:
     """Everything under root, sorted; what cannot be read or copied comes with its reason.
@@ -123,12 +134,13 @@ def _walk(root: Path, leftovers: list[Path] | None = None,
     is listed. Links are never followed. Our own temporary files go to `leftovers`.
     """
     stack = [""]
+    top = str(root)
     while stack:
         relative = stack.pop()
-        folder = root / relative if relative else root
+        folder = os.path.join(top, relative) if relative else top
         try:
             with os.scandir(folder) as listed:
-                entries = sorted(listed, key=lambda e: e.name)
+                entries = sorted(listed, key=_by_name)
         except OSError as error:
             if not relative:
                 raise ConnectorError(_("cannot read the folder {path}: {reason}").format(
@@ -139,7 +151,9 @@ def _walk(root: Path, leftovers: list[Path] | None = None,
             continue
         children: list[str] = []
         for entry in entries:
-            path = f"{relative}/{entry.name}" if relative else entry.name
+            # Interned: the target's listing of a finished copy names the same 100,000s of
+            # paths as the source's, and holds one string for both.
+            path = intern(f"{relative}/{entry.name}") if relative else intern(entry.name)
             if entry.name.startswith(TEMPORARY_PREFIX):
                 if leftovers is not None and entry.name.endswith(TEMPORARY_SUFFIX):
                     leftovers.append(Path(entry.path))
@@ -173,9 +187,12 @@ class LocalSource(Source):
                 key = path + "/" if kind is ItemKind.FOLDER else path
                 items.append(SourceItem(key, path, kind, skip_reason=found.problem))
             elif kind is ItemKind.FILE and info is not None:
-                # Exact nanoseconds ride along: a float of seconds cannot hold them all.
-                items.append(SourceItem(path, path, kind, _fingerprint(info),
-                                        {"mtime_ns": info.st_mtime_ns}))
+                # Exact nanoseconds ride along where a float of seconds cannot hold them
+                # (the target rounds the float back: whole seconds and the like need nothing).
+                fingerprint, mtime_ns = _fingerprint(info), info.st_mtime_ns
+                exact = round(mtime_ns / 1e9 * 1e9) == mtime_ns
+                items.append(SourceItem(path, path, kind, fingerprint,
+                                        _NO_META if exact else {"mtime_ns": mtime_ns}))
             elif found.is_empty:
                 # A folder with files is created with its first file; an empty one would be lost.
                 items.append(SourceItem(path + "/", path, ItemKind.FOLDER))
@@ -249,8 +266,8 @@ class LocalTarget(Target):
             if found.problem is not None:
                 continue  # a link or a special file is nothing we wrote; it is never touched
             fingerprint = (_fingerprint(found.info) if found.kind is ItemKind.FILE
-                           and found.info is not None else Fingerprint())
-            yield TargetEntry(found.path, found.kind, fingerprint)
+                           and found.info is not None else _NO_FINGERPRINT)
+            yield TargetEntry(found.path, found.kind, fingerprint, _NO_REF)
 
     def name_key(self, name: str) -> str:
         return self.collisions.folding.key(name)
@@ -263,7 +280,14 @@ class LocalTarget(Target):
     def name_for(self, item: SourceItem) -> TargetName:
         # A source whose names may hold "/" (Drive) gives each level's raw name in
         # meta["segments"]; "/" becomes "∕" (U+2215) here, and the plan says so.
-        parts = list(item.meta.get("segments") or [p for p in item.path.split("/") if p])
+        segments = item.meta.get("segments") if item.meta else None
+        if not segments and not self.collisions.renamed and "\0" not in item.path:
+            parts = item.path.split("/")
+            if "" not in parts and "." not in parts and ".." not in parts:
+                # The common case, once per item of every run: the name is the path itself
+                # (the same string, not a copy of it).
+                return TargetName(item.path)
+        parts = list(segments or [p for p in item.path.split("/") if p])
         reasons = []
         if any("/" in p for p in parts):
             reasons.append(_("'/' cannot be used in a name; it became '\u2215'"))
