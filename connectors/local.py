@@ -17,6 +17,7 @@ import stat
 import tempfile
 import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ from migrate.options import Option, OptionSet
 TEMPORARY_PREFIX = ".~migrate-"
 TEMPORARY_SUFFIX = ".part"
 CHUNK = 1 << 20
+#: Folder descriptors a target keeps open between writes (far below any limit on open files).
+OPEN_FOLDERS = 32
 
 
 class LocalConnector(Connector):
@@ -201,7 +204,7 @@ class LocalSource(Source):
     def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
         try:
             # O_NOFOLLOW: a file replaced by a link since the listing is not read through it.
-            descriptor = os.open(self.root / item.path, os.O_RDONLY | os.O_NOFOLLOW)
+            descriptor = os.open(os.path.join(self.root, item.path), os.O_RDONLY | os.O_NOFOLLOW)
             return os.fdopen(descriptor, "rb")
         except FileNotFoundError:
             raise SkipItem(_("{path} disappeared from the source since it was listed").format(
@@ -257,7 +260,9 @@ class LocalTarget(Target):
         self._folders: set[tuple[str, ...]] = set()
         # Temporary files a crash or a full disk left behind, removed before the first write.
         self._leftovers: list[Path] = []
-        self._cleaning = threading.Lock()
+        self._cleaning = threading.Lock()  # also guards `_descriptors`
+        #: Folders written to lately, open (see `_folder`), oldest first.
+        self._descriptors: OrderedDict[tuple[str, ...], int] = OrderedDict()
 
     def list_entries(self) -> Iterator[TargetEntry]:
         if not self.root.is_dir():
@@ -314,7 +319,8 @@ class LocalTarget(Target):
                     self._leftovers.pop().unlink()
 
     def _parts(self, name: str) -> list[str]:
-        confine.inside(self.root, name)  # refuses '..'; the rest is opened without links
+        if confine.escaping_segment(name) is not None:
+            confine.inside(self.root, name)  # refuses '..'; the rest is opened without links
         return [part for part in name.split("/") if part]
 
     def _open_folder(self, parts: list[str], create: bool) -> int:
@@ -348,7 +354,6 @@ class LocalTarget(Target):
         return descriptor
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
-        destination = self.root / change.target_name
         parts = self._parts(change.target_name)
         if self._leftovers:
             self._clean_leftovers()
@@ -356,13 +361,57 @@ class LocalTarget(Target):
             if change.item.kind is ItemKind.FOLDER:
                 os.close(self._open_folder(parts, create=True))
                 return TargetEntry(change.target_name, ItemKind.FOLDER)
-            folder = self._open_folder(parts[:-1], create=True)
-            try:
-                return self._write_file(change, source, idempotency_key, folder, parts[-1])
-            finally:
-                os.close(folder)
+            for cached in (True, False):
+                folder = self._folder(parts[:-1]) if cached else self._open_folder(
+                    parts[:-1], create=True)
+                try:
+                    return self._write_file(change, source, idempotency_key, folder, parts[-1])
+                except FileNotFoundError:
+                    if not cached:
+                        raise
+                    # The folder was removed since it was opened: made again.
+                    self._forget_folder(parts[:-1])
+                finally:
+                    os.close(folder)
+            raise AssertionError("unreachable")
         except OSError as error:
-            raise _translate(error, destination) from None
+            raise _translate(error, self.root / change.target_name) from None
+
+    def _folder(self, parts: list[str]) -> int:
+        """A descriptor of root/parts… of the caller's own (to close), from the folders opened
+        recently: the files of a folder come together, and opening each level of the path
+        again for every file cost more system calls than the copy itself. The cached
+        descriptor was opened level by level without following links, as `_open_folder` does."""
+        key = tuple(parts)
+        with self._cleaning:
+            cached = self._descriptors.get(key)
+            if cached is not None:
+                self._descriptors.move_to_end(key)
+                return os.dup(cached)
+        descriptor = self._open_folder(parts, create=True)
+        with self._cleaning:
+            if key not in self._descriptors:
+                self._descriptors[key] = os.dup(descriptor)
+                if len(self._descriptors) > OPEN_FOLDERS:
+                    os.close(self._descriptors.popitem(last=False)[1])
+        return descriptor
+
+    def _forget_folder(self, parts: list[str]) -> None:
+        with self._cleaning:
+            cached = self._descriptors.pop(tuple(parts), None)
+            if cached is not None:
+                os.close(cached)
+            # That folder and the ones above it are made again if missing (mkdir is harmless
+            # where they still exist), those below it when next written to.
+            path = tuple(parts)
+            for known in list(self._folders):  # list(): other writers may add meanwhile
+                if known[: len(path)] == path or path[: len(known)] == known:
+                    self._folders.discard(known)
+
+    def close(self) -> None:
+        with self._cleaning:
+            while self._descriptors:
+                os.close(self._descriptors.popitem()[1])
 
     def _write_file(self, change: Change, source: Source, key: str, folder: int,
                     name: str) -> TargetEntry:
@@ -374,35 +423,45 @@ class LocalTarget(Target):
         if existing is not None and stat.S_ISLNK(existing.st_mode):
             raise SkipItem(_("{path} is a symbolic link on the target; links are never "
                              "followed nor replaced").format(path=change.target_name))
-        with source.open(change.item) as stream:
-            checksum, size = self._copy(stream, temporary, folder)
         expected = change.item.fingerprint
-        if expected.size is not None and size != expected.size:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        with source.open(change.item) as stream:
+            out = os.open(temporary, flags, 0o666, dir_fd=folder)
+            try:
+                checksum, size = self._copy(stream, out, expected.size)
+                whole = expected.size is None or size == expected.size
+                if whole:
+                    mtime_ns = change.item.meta.get("mtime_ns") if change.item.meta else None
+                    if mtime_ns is None and expected.mtime is not None:
+                        mtime_ns = round(expected.mtime * 1e9)
+                    if mtime_ns is not None:
+                        os.utime(out, ns=(mtime_ns, mtime_ns))
+                    info = os.fstat(out)  # of the file renamed into place below
+            finally:
+                os.close(out)
+        if not whole:
             os.unlink(temporary, dir_fd=folder)
             raise TransientError(_("{path} changed at the source while it was being copied")
                                  .format(path=change.item.path))
-        mtime_ns = change.item.meta.get("mtime_ns")
-        if mtime_ns is None and expected.mtime is not None:
-            mtime_ns = round(expected.mtime * 1e9)
-        if mtime_ns is not None:
-            os.utime(temporary, ns=(mtime_ns, mtime_ns), dir_fd=folder, follow_symlinks=False)
         os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
-        info = os.stat(name, dir_fd=folder, follow_symlinks=False)
         return TargetEntry(change.target_name, ItemKind.FILE,
                            Fingerprint(info.st_size, info.st_mtime_ns / 1e9, f"sha256:{checksum}"),
                            {})
 
-    def _copy(self, stream: BinaryIO, temporary: str, folder: int) -> tuple[str, int]:
+    def _copy(self, stream: BinaryIO, out: int, expected: int | None) -> tuple[str, int]:
         digest, size = hashlib.sha256(), 0
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-        with os.fdopen(os.open(temporary, flags, 0o666, dir_fd=folder), "wb") as out:
-            for chunk in iter_chunks(stream, CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-            if self.fsync:
-                out.flush()
-                os.fsync(out.fileno())
+        # A small file is read in one call of its own size (+1, to notice it grew), not into
+        # a 1 MiB buffer: most files of a folder copy are a few KB.
+        want = CHUNK if expected is None else min(CHUNK, expected + 1)
+        while chunk := stream.read(want):
+            digest.update(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(out, view):]
+            size += len(chunk)
+            want = CHUNK
+        if self.fsync:
+            os.fsync(out)
         return digest.hexdigest(), size
 
     def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
