@@ -109,14 +109,6 @@ def _kind_problem(mode: int) -> str:
     return _("not a regular file")
 
 
-def _is_empty(path: str) -> bool:
-    try:
-        with os.scandir(path) as entries:
-            return not any(entries)
-    except OSError:
-        return False  # an unreadable folder is reported when the walk reaches it
-
-
 #: Shared by the items and entries of a listing (100,000s of them): never changed by anyone.
 _NO_REF: dict[str, Any] = {}
 _NO_META: dict[str, Any] = {}
@@ -130,8 +122,9 @@ def _walk(root: Path, leftovers: list[Path] | None = None,
           empty_folders: bool = True) -> Iterator[_Found]:
     """Everything under root, sorted; what cannot be read or copied comes with its reason.
 
-    Telling an empty folder costs one more directory read per folder: only the source needs
-    it (`empty_folders=False` says no folder is empty).
+    A folder comes when its parent is listed; with `empty_folders`, a folder found empty when
+    its own turn comes is said once more then, with `is_empty` (and no `info`): telling it
+    from its parent's listing cost one more directory read per folder.
 
     One unreadable folder or over-long name never stops the walk: it is reported and the rest
     is listed. Links are never followed. Our own temporary files go to `leftovers`.
@@ -152,6 +145,9 @@ def _walk(root: Path, leftovers: list[Path] | None = None,
                 "this folder cannot be read ({reason}); its content was left out").format(
                     reason=error.strerror or error))
             continue
+        if not entries and relative and empty_folders:
+            yield _Found(relative, ItemKind.FOLDER, is_empty=True)
+            continue
         children: list[str] = []
         for entry in entries:
             # Interned: the target's listing of a finished copy names the same 100,000s of
@@ -169,8 +165,7 @@ def _walk(root: Path, leftovers: list[Path] | None = None,
                 continue
             if stat.S_ISDIR(info.st_mode):
                 children.append(path)
-                yield _Found(path, ItemKind.FOLDER, info,
-                             empty_folders and _is_empty(entry.path))
+                yield _Found(path, ItemKind.FOLDER, info)
             elif stat.S_ISREG(info.st_mode):
                 yield _Found(path, ItemKind.FILE, info)
             else:
@@ -183,7 +178,8 @@ class LocalSource(Source):
         self.root = root
 
     def list_items(self) -> Listing:
-        items = []
+        items: list[SourceItem | None] = []
+        folders: dict[str, int] = {}  # folder → its place in the order, should it be empty
         for found in _walk(self.root):
             path, kind, info = found.path, found.kind, found.info
             if found.problem is not None:
@@ -197,9 +193,13 @@ class LocalSource(Source):
                 items.append(SourceItem(path, path, kind, fingerprint,
                                         _NO_META if exact else {"mtime_ns": mtime_ns}))
             elif found.is_empty:
-                # A folder with files is created with its first file; an empty one would be lost.
-                items.append(SourceItem(path + "/", path, ItemKind.FOLDER))
-        return Listing(items)
+                # A folder with files is created with its first file; an empty one would be
+                # lost. It keeps the place its parent's listing gave it.
+                items[folders.pop(path)] = SourceItem(path + "/", path, ItemKind.FOLDER)
+            elif kind is ItemKind.FOLDER:
+                folders[path] = len(items)
+                items.append(None)
+        return Listing([item for item in items if item is not None])
 
     def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
         try:

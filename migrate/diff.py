@@ -157,6 +157,8 @@ class _Decider:
                                                "step's 'with:' to decide"))
 
     def is_selected(self, path: str) -> bool:
+        if not self.include and not self.exclude:
+            return True
         if self.include and not any(_matches(path, p) for p in self.include):
             return False
         return not any(_matches(path, p) for p in self.exclude)
