@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import operator
 import os
 import stat
@@ -186,12 +187,9 @@ class LocalSource(Source):
                 key = path + "/" if kind is ItemKind.FOLDER else path
                 items.append(SourceItem(key, path, kind, skip_reason=found.problem))
             elif kind is ItemKind.FILE and info is not None:
-                # Exact nanoseconds ride along where a float of seconds cannot hold them
-                # (the target rounds the float back: whole seconds and the like need nothing).
-                fingerprint, mtime_ns = _fingerprint(info), info.st_mtime_ns
-                exact = round(mtime_ns / 1e9 * 1e9) == mtime_ns
-                items.append(SourceItem(path, path, kind, fingerprint,
-                                        _NO_META if exact else {"mtime_ns": mtime_ns}))
+                # No per-item meta: a local target reads the exact nanoseconds from the file
+                # it copies (`_exact_mtime`); a dict per file was 22 MB per 100,000 files.
+                items.append(SourceItem(path, path, kind, _fingerprint(info), _NO_META))
             elif found.is_empty:
                 # A folder with files is created with its first file; an empty one would be
                 # lost. It keeps the place its parent's listing gave it.
@@ -431,7 +429,9 @@ class LocalTarget(Target):
                 checksum, size = self._copy(stream, out, expected.size)
                 whole = expected.size is None or size == expected.size
                 if whole:
-                    mtime_ns = change.item.meta.get("mtime_ns") if change.item.meta else None
+                    mtime_ns = _exact_mtime(stream, expected.mtime)
+                    if mtime_ns is None and change.item.meta:  # saved by an earlier version
+                        mtime_ns = change.item.meta.get("mtime_ns")
                     if mtime_ns is None and expected.mtime is not None:
                         mtime_ns = round(expected.mtime * 1e9)
                     if mtime_ns is not None:
@@ -494,6 +494,19 @@ class LocalTarget(Target):
         return TargetEntry(change.target_name, ItemKind.FILE,
                            Fingerprint(info.st_size, info.st_mtime_ns / 1e9, f"sha256:{actual}"),
                            {})
+
+
+def _exact_mtime(stream: BinaryIO, listed: float | None) -> int | None:
+    """The modification time in nanoseconds of a source that is a file on this computer, when
+    it is still the time the listing saw (a float of seconds cannot hold every nanosecond; the
+    file itself can): what rsync -a copies. None for other streams or a time that moved."""
+    if listed is None:
+        return None
+    try:
+        found = os.fstat(stream.fileno()).st_mtime_ns
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return found if abs(found - listed * 1e9) < 1000 else None
 
 
 def _not_a_folder(root: Path, parts: list[str]) -> SkipItem:
