@@ -32,7 +32,7 @@ from connectors.dav.collisions import (
     levels_of,
     twin_reason,
 )
-from migrate import confine
+from migrate import confine, gcpause
 from migrate.connector import (
     Capabilities,
     Connector,
@@ -179,6 +179,10 @@ class LocalSource(Source):
         self.root = root
 
     def list_items(self) -> Listing:
+        with gcpause.paused():  # no network here: see migrate/gcpause.py
+            return self._list_items()
+
+    def _list_items(self) -> Listing:
         items: list[SourceItem | None] = []
         folders: dict[str, int] = {}  # folder → its place in the order, should it be empty
         for found in _walk(self.root):
@@ -264,13 +268,15 @@ class LocalTarget(Target):
 
     def list_entries(self) -> Iterator[TargetEntry]:
         if not self.root.is_dir():
-            return
-        for found in _walk(self.root, self._leftovers, empty_folders=False):
-            if found.problem is not None:
-                continue  # a link or a special file is nothing we wrote; it is never touched
-            fingerprint = (_fingerprint(found.info) if found.kind is ItemKind.FILE
-                           and found.info is not None else _NO_FINGERPRINT)
-            yield TargetEntry(found.path, found.kind, fingerprint, _NO_REF)
+            return iter(())
+        with gcpause.paused():  # walked whole here, without network: see migrate/gcpause.py
+            return iter([
+                TargetEntry(found.path, found.kind,
+                            _fingerprint(found.info) if found.kind is ItemKind.FILE
+                            and found.info is not None else _NO_FINGERPRINT, _NO_REF)
+                for found in _walk(self.root, self._leftovers, empty_folders=False)
+                # a link or a special file is nothing we wrote; it is never touched
+                if found.problem is None])
 
     def name_key(self, name: str) -> str:
         return self.collisions.folding.key(name)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from migrate import gcpause
 from migrate.consent import must_suppress
 from migrate.i18n import _
 from migrate.model import (
@@ -53,6 +54,15 @@ def diff(
     `keep_unchanged=False` (an apply) only counts the unchanged items the journal already has
     as done, other than posts: nothing is done with them, and a re-run of a finished plan of
     100,000 files need not hold 100,000 changes (`ChangeSet.counted`)."""
+    with gcpause.paused():  # pure, no I/O but the journal's: see migrate/gcpause.py
+        return _diff(step, items, entries, name_for, baselines, options, name_key,
+                     keep_unchanged)
+
+
+def _diff(step: str, items: Iterable[SourceItem], entries: Iterable[TargetEntry],
+          name_for: Callable[[SourceItem], TargetName], baselines: Mapping[str, Baseline],
+          options: Mapping[str, Any], name_key: Callable[[str], str],
+          keep_unchanged: bool) -> ChangeSet:
     on_target = {name_key(entry.name): entry for entry in entries}
     claimed: dict[str, str] = {}
     seen_keys: set[str] = set()
