@@ -11,15 +11,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
+import operator
 import os
 import stat
 import tempfile
 import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from sys import intern
 from typing import Any, BinaryIO
 
 from connectors.dav.collisions import (
@@ -28,7 +32,7 @@ from connectors.dav.collisions import (
     levels_of,
     twin_reason,
 )
-from migrate import confine
+from migrate import confine, gcpause
 from migrate.connector import (
     Capabilities,
     Connector,
@@ -46,6 +50,8 @@ from migrate.options import Option, OptionSet
 TEMPORARY_PREFIX = ".~migrate-"
 TEMPORARY_SUFFIX = ".part"
 CHUNK = 1 << 20
+#: Folder descriptors a target keeps open between writes (far below any limit on open files).
+OPEN_FOLDERS = 32
 
 
 class LocalConnector(Connector):
@@ -78,7 +84,7 @@ class LocalConnector(Connector):
 
 
 def _fingerprint(info: os.stat_result) -> Fingerprint:
-    return Fingerprint(size=info.st_size, mtime=info.st_mtime_ns / 1e9)
+    return Fingerprint(info.st_size, info.st_mtime_ns / 1e9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,31 +110,34 @@ def _kind_problem(mode: int) -> str:
     return _("not a regular file")
 
 
-def _is_empty(path: str) -> bool:
-    try:
-        with os.scandir(path) as entries:
-            return not any(entries)
-    except OSError:
-        return False  # an unreadable folder is reported when the walk reaches it
+#: Shared by the items and entries of a listing (100,000s of them): never changed by anyone.
+_NO_REF: dict[str, Any] = {}
+_NO_META: dict[str, Any] = {}
+_NO_FINGERPRINT = Fingerprint()
+
+
+_by_name = operator.attrgetter("name")
 
 
 def _walk(root: Path, leftovers: list[Path] | None = None,
           empty_folders: bool = True) -> Iterator[_Found]:
     """Everything under root, sorted; what cannot be read or copied comes with its reason.
 
-    Telling an empty folder costs one more directory read per folder: only the source needs
-    it (`empty_folders=False` says no folder is empty).
+    A folder comes when its parent is listed; with `empty_folders`, a folder found empty when
+    its own turn comes is said once more then, with `is_empty` (and no `info`): telling it
+    from its parent's listing cost one more directory read per folder.
 
     One unreadable folder or over-long name never stops the walk: it is reported and the rest
     is listed. Links are never followed. Our own temporary files go to `leftovers`.
     """
     stack = [""]
+    top = str(root)
     while stack:
         relative = stack.pop()
-        folder = root / relative if relative else root
+        folder = os.path.join(top, relative) if relative else top
         try:
             with os.scandir(folder) as listed:
-                entries = sorted(listed, key=lambda e: e.name)
+                entries = sorted(listed, key=_by_name)
         except OSError as error:
             if not relative:
                 raise ConnectorError(_("cannot read the folder {path}: {reason}").format(
@@ -137,9 +146,14 @@ def _walk(root: Path, leftovers: list[Path] | None = None,
                 "this folder cannot be read ({reason}); its content was left out").format(
                     reason=os_reason(error)))
             continue
+        if not entries and relative and empty_folders:
+            yield _Found(relative, ItemKind.FOLDER, is_empty=True)
+            continue
         children: list[str] = []
         for entry in entries:
-            path = f"{relative}/{entry.name}" if relative else entry.name
+            # Interned: the target's listing of a finished copy names the same 100,000s of
+            # paths as the source's, and holds one string for both.
+            path = intern(f"{relative}/{entry.name}") if relative else intern(entry.name)
             if entry.name.startswith(TEMPORARY_PREFIX):
                 if leftovers is not None and entry.name.endswith(TEMPORARY_SUFFIX):
                     leftovers.append(Path(entry.path))
@@ -152,8 +166,7 @@ def _walk(root: Path, leftovers: list[Path] | None = None,
                 continue
             if stat.S_ISDIR(info.st_mode):
                 children.append(path)
-                yield _Found(path, ItemKind.FOLDER, info,
-                             empty_folders and _is_empty(entry.path))
+                yield _Found(path, ItemKind.FOLDER, info)
             elif stat.S_ISREG(info.st_mode):
                 yield _Found(path, ItemKind.FILE, info)
             else:
@@ -166,25 +179,34 @@ class LocalSource(Source):
         self.root = root
 
     def list_items(self) -> Listing:
-        items = []
+        with gcpause.paused():  # no network here: see migrate/gcpause.py
+            return self._list_items()
+
+    def _list_items(self) -> Listing:
+        items: list[SourceItem | None] = []
+        folders: dict[str, int] = {}  # folder → its place in the order, should it be empty
         for found in _walk(self.root):
             path, kind, info = found.path, found.kind, found.info
             if found.problem is not None:
                 key = path + "/" if kind is ItemKind.FOLDER else path
                 items.append(SourceItem(key, path, kind, skip_reason=found.problem))
             elif kind is ItemKind.FILE and info is not None:
-                # Exact nanoseconds ride along: a float of seconds cannot hold them all.
-                items.append(SourceItem(path, path, kind, _fingerprint(info),
-                                        {"mtime_ns": info.st_mtime_ns}))
+                # No per-item meta: a local target reads the exact nanoseconds from the file
+                # it copies (`_exact_mtime`); a dict per file was 22 MB per 100,000 files.
+                items.append(SourceItem(path, path, kind, _fingerprint(info), _NO_META))
             elif found.is_empty:
-                # A folder with files is created with its first file; an empty one would be lost.
-                items.append(SourceItem(path + "/", path, ItemKind.FOLDER))
-        return Listing(items)
+                # A folder with files is created with its first file; an empty one would be
+                # lost. It keeps the place its parent's listing gave it.
+                items[folders.pop(path)] = SourceItem(path + "/", path, ItemKind.FOLDER)
+            elif kind is ItemKind.FOLDER:
+                folders[path] = len(items)
+                items.append(None)
+        return Listing([item for item in items if item is not None])
 
     def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
         try:
             # O_NOFOLLOW: a file replaced by a link since the listing is not read through it.
-            descriptor = os.open(self.root / item.path, os.O_RDONLY | os.O_NOFOLLOW)
+            descriptor = os.open(os.path.join(self.root, item.path), os.O_RDONLY | os.O_NOFOLLOW)
             return os.fdopen(descriptor, "rb")
         except FileNotFoundError:
             raise SkipItem(_("{path} disappeared from the source since it was listed").format(
@@ -240,18 +262,22 @@ class LocalTarget(Target):
         self._folders: set[tuple[str, ...]] = set()
         # Temporary files a crash or a full disk left behind, removed before the first write.
         self._leftovers: list[Path] = []
-        self._cleaning = threading.Lock()
+        self._cleaning = threading.Lock()  # also guards `_descriptors`
+        #: Folders written to lately, open (see `_folder`), oldest first.
+        self._descriptors: OrderedDict[tuple[str, ...], int] = OrderedDict()
         self._cleaned = False
 
     def list_entries(self) -> Iterator[TargetEntry]:
         if not self.root.is_dir():
-            return
-        for found in _walk(self.root, self._leftovers, empty_folders=False):
-            if found.problem is not None:
-                continue  # a link or a special file is nothing we wrote; it is never touched
-            fingerprint = (_fingerprint(found.info) if found.kind is ItemKind.FILE
-                           and found.info is not None else Fingerprint())
-            yield TargetEntry(found.path, found.kind, fingerprint)
+            return iter(())
+        with gcpause.paused():  # walked whole here, without network: see migrate/gcpause.py
+            return iter([
+                TargetEntry(found.path, found.kind,
+                            _fingerprint(found.info) if found.kind is ItemKind.FILE
+                            and found.info is not None else _NO_FINGERPRINT, _NO_REF)
+                for found in _walk(self.root, self._leftovers, empty_folders=False)
+                # a link or a special file is nothing we wrote; it is never touched
+                if found.problem is None])
 
     def name_key(self, name: str) -> str:
         return self.collisions.folding.key(name)
@@ -264,7 +290,14 @@ class LocalTarget(Target):
     def name_for(self, item: SourceItem) -> TargetName:
         # A source whose names may hold "/" (Drive) gives each level's raw name in
         # meta["segments"]; "/" becomes "∕" (U+2215) here, and the plan says so.
-        parts = list(item.meta.get("segments") or [p for p in item.path.split("/") if p])
+        segments = item.meta.get("segments") if item.meta else None
+        if not segments and not self.collisions.renamed and "\0" not in item.path:
+            parts = item.path.split("/")
+            if "" not in parts and "." not in parts and ".." not in parts:
+                # The common case, once per item of every run: the name is the path itself
+                # (the same string, not a copy of it).
+                return TargetName(item.path)
+        parts = list(segments or [p for p in item.path.split("/") if p])
         reasons = []
         if any("/" in p for p in parts):
             reasons.append(_("'/' cannot be used in a name; it became '\u2215'"))
@@ -294,7 +327,8 @@ class LocalTarget(Target):
             self._cleaned = True
 
     def _parts(self, name: str) -> list[str]:
-        confine.inside(self.root, name)  # refuses '..'; the rest is opened without links
+        if confine.escaping_segment(name) is not None:
+            confine.inside(self.root, name)  # refuses '..'; the rest is opened without links
         return [part for part in name.split("/") if part]
 
     def _open_folder(self, parts: list[str], create: bool) -> int:
@@ -328,7 +362,6 @@ class LocalTarget(Target):
         return descriptor
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
-        destination = self.root / change.target_name
         parts = self._parts(change.target_name)
         if not self._cleaned:
             self._clean_leftovers()
@@ -336,13 +369,57 @@ class LocalTarget(Target):
             if change.item.kind is ItemKind.FOLDER:
                 os.close(self._open_folder(parts, create=True))
                 return TargetEntry(change.target_name, ItemKind.FOLDER)
-            folder = self._open_folder(parts[:-1], create=True)
-            try:
-                return self._write_file(change, source, idempotency_key, folder, parts[-1])
-            finally:
-                os.close(folder)
+            for cached in (True, False):
+                folder = self._folder(parts[:-1]) if cached else self._open_folder(
+                    parts[:-1], create=True)
+                try:
+                    return self._write_file(change, source, idempotency_key, folder, parts[-1])
+                except FileNotFoundError:
+                    if not cached:
+                        raise
+                    # The folder was removed since it was opened: made again.
+                    self._forget_folder(parts[:-1])
+                finally:
+                    os.close(folder)
+            raise AssertionError("unreachable")
         except OSError as error:
-            raise _translate(error, destination) from None
+            raise _translate(error, self.root / change.target_name) from None
+
+    def _folder(self, parts: list[str]) -> int:
+        """A descriptor of root/parts… of the caller's own (to close), from the folders opened
+        recently: the files of a folder come together, and opening each level of the path
+        again for every file cost more system calls than the copy itself. The cached
+        descriptor was opened level by level without following links, as `_open_folder` does."""
+        key = tuple(parts)
+        with self._cleaning:
+            cached = self._descriptors.get(key)
+            if cached is not None:
+                self._descriptors.move_to_end(key)
+                return os.dup(cached)
+        descriptor = self._open_folder(parts, create=True)
+        with self._cleaning:
+            if key not in self._descriptors:
+                self._descriptors[key] = os.dup(descriptor)
+                if len(self._descriptors) > OPEN_FOLDERS:
+                    os.close(self._descriptors.popitem(last=False)[1])
+        return descriptor
+
+    def _forget_folder(self, parts: list[str]) -> None:
+        with self._cleaning:
+            cached = self._descriptors.pop(tuple(parts), None)
+            if cached is not None:
+                os.close(cached)
+            # That folder and the ones above it are made again if missing (mkdir is harmless
+            # where they still exist), those below it when next written to.
+            path = tuple(parts)
+            for known in list(self._folders):  # list(): other writers may add meanwhile
+                if known[: len(path)] == path or path[: len(known)] == known:
+                    self._folders.discard(known)
+
+    def close(self) -> None:
+        with self._cleaning:
+            while self._descriptors:
+                os.close(self._descriptors.popitem()[1])
 
     def _write_file(self, change: Change, source: Source, key: str, folder: int,
                     name: str) -> TargetEntry:
@@ -354,41 +431,53 @@ class LocalTarget(Target):
         if existing is not None and stat.S_ISLNK(existing.st_mode):
             raise SkipItem(_("{path} is a symbolic link on the target; links are never "
                              "followed nor replaced").format(path=change.target_name))
+        expected = change.item.fingerprint
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
         try:
             with source.open(change.item) as stream:
-                checksum, size = self._copy(stream, temporary, folder)
+                out = os.open(temporary, flags, 0o666, dir_fd=folder)
+                try:
+                    checksum, size = self._copy(stream, out, expected.size)
+                    whole = expected.size is None or size == expected.size
+                    if whole:
+                        mtime_ns = _exact_mtime(stream, expected.mtime)
+                        if mtime_ns is None and change.item.meta:  # saved by an earlier version
+                            mtime_ns = change.item.meta.get("mtime_ns")
+                        if mtime_ns is None and expected.mtime is not None:
+                            mtime_ns = round(expected.mtime * 1e9)
+                        if mtime_ns is not None:
+                            os.utime(out, ns=(mtime_ns, mtime_ns))
+                        info = os.fstat(out)  # of the file renamed into place below
+                finally:
+                    os.close(out)
         except BaseException:
             # A full disk must not stay full of our half-written copies.
             with contextlib.suppress(OSError):
                 os.unlink(temporary, dir_fd=folder)
             raise
-        expected = change.item.fingerprint
-        if expected.size is not None and size != expected.size:
+        if not whole:
             os.unlink(temporary, dir_fd=folder)
             raise TransientError(_("{path} changed at the source while it was being copied")
                                  .format(path=change.item.path))
-        mtime_ns = change.item.meta.get("mtime_ns")
-        if mtime_ns is None and expected.mtime is not None:
-            mtime_ns = round(expected.mtime * 1e9)
-        if mtime_ns is not None:
-            os.utime(temporary, ns=(mtime_ns, mtime_ns), dir_fd=folder, follow_symlinks=False)
         os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
-        info = os.stat(name, dir_fd=folder, follow_symlinks=False)
         return TargetEntry(change.target_name, ItemKind.FILE,
                            Fingerprint(info.st_size, info.st_mtime_ns / 1e9, f"sha256:{checksum}"),
                            {})
 
-    def _copy(self, stream: BinaryIO, temporary: str, folder: int) -> tuple[str, int]:
+    def _copy(self, stream: BinaryIO, out: int, expected: int | None) -> tuple[str, int]:
         digest, size = hashlib.sha256(), 0
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-        with os.fdopen(os.open(temporary, flags, 0o666, dir_fd=folder), "wb") as out:
-            for chunk in iter_chunks(stream, CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-            if self.fsync:
-                out.flush()
-                os.fsync(out.fileno())
+        # A small file is read in one call of its own size (+1, to notice it grew), not into
+        # a 1 MiB buffer: most files of a folder copy are a few KB.
+        want = CHUNK if expected is None else min(CHUNK, expected + 1)
+        while chunk := stream.read(want):
+            digest.update(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(out, view):]
+            size += len(chunk)
+            want = CHUNK
+        if self.fsync:
+            os.fsync(out)
         return digest.hexdigest(), size
 
     def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
@@ -428,6 +517,19 @@ def _is_link(name: str, folder: int) -> bool:
         return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
     except OSError:
         return False
+
+
+def _exact_mtime(stream: BinaryIO, listed: float | None) -> int | None:
+    """The modification time in nanoseconds of a source that is a file on this computer, when
+    it is still the time the listing saw (a float of seconds cannot hold every nanosecond; the
+    file itself can): what rsync -a copies. None for other streams or a time that moved."""
+    if listed is None:
+        return None
+    try:
+        found = os.fstat(stream.fileno()).st_mtime_ns
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return found if abs(found - listed * 1e9) < 1000 else None
 
 
 def _not_a_folder(root: Path, parts: list[str]) -> SkipItem:

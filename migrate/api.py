@@ -95,8 +95,10 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
             result.reconciliations = consent.reconciliations
             for one in opened:
                 _items, listing, entries = listed[one.spec.id]
-                baselines = journal.baselines(one.spec.id) if journal else {}
-                changes = one.diff(consent.items[one.spec.id], entries, baselines)
+                items = consent.items[one.spec.id]
+                baselines = (journal.baselines_for(one.spec.id, (i.key for i in items))
+                             if journal else {})
+                changes = one.diff(items, entries, baselines)
                 result.changes.extend(changes)
                 result.steps.append(one.spec.id)
                 _add_plan_notes(result, one, changes.changes)
@@ -291,16 +293,18 @@ def _run_opened(journal: Journal, run_id: int, loaded: Plan, opened: list[OpenSt
         journal.finish_run(run_id, "failed", {})
     _refuse_unbalanced(consent)
     for step in opened:
-        _items, listing, entries = listed[step.spec.id]
+        # One step at a time: its target listing is let go once diffed.
+        _items, listing, entries = listed.pop(step.spec.id)
         items = consent.items[step.spec.id]
-        baselines = journal.baselines(step.spec.id)
         if saved_plan is None:
-            changes = step.diff(items, entries, baselines)
+            baselines = journal.baselines_for(step.spec.id, (item.key for item in items))
+            changes = step.diff(items, entries, baselines, keep_unchanged=False)
             pending[step.spec.id] = changes.pending()
         else:
             changes = ChangeSet([c for c in saved_plan.changes.changes if c.step == step.spec.id])
             pending[step.spec.id] = _check_preconditions(journal, changes, items, entries,
                                                          result, run_id, step.target.name_for)
+        del entries
         result.changes.extend(changes)
         cursors[step.spec.id] = listing.cursor
         # A saved plan is applied as reviewed: its changes no longer match the source's count
@@ -394,13 +398,14 @@ def _settle_in_doubt(journal: Journal, step: OpenStep, run_id: int, redactor: Re
 def _record_quiet_outcomes(journal: Journal, step: str, changes: ChangeSet, run_id: int) -> None:
     """Skips and conflicts go to the journal for the report; an item already identical on the
     target is adopted as done, so later runs compare against it."""
-    done = journal.done_key_set(step)
     mine = [c for c in changes.changes if c.step == step]
     journal.record([c for c in mine if c.action is Action.SKIP], "skipped", run_id)
     journal.record([c for c in mine if c.action is Action.CONFLICT], "conflict", run_id)
+    candidates = [c for c in mine if c.action is Action.UNCHANGED
+                  and c.expected_target is not None]
+    done = journal.done_among(step, (c.item.key for c in candidates))
     adopted = [(c, TargetEntry(c.target_name, c.item.kind, c.expected_target))
-               for c in mine if c.action is Action.UNCHANGED and c.item.key not in done
-               and c.expected_target is not None]
+               for c in candidates if c.item.key not in done]
     journal.record_done(adopted, run_id)
 
 

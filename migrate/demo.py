@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,8 +97,8 @@ def run(folder: Path, say: Callable[[str], None], progress: Progress) -> DemoRes
 def _counts(planned: api.PlanResult, applied: api.ApplyResult) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for step in planned.steps:
-        plan = Counter(c.action.value for c in planned.changes.changes if c.step == step)
-        again = Counter(c.action.value for c in applied.changes.changes if c.step == step)
+        plan = planned.changes.summary(step)
+        again = applied.changes.summary(step)
         outcome = applied.outcomes.get(step)
         counts[step] = {
             **{f"plan_{action}": plan[action] for action in SUMMARY_KEYS},

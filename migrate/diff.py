@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from migrate import gcpause
 from migrate.consent import must_suppress
 from migrate.i18n import _, to_do
 from migrate.model import (
@@ -33,6 +34,8 @@ class Baseline:
     target: Fingerprint | None
     #: Recorded by `apply --mark-seen`: known, deliberately never written.
     seen: bool = False
+    #: The journal's row is done (not failed, skipped or seen since): nothing to adopt.
+    done: bool = False
 
 
 def diff(
@@ -43,10 +46,23 @@ def diff(
     baselines: Mapping[str, Baseline],
     options: Mapping[str, Any],
     name_key: Callable[[str], str] = str,
+    keep_unchanged: bool = True,
 ) -> ChangeSet:
     """One change per source item, in source order (parents before children, oldest post first).
 
-    Names are compared by `name_key`, as the target compares them (`Target.name_key`)."""
+    Names are compared by `name_key`, as the target compares them (`Target.name_key`).
+    `keep_unchanged=False` (an apply) only counts the unchanged items the journal already has
+    as done, other than posts: nothing is done with them, and a re-run of a finished plan of
+    100,000 files need not hold 100,000 changes (`ChangeSet.counted`)."""
+    with gcpause.paused():  # pure, no I/O but the journal's: see migrate/gcpause.py
+        return _diff(step, items, entries, name_for, baselines, options, name_key,
+                     keep_unchanged)
+
+
+def _diff(step: str, items: Iterable[SourceItem], entries: Iterable[TargetEntry],
+          name_for: Callable[[SourceItem], TargetName], baselines: Mapping[str, Baseline],
+          options: Mapping[str, Any], name_key: Callable[[str], str],
+          keep_unchanged: bool) -> ChangeSet:
     on_target = {name_key(entry.name): entry for entry in entries}
     claimed: dict[str, str] = {}
     seen_keys: set[str] = set()
@@ -54,11 +70,12 @@ def diff(
     limit = options.get("max_per_run")
     writes = 0
     changes = ChangeSet()
+    counted = 0
     for item in items:
         named = name_for(item)
         key = name_key(named.name)
-        change = decide(item, named, key, on_target.get(key), baselines.get(item.key),
-                        claimed, seen_keys)
+        base = baselines.get(item.key)
+        change = decide(item, named, key, on_target.get(key), base, claimed, seen_keys)
         seen_keys.add(item.key)
         if change.action.writes and named.refusal:
             change = replace(change, action=Action.SKIP, reason=to_do(named.refusal))
@@ -70,7 +87,13 @@ def diff(
                 writes += 1
         if change.action is not Action.SKIP and change.action is not Action.CONFLICT:
             claimed[key] = item.path
-        changes.changes.append(change)
+        if (not keep_unchanged and change.action is Action.UNCHANGED and base is not None
+                and base.done and item.kind is not ItemKind.POST):
+            counted += 1
+        else:
+            changes.changes.append(change)
+    if counted:
+        changes.counted[step] = counted
     return changes
 
 
@@ -145,6 +168,8 @@ class _Decider:
                                                "step's 'with:' to decide"))
 
     def is_selected(self, path: str) -> bool:
+        if not self.include and not self.exclude:
+            return True
         if self.include and not any(_matches(path, p) for p in self.include):
             return False
         return not any(_matches(path, p) for p in self.exclude)

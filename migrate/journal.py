@@ -16,12 +16,13 @@ on the target, never written twice.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,26 +245,16 @@ class Journal:
     # -- items ----------------------------------------------------------------------------
 
     def baselines(self, step: str) -> dict[str, Baseline]:
-        rows = self.db.execute(
-            "SELECT key, target_name, state, fp_columns, src_size, src_mtime, src_checksum, "
-            "src_etag, tgt_size, tgt_mtime, tgt_checksum, tgt_etag, target_fp IS NOT NULL, "
-            "CASE WHEN fp_columns IS NULL THEN source_fp END, "
-            "CASE WHEN fp_columns IS NULL THEN target_fp END "
-            "FROM items WHERE step = ? AND source_fp IS NOT NULL", (step,))
-        found = {}
-        for (key, name, state, columns, size, mtime, checksum, etag, t_size, t_mtime,
-             t_checksum, t_etag, has_target, source, target) in rows:
-            if columns:
-                found[key] = Baseline(
-                    name, Fingerprint(size, mtime, checksum, etag),
-                    Fingerprint(t_size, t_mtime, t_checksum, t_etag) if has_target else None,
-                    seen=state == "seen")
-            else:  # written before the columns existed
-                found[key] = Baseline(
-                    name, Fingerprint(**json.loads(source)),
-                    Fingerprint.from_json(json.loads(target)) if target else None,
-                    seen=state == "seen")
-        return found
+        """Every baseline of a step, by item key (a re-run reads them through `baselines_for`,
+        which holds only a chunk at a time)."""
+        rows = self.db.execute(f"{_BASELINE_SELECT} FROM items "
+                               "WHERE step = ? AND source_fp IS NOT NULL", (step,))
+        return {row[0]: _baseline(row) for row in rows}
+
+    def baselines_for(self, step: str, keys: Iterable[str]) -> StreamedBaselines:
+        """The baselines of the items `keys`, read a chunk at a time in that order: a re-run of
+        100,000 items never holds them all (0481: they were 85 MB of a 300 MB peak)."""
+        return StreamedBaselines(self.db, step, keys)
 
     def record_seen(self, changes: Iterable[Change], run_id: int) -> None:
         """`apply --mark-seen`: remember items as known without writing them anywhere."""
@@ -286,12 +277,16 @@ class Journal:
                                (step,))
         return {key: Fingerprint(**json.loads(fp)) for key, fp in rows}
 
-    def done_key_set(self, step: str) -> set[str]:
-        """The keys of items done, without decoding their versions (a re-run of 100,000
-        items asks this only to know which unchanged items to adopt)."""
-        rows = self.db.execute("SELECT key FROM items WHERE step = ? AND state = 'done'",
-                               (step,))
-        return {key for (key,) in rows}
+    def done_among(self, step: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` are done, asked a chunk at a time (never every key of the step)."""
+        found: set[str] = set()
+        keys = iter(keys)
+        while chunk := list(itertools.islice(keys, StreamedBaselines.CHUNK)):
+            marks = ",".join("?" * len(chunk))
+            found.update(key for (key,) in self.db.execute(
+                f"SELECT key FROM items WHERE step = ? AND state = 'done' AND key IN ({marks})",
+                (step, *chunk)))
+        return found
 
     def in_doubt(self, step: str) -> list[InDoubt]:
         rows = self.db.execute("SELECT change, idempotency_key FROM items "
@@ -491,6 +486,75 @@ def _storable(message: str | None) -> str | None:
     parameters (`stored`), and never a lone surrogate SQLite cannot store (`reversible`)."""
     text = stored(message)
     return None if text is None else reversible(text)
+
+
+#: A baseline's columns, decoded by `_baseline`; the JSON only for rows written before 0481.
+_BASELINE_SELECT = (
+    "SELECT key, target_name, state, fp_columns, src_size, src_mtime, src_checksum, src_etag, "
+    "tgt_size, tgt_mtime, tgt_checksum, tgt_etag, target_fp IS NOT NULL, "
+    "CASE WHEN fp_columns IS NULL THEN source_fp END, "
+    "CASE WHEN fp_columns IS NULL THEN target_fp END")
+
+
+def _baseline(row: tuple[Any, ...]) -> Baseline:
+    (_key, name, state, columns, size, mtime, checksum, etag, t_size, t_mtime, t_checksum,
+     t_etag, has_target, source, target) = row
+    if columns:
+        return Baseline(name, Fingerprint(size, mtime, checksum, etag),
+                        Fingerprint(t_size, t_mtime, t_checksum, t_etag) if has_target else None,
+                        state == "seen", state == "done")
+    # written before the columns existed
+    return Baseline(name, Fingerprint(**json.loads(source)),
+                    Fingerprint.from_json(json.loads(target)) if target else None,
+                    state == "seen", state == "done")
+
+
+class StreamedBaselines(Mapping[str, Baseline]):
+    """A step's baselines, looked up in the order the diff asks for them.
+
+    `keys` is that order (the source's items): a miss reads the key asked with the next `CHUNK`
+    keys in one query, and only that chunk is kept. A key asked out of order is read with the
+    next chunk, so the answers are those of `Journal.baselines` whatever the order."""
+
+    CHUNK = 512
+
+    def __init__(self, db: sqlite3.Connection, step: str, keys: Iterable[str]) -> None:
+        self.db, self.step = db, step
+        self.keys = iter(keys)
+        self.chunk: dict[str, Baseline | None] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        chunk = self.chunk
+        if key not in chunk:
+            chunk = self._next_chunk(key)
+        found = chunk[key]
+        return default if found is None else found
+
+    def _next_chunk(self, key: str) -> dict[str, Baseline | None]:
+        wanted = [key, *itertools.islice(self.keys, self.CHUNK)]
+        chunk: dict[str, Baseline | None] = dict.fromkeys(wanted)
+        marks = ",".join("?" * len(chunk))
+        rows = self.db.execute(f"{_BASELINE_SELECT} FROM items WHERE step = ? AND key IN "
+                               f"({marks}) AND source_fp IS NOT NULL", (self.step, *chunk))
+        for row in rows:
+            chunk[row[0]] = _baseline(row)
+        self.chunk = chunk
+        return chunk
+
+    def __getitem__(self, key: str) -> Baseline:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        rows = self.db.execute("SELECT key FROM items WHERE step = ? AND source_fp IS NOT NULL",
+                               (self.step,))
+        return (key for (key,) in rows.fetchall())
+
+    def __len__(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM items WHERE step = ? AND source_fp IS "
+                                   "NOT NULL", (self.step,)).fetchone()[0])
 
 
 def _columns(fingerprint: Fingerprint) -> tuple[Any, Any, Any, Any]:

@@ -216,13 +216,21 @@ class ChangeSet:
     """Every change of one or more steps, in the order they would be applied."""
 
     changes: list[Change] = field(default_factory=list)
+    #: step → unchanged items counted but not kept (see `migrate.diff.diff`'s keep_unchanged).
+    counted: dict[str, int] = field(default_factory=dict)
 
     def extend(self, other: ChangeSet) -> None:
         self.changes.extend(other.changes)
+        for step, n in other.counted.items():
+            self.counted[step] = self.counted.get(step, 0) + n
 
-    def summary(self) -> dict[str, int]:
-        counts = Counter(change.action.value for change in self.changes)
-        return {key: counts.get(key, 0) for key in SUMMARY_KEYS}
+    def summary(self, step: str | None = None) -> dict[str, int]:
+        """Changes by action, of every step or of one."""
+        changes = self.changes if step is None else [c for c in self.changes if c.step == step]
+        counts = Counter(change.action for change in changes)  # no `.value` per item
+        counts[Action.UNCHANGED] += (sum(self.counted.values()) if step is None
+                                     else self.counted.get(step, 0))
+        return {key: counts.get(Action(key), 0) for key in SUMMARY_KEYS}
 
     def pending(self) -> list[Change]:
         return [change for change in self.changes if change.action.writes]

@@ -36,6 +36,8 @@ def for_terminal(text: str) -> str:
 
 def is_text(value: str) -> bool:
     """Whether `value` can be encoded as UTF-8 (no lone surrogate from undecodable bytes)."""
+    if value.isascii():  # most names: no copy made to find out
+        return True
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -43,8 +45,15 @@ def is_text(value: str) -> bool:
     return True
 
 
+#: Values that hold no text: a dict of them with ASCII keys is storable as it is.
+_PLAIN = (int, float, bool, type(None))
+
+
 def is_storable(value: Any) -> bool:
     """Whether every string inside `value` (a JSON-like structure) is valid Unicode."""
+    if type(value) is dict and all(type(k) is str and k.isascii() and type(v) in _PLAIN
+                                   for k, v in value.items()):
+        return True  # e.g. a local file's {"mtime_ns": …}, once per item: no JSON text made
     try:
         json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
     except (UnicodeEncodeError, ValueError, TypeError, RecursionError):

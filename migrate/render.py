@@ -39,7 +39,8 @@ def plan_text(result: PlanResult, show_all: bool = False) -> str:
         spec = result.plan.step(step_id)
         lines.append(_("Step '{id}': {action} {source} → {target}").format(
             id=step_id, action=spec.action, source=spec.source, target=spec.target))
-        lines.extend(_step_lines(by_step[step_id], show_all))
+        lines.extend(_step_lines(by_step[step_id], show_all,
+                                 result.changes.counted.get(step_id, 0)))
         if step_id in result.reconciliations:
             lines.extend(reconciliation_lines(result.reconciliations[step_id]))
         if step_id in result.post_counts:
@@ -50,19 +51,20 @@ def plan_text(result: PlanResult, show_all: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _step_lines(changes: list[Change], show_all: bool) -> list[str]:
+def _step_lines(changes: list[Change], show_all: bool, counted: int = 0) -> list[str]:
+    """`counted`: unchanged items an apply counted without keeping them (`ChangeSet.counted`)."""
     by_action: dict[Action, list[Change]] = defaultdict(list)
     for change in changes:
         by_action[change.action].append(change)
-    if not changes:
+    if not changes and not counted:
         return ["  " + _("nothing in scope")]
     lines: list[str] = []
     for action in _ORDER:
         group = by_action.get(action, [])
-        if not group:
+        if action is Action.UNCHANGED and (counted or group) and (counted or not show_all):
+            lines.append("  = " + _heading(action, len(group) + counted))
             continue
-        if action is Action.UNCHANGED and not show_all:
-            lines.append("  = " + _heading(action, len(group)))
+        if not group:
             continue
         lines.append("  " + _("{heading}:").format(heading=_heading(action, len(group))))
         # Renames and notes (shares, unmapped identities) are always listed: nothing is

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,10 @@ class OpenStep:
         return items, listing, list(self.target.list_entries())
 
     def diff(self, items: list[SourceItem], entries: list[TargetEntry],
-             baselines: dict[str, Baseline]) -> ChangeSet:
+             baselines: Mapping[str, Baseline], keep_unchanged: bool = True) -> ChangeSet:
         self.target.prepare_names(items)
         return diff(self.spec.id, items, entries, self.target.name_for, baselines,
-                    self.spec.options, self.target.name_key)
+                    self.spec.options, self.target.name_key, keep_unchanged)
 
     def close(self) -> None:
         self.source.close()

@@ -116,7 +116,7 @@ def bench_size(files: int, pairs: int, workdir: Path, jobs: int) -> dict[str, fl
     target = folder / f"target-{pairs}"
     before = tree_state(target)
     rerun: dict[str, list[float]] = {"ours": [], "rsync no-op": []}
-    rerun_peaks, rerun_cpu = [], []
+    rerun_peaks, rerun_cpu, noop_cpu = [], [], []
     for round_ in range(pairs + 1):
         seconds, peak, cpu = timed(last, folder)
         noop = timed(["rsync", "-a", "source/", f"rsync-{pairs}/"], folder) if \
@@ -126,6 +126,7 @@ def bench_size(files: int, pairs: int, workdir: Path, jobs: int) -> dict[str, fl
             rerun["rsync no-op"].append(noop[0])
             rerun_peaks.append(peak)
             rerun_cpu.append(cpu)
+            noop_cpu.append(noop[2])
     unchanged = tree_state(target) == before
     print(f"plan (dry run, fresh)     {describe(plan_times)} s; "
           f"peak {max(plan_peaks) / 1024:.0f} MiB")
@@ -135,13 +136,21 @@ def bench_size(files: int, pairs: int, workdir: Path, jobs: int) -> dict[str, fl
         ratios = [a / b for a, b in zip(times["ours"], times[name], strict=True)]
         print(f"{name:<25} {describe(times[name])} s; CPU {statistics.median(cpus[name]):.2f} s")
         print(f"  ratio apply / {name:<10} {describe(ratios)}")
+        cpu_ratios = [a / b for a, b in zip(cpus["ours"], cpus[name], strict=True) if b]
+        if cpu_ratios:
+            print(f"  CPU ratio apply / {name:<6} {describe(cpu_ratios)}")
     print(f"re-apply of finished plan {describe(rerun['ours'])} s; CPU "
           f"{statistics.median(rerun_cpu):.2f} s; peak {max(rerun_peaks) / 1024:.0f} MiB; "
           f"wrote nothing: {unchanged}")
     if rerun["rsync no-op"][0]:
         ratios = [a / b for a, b in zip(rerun["ours"], rerun["rsync no-op"], strict=True)]
-        print(f"rsync no-op               {describe(rerun['rsync no-op'])} s")
+        print(f"rsync no-op               {describe(rerun['rsync no-op'])} s; CPU "
+              f"{statistics.median(noop_cpu):.2f} s")
         print(f"  ratio re-apply / rsync no-op {describe(ratios)}")
+        # On a loaded machine wall time follows the scheduler: CPU seconds compare the work.
+        cpu_ratios = [a / b for a, b in zip(rerun_cpu, noop_cpu, strict=True) if b]
+        if cpu_ratios:
+            print(f"  CPU ratio re-apply / rsync no-op {describe(cpu_ratios)}")
     if not unchanged:
         raise SystemExit("a re-run of a finished plan changed the target")
     print(f"load average: {os.getloadavg()}")

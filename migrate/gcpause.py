@@ -1,0 +1,37 @@
+"""Pausing the cyclic garbage collector while a listing or a diff builds 100,000s of objects.
+
+Those objects (items, entries, fingerprints) are long-lived and hold no cycles, yet each
+allocation burst makes the collector scan them again: 15 % of the CPU of a 100k re-run. Only
+code that does no network I/O pauses it (a local walk, the diff), so no library's cyclic
+garbage piles up meanwhile; objects are still freed by reference counting. Nested and
+threaded uses (several plans at once) re-enable it when the last one ends, and only if it
+was enabled before.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_lock = threading.Lock()
+_depth = 0
+_was_enabled = False
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    global _depth, _was_enabled
+    with _lock:
+        if _depth == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0 and _was_enabled:
+                gc.enable()
