@@ -244,8 +244,8 @@ class LocalTarget(Target):
     def _open_folder(self, parts: list[str], create: bool) -> int:
         """A descriptor of the folder root/parts…, made where missing; never through a link.
 
-        Raises SkipItem when a link or a file stands where a folder should be, and
-        FileNotFoundError when `create` is False and a folder is missing.
+        Raises SkipItem when a link stands where a folder should be, NotADirectoryError when a
+        file does, and FileNotFoundError when `create` is False and a folder is missing.
         """
         if create and not self._folders:
             self.root.mkdir(parents=True, exist_ok=True)  # the root is the user's own choice
@@ -259,9 +259,9 @@ class LocalTarget(Target):
                     inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
                                     dir_fd=descriptor)
                 except OSError as error:
-                    if error.errno in (errno.ELOOP, errno.ENOTDIR):
-                        raise _not_a_folder(self.root, parts[: depth + 1]) from None
-                    raise
+                    if error.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(part, descriptor):
+                        raise _link_on_the_way(parts[: depth + 1]) from None  # never followed
+                    raise  # a file where a folder should be: fails, as any disk refusal
                 os.close(descriptor)
                 descriptor = inner
                 if create:
@@ -340,7 +340,7 @@ class LocalTarget(Target):
         try:
             folder = self._open_folder(parts if change.item.kind is ItemKind.FOLDER
                                        else parts[:-1], create=False)
-        except (FileNotFoundError, SkipItem):
+        except (FileNotFoundError, NotADirectoryError, SkipItem):
             return None
         try:
             if change.item.kind is ItemKind.FOLDER:
@@ -367,10 +367,16 @@ class LocalTarget(Target):
                            {})
 
 
-def _not_a_folder(root: Path, parts: list[str]) -> SkipItem:
-    return SkipItem(_("{path} on the target is a symbolic link or a file, not a folder; links "
-                      "are never followed, so nothing is written through it").format(
-        path="/".join(parts)))
+def _is_link(name: str, folder: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _link_on_the_way(parts: list[str]) -> SkipItem:
+    return SkipItem(_("{path} on the target is a symbolic link, not a folder; links are never "
+                      "followed, so nothing is written through it").format(path="/".join(parts)))
 
 
 def _hash_stream(stream: BinaryIO) -> str:
