@@ -334,8 +334,8 @@ class LocalTarget(Target):
     def _open_folder(self, parts: list[str], create: bool) -> int:
         """A descriptor of the folder root/parts…, made where missing; never through a link.
 
-        Raises SkipItem when a link or a file stands where a folder should be, and
-        FileNotFoundError when `create` is False and a folder is missing.
+        Raises SkipItem when a link stands where a folder should be, NotADirectoryError when a
+        file does, and FileNotFoundError when `create` is False and a folder is missing.
         """
         if create and not self._folders:
             self.root.mkdir(parents=True, exist_ok=True)  # the root is the user's own choice
@@ -350,8 +350,8 @@ class LocalTarget(Target):
                                     dir_fd=descriptor)
                 except OSError as error:
                     if error.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(part, descriptor):
-                        raise _not_a_folder(self.root, parts[: depth + 1]) from None
-                    raise  # a file where a folder should be: a failure to look at, as before
+                        raise _link_on_the_way(parts[: depth + 1]) from None  # never followed
+                    raise  # a file where a folder should be: fails, as any disk refusal
                 os.close(descriptor)
                 descriptor = inner
                 if create:
@@ -485,7 +485,7 @@ class LocalTarget(Target):
         try:
             folder = self._open_folder(parts if change.item.kind is ItemKind.FOLDER
                                        else parts[:-1], create=False)
-        except (FileNotFoundError, SkipItem):
+        except (FileNotFoundError, NotADirectoryError, SkipItem):
             return None
         try:
             if change.item.kind is ItemKind.FOLDER:
@@ -532,10 +532,9 @@ def _exact_mtime(stream: BinaryIO, listed: float | None) -> int | None:
     return found if abs(found - listed * 1e9) < 1000 else None
 
 
-def _not_a_folder(root: Path, parts: list[str]) -> SkipItem:
-    return SkipItem(_("{path} on the target is a symbolic link or a file, not a folder; links "
-                      "are never followed, so nothing is written through it").format(
-        path="/".join(parts)))
+def _link_on_the_way(parts: list[str]) -> SkipItem:
+    return SkipItem(_("{path} on the target is a symbolic link, not a folder; links are never "
+                      "followed, so nothing is written through it").format(path="/".join(parts)))
 
 
 def _safe(part: str) -> str:

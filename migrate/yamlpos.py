@@ -90,9 +90,14 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, file: str) -> Any:
     """A scalar's value as its tag says; a tag that does not fit (`!!float x`) is a plan error."""
     try:
         value = loader.construct_object(node, deep=True)
-    except (ValueError, TypeError, OverflowError, ArithmeticError) as error:
+    # PyYAML's constructors fail in their own ways on text that does not fit the tag
+    # (`!!timestamp 2024-13-45x` ends in AttributeError): all of them mean the same here.
+    except (ValueError, TypeError, OverflowError, ArithmeticError, AttributeError, KeyError,
+            IndexError) as error:
+        problem = (str(error) if isinstance(error, ValueError | ArithmeticError)
+                   else _("the text does not fit it"))
         raise PlanError(_("this value cannot be read as its tag '{tag}' says ({problem})")
-                        .format(tag=node.tag, problem=error), _location(file, node)) from None
+                        .format(tag=node.tag, problem=problem), _location(file, node)) from None
     if isinstance(value, str) and not is_text(value):  # "\uD800": half of a character
         raise PlanError(_("this text holds an escape that is not a character (a lone surrogate "
                           "such as \\uD800); write the character itself"), _location(file, node))

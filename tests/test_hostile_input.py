@@ -54,6 +54,7 @@ BILLION_LAUGHS = "version: 1\n" + "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "
     ("version: 1\nx: a\ufffeb\n", "U+FFFE cannot appear in a plan"),
     ("version: 1\nx: " + "[" * 1000 + "]" * 1000 + "\n", "nests too deeply"),
     ("version: !!float x\n", "cannot be read as its tag"),
+    ("version: !!timestamp 2024-13-45x\n", "cannot be read as its tag"),
     ("version: 1\n? [a, b]\n: 1\n", "a key must be plain text"),
     (BILLION_LAUGHS, "once its aliases (*name) are expanded"),
 ])
