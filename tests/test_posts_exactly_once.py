@@ -166,6 +166,7 @@ def test_a_split_post_killed_between_parts_is_completed_once(tmp_path, server) -
     assert len(_statuses(server)) == 4
 
 
+@pytest.mark.slow  # kill trials: `pytest -m slow`, which .ci/run runs after the rest
 def test_in_doubt_kills_leave_every_post_complete_and_once(tmp_path, server) -> None:
     server.reset()
     wanted = _archive(tmp_path, _scale(server))

@@ -74,7 +74,7 @@ def _kill_mid_posting(plan: Path, api: Mastodon, rng: random.Random, most: int) 
 
 
 @pytest.mark.parametrize("posts, kills", [
-    (150, 4),
+    pytest.param(150, 4, marks=pytest.mark.slow),  # kill-at-random trials: CI runs them
     pytest.param(500, 10, marks=pytest.mark.slow),
 ])
 def test_an_archive_killed_at_random_is_posted_exactly_once(tmp_path, dialect_server,

@@ -192,6 +192,7 @@ def test_a_rerun_does_not_ask_again_for_what_the_server_refused(
     assert sum(again.values()) == again[("PROPFIND", "207")]  # the listing, nothing else
 
 
+@pytest.mark.slow  # a kill trial: `pytest -m slow`, which .ci/run runs after the rest
 def test_a_kill_during_uploads_never_leaves_a_partial_file_under_its_name(
         apache: Apache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the default (no temporary name of ours on Apache), a SIGKILL in the middle of
