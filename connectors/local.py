@@ -250,6 +250,7 @@ class LocalTarget(Target):
     """
 
     capabilities = Capabilities(preserves_mtime=True, checksum_algorithms=("sha256",),
+                                local_files=True,
                                 default_jobs=4)
 
     def __init__(self, root: Path, fsync: bool = False,

@@ -49,6 +49,9 @@ class Capabilities:
     #: Targets that write many items in one request (an import API) give their group size and
     #: implement `Target.write_batch`; the runner then writes in groups (migrate/batching.py).
     batch_size: int | None = None
+    #: True for targets whose writes are files on this computer, no more durable than the
+    #: journal itself: their INTENT needs no wait for the disk (see `Journal.record_intents`).
+    local_files: bool = False
 
 
 @dataclass(frozen=True)

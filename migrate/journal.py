@@ -313,13 +313,18 @@ class Journal:
                 "rename_reason = excluded.rename_reason, notes = excluded.notes, "
                 "run_id = excluded.run_id, updated = excluded.updated", rows)
 
-    def record_intents(self, intents: Iterable[tuple[Change, str]], run_id: int) -> None:
+    def record_intents(self, intents: Iterable[tuple[Change, str]], run_id: int,
+                       durable: bool = True) -> None:
+        """INTENT for a batch, waiting for the disk unless `durable` is False: for writes that
+        are themselves files on this computer, a power cut that loses the INTENT loses or keeps
+        the copy alike, and the next run adopts a copy it finds (same size and time) or makes
+        it again; an fsync here would only force every copied file out to the disk with it."""
         now = time.time()
         rows = [(c.step, c.item.key, c.action.value, c.source_path, c.target_name,
                  stored(c.reason), stored(c.rename_reason), _notes(c), key,
                  json.dumps(c.to_json(), ensure_ascii=False),
                  run_id, now, c.item.kind.value, c.item.fingerprint.size) for c, key in intents]
-        with self.transaction() as db:
+        with self.transaction(durable=durable) as db:
             db.executemany(
                 "INSERT INTO items (step, key, state, action, source_path, target_name, reason, "
                 "rename_reason, notes, idempotency_key, change, attempts, run_id, updated, kind, "

@@ -162,7 +162,8 @@ class Runner:
         keyed = [(change, idempotency_key(self.plan_id, change)) for change in batch]
         # Until each is submitted, Ctrl-C must find them to put them back to planned.
         self._dispatching = keyed
-        self.journal.record_intents(keyed, self.run_id)
+        self.journal.record_intents(keyed, self.run_id,
+                                    durable=not target.capabilities.local_files)
         if self.events:
             self.events.items("intent", batch)
         submit = self._submitter(pool, keyed, source, target)
