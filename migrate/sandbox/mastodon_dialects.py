@@ -28,7 +28,13 @@ import random
 import urllib.parse
 from typing import Any
 
-from migrate.sandbox.mastodon_schedule import _answer, _read, _replay, _rewritten
+from migrate.sandbox.mastodon_schedule import (
+    _answer,
+    _read,
+    _replay,
+    _rewritten,
+    _scheduled_at,
+)
 
 DIALECTS = ("mastodon", "mastodon35", "gotosocial", "akkoma", "takahe")
 IGNORES_IDEMPOTENCY = frozenset({"gotosocial", "takahe"})
@@ -191,24 +197,6 @@ class DialectRules:
             if self.dialect == "takahe" and status.get("media_attachments"):
                 self.random.shuffle(status["media_attachments"])
         return answer
-
-
-def _scheduled_at(scope: dict[str, Any], body: bytes) -> dt.datetime | None:
-    value = _field(scope, body, "scheduled_at")
-    if not value:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-def _field(scope: dict[str, Any], body: bytes, name: str) -> Any:
-    kind = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")
-    if "json" in kind:
-        return (json.loads(body or b"{}") or {}).get(name)
-    return (urllib.parse.parse_qs(body.decode()).get(name) or [None])[0]
 
 
 def _without(scope: dict[str, Any], body: bytes, name: str) -> bytes:
