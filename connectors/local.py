@@ -162,7 +162,7 @@ def _walk(root: Path, leftovers: list[Path] | None = None,
                 info = entry.stat(follow_symlinks=False)
             except OSError as error:
                 yield _Found(path, ItemKind.FILE, problem=_("cannot be read ({reason})").format(
-                    reason=error.strerror or error))
+                    reason=os_reason(error)))
                 continue
             if stat.S_ISDIR(info.st_mode):
                 children.append(path)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from migrate.errors import FatalError, MigrateError
-from migrate.i18n import _
+from migrate.i18n import _, os_reason
 
 SCOPES = ["https://www.googleapis.com/auth/drive.readonly"]
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -44,7 +44,7 @@ def _key_info(value: str, base_dir: Path) -> dict[str, Any]:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise FatalError(_("cannot read the Google key file {path}: {reason}").format(
-                path=path, reason=error.strerror or error)) from None
+                path=path, reason=os_reason(error))) from None
     try:
         info = json.loads(text)
     except ValueError:

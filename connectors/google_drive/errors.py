@@ -22,7 +22,7 @@ from tenacity.wait import wait_exponential_jitter
 
 from connectors.google_drive.auth import testing_expiry_hint
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
-from migrate.i18n import _
+from migrate.i18n import _, os_reason
 
 T = TypeVar("T")
 
@@ -133,7 +133,7 @@ def translate(error: Exception, what: str, connection: str | None = None) -> Con
             what=what))
     if isinstance(error, OSError):
         return TransientError(_("network error while reading {what}: {reason}").format(
-            what=what, reason=error.strerror or error))
+            what=what, reason=os_reason(error)))
     raise error
 
 
