@@ -47,6 +47,17 @@ class MastodonClient:
         self.requests = 0
         self.rate_limited = 0
         self.waited = 0.0
+        # Mastodon.py drops an error answer's headers: keep its Retry-After (a proxy in front
+        # of the server says it with a 503; some servers with a 429) for the error we raise.
+        self._answer = threading.local()
+        self.api.session.hooks["response"].append(self._remember_retry_after)
+
+    def _remember_retry_after(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        value = response.headers.get("Retry-After", "")
+        self._answer.retry_after = float(value) if value.isdigit() else None
+
+    def _retry_after(self) -> float | None:
+        return getattr(self._answer, "retry_after", None)
 
     def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """One API call, paced, with Mastodon.py's errors turned into ours."""
@@ -61,12 +72,14 @@ class MastodonClient:
             self.requests += 1
             # Only values this answer brings are filed: None marks "no header".
             self.api.ratelimit_remaining = None
+            self._answer.retry_after = None
         try:
             return method(*args, **kwargs)
         except errors.MastodonRatelimitError:
             self.rate_limited += 1
             raise TransientError(_("Mastodon asks to slow down (too many requests)"),
-                                 retry_after=self._until_reset() or 30) from None
+                                 retry_after=self._retry_after() or self._until_reset() or 30,
+                                 ) from None
         except errors.MastodonUnauthorizedError:
             raise self._unauthorised() from None
         except errors.MastodonNetworkError as error:
@@ -153,7 +166,7 @@ class MastodonClient:
             return SkipItem(_("Mastodon refused this post: {reason}").format(reason=message))
         if status in (408, 423, 425) or status >= 500:
             return TransientError(_("{url} answered HTTP {code} to {endpoint}").format(
-                url=self.url, code=status, endpoint=endpoint))
+                url=self.url, code=status, endpoint=endpoint), retry_after=self._retry_after())
         return SkipItem(_("{url} answered HTTP {code} to {endpoint}: {reason}").format(
             url=self.url, code=status, endpoint=endpoint, reason=message))
 

@@ -1,0 +1,163 @@
+"""Every target with a local server passes the error suite (tests/conformance/error_suite.py):
+the server's own fault controls answer 401, 503 or 429, and the connector must turn that into
+the error that says what to do next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from connectors.listmonk import ListmonkConnector
+from connectors.mastodon import MastodonConnector
+from connectors.nextcloud import NextcloudConnector
+from connectors.webdav import WebdavConnector
+from migrate.connector import StepContext
+from migrate.model import Action, Change
+from migrate.sandbox.listmonk import ListmonkServer
+from migrate.sandbox.mastodon import MastodonServer
+from migrate.sandbox.nextcloud import NextcloudServer
+from migrate.sandbox.nextcloud.faults import Fault
+from tests.conformance.error_suite import ErrorSuite
+from tests.conformance.member_target_suite import _NoContent, member
+from tests.conformance.post_target_suite import PostTargetSuite, post
+from tests.conformance.samples import MemorySource, change_for
+
+
+def _step(tmp_path: Path, action: str) -> StepContext:
+    return StepContext("errors", action, {}, "plan", tmp_path)
+
+
+@dataclass
+class NextcloudFaults:
+    server: NextcloudServer
+
+    def fail(self, status: int, retry_after: int | None = None) -> None:
+        self.server.state.faults.add(Fault(status, "/", times=None, retry_after=retry_after))
+
+    def clear(self) -> None:
+        self.server.state.faults.clear()
+
+
+@dataclass
+class MastodonFaults:
+    server: MastodonServer
+
+    def fail(self, status: int, retry_after: int | None = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        if status == 429:  # with the X-RateLimit-* headers Mastodon sends with it
+            self.server.add_fault({"type": "ratelimit", "headers": headers}, count=None)
+        else:
+            self.server.add_fault({"type": "status", "status": status, "headers": headers,
+                                   "body": {"error": "An unexpected error occurred"}},
+                                  count=None)
+
+    def clear(self) -> None:
+        self.server.clear_faults()
+
+
+@dataclass
+class ListmonkFaults:
+    server: ListmonkServer
+
+    def fail(self, status: int, retry_after: int | None = None) -> None:
+        self.server.control.add_fault(status, times=-1, retry_after=retry_after)
+
+    def clear(self) -> None:
+        self.server.control.clear_faults()
+
+
+class _FileSample:
+    @pytest.fixture
+    def sample(self):
+        source = MemorySource()
+        return change_for(source.add("erreur.txt", b"contenu"), "erreur.txt"), source
+
+
+class TestNextcloudErrors(_FileSample, ErrorSuite):
+    connector = "nextcloud"
+
+    @pytest.fixture
+    def target(self, nextcloud_server: NextcloudServer, tmp_path: Path):
+        target = NextcloudConnector(nextcloud_server.describe(), tmp_path).open_target(
+            "Erreurs", _step(tmp_path, "copy"))
+        yield target
+        target.close()
+
+    @pytest.fixture
+    def faults(self, nextcloud_server: NextcloudServer) -> NextcloudFaults:
+        return NextcloudFaults(nextcloud_server)
+
+    @pytest.fixture
+    def secrets(self, nextcloud_server: NextcloudServer) -> tuple[str, ...]:
+        return (nextcloud_server.describe()["password"],)
+
+
+class TestWebdavErrors(_FileSample, ErrorSuite):
+    connector = "webdav"
+
+    @pytest.fixture
+    def target(self, nextcloud_server: NextcloudServer, tmp_path: Path):
+        config = {**nextcloud_server.describe(), "url": nextcloud_server.dav_url() + "/"}
+        target = WebdavConnector(config, tmp_path).open_target("Erreurs",
+                                                               _step(tmp_path, "copy"))
+        yield target
+        target.close()
+
+    @pytest.fixture
+    def faults(self, nextcloud_server: NextcloudServer) -> NextcloudFaults:
+        return NextcloudFaults(nextcloud_server)
+
+    @pytest.fixture
+    def secrets(self, nextcloud_server: NextcloudServer) -> tuple[str, ...]:
+        return (nextcloud_server.describe()["password"],)
+
+
+class TestMastodonErrors(ErrorSuite):
+    connector = "mastodon"
+
+    @pytest.fixture
+    def target(self, dialect_server: MastodonServer, tmp_path: Path):
+        config = {"url": dialect_server.url, "token": dialect_server.access_token}
+        target = MastodonConnector(config, tmp_path).open_target("", _step(tmp_path, "mirror"))
+        yield target
+        target.client.api.session.close()  # not `close`: it would save the rate-limit file
+
+    @pytest.fixture
+    def faults(self, dialect_server: MastodonServer) -> MastodonFaults:
+        return MastodonFaults(dialect_server)
+
+    @pytest.fixture
+    def sample(self, target):
+        item = post("Une annonce à publier malgré les erreurs")
+        return PostTargetSuite().change(target, item), _NoContent()
+
+    @pytest.fixture
+    def secrets(self, dialect_server: MastodonServer) -> tuple[str, ...]:
+        return (dialect_server.access_token,)
+
+
+class TestListmonkErrors(ErrorSuite):
+    connector = "listmonk"
+
+    @pytest.fixture
+    def target(self, listmonk_server: ListmonkServer, tmp_path: Path):
+        config = {"url": listmonk_server.url, "user": listmonk_server.api_user,
+                  "token": listmonk_server.token}
+        return ListmonkConnector(config, tmp_path).open_target("Lettre",
+                                                               _step(tmp_path, "export"))
+
+    @pytest.fixture
+    def faults(self, listmonk_server: ListmonkServer) -> ListmonkFaults:
+        return ListmonkFaults(listmonk_server)
+
+    @pytest.fixture
+    def sample(self, target):
+        item = member("erreur@exemple.fr")
+        return Change("errors", Action.CREATE, item, target.name_for(item).name, ""), \
+            _NoContent()
+
+    @pytest.fixture
+    def secrets(self, listmonk_server: ListmonkServer) -> tuple[str, ...]:
+        return (listmonk_server.token,)
