@@ -63,6 +63,8 @@ def export(request, tmp_path: Path) -> tuple[str, str]:
 
 
 class TestExportSources(SourceSuite):
+    connector = ("facebook_export", "instagram_export", "linkedin_export")
+
     @pytest.fixture
     def source(self, tmp_path: Path, export):
         return _open(tmp_path, *export)

@@ -37,6 +37,8 @@ def by_path(source) -> dict:
 
 
 class TestGoogleDriveSource(SourceSuite):
+    connector = "google_drive"
+
     @pytest.fixture
     def expected(self) -> dict:
         return {"Rapports/2024/bilan.txt": "Bilan de l'été\n".encode() * 40,

@@ -69,6 +69,8 @@ def open_takeout(tmp_path: Path, path: str, location: str = ""):
 
 
 class TestGoogleTakeoutSource(SourceSuite):
+    connector = "google_takeout"
+
     @pytest.fixture
     def expected(self) -> dict:
         return dict(CONTENT)

@@ -32,6 +32,8 @@ def state(server: ListmonkServer, address: str) -> str | None:
 
 
 class TestListmonkTarget(MemberTargetSuite):
+    connector = "listmonk"
+
     @pytest.fixture
     def target(self, listmonk_server: ListmonkServer):  # type: ignore[no-untyped-def]
         return open_target(listmonk_server)

@@ -20,6 +20,8 @@ def _context(tmp_path: Path) -> StepContext:
 
 
 class TestLocalTarget(TargetSuite):
+    connector = "local"
+
     @pytest.fixture
     def target(self, tmp_path: Path):
         connector = LocalConnector({"path": "out"}, tmp_path)
@@ -31,6 +33,8 @@ class TestLocalTarget(TargetSuite):
 
 
 class TestLocalSource(SourceSuite):
+    connector = "local"
+
     @pytest.fixture
     def expected(self) -> dict:
         return dict(SAMPLE_FILES)

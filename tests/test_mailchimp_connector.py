@@ -25,6 +25,8 @@ def open_source(server: MailchimpServer, audience: str = AUDIENCE, key: str | No
 
 
 class TestMailchimpSource(SourceSuite):
+    connector = "mailchimp"
+
     @pytest.fixture
     def source(self, mailchimp: MailchimpServer):  # type: ignore[no-untyped-def]
         return open_source(mailchimp)

@@ -55,6 +55,8 @@ def csv_source(folder: Path, file_encoding: str = "utf-8", separator: str = ",",
 
 
 class TestMailchimpExportSource(SourceSuite):
+    connector = "mailchimp_export"
+
     @pytest.fixture
     def source(self, tmp_path: Path) -> Source:
         return mailchimp_export(tmp_path)
@@ -65,6 +67,8 @@ class TestMailchimpExportSource(SourceSuite):
 
 
 class TestGoogleGroupsExportSource(SourceSuite):
+    connector = "google_groups_export"
+
     @pytest.fixture
     def source(self, tmp_path: Path) -> Source:
         members, banned = write_google_groups_export(tmp_path)
@@ -77,6 +81,8 @@ class TestGoogleGroupsExportSource(SourceSuite):
 
 
 class TestCsvSource(SourceSuite):
+    connector = "csv"
+
     @pytest.fixture
     def source(self, tmp_path: Path) -> Source:
         return csv_source(tmp_path, "cp1252", ";")

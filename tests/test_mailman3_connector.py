@@ -51,6 +51,8 @@ def fqdn() -> str:
 
 
 class TestMailman3Target(MemberTargetSuite):
+    connector = "mailman3"
+
     @pytest.fixture
     def target(self, mailman_server: MailmanServer, fqdn: str, tmp_path: Path):  # type: ignore[no-untyped-def]
         opened = open_target(mailman_server, fqdn, tmp_path)

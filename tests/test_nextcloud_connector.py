@@ -31,6 +31,8 @@ def nextcloud_target(server: NextcloudServer, tmp_path: Path, location: str = "M
 
 
 class TestNextcloudTarget(TargetSuite):
+    connector = "nextcloud"
+
     @pytest.fixture
     def target(self, nextcloud_server: NextcloudServer, tmp_path: Path):
         target = nextcloud_target(nextcloud_server, tmp_path)
@@ -48,6 +50,8 @@ class TestNextcloudTarget(TargetSuite):
 
 class TestWebdavTarget(TargetSuite):
     """Plain WebDAV against the same server's DAV root: no Nextcloud headers are used."""
+
+    connector = "webdav"
 
     @pytest.fixture
     def target(self, nextcloud_server: NextcloudServer, tmp_path: Path):

@@ -46,6 +46,8 @@ def archive(request, tmp_path: Path) -> tuple[str, dict]:
 
 
 class TestTwitterArchiveSource(SourceSuite):
+    connector = "twitter_archive"
+
     @pytest.fixture
     def source(self, tmp_path: Path, archive):
         return _open(tmp_path, archive[0])
@@ -151,6 +153,8 @@ def feed_entries(count: int) -> list[dict[str, str]]:
 
 
 class TestFeedSource(SourceSuite):
+    connector = "feed"
+
     @pytest.fixture
     def source(self, tmp_path: Path, feed_server: FeedServer):
         feed_server.set(rss(feed_entries(5)))

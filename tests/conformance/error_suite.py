@@ -60,8 +60,7 @@ class ErrorSuite:
     """Shared error behaviour of targets. Subclasses set `connector` and provide `target`,
     `faults` and `sample`; `secrets` (the connection's secret values) if it has any."""
 
-    connector: ClassVar[str] = ""
-    role: ClassVar[str] = "errors"
+    connector: ClassVar[object] = ""
 
     @pytest.fixture
     def secrets(self) -> tuple[str, ...]:

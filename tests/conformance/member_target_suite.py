@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import ClassVar
 
 from connectors.mailing.members import MemberCollector
 from migrate.connector import Listing, Source, Target
@@ -51,6 +52,9 @@ def _unique(local: str) -> str:
 
 class MemberTargetSuite:
     """Shared behaviour of member targets. Subclasses provide `target` and `state_of`."""
+
+    #: The registered connector(s) this class checks (tests/test_conformance_coverage.py).
+    connector: ClassVar[object] = ""
 
     def write(self, target: Target, item: SourceItem, action: Action = Action.CREATE,
               key: str | None = None) -> None:

@@ -54,8 +54,7 @@ class PostTargetSuite:
     """Shared behaviour of post targets. Subclasses set `connector` and provide `target` and
     `read_back`."""
 
-    connector: ClassVar[str] = ""
-    role: ClassVar[str] = "target"
+    connector: ClassVar[object] = ""
 
     def change(self, target: Target, item: SourceItem) -> Change:
         return Change("conformance", Action.CREATE, item, target.name_for(item).name,

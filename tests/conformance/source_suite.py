@@ -12,11 +12,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from migrate.connector import Source
 from migrate.model import ItemKind
 
 
 class SourceSuite:
+    #: The registered connector(s) this class checks (tests/test_conformance_coverage.py).
+    connector: ClassVar[object] = ""
+
     def test_lists_every_expected_item(self, source: Source, expected: dict) -> None:
         paths = {item.path for item in source.list_items().items}
         assert set(expected) <= paths

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import ClassVar
 
 import pytest
 
@@ -29,6 +30,9 @@ def _key() -> str:
 
 class TargetSuite:
     """Shared behaviour of targets holding files. Subclasses provide `target` and `read_back`."""
+
+    #: The registered connector(s) this class checks (tests/test_conformance_coverage.py).
+    connector: ClassVar[object] = ""
 
     def write_all(self, target: Target, source: MemorySource) -> dict[str, str]:
         names = {}
