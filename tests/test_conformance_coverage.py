@@ -3,7 +3,8 @@ a target suite (files, members or posts), and a target whose service has a local
 error suite too. A connector registered without one fails here, by name.
 
 A test class says which connector it checks with `connector = "name"` (a tuple for one class
-serving several, or the connector class itself)."""
+serving several, or the connector class itself). The connector written from the guide
+(tests/guide_connector/) is installed meanwhile, as the tests' own plugin."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import pytest
+
 from migrate import registry
 from migrate.connector import Connector
 from tests.conformance.error_suite import ErrorSuite
@@ -19,11 +22,18 @@ from tests.conformance.member_target_suite import MemberTargetSuite
 from tests.conformance.post_target_suite import PostTargetSuite
 from tests.conformance.source_suite import SourceSuite
 from tests.conformance.target_suite import TargetSuite
+from tests.guide_connector import installed
 
 TARGET_SUITES = (TargetSuite, MemberTargetSuite, PostTargetSuite)
 #: Targets with a local server that the error suite cannot drive yet, and why.
 NO_FAULT_CONTROLS = {"mailman3": "the sandbox runs the real Mailman core, which has no fault "
                                  "controls (a fault proxy in front of it would give them)"}
+
+
+@pytest.fixture(autouse=True)
+def guide_connector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with installed(tmp_path_factory.mktemp("site")):
+        yield
 
 
 def names_of(declared: object) -> tuple[str, ...]:
@@ -90,4 +100,5 @@ def test_a_connector_without_a_suite_is_named() -> None:
 
 def test_declared_names_are_registered() -> None:
     known = set(registry.names())
+    assert "shelf" in known
     assert set().union(*covered().values()) <= known
