@@ -56,6 +56,7 @@ PAGE = 40
 class MastodonConnector(Connector):
     name = "mastodon"
     summary = "A Mastodon account (or GoToSocial, Akkoma… any server speaking Mastodon's API)."
+    label = "Mastodon"
     options = OptionSet((
         Option("url", "url", required=True, help="The instance's address (https://mastodon.example)."),
         Option("token", required=True, secret=True,

@@ -51,6 +51,7 @@ CONNECTION_OPTIONS = (
 class NextcloudConnector(Connector):
     name = "nextcloud"
     summary = "A Nextcloud account's files (WebDAV), with chunked uploads and shares."
+    label = "Nextcloud"
     options = OptionSet((
         *CONNECTION_OPTIONS,
         Option("chunk_threshold_mb", "number", default=10,

@@ -25,6 +25,7 @@ WEBDAV_HELP = ("Check the user name and password given for this server in the pl
 class WebdavConnector(Connector):
     name = "webdav"
     summary = "A folder on any WebDAV server."
+    label = "WebDAV"
     options = OptionSet((
         Option("url", "url", required=True,
                help="The WebDAV folder's address, e.g. https://nas.example.org/dav/"),

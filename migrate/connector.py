@@ -188,6 +188,9 @@ class Connector:
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
+    #: The service's own name as people know it ("Nextcloud"), not translated: the titles and
+    #: columns the core shows about it (the report's share and post maps). Empty: the type name.
+    label: ClassVar[str] = ""
     options: ClassVar[OptionSet] = OptionSet()
     source_actions: ClassVar[tuple[str, ...]] = ()
     target_actions: ClassVar[tuple[str, ...]] = ()

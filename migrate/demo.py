@@ -17,10 +17,7 @@ from migrate.progress import Progress
 from migrate.references import Redactor
 from migrate.report import FORMATS, collect
 from migrate.sandbox import servers
-from migrate.sandbox.samples import write_demo_documents
-from migrate.sandbox.samples_mailing import write_mailing_samples
-from migrate.sandbox.samples_social import write_social_samples
-from migrate.sandbox.samples_takeout import write_takeout_sample
+from migrate.sandbox.demo_data import write_demo_data
 from migrate.schema import plan_schema
 
 #: `migrate/plans` is the repository's plans/ (a link in a clone, a copy in the wheel).
@@ -56,10 +53,7 @@ def prepare(folder: Path) -> Path:
                                         + "\n", encoding="utf-8")
     (folder / "demo.yaml").write_text(source.read_text(encoding="utf-8").replace(
         "$schema=../schema.json", "$schema=schema.json"), encoding="utf-8")
-    write_demo_documents(folder / "data" / "documents")
-    write_social_samples(folder / "data")
-    write_takeout_sample(folder / "data" / "takeout")
-    write_mailing_samples(folder / "data")
+    write_demo_data(folder / "data")
     return folder / "demo.yaml"
 
 

@@ -60,3 +60,14 @@ def get(name: str) -> type[Connector]:
     if connector.name != name:
         raise MigrateError(f"connector {entry.value} calls itself '{connector.name}', not '{name}'")
     return connector
+
+
+def label(name: str | None) -> str:
+    """What the core calls a connector type's service ("Nextcloud"): its declared `label`, or
+    the type name itself when it declares none or is not installed."""
+    if not name:
+        return "?"
+    try:
+        return get(name).label or name
+    except MigrateError:
+        return name

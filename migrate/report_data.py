@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from migrate import __version__
+from migrate import __version__, registry
 from migrate.consent import InvalidAddressError, address_hash, address_key
 from migrate.errors import MigrateError
 from migrate.i18n import _
@@ -75,6 +75,7 @@ def collect(plan: Plan, journal: Journal, redact: Redact) -> dict[str, Any]:
         "items": items,
         "step_notes": journal.step_notes(),
     }
+    data["labels"] = _labels(plan, data)
     data["reconciliation_groups"] = _grouped(data["reconciliations"])
     data["attention"] = attention(data)
     data["to_look_at"] = sum(entry["count"] for entry in data["attention"])
@@ -152,6 +153,20 @@ def _step_details(plan: Plan, rows: list[dict[str, Any]], member_steps: set[str]
     return details
 
 
+def _labels(plan: Plan, data: dict[str, Any]) -> dict[str, str]:
+    """The services the share and post maps speak of, as their connectors name them."""
+    specs = {spec.id: spec for spec in plan.steps}
+
+    def named(rows: list[dict[str, Any]], end: str) -> str:
+        steps = [specs[r["step"]] for r in rows if r["step"] in specs]
+        found = {registry.label(_type_of(plan, getattr(spec, end).connection)) for spec in steps}
+        return " / ".join(sorted(found)) or "?"
+
+    return {"shares_from": named(data["share_map"], "source"),
+            "shares_to": named(data["share_map"], "target"),
+            "posts_to": named(data["post_map"], "target")}
+
+
 def _type_of(plan: Plan, connection: str) -> str | None:
     spec = plan.connections.get(connection)
     return spec.type if spec else None
@@ -171,7 +186,7 @@ def _post(row: dict[str, Any]) -> dict[str, Any]:
     name = row["target_name"] or ""
     return {"step": row["step"], "source_path": row["source_path"],
             "original_url": name if name.startswith(("http://", "https://")) else None,
-            "mastodon_url": row["target_url"], "parts": row["parts"]}
+            "target_url": row["target_url"], "parts": row["parts"]}
 
 
 def _failure(row: dict[str, Any]) -> dict[str, Any]:

@@ -142,7 +142,10 @@ def _steps(data: dict[str, Any]) -> str:
 def _shares(data: dict[str, Any]) -> str:
     rows = [[_code(r["source_path"]), _code(r["target_name"]),
              "<br>".join(e(note) for note in r["shares"])] for r in data["share_map"]]
-    return _table([_("in Drive"), _("in Nextcloud"), _("sharing")], rows)
+    labels = data.get("labels") or {}
+    return _table([_("in {service}").format(service=labels.get("shares_from", "?")),
+                   _("in {service}").format(service=labels.get("shares_to", "?")),
+                   _("sharing")], rows)
 
 
 def _posts(data: dict[str, Any]) -> str:
@@ -151,8 +154,9 @@ def _posts(data: dict[str, Any]) -> str:
         f"{e(chr(10).join(post_count_lines(post_count_from_json(count))))}</pre>"
         for step, count in (data.get("post_counts") or {}).items())
     rows = [[_link(r["original_url"]) if r["original_url"] else _code(r["source_path"]),
-             _link(r["mastodon_url"])] for r in data["post_map"]]
-    return counts + (_table([_("original post"), _("on Mastodon")], rows) if rows else "")
+             _link(r["target_url"])] for r in data["post_map"]]
+    on = _("on {service}").format(service=(data.get("labels") or {}).get("posts_to", "?"))
+    return counts + (_table([_("original post"), on], rows) if rows else "")
 
 
 def _mailing(data: dict[str, Any]) -> str:

@@ -98,7 +98,7 @@ def _posts(data: dict[str, Any], _section: Section) -> list[str]:
     for step, count in (data.get("post_counts") or {}).items():
         out += [f"### {step}", "", "```",
                 *post_count_lines(post_count_from_json(count)), "```", ""]
-    rows = [f"- {r['original_url'] or _code(r['source_path'])} → {r['mastodon_url']}"
+    rows = [f"- {r['original_url'] or _code(r['source_path'])} → {r['target_url']}"
             for r in data["post_map"]]
     return out + _capped(rows, len(rows))
 

@@ -23,13 +23,15 @@ class Section:
 def sections(data: dict[str, Any]) -> list[Section]:
     """The sections this report has (an empty list is left out, except the summary)."""
     member_lists = bool(data["reconciliations"] or data["member_skips"])
+    labels = data.get("labels") or {"shares_from": "?", "shares_to": "?", "posts_to": "?"}
     candidates = [
         (True, Section("summary", _("Summary"))),
         (bool(data["step_details"]), Section("steps", _("What moved, step by step"))),
-        (bool(data["share_map"]), Section("shares", _("Share map: Drive to Nextcloud"),
-                                          len(data["share_map"]))),
+        (bool(data["share_map"]), Section("shares", _("Share map: {source} to {target}").format(
+            source=labels["shares_from"], target=labels["shares_to"]), len(data["share_map"]))),
         (bool(data["post_map"] or data.get("post_counts")),
-         Section("posts", _("Post map: original → Mastodon"), len(data["post_map"]))),
+         Section("posts", _("Post map: original → {target}").format(target=labels["posts_to"]),
+                 len(data["post_map"]))),
         (member_lists, Section("mailing", _("Mailing lists: reconciliation"))),
         (bool(data["renamed"]), Section("renamed", _("Renamed"), len(data["renamed"]))),
         (bool(data["skipped"]), Section("skipped", _("Skipped"), len(data["skipped"]))),

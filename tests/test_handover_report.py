@@ -179,7 +179,7 @@ def test_demo_report_in_a_real_browser(tmp_path: Path) -> None:
     page = tmp_path / "demo" / "report.html"
     data = json.loads(migrate("report", tmp_path / "demo" / "demo.yaml", "--json").stdout)
     assert len(data["post_map"]) == 21
-    links = {u for p in data["post_map"] for u in (p["original_url"], p["mastodon_url"]) if u}
+    links = {u for p in data["post_map"] for u in (p["original_url"], p["target_url"]) if u}
     pdf = _check_in_browser(page, "demo-report", links)
     if pdf:
         assert "Jardin Partagé" in pdf and "Post map" in pdf

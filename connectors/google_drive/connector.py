@@ -20,6 +20,7 @@ from migrate.options import Option, OptionSet
 class GoogleDriveConnector(Connector):
     name = "google_drive"
     summary = "Google Drive: My Drive, shared drives and files shared with the account."
+    label = "Google Drive"
     options = OptionSet((
         Option("credentials", secret=True, multiline=True,
                help="A service-account key (JSON), usually \"${file:google-key.json}\", or the "

@@ -33,6 +33,7 @@ from migrate.options import Option, OptionSet
 class GoogleTakeoutConnector(Connector):
     name = "google_takeout"
     summary = "Google Takeout archives of a Drive (zip or tgz, several parts), read in place."
+    label = "Google Takeout"
     options = OptionSet((
         Option("path", required=True,
                help="One Takeout archive (the other parts of its export are found beside it), "
