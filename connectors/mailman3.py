@@ -421,13 +421,22 @@ def _translated(missing_ok: bool = False, passing: tuple[int, ...] = ()) -> Iter
                 service=SERVICE, todo=_(RENEW))) from None
         if error.code == 429 or error.code >= 500:
             raise TransientError(_("Mailman is busy or failing (HTTP {code}); trying "
-                                   "again").format(code=error.code)) from None
+                                   "again").format(code=error.code),
+                                 retry_after=_retry_after(error)) from None
         if error.code == 404 and missing_ok:
             return
         raise SkipItem(_("Mailman refused it (HTTP {code}): {why}").format(
             code=error.code, why=error.reason)) from None
     except (MailmanConnectionError, requests.ConnectionError, requests.Timeout):
         raise TransientError(_("could not reach Mailman; trying again")) from None
+
+
+def _retry_after(error: Any) -> float | None:
+    """The answer's Retry-After in seconds (a web server in front of Mailman says it with a
+    503). mailmanclient puts its `requests` answer where urllib puts the headers."""
+    headers = getattr(error.hdrs, "headers", error.hdrs)
+    value = str(headers.get("Retry-After", "") if headers is not None else "")
+    return float(value) if value.isdigit() else None
 
 
 def _database_busy(error: Any) -> bool:

@@ -25,9 +25,7 @@ from tests.conformance.target_suite import TargetSuite
 from tests.guide_connector import installed
 
 TARGET_SUITES = (TargetSuite, MemberTargetSuite, PostTargetSuite)
-#: Targets with a local server that the error suite cannot drive yet, and why.
-NO_FAULT_CONTROLS = {"mailman3": "the sandbox runs the real Mailman core, which has no fault "
-                                 "controls (a fault proxy in front of it would give them)"}
+
 
 
 @pytest.fixture(autouse=True)
@@ -79,8 +77,7 @@ def missing_suites(found: dict[str, set[str]]) -> list[str]:
             missing.append(f"{name}: no class inherits SourceSuite with connector = '{name}'")
         if connector.target_actions and name not in found["target"]:
             missing.append(f"{name}: no class inherits a target suite with connector = '{name}'")
-        if connector.target_actions and name in served and name not in found["errors"] \
-                and name not in NO_FAULT_CONTROLS:
+        if connector.target_actions and name in served and name not in found["errors"]:
             missing.append(f"{name}: has a local server but no class inherits ErrorSuite")
     return missing
 

@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 
 from connectors.listmonk import ListmonkConnector
+from connectors.mailman3 import Mailman3Connector
 from connectors.mastodon import MastodonConnector
 from connectors.nextcloud import NextcloudConnector
 from connectors.webdav import WebdavConnector
 from migrate.connector import StepContext
 from migrate.model import Action, Change
+from migrate.sandbox.fault_proxy import FaultProxy
 from migrate.sandbox.listmonk import ListmonkServer
+from migrate.sandbox.mailman import MailmanServer
 from migrate.sandbox.mastodon import MastodonServer
 from migrate.sandbox.nextcloud import NextcloudServer
 from migrate.sandbox.nextcloud.faults import Fault
@@ -58,8 +61,8 @@ class MastodonFaults:
 
 
 @dataclass
-class ListmonkFaults:
-    server: ListmonkServer
+class ControlPlaneFaults:
+    server: ListmonkServer | FaultProxy
 
     def fail(self, status: int, retry_after: int | None = None) -> None:
         self.server.control.add_fault(status, times=-1, retry_after=retry_after)
@@ -149,8 +152,8 @@ class TestListmonkErrors(ErrorSuite):
                                                                _step(tmp_path, "export"))
 
     @pytest.fixture
-    def faults(self, listmonk_server: ListmonkServer) -> ListmonkFaults:
-        return ListmonkFaults(listmonk_server)
+    def faults(self, listmonk_server: ListmonkServer) -> ControlPlaneFaults:
+        return ControlPlaneFaults(listmonk_server)
 
     @pytest.fixture
     def sample(self, target):
@@ -161,3 +164,38 @@ class TestListmonkErrors(ErrorSuite):
     @pytest.fixture
     def secrets(self, listmonk_server: ListmonkServer) -> tuple[str, ...]:
         return (listmonk_server.token,)
+
+
+class TestMailman3Errors(ErrorSuite):
+    """The real Mailman core has no fault controls: the faults are armed on a proxy in front of
+    it (migrate/sandbox/fault_proxy.py), as a web server in front of Mailman answers."""
+
+    connector = "mailman3"
+
+    @pytest.fixture
+    def proxy(self, mailman_server: MailmanServer):
+        with FaultProxy(mailman_server.url) as proxy:
+            yield proxy
+
+    @pytest.fixture
+    def target(self, mailman_server: MailmanServer, proxy: FaultProxy, tmp_path: Path):
+        config = {**mailman_server.describe(), "url": proxy.url}
+        fqdn = f"erreurs-{tmp_path.name[-8:].replace('_', '-')}@example.org"
+        step = StepContext("errors", "export", {}, "plan", tmp_path, state_dir=tmp_path)
+        target = Mailman3Connector(config, tmp_path).open_target(fqdn, step)
+        yield target
+        target.close()
+
+    @pytest.fixture
+    def faults(self, proxy: FaultProxy) -> ControlPlaneFaults:
+        return ControlPlaneFaults(proxy)
+
+    @pytest.fixture
+    def sample(self, target):
+        item = member("erreur@exemple.fr")
+        return Change("errors", Action.CREATE, item, target.name_for(item).name, ""), \
+            _NoContent()
+
+    @pytest.fixture
+    def secrets(self, mailman_server: MailmanServer) -> tuple[str, ...]:
+        return (mailman_server.admin_password,)
