@@ -75,12 +75,13 @@ class Ran:
 
 
 def migrate(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 300) -> Ran:
+            timeout: float = 300, input: str | None = None) -> Ran:
     """Run the real command in this process through click's CliRunner: the same entry point,
     parsing, error boundary and exit codes as `migrate` in a terminal, without paying an
     interpreter start and the imports each time (about a second a call on two cores).
 
-    `env` is added to the environment and `cwd` entered for the run only, then put back; the
+    `input` is what is typed on its standard input (not a terminal, as with a pipe); `env` is
+    added to the environment and `cwd` entered for the run only, then put back; the
     command itself must leave no state behind (tests/test_cli_in_process.py checks it).
     What only a separate process can show (signals, Ctrl-C, the run lock between two
     processes, an installed package, a terminal) uses `migrate_process`. `timeout` is
@@ -95,7 +96,7 @@ def migrate(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | No
     if cwd is not None:
         os.chdir(cwd)
     try:
-        result = CliRunner().invoke(cli, arguments, prog_name="migrate", env=env)
+        result = CliRunner().invoke(cli, arguments, input=input, prog_name="migrate", env=env)
     finally:
         os.chdir(previous)
     stderr = result.stderr
