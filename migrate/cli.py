@@ -29,7 +29,7 @@ from migrate.cli_output import (
     PlainError,
 )
 from migrate.errors import MigrateError
-from migrate.i18n import _, ngettext, number, set_language
+from migrate.i18n import _, language_kept, ngettext, number, set_language
 from migrate.lazy import LazyModule
 from migrate.printable import shorten
 from migrate.progress import QuietProgress, TextProgress
@@ -45,6 +45,12 @@ REPORT_FORMATS = ("html", "json", "md")
 
 class MigrateGroup(TranslatedGroup):
     """The one boundary where errors become one plain, redacted message and an exit code."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # The language a run chose ends with it (errors are shown before), so the command can
+        # be run again in the same process (tests, scripts) in another language.
+        with language_kept():
+            return super().main(*args, **kwargs)
 
     def invoke(self, context: click.Context) -> Any:
         try:

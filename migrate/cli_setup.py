@@ -132,7 +132,17 @@ def sandbox(out: Output, folder: Path, seed: bool, once: bool, only: tuple[str, 
             names=", ".join(unknown), known=", ".join(sorted(servers.available()))))
     # `kill`, `systemctl stop`, `docker stop` send SIGTERM: stop the servers as Ctrl-C does,
     # or Mailman's own processes would outlive us.
-    signal.signal(signal.SIGTERM, _stop_as_with_ctrl_c)
+    previous = signal.signal(signal.SIGTERM, _stop_as_with_ctrl_c)
+    try:
+        _serve(folder, only, seed, once, command)
+    finally:  # the caller's own handler again (a program running the command in-process)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(folder: Path, only: tuple[str, ...], seed: bool, once: bool,
+           command: tuple[str, ...]) -> None:
+    from migrate.sandbox import servers
+
     with servers.running(folder, list(only) or None) as running:
         if seed:
             for server in running.values():

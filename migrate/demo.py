@@ -62,10 +62,9 @@ def run(folder: Path, say: Callable[[str], None], progress: Progress) -> DemoRes
     plan_path = prepare(folder)
     redactor = Redactor()
     needed = servers.needed_by(plan_path.read_text(encoding="utf-8"))
-    with servers.running(folder / "sandbox", needed) as running:
+    with servers.running(folder / "sandbox", needed) as running, servers.exported(running):
         for server in running.values():
             server.seed_demo()
-        servers.export_environment(running)
         if running:
             say(_("Sandbox servers started: {names}").format(names=", ".join(sorted(running))))
         say(_("1/4 Checking the plan {path}").format(path=plan_path))

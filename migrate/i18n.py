@@ -15,7 +15,8 @@ import datetime as dt
 import gettext
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,24 @@ def set_language(language: str | None = None) -> str:
     gettext.textdomain(DOMAIN)
     os.environ["LANGUAGE"] = _language
     return _language
+
+
+@contextmanager
+def language_kept() -> Iterator[None]:
+    """Whatever `set_language` changes inside (our catalogue, the standard library's gettext
+    domain, the LANGUAGE variable) is as it was afterwards: a program calling the command in
+    its own process (click's CliRunner, a script) keeps its language and environment."""
+    global _translation, _language
+    saved = _translation, _language, os.environ.get("LANGUAGE"), gettext.textdomain()
+    try:
+        yield
+    finally:
+        _translation, _language, language_variable, domain = saved
+        if language_variable is None:
+            os.environ.pop("LANGUAGE", None)
+        else:
+            os.environ["LANGUAGE"] = language_variable
+        gettext.textdomain(domain)
 
 
 def normalise(value: str | None) -> str:

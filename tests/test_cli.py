@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from migrate.cli import cli
-from tests.helpers import make_tree, migrate, write_plan
+from tests.helpers import make_tree, migrate, migrate_process, write_plan
 
 
 def test_plan_json_shape(tmp_path: Path) -> None:
@@ -27,10 +27,10 @@ def test_conflict_makes_apply_exit_3_and_keeps_the_edit(tmp_path: Path) -> None:
     assert migrate("apply", plan, "--yes").returncode == 0
     edited = sorted((tmp_path / "target").rglob("*.*"))[0]
     edited.write_bytes(b"edited by a volunteer after the migration")
-    planned = migrate("plan", plan, "--detailed-exitcode")
+    planned = migrate_process("plan", plan, "--detailed-exitcode")  # exit codes of a process
     assert planned.returncode == 0 and "1 in conflict:" in planned.stdout
     assert "! " in planned.stdout
-    applied = migrate("apply", plan, "--yes")
+    applied = migrate_process("apply", plan, "--yes")
     assert applied.returncode == 3
     assert edited.read_bytes() == b"edited by a volunteer after the migration"
     report = migrate("report", plan)

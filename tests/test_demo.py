@@ -16,7 +16,7 @@ import pytest
 from migrate.journal import Journal, journal_path
 from tests import report_browser as browser
 from tests.english_words import english_words_in
-from tests.helpers import migrate
+from tests.helpers import migrate, migrate_process
 
 #: What a stand-in server's request log line looks like (werkzeug, wsgidav, cheroot).
 SERVER_LOG_LINE = re.compile(r'"(GET|POST|PUT|PROPFIND|MKCOL|MOVE|DELETE|PATCH) /|\x1b\[|HTTP/1')
@@ -38,7 +38,8 @@ class Demo:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """One demo run in English, and its report in both languages."""
     base = tmp_path_factory.mktemp("demo")
-    result = migrate("demo", "--dir", base / "demo", env=ENGLISH, timeout=600)
+    # Its own process: what a user sees in a terminal (no server log line) is the point.
+    result = migrate_process("demo", "--dir", base / "demo", env=ENGLISH, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     reports = base / "reports"
     reports.mkdir()
@@ -77,7 +78,8 @@ def _assert_the_plan_replays_inside_the_sandbox(folder: Path, said: str) -> None
     hint = next(line.strip() for line in said.splitlines() if "-- migrate plan" in line)
     arguments = shlex.split(hint)
     assert arguments[:2] == ["migrate", "sandbox"], hint
-    replay = migrate(*arguments[1:], cwd=folder.parent, timeout=600)
+    # A process: the sandbox runs the command in a child, which writes to the real stdout.
+    replay = migrate_process(*arguments[1:], cwd=folder.parent, timeout=600)
     assert replay.returncode == 0, replay.stdout[-2000:] + replay.stderr[-2000:]
     assert "Plan:" in replay.stdout and "unchanged" in replay.stdout
 

@@ -309,8 +309,9 @@ def test_migrate_login_exchanges_the_code_then_the_plan_reads_the_drive(google_d
     assert json.loads(store.read_text())["refresh_token"].startswith("1//")
     assert client["client_secret"] not in out + err
 
-    applied = subprocess.run([sys.executable, "-m", "migrate", "apply", str(plan), "--yes"],
-                             capture_output=True, text=True, timeout=120, env=env)
+    from tests.helpers import migrate
+
+    applied = migrate("apply", plan, "--yes", env={"GOOGLE_CLIENT_SECRET": client["client_secret"]})
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert (tmp_path / "copie" / "Compte rendu.txt").read_bytes() == b"AG 2026"
 

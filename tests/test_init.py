@@ -5,8 +5,6 @@ asks for or writes a secret's value."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.helpers import migrate
@@ -26,8 +24,7 @@ VARIABLES = {"LES_AMIS_DU_JARDIN_NEXTCLOUD_PASSWORD": "nc-app-password-1",
 
 
 def test_typed_answers_make_a_plan_that_validates(tmp_path: Path) -> None:
-    made = subprocess.run([sys.executable, "-m", "migrate", "init"], input=TYPED, text=True,
-                          capture_output=True, cwd=tmp_path, timeout=60)
+    made = migrate("init", input=TYPED, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     plan = tmp_path / "clients" / "les-amis-du-jardin" / "plan.yaml"
     text = plan.read_text(encoding="utf-8")
@@ -43,8 +40,7 @@ def test_typed_answers_make_a_plan_that_validates(tmp_path: Path) -> None:
     assert json.loads(valid.stdout)["steps"] == ["documents", "posts", "members"]
     assert json.loads(valid.stdout)["warnings"] == []  # no secret written in clear
     # A second init for the same organisation never overwrites the plan.
-    again = subprocess.run([sys.executable, "-m", "migrate", "init"], input=TYPED, text=True,
-                           capture_output=True, cwd=tmp_path, timeout=60)
+    again = migrate("init", input=TYPED, cwd=tmp_path)
     assert again.returncode == 1 and "already exists" in again.stderr
 
 

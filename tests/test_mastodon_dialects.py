@@ -23,9 +23,8 @@ WHEN = dt.datetime(2022, 5, 4, 10, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
-def takahe():
-    with MastodonServer(software="takahe") as server:
-        yield server
+def takahe(mastodon_dialect):
+    return mastodon_dialect("takahe")
 
 
 def gifv(tweet_id: int, name: str) -> dict:

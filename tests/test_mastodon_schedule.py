@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,9 @@ LINK = "https://twitter.com/asso_centsept/status/{}"
 
 
 @pytest.fixture(scope="module", params=["mastodon", "akkoma"])
-def scheduling_server(request: pytest.FixtureRequest) -> Iterator[MastodonServer]:
+def scheduling_server(request: pytest.FixtureRequest, mastodon_dialect) -> MastodonServer:
     """The dialects that keep scheduled posts, with the same limits (25 a day, 300 in all)."""
-    with MastodonServer(software=request.param) as server:
-        yield server
+    return mastodon_dialect(request.param)
 
 
 def _plan(folder: Path, server, step_options: str) -> Path:

@@ -140,10 +140,13 @@ class FeedServer:
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     server = FeedServer()
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    # A short poll interval: `shutdown` waits for the loop to look (half a second by default).
+    thread = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     yield server
     server.server.shutdown()
+    server.server.server_close()
 
 
 def feed_entries(count: int) -> list[dict[str, str]]:

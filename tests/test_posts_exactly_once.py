@@ -13,7 +13,7 @@ import random
 import re
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,9 +28,8 @@ LINK = "https://twitter.com/asso_centsept/status/{}"
 
 
 @pytest.fixture(scope="module", params=["takahe", "gotosocial", "mastodon"])
-def server(request: pytest.FixtureRequest) -> Iterator[MastodonServer]:
-    with MastodonServer(software=request.param) as running:
-        yield running
+def server(request: pytest.FixtureRequest, mastodon_dialect) -> MastodonServer:
+    return mastodon_dialect(request.param)
 
 
 def _api(server: MastodonServer) -> Mastodon:

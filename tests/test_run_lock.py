@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from migrate.journal import Journal, journal_path
-from tests.helpers import make_tree, migrate, migrate_popen, write_plan
+from tests.helpers import make_tree, migrate, migrate_popen, migrate_process, write_plan
 
 
 def test_second_apply_refuses_while_the_first_holds_the_lock(tmp_path: Path) -> None:
@@ -17,7 +17,7 @@ def test_second_apply_refuses_while_the_first_holds_the_lock(tmp_path: Path) -> 
     holder = Journal(journal_path(plan, None))
     holder.acquire_lock("apply")
     try:
-        refused = migrate("apply", plan, "--yes")
+        refused = migrate_process("apply", plan, "--yes")  # another process meets the lock
     finally:
         holder.close()
     assert refused.returncode == 1
@@ -42,7 +42,7 @@ def test_two_real_applies_at_once(tmp_path: Path) -> None:
             if held:
                 break
         time.sleep(0.02)
-    second = migrate("apply", plan, "--yes")
+    second = migrate_process("apply", plan, "--yes")
     _out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert second.returncode == 1, second.stdout

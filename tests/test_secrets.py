@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import make_tree, migrate
+from tests.helpers import make_tree
+from tests.helpers import migrate_process as migrate
 
 SECRET = "Zk7Q9xT2-tres-secret"
 
 
 def test_secret_value_never_leaves_the_program(tmp_path: Path) -> None:
+    # Real processes: everything one writes (its logging too) is what is searched.
     # The secret is the target folder's name, resolved from the environment: it is in the
     # connection's resolved options, so any leak of those would show it.
     make_tree(tmp_path / "source", 10)

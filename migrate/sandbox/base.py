@@ -77,7 +77,10 @@ class WSGIServerThread:
         # HTTP/1.1 so that clients keep connections alive, as real services allow.
         self._server.RequestHandlerClass.protocol_version = "HTTP/1.1"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"wsgi:{self.port}", daemon=True
+            # `stop` waits for the loop to look at its flag, once per poll interval: socketserver's
+            # default half-second was paid by every stop (each test's own server, the demo).
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"wsgi:{self.port}", daemon=True,
         )
         self._thread.start()
 

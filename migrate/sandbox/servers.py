@@ -87,5 +87,18 @@ def environment(servers: dict[str, LocalServer]) -> dict[str, str]:
     return variables
 
 
-def export_environment(servers: dict[str, LocalServer]) -> None:
-    os.environ.update(environment(servers))
+@contextmanager
+def exported(servers: dict[str, LocalServer]) -> Iterator[None]:
+    """The servers' variables in this process's environment while they run, for the plan's
+    `${env:…}`; removed afterwards (they name ports that are closed by then)."""
+    variables = environment(servers)
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
