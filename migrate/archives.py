@@ -147,6 +147,13 @@ def _reason(error: BaseException) -> str:
                  "the folder instead")
     if isinstance(error, UnicodeDecodeError):
         return _("a file name inside is not valid UTF-8")
+    # Python's own texts are English: the common cases are said in the reader's language.
+    if isinstance(error, zipfile.BadZipFile) and "CRC" in str(error):
+        return _("its content does not match its checksum")
+    if isinstance(error, zlib.error):
+        return _("its compressed data is damaged")
+    if isinstance(error, EOFError):
+        return _("the archive ends too early")
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 

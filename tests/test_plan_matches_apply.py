@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import time
 import unicodedata
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import pytest
 import requests
 
 from connectors.mailing.refusals import mailpoet_refusal
+from migrate.i18n import STORED
 from migrate.journal import Journal, journal_path
 from migrate.sandbox.listmonk import ListmonkServer
 from migrate.sandbox.mailman import MailmanServer
@@ -30,6 +32,7 @@ from migrate.sandbox.mastodon import MastodonServer
 from migrate.sandbox.nextcloud import NextcloudServer
 from migrate.sandbox.samples_mailing import SampleMember, sample_members, write_mailchimp_export
 from tests import test_webdav_apache as apache_dav
+from tests.english_words import english_words_in
 from tests.helpers import make_tree, migrate
 from tests.social_samples import PNG, photo, sample_tweets, tweet, write_archive
 from tests.test_webdav_apache import apache  # noqa: F401  (the fixture)
@@ -101,7 +104,13 @@ def awkward_tweets(folder: Path) -> Path:
                         start + dt.timedelta(hours=3),
                         media=[photo(2_000_004, f"P{n}.png") for n in range(6)]))
     media.update({f"2000004-P{n}.png": PNG for n in range(6)})
-    return write_archive(folder / "twitter.zip", tweets, media)
+    # A picture whose entry inflates like a zip bomb: refused unread (migrate/archives.py).
+    tweets.append(tweet(2_000_005, "Une image piégée https://t.co/m2000005",
+                        start + dt.timedelta(hours=4), media=[photo(2_000_005, "BOMBE.png")]))
+    archive = write_archive(folder / "twitter.zip", tweets, media)
+    with zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("data/tweets_media/2000005-BOMBE.png", PNG + bytes(3 << 20))
+    return archive
 
 
 # -- the targets -------------------------------------------------------------------------------
@@ -242,6 +251,7 @@ def test_the_plan_counts_what_the_apply_does(tmp_path: Path, target_name: str,
     # Run again: nothing left to write, nothing new refused.
     again = _run(plan, target, "plan")
     assert again["summary"]["create"] == again["summary"]["update"] == 0, again["summary"]
+    _reasons_read_in_french(plan, target, rows)
     if target_name == "listmonk_csv_target":  # the files' own apply is listmonk's import
         _listmonk_imports_every_row(tmp_path / "listmonk_csv-out", len(written))
     if target_name == "mailpoet_target":  # no MailPoet here: its importer's rules, then
@@ -249,6 +259,29 @@ def test_the_plan_counts_what_the_apply_does(tmp_path: Path, target_name: str,
             with open(path, encoding="utf-8", newline="") as table:
                 emails = [row["email"] for row in csv.DictReader(table)]
             assert [(e, mailpoet_refusal(e)) for e in emails if mailpoet_refusal(e)] == []
+
+
+def _reasons_read_in_french(plan: Path, target: Target, rows: list[dict[str, Any]]) -> None:
+    """An English run's reasons are kept as messages (docs/decisions/0620), so the report made
+    in French says them in French: no reason journaled as plain text, none left in English."""
+    journal = Journal(journal_path(plan, None))
+    try:
+        raw = journal.db.execute("SELECT source_path, reason, rename_reason, last_error, notes "
+                                 "FROM items").fetchall()
+    finally:
+        journal.close()
+    plain = [(path, text) for path, reason, rename, error, notes in raw
+             for text in (reason, rename, error, *json.loads(notes or "[]"))
+             if text and not text.startswith(STORED)]
+    assert plain == [], plain
+    report = migrate("--lang", "fr", "report", plan, "--json", env=target.env)
+    assert report.returncode == 0, report.stderr
+    items = json.loads(report.stdout)["items"]
+    english = {(item["source_path"], word) for item in items
+               for text in (item["reason"], item["rename_reason"], item["last_error"],
+                            *item["notes"]) if text
+               for word in english_words_in(text)}
+    assert english == set(), english
 
 
 def _listmonk_imports_every_row(folder: Path, written: int) -> None:
