@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from connectors.dav.collisions import NameFolding
 from connectors.dav.http import DavHttp
+from connectors.dav.listing import read_quota
 from connectors.dav.names import NameRules
 from connectors.dav.profile import ProfileStore
 from connectors.dav.target import DavSettings, DavTarget
@@ -49,6 +50,9 @@ class WebdavConnector(Connector):
         http = DavHttp(str(self.config["url"]), str(self.config["user"]),
                        str(self.config["password"]), 4 * DEFAULT_JOBS, _(WEBDAV_HELP),
                        bool(self.config.get("verify_tls", True)))
+        # RFC 4331's quota properties, where the server gives them: a file larger than the
+        # free space is then said in the plan (docs/decisions/0621).
+        http.quota = lambda: read_quota(http)
         given = self.config.get("temporary_names")
         # Names differing only in their Unicode form (NFC/NFD) are kept apart on every server:
         # some store them as sent, others (macOS, Nextcloud) make them one name.

@@ -75,7 +75,8 @@ def awkward_members() -> list[SampleMember]:
 
 def awkward_tree(root: Path) -> None:
     """Files a Nextcloud or a WebDAV server refuses by name, twins by case and by Unicode
-    form, a name at the byte limit, an empty file, a link (never followed)."""
+    form, a name at the byte limit, an empty file, a link (never followed), a file larger
+    than the account's free space."""
     make_tree(root, 30, seed=11)
     names = [".htaccess", "brouillon.part", "fin.", " début.txt", "fin .txt", "a\\b.txt",
              "tab\there.txt", "Rapport.txt", "rapport.txt", "RAPPORT.TXT",
@@ -86,6 +87,7 @@ def awkward_tree(root: Path) -> None:
     for index, name in enumerate(names):
         (folder / name).write_bytes(b"" if name == "vide.txt" else f"{index}\n".encode())
     (folder / "lien.txt").symlink_to(folder / "Rapport.txt")
+    (folder / "énorme.bin").write_bytes(bytes(HUGE))  # past the sandbox Nextcloud's quota
 
 
 def awkward_tweets(folder: Path) -> Path:
@@ -121,8 +123,13 @@ def local_target(tmp_path: Path) -> Target:
     return Target("{type: local, path: copie}", "")
 
 
+#: The account's quota on the sandbox Nextcloud: every file fits but `Étrange/énorme.bin`.
+QUOTA, HUGE = 150_000, 200_000
+
+
 @pytest.fixture
 def nextcloud_target(nextcloud_server: NextcloudServer) -> Target:
+    nextcloud_server.set_quota(nextcloud_server.describe()["user"], QUOTA)
     info = nextcloud_server.describe()
     return Target(f"{{type: nextcloud, url: '{info['url']}', user: {info['user']}, "
                   "password: '${env:TARGET_SECRET}'}", "/Archives",
@@ -131,7 +138,9 @@ def nextcloud_target(nextcloud_server: NextcloudServer) -> Target:
 
 @pytest.fixture
 def webdav_target(nextcloud_server: NextcloudServer) -> Target:
-    """The sandbox's WebDAV engine spoken to as a plain WebDAV server."""
+    """The sandbox's WebDAV engine spoken to as a plain WebDAV server (its quota said in the
+    standard properties, RFC 4331)."""
+    nextcloud_server.set_quota(nextcloud_server.describe()["user"], QUOTA)
     info = nextcloud_server.describe()
     return Target(f"{{type: webdav, url: '{nextcloud_server.dav_url()}/', user: {info['user']}, "
                   "password: '${env:TARGET_SECRET}'}", "/Archives",
