@@ -240,7 +240,20 @@ def _journal_rows(plan: Path) -> list[dict[str, Any]]:
 def test_the_plan_counts_what_the_apply_does(tmp_path: Path, target_name: str,
                                              request: pytest.FixtureRequest) -> None:
     target: Target = request.getfixturevalue(target_name)
-    plan = _plan(tmp_path, TARGETS[target_name], target)
+    _plan_then_apply(tmp_path, TARGETS[target_name], target, target_name)
+
+
+def test_the_plan_counts_what_the_apply_does_on_every_mastodon_dialect(
+        tmp_path: Path, dialect_server: MastodonServer) -> None:
+    """Mastodon 4 and 3.5, GoToSocial, Akkoma, Takahē (their limits and media rules)."""
+    info = dialect_server.describe()
+    target = Target(f"{{type: mastodon, url: '{info['url']}', "
+                    "token: '${env:TARGET_SECRET}'}", "", {"TARGET_SECRET": info["token"]})
+    _plan_then_apply(tmp_path, "posts", target, "mastodon_target")
+
+
+def _plan_then_apply(tmp_path: Path, kind: str, target: Target, target_name: str) -> None:
+    plan = _plan(tmp_path, kind, target)
     planned = _run(plan, target, "plan")
     counts = Counter(change["action"] for change in planned["changes"])
     assert counts["skip"] and counts["create"], counts  # the data holds both, for every target
