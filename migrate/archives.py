@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from migrate.errors import FatalError
 from migrate.i18n import _
+from migrate.report_format import size
 
 #: Largest entry read whole into memory (a posts file, a CSV of members). A very large Twitter
 #: archive's tweets.js is a few hundred MB.
@@ -158,8 +159,4 @@ def _reason(error: BaseException) -> str:
 
 
 def _bytes(count: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if count < 1000 or unit == "GB":
-            return f"{count} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1000  # type: ignore[assignment]
-    return f"{count:.1f} TB"
+    return size(count)
