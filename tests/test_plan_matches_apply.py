@@ -92,7 +92,8 @@ def awkward_tree(root: Path) -> None:
 
 def awkward_tweets(folder: Path) -> Path:
     """Threads, replies, long posts and pictures, and: a picture missing from the archive, an
-    attachment of a kind no server takes, a video, a reply to a post left out."""
+    attachment of a kind no server takes, more pictures than a post takes, a picture that
+    inflates like a zip bomb, one past every server's size limit."""
     tweets, media, _facts = sample_tweets(30)
     start = dt.datetime(2023, 5, 1, 9, 0, tzinfo=dt.UTC)
     tweets.append(tweet(2_000_001, "Photo perdue https://t.co/m2000001", start,
@@ -109,9 +110,13 @@ def awkward_tweets(folder: Path) -> Path:
     # A picture whose entry inflates like a zip bomb: refused unread (migrate/archives.py).
     tweets.append(tweet(2_000_005, "Une image piégée https://t.co/m2000005",
                         start + dt.timedelta(hours=4), media=[photo(2_000_005, "BOMBE.png")]))
+    # A picture past every dialect's size limit (Mastodon 16 MB, Akkoma 16,000,000 bytes).
+    tweets.append(tweet(2_000_006, "Une photo trop lourde https://t.co/m2000006",
+                        start + dt.timedelta(hours=5), media=[photo(2_000_006, "LOURDE.png")]))
     archive = write_archive(folder / "twitter.zip", tweets, media)
     with zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED) as bomb:
         bomb.writestr("data/tweets_media/2000005-BOMBE.png", PNG + bytes(3 << 20))
+        bomb.writestr("data/tweets_media/2000006-LOURDE.png", PNG + bytes(17 << 20))
     return archive
 
 
