@@ -29,6 +29,7 @@ from typing import Any
 
 from connectors.mailing import http as web
 from connectors.mailing.members import has_optin_evidence, is_suppressed
+from connectors.mailing.refusals import listmonk_refusal
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.consent import (
     MEMBER_CHECKSUM,
@@ -146,12 +147,16 @@ class ListmonkTarget(Target):
                            {"id": record["id"], "state": state})
 
     def name_for(self, item: SourceItem) -> TargetName:
-        return TargetName(item.key)
+        # What listmonk's own checks refuse is said in the plan (connectors/mailing/refusals.py).
+        return TargetName(item.key, refusal=listmonk_refusal(str(item.meta.get("email") or "")))
 
     # -- writing --------------------------------------------------------------------------
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         meta = change.item.meta
+        refused = listmonk_refusal(str(meta.get("email") or ""))
+        if refused:  # a saved plan made before the rule: never sent
+            raise SkipItem(refused)
         suppressed = is_suppressed(meta)
         body = {"email": meta["email"], "name": meta.get("name") or "",
                 "attribs": _attributes(change.item, idempotency_key)}

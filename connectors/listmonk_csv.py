@@ -35,8 +35,11 @@ from connectors.mailing.filetarget import (
     UNCONFIRMED,
     open_file_target,
 )
-from migrate.connector import Connector, StepContext
+from connectors.mailing.refusals import listmonk_refusal
+from migrate.connector import Connector, Source, StepContext
+from migrate.errors import SkipItem
 from migrate.i18n import _, number
+from migrate.model import Change, SourceItem, TargetEntry, TargetName
 from migrate.options import OptionSet
 
 #: Import order (the file's number), file word, listmonk's mode and subscription status.
@@ -84,6 +87,17 @@ class ListmonkCsvTarget(CsvMemberTarget):
     def owns(self, filename: str) -> bool:
         return filename.startswith(f"{self.stem}.listmonk-")
 
+    def name_for(self, item: SourceItem) -> TargetName:
+        # A row listmonk's importer would skip ("skipping line…") is said in the plan instead.
+        named = super().name_for(item)
+        return TargetName(named.name, refusal=_refusal_of(item))
+
+    def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
+        refused = _refusal_of(change.item)
+        if refused:  # a saved plan made before the rule: still never written
+            raise SkipItem(refused)
+        return super().write(change, source, idempotency_key)
+
     def render(self, rows: Sequence[StagedMember]) -> list[tuple[str, bytes]]:
         people = [r.record for r in rows if r.record is not None]
         files, note = [], []
@@ -122,3 +136,7 @@ class ListmonkCsvTarget(CsvMemberTarget):
 
     def read_back(self) -> list[tuple[str, str]]:
         return self.read_status_files("listmonk", STATE_OF)
+
+
+def _refusal_of(item: SourceItem) -> str | None:
+    return listmonk_refusal(str(item.meta.get("email") or item.key).strip())

@@ -2,7 +2,8 @@
 
 MailPoet applies ONE status and ONE set of tags to a whole import, so the list is split into one
 file per status and per tag set, numbered, and a note (`Lettre.mailpoet-import.txt`) says for
-each file which status to pick and which tags to add, and which addresses MailPoet will refuse.
+each file which status to pick and which tags to add. An address MailPoet will refuse is left
+out in the plan, with its reason (connectors/mailing/refusals.py).
 
 - Columns as MailPoet names its fields, so the importer matches them by itself: `email`,
   `first_name`, `last_name`, `subscribed_ip`, `created_at`, `confirmed_ip`, `confirmed_at`; dates
@@ -17,8 +18,9 @@ each file which status to pick and which tags to add, and which addresses MailPo
   address: importing them as Unsubscribed is how MailPoet learns never to mail them. This is the
   one file target that keeps suppressed addresses in clear (MailPoet cannot block a hash).
 - Refused by MailPoet (Services/Validator.php): role addresses (`postmaster@`, `noreply@`,
-  `webmaster@`, `abuse@`…), addresses shorter than 6 or longer than 150 characters, and
-  addresses with non-English letters (WordPress's is_email); domains are written in punycode.
+  `webmaster@`, `abuse@`…), addresses shorter than 6 or longer than 150 characters, more than
+  64 characters before the '@' (PHP's FILTER_VALIDATE_EMAIL) and non-English letters
+  (WordPress's is_email); domains are written in punycode.
 """
 
 from __future__ import annotations
@@ -39,17 +41,13 @@ from connectors.mailing.filetarget import (
     first_and_last,
     open_file_target,
 )
-from migrate.connector import Connector, StepContext
+from connectors.mailing.refusals import mailpoet_refusal
+from migrate.connector import Connector, Source, StepContext
+from migrate.errors import SkipItem
 from migrate.i18n import _
+from migrate.model import Change, SourceItem, TargetEntry, TargetName
 from migrate.options import OptionSet
 
-#: MailPoet's own list (mailpoet/lib/Services/Validator.php, ROLE_EMAILS): refused on import.
-ROLE_EMAILS = frozenset((
-    "abuse", "compliance", "devnull", "dns", "ftp", "hostmaster", "inoc", "ispfeedback",
-    "ispsupport", "list-request", "list", "maildaemon", "noc", "no-reply", "noreply", "nospam",
-    "null", "phish", "phishing", "postmaster", "privacy", "registrar", "root", "security",
-    "spam", "sysadmin", "undisclosed-recipients", "unsubscribe", "usenet", "uucp",
-    "webmaster", "www"))
 #: Our state → the status to choose in MailPoet's importer, and the file name part.
 MAILPOET_STATUS = {CONFIRMED: "subscribed", UNCONFIRMED: "inactive", BLOCKED: "unsubscribed"}
 STATE_OF = {v: k for k, v in MAILPOET_STATUS.items()}
@@ -91,18 +89,6 @@ def mailpoet_address(person: dict[str, Any]) -> str:
     return f"{local}@{person['key'].rpartition('@')[2]}".lower()
 
 
-def refusal(address: str) -> str | None:
-    """Why MailPoet's importer would drop this address, or None."""
-    local = address.rpartition("@")[0]
-    if local in ROLE_EMAILS:
-        return _("role address ({local}@): MailPoet refuses it").format(local=local)
-    if not address.isascii():
-        return _("letters with accents before the '@': MailPoet refuses it")
-    if not 6 <= len(address) <= 150:
-        return _("shorter than 6 or longer than 150 characters: MailPoet refuses it")
-    return None
-
-
 class MailpoetTarget(CsvMemberTarget):
     keeps_blocked_address = True
 
@@ -115,6 +101,17 @@ class MailpoetTarget(CsvMemberTarget):
 
     def owns(self, filename: str) -> bool:
         return filename.startswith(f"{self.stem}.mailpoet-")
+
+    def name_for(self, item: SourceItem) -> TargetName:
+        # What MailPoet's importer would drop is said in the plan, not left in a file.
+        named = super().name_for(item)
+        return TargetName(named.name, refusal=_refusal_of(item))
+
+    def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
+        refused = _refusal_of(change.item)
+        if refused:  # a saved plan made before the rule: still never written
+            raise SkipItem(refused)
+        return super().write(change, source, idempotency_key)
 
     def render(self, rows: Sequence[StagedMember]) -> list[tuple[str, bytes]]:
         people = [r.record for r in rows if r.record is not None]
@@ -156,22 +153,21 @@ class MailpoetTarget(CsvMemberTarget):
     def _note(self, plan: list[tuple[str, str, tuple[str, ...], list[dict[str, Any]]]]) -> str:
         lines = [_("Importing the list '{list}' into MailPoet (Subscribers › Import › Upload a "
                    "file), one file at a time, in this order:").format(list=self.stem), ""]
-        refused: list[str] = []
         for name, status, tags, members in plan:
             lines.append(_("- {file} ({n} people): status '{status}', tags: {tags}").format(
                 file=name, n=len(members), status=_(status),
                 tags=", ".join(tags) or _("none")))
-            for person in members:
-                why = refusal(mailpoet_address(person))
-                if why:
-                    refused.append(f"  {mailpoet_address(person)} ({name}): {why}")
         lines += ["", _("'inactive': pending or without proof of consent: MailPoet will not "
                         "mail them; ask them to confirm first."),
                   _("'unsubscribed': people who left or bounced: importing them makes sure "
                     "MailPoet never mails them. Choose 'Unsubscribed' for existing subscribers "
-                    "too."), "", _("Addresses MailPoet will refuse ({n}):").format(
-                        n=len(refused)), *refused]
+                    "too.")]
         return "\n".join(lines) + "\n"
 
     def read_back(self) -> list[tuple[str, str]]:
         return self.read_status_files("mailpoet", STATE_OF)
+
+
+def _refusal_of(item: SourceItem) -> str | None:
+    email = str(item.meta.get("email") or item.key)
+    return mailpoet_refusal(mailpoet_address({"email": email.strip(), "key": item.key}))

@@ -162,6 +162,9 @@ class MastodonClient:
         if status == 422 and any(word in message.lower() for word in NOT_READY):
             return TransientError(_("Mastodon is still processing a picture or video"),
                                   retry_after=2)
+        if status in MEDIA_REFUSALS and endpoint.startswith("POST") and "/media" in endpoint:
+            return MediaRefused(_("the server refused this attachment (HTTP {code}): "
+                                  "{reason}").format(code=status, reason=message))
         if status == 422:
             return SkipItem(_("Mastodon refused this post: {reason}").format(reason=message))
         if status in (408, 423, 425) or status >= 500:
@@ -248,6 +251,15 @@ class MastodonClient:
                                         .timestamp()) if reset else None
         except ValueError:
             self.api.ratelimit_remaining = None
+
+
+#: What a server answers to an attachment it will not take: too large, of a type it refuses
+#: (Mastodon's "File content type is invalid" is a 422).
+MEDIA_REFUSALS = (413, 415, 422)
+
+
+class MediaRefused(SkipItem):
+    """The server refused one attachment: the post goes without it, with a link instead."""
 
 
 class EndpointMissing(FatalError):

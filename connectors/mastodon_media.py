@@ -16,15 +16,12 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.mastodon_client import MastodonClient
+from connectors.mastodon_client import MastodonClient, MediaRefused
 from connectors.mastodon_dialects import Dialect
 from migrate.connector import Source
-from migrate.errors import SkipItem, TransientError
+from migrate.errors import TransientError
 from migrate.i18n import _, ngettext
 from migrate.model import Change, SourceItem
-
-#: Answers to an upload that mean "not this file", not "try again".
-REFUSED = ("413", "415", "422")
 
 
 def mime_of(media: dict[str, Any]) -> str:
@@ -74,9 +71,7 @@ class MediaUploader:
                 continue
             try:
                 ids.append(self._upload_one(data, mime, media))
-            except SkipItem as error:
-                if not any(f"HTTP {code}" in str(error) for code in REFUSED):
-                    raise
+            except MediaRefused:
                 notes.append(link_note(media, _("refused by the server")))
         if beyond:  # said in the post, never lost without a word (the plan says it too)
             notes.append(ngettext(

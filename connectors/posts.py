@@ -35,7 +35,7 @@ from connectors.post_text import detect_language, nothing_to_post, repair_links,
 from migrate import archives
 from migrate.connector import Listing, Source
 from migrate.errors import FatalError, SkipItem
-from migrate.i18n import _
+from migrate.i18n import _, message_of
 from migrate.model import Fingerprint, ItemKind, SourceItem
 from migrate.options import Option, OptionSet
 from migrate.post_counts import PostTally
@@ -242,7 +242,7 @@ class Archive:
                 with open(self.path / name, "rb") as stream:
                     yield stream
         except archives.ArchiveError as error:  # this one file only: the other posts go on
-            raise SkipItem(str(error)) from None
+            raise SkipItem(message_of(error)) from None  # still a message: any language
 
     def size(self, name: str) -> int | None:
         if self._zip is not None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from connectors.dav.collisions import NameFolding
 from connectors.dav.http import DavHttp
+from connectors.dav.listing import read_quota
 from connectors.dav.names import NameRules
 from connectors.dav.profile import ProfileStore
 from connectors.dav.target import DavSettings, DavTarget
 from connectors.dav.verification import parse_read_back
 from connectors.nextcloud import CONNECTION_OPTIONS, DEFAULT_JOBS, READ_BACK
 from migrate.connector import Capabilities, Connector, StepContext
+from migrate.errors import MigrateError
 from migrate.i18n import _
 from migrate.options import Option, OptionSet
 
@@ -49,12 +51,37 @@ class WebdavConnector(Connector):
         http = DavHttp(str(self.config["url"]), str(self.config["user"]),
                        str(self.config["password"]), 4 * DEFAULT_JOBS, _(WEBDAV_HELP),
                        bool(self.config.get("verify_tls", True)))
+        # RFC 4331's quota properties, where the server gives them: a file larger than the
+        # free space is then said in the plan (docs/decisions/0621).
+        http.quota = lambda: read_quota(http)
         given = self.config.get("temporary_names")
         # Names differing only in their Unicode form (NFC/NFD) are kept apart on every server:
         # some store them as sent, others (macOS, Nextcloud) make them one name.
         folding = NameFolding(unicode=True, case=bool(self.config.get("case_insensitive")))
-        settings = DavSettings(is_nextcloud=False, rules=NameRules.plain_webdav(),
+        rules = rules_behind(http, str(self.config["url"]))
+        settings = DavSettings(is_nextcloud=False, rules=rules,
                                temporary_names=None if given is None else bool(given),
                                profiles=ProfileStore(step.state_dir), folding=folding,
                                read_back=parse_read_back(step.options.get("read_back")))
         return DavTarget(http, location, settings, Capabilities(default_jobs=DEFAULT_JOBS))
+
+
+def rules_behind(http: DavHttp, url: str) -> NameRules:
+    """The names the server refuses, when its address says which server it is.
+
+    A Nextcloud or ownCloud DAV address (`…/remote.php/dav/files/…`, `…/remote.php/webdav/`)
+    is one: its capabilities list the names it refuses (`.htaccess`, `.part`…), so the plan
+    renames them as the `nextcloud` target does, rather than the server refusing them at apply.
+    Any other server announces no such rules over WebDAV: only what no file system accepts."""
+    base, marker, _rest = url.partition("/remote.php/")
+    if not marker:
+        return NameRules.plain_webdav()
+    try:
+        response = http.request("GET", f"{base}/ocs/v2.php/cloud/capabilities", base,
+                                params={"format": "json"}, ok=(404,),
+                                headers={"OCS-APIRequest": "true", "Accept": "application/json"})
+        files = response.json()["ocs"]["data"]["capabilities"]["files"]
+    except (MigrateError, ValueError, KeyError, TypeError):
+        return NameRules.plain_webdav()  # not what it looked like: the generic rules
+    return NameRules.from_capabilities(files) if isinstance(files, dict) else \
+        NameRules.plain_webdav()

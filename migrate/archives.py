@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from migrate.errors import FatalError
 from migrate.i18n import _
+from migrate.report_format import size
 
 #: Largest entry read whole into memory (a posts file, a CSV of members). A very large Twitter
 #: archive's tweets.js is a few hundred MB.
@@ -147,12 +148,15 @@ def _reason(error: BaseException) -> str:
                  "the folder instead")
     if isinstance(error, UnicodeDecodeError):
         return _("a file name inside is not valid UTF-8")
+    # Python's own texts are English: the common cases are said in the reader's language.
+    if isinstance(error, zipfile.BadZipFile) and "CRC" in str(error):
+        return _("its content does not match its checksum")
+    if isinstance(error, zlib.error):
+        return _("its compressed data is damaged")
+    if isinstance(error, EOFError):
+        return _("the archive ends too early")
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _bytes(count: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if count < 1000 or unit == "GB":
-            return f"{count} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1000  # type: ignore[assignment]
-    return f"{count:.1f} TB"
+    return size(count)

@@ -44,7 +44,8 @@ SUPPRESSED_CHECKSUM = "consent:suppressed"
 #: A grand total, for sources that count all their members but not each status.
 ALL = "*"
 
-_LOCAL = re.compile(r"^[^\s@\"(),:;<>\[\]\\]+$")
+#: No control character either: no mail server takes one (Mailman and listmonk answer 400).
+_LOCAL = re.compile(r"^[^\s@\"(),:;<>\[\]\\\x00-\x1f\x7f]+$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 

@@ -3,12 +3,16 @@ French (words, numbers, help, errors) when the locale is French, English otherwi
 
 from __future__ import annotations
 
+import ast
 import gettext
+import json
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from migrate import i18n, i18n_tools
+from tests.english_words import english_words_in
 from tests.helpers import migrate
 
 FRENCH = {"LANG": "fr_FR.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
@@ -236,3 +240,77 @@ def test_a_reason_is_shown_in_the_readers_language() -> None:
         assert i18n.shown("plain text stays") == "plain text stays"
     finally:
         i18n.set_language("en")
+
+
+#: What builds a reason the journal keeps (skips, failures, renames, refusals, notes).
+REASON_ERRORS = {"SkipItem", "Unsupported", "FatalError", "TransientError", "ConnectorError",
+                 "ArchiveError"}
+REASON_KEYWORDS = {"skip_reason", "reason", "rename_reason", "refusal", "notes"}
+
+
+def _plain_text(node: ast.expr) -> str | None:
+    """How `node` builds plain text that would stay in the run's language, or None."""
+    if isinstance(node, ast.JoinedStr):
+        return "an f-string"
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value:
+        return "a string not given to _()"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in (
+            "str", "repr"):
+        return f"{node.func.id}(…), which flattens a message to the run's language"
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("format", "join") and isinstance(node.func.value, ast.Constant)):
+        return f"'…'.{node.func.attr}(…) not given to _()"
+    if isinstance(node, ast.BinOp) and isinstance(node.left, ast.Constant | ast.JoinedStr):
+        return "text glued outside _()"
+    return None
+
+
+def test_no_reason_is_built_outside_the_catalogue() -> None:
+    """Reasons are stored as messages (docs/decisions/0620) so a report in French says them in
+    French whatever the language of the run: a skip, failure, rename or note built from an
+    f-string, a plain string or `str(error)` would stay in the run's language for good."""
+    root = Path(__file__).resolve().parent.parent
+    found = []
+    for folder in ("connectors", "migrate"):
+        for path in sorted((root / folder).rglob("*.py")):
+            if "sandbox" in path.parts:  # the stand-ins speak as the real servers do
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                where = f"{path.relative_to(root)}:{node.lineno}"
+                if name in REASON_ERRORS and node.args and (why := _plain_text(node.args[0])):
+                    found.append(f"{where}: {name}({why})")
+                for keyword in node.keywords:
+                    if keyword.arg in REASON_KEYWORDS and (why := _plain_text(keyword.value)):
+                        found.append(f"{where}: {keyword.arg}={why}")
+    assert found == [], "build these with _()/ngettext() (i18n.message_of for an error's):\n" \
+        + "\n".join(found)
+
+
+def test_a_damaged_entry_skipped_in_english_reads_french_in_the_report(tmp_path: Path) -> None:
+    """An English apply skips a file whose entry in the Takeout archive is damaged; the report
+    made in French afterwards gives that reason in French, not in the run's English."""
+    from migrate.sandbox.samples_takeout import write_takeout_sample
+
+    archive = write_takeout_sample(tmp_path / "takeout", parts=1)
+    with zipfile.ZipFile(archive) as zipped:
+        info = next(i for i in zipped.infolist() if i.filename.endswith("Lisez-moi.txt"))
+    data = bytearray(archive.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + 2] ^= 0xFF  # inside the deflated data: zlib or the CRC check refuses it
+    archive.write_bytes(bytes(data))
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\norganisation: Les Amis\nconnections:\n"
+                    "  takeout: {type: google_takeout, path: takeout}\n"
+                    "  here: {type: local, path: copie}\n"
+                    "steps:\n  - id: archives\n    copy: {from: takeout, to: here}\n",
+                    encoding="utf-8")
+    applied = migrate("apply", plan, "--yes", env=ENGLISH)
+    assert applied.returncode in (0, 3), applied.stdout + applied.stderr
+    report = json.loads(migrate("report", plan, "--json", env=FRENCH).stdout)
+    damaged = next(r for r in report["items"] if r["source_path"].endswith("Lisez-moi.txt"))
+    assert damaged["state"] == "skipped", damaged
+    assert "ne peut pas être lu" in damaged["last_error"], damaged["last_error"]
+    assert english_words_in(damaged["last_error"]) == [], damaged["last_error"]

@@ -93,7 +93,7 @@ class GroupFolderTarget(DavTarget):
         placed = self.placement(item)
         if placed is None or self._noted.get(placed.drive) != item.key:
             return named
-        return TargetName(named.name, named.rename_reason, (*placed.notes, *named.notes))
+        return replace(named, notes=(*placed.notes, *named.notes))  # its refusal too
 
     def as_shared(self, item: SourceItem) -> SourceItem:
         """`item` with only the grants to recreate as shares on it: in a group folder, drive

@@ -21,6 +21,7 @@ from migrate import confine
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _
 from migrate.network import connection_problem
+from migrate.report_format import size
 
 SABRE = "{http://sabredav.org/ns}"
 INVALID_PATH = "OCA\\DAV\\Connector\\Sabre\\Exception\\InvalidPath"
@@ -64,12 +65,8 @@ def sabre_error(response: requests.Response) -> tuple[str | None, str | None]:
 
 
 def human_bytes(count: float) -> str:
-    """`1.5 GB`, as a volunteer reads sizes."""
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if abs(count) < 1000 or unit == "TB":
-            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1000
-    return f"{count:.1f} TB"
+    """`1.5 GB`, as a volunteer reads sizes; a message, so a French report says `Go`."""
+    return size(round(count))
 
 
 class DavHttp:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from migrate.i18n import _
 
 MAX_NAME_BYTES = 250
+#: Apache's access and password files (`AccessFileName`, Debian's `<FilesMatch "^\.ht">`).
+APACHE_ACCESS_FILES = (".htaccess", ".htpasswd", ".htgroup", ".htdigest")
 QUOTE = "\u201b"
 SPACE = "\u2420"
 DOT = "\uff0e"
@@ -63,8 +65,11 @@ class NameRules:
 
     @classmethod
     def plain_webdav(cls) -> NameRules:
-        """A generic server: only what no file system accepts."""
-        return cls(forbidden_names=(), forbidden_extensions=())
+        """A generic server: what no file system accepts, and Apache's access files. Apache
+        httpd (mod_dav, the most common WebDAV server) reads a `.htaccess` written into the
+        folder it serves — one it cannot parse answers 500 to every request in that folder
+        from then on — and Debian's configuration refuses every `.ht*` name (403)."""
+        return cls(forbidden_names=APACHE_ACCESS_FILES, forbidden_extensions=())
 
 
 def encode_segment(name: str, rules: NameRules) -> tuple[str, list[str]]:

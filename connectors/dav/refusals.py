@@ -35,11 +35,19 @@ def held_lock(http: DavHttp, path: str, what: str) -> SkipItem | None:
 
 def does_not_fit(http: DavHttp, item: SourceItem) -> SkipItem | None:
     """The skip to raise when `item` alone is larger than the space left, else None."""
-    size = item.fingerprint.size
     _used, free = read_quota(http)
+    reason = too_large(item, free)
+    return SkipItem(reason) if reason else None
+
+
+def too_large(item: SourceItem, free: int | None) -> str | None:
+    """Why `item` alone cannot fit in `free` bytes, or None. Known from the listing's quota,
+    so the plan says it (docs/decisions/0621); what many files fill together only the server
+    can tell, at apply."""
+    size = item.fingerprint.size
     if size is None or free is None or not FOLDER_BYTES <= free < size:
         return None
-    return SkipItem(_("{path} ({size}) does not fit in the space left on the account ({free} "
-                      "free); free some space or ask the administrator to raise the quota, "
-                      "then run 'migrate apply' again").format(
-                          path=item.path, size=human_bytes(size), free=human_bytes(free)))
+    return _("{path} ({size}) does not fit in the space left on the account ({free} "
+             "free); free some space or ask the administrator to raise the quota, "
+             "then run 'migrate apply' again").format(
+                 path=item.path, size=human_bytes(size), free=human_bytes(free))

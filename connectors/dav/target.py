@@ -40,7 +40,7 @@ from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
 from connectors.dav.names import NameRules, encode_segment
 from connectors.dav.profile import ProfileStore, ServerProfile
 from connectors.dav.readback import FolderReadback, Listing
-from connectors.dav.refusals import does_not_fit, held_lock
+from connectors.dav.refusals import does_not_fit, held_lock, too_large
 from connectors.dav.sharing import Known, ShareApi, plan_shares, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
 from connectors.dav.verification import BLOCK, ReadBack, sha256_of
@@ -53,6 +53,8 @@ TEMPORARY_PREFIX = ".~migrate-"
 #: Files this small are read into memory first, so their checksum can go in the PUT headers.
 SMALL = 1 << 20
 MEGABYTE = 1 << 20
+#: The account's free space, not asked yet.
+_UNREAD = object()
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class DavTarget(Target):
                         if KeepAliveUploads.is_usable(http.base) else None)
         self._address = _address(http.base)
         self._temporary: bool | None = settings.temporary_names
+        self._free: object = _UNREAD
 
     def _depth_answer(self, infinity: bool) -> None:
         """Remember whether the server listed the tree at once, so later runs ask it right."""
@@ -182,7 +185,20 @@ class DavTarget(Target):
                             self._known_recipients())
         reason = join("; ", dict.fromkeys(reasons)) or None
         original = "/".join(level.raw for level in levels)  # a '/' inside a name shows as '/'
-        return TargetName("/".join(parts), reason, notes, original=original)
+        name = "/".join(parts)
+        # A group folder ('/mount/…') has a quota of its own: only the account's is read here.
+        refusal = None if name.startswith("/") or item.kind is not ItemKind.FILE else \
+            too_large(item, self._free_space())
+        return TargetName(name, reason, notes, refusal=refusal, original=original)
+
+    def _free_space(self) -> int | None:
+        """The account's free bytes as the server says at the plan (Nextcloud: one PROPFIND
+        the first time a file is named), None where the server does not say."""
+        if self.http.quota is None:
+            return None
+        if self._free is _UNREAD:
+            self._free = self.http.quota()[1]
+        return self._free  # type: ignore[return-value]
 
     # --- writing --------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from connectors.google_takeout.members import (
 from migrate import archives
 from migrate.connector import Listing, Source
 from migrate.errors import FatalError, SkipItem
-from migrate.i18n import _
+from migrate.i18n import _, message_of
 from migrate.model import SourceItem
 
 #: tgz members up to this size are read whole into memory (one per writer at most).
@@ -126,7 +126,7 @@ class GoogleTakeoutSource(Source):
             raise SkipItem(_("{path} is no longer in {archive}").format(
                 path=item.path, archive=archive)) from None
         except archives.ArchiveError as error:  # this entry only: the other files go on
-            raise SkipItem(str(error)) from None
+            raise SkipItem(message_of(error)) from None  # still a message: any language
         except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error):
             raise unreadable(archive) from None
 

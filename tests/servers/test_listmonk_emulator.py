@@ -76,6 +76,18 @@ def test_invalid_email_is_400(api):
         assert api("POST", "/subscribers", expect=400, json={"email": bad})["message"]
 
 
+def test_addresses_as_listmonk_parses_them(api):
+    """`ValidateFields`/`SanitizeEmail`: over 1,000 bytes as sent, a quoted local part (Go's
+    parser gives it back without its quotes), a control character, a comment: refused. Accents
+    on either side and `|`/`^` before the '@' (Go's atext): accepted, lowercased."""
+    for bad in ("a" * 980 + "@jardin-partage.example", '"jean dupont"@exemple.fr',
+                "del\x7fete@exemple.fr", "a@exemple.fr (Anne)", "tab\t@exemple.fr"):
+        assert api("POST", "/subscribers", expect=400, json={"email": bad})["message"]
+    for good in ("José@Café.example", "pipe|ou^chapeau@exemple.fr", "a" * 970 + "@exemple.fr"):
+        made = api("POST", "/subscribers", json={"email": f"  {good} "})["data"]
+        assert made["email"] == good.lower()
+
+
 def test_blocklist_unsubscribes_every_list(api, lists, listmonk_server):
     sub = api("POST", "/subscribers", json={"email": "d@exemple.fr", "lists": list(lists),
                                             "preconfirm_subscriptions": True})["data"]

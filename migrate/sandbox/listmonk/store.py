@@ -17,9 +17,11 @@ from typing import Any
 SUBSCRIPTION_STATUSES = ("unconfirmed", "confirmed", "unsubscribed")
 SUBSCRIBER_STATUSES = ("enabled", "disabled", "blocklisted")
 
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff]+"
+#: Go's `net/mail` atext (`isAtext`): printable ASCII but the specials, or any rune beyond
+#: ASCII; a dot-atom on each side of the '@', or a domain literal after it.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\ud7ff\ue000-\U0010ffff]+"
 _DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
-EMAIL_RE = re.compile(rf'^(?:{_DOT_ATOM}|"[^"\\]*")@{_DOT_ATOM}$')
+EMAIL_RE = re.compile(rf"^{_DOT_ATOM}@(?:{_DOT_ATOM}|\[[^\[\]\\]*\])$")
 
 
 class ListmonkError(Exception):
@@ -37,10 +39,15 @@ def now_iso() -> str:
 
 
 def sanitize_email(email: str) -> str:
-    """Lowercase and trim, then require a bare addr-spec, as `SanitizeEmail` does with Go's
-    `mail.ParseAddress` (no display name, no consecutive or trailing dots, no spaces)."""
+    """`ValidateFields` then `SanitizeEmail` (internal/subimporter/importer.go): more than
+    1,000 bytes as sent is refused; then lowercased and trimmed, Go's `mail.ParseAddress` must
+    give the address back unchanged — so no display name, no comment, no consecutive or
+    trailing dots, no spaces or control characters, and no quoted local part (the parser
+    returns it without its quotes, which is not the address sent)."""
+    if len((email or "").encode("utf-8", "surrogatepass")) > 1000:
+        raise ListmonkError(400, "Invalid email.")
     email = (email or "").strip().lower()
-    if len(email) > 1000 or not EMAIL_RE.match(email):
+    if not EMAIL_RE.match(email):
         raise ListmonkError(400, "Invalid email.")
     return email
 
