@@ -34,14 +34,13 @@ from connectors.mailing.filestage import MemberStage, StagedMember
 from connectors.mailing.filetarget import (
     BLOCKED,
     CONFIRMED,
-    FOLDER_OPTION,
     UNCONFIRMED,
+    FolderOptions,
     first_and_last,
     open_file_target,
 )
 from migrate.connector import Connector, StepContext
 from migrate.i18n import _
-from migrate.options import OptionSet
 
 #: MailPoet's own list (mailpoet/lib/Services/Validator.php, ROLE_EMAILS): refused on import.
 ROLE_EMAILS = frozenset((
@@ -63,7 +62,8 @@ CONSENT_COLUMNS = ("consent_source", "email_permission", "marketing_permissions"
 class MailpoetConnector(Connector):
     name = "mailpoet"
     summary = "CSV files for MailPoet's importer: one per status and tag set, with a how-to note."
-    options = OptionSet((FOLDER_OPTION,))
+    Options = FolderOptions
+    config: FolderOptions
     target_actions = ("export",)
 
     def open_target(self, location: str, step: StepContext) -> MailpoetTarget:

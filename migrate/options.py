@@ -258,8 +258,11 @@ def option(kind: str = "string", *, help: str = "", default: Any = None,
         return field(metadata=metadata, repr=not secret)
     if default is None and kind == "list":
         return field(default=(), metadata=metadata, repr=not secret)
-    if default is None and kind == "mapping":
-        return field(default_factory=dict, metadata=metadata, repr=not secret)
+    if kind == "mapping":  # each instance its own dict, the declared one never shared
+        initial = dict(default or {})
+        return field(default_factory=initial.copy, metadata=metadata, repr=not secret)
+    if kind == "list":
+        return field(default=tuple(default), metadata=metadata, repr=not secret)
     return field(default=default, metadata=metadata, repr=not secret)
 
 
