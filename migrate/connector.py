@@ -200,6 +200,7 @@ class NoOptions:
 _DERIVED = (("Options", "options"), ("SourceStepOptions", "source_step_options"),
             ("TargetStepOptions", "target_step_options"))
 
+
 class Connector:
     """A connector type: its options, the actions it serves, and how it opens sources/targets.
 
@@ -234,7 +235,7 @@ class Connector:
         keeps them typed (`self.config`, an `Options`). Relative paths are relative to
         `base_dir`, the plan file's folder."""
         # A class still declaring a bare `options = OptionSet(…)` gets the mapping as before
-        # (tests/test_architecture.py requires the dataclass of every registered connector).
+        # (tests/test_options.py requires the dataclass of every registered connector).
         declares = self.Options is not NoOptions or not self.options.options
         self.config: Any = typed(self.Options, config) if declares else config
         self.base_dir = base_dir
