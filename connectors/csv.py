@@ -18,84 +18,91 @@ status column takes `default_status`. An unknown status stops the plan rather th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from connectors.mailing.csv_target import CsvMemberTarget
 from connectors.mailing.csvfiles import (
-    DELIMITER_OPTION,
-    ENCODING_OPTION,
     decode,
+    delimiter_option,
+    encoding_option,
     read_rows,
     unreadable,
 )
 from connectors.mailing.filetarget import open_file_target
-from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
+from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.consent import STATUSES
 from migrate.errors import FatalError
 from migrate.i18n import _, os_reason
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 ROLES = ("email", "name", "first_name", "last_name", "status", "tags", "language",
          "optin_time", "optin_ip", "confirm_time", "confirm_ip")
 CONSENT_ROLES = ("optin_time", "optin_ip", "confirm_time", "confirm_ip")
 
 
+@dataclass(frozen=True, kw_only=True)
+class CsvOptions:
+    path: str = option(
+        required=True,
+        help="As a source: the CSV file, relative to the plan. As a target: the folder "
+             "the files are written to (named after the list in the step's 'to:').")
+    columns: dict[str, str] = option(
+        "mapping", default={"email": "email"},
+        help="Which column holds what: email (required), name or first_name and "
+             "last_name, status, tags, language, optin_time, optin_ip, confirm_time, "
+             "confirm_ip. Other columns are kept as merge fields.")
+    statuses: dict[str, str] = option(
+        "mapping", default={},
+        help="Your status words and what they mean, e.g. {désabonné: unsubscribed, "
+             "'NPAI': cleaned}. Known without mapping: " + ", ".join(STATUSES) + ".")
+    default_status: str = option(
+        choices=STATUSES[:2], default="subscribed",
+        help="The status of every row when the file has no status column.")
+    tag_separator: str = option(default=",",
+                                help="What separates several tags in the tags column.")
+    encoding: str = encoding_option()
+    delimiter: str = delimiter_option()
+
+
 class CsvConnector(Connector):
     name = "csv"
     summary = ("Members from any CSV file (a spreadsheet export), columns mapped in the plan; "
                "or a plain CSV export of a list, with status and consent.")
-    options = OptionSet((
-        Option("path", required=True,
-               help="As a source: the CSV file, relative to the plan. As a target: the folder "
-                    "the files are written to (named after the list in the step's 'to:')."),
-        Option("columns", "mapping", default={"email": "email"},
-               help="Which column holds what: email (required), name or first_name and "
-                    "last_name, status, tags, language, optin_time, optin_ip, confirm_time, "
-                    "confirm_ip. Other columns are kept as merge fields."),
-        Option("statuses", "mapping", default={},
-               help="Your status words and what they mean, e.g. {désabonné: unsubscribed, "
-                    "'NPAI': cleaned}. Known without mapping: " + ", ".join(STATUSES) + "."),
-        Option("default_status", choices=STATUSES[:2], default="subscribed",
-               help="The status of every row when the file has no status column."),
-        Option("tag_separator", default=",",
-               help="What separates several tags in the tags column."),
-        ENCODING_OPTION, DELIMITER_OPTION,
-    ))
+    Options = CsvOptions
+    config: CsvOptions
     source_actions = ("export",)
     target_actions = ("export",)
-    source_step_options = MEMBER_STEP_OPTIONS
+    SourceStepOptions = MemberPolicy
 
     def open_target(self, location: str, step: StepContext) -> CsvMemberTarget:
         target: CsvMemberTarget = open_file_target(
             CsvMemberTarget, self, location, step,
-            encoding=str(self.config.get("encoding") or "auto"),
-            delimiter=str(self.config.get("delimiter") or "auto"))
+            encoding=self.config.encoding, delimiter=self.config.delimiter)
         return target
 
     def open_source(self, location: str, step: StepContext) -> CsvSource:
-        path = Path(str(self.config["path"]))
-        columns = {str(k): str(v) for k, v in (self.config.get("columns") or {}).items()}
+        path = Path(self.config.path)
+        columns = {str(k): str(v) for k, v in self.config.columns.items()}
         unknown = sorted(set(columns) - set(ROLES))
         if unknown or "email" not in columns:
             raise FatalError(_("the csv 'columns' must name the 'email' column and may use: "
                                "{roles} (not {bad})").format(roles=", ".join(ROLES),
                                                              bad=", ".join(unknown) or "—"))
         statuses = {str(k).strip().casefold(): str(v)
-                    for k, v in (self.config.get("statuses") or {}).items()}
+                    for k, v in self.config.statuses.items()}
         return CsvSource(path if path.is_absolute() else self.base_dir / path, columns, statuses,
-                         self.config, MemberPolicy.from_options(step.options))
+                         self.config, self.source_options(step))
 
 
 class CsvSource(Source):
     def __init__(self, path: Path, columns: dict[str, str], statuses: dict[str, str],
-                 config: Any, policy: MemberPolicy) -> None:
+                 config: CsvOptions, policy: MemberPolicy) -> None:
         self.path, self.columns, self.statuses, self.policy = path, columns, statuses, policy
-        self.encoding = str(config.get("encoding") or "auto")
-        self.delimiter = str(config.get("delimiter") or "auto")
-        self.default_status = str(config.get("default_status") or "subscribed")
-        self.tag_separator = str(config.get("tag_separator") or ",")
+        self.encoding, self.delimiter = config.encoding, config.delimiter
+        # An empty separator would split every character apart: the default then.
+        self.default_status, self.tag_separator = config.default_status, config.tag_separator or ","
 
     def status(self, value: str | None, where: str) -> str:
         if value is None or not value.strip():

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.posts import (
-    POST_SOURCE_STEP_OPTIONS,
     Archive,
     ExportPostSource,
     PostFilter,
+    PostSourceOptions,
     content_key,
     iso_from_timestamp,
     make_post,
@@ -38,7 +38,7 @@ from connectors.posts import (
 from migrate.connector import Connector, StepContext
 from migrate.i18n import _
 from migrate.model import SourceItem
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 POST_FILES = re.compile(r"(?:^|/)(?:your_posts[^/]*|profile_posts)_(\d+)\.json$")
 PROFILE_FILE = re.compile(r"(?:^|/)profile_information\.json$")
@@ -50,24 +50,29 @@ FACEBOOK_LINK = re.compile(r"^https?://(?:[\w-]+\.)?(?:facebook\.com|fb\.com|fb\
 DEFAULT_PROFILE = "https://www.facebook.com/"
 
 
+@dataclass(frozen=True, kw_only=True)
+class FacebookExportOptions:
+    path: str = option(
+        required=True,
+        help="The export: the .zip file, or the folder it was extracted to (absolute or "
+             "relative to the plan file). Choose the JSON format when you ask for it.")
+    profile_url: str | None = option(
+        help="The profile's or Page's address (https://www.facebook.com/centsept), for "
+             "the origin line of each post. Read from the export when it holds it.")
+
+
 class FacebookExportConnector(Connector):
     name = "facebook_export"
     summary = "A Facebook profile or Page export ('Download your information', JSON format)."
-    options = OptionSet((
-        Option("path", required=True,
-               help="The export: the .zip file, or the folder it was extracted to (absolute or "
-                    "relative to the plan file). Choose the JSON format when you ask for it."),
-        Option("profile_url",
-               help="The profile's or Page's address (https://www.facebook.com/centsept), for "
-                    "the origin line of each post. Read from the export when it holds it."),
-    ))
+    Options = FacebookExportOptions
+    config: FacebookExportOptions
     source_actions = ("mirror",)
-    source_step_options = POST_SOURCE_STEP_OPTIONS
+    SourceStepOptions = PostSourceOptions
 
     def open_source(self, location: str, step: StepContext) -> FacebookExportSource:
-        path = (self.base_dir / str(self.config["path"])).expanduser()
-        return FacebookExportSource(Archive(path), PostFilter(step.options),
-                                    self.config.get("profile_url"))
+        path = (self.base_dir / self.config.path).expanduser()
+        return FacebookExportSource(Archive(path), PostFilter(self.source_options(step)),
+                                    self.config.profile_url)
 
 
 class FacebookExportSource(ExportPostSource):

@@ -11,11 +11,12 @@ import calendar
 import datetime as dt
 import html
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.posts import (
-    POST_SOURCE_STEP_OPTIONS,
     PostFilter,
+    PostSourceOptions,
     chronological,
     content_key,
     make_post,
@@ -24,25 +25,29 @@ from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.errors import ConnectorError, FatalError
 from migrate.i18n import _
 from migrate.model import SourceItem
-from migrate.options import Option, OptionSet
+from migrate.options import option
 from migrate.post_counts import PostTally
 
 TAGS = re.compile(r"<[^>]+>")
 
 
+@dataclass(frozen=True, kw_only=True)
+class FeedOptions:
+    url: str = option("url", required=True, help="The feed's address (https://…/feed.xml).")
+    timeout: float = option("number", default=30, help="Seconds to wait for the website.")
+
+
 class FeedConnector(Connector):
     name = "feed"
     summary = "An RSS or Atom feed (a website's news, a blog)."
-    options = OptionSet((
-        Option("url", "url", required=True, help="The feed's address (https://…/feed.xml)."),
-        Option("timeout", "number", default=30, help="Seconds to wait for the website."),
-    ))
+    Options = FeedOptions
+    config: FeedOptions
     source_actions = ("mirror",)
-    source_step_options = POST_SOURCE_STEP_OPTIONS
+    SourceStepOptions = PostSourceOptions
 
     def open_source(self, location: str, step: StepContext) -> FeedSource:
-        return FeedSource(str(self.config["url"]), float(self.config.get("timeout") or 30),
-                          dict(step.state), PostFilter(step.options))
+        return FeedSource(self.config.url, float(self.config.timeout), dict(step.state),
+                          PostFilter(self.source_options(step)))
 
 
 class FeedSource(Source):

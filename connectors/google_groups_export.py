@@ -13,19 +13,20 @@ status, Email status, Email preference, Posting permissions` (and join dates). M
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.mailing.csvfiles import (
-    DELIMITER_OPTION,
-    ENCODING_OPTION,
     decode,
+    delimiter_option,
+    encoding_option,
     read_rows,
     unreadable,
 )
-from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
+from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.i18n import _, os_reason
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 HEADER = "Email address"
 
@@ -45,18 +46,25 @@ def status_of(cells: dict[str, str]) -> str:
     return "subscribed"
 
 
+@dataclass(frozen=True, kw_only=True)
+class GoogleGroupsExportOptions:
+    path: str = option(required=True,
+                       help="The members CSV exported from Google Groups (People › Members › "
+                            "Export), relative to the plan.")
+    banned_path: str | None = option(
+        help="The banned members CSV, if you exported it (People › Banned): every address in "
+             "it is suppressed everywhere.")
+    encoding: str = encoding_option()
+    delimiter: str = delimiter_option()
+
+
 class GoogleGroupsExportConnector(Connector):
     name = "google_groups_export"
     summary = "A Google Group's exported members CSV (and its banned list)."
-    options = OptionSet((
-        Option("path", required=True, help="The members CSV exported from Google Groups "
-                                           "(People › Members › Export), relative to the plan."),
-        Option("banned_path", help="The banned members CSV, if you exported it (People › "
-                                   "Banned): every address in it is suppressed everywhere."),
-        ENCODING_OPTION, DELIMITER_OPTION,
-    ))
+    Options = GoogleGroupsExportOptions
+    config: GoogleGroupsExportOptions
     source_actions = ("export",)
-    source_step_options = MEMBER_STEP_OPTIONS
+    SourceStepOptions = MemberPolicy
 
     def open_source(self, location: str, step: StepContext) -> GoogleGroupsExportSource:
         def where(value: object) -> Path | None:
@@ -65,12 +73,11 @@ class GoogleGroupsExportConnector(Connector):
             path = Path(str(value))
             return path if path.is_absolute() else self.base_dir / path
 
-        members = where(self.config["path"])
+        members = where(self.config.path)
         assert members is not None
-        return GoogleGroupsExportSource(members, where(self.config.get("banned_path")),
-                                        str(self.config.get("encoding") or "auto"),
-                                        str(self.config.get("delimiter") or "auto"),
-                                        MemberPolicy.from_options(step.options))
+        return GoogleGroupsExportSource(members, where(self.config.banned_path),
+                                        self.config.encoding, self.config.delimiter,
+                                        self.source_options(step))
 
 
 class GoogleGroupsExportSource(Source):

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.posts import (
-    POST_SOURCE_STEP_OPTIONS,
     Archive,
     ExportPostSource,
     PostFilter,
+    PostSourceOptions,
     content_key,
     entries_of,
     iso_from_timestamp,
@@ -33,31 +34,36 @@ from connectors.posts import (
 )
 from migrate.connector import Connector, StepContext
 from migrate.model import SourceItem
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 POST_FILES = re.compile(r"(?:^|/)content/posts_(\d+)\.json$|^(?:[^/]+/)?posts_(\d+)\.json$")
 PERSONAL_FILE = re.compile(r"(?:^|/)personal_information\.json$")
 DEFAULT_PROFILE = "https://www.instagram.com/"
 
 
+@dataclass(frozen=True, kw_only=True)
+class InstagramExportOptions:
+    path: str = option(
+        required=True,
+        help="The export: the .zip file, or the folder it was extracted to (absolute or "
+             "relative to the plan file). Choose the JSON format when you ask for it.")
+    profile_url: str | None = option(
+        help="The account's address (https://www.instagram.com/centsept), for the "
+             "origin line of each post. Read from the export when it holds it.")
+
+
 class InstagramExportConnector(Connector):
     name = "instagram_export"
     summary = "An Instagram account export ('Download your information', JSON format)."
-    options = OptionSet((
-        Option("path", required=True,
-               help="The export: the .zip file, or the folder it was extracted to (absolute or "
-                    "relative to the plan file). Choose the JSON format when you ask for it."),
-        Option("profile_url",
-               help="The account's address (https://www.instagram.com/centsept), for the "
-                    "origin line of each post. Read from the export when it holds it."),
-    ))
+    Options = InstagramExportOptions
+    config: InstagramExportOptions
     source_actions = ("mirror",)
-    source_step_options = POST_SOURCE_STEP_OPTIONS
+    SourceStepOptions = PostSourceOptions
 
     def open_source(self, location: str, step: StepContext) -> InstagramExportSource:
-        path = (self.base_dir / str(self.config["path"])).expanduser()
-        return InstagramExportSource(Archive(path), PostFilter(step.options),
-                                     self.config.get("profile_url"))
+        path = (self.base_dir / self.config.path).expanduser()
+        return InstagramExportSource(Archive(path), PostFilter(self.source_options(step)),
+                                     self.config.profile_url)
 
 
 class InstagramExportSource(ExportPostSource):

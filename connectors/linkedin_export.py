@@ -24,12 +24,13 @@ import datetime as dt
 import io
 import re
 import urllib.parse
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.posts import (
-    POST_SOURCE_STEP_OPTIONS,
     Archive,
     PostFilter,
+    PostSourceOptions,
     chronological,
     content_key,
     make_post,
@@ -39,7 +40,7 @@ from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.errors import FatalError
 from migrate.i18n import _
 from migrate.model import SourceItem
-from migrate.options import Option, OptionSet
+from migrate.options import option
 from migrate.post_counts import PostTally
 
 SHARES_FILE = re.compile(r"(?:^|/)Shares\.csv$", re.IGNORECASE)
@@ -51,23 +52,27 @@ EMPTY_CELLS = frozenset({"", '"', '""'})
 PRIVATE_VISIBILITY = re.compile(r"^CONNECTIONS", re.IGNORECASE)
 
 
+@dataclass(frozen=True, kw_only=True)
+class LinkedinExportOptions:
+    path: str = option(required=True,
+                       help="The export: the .zip file, its folder, or Shares.csv itself "
+                            "(absolute or relative to the plan file).")
+
+
 class LinkedinExportConnector(Connector):
     name = "linkedin_export"
     summary = "A LinkedIn export ('Get a copy of your data'): the posts in Shares.csv."
-    options = OptionSet((
-        Option("path", required=True,
-               help="The export: the .zip file, its folder, or Shares.csv itself (absolute or "
-                    "relative to the plan file)."),
-    ))
+    Options = LinkedinExportOptions
+    config: LinkedinExportOptions
     source_actions = ("mirror",)
-    source_step_options = POST_SOURCE_STEP_OPTIONS
+    SourceStepOptions = PostSourceOptions
 
     def open_source(self, location: str, step: StepContext) -> LinkedinExportSource:
-        path = (self.base_dir / str(self.config["path"])).expanduser()
+        path = (self.base_dir / self.config.path).expanduser()
+        filters = PostFilter(self.source_options(step))
         if path.suffix.lower() == ".csv":  # Shares.csv alone: read its folder
-            return LinkedinExportSource(Archive(path.parent), PostFilter(step.options),
-                                        only=path.name)
-        return LinkedinExportSource(Archive(path), PostFilter(step.options))
+            return LinkedinExportSource(Archive(path.parent), filters, only=path.name)
+        return LinkedinExportSource(Archive(path), filters)
 
 
 def column(name: str) -> str:

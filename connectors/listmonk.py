@@ -25,6 +25,7 @@ import json
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.mailing import http as web
@@ -40,7 +41,7 @@ from migrate.consent import (
 from migrate.errors import SkipItem, TransientError
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 SERVICE = "listmonk"
 MARK = "transhumance"
@@ -48,22 +49,26 @@ RENEW = ("Check the API user and token in listmonk (Admin › Users › API), an
          "may manage subscribers and lists.")
 
 
+@dataclass(frozen=True, kw_only=True)
+class ListmonkOptions:
+    url: str = option("url", required=True,
+                      help="listmonk's address, e.g. https://news.example.org")
+    user: str = option(required=True, help="The API user's name (Admin › Users).")
+    token: str = option(required=True, secret=True, help="The API user's token.")
+    optin: str = option(choices=("single", "double"), default="double",
+                        help="The opt-in kind of a list that has to be created.")
+
+
 class ListmonkConnector(Connector):
     name = "listmonk"
     summary = "A listmonk mailing list (REST API): subscribers, attributes, blocklist."
-    options = OptionSet((
-        Option("url", "url", required=True, help="listmonk's address, e.g. https://news.example.org"),
-        Option("user", required=True, help="The API user's name (Admin › Users)."),
-        Option("token", required=True, secret=True, help="The API user's token."),
-        Option("optin", choices=("single", "double"), default="double",
-               help="The opt-in kind of a list that has to be created."),
-    ))
+    Options = ListmonkOptions
+    config: ListmonkOptions
     target_actions = ("export",)
 
     def open_target(self, location: str, step: StepContext) -> ListmonkTarget:
-        return ListmonkTarget(str(self.config["url"]).rstrip("/"), str(self.config["user"]),
-                              str(self.config["token"]), location.strip("/"),
-                              str(self.config.get("optin") or "double"))
+        return ListmonkTarget(self.config.url.rstrip("/"), self.config.user, self.config.token,
+                              location.strip("/"), self.config.optin)
 
 
 #: Members per import request; addresses per read-back request (kept short for proxies' URL

@@ -31,8 +31,8 @@ from connectors.mailing.filestage import MemberStage, StagedMember
 from connectors.mailing.filetarget import (
     BLOCKED,
     CONFIRMED,
-    FOLDER_OPTION,
     UNCONFIRMED,
+    FolderOptions,
     open_file_target,
 )
 from connectors.mailing.refusals import listmonk_refusal
@@ -40,7 +40,6 @@ from migrate.connector import Connector, Source, StepContext
 from migrate.errors import SkipItem
 from migrate.i18n import _, number
 from migrate.model import Change, SourceItem, TargetEntry, TargetName
-from migrate.options import OptionSet
 
 #: Import order (the file's number), file word, listmonk's mode and subscription status.
 IMPORTS = ((BLOCKED, "blocklist", "Blocklist", ""),
@@ -53,7 +52,8 @@ class ListmonkCsvConnector(Connector):
     name = "listmonk_csv"
     summary = ("CSV files for listmonk's importer (email, name, attributes): one per import "
                "mode and status, with a how-to note.")
-    options = OptionSet((FOLDER_OPTION,))
+    Options = FolderOptions
+    config: FolderOptions
     target_actions = ("export",)
 
     def open_target(self, location: str, step: StepContext) -> ListmonkCsvTarget:

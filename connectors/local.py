@@ -45,7 +45,7 @@ from migrate.connector import (
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _, os_reason
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 TEMPORARY_PREFIX = ".~migrate-"
 TEMPORARY_SUFFIX = ".part"
@@ -54,20 +54,25 @@ CHUNK = 1 << 20
 OPEN_FOLDERS = 32
 
 
+@dataclass(frozen=True, kw_only=True)
+class LocalOptions:
+    path: str = option(required=True,
+                       help="The folder, absolute or relative to the plan file.")
+    fsync: bool = option("boolean", default=False,
+                         help="Flush every file to disk before recording it as done: survives a "
+                              "power cut as well as a crash, at some cost in speed.")
+
+
 class LocalConnector(Connector):
     name = "local"
     summary = "A folder on this computer (or a mounted drive)."
-    options = OptionSet((
-        Option("path", required=True, help="The folder, absolute or relative to the plan file."),
-        Option("fsync", "boolean", default=False,
-               help="Flush every file to disk before recording it as done: survives a power cut "
-                    "as well as a crash, at some cost in speed."),
-    ))
+    Options = LocalOptions
+    config: LocalOptions
     source_actions = ("copy",)
     target_actions = ("copy",)
 
     def root(self, location: str) -> Path:
-        base = (self.base_dir / str(self.config["path"])).expanduser()
+        base = (self.base_dir / self.config.path).expanduser()
         return confine.inside(base, location)
 
     def local_folder(self, location: str) -> Path:
@@ -80,7 +85,7 @@ class LocalConnector(Connector):
         return LocalSource(root)
 
     def open_target(self, location: str, step: StepContext) -> LocalTarget:
-        return LocalTarget(self.root(location), fsync=bool(self.config.get("fsync")))
+        return LocalTarget(self.root(location), fsync=self.config.fsync)
 
 
 def _fingerprint(info: os.stat_result) -> Fingerprint:

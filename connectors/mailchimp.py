@@ -19,15 +19,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.mailing import http as web
 from connectors.mailing.evidence import permission_consent
-from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
+from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.errors import FatalError, TransientError
 from migrate.i18n import _
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 PAGE = 1000
 DATACENTER = re.compile(r"^[a-z]{2}[0-9]{1,3}$")
@@ -42,26 +43,31 @@ RENEW = ("Create a new API key in Mailchimp (Profile › Extras › API keys) an
          "the plan's api_key points.")
 
 
+@dataclass(frozen=True, kw_only=True)
+class MailchimpOptions:
+    api_key: str = option(required=True, secret=True,
+                          help="A Mailchimp API key (ends with the datacenter, e.g. '…-us21').")
+    url: str | None = option(help="The API root; by default "
+                                  "https://<datacenter>.api.mailchimp.com/3.0 from the key. "
+                                  "Set it only for a test server.")
+    connections: int = option("integer", default=10,
+                              help="Requests at once (Mailchimp allows at most 10).")
+
+
 class MailchimpConnector(Connector):
     name = "mailchimp"
     summary = "A Mailchimp audience, through the Marketing API (members of every status)."
-    options = OptionSet((
-        Option("api_key", required=True, secret=True,
-               help="A Mailchimp API key (ends with the datacenter, e.g. '…-us21')."),
-        Option("url", help="The API root; by default https://<datacenter>.api.mailchimp.com/3.0 "
-                           "from the key. Set it only for a test server."),
-        Option("connections", "integer", default=10,
-               help="Requests at once (Mailchimp allows at most 10)."),
-    ))
+    Options = MailchimpOptions
+    config: MailchimpOptions
     source_actions = ("export",)
-    source_step_options = MEMBER_STEP_OPTIONS
+    SourceStepOptions = MemberPolicy
 
     def open_source(self, location: str, step: StepContext) -> MailchimpSource:
-        key = str(self.config["api_key"])
-        url = self.config.get("url") or f"https://{datacenter(key)}.api.mailchimp.com/3.0"
-        connections = max(1, min(10, int(self.config.get("connections") or 10)))
-        return MailchimpSource(str(url).rstrip("/"), key, location.strip("/"), connections,
-                               MemberPolicy.from_options(step.options))
+        key = self.config.api_key
+        url = self.config.url or f"https://{datacenter(key)}.api.mailchimp.com/3.0"
+        connections = max(1, min(10, self.config.connections))
+        return MailchimpSource(url.rstrip("/"), key, location.strip("/"), connections,
+                               self.source_options(step))
 
 
 def datacenter(key: str) -> str:

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from connectors.mailing.csvfiles import decode, read_rows, split_tags, unreadable
 from connectors.mailing.evidence import permission_consent
-from connectors.mailing.members import MEMBER_STEP_OPTIONS, MemberCollector, MemberPolicy
+from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate import archives, printable
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.i18n import _
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 FILE_STATUS = re.compile(r"^(nonsubscribed|unsubscribed|subscribed|cleaned)[ _-]+"
                          r"(?:(?:members|email|audience)[ _-]+)*export(?:[ _-].*)?\.csv$",
@@ -48,26 +49,33 @@ GRANTED_WORDS = frozenset({"y", "yes", "true", "1", "x", "oui", "granted"})
 NOT_FIELDS = {"Email Address", "TAGS", "LAST_CHANGED", *CONSENT_COLUMNS}
 
 
+@dataclass(frozen=True, kw_only=True)
+class MailchimpExportOptions:
+    path: str = option(
+        required=True,
+        help="The export zip (or the folder it was unzipped into), relative to the plan.")
+    permissions: tuple[str, ...] = option(
+        "list", default=list(DEFAULT_PERMISSIONS),
+        help="The columns that hold the audience's GDPR marketing permissions (their "
+             "labels, as in the signup form). Mailchimp's defaults are known; name "
+             "yours if you renamed them. A column about e-mail ('Email', 'Courriel'…) "
+             "decides whether a person may be subscribed.")
+
+
 class MailchimpExportConnector(Connector):
     name = "mailchimp_export"
     summary = "A Mailchimp audience export (the zip from Audience › Export audience)."
-    options = OptionSet((
-        Option("path", required=True,
-               help="The export zip (or the folder it was unzipped into), relative to the plan."),
-        Option("permissions", "list", default=list(DEFAULT_PERMISSIONS),
-               help="The columns that hold the audience's GDPR marketing permissions (their "
-                    "labels, as in the signup form). Mailchimp's defaults are known; name "
-                    "yours if you renamed them. A column about e-mail ('Email', 'Courriel'…) "
-                    "decides whether a person may be subscribed."),
-    ))
+    Options = MailchimpExportOptions
+    config: MailchimpExportOptions
     source_actions = ("export",)
-    source_step_options = MEMBER_STEP_OPTIONS
+    SourceStepOptions = MemberPolicy
 
     def open_source(self, location: str, step: StepContext) -> MailchimpExportSource:
-        path = Path(str(self.config["path"]))
-        labels = self.config.get("permissions") or DEFAULT_PERMISSIONS
+        path = Path(self.config.path)
+        # An empty list in the plan means the defaults, as when it is not given.
+        labels = self.config.permissions or DEFAULT_PERMISSIONS
         return MailchimpExportSource(path if path.is_absolute() else self.base_dir / path,
-                                     MemberPolicy.from_options(step.options),
+                                     self.source_options(step),
                                      [str(label) for label in labels])
 
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from connectors.mailing.mailman_errors import absent_ok, translated
+from connectors.mailing.mailman_notes import asked_notes, ban_notes
 from connectors.mailing.mailman_state import BulkReader, ListState
 from connectors.mailing.members import has_optin_evidence, is_suppressed
 from connectors.mailing.sidecar import MemberSidecar, sidecar_path
@@ -32,39 +34,52 @@ from migrate.consent import (
     InvalidAddressError,
     address_key,
 )
-from migrate.errors import FatalError, SkipItem, TransientError
+from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _, ngettext, number
 from migrate.model import Action, Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
-from migrate.options import Option, OptionSet
-from migrate.report_format import duration
+from migrate.options import option
 
-SERVICE = "Mailman"
-RENEW = ("Check the REST user and password in mailman.cfg ([webservice] admin_user / "
-         "admin_pass) and the address of the REST API (it ends with /3.1).")
+if TYPE_CHECKING:
+    from mailmanclient import Client
+    from mailmanclient.restobjects.mailinglist import MailingList
+
 BANNED, MEMBER, PENDING = "banned", "member", "pending"
-#: Mailman reads every request awaiting confirmation on the list at each new subscription:
-#: about 0.7 ms each on a small server (SQLite, 2 cores; decision 0510). For the plan's estimate.
-SECONDS_PER_WAITING_REQUEST = 0.0007
-#: …and every ban of the list at each new ban (about 0.013 ms each).
-SECONDS_PER_BAN = 0.000013
-#: From how many confirmation requests on one list the plan warns that Mailman slows down.
-SLOW_FROM = 1000
-#: From how long (seconds) the bans alone would take, the plan says so.
-SLOW_BANS = 15 * 60
+
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mailman3Options:
+    url: str = option("url", required=True,
+                      help="Mailman core's REST API root, e.g. http://127.0.0.1:8001/3.1")
+    user: str = option(required=True, help="The REST API user ([webservice] admin_user).")
+    password: str = option(required=True, secret=True,
+                           help="The REST API password ([webservice] admin_pass).")
+    welcome: bool = option("boolean", default=False,
+                           help="Send Mailman's welcome message to members subscribed by the "
+                                "migration.")
+
+
+class RequestCounter:
+    """Requests sent to Mailman, by mailmanclient (its request hook) and the bulk reader."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def hook(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.count_one()
+        return params
+
+    def count_one(self) -> None:
+        with self._lock:
+            self.requests += 1
 
 
 class Mailman3Connector(Connector):
     name = "mailman3"
     summary = "A Mailman 3 list (core REST API): members, and bans for suppressed addresses."
-    options = OptionSet((
-        Option("url", "url", required=True,
-               help="Mailman core's REST API root, e.g. http://127.0.0.1:8001/3.1"),
-        Option("user", required=True, help="The REST API user ([webservice] admin_user)."),
-        Option("password", required=True, secret=True,
-               help="The REST API password ([webservice] admin_pass)."),
-        Option("welcome", "boolean", default=False,
-               help="Send Mailman's welcome message to members subscribed by the migration."),
-    ))
+    Options = Mailman3Options
+    config: Mailman3Options
     target_actions = ("export",)
 
     def open_target(self, location: str, step: StepContext) -> Mailman3Target:
@@ -74,58 +89,55 @@ class Mailman3Connector(Connector):
                                "'mm:news@example.org' (got '{l}')").format(l=location))
         from mailmanclient import Client
 
+        url, user, password = self.config.url.rstrip("/"), self.config.user, self.config.password
+        counter = RequestCounter()
+        client = Client(url, user, password, request_hooks=[counter.hook])
+        reader = BulkReader(url, user, password, counter.count_one)
         sidecar = MemberSidecar(sidecar_path(step.state_dir, step.step_id, self.name))
-        target = Mailman3Target(None, fqdn, sidecar, bool(self.config.get("welcome")))
-        url, user = str(self.config["url"]).rstrip("/"), str(self.config["user"])
-        password = str(self.config["password"])
-        target.client = Client(url, user, password, request_hooks=[target.count])
-        target.reader = BulkReader(url, user, password, target.count_one)
-        return target
+        return Mailman3Target(client, reader, fqdn, sidecar, self.config.welcome, counter)
 
 
 class Mailman3Target(Target):
     # Mailman's REST runner is one process over SQLite: more writers only wait on each other.
     capabilities = Capabilities(default_jobs=2, max_jobs=4)
 
-    def __init__(self, client: Any, fqdn: str, sidecar: MemberSidecar, welcome: bool) -> None:
-        self.client, self.fqdn, self.sidecar, self.welcome = client, fqdn, sidecar, welcome
-        self._list: Any = None
+    def __init__(self, client: Client, reader: BulkReader, fqdn: str, sidecar: MemberSidecar,
+                 welcome: bool, counter: RequestCounter | None = None) -> None:
+        self.client, self.reader, self.fqdn = client, reader, fqdn
+        self.sidecar, self.welcome = sidecar, welcome
+        self.counter = counter or RequestCounter()
+        self._list: MailingList | None = None
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         #: What the list holds, read once per step (list_entries or the first write), then kept
         #: up to date by our writes: a write needs no read first (decision 0510).
         self._state: ListState | None = None
-        self.reader: BulkReader | None = None
-        self.requests = 0
         self.asked = 0  # subscriptions this run that Mailman sent a confirmation request for
 
-    def count(self, params: dict[str, Any]) -> dict[str, Any]:
-        self.count_one()
-        return params
-
-    def count_one(self) -> None:
-        with self._count_lock:  # apart from _lock: requests are counted while it is held
-            self.requests += 1
+    @property
+    def requests(self) -> int:
+        """Requests sent to Mailman so far (for tests and measurements)."""
+        return self.counter.requests
 
     # -- the list -------------------------------------------------------------------------
 
-    def find_list(self) -> Any:
+    def find_list(self) -> MailingList | None:
         if self._list is None:
-            with _translated(missing_ok=True):
+            with translated(missing_ok=True):
                 self._list = self.client.get_list(self.fqdn)
         return self._list
 
-    def ensure_list(self) -> Any:
+    def ensure_list(self) -> MailingList:
         with self._lock:
             if self.find_list() is None:
                 local, _at, domain = self.fqdn.partition("@")
                 found = None
-                with _translated(missing_ok=True):
+                with translated(missing_ok=True):
                     found = self.client.get_domain(domain)
                 if found is None:
                     raise FatalError(_("Mailman has no mail domain '{d}': create it first (in "
                                        "Postorius: Domains › Add domain)").format(d=domain))
-                with _translated():
+                with translated():
                     self._list = found.create_list(local)
                 self._state = ListState()  # a new list holds nothing
             return self._list
@@ -137,8 +149,7 @@ class Mailman3Target(Target):
                 mailing_list = self._list
                 if mailing_list is None:
                     return ListState()  # not created yet: nothing is there (and nothing kept)
-                assert self.reader is not None
-                with _translated():
+                with translated():
                     self._state = self.reader.read_state(mailing_list.list_id, _identity)
             return self._state
 
@@ -172,39 +183,7 @@ class Mailman3Target(Target):
         asked = sum(1 for c in writes if c.action is Action.CREATE
                     and not is_suppressed(c.item.meta) and not _documented(c.item.meta))
         bans = sum(1 for c in writes if is_suppressed(c.item.meta))
-        return [*self._asked_notes(asked), *self._ban_notes(bans)]
-
-    @staticmethod
-    def _asked_notes(asked: int) -> list[str]:
-        if not asked:
-            return []
-        notes = [ngettext(
-            "Mailman will e-mail {n} person a request to confirm their subscription (their "
-            "opt-in is not documented at the source); they will receive nothing from the list "
-            "until they confirm.",
-            "Mailman will e-mail {n} people a request to confirm their subscription (their "
-            "opt-in is not documented at the source); they will receive nothing from the list "
-            "until they confirm.", asked).format(n=number(asked))]
-        if asked >= SLOW_FROM:
-            seconds = SECONDS_PER_WAITING_REQUEST * asked * asked / 2
-            notes.append(_(
-                "Mailman slows down as confirmation requests wait on one list (it reads every "
-                "waiting request at each new subscription): these {n} could take about {t} on "
-                "a small server. They are written after everyone who needs no confirmation. "
-                "To go faster, leave them out of this step ('undocumented: drop' and "
-                "'pending: drop' under 'with:') and ask them through a re-permission "
-                "campaign.").format(
-                    n=number(asked), t=duration(seconds)))
-        return notes
-
-    @staticmethod
-    def _ban_notes(bans: int) -> list[str]:
-        seconds = SECONDS_PER_BAN * bans * bans / 2
-        if seconds < SLOW_BANS:
-            return []
-        return [_("Mailman reads every ban of the list at each new ban: these {n} bans could "
-                  "take about {t} on a small server. They are written last, after every "
-                  "subscription.").format(n=number(bans), t=duration(seconds))]
+        return [*asked_notes(asked), *ban_notes(bans)]
 
     def write_order(self, change: Change) -> int:
         """Quiet subscriptions first, then those Mailman asks to confirm, then bans.
@@ -230,7 +209,7 @@ class Mailman3Target(Target):
         state = self._subscribe(mailing_list, held, item)
         return _entry(item.key, state, item.fingerprint.etag)
 
-    def _subscribe(self, mailing_list: Any, held: ListState, item: SourceItem) -> str:
+    def _subscribe(self, mailing_list: MailingList, held: ListState, item: SourceItem) -> str:
         from urllib.error import HTTPError
 
         meta = item.meta
@@ -251,7 +230,7 @@ class Mailman3Target(Target):
         address = f"{local}@{item.key.rpartition('@')[2]}"
         documented = _documented(meta)
         try:
-            with _translated(passing=(400, 409)):
+            with translated(passing=(400, 409)):
                 answer = mailing_list.subscribe(
                     address, meta.get("name") or None, pre_verified=documented,
                     pre_confirmed=documented, pre_approved=documented,
@@ -277,7 +256,7 @@ class Mailman3Target(Target):
         held.add_member(address)
         return MEMBER
 
-    def _suppress(self, mailing_list: Any, held: ListState, item: SourceItem) -> None:
+    def _suppress(self, mailing_list: MailingList, held: ListState, item: SourceItem) -> None:
         """Ban every form Mailman may compare, drop the membership and any pending request.
 
         One request (the ban) for an address not on the list; a membership or a pending
@@ -287,12 +266,11 @@ class Mailman3Target(Target):
         self.sidecar.forget(item)
         forms = _ban_forms(item.meta["email"], item.key)
         to_ban, subscribed, tokens = held.suppression_plan(item.key, forms)
-        assert self.reader is not None
         refused: list[HTTPError] = []
-        with _translated():
+        with translated():
             for form in to_ban:
                 try:
-                    with _translated(passing=(400,)):
+                    with translated(passing=(400,)):
                         mailing_list.bans.add(form)
                 except HTTPError as error:
                     # 400: banned since the bulk read (then done), or a form Mailman cannot
@@ -303,12 +281,12 @@ class Mailman3Target(Target):
                         continue
                 held.add_ban(form)
             for form in subscribed:  # a ban alone keeps the membership
-                with _absent_ok():
+                with absent_ok():
                     self.reader.delete(f"lists/{mailing_list.list_id}/member/{quote(form)}",
                                        {"pre_confirmed": "True", "pre_approved": "True"})
                 held.remove_member(form)
             for token in tokens:
-                with _absent_ok():  # 404: already confirmed, discarded or expired
+                with absent_ok():  # 404: already confirmed, discarded or expired
                     mailing_list.moderate_request(token, "discard")
                 held.remove_pending(item.key, token)
         if refused and len(refused) == len(to_ban):  # not one form banned
@@ -316,16 +294,16 @@ class Mailman3Target(Target):
                              "the list").format(code=refused[0].code, why=refused[0].reason))
 
     @staticmethod
-    def _is_member(mailing_list: Any, email: str) -> bool:
+    def _is_member(mailing_list: MailingList, email: str) -> bool:
         try:
             mailing_list.get_member(email)
         except ValueError:  # mailmanclient: "… is not a member address of …"
             return False
         return True
 
-    def _state_of(self, mailing_list: Any, email: str) -> str | None:
+    def _state_of(self, mailing_list: MailingList, email: str) -> str | None:
         key = _identity(email)
-        with _translated():
+        with translated():
             if any(self._is_member(mailing_list, form) for form in _ban_forms(email, key)):
                 return MEMBER
             if any(form in mailing_list.bans for form in _ban_forms(email, key)):
@@ -360,8 +338,7 @@ class Mailman3Target(Target):
 
     def close(self) -> None:
         self.sidecar.close()
-        if self.reader is not None:
-            self.reader.close()
+        self.reader.close()
 
 
 def _entry(key: str, state: str, fingerprint: str | None) -> TargetEntry:
@@ -387,63 +364,6 @@ def _identity(address: str) -> str:
 def _ban_forms(email: str, key: str) -> list[str]:
     """Mailman lowercases; our key casefolds and writes IDN domains in punycode: ban both."""
     return list(dict.fromkeys((email.strip().lower(), key)))
-
-
-@contextmanager
-def _absent_ok() -> Iterator[None]:
-    """A 404 means the thing to remove is already gone; other errors are translated."""
-    from urllib.error import HTTPError
-
-    try:
-        with _translated(passing=(404,)):
-            yield
-    except HTTPError:
-        pass
-
-
-@contextmanager
-def _translated(missing_ok: bool = False, passing: tuple[int, ...] = ()) -> Iterator[None]:
-    """Mailman's HTTP errors become the core's: 401/403 stop the step, 5xx/429 and dropped
-    connections are retried; 404 is absence when `missing_ok` (the caller gets None)."""
-    from urllib.error import HTTPError
-
-    import requests
-    from mailmanclient import MailmanConnectionError
-
-    try:
-        yield
-    except HTTPError as error:
-        if _database_busy(error):
-            raise TransientError(_("Mailman's database is busy; trying again")) from None
-        if error.code in passing:
-            raise
-        if error.code in (401, 403):
-            raise FatalError(_("{service} refused the credentials. {todo}").format(
-                service=SERVICE, todo=_(RENEW))) from None
-        if error.code == 429 or error.code >= 500:
-            raise TransientError(_("Mailman is busy or failing (HTTP {code}); trying "
-                                   "again").format(code=error.code),
-                                 retry_after=_retry_after(error)) from None
-        if error.code == 404 and missing_ok:
-            return
-        raise SkipItem(_("Mailman refused it (HTTP {code}): {why}").format(
-            code=error.code, why=error.reason)) from None
-    except (MailmanConnectionError, requests.ConnectionError, requests.Timeout):
-        raise TransientError(_("could not reach Mailman; trying again")) from None
-
-
-def _retry_after(error: Any) -> float | None:
-    """The answer's Retry-After in seconds (a web server in front of Mailman says it with a
-    503). mailmanclient puts its `requests` answer where urllib puts the headers."""
-    headers = getattr(error.hdrs, "headers", error.hdrs)
-    value = str(headers.get("Retry-After", "") if headers is not None else "")
-    return float(value) if value.isdigit() else None
-
-
-def _database_busy(error: Any) -> bool:
-    """Mailman answers 400 with the exception's text when its SQLite database stayed locked
-    past its 5-second wait (two long writes at once): nothing was written, so it is retried."""
-    return error.code == 400 and "database is locked" in str(error.reason)
 
 
 def _refusal(item: SourceItem) -> str | None:

@@ -36,8 +36,8 @@ from connectors.mailing.filestage import MemberStage, StagedMember
 from connectors.mailing.filetarget import (
     BLOCKED,
     CONFIRMED,
-    FOLDER_OPTION,
     UNCONFIRMED,
+    FolderOptions,
     first_and_last,
     open_file_target,
 )
@@ -46,7 +46,6 @@ from migrate.connector import Connector, Source, StepContext
 from migrate.errors import SkipItem
 from migrate.i18n import _
 from migrate.model import Change, SourceItem, TargetEntry, TargetName
-from migrate.options import OptionSet
 
 #: Our state → the status to choose in MailPoet's importer, and the file name part.
 MAILPOET_STATUS = {CONFIRMED: "subscribed", UNCONFIRMED: "inactive", BLOCKED: "unsubscribed"}
@@ -61,7 +60,8 @@ CONSENT_COLUMNS = ("consent_source", "email_permission", "marketing_permissions"
 class MailpoetConnector(Connector):
     name = "mailpoet"
     summary = "CSV files for MailPoet's importer: one per status and tag set, with a how-to note."
-    options = OptionSet((FOLDER_OPTION,))
+    Options = FolderOptions
+    config: FolderOptions
     target_actions = ("export",)
 
     def open_target(self, location: str, step: StepContext) -> MailpoetTarget:

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from connectors.mastodon_client import MastodonClient
-from connectors.mastodon_dialects import read_dialect
+from connectors.mastodon_dialects import Dialect, read_dialect
 from connectors.mastodon_media import MediaUploader
 from connectors.mastodon_notes import spacing_notes
+from connectors.mastodon_options import MastodonOptions, MastodonStepOptions
 from connectors.mastodon_pacing import MEDIA, STATUSES, Deferral
 from connectors.mastodon_schedule import (
     TOTAL_LIMIT,
@@ -43,10 +44,9 @@ from connectors.mastodon_schedule import (
 )
 from connectors.mastodon_text import compose, post_language
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
-from migrate.errors import FatalError, SkipItem, TransientError
+from migrate.errors import Deferred, FatalError, SkipItem, TransientError
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
-from migrate.options import Option, OptionSet
 
 HREF = re.compile(r'href="([^"]+)"')
 PART = re.compile(r"\((\d+)/(\d+)\)\s*$")
@@ -56,78 +56,51 @@ PAGE = 40
 class MastodonConnector(Connector):
     name = "mastodon"
     summary = "A Mastodon account (or GoToSocial, Akkoma… any server speaking Mastodon's API)."
+    Options = MastodonOptions
+    config: MastodonOptions
     label = "Mastodon"
-    options = OptionSet((
-        Option("url", "url", required=True, help="The instance's address (https://mastodon.example)."),
-        Option("token", required=True, secret=True,
-               help="An access token with 'read' and 'write' scopes (Preferences → Development "
-                    "→ New application); give it as ${env:MASTODON_TOKEN}."),
-        Option("timeout", "number", default=30, help="Seconds to wait for each answer."),
-        Option("rate_windows", "mapping",
-               help="Only if this server changed Mastodon's rate-limit windows: their length in "
-                    "seconds, e.g. {statuses: 10800, media: 1800, requests: 300} (Mastodon's). "
-                    "The limits themselves are read from the server's answers."),
-        Option("max_wait", "number", default=300,
-               help="Longest pause (seconds) for a rate limit within one run; posts that would "
-                    "wait longer are left for the next run."),
-    ))
     target_actions = ("mirror",)
-    target_step_options = OptionSet((
-        Option("long_posts", choices=("thread", "truncate"), default="thread",
-               help="Posts longer than the instance allows: a thread split at sentences "
-                    "(default), or one status cut short with a link to the original."),
-        Option("visibility", choices=("public", "unlisted", "private"), default="public",
-               help="Who sees the statuses."),
-        Option("sensitive", "boolean", default=False,
-               help="Mark pictures and videos as sensitive (hidden until clicked)."),
-        Option("spoiler_text", help="A content warning shown before every status."),
-        Option("language", help="Language (fr, en…) for posts whose language neither the "
-                                 "source says nor can be recognised with confidence."),
-        Option("origin_line",
-               help="The line ending each post, with {platform}, {date} and {url}. Default in "
-                    "the post's language: 'Publié initialement sur {platform} le {date} : {url}'."),
-        Option("accounts", "mapping",
-               help="Old handles to fediverse accounts, e.g. {asso_velo: velo@mastodon.example}; "
-                    "others are written as plain @name with a link to their old profile."),
-        Option("mention_links", "boolean", default=True,
-               help="Add the old profile links of mentioned people who are not in 'accounts'."),
-        Option("media_timeout", "number", default=60,
-               help="Seconds to wait for the server to process each picture or video."),
-        Option("spacing",
-               help="Schedule the posts instead of publishing them at once, one every this "
-                    "long (e.g. 30m, 2h), so an import does not flood followers' timelines."),
-        Option("backdate", "boolean", default=False,
-               help="Give each post its original date. Only on servers that can (GoToSocial "
-                    "0.18 and later); Mastodon cannot, and the step is refused there."),
-    ))
+    TargetStepOptions = MastodonStepOptions
 
     def open_target(self, location: str, step: StepContext) -> MastodonTarget:
-        windows = {str(k): float(v) for k, v in (self.config.get("rate_windows") or {}).items()}
-        client = MastodonClient(str(self.config["url"]), str(self.config["token"]),
-                                float(self.config.get("timeout") or 30),
-                                float(self.config.get("max_wait") or 300), windows)
+        """Connects: reads the instance (its software, its limits) and the account, and checks
+        the step's options against what the server can do."""
+        options: MastodonStepOptions = self.target_options(step)
+        client = MastodonClient(self.config.url, self.config.token, float(self.config.timeout),
+                                float(self.config.max_wait),
+                                {str(k): float(v) for k, v in self.config.rate_windows.items()})
+        try:
+            instance = client.instance()
+            spacing = parse_spacing(options.spacing)
+            if options.backdate and not can_backdate(instance):
+                raise refuse_backdate(instance, client.url)
+            if options.backdate and spacing is not None:
+                raise FatalError(_("'backdate' and 'spacing' cannot go together: posts dated "
+                                   "in the past cannot also be spread out in the future; keep "
+                                   "one"))
+            account_id = str(client.call(client.api.account_verify_credentials)["id"])
+        except BaseException:
+            client.api.session.close()
+            raise
         limits_file = (step.state_dir / "mastodon-rate-limits.json") if step.state_dir else None
-        return MastodonTarget(client, dict(step.options), limits_file)
+        return MastodonTarget(client, options, read_dialect(instance), account_id, spacing,
+                              limits_file)
 
 
 class MastodonTarget(Target):
-    def __init__(self, client: MastodonClient, options: dict[str, Any],
+    """One account's statuses. Built from what `MastodonConnector.open_target` read from the
+    server: construction itself sends no request."""
+
+    def __init__(self, client: MastodonClient, options: MastodonStepOptions, dialect: Dialect,
+                 account_id: str, spacing: dt.timedelta | None = None,
                  limits_file: Path | None = None) -> None:
         self.client, self.options, self.limits_file = client, options, limits_file
-        instance = self.client.instance()
-        self.dialect = read_dialect(instance)
-        self.limits = self.dialect.limits
-        self.media = MediaUploader(self.client, self.dialect, options)
-        self.spacing = parse_spacing(options.get("spacing"))
-        self.backdate = bool(options.get("backdate"))
-        if self.backdate and not can_backdate(instance):
-            raise refuse_backdate(instance, self.client.url)
-        if self.backdate and self.spacing is not None:
-            raise FatalError(_("'backdate' and 'spacing' cannot go together: posts dated in "
-                               "the past cannot also be spread out in the future; keep one"))
+        self.dialect, self.account_id, self.spacing = dialect, account_id, spacing
+        self.limits = dialect.limits
+        self.media = MediaUploader(client, dialect, float(options.media_timeout))
+        self.backdate = options.backdate
         self.capabilities = Capabilities(max_post_length=self.limits.max_characters,
                                          default_jobs=1, max_jobs=1)
-        self.account_id = self.client.call(self.client.api.account_verify_credentials)["id"]
         self._account = f"{self.client.url} {self.account_id}"
         if self.limits_file is not None:
             self.client.buckets.load(self.limits_file, self._account)
@@ -237,18 +210,18 @@ class MastodonTarget(Target):
             return self._scheduled_entry(change.target_name)
         parent = str(meta.get("reply_to_url") or "")
         if parent in self._scheduled:
-            raise SkipItem(_("left for a later run: it answers a post scheduled for {time}, and "
+            raise Deferred(_("left for a later run: it answers a post scheduled for {time}, and "
                              "a reply can only be posted once its parent is published").format(
                                  time=_when(self._scheduled[parent]) or "?"))
         parent_ids = self._threads.get(parent, []) if parent else []
         if parent and not parent_ids and (self._in_scope is None or parent in self._in_scope):
-            raise SkipItem(_("waits for the post it answers ({parent}), which is not on the "
+            raise Deferred(_("waits for the post it answers ({parent}), which is not on the "
                              "account yet; it will be posted after it, as its reply").format(
                                  parent=parent))
         done = list(self._threads.get(change.target_name, []))
         if not done and not parent_ids and self._spaced is not None and self._spaced.is_full \
                 and len(compose({**meta, "notes_for_text": []}, self.options, self.limits)) == 1:
-            raise SkipItem(_("left for a later run: {n} posts are already scheduled on this "
+            raise Deferred(_("left for a later run: {n} posts are already scheduled on this "
                              "account, the most the server allows; more can be scheduled once "
                              "some are published").format(n=TOTAL_LIMIT))
         self._make_room(meta, len(done))
@@ -263,13 +236,9 @@ class MastodonTarget(Target):
                                   idempotency_key)
         for index in range(len(done), len(parts)):
             try:
-                status = self.client.call(
-                    self.client.api.status_post, parts[index], in_reply_to_id=reply_to,
+                status = self._post(
+                    parts[index], meta, media_ids, in_reply_to_id=reply_to,
                     media_ids=media_ids if index == 0 and media_ids else None,
-                    sensitive=bool(self.options.get("sensitive")) and bool(media_ids),
-                    spoiler_text=self.options.get("spoiler_text") or None,
-                    visibility=self.options.get("visibility") or "public",
-                    language=post_language(meta, self.options),
                     scheduled_at=original_date(meta, index) if self.backdate else None,
                     idempotency_key=(idempotency_key if index == 0
                                      else f"{idempotency_key}-{index}"))
@@ -288,6 +257,19 @@ class MastodonTarget(Target):
                            {"id": done[0], "url": first.get("url"), "parts": len(done),
                             "notes": notes})
 
+    def _post(self, text: str, meta: dict[str, Any], post_media: list[str],
+              **status: Any) -> dict[str, Any]:
+        """One status of a post, with what the step's options give every one of them (a
+        sensitive mark when the post has pictures, the content warning, who sees it, the
+        post's language); `status` says where it goes (reply, schedule, media, key)."""
+        result: dict[str, Any] = self.client.call(
+            self.client.api.status_post, text,
+            sensitive=self.options.sensitive and bool(post_media),
+            spoiler_text=self.options.spoiler_text or None,
+            visibility=self.options.visibility, language=post_language(meta, self.options),
+            **status)
+        return result
+
     def _forget(self) -> None:
         """Drop what was read of the account; the next write or verify reads it again."""
         self._statuses = None
@@ -298,13 +280,9 @@ class MastodonTarget(Target):
                   idempotency_key: str) -> TargetEntry:
         """One status scheduled at the run's next spaced time (`spacing`)."""
         assert self._spaced is not None
-        scheduled = self.client.call(
-            self.client.api.status_post, text, media_ids=media_ids or None,
-            sensitive=bool(self.options.get("sensitive")) and bool(media_ids),
-            spoiler_text=self.options.get("spoiler_text") or None,
-            visibility=self.options.get("visibility") or "public",
-            language=post_language(meta, self.options),
-            scheduled_at=self._spaced.next_time(), idempotency_key=idempotency_key)
+        scheduled = self._post(text, meta, media_ids, media_ids=media_ids or None,
+                               scheduled_at=self._spaced.next_time(),
+                               idempotency_key=idempotency_key)
         self._scheduled[marker] = scheduled
         return self._scheduled_entry(marker)
 
@@ -317,7 +295,7 @@ class MastodonTarget(Target):
                                       self.limits)) - posted)
         if self.deferral.is_active:
             self.deferral.add(statuses, media)
-            raise SkipItem(self.deferral.reason)
+            raise Deferred(self.deferral.reason, self.deferral.until)
         self._make_room_for(meta, MEDIA, media, statuses)
         self._make_room_for(meta, STATUSES, statuses, 0)
 
@@ -334,7 +312,7 @@ class MastodonTarget(Target):
         media = sum(1 for m in meta.get("media") or [] if m.get("path"))
         self.deferral.start(family, time.time() + wait)
         self.deferral.add(count if family == STATUSES else statuses, media)
-        raise SkipItem(self.deferral.reason)
+        raise Deferred(self.deferral.reason, self.deferral.until)
 
     def plan_notes(self, changes: Sequence[Change]) -> list[str]:
         return [*self.media.plan_notes(changes), *spacing_notes(self._spaced, changes)]

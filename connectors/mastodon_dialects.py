@@ -87,9 +87,9 @@ def software_of(instance: dict[str, Any]) -> tuple[str, str]:
 def read_dialect(instance: dict[str, Any]) -> Dialect:
     """The dialect from `/api/v2/instance` (or, where it is missing, `/api/v1/instance`)."""
     software, version = software_of(instance)
-    config = instance.get("configuration") or {}
-    statuses = config.get("statuses") or {}
-    media = config.get("media_attachments") or {}
+    configuration = instance.get("configuration") or {}
+    statuses = configuration.get("statuses") or {}
+    media = configuration.get("media_attachments") or {}
     default = Limits()
     upload = _number(instance.get("upload_limit"))  # Pleroma/Akkoma's v1 document
 

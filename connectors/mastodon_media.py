@@ -37,8 +37,9 @@ def link_note(media: dict[str, Any], why: str) -> str:
 
 class MediaUploader:
     def __init__(self, client: MastodonClient, dialect: Dialect,
-                 options: dict[str, Any]) -> None:
-        self.client, self.dialect, self.options = client, dialect, options
+                 media_timeout: float = 60.0) -> None:
+        """`media_timeout`: seconds the server may take to process one picture or video."""
+        self.client, self.dialect, self.media_timeout = client, dialect, media_timeout
 
     def upload_all(self, item: SourceItem, source: Source) -> tuple[list[str], list[str]]:
         """Media uploaded (and processed); those that cannot be are linked in the text."""
@@ -85,7 +86,7 @@ class MediaUploader:
         limit = self.dialect.limits.description_limit
         alt = (media.get("alt") or None) and str(media["alt"])[:limit]
         uploaded = self.client.upload(data, mime, name, alt)
-        deadline = time.monotonic() + float(self.options.get("media_timeout") or 60)
+        deadline = time.monotonic() + self.media_timeout
         delay = 0.5
         while uploaded.get("url") is None:  # v2 media API: processed in the background
             if time.monotonic() > deadline:

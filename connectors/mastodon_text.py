@@ -14,7 +14,10 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connectors.mastodon_options import MastodonStepOptions
 
 URL = re.compile(r"https?://\S+")
 MENTION = re.compile(r"(?<![\w@])@(\w{1,30})\b")
@@ -33,11 +36,11 @@ ORIGIN_LINES = {
 }
 
 
-def post_language(meta: Mapping[str, Any], options: Mapping[str, Any]) -> str | None:
+def post_language(meta: Mapping[str, Any], options: MastodonStepOptions) -> str | None:
     """The post's language: what the source says (the export, or the source's language
     identification when it is confident: connectors/post_text.py), else the step's
     `language`; None if unsure, so the origin line is in English rather than mislabelled."""
-    return meta.get("language") or options.get("language")
+    return meta.get("language") or options.language
 
 
 @dataclass(frozen=True)
@@ -99,22 +102,21 @@ def origin_line(meta: Mapping[str, Any], template: str | None, language: str | N
                          url=meta.get("url") or "").strip()
 
 
-def compose(meta: Mapping[str, Any], options: Mapping[str, Any], limits: Limits) -> list[str]:
+def compose(meta: Mapping[str, Any], options: MastodonStepOptions, limits: Limits) -> list[str]:
     """The statuses for one post: one, or a thread (`long_posts: thread`), or one truncated.
 
     The origin line ends the first status; its link is the post's marker.
     """
-    accounts = options.get("accounts") or {}
-    body = rewrite_mentions(str(meta.get("text") or ""), accounts, None)
-    extra = mention_links(meta, accounts) if options.get("mention_links", True) else []
+    body = rewrite_mentions(str(meta.get("text") or ""), options.accounts, None)
+    extra = mention_links(meta, options.accounts) if options.mention_links else []
     if extra:
         body = f"{body}\n\n" + " ".join(extra)
     body = "\n\n".join([body, *meta.get("notes_for_text", [])]).strip()
-    origin = origin_line(meta, options.get("origin_line"), post_language(meta, options))
+    origin = origin_line(meta, options.origin_line, post_language(meta, options))
     single = f"{body}\n\n{origin}".strip()
     if weight(single, limits) <= limits.max_characters:
         return [single]
-    if options.get("long_posts", "thread") == "truncate":
+    if options.long_posts == "truncate":
         room = limits.max_characters - weight(origin, limits) - 3
         return [f"{_cut(body, room - 1, limits)}…\n\n{origin}"]
     return _thread(body, origin, limits)

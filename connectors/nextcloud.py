@@ -8,6 +8,7 @@ does beyond WebDAV: capabilities (filename rules, chunking, sharing), chunked up
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +24,7 @@ from connectors.dav.verification import parse_read_back
 from migrate.connector import Capabilities, Connector, StepContext
 from migrate.errors import FatalError
 from migrate.i18n import _
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 DEFAULT_JOBS = 8
 #: Nextcloud refuses chunks under 5 MiB (all but the last).
@@ -33,97 +34,119 @@ APP_PASSWORD_HELP = (
     "'Create new app password'), put it where the plan's password comes from (for example the "
     "environment variable), then run 'migrate apply' again."
 )
-READ_BACK = Option(
-    "read_back", default="none",
-    help="Download files again after upload and compare them with the source byte for byte: "
-         "'all', or a number of files chosen at random (e.g. 20), or 'none'. Without it only "
-         "sizes are checked: Nextcloud keeps the checksum it is sent without checking it.")
-CONNECTION_OPTIONS = (
-    Option("url", "url", required=True, help="The server's address, e.g. https://cloud.example.org"),
-    Option("user", required=True, help="The account's user name (login)."),
-    Option("password", required=True, secret=True,
-           help="An app password created for this migration, usually ${env:NEXTCLOUD_PASSWORD}."),
-    Option("verify_tls", "boolean", default=True,
-           help="Check the server's HTTPS certificate (turn off only for a test server)."),
-)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DavAccountOptions:
+    """The connection options `nextcloud` and `webdav` share (webdav words `url` its way)."""
+
+    url: str = option("url", required=True,
+                      help="The server's address, e.g. https://cloud.example.org")
+    user: str = option(required=True, help="The account's user name (login).")
+    password: str = option(required=True, secret=True,
+                           help="An app password created for this migration, usually "
+                                "${env:NEXTCLOUD_PASSWORD}.")
+    verify_tls: bool = option("boolean", default=True,
+                              help="Check the server's HTTPS certificate (turn off only for a "
+                                   "test server).")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NextcloudOptions(DavAccountOptions):
+    chunk_threshold_mb: float = option("number", default=10,
+                                       help="Files larger than this (in megabytes) are sent in "
+                                            "chunks, which survive interruptions.")
+    chunk_size_mb: float = option("number", default=10,
+                                  help="Size of each chunk in megabytes (at least 5).")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DavStepOptions:
+    """The step options of every WebDAV target."""
+
+    read_back: str = option(
+        default="none",
+        help="Download files again after upload and compare them with the source byte for "
+             "byte: 'all', or a number of files chosen at random (e.g. 20), or 'none'. Without "
+             "it only sizes are checked: Nextcloud keeps the checksum it is sent without "
+             "checking it.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NextcloudStepOptions(DavStepOptions):
+    sharing: str = option(
+        choices=("map", "report", "ignore"), default="report",
+        help="What to do with the source's sharing: 'map' recreates it as Nextcloud "
+             "shares using 'identities', 'report' only lists it, 'ignore' says nothing.")
+    identities: dict[str, Any] = option(
+        "mapping", default={},
+        help="Who is who on Nextcloud: an email to a user name ("
+             "\"alice@asso.org\": alice) or to a group (\"team@asso.org\": "
+             "{group: benevoles}). Anyone not listed is reported, never guessed.")
+    shared_drives_to: str | None = option(
+        choices=("group_folders", "files"),
+        help="Where a shared drive's files go: 'group_folders' puts each one in a group "
+             "folder named after it, given to the drive members' groups; 'files' puts "
+             "them in this account's files under 'Shared drives/<name>'. By default: "
+             "group folders when the server has the Group folders app, else files.")
+    shared_drive_groups: dict[str, Any] = option(
+        "mapping", default={},
+        help="Which Nextcloud groups get a shared drive's group folder, and with which "
+             "role: {\"Bureau\": {bureau: writer, benevoles: reader}}. Drives not "
+             "listed get the groups their members are mapped to in 'identities'.")
 
 
 class NextcloudConnector(Connector):
     name = "nextcloud"
     summary = "A Nextcloud account's files (WebDAV), with chunked uploads and shares."
+    Options = NextcloudOptions
+    config: NextcloudOptions
     label = "Nextcloud"
-    options = OptionSet((
-        *CONNECTION_OPTIONS,
-        Option("chunk_threshold_mb", "number", default=10,
-               help="Files larger than this (in megabytes) are sent in chunks, which survive "
-                    "interruptions."),
-        Option("chunk_size_mb", "number", default=10,
-               help="Size of each chunk in megabytes (at least 5)."),
-    ))
     target_actions = ("copy",)
-    target_step_options = OptionSet((
-        READ_BACK,
-        Option("sharing", choices=("map", "report", "ignore"), default="report",
-               help="What to do with the source's sharing: 'map' recreates it as Nextcloud "
-                    "shares using 'identities', 'report' only lists it, 'ignore' says nothing."),
-        Option("identities", "mapping", default={},
-               help="Who is who on Nextcloud: an email to a user name ("
-                    "\"alice@asso.org\": alice) or to a group (\"team@asso.org\": "
-                    "{group: benevoles}). Anyone not listed is reported, never guessed."),
-        Option("shared_drives_to", choices=("group_folders", "files"),
-               help="Where a shared drive's files go: 'group_folders' puts each one in a group "
-                    "folder named after it, given to the drive members' groups; 'files' puts "
-                    "them in this account's files under 'Shared drives/<name>'. By default: "
-                    "group folders when the server has the Group folders app, else files."),
-        Option("shared_drive_groups", "mapping", default={},
-               help="Which Nextcloud groups get a shared drive's group folder, and with which "
-                    "role: {\"Bureau\": {bureau: writer, benevoles: reader}}. Drives not "
-                    "listed get the groups their members are mapped to in 'identities'."),
-    ))
+    TargetStepOptions = NextcloudStepOptions
 
     def open_target(self, location: str, step: StepContext) -> GroupFolderTarget:
-        url = str(self.config["url"]).rstrip("/")
-        user = str(self.config["user"])
+        options: NextcloudStepOptions = self.target_options(step)
+        url, user = self.config.url.rstrip("/"), self.config.user
         pool = 4 * DEFAULT_JOBS
         dav_root = f"{url}/remote.php/dav/files/{quote(user, safe='')}/"
-        http = DavHttp(dav_root, user, str(self.config["password"]), pool, _(APP_PASSWORD_HELP),
-                       bool(self.config.get("verify_tls", True)))
+        http = DavHttp(dav_root, user, self.config.password, pool, _(APP_PASSWORD_HELP),
+                       self.config.verify_tls)
         http.quota = lambda: read_quota(http)
         found = _capabilities(http, url)
         files = found.get("files", {})
-        chunk = max(MIN_CHUNK_MB, float(self.config.get("chunk_size_mb") or 10)) * MEGABYTE
+        chunk = max(MIN_CHUNK_MB, float(self.config.chunk_size_mb)) * MEGABYTE
         limit = (files.get("chunked_upload") or {}).get("max_size")
         if isinstance(limit, int) and limit > 0:
             chunk = min(chunk, limit)
         sharing = found.get("files_sharing", {}).get("api_enabled", False)
         settings = DavSettings(
             is_nextcloud=True, rules=NameRules.from_capabilities(files),
-            chunk_threshold=int(float(self.config.get("chunk_threshold_mb") or 10) * MEGABYTE),
+            chunk_threshold=int(float(self.config.chunk_threshold_mb) * MEGABYTE),
             chunk_size=int(chunk),
             uploads_url=f"{url}/remote.php/dav/uploads/{quote(user, safe='')}",
             shares=ShareApi(http, url) if sharing else None,
-            sharing=str(step.options.get("sharing", "report")),
-            identities=dict(step.options.get("identities") or {}),
+            sharing=options.sharing, identities=dict(options.identities),
             # Nextcloud stores every name in NFC (its View normalises each path).
             folding=NameFolding(unicode=True), stores_nfc=True,
-            read_back=parse_read_back(step.options.get("read_back")))
+            read_back=parse_read_back(options.read_back))
         capabilities = Capabilities(preserves_mtime=True,
                                     checksum_algorithms=("sha256", "sha1", "md5"),
                                     can_share=bool(sharing), default_jobs=DEFAULT_JOBS)
-        enabled = _uses_group_folders(step, "groupfolders" in found, url)
-        rules = PlacementRules(dict(step.options.get("shared_drive_groups") or {}),
+        enabled = _uses_group_folders(options, "groupfolders" in found, url)
+        rules = PlacementRules(dict(options.shared_drive_groups),
                                settings.identities, settings.rules, user,
                                frozenset(_groups_of(http, url, user) if enabled else ()),
                                enabled=enabled,
-                               is_default=step.options.get("shared_drives_to") is None)
+                               is_default=options.shared_drives_to is None)
         return GroupFolderTarget(http, location, settings, capabilities,
                                  GroupFolderApi(http, url), rules)
 
 
-def _uses_group_folders(step: StepContext, available: bool, url: str) -> bool:
+def _uses_group_folders(options: NextcloudStepOptions, available: bool, url: str) -> bool:
     """`shared_drives_to`, defaulting to what the server has; asking for group folders on a
     server without the app stops the step with what to do."""
-    wanted = step.options.get("shared_drives_to")
+    wanted = options.shared_drives_to
     if wanted == "group_folders" and not available:
         raise FatalError(_("{url} has no Group folders app, which 'shared_drives_to: "
                            "group_folders' needs: ask the administrator to enable it, or use "

@@ -28,6 +28,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -37,7 +38,7 @@ from migrate.connector import Listing, Source
 from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _, message_of
 from migrate.model import Fingerprint, ItemKind, SourceItem
-from migrate.options import Option, OptionSet
+from migrate.options import option
 from migrate.post_counts import PostTally
 
 __all__ = ["repair_mojibake"]  # re-exported: the sources' tests reach it here
@@ -46,22 +47,31 @@ __all__ = ["repair_mojibake"]  # re-exported: the sources' tests reach it here
 #: by statuses answering it, so none is lost (a server allowing more still gets all of them).
 PICTURES_PER_STATUS = 4
 
-POST_SOURCE_STEP_OPTIONS = OptionSet((
-    Option("since", "date", help="Only posts published on or after this day (YYYY-MM-DD)."),
-    Option("until", "date", help="Only posts published before this day (YYYY-MM-DD)."),
-    Option("include_text", "list", item_kind="string",
-           help="Only posts whose text contains one of these patterns (regular expressions, "
-                "case-insensitive)."),
-    Option("exclude_text", "list", item_kind="string",
-           help="Leave out posts whose text contains one of these patterns (regular "
-                "expressions, case-insensitive)."),
-    Option("replies", choices=("self_threads_only", "skip_all"), default="self_threads_only",
-           help="Replies: keep your own threads (default) or leave out every reply. Replies to "
-                "other people are always left out: they make no sense without the conversation."),
-    Option("reposts", choices=("skip", "link"), default="skip",
-           help="Reposts (retweets, shares): leave them out (default), or post a short note "
-                "saying whose post it was, with its start and a link to the original."),
-))
+
+@dataclass(frozen=True, kw_only=True)
+class PostSourceOptions:
+    """The step options of every post source (its `SourceStepOptions`)."""
+
+    since: dt.date | None = option(
+        "date", help="Only posts published on or after this day (YYYY-MM-DD).")
+    until: dt.date | None = option(
+        "date", help="Only posts published before this day (YYYY-MM-DD).")
+    include_text: tuple[str, ...] = option(
+        "list", item_kind="string",
+        help="Only posts whose text contains one of these patterns (regular expressions, "
+             "case-insensitive).")
+    exclude_text: tuple[str, ...] = option(
+        "list", item_kind="string",
+        help="Leave out posts whose text contains one of these patterns (regular "
+             "expressions, case-insensitive).")
+    replies: str = option(
+        choices=("self_threads_only", "skip_all"), default="self_threads_only",
+        help="Replies: keep your own threads (default) or leave out every reply. Replies to "
+             "other people are always left out: they make no sense without the conversation.")
+    reposts: str = option(
+        choices=("skip", "link"), default="skip",
+        help="Reposts (retweets, shares): leave them out (default), or post a short note "
+             "saying whose post it was, with its start and a link to the original.")
 
 
 def make_post(key: str, meta: dict[str, Any], skip_reason: str | None = None) -> SourceItem:
@@ -87,13 +97,11 @@ def make_post(key: str, meta: dict[str, Any], skip_reason: str | None = None) ->
 class PostFilter:
     """The step's filters; `reason(meta)` says why a post is left out, or None."""
 
-    def __init__(self, options: Mapping[str, Any]) -> None:
-        self.since: dt.date | None = options.get("since")
-        self.until: dt.date | None = options.get("until")
-        self.include = [re.compile(p, re.IGNORECASE) for p in options.get("include_text") or []]
-        self.exclude = [re.compile(p, re.IGNORECASE) for p in options.get("exclude_text") or []]
-        self.replies = options.get("replies", "self_threads_only")
-        self.reposts = options.get("reposts", "skip")
+    def __init__(self, options: PostSourceOptions) -> None:
+        self.since, self.until = options.since, options.until
+        self.include = [re.compile(p, re.IGNORECASE) for p in options.include_text]
+        self.exclude = [re.compile(p, re.IGNORECASE) for p in options.exclude_text]
+        self.replies, self.reposts = options.replies, options.reposts
 
     def reason(self, meta: Mapping[str, Any], is_reply_to_other: bool = False,
                is_repost: bool = False) -> str | None:

@@ -14,12 +14,13 @@ import html
 import json
 import re
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from connectors.posts import (
-    POST_SOURCE_STEP_OPTIONS,
     Archive,
     PostFilter,
+    PostSourceOptions,
     chronological,
     make_post,
     repost_text,
@@ -28,7 +29,7 @@ from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.errors import FatalError
 from migrate.i18n import _
 from migrate.model import SourceItem
-from migrate.options import Option, OptionSet
+from migrate.options import option
 from migrate.post_counts import PostTally
 
 TWEET_FILES = re.compile(r"(?:^|/)(?:data/)?tweets?(?:-part(\d+))?\.js$")
@@ -38,20 +39,24 @@ RETWEET = re.compile(r"RT @(\w+):?\s*")
 CREATED_FORMAT = "%a %b %d %H:%M:%S %z %Y"
 
 
+@dataclass(frozen=True, kw_only=True)
+class TwitterArchiveOptions:
+    path: str = option(required=True,
+                       help="The archive: the .zip file, or the folder it was extracted to "
+                            "(absolute or relative to the plan file).")
+
+
 class TwitterArchiveConnector(Connector):
     name = "twitter_archive"
     summary = "A Twitter/X archive: the zip from 'Download an archive of your data', or its folder."
-    options = OptionSet((
-        Option("path", required=True,
-               help="The archive: the .zip file, or the folder it was extracted to (absolute or "
-                    "relative to the plan file)."),
-    ))
+    Options = TwitterArchiveOptions
+    config: TwitterArchiveOptions
     source_actions = ("mirror",)
-    source_step_options = POST_SOURCE_STEP_OPTIONS
+    SourceStepOptions = PostSourceOptions
 
     def open_source(self, location: str, step: StepContext) -> TwitterArchiveSource:
-        path = (self.base_dir / str(self.config["path"])).expanduser()
-        return TwitterArchiveSource(Archive(path), PostFilter(step.options))
+        path = (self.base_dir / self.config.path).expanduser()
+        return TwitterArchiveSource(Archive(path), PostFilter(self.source_options(step)))
 
 
 def parse_ytd(text: str, name: str) -> list[Any]:

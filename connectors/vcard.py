@@ -28,14 +28,13 @@ from connectors.mailing.filestage import StagedMember
 from connectors.mailing.filetarget import (
     BLOCKED,
     CONFIRMED,
-    FOLDER_OPTION,
     UNCONFIRMED,
+    FolderOptions,
     first_and_last,
     open_file_target,
 )
 from migrate.connector import Connector, StepContext
 from migrate.consent import InvalidAddressError, address_key
-from migrate.options import OptionSet
 
 NAMESPACE = uuid.UUID("5b1c3f52-3c55-4f0a-9d51-0c6c1b3a7e21")
 CONSENT = (("optin_time", "X-CONSENT-OPTIN-TIME"), ("optin_ip", "X-CONSENT-OPTIN-IP"),
@@ -47,7 +46,8 @@ _PROPERTY = re.compile(r"[^A-Z0-9-]+")
 class VcardConnector(Connector):
     name = "vcard"
     summary = "An address book (one vCard 4.0 per person who may be mailed), consent kept."
-    options = OptionSet((FOLDER_OPTION,))
+    Options = FolderOptions
+    config: FolderOptions
     target_actions = ("export",)
 
     def open_target(self, location: str, step: StepContext) -> VcardTarget:

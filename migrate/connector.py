@@ -3,10 +3,18 @@
 A connector type (one class, registered by name) is configured by a plan's connection and opens
 sources and targets for steps:
 
+    @dataclass(frozen=True, kw_only=True)
+    class LocalOptions:
+        path: str = option(required=True, help="…")
+
     class LocalConnector(Connector):
         name = "local"
-        options = OptionSet((Option("path", required=True, help="…"),))
+        Options = LocalOptions  # `options`, the derived OptionSet, is what the core reads
+        config: LocalOptions    # what the connector receives: typed, defaults filled in
         source_actions = target_actions = ("copy",)
+
+Step options (a step's `with:`) are declared the same way, as `SourceStepOptions` /
+`TargetStepOptions`, and read typed with `self.target_options(step)`.
 
 A `Source` lists items in bulk and streams their content. A `Target` lists what it holds in bulk,
 names items the way it must, writes one item idempotently and verifies one item. Optional
@@ -28,7 +36,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from migrate.consent import MemberTally
 from migrate.model import Change, SourceItem, TargetEntry, TargetName
-from migrate.options import OptionSet
+from migrate.options import OptionSet, declared, typed
 from migrate.post_counts import PostTally
 
 
@@ -183,14 +191,33 @@ class Target(ABC):
         """Release connections and files."""
 
 
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a connector (or a step side) that declares none."""
+
+
+#: Options dataclass → the `OptionSet` derived from it, on each connector class.
+_DERIVED = (("Options", "options"), ("SourceStepOptions", "source_step_options"),
+            ("TargetStepOptions", "target_step_options"))
+
+
 class Connector:
-    """A connector type: its options, the actions it serves, and how it opens sources/targets."""
+    """A connector type: its options, the actions it serves, and how it opens sources/targets.
+
+    `Options`, `SourceStepOptions` and `TargetStepOptions` are frozen dataclasses whose fields
+    are made with `migrate.options.option`; `options`, `source_step_options` and
+    `target_step_options` (the `OptionSet`s validation, the schema and `connectors show` read)
+    are derived from them when the class is defined.
+    """
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     #: The service's own name as people know it ("Nextcloud"), not translated: the titles and
     #: columns the core shows about it (the report's share and post maps). Empty: the type name.
     label: ClassVar[str] = ""
+    Options: ClassVar[type] = NoOptions
+    SourceStepOptions: ClassVar[type] = NoOptions
+    TargetStepOptions: ClassVar[type] = NoOptions
     options: ClassVar[OptionSet] = OptionSet()
     source_actions: ClassVar[tuple[str, ...]] = ()
     target_actions: ClassVar[tuple[str, ...]] = ()
@@ -200,11 +227,29 @@ class Connector:
     #: messages ("migrate login PLAN drive") and to find what `migrate login` stored for it.
     connection: str | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for dataclass_name, set_name in _DERIVED:
+            if dataclass_name in cls.__dict__:
+                setattr(cls, set_name, declared(cls.__dict__[dataclass_name]))
+
     def __init__(self, config: Mapping[str, Any], base_dir: Path) -> None:
-        """`config` holds the connection's validated options, secrets resolved; relative paths
-        are relative to `base_dir`, the plan file's folder."""
-        self.config = config
+        """`config` holds the connection's validated options, secrets resolved; the connector
+        keeps them typed (`self.config`, an `Options`). Relative paths are relative to
+        `base_dir`, the plan file's folder."""
+        # A class still declaring a bare `options = OptionSet(…)` gets the mapping as before
+        # (tests/test_options.py requires the dataclass of every registered connector).
+        declares = self.Options is not NoOptions or not self.options.options
+        self.config: Any = typed(self.Options, config) if declares else config
         self.base_dir = base_dir
+
+    def source_options(self, step: StepContext) -> Any:
+        """The step's `with:` options this connector declares as a source, typed."""
+        return typed(self.SourceStepOptions, step.options)
+
+    def target_options(self, step: StepContext) -> Any:
+        """The step's `with:` options this connector declares as a target, typed."""
+        return typed(self.TargetStepOptions, step.options)
 
     def local_folder(self, location: str) -> Path | None:
         """The folder on this computer a step's location designates, if it is one: the core

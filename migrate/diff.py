@@ -23,6 +23,7 @@ from migrate.model import (
     TargetEntry,
     TargetName,
 )
+from migrate.options import option, typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,27 @@ class Baseline:
     seen: bool = False
     #: The journal's row is done (not failed, skipped or seen since): nothing to adopt.
     done: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoreStepOptions:
+    """Options every step accepts, whatever its connectors: what the diff decides with."""
+
+    overwrite: str = option(
+        choices=("conflict", "never", "newer", "always"), default="conflict",
+        help="What to do when the target's copy was changed after the last migration: "
+             "report a conflict (default), never overwrite it, overwrite it when the source "
+             "is newer, or always overwrite it.")
+    include: tuple[str, ...] = option(
+        "list", item_kind="string",
+        help="Only items whose path matches one of these glob patterns (e.g. 'Rapports/**').")
+    exclude: tuple[str, ...] = option(
+        "list", item_kind="string",
+        help="Leave out items whose path matches one of these glob patterns (e.g. "
+             "'**/*.tmp').")
+    max_per_run: int | None = option(
+        "integer", help="Write at most this many items per run; the rest wait for the next "
+                        "run (useful to spread a large import of posts over days).")
 
 
 def diff(
@@ -66,8 +88,9 @@ def _diff(step: str, items: Iterable[SourceItem], entries: Iterable[TargetEntry]
     on_target = {name_key(entry.name): entry for entry in entries}
     claimed: dict[str, str] = {}
     seen_keys: set[str] = set()
-    decide = _Decider(step, options)
-    limit = options.get("max_per_run")
+    core = typed(CoreStepOptions, options)
+    decide = _Decider(step, core)
+    limit = core.max_per_run
     writes = 0
     changes = ChangeSet()
     counted = 0
@@ -98,11 +121,10 @@ def _diff(step: str, items: Iterable[SourceItem], entries: Iterable[TargetEntry]
 
 
 class _Decider:
-    def __init__(self, step: str, options: Mapping[str, Any]) -> None:
+    def __init__(self, step: str, options: CoreStepOptions) -> None:
         self.step = step
-        self.policy = options.get("overwrite", "conflict")
-        self.include = options.get("include") or []
-        self.exclude = options.get("exclude") or []
+        self.policy = options.overwrite
+        self.include, self.exclude = options.include, options.exclude
 
     def __call__(self, item: SourceItem, named: TargetName, key: str, entry: TargetEntry | None,
                  base: Baseline | None, claimed: dict[str, str], seen: set[str]) -> Change:

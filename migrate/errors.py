@@ -59,6 +59,16 @@ class SkipItem(ConnectorError):
     """This one item cannot be migrated; the message says why. Other items go on."""
 
 
+class Deferred(SkipItem):
+    """Nothing wrong with the item: the service will take it later, not in this run (a rate
+    limit spent for longer than a run waits, a parent post scheduled for later). Recorded like
+    a skip, so the next run writes it; `until` (seconds since the epoch) says when, if known."""
+
+    def __init__(self, message: str, until: float | None = None) -> None:
+        super().__init__(message)
+        self.until = until
+
+
 class Unsupported(SkipItem):
     """The item has no equivalent on the target (a Google Form, a poll)."""
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from migrate.i18n import _
+
+T = TypeVar("T")
 
 _TYPE_NAMES = {
     "string": "text",
@@ -223,3 +225,76 @@ def describe_options(options: OptionSet) -> list[dict[str, Any]]:
 
 def unknown_keys(given: Mapping[str, Any], allowed: Sequence[str]) -> list[str]:
     return [key for key in given if key not in allowed]
+
+
+# -- options declared as a frozen dataclass --------------------------------------------------
+#
+# A connector writes its options once, as fields (Singer's `th.Property`, dlt's `@configspec`):
+#
+#     @dataclass(frozen=True, kw_only=True)
+#     class LocalOptions:
+#         path: str = option(required=True, help="…")
+#         fsync: bool = option("boolean", default=False, help="…")
+#
+# `declared(LocalOptions)` is the `OptionSet` that validation, the JSON Schema and `connectors
+# show` read; `typed(LocalOptions, values)` is what the connector receives.
+
+_OPTION_KEY = "transhumance.option"
+
+
+def option(kind: str = "string", *, help: str = "", default: Any = None,
+           required: bool = False, secret: bool = False, choices: Sequence[str] = (),
+           item_kind: str | None = None, multiline: bool = False,
+           name: str | None = None) -> Any:
+    """One field of an options dataclass: its declaration (see `Option`) and its default.
+
+    A list absent from the plan is an empty tuple and a mapping an empty dict, so connectors
+    need no `or []`; a secret is left out of the dataclass's `repr`. `name` is the plan's
+    spelling when it is not a Python name."""
+    declaration = Option(name or "", kind, help, default, required, secret, tuple(choices),
+                         item_kind, multiline)
+    metadata = {_OPTION_KEY: declaration}
+    if required:
+        return field(metadata=metadata, repr=not secret)
+    if default is None and kind == "list":
+        return field(default=(), metadata=metadata, repr=not secret)
+    if kind == "mapping":  # each instance its own dict, the declared one never shared
+        initial = dict(default or {})
+        return field(default_factory=initial.copy, metadata=metadata, repr=not secret)
+    if kind == "list":
+        return field(default=tuple(default), metadata=metadata, repr=not secret)
+    return field(default=default, metadata=metadata, repr=not secret)
+
+
+def _declarations(cls: type) -> list[tuple[str, Option]]:
+    """(field name, option) for each option field, named as the plan spells it."""
+    from dataclasses import fields, replace
+
+    found = []
+    for one in fields(cls):
+        declaration = one.metadata.get(_OPTION_KEY)
+        if declaration is not None:
+            found.append((one.name, replace(declaration, name=declaration.name or one.name)))
+    return found
+
+
+def declared(cls: type) -> OptionSet:
+    """The options an options dataclass declares, in field order."""
+    return OptionSet(tuple(declaration for _name, declaration in _declarations(cls)))
+
+
+def typed(cls: type[T], values: Mapping[str, Any]) -> T:
+    """The options dataclass filled from validated values (plan options, resolved secrets);
+    absent ones keep their declared default, keys of other declarations are ignored (a step's
+    `with:` holds the core's, the source's and the target's options together)."""
+    given: dict[str, Any] = {}
+    for field_name, declaration in _declarations(cls):
+        value = values.get(declaration.name)
+        if value is None:
+            continue
+        if declaration.kind == "list":
+            value = tuple(value)
+        elif declaration.kind == "mapping":
+            value = dict(value)
+        given[field_name] = value
+    return cls(**given)

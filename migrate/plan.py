@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 
 from migrate import confine, registry, yamlpos
 from migrate.connector import Connector
+from migrate.diff import CoreStepOptions
 from migrate.errors import Location, PlanError
 from migrate.i18n import _, os_reason
-from migrate.options import Option, OptionSet, OptionValueError, check_value
+from migrate.options import Option, OptionSet, OptionValueError, check_value, declared
 from migrate.references import (
     Redactor,
     ReferenceError_,
@@ -36,25 +37,9 @@ STEP_KEYS = ("id", *ACTIONS, "with")
 ENDPOINT_KEYS = ("from", "to")
 STEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
-#: Options every step accepts, whatever its connectors.
-CORE_STEP_OPTIONS = OptionSet(
-    (
-        Option(
-            "overwrite",
-            choices=("conflict", "never", "newer", "always"),
-            default="conflict",
-            help="What to do when the target's copy was changed after the last migration: "
-            "report a conflict (default), never overwrite it, overwrite it when the source "
-            "is newer, or always overwrite it.",
-        ),
-        Option("include", "list", item_kind="string", help="Only items whose path matches "
-               "one of these glob patterns (e.g. 'Rapports/**')."),
-        Option("exclude", "list", item_kind="string", help="Leave out items whose path "
-               "matches one of these glob patterns (e.g. '**/*.tmp')."),
-        Option("max_per_run", "integer", help="Write at most this many items per run; the rest "
-               "wait for the next run (useful to spread a large import of posts over days)."),
-    )
-)
+#: Options every step accepts, whatever its connectors (declared with the diff, which reads
+#: them).
+CORE_STEP_OPTIONS = declared(CoreStepOptions)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import queue
-import random
 import threading
 import time
 import traceback
@@ -20,8 +19,6 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from migrate.batching import retry_items, submit_in_batches
 from migrate.connector import Source, Target
@@ -31,20 +28,11 @@ from migrate.i18n import _, message_of
 from migrate.journal import Journal
 from migrate.model import Change, TargetEntry
 from migrate.progress import Progress, QuietProgress
+from migrate.retry import RetryPolicy
 from migrate.settling import Settler
 
 FLUSH_EVERY_ITEMS = 256
 FLUSH_EVERY_SECONDS = 0.1
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 5
-    initial_wait: float = 1.0
-    max_wait: float = 60.0
-    #: A Retry-After longer than this is not waited for in-process; the item fails as transient
-    #: and a later run picks it up.
-    max_retry_after: float = 300.0
 
 
 @dataclass
@@ -181,14 +169,8 @@ class Runner:
         except TransientError as error:
             if self.retry.attempts <= 1:
                 raise
-            time.sleep(self._delay(error, 1))
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.retry.attempts - 1),
-            wait=partial(self._wait, first_attempt=2),
-            reraise=True,
-        )
-        return retrying(call, change, source, key)
+            time.sleep(self.retry.delay(error, 1))
+        return self.retry.retrying(attempts_made=1)(call, change, source, key)
 
     def _submitter(self, pool: ThreadPoolExecutor, keyed: list[tuple[Change, str]],
                    source: Source, target: Target) -> Callable[[Change, str], Future[TargetEntry]]:
@@ -198,15 +180,10 @@ class Runner:
             return lambda change, key: pool.submit(self._write, change, key, source, target)
 
         def write_batch(changes: list[Change], keys: list[str]) -> list[TargetEntry | Exception]:
-            return retry_items(lambda c, k: self._retrying()(self._gated_batch, target, c, source,
-                                                             k), changes, keys,
-                               self.retry.attempts, self._delay)
+            return retry_items(lambda c, k: self.retry.retrying()(self._gated_batch, target, c,
+                                                                  source, k), changes, keys,
+                               self.retry.attempts, self.retry.delay)
         return submit_in_batches(pool, keyed, size, write_batch)
-
-    def _retrying(self) -> Retrying:
-        return Retrying(retry=retry_if_exception_type(TransientError),
-                        stop=stop_after_attempt(self.retry.attempts), wait=self._wait,
-                        reraise=True)
 
     def _gated_batch(self, target: Target, changes: list[Change], source: Source,
                      keys: list[str]) -> list[TargetEntry | Exception]:
@@ -221,22 +198,6 @@ class Runner:
         assert self.gate is not None
         with self.gate:
             return target.write(change, source, key)
-
-    def _wait(self, state: RetryCallState, first_attempt: int = 1) -> float:
-        """Tenacity's view of `_delay`; `first_attempt` counts attempts made before it began."""
-        error = state.outcome.exception() if state.outcome else None
-        return self._delay(error, state.attempt_number + first_attempt - 1)
-
-    def _delay(self, error: BaseException | None, attempt: int) -> float:
-        """How long to wait after failed attempt number `attempt`: what the server asked for,
-        else exponential backoff with jitter."""
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            if retry_after > self.retry.max_retry_after:
-                raise error  # type: ignore[misc]  # too long to wait here: let a later run do it
-            return float(retry_after)
-        backoff = min(self.retry.max_wait, self.retry.initial_wait * 2 ** (attempt - 1))
-        return backoff + random.uniform(0, self.retry.initial_wait)
 
     def _collect(self, future: Future[TargetEntry], change: Change,
                  done_buffer: list[tuple[Change, TargetEntry]], outcome: StepOutcome) -> bool:
@@ -283,10 +244,7 @@ class Runner:
 
     def _settle_with_retries(self, entries: Sequence[TargetEntry]) -> list[TargetEntry]:
         assert self._target is not None
-        retrying = Retrying(retry=retry_if_exception_type(TransientError),
-                            stop=stop_after_attempt(self.retry.attempts), wait=self._wait,
-                            reraise=True)
-        return retrying(self._target.settle, entries)
+        return self.retry.retrying()(self._target.settle, entries)
 
     def _settle_failed(self, group: list[tuple[Change, TargetEntry]], error: Exception) -> None:
         """Written but not read back: reported as failed, left INTENT (in doubt) in the journal,

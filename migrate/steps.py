@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migrate import printable, registry
+from migrate import printable, registry, retry
 from migrate.connector import Listing, Source, StepContext, Target
 from migrate.diff import Baseline, diff
 from migrate.i18n import _
@@ -26,7 +26,10 @@ class OpenStep:
     def list(self) -> tuple[list[SourceItem], Listing, list[TargetEntry]]:
         listing = self.source.list_items()
         items = _storable(list(listing.items))
-        return items, listing, list(self.target.list_entries())
+        # The target's listing is retried whole by the one policy, as its writes are. Sources
+        # retry each page by it themselves: a Drive is hundreds of pages, not worth reading
+        # again for one busy answer.
+        return items, listing, retry.DEFAULT.call(lambda: list(self.target.list_entries()))
 
     def diff(self, items: list[SourceItem], entries: list[TargetEntry],
              baselines: Mapping[str, Baseline], keep_unchanged: bool = True) -> ChangeSet:

@@ -343,8 +343,10 @@ def test_a_locked_database_is_transient_not_a_refusal(mailman_server: MailmanSer
     lock = sqlite3.connect(mailman_server.database_path, timeout=30, isolation_level=None)
     try:
         lock.execute("BEGIN IMMEDIATE")  # what another long write holds: reads go on
-        with pytest.raises(TransientError, match="database is busy"):
+        with pytest.raises(TransientError, match="database is busy") as raised:
             suite.write(target, member("seconde@exemple.fr", evidence=False))
+        # Retried once Mailman's own wait for the lock (5 s) has passed, not at once.
+        assert raised.value.retry_after == 5.0
     finally:
         lock.execute("ROLLBACK")
         lock.close()

@@ -188,3 +188,56 @@ def test_a_post_without_its_address_is_skipped_in_the_plan(tmp_path, target,
     assert actions[0][0] is Action.CREATE
     assert actions[1] == (Action.SKIP, "this post has no original address to mark it with")
     assert _account(mastodon_server) == []
+
+
+def test_building_the_target_sends_no_request(tmp_path: Path) -> None:
+    """The connection is opened by `open_target` (the documented hook); the target itself is
+    built from what it read, so nothing listening at the address is fine here."""
+    from connectors.mastodon import MastodonTarget
+    from connectors.mastodon_client import MastodonClient
+    from connectors.mastodon_dialects import Dialect
+    from connectors.mastodon_options import MastodonStepOptions
+    from connectors.mastodon_text import Limits
+
+    client = MastodonClient("http://127.0.0.1:9", "a-token-long-enough-to-hide", 1.0)
+    target = MastodonTarget(client, MastodonStepOptions(), Dialect("mastodon", "4.3.0",
+                                                                   Limits()), "1")
+    assert target.capabilities.max_jobs == 1 and target.plan_notes([]) == []
+    target.close()
+
+
+def test_every_status_of_a_thread_carries_the_step_options(
+        mastodon_server, tmp_path: Path) -> None:
+    connector = MastodonConnector({"url": mastodon_server.url,
+                                   "token": mastodon_server.access_token}, tmp_path)
+    options = {"visibility": "unlisted", "spoiler_text": "Archives"}
+    target = connector.open_target("", _context(tmp_path, options))
+    source, items = _posts(tmp_path, [tweet(1, LONG, WHEN)])
+    _write(target, source, items["twitter:1"], "k1")
+    statuses = _account(mastodon_server)
+    assert len(statuses) > 1
+    assert {s["visibility"] for s in statuses} == {"unlisted"}
+    assert {s["spoiler_text"] for s in statuses} == {"Archives"}
+    target.close()
+
+
+def test_a_spent_rate_limit_defers_the_post_to_a_later_run(tmp_path, mastodon_server) -> None:
+    """Past `max_wait`, a post is not an error nor a plain skip: a declared deferral, saying
+    until when the account may post again."""
+    import time
+
+    from migrate.errors import Deferred
+
+    connector = MastodonConnector({"url": mastodon_server.url, "max_wait": 1,
+                                   "token": mastodon_server.access_token}, tmp_path)
+    target = connector.open_target("", _context(tmp_path))
+    source, items = _posts(tmp_path, [tweet(1, "Doucement", WHEN), tweet(2, "Après", WHEN)])
+    mastodon_server.rate_limit_exceeded(retry_after=300, path="/api/v1/statuses")
+    with pytest.raises(TransientError):
+        _write(target, source, items["twitter:1"], "k1")
+    with pytest.raises(Deferred) as raised:
+        _write(target, source, items["twitter:2"], "k2")
+    assert raised.value.until is not None and raised.value.until > time.time() + 60
+    assert "left for a later run" in str(raised.value)
+    assert _account(mastodon_server) == []
+    target.close()

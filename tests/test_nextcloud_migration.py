@@ -168,3 +168,16 @@ def test_killed_during_a_chunked_upload_the_file_arrives_whole_once(
     assert list(files) == ["archives.zip"]
     assert hashlib.sha256(files["archives.zip"][0]).digest() == hashlib.sha256(content).digest()
     assert not any(uploads.iterdir())
+
+
+def test_busy_server_while_listing_is_waited_for(nextcloud_server: NextcloudServer,
+                                                 tmp_path: Path) -> None:
+    """The target's listing is retried by the one policy, as writes are (it used to stop the
+    plan at the first 503)."""
+    make_tree(tmp_path / "source", 3)
+    plan = write_plan(tmp_path, nextcloud_server)
+    nextcloud_server.inject(503, FILES, method="PROPFIND", times=1, retry_after=1)
+    planned = run("plan", plan, "--json", server=nextcloud_server)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert not nextcloud_server.state.faults.list()  # it fired
+    assert json.loads(planned.stdout)["summary"]["create"] == 3

@@ -7,8 +7,6 @@ quota figures, 423/429/5xx and dropped connections are worth retrying (Retry-Aft
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +20,7 @@ from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _
 from migrate.network import connection_problem
 from migrate.report_format import size
+from migrate.retry import parse_retry_after
 
 SABRE = "{http://sabredav.org/ns}"
 INVALID_PATH = "OCA\\DAV\\Connector\\Sabre\\Exception\\InvalidPath"
@@ -41,16 +40,7 @@ class LockedError(TransientError):
 
 def retry_after(response: requests.Response) -> float | None:
     """Seconds from a `Retry-After` header (a number or an HTTP date), or None."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
+    return parse_retry_after(response.headers.get("Retry-After"))
 
 
 def sabre_error(response: requests.Response) -> tuple[str | None, str | None]:

@@ -20,10 +20,11 @@ import hashlib
 import json
 import secrets
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from connectors.google_drive.options import GoogleDriveOptions
 from migrate.errors import FatalError, MigrateError
 from migrate.i18n import _, os_reason
 
@@ -55,20 +56,20 @@ def _key_info(value: str, base_dir: Path) -> dict[str, Any]:
     return info
 
 
-def build_credentials(config: Mapping[str, Any], base_dir: Path, login_file: Path | None,
+def build_credentials(config: GoogleDriveOptions, base_dir: Path, login_file: Path | None,
                       connection: str | None) -> Any:
     """google-auth credentials for the connection, from the first source that is given."""
     from google.auth.credentials import AnonymousCredentials
     from google.oauth2 import service_account
 
-    token_uri = config.get("token_uri")
-    if config.get("credentials"):
-        info = _key_info(str(config["credentials"]), base_dir)
+    token_uri = config.token_uri
+    if config.credentials:
+        info = _key_info(config.credentials, base_dir)
         if token_uri:
             info["token_uri"] = token_uri
         try:
             if info.get("type") == "service_account":
-                subject = config.get("subject") or None
+                subject = config.subject or None
                 return service_account.Credentials.from_service_account_info(
                     info, scopes=SCOPES, subject=subject)
             if info.get("type") == "authorized_user":
@@ -83,7 +84,7 @@ def build_credentials(config: Mapping[str, Any], base_dir: Path, login_file: Pat
         if token_uri:
             info["token_uri"] = token_uri
         return _user_credentials(info)
-    if config.get("api_endpoint"):
+    if config.api_endpoint:
         return AnonymousCredentials()  # a local emulator: nothing to log in to
     raise FatalError(_("no Google credentials for connection '{c}': run 'migrate login PLAN {c}' "
                        "(a volunteer's account) or give 'credentials' (a service-account key)")
@@ -146,20 +147,20 @@ def has_drive_scope(granted: str) -> bool:
                (*SCOPES, "https://www.googleapis.com/auth/drive"))
 
 
-def login(config: Mapping[str, Any], store: Path, ask: Callable[[str], str],
+def login(config: GoogleDriveOptions, store: Path, ask: Callable[[str], str],
           say: Callable[[str], None]) -> None:
     """The installed-app flow: consent URL, code, refresh token stored at `store` (0600)."""
     import requests
 
-    client_id, client_secret = config.get("client_id"), config.get("client_secret")
+    client_id, client_secret = config.client_id, config.client_secret
     if not client_id or not client_secret:
         raise MigrateError(_("'migrate login' needs 'client_id' and 'client_secret' on the "
                              "connection (an OAuth client of type 'Desktop app')"))
-    token_uri = str(config.get("token_uri") or GOOGLE_TOKEN_URI)
+    token_uri = config.token_uri or GOOGLE_TOKEN_URI
     state, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(64)
     say(_("Open this address in a browser, sign in with the Google account to migrate and "
           "accept:"))
-    say(consent_url(str(client_id), str(config.get("auth_uri") or GOOGLE_AUTH_URI), state,
+    say(consent_url(client_id, config.auth_uri or GOOGLE_AUTH_URI, state,
                     verifier))
     code = code_from(ask(_("Then paste the code (or the whole address the browser shows)")),
                      state)

@@ -17,12 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
-
 from connectors.google_drive.auth import testing_expiry_hint
+from migrate import retry
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _, os_reason
+from migrate.retry import parse_retry_after
 
 T = TypeVar("T")
 
@@ -98,12 +97,8 @@ def _seconds(duration: str) -> float | None:
 
 
 def _retry_after(error: Exception) -> float | None:
-    response = getattr(error, "resp", None)
-    value = response.get("retry-after") if response is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    response = getattr(error, "resp", None)  # httplib2's: header names in lower case
+    return parse_retry_after(response.get("retry-after") if response is not None else None)
 
 
 def login_hint(connection: str | None) -> str:
@@ -200,26 +195,12 @@ def abuse_reason(item: Any, acknowledge: bool) -> str:
     return _("Google flagged this file as malware or spam; only its owner may download it")
 
 
-def with_retries(call: Callable[[], T], what: str, connection: str | None,
-                 attempts: int = 5) -> T:
-    """Run one listing request, retrying transient answers (honouring Retry-After).
-
-    Listing happens before the runner starts, so its retries are ours, done the same way."""
+def with_retries(call: Callable[[], T], what: str, connection: str | None) -> T:
+    """Run one listing request, translated, retried by the one policy (migrate/retry.py)."""
     def attempt() -> T:
         try:
             return call()
         except Exception as error:  # translated: anything unknown is re-raised by translate
             raise translate(error, what, connection) from error
 
-    def wait(state) -> float:  # type: ignore[no-untyped-def]
-        error = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            if retry_after > 300:
-                raise error  # type: ignore[misc]
-            return float(retry_after)
-        return wait_exponential_jitter(initial=1, max=30)(state)
-
-    retrying = Retrying(retry=retry_if_exception_type(TransientError),
-                        stop=stop_after_attempt(attempts), wait=wait, reraise=True)
-    return retrying(attempt)
+    return retry.DEFAULT.call(attempt)

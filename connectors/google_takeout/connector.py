@@ -9,6 +9,7 @@ Windows unpacks them). Pointing at any part finds the others of its export.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.google_takeout.assembly import Options
@@ -27,33 +28,42 @@ from connectors.google_takeout.source import GoogleTakeoutSource
 from migrate.connector import Connector, StepContext
 from migrate.errors import FatalError
 from migrate.i18n import _
-from migrate.options import Option, OptionSet
+from migrate.options import option
+
+
+@dataclass(frozen=True, kw_only=True)
+class GoogleTakeoutOptions:
+    path: str = option(
+        required=True,
+        help="One Takeout archive (the other parts of its export are found beside it), "
+             "a folder holding one export's archives, or an extracted Takeout folder.")
+    drive_folder: str | None = option(
+        help="The Drive folder inside Takeout/, when the export's language names it in "
+             "a way the connector does not know (e.g. 'Drive' or 'Drive/Mon Drive').")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GoogleTakeoutStepOptions:
+    trash: bool = option(
+        "boolean", default=False,
+        help="Also copy the Drive trash of a Google Workspace export (into 'Trash/'). "
+             "Off by default: deleted files stay deleted.")
 
 
 class GoogleTakeoutConnector(Connector):
     name = "google_takeout"
     summary = "Google Takeout archives of a Drive (zip or tgz, several parts), read in place."
+    Options = GoogleTakeoutOptions
+    config: GoogleTakeoutOptions
+    SourceStepOptions = GoogleTakeoutStepOptions
     label = "Google Takeout"
-    options = OptionSet((
-        Option("path", required=True,
-               help="One Takeout archive (the other parts of its export are found beside it), "
-                    "a folder holding one export's archives, or an extracted Takeout folder."),
-        Option("drive_folder",
-               help="The Drive folder inside Takeout/, when the export's language names it in "
-                    "a way the connector does not know (e.g. 'Drive' or 'Drive/Mon Drive')."),
-    ))
-    source_step_options = OptionSet((
-        Option("trash", kind="boolean", default=False,
-               help="Also copy the Drive trash of a Google Workspace export (into 'Trash/'). "
-                    "Off by default: deleted files stay deleted."),
-    ))
     source_actions = ("copy",)
 
     def open_source(self, location: str, step: StepContext) -> GoogleTakeoutSource:
-        path = (self.base_dir / str(self.config["path"])).expanduser()
-        drive_folder = self.config.get("drive_folder")
-        options = Options(location.strip("/"), bool(step.options.get("trash", False)),
-                          str(drive_folder) if drive_folder else None)
+        path = (self.base_dir / self.config.path).expanduser()
+        step_options: GoogleTakeoutStepOptions = self.source_options(step)
+        options = Options(location.strip("/"), step_options.trash,
+                          self.config.drive_folder or None)
         return GoogleTakeoutSource(parts_for(path), options)
 
 

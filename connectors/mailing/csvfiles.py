@@ -8,19 +8,28 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from migrate.errors import FatalError
 from migrate.i18n import _
-from migrate.options import Option
+from migrate.options import option
 
 DELIMITERS = {",": ",", ";": ";", "tab": "\t"}
-ENCODING_OPTION = Option(
-    "encoding", choices=("auto", "utf-8", "utf-8-sig", "cp1252"), default="auto",
-    help="The file's character encoding. 'auto' reads UTF-8 (with or without a BOM) and falls "
-         "back to cp1252, what Excel uses when it saves a CSV on a French Windows.")
-DELIMITER_OPTION = Option(
-    "delimiter", choices=("auto", ",", ";", "tab"), default="auto",
-    help="What separates the columns. 'auto' detects ',', ';' (Excel in French) or tab.")
+
+
+def encoding_option() -> Any:
+    """The `encoding` field of a connector reading member CSV files."""
+    return option(
+        choices=("auto", "utf-8", "utf-8-sig", "cp1252"), default="auto",
+        help="The file's character encoding. 'auto' reads UTF-8 (with or without a BOM) and "
+             "falls back to cp1252, what Excel uses when it saves a CSV on a French Windows.")
+
+
+def delimiter_option() -> Any:
+    """The `delimiter` field of a connector reading member CSV files."""
+    return option(
+        choices=("auto", ",", ";", "tab"), default="auto",
+        help="What separates the columns. 'auto' detects ',', ';' (Excel in French) or tab.")
 
 
 def decode(data: bytes, encoding: str = "auto") -> str:

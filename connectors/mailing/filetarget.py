@@ -17,6 +17,7 @@ import re
 import threading
 from abc import abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,14 +28,20 @@ from migrate.consent import MEMBER_CHECKSUM, SUPPRESSED_CHECKSUM, address_hash
 from migrate.errors import FatalError
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
-from migrate.options import Option
+from migrate.options import option
 
 CONFIRMED, UNCONFIRMED, BLOCKED = "confirmed", "unconfirmed", "blocked"
 HASHED = "sha256:"
-FOLDER_OPTION = Option("path", required=True,
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+@dataclass(frozen=True, kw_only=True)
+class FolderOptions:
+    """The options of a target writing member files for an importer."""
+
+    path: str = option(required=True,
                        help="The folder the files are written to, relative to the plan. "
                             "The files are named after the list in the step's 'to:'.")
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
 def member_state(meta: dict[str, Any]) -> str:
@@ -169,7 +176,7 @@ def _entry(name: str, state: str, version: str | None) -> TargetEntry:
 def open_file_target(cls: type[FileMemberTarget], connector: Connector, location: str,
                      step: StepContext, **extra: Any) -> Any:
     """Open one of the file targets: the folder from `path`, staging in the state folder."""
-    folder = Path(str(connector.config["path"])).expanduser()
+    folder = Path(connector.config.path).expanduser()
     folder = folder if folder.is_absolute() else connector.base_dir / folder
     stem = list_file_stem(location)
     state_dir = step.state_dir or folder / ".transhumance"

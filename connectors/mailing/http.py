@@ -1,5 +1,5 @@
 """A small JSON-over-HTTP helper shared by the mailing connectors: one keep-alive pool, errors
-translated at the edge, listing calls retried here (the runner retries writes only)."""
+translated at the edge; listing calls retried by the one policy (migrate/retry.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
 
+from migrate import retry
 from migrate.errors import FatalError, TransientError
 from migrate.i18n import _
+from migrate.retry import parse_retry_after
 
 T = TypeVar("T")
 TRANSIENT_STATUSES = frozenset({408, 423, 425, 429, 500, 502, 503, 504})
@@ -27,9 +27,9 @@ def session(pool: int) -> requests.Session:
     return http
 
 
-def retry_after(response: requests.Response, default: float | None = None) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.replace(".", "", 1).isdigit() else default
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds from a `Retry-After` header (a number or an HTTP date), or None."""
+    return parse_retry_after(response.headers.get("Retry-After"))
 
 
 def transient_or_none(response: requests.Response, service: str) -> TransientError | None:
@@ -52,18 +52,9 @@ def request(http: requests.Session, method: str, url: str, service: str,
             service=service, kind=type(error).__name__)) from None
 
 
-def with_retries(call: Callable[[], T], attempts: int = 6, max_wait: float = 30.0) -> T:
-    """Run a read (a listing page) with retries on TransientError, honouring Retry-After."""
-    backoff = wait_exponential_jitter(multiplier=0.5, max=max_wait)
-
-    def wait(state: Any) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        after = getattr(error, "retry_after", None)
-        return min(float(after), max_wait) if after is not None else backoff(state)
-
-    retrying = Retrying(retry=retry_if_exception_type(TransientError),
-                        stop=stop_after_attempt(attempts), wait=wait, reraise=True)
-    return retrying(call)
+def with_retries(call: Callable[[], T]) -> T:
+    """Run a read (a listing page) with retries on TransientError, by the one policy."""
+    return retry.DEFAULT.call(call)
 
 
 def refused(service: str, what_to_do: str) -> FatalError:

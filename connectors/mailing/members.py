@@ -37,7 +37,7 @@ from migrate.consent import (
 )
 from migrate.i18n import _, english, message_of, ngettext
 from migrate.model import ItemKind, SourceItem
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 #: Which status wins when one person appears twice (case variants): the most protective.
 PRECEDENCE = ("blocklisted", "banned", "cleaned", "unsubscribed", "subscribed", "pending",
@@ -64,31 +64,23 @@ GROUP_NOTES = {
     UNDOCUMENTED: "{n} subscribed without opt-in time and IP: {what}",
 }
 
-MEMBER_STEP_OPTIONS = OptionSet((
-    Option("pending", choices=("unconfirmed", "drop"), default="unconfirmed",
-           help="Members who never confirmed their subscription (pending): import them as "
-                "unconfirmed, so the target asks them to confirm (double opt-in), or drop "
-                "them. They are never pre-confirmed."),
-    Option("undocumented", choices=("unconfirmed", "drop"), default="unconfirmed",
-           help="Subscribed members whose opt-in is not documented (no time and real IP "
-                "address of sign-up or confirmation: 127.0.0.1 or a private address is an "
-                "import), or who did not grant the e-mail permission (GDPR): import them as "
-                "unconfirmed, so the target asks them to confirm, or drop them, to ask them "
-                "yourself (a re-permission campaign)."),
-))
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MemberPolicy:
-    """What a step's options say about members without full consent (MEMBER_STEP_OPTIONS)."""
+    """What a step's options say about members without full consent: the step options
+    (`SourceStepOptions`) of every member source."""
 
-    pending: str = "unconfirmed"
-    undocumented: str = "unconfirmed"
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> MemberPolicy:
-        return cls(str(options.get("pending", "unconfirmed")),
-                   str(options.get("undocumented", "unconfirmed")))
+    pending: str = option(
+        choices=("unconfirmed", "drop"), default="unconfirmed",
+        help="Members who never confirmed their subscription (pending): import them as "
+             "unconfirmed, so the target asks them to confirm (double opt-in), or drop "
+             "them. They are never pre-confirmed.")
+    undocumented: str = option(
+        choices=("unconfirmed", "drop"), default="unconfirmed",
+        help="Subscribed members whose opt-in is not documented (no time and real IP "
+             "address of sign-up or confirmation: 127.0.0.1 or a private address is an "
+             "import), or who did not grant the e-mail permission (GDPR): import them as "
+             "unconfirmed, so the target asks them to confirm, or drop them, to ask them "
+             "yourself (a re-permission campaign).")
 
 
 def is_suppressed(meta: Mapping[str, Any]) -> bool:

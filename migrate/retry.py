@@ -1,0 +1,91 @@
+"""The one retry policy: every call to a service that may answer "not now" — a write, a group
+of writes, a settle, a listing page — is retried by these rules, and Retry-After is read by
+the one parser here.
+
+The rules: retry `TransientError` only; wait what the server asked (`retry_after`, from its
+Retry-After or its own words) when it asked, else exponential backoff with jitter; a wait
+longer than `max_retry_after` is not waited for in-process — the error goes up, and a later
+run picks the item up. Tenacity does the looping (design card: dlt does the same).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from migrate.errors import TransientError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many attempts, and how long between them."""
+
+    attempts: int = 5
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+    #: A Retry-After longer than this is not waited for in-process; the item fails as transient
+    #: and a later run picks it up.
+    max_retry_after: float = 300.0
+
+    def delay(self, error: BaseException | None, attempt: int) -> float:
+        """How long to wait after failed attempt number `attempt`: what the server asked for,
+        else exponential backoff with jitter. Raises `error` when the server asked for longer
+        than `max_retry_after`."""
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            if retry_after > self.max_retry_after:
+                raise error  # type: ignore[misc]  # too long to wait here: let a later run do it
+            return float(retry_after)
+        backoff = min(self.max_wait, self.initial_wait * 2 ** (attempt - 1))
+        return backoff + random.uniform(0, self.initial_wait)
+
+    def retrying(self, attempts_made: int = 0) -> Retrying:
+        """Tenacity's loop for these rules; `attempts_made` are attempts already made (and
+        failed) before it begins, counted in the limit and in the backoff."""
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            return self.delay(error, state.attempt_number + attempts_made)
+
+        return Retrying(retry=retry_if_exception_type(TransientError),
+                        stop=stop_after_attempt(max(1, self.attempts - attempts_made)),
+                        wait=wait, reraise=True)
+
+    def call(self, function: Callable[[], T]) -> T:
+        """`function()`, retried by these rules: for a read the runner does not make itself
+        (a listing page: retried alone, the pages before it are kept)."""
+        return self.retrying()(function)
+
+
+#: The policy of calls made outside a run's own (listings, before the runner starts).
+DEFAULT = RetryPolicy()
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` value: a number of seconds or an HTTP date
+    (RFC 9110 §10.2.3); None when absent or unreadable. A date in the past is 0."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
