@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from migrate import printable, registry
 from migrate.connector import Listing, Source, StepContext, Target
 from migrate.diff import Baseline, diff
+from migrate.features import Features
 from migrate.i18n import _
 from migrate.model import ChangeSet, SourceItem, TargetEntry
 from migrate.plan import Plan, StepSpec
@@ -22,6 +23,11 @@ class OpenStep:
     spec: StepSpec
     source: Source
     target: Target
+    #: What the target can do and which optional hooks it has, found once as it opens.
+    features: Features = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.features = Features.fill(self.target)
 
     def list(self) -> tuple[list[SourceItem], Listing, list[TargetEntry]]:
         listing = self.source.list_items()
@@ -32,7 +38,8 @@ class OpenStep:
              baselines: Mapping[str, Baseline], keep_unchanged: bool = True) -> ChangeSet:
         self.target.prepare_names(items)
         return diff(self.spec.id, items, entries, self.target.name_for, baselines,
-                    self.spec.options, self.target.name_key, keep_unchanged)
+                    self.spec.options, self.target.name_key, keep_unchanged,
+                    self.features.comparison)
 
     def close(self) -> None:
         self.source.close()

@@ -1,0 +1,112 @@
+"""A target's features are found once as it opens (rclone's `Features.Fill`), and the core acts
+on the abilities it declares: the diff compares a file already on the target by what that target
+keeps (a checksum, else size and modification time), never by a time the target does not keep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from connectors.google_drive.connector import GoogleDriveConnector
+from connectors.listmonk import BATCH, ListmonkTarget
+from connectors.local import LocalConnector
+from connectors.webdav import WebdavConnector
+from migrate.connector import StepContext
+from migrate.features import UNKNOWN, Comparison, Features, login_of
+from migrate.model import Fingerprint
+from migrate.sandbox.nextcloud import NextcloudServer
+from tests.test_nextcloud_migration import run
+from tests.test_nextcloud_real_behaviours import webdav_plan
+
+
+def _context(tmp_path: Path) -> StepContext:
+    return StepContext("files", "copy", {}, "plan", tmp_path)
+
+
+def test_hooks_are_found_once_from_what_each_target_implements(
+        nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
+    local = LocalConnector({"path": "out"}, tmp_path).open_target("", _context(tmp_path))
+    described = nextcloud_server.describe()
+    webdav = WebdavConnector({**described, "url": nextcloud_server.dav_url() + "/"},
+                             tmp_path).open_target("Plain", _context(tmp_path))
+    try:
+        plain, dav = Features.fill(local), Features.fill(webdav)
+        assert plain.settle is None and plain.write_order is None and plain.notes is None
+        assert plain.abilities.local_files and plain.comparison == Comparison(
+            frozenset({"sha256"}), True)
+        assert dav.settle == webdav.settle and dav.notes == webdav.notes  # reads back versions
+        assert dav.comparison == Comparison(frozenset(), False)  # keeps neither
+    finally:
+        local.close()
+        webdav.close()
+
+
+def test_writing_in_groups_needs_the_hook_and_the_group_size() -> None:
+    target = ListmonkTarget.__new__(ListmonkTarget)  # nothing opened: its class is enough
+    features = Features.fill(target)
+    assert features.write_batch is not None and features.batch_size == BATCH
+    target.capabilities = dataclasses.replace(target.capabilities, batch_size=None)
+    assert Features.fill(target).write_batch is None and Features.fill(target).batch_size is None
+
+
+def test_a_test_double_has_the_hooks_it_defines() -> None:
+    class Double:
+        def write(self, *args: object) -> None: ...
+
+        def notes(self) -> list[str]:
+            return ["said once"]
+
+    features = Features.fill(Double())
+    assert features.settle is None and features.notes is not None
+    assert features.notes() == ["said once"]
+
+
+def test_only_connectors_with_a_sign_in_have_a_login(tmp_path: Path) -> None:
+    assert login_of(LocalConnector({"path": "."}, tmp_path)) is None
+    drive = GoogleDriveConnector.__new__(GoogleDriveConnector)
+    assert login_of(drive) is not None
+
+
+@pytest.mark.parametrize(("comparison", "same"), [
+    (UNKNOWN, True),  # nothing declared (a diff with no target): whatever both sides give
+    (Comparison(frozenset(), True), True),  # the target keeps times: size and time decide
+    (Comparison(frozenset(), False), False),  # it does not: a time there proves nothing
+    (Comparison(frozenset({"sha256"}), False), False),
+])
+def test_the_comparison_follows_what_the_target_keeps(comparison: Comparison,
+                                                      same: bool) -> None:
+    source = Fingerprint(size=5, mtime=1000.0)
+    target = Fingerprint(size=5, mtime=1000.4, etag="x")
+    assert comparison.same_content(source, target) is same
+
+
+def test_a_checksum_decides_only_in_an_algorithm_the_target_keeps() -> None:
+    source = Fingerprint(size=5, mtime=1.0, checksum="md5:ABC")
+    target = Fingerprint(size=5, mtime=999.0, checksum="md5:abc")
+    assert Comparison(frozenset({"md5"}), True).same_content(source, target)
+    assert not Comparison(frozenset({"sha256"}), True).same_content(source, target)
+
+
+def test_a_plain_webdav_file_of_the_same_size_is_not_taken_for_the_source_on_its_time(
+        nextcloud_server: NextcloudServer, tmp_path: Path) -> None:
+    """A plain WebDAV server keeps no modification time sent to it: the time it lists is its
+    own. When it happens to match the source's to the second, the file there is still another
+    one (here, another text of the same length): the plan says so instead of adopting it."""
+    there = nextcloud_server.state.files_root("alice") / "Documents"
+    there.mkdir(parents=True)
+    (there / "rapport.txt").write_bytes(b"version du serveur")
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "rapport.txt").write_bytes(b"version de l'asso!")  # same length, other text
+    listed = (there / "rapport.txt").stat().st_mtime
+    os.utime(source / "rapport.txt", (listed, listed))
+    plan = webdav_plan(tmp_path, nextcloud_server)
+    planned = run("plan", plan, "--json", server=nextcloud_server)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert '"action": "conflict"' in planned.stdout, planned.stdout
+    assert "a different version already exists on the target" in planned.stdout
+    assert (there / "rapport.txt").read_bytes() == b"version du serveur"
