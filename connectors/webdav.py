@@ -52,7 +52,7 @@ class WebdavConnector(Connector):
         # Names differing only in their Unicode form (NFC/NFD) are kept apart on every server:
         # some store them as sent, others (macOS, Nextcloud) make them one name.
         folding = NameFolding(unicode=True, case=bool(self.config.get("case_insensitive")))
-        settings = DavSettings(is_nextcloud=False, rules=NameRules.plain_webdav(),
+        settings = DavSettings(rules=NameRules.plain_webdav(),
                                temporary_names=None if given is None else bool(given),
                                profiles=ProfileStore(step.state_dir), folding=folding,
                                read_back=parse_read_back(step.options.get("read_back")))
