@@ -49,14 +49,19 @@ class OpenStep:
 def _storable(items: list[SourceItem]) -> list[SourceItem]:
     """The items, each one that is not valid Unicode replaced by its skipped, readable self.
     One check of the whole listing first: per item, it would cost more than the listing."""
-    if printable.is_storable([(item.key, item.path, item.meta) for item in items]):
+    if printable.is_storable([(item.key, item.path, item.meta, _data(item)) for item in items]):
         return items
     return [item if _is_storable(item) else _unstorable(item) for item in items]
 
 
 def _is_storable(item: SourceItem) -> bool:
     return (printable.is_text(item.key) and printable.is_text(item.path)
-            and (not item.meta or printable.is_storable(item.meta)))
+            and (not item.meta or printable.is_storable(item.meta))
+            and printable.is_storable(_data(item)))
+
+
+def _data(item: SourceItem) -> dict[str, Any] | None:
+    return None if item.data is None else item.data.to_json()
 
 
 def _unstorable(item: SourceItem) -> SourceItem:

@@ -99,11 +99,11 @@ class GroupFolderTarget(NextcloudTarget):
         """`item` with only the grants to recreate as shares on it: in a group folder, drive
         memberships are the folder's groups already."""
         placed = self.placement(item)
-        grants = item.meta.get("permissions")
-        if placed is None or not placed.is_group_folder or not grants:
+        data = item.data
+        if placed is None or not placed.is_group_folder or data is None or not data.permissions:
             return item
-        kept = [g for g in grants if not g.get("drive_member")]
-        return replace(item, meta={**item.meta, "permissions": kept})
+        kept = [g for g in data.permissions if not g.get("drive_member")]
+        return replace(item, data=replace(data, permissions=kept))
 
     def share(self, change: Change, path: str) -> None:
         super().share(replace(change, item=self.as_shared(change.item)), path)

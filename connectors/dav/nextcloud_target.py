@@ -48,7 +48,7 @@ class NextcloudTarget(DavTarget):
                  "step's 'with:' to compare content.")
 
     def share(self, change: Change, path: str) -> None:
-        permissions = change.item.meta.get("permissions")
+        permissions = change.item.data.permissions if change.item.data else None
         if self.settings.sharing != "map" or not permissions or self.settings.shares is None:
             return
         shares, _notes = plan_shares(permissions, self.settings.identities,

@@ -148,7 +148,7 @@ class DavTarget(Target):
                 yield resource.entry()
 
     def levels(self, item: SourceItem) -> list[Level]:
-        """A source whose names may hold `/` (Drive) gives them in `meta["segments"]`."""
+        """A source whose names may hold `/` (Drive) gives them in `FileMeta.segments`."""
         return levels_of(item, self._encode)
 
     def prepare_names(self, items: Sequence[SourceItem]) -> None:
@@ -172,7 +172,7 @@ class DavTarget(Target):
                     name=level.raw, new=name, why=join("; ", why))]
             parts.append(name)
             reasons += why
-        notes = share_notes(item.meta, self.settings.sharing, self.settings.identities,
+        notes = share_notes(item.data, self.settings.sharing, self.settings.identities,
                             self.known_recipients())
         reason = join("; ", dict.fromkeys(reasons)) or None
         original = "/".join(level.raw for level in levels)  # a '/' inside a name shows as '/'
