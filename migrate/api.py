@@ -26,6 +26,7 @@ from migrate.consent import (
 )
 from migrate.errors import Interrupted, MigrateError
 from migrate.events import ClientEvents
+from migrate.features import unshared_note
 from migrate.hosts import HostLimits, host_of
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
@@ -212,7 +213,8 @@ Listed = tuple[list[SourceItem], Listing, list[TargetEntry]]
 
 def _add_plan_notes(result: PlanResult, step: OpenStep, changes: list[Change]) -> None:
     plan_notes = step.features.plan_notes
-    notes = plan_notes(changes) if plan_notes is not None else []
+    notes = unshared_note(step.features, changes)
+    notes += plan_notes(changes) if plan_notes is not None else []
     if notes:
         result.notes[step.spec.id] = notes
 

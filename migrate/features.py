@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrate.connector import Capabilities, Connector, Source, Target
+from migrate.i18n import ngettext, number
 from migrate.model import Change, Fingerprint, TargetEntry
 
 Settle = Callable[[Sequence[TargetEntry]], list[TargetEntry]]
@@ -100,6 +101,25 @@ class Features:
         """How the diff compares files with this target's (see `Comparison`)."""
         return Comparison(frozenset(self.abilities.checksum_algorithms),
                           self.abilities.preserves_mtime)
+
+
+def unshared_note(features: Features, changes: Sequence[Change]) -> list[str]:
+    """The plan's sentence for a step whose target cannot share (`can_share` false) while
+    files it will write are shared at the source: that sharing is not recreated. Said once
+    for the step, so it is not lost in silence (each target may say more per item)."""
+    if features.abilities.can_share:
+        return []
+    shared = sum(1 for change in changes if change.action.writes and change.item.data
+                 is not None and any(grant.get("role") != "owner"
+                                     for grant in change.item.data.permissions))
+    if not shared:
+        return []
+    return [ngettext("{n} item is shared with other people at the source; this target "
+                     "cannot share, so it arrives shared with no one: share it again by hand "
+                     "if they still need it.",
+                     "{n} items are shared with other people at the source; this target "
+                     "cannot share, so they arrive shared with no one: share them again by "
+                     "hand if those people still need them.", shared).format(n=number(shared))]
 
 
 def login_of(connector: Connector) -> Login | None:

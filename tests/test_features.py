@@ -6,6 +6,7 @@ keeps (a checksum, else size and modification time), never by a time the target 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from migrate.connector import StepContext
 from migrate.features import UNKNOWN, Comparison, Features, login_of
 from migrate.model import Fingerprint
 from migrate.sandbox.nextcloud import NextcloudServer
+from migrate.sandbox.samples_takeout import write_workspace_sample
+from tests.helpers import migrate
 from tests.test_nextcloud_migration import run
 from tests.test_nextcloud_real_behaviours import webdav_plan
 
@@ -110,3 +113,22 @@ def test_a_plain_webdav_file_of_the_same_size_is_not_taken_for_the_source_on_its
     assert '"action": "conflict"' in planned.stdout, planned.stdout
     assert "a different version already exists on the target" in planned.stdout
     assert (there / "rapport.txt").read_bytes() == b"version du serveur"
+
+
+def test_a_target_that_cannot_share_has_the_plan_say_what_arrives_unshared(
+        tmp_path: Path) -> None:
+    """A Workspace export names who each file was shared with; a folder on this computer keeps
+    no shares. The plan says, once for the step, how many shared items arrive unshared."""
+    archive = write_workspace_sample(tmp_path / "exports")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "version: 1\norganisation: Essais\nconnections:\n"
+        f"  takeout: {{type: google_takeout, path: 'exports/{archive.name}'}}\n"
+        "  here: {type: local, path: copie}\n"
+        "steps:\n  - id: drive\n    copy: {from: takeout, to: here}\n", encoding="utf-8")
+    planned = migrate("plan", plan, "--json")
+    assert planned.returncode == 0, planned.stderr
+    notes = [n["note"] for n in json.loads(planned.stdout)["notes"]]
+    # The shared budget and the shared Photos folder; files shared with no one are not counted.
+    assert any(n.startswith("2 items are shared with other people at the source; this target "
+                            "cannot share") for n in notes), notes
