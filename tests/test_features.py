@@ -132,3 +132,15 @@ def test_a_target_that_cannot_share_has_the_plan_say_what_arrives_unshared(
     # The shared budget and the shared Photos folder; files shared with no one are not counted.
     assert any(n.startswith("2 items are shared with other people at the source; this target "
                             "cannot share") for n in notes), notes
+
+
+def test_migrate_login_says_a_connection_without_a_sign_in_needs_none(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    (tmp_path / "source").mkdir()
+    plan.write_text("version: 1\norganisation: Essais\nconnections:\n"
+                    "  here: {type: local, path: source}\n  there: {type: local, path: copie}\n"
+                    "steps:\n  - id: files\n    copy: {from: here, to: there}\n",
+                    encoding="utf-8")
+    said = migrate("login", plan, "here")
+    assert said.returncode == 1
+    assert "connections of type 'local' need no 'migrate login'" in said.stdout + said.stderr
