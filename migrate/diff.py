@@ -104,7 +104,7 @@ def _diff(step: str, items: Iterable[SourceItem], entries: Iterable[TargetEntry]
 class _Decider:
     def __init__(self, step: str, options: Mapping[str, Any], comparison: Comparison) -> None:
         self.step = step
-        self.same_file = comparison.same_content
+        self.same_file = comparison.chosen()
         self.policy = options.get("overwrite", "conflict")
         self.include = options.get("include") or []
         self.exclude = options.get("exclude") or []

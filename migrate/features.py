@@ -18,6 +18,7 @@ from typing import Any
 
 from migrate.connector import Capabilities, Connector, Source, Target
 from migrate.i18n import ngettext, number
+from migrate.item_meta import FileMeta
 from migrate.model import Change, Fingerprint, TargetEntry
 
 Settle = Callable[[Sequence[TargetEntry]], list[TargetEntry]]
@@ -47,6 +48,12 @@ class Comparison:
 
     checksums: frozenset[str] | None = None
     mtime: bool | None = None
+
+    def chosen(self) -> Callable[[Fingerprint, Fingerprint], bool]:
+        """The test itself, picked once for a step's 100,000s of files."""
+        if self.checksums is None and self.mtime is None:
+            return Fingerprint.same_content_as
+        return self.same_content
 
     def same_content(self, source: Fingerprint, target: Fingerprint) -> bool:
         if self.checksums is None and self.mtime is None:
@@ -109,9 +116,9 @@ def unshared_note(features: Features, changes: Sequence[Change]) -> list[str]:
     for the step, so it is not lost in silence (each target may say more per item)."""
     if features.abilities.can_share:
         return []
-    shared = sum(1 for change in changes if change.action.writes and change.item.data
-                 is not None and any(grant.get("role") != "owner"
-                                     for grant in change.item.data.permissions))
+    shared = sum(1 for change in changes if change.action.writes
+                 and isinstance(change.item.data, FileMeta)
+                 and any(grant.get("role") != "owner" for grant in change.item.data.permissions))
     if not shared:
         return []
     return [ngettext("{n} item is shared with other people at the source; this target "

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate.i18n import ngettext, number
-from migrate.item_meta import FileMeta
+from migrate.item_meta import FileMeta, PostMeta
 
 
 @dataclass(frozen=True, slots=True)  # slots: one per item of every run, 100,000s of them
@@ -83,8 +83,8 @@ class SourceItem:
     `key` is stable across runs (a Drive file id, a tweet id, a casefolded email; never a display
     name). `path` is the name the item would naturally take on a target ("Budget/2024.ods");
     the target may sanitise it. `data` is what a target may read of it, typed
-    (migrate/item_meta.py). `meta` is the source's own (JSON-able): what its `open` needs, and,
-    until they have types too, what posts and members carry for the target.
+    (migrate/item_meta.py: `FileMeta`, `PostMeta`). `meta` is the source's own (JSON-able): what
+    its `open` needs, and, until they have a type too, what members carry for the target.
     `skip_reason` is set when the source already knows the item cannot be migrated.
     """
 
@@ -94,7 +94,7 @@ class SourceItem:
     fingerprint: Fingerprint = field(default_factory=Fingerprint)
     meta: dict[str, Any] = field(default_factory=dict)
     skip_reason: str | None = None
-    data: FileMeta | None = None
+    data: FileMeta | PostMeta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,9 +202,7 @@ class Change:
             fingerprint=Fingerprint(**data["source_fingerprint"]),
             meta=meta,
             skip_reason=data.get("skip_reason"),
-            # Written by an earlier version: the file's data rode in `meta`.
-            data=FileMeta.from_json(typed) if typed is not None else
-            FileMeta.take_legacy(meta) if kind in (ItemKind.FILE, ItemKind.FOLDER) else None,
+            data=_item_data(kind, typed, meta),
         )
         return cls(
             step=data["step"],
@@ -217,6 +215,16 @@ class Change:
             notes=tuple(data.get("notes") or ()),
             original_path=data.get("original_path"),
         )
+
+
+def _item_data(kind: ItemKind, typed: Any, meta: dict[str, Any]) -> FileMeta | PostMeta | None:
+    """An item's typed data as journaled; written by an earlier version, it rode in `meta`
+    (moved out of it here)."""
+    if kind is ItemKind.POST:
+        return PostMeta.from_json(typed) if typed is not None else PostMeta.take_legacy(meta)
+    if kind in (ItemKind.FILE, ItemKind.FOLDER):
+        return FileMeta.from_json(typed) if typed is not None else FileMeta.take_legacy(meta)
+    return None
 
 
 SUMMARY_KEYS = ("create", "update", "unchanged", "skip", "conflict")

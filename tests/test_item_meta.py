@@ -1,8 +1,10 @@
-"""Typed item data (`FileMeta`): what a target reads of a file, in names no service owns, and
-journals or saved plans written before it (the same fields inside `meta`) still read right."""
+"""Typed item data (`FileMeta`, `PostMeta`): what a target reads of a file or a post, in names
+no service owns, and journals or saved plans written before them (the same fields inside
+`meta`) still read right."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -10,7 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from migrate.item_meta import LEGACY_KEYS, FileMeta
+from connectors.posts import make_post, with_more_pictures
+from migrate.item_meta import LEGACY_KEYS, FileMeta, PostMeta
 from migrate.journal import Journal
 from migrate.model import Action, Change, ItemKind, SourceItem
 from migrate.sandbox.nextcloud import NextcloudServer
@@ -99,3 +102,46 @@ def test_no_connector_reads_a_file_field_from_another_connectors_meta() -> None:
              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if pattern.search(line)]
     assert found == []
+
+
+def _previous_digest(meta: dict) -> str:
+    """How the previous version hashed a post: its `meta` dict, every field."""
+    return "sha256:" + hashlib.sha256(repr(sorted(meta.items())).encode()).hexdigest()[:24]
+
+
+def test_posts_keep_their_content_hash_so_a_journal_of_the_previous_version_still_matches(
+        ) -> None:
+    """The source's fields are hashed as before: the post and each continuation carrying the
+    pictures one status cannot hold have the fingerprints the previous version journaled."""
+    fields = {"text": "Fête des semis", "created_at": "2024-04-01T10:00:00+00:00",
+              "language": "fr", "url": "https://www.instagram.com/centsept#ig-1",
+              "platform": "Instagram", "reply_to_url": None, "mentions": [], "hashtags": [],
+              "media": [{"path": f"media/{n}.jpg", "alt": None, "type": "image", "url": None}
+                        for n in range(6)]}
+    head, continuation = with_more_pictures(make_post("instagram:1", fields))
+    assert head.meta == {} and isinstance(head.data, PostMeta)
+    assert head.fingerprint.checksum == _previous_digest({**fields, "media": fields["media"][:4]})
+    assert continuation.data.part_of == "instagram:1"
+    assert continuation.fingerprint.checksum == _previous_digest({
+        **fields, "media": fields["media"][4:], "hashtags": [], "mentions": [],
+        "text": "📷 5–6/6", "part_of": "instagram:1",
+        "url": "https://www.instagram.com/centsept#ig-1-2",
+        "reply_to_url": "https://www.instagram.com/centsept#ig-1",
+        "created_at": fields["created_at"]})
+
+
+def test_a_post_journaled_by_the_previous_version_reads_as_a_post() -> None:
+    post = make_post("twitter:1", {"text": "Bonjour", "created_at": "2020-07-23T10:00:00Z",
+                                   "language": "fr", "url": "https://twitter.com/a/status/1",
+                                   "platform": "Twitter", "media": [], "reply_to_url": None,
+                                   "mentions": [], "hashtags": ["AG"]})
+    change = Change("posts", Action.CREATE, post, "https://twitter.com/a/status/1", "new")
+    old = change.to_json()
+    old["meta"] = old.pop("data")
+    again = Change.from_json(old)
+    assert again.item.data == post.data and again.item.meta == {}
+    assert again.item.fingerprint == post.fingerprint
+    with pytest.raises(TypeError):  # a field no post has: a damaged saved plan
+        Change.from_json({**change.to_json(), "data": {**old["meta"], "colour": "red"}})
+    with pytest.raises(TypeError):
+        Change.from_json({**change.to_json(), "data": {**old["meta"], "media": "photo.jpg"}})
