@@ -18,7 +18,6 @@ with what it holds, unless `shared_with_me` is on.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +59,10 @@ def build_items(listing: DriveListing) -> list[SourceItem]:
               and (path not in folders_with_content or _is_shared(listing.files[file_id])
                    or (_is_drive_top_folder(listing, file_id)
                        and file_id in listing.drive_grants))]
-    # What targets read of each item (sharing, levels), filled in by the passes below.
-    items = [replace(item, data=FileMeta()) for item in items]
+    # What targets read of each item (sharing, levels), filled in by the passes below; built
+    # directly (dataclasses.replace costs twice as much, per item of 100,000s).
+    items = [SourceItem(i.key, i.path, i.kind, i.fingerprint, i.meta, i.skip_reason, FileMeta())
+             for i in items]
     _add_sharing(listing, items)
     for item in items:  # a shared drive's organizers may acknowledge abuse, like owners
         if item.meta.get("how") == "media" and listing.files.get(
