@@ -295,8 +295,8 @@ class LocalTarget(Target):
 
     def name_for(self, item: SourceItem) -> TargetName:
         # A source whose names may hold "/" (Drive) gives each level's raw name in
-        # meta["segments"]; "/" becomes "∕" (U+2215) here, and the plan says so.
-        segments = item.meta.get("segments") if item.meta else None
+        # FileMeta.segments; "/" becomes "∕" (U+2215) here, and the plan says so.
+        segments = item.data.segments if item.data else None
         if not segments and not self.collisions.renamed and "\0" not in item.path:
             parts = item.path.split("/")
             if "" not in parts and "." not in parts and ".." not in parts:

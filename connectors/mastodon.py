@@ -46,6 +46,7 @@ from connectors.mastodon_text import compose, post_language
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.errors import Deferred, FatalError, SkipItem, TransientError
 from migrate.i18n import _
+from migrate.item_meta import PostMeta, post_of
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 
 HREF = re.compile(r'href="([^"]+)"')
@@ -183,8 +184,8 @@ class MastodonTarget(Target):
     def prepare_names(self, items: Sequence[SourceItem]) -> None:
         """Remember which posts this step migrates, so a reply whose parent is one of them
         waits for it (rather than going out alone) when the parent is not there yet."""
-        self._in_scope = {str(i.meta.get("url")) for i in items
-                          if not i.skip_reason and i.meta.get("url")}
+        self._in_scope = {str(post_of(i).url) for i in items
+                          if not i.skip_reason and post_of(i).url}
 
     def _scheduled_entry(self, marker: str) -> TargetEntry:
         scheduled = self._scheduled[marker]
@@ -195,20 +196,20 @@ class MastodonTarget(Target):
     def name_for(self, item: SourceItem) -> TargetName:
         # Without its original address a post cannot carry the marker that makes it
         # idempotent: known from the item alone, so the plan says it (write still checks).
-        refusal = None if item.meta.get("url") else _(
-            "this post has no original address to mark it with")
-        return TargetName(str(item.meta.get("url") or f"post:{item.key}"), refusal=refusal)
+        url = post_of(item).url
+        refusal = None if url else _("this post has no original address to mark it with")
+        return TargetName(str(url or f"post:{item.key}"), refusal=refusal)
 
     # -- writing ---------------------------------------------------------------------------
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
-        meta = dict(change.item.meta)
-        if not meta.get("url"):
+        post = post_of(change.item)
+        if not post.url:
             raise SkipItem(_("this post has no original address to mark it with"))
         self._load()
         if change.target_name in self._scheduled:
             return self._scheduled_entry(change.target_name)
-        parent = str(meta.get("reply_to_url") or "")
+        parent = str(post.reply_to_url or "")
         if parent in self._scheduled:
             raise Deferred(_("left for a later run: it answers a post scheduled for {time}, and "
                              "a reply can only be posted once its parent is published").format(
@@ -220,26 +221,25 @@ class MastodonTarget(Target):
                                  parent=parent))
         done = list(self._threads.get(change.target_name, []))
         if not done and not parent_ids and self._spaced is not None and self._spaced.is_full \
-                and len(compose({**meta, "notes_for_text": []}, self.options, self.limits)) == 1:
+                and len(compose(post, self.options, self.limits)) == 1:
             raise Deferred(_("left for a later run: {n} posts are already scheduled on this "
                              "account, the most the server allows; more can be scheduled once "
                              "some are published").format(n=TOTAL_LIMIT))
-        self._make_room(meta, len(done))
+        self._make_room(post, len(done))
         media_ids, notes = self.media.upload_all(change.item, source)
-        meta["notes_for_text"] = notes
-        parts = compose(meta, self.options, self.limits)
-        self._make_room_for(meta, STATUSES, len(parts) - len(done), 0)
+        parts = compose(post, self.options, self.limits, notes)
+        self._make_room_for(post, STATUSES, len(parts) - len(done), 0)
         done = done[: len(parts)]
         reply_to = done[-1] if done else (parent_ids[-1] if parent_ids else None)
         if self._spaced is not None and len(parts) == 1 and reply_to is None:
-            return self._schedule(change.target_name, parts[0], media_ids, meta,
+            return self._schedule(change.target_name, parts[0], media_ids, post,
                                   idempotency_key)
         for index in range(len(done), len(parts)):
             try:
                 status = self._post(
-                    parts[index], meta, media_ids, in_reply_to_id=reply_to,
+                    parts[index], post, media_ids, in_reply_to_id=reply_to,
                     media_ids=media_ids if index == 0 and media_ids else None,
-                    scheduled_at=original_date(meta, index) if self.backdate else None,
+                    scheduled_at=original_date(post, index) if self.backdate else None,
                     idempotency_key=(idempotency_key if index == 0
                                      else f"{idempotency_key}-{index}"))
             except TransientError:
@@ -257,7 +257,7 @@ class MastodonTarget(Target):
                            {"id": done[0], "url": first.get("url"), "parts": len(done),
                             "notes": notes})
 
-    def _post(self, text: str, meta: dict[str, Any], post_media: list[str],
+    def _post(self, text: str, post: PostMeta, post_media: list[str],
               **status: Any) -> dict[str, Any]:
         """One status of a post, with what the step's options give every one of them (a
         sensitive mark when the post has pictures, the content warning, who sees it, the
@@ -266,7 +266,7 @@ class MastodonTarget(Target):
             self.client.api.status_post, text,
             sensitive=self.options.sensitive and bool(post_media),
             spoiler_text=self.options.spoiler_text or None,
-            visibility=self.options.visibility, language=post_language(meta, self.options),
+            visibility=self.options.visibility, language=post_language(post, self.options),
             **status)
         return result
 
@@ -276,30 +276,28 @@ class MastodonTarget(Target):
         self._threads = {}
         self._scheduled = {}
 
-    def _schedule(self, marker: str, text: str, media_ids: list[str], meta: dict[str, Any],
+    def _schedule(self, marker: str, text: str, media_ids: list[str], post: PostMeta,
                   idempotency_key: str) -> TargetEntry:
         """One status scheduled at the run's next spaced time (`spacing`)."""
         assert self._spaced is not None
-        scheduled = self._post(text, meta, media_ids, media_ids=media_ids or None,
+        scheduled = self._post(text, post, media_ids, media_ids=media_ids or None,
                                scheduled_at=self._spaced.next_time(),
                                idempotency_key=idempotency_key)
         self._scheduled[marker] = scheduled
         return self._scheduled_entry(marker)
 
-    def _make_room(self, meta: dict[str, Any], posted: int) -> None:
+    def _make_room(self, post: PostMeta, posted: int) -> None:
         """Before a post: wait for its statuses and media to fit in their windows, or leave it
         (and, to keep the order, every later post) for a later run."""
-        media = sum(1 for m in (meta.get("media") or [])[: self.limits.max_media]
-                    if m.get("path"))
-        statuses = max(0, len(compose({**meta, "notes_for_text": []}, self.options,
-                                      self.limits)) - posted)
+        media = sum(1 for m in post.media[: self.limits.max_media] if m.get("path"))
+        statuses = max(0, len(compose(post, self.options, self.limits)) - posted)
         if self.deferral.is_active:
             self.deferral.add(statuses, media)
             raise Deferred(self.deferral.reason, self.deferral.until)
-        self._make_room_for(meta, MEDIA, media, statuses)
-        self._make_room_for(meta, STATUSES, statuses, 0)
+        self._make_room_for(post, MEDIA, media, statuses)
+        self._make_room_for(post, STATUSES, statuses, 0)
 
-    def _make_room_for(self, meta: dict[str, Any], family: str, count: int,
+    def _make_room_for(self, post: PostMeta, family: str, count: int,
                        statuses: int) -> None:
         if count <= 0:
             return
@@ -309,7 +307,7 @@ class MastodonTarget(Target):
         if wait <= self.client.max_wait:
             self.client.sleep_for(family, wait)
             return
-        media = sum(1 for m in meta.get("media") or [] if m.get("path"))
+        media = sum(1 for m in post.media if m.get("path"))
         self.deferral.start(family, time.time() + wait)
         self.deferral.add(count if family == STATUSES else statuses, media)
         raise Deferred(self.deferral.reason, self.deferral.until)

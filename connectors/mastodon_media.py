@@ -21,6 +21,7 @@ from connectors.mastodon_dialects import Dialect
 from migrate.connector import Source
 from migrate.errors import TransientError
 from migrate.i18n import _, ngettext
+from migrate.item_meta import post_of
 from migrate.model import Change, SourceItem
 
 
@@ -47,7 +48,7 @@ class MediaUploader:
         ids: list[str] = []
         notes: list[str] = []
         beyond = 0  # pictures past the server's limit with no address to link to
-        for index, media in enumerate(item.meta.get("media") or []):
+        for index, media in enumerate(post_of(item).media):
             link = media.get("url") or ""
             if index >= limits.max_media:
                 if link:
@@ -102,7 +103,7 @@ class MediaUploader:
         why: Counter[str] = Counter()
         beyond = 0
         for change in changes:
-            for index, media in enumerate(change.item.meta.get("media") or []):
+            for index, media in enumerate(post_of(change.item).media):
                 if index >= self.dialect.limits.max_media:
                     beyond += bool(media.get("path")) and not media.get("url")
                     continue

@@ -27,6 +27,7 @@ from typing import Any
 
 from migrate.errors import FatalError
 from migrate.i18n import _
+from migrate.item_meta import PostMeta
 
 #: Mastodon's minimum lead time for a scheduled status, plus a margin for the time the request
 #: takes to arrive (uploads, rate-limit pauses) so it is never refused as too soon.
@@ -82,10 +83,10 @@ def text_marker(text: str) -> str | None:
     return links[-1] if links else None
 
 
-def original_date(meta: dict[str, Any], part: int) -> dt.datetime | None:
+def original_date(post: PostMeta, part: int) -> dt.datetime | None:
     """The source post's date (part *i* of a thread one second later, to keep their order)."""
     try:
-        when = dt.datetime.fromisoformat(str(meta.get("created_at") or "").replace("Z", "+00:00"))
+        when = dt.datetime.fromisoformat(str(post.created_at or "").replace("Z", "+00:00"))
     except ValueError:
         return None
     when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from connectors.mastodon_options import MastodonStepOptions
+
+from migrate.item_meta import PostMeta
 
 URL = re.compile(r"https?://\S+")
 MENTION = re.compile(r"(?<![\w@])@(\w{1,30})\b")
@@ -36,11 +38,11 @@ ORIGIN_LINES = {
 }
 
 
-def post_language(meta: Mapping[str, Any], options: MastodonStepOptions) -> str | None:
+def post_language(post: PostMeta, options: MastodonStepOptions) -> str | None:
     """The post's language: what the source says (the export, or the source's language
     identification when it is confident: connectors/post_text.py), else the step's
     `language`; None if unsure, so the origin line is in English rather than mislabelled."""
-    return meta.get("language") or options.language
+    return post.language or options.language
 
 
 @dataclass(frozen=True)
@@ -76,43 +78,44 @@ def rewrite_mentions(text: str, accounts: Mapping[str, str], profile_base: str |
     return MENTION.sub(replace, text)
 
 
-def mention_links(meta: Mapping[str, Any], accounts: Mapping[str, str]) -> list[str]:
+def mention_links(post: PostMeta, accounts: Mapping[str, str]) -> list[str]:
     """Profile links of the unmapped people a post mentions, once each."""
     mapped = {k.lower().lstrip("@") for k in accounts}
     seen: dict[str, str] = {}
-    for mention in meta.get("mentions") or []:
+    for mention in post.mentions:
         name = str(mention.get("name") or "")
         if name and name.lower() not in mapped and mention.get("url"):
             seen.setdefault(name.lower(), str(mention["url"]))
     return list(seen.values())
 
 
-def origin_line(meta: Mapping[str, Any], template: str | None, language: str | None) -> str:
+def origin_line(post: PostMeta, template: str | None, language: str | None) -> str:
     """"Publié initialement sur Twitter le 23 juillet 2020 : <link>" in the post's language."""
     lang = language if language in ORIGIN_LINES else "en"
     chosen = template or ORIGIN_LINES[lang]
-    created = str(meta.get("created_at") or "")
+    created = str(post.created_at or "")
     try:
         day = dt.date.fromisoformat(created[:10])
         date = (f"{day.day} {MONTHS[lang][day.month - 1]} {day.year}" if lang == "fr"
                 else f"{MONTHS['en'][day.month - 1]} {day.day}, {day.year}")
     except ValueError:
         date = "?"
-    return chosen.format(platform=meta.get("platform") or "?", date=date,
-                         url=meta.get("url") or "").strip()
+    return chosen.format(platform=post.platform or "?", date=date, url=post.url or "").strip()
 
 
-def compose(meta: Mapping[str, Any], options: MastodonStepOptions, limits: Limits) -> list[str]:
+def compose(post: PostMeta, options: MastodonStepOptions, limits: Limits,
+            notes: Sequence[str] = ()) -> list[str]:
     """The statuses for one post: one, or a thread (`long_posts: thread`), or one truncated.
 
-    The origin line ends the first status; its link is the post's marker.
+    `notes` end the text (links to what could not be attached). The origin line ends the
+    first status; its link is the post's marker.
     """
-    body = rewrite_mentions(str(meta.get("text") or ""), options.accounts, None)
-    extra = mention_links(meta, options.accounts) if options.mention_links else []
+    body = rewrite_mentions(post.text, options.accounts, None)
+    extra = mention_links(post, options.accounts) if options.mention_links else []
     if extra:
         body = f"{body}\n\n" + " ".join(extra)
-    body = "\n\n".join([body, *meta.get("notes_for_text", [])]).strip()
-    origin = origin_line(meta, options.origin_line, post_language(meta, options))
+    body = "\n\n".join([body, *notes]).strip()
+    origin = origin_line(post, options.origin_line, post_language(post, options))
     single = f"{body}\n\n{origin}".strip()
     if weight(single, limits) <= limits.max_characters:
         return [single]

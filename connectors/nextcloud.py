@@ -18,6 +18,7 @@ from connectors.dav.groupfolders import GroupFolderApi, PlacementRules
 from connectors.dav.http import DavHttp
 from connectors.dav.listing import read_quota
 from connectors.dav.names import NameRules
+from connectors.dav.nextcloud_target import CHECKSUMS
 from connectors.dav.sharing import ShareApi
 from connectors.dav.target import MEGABYTE, DavSettings
 from connectors.dav.verification import parse_read_back
@@ -121,7 +122,7 @@ class NextcloudConnector(Connector):
             chunk = min(chunk, limit)
         sharing = found.get("files_sharing", {}).get("api_enabled", False)
         settings = DavSettings(
-            is_nextcloud=True, rules=NameRules.from_capabilities(files),
+            rules=NameRules.from_capabilities(files),
             chunk_threshold=int(float(self.config.chunk_threshold_mb) * MEGABYTE),
             chunk_size=int(chunk),
             uploads_url=f"{url}/remote.php/dav/uploads/{quote(user, safe='')}",
@@ -130,8 +131,7 @@ class NextcloudConnector(Connector):
             # Nextcloud stores every name in NFC (its View normalises each path).
             folding=NameFolding(unicode=True), stores_nfc=True,
             read_back=parse_read_back(options.read_back))
-        capabilities = Capabilities(preserves_mtime=True,
-                                    checksum_algorithms=("sha256", "sha1", "md5"),
+        capabilities = Capabilities(preserves_mtime=True, checksum_algorithms=CHECKSUMS,
                                     can_share=bool(sharing), default_jobs=DEFAULT_JOBS)
         enabled = _uses_group_folders(options, "groupfolders" in found, url)
         rules = PlacementRules(dict(options.shared_drive_groups),

@@ -1,7 +1,8 @@
 """What every social-post source shares: the shape of a post, the step's filters, archives.
 
 A post source yields `SourceItem`s of kind POST, oldest first (a self-reply after its parent),
-whose `meta` holds:
+made by `make_post` from a dict of `PostMeta`'s fields (migrate/item_meta.py), which the item
+carries as its `data`:
 
     text          the post's text, links already expanded (str)
     created_at    ISO 8601 with a UTC offset (str)
@@ -37,6 +38,7 @@ from migrate import archives
 from migrate.connector import Listing, Source
 from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _, message_of
+from migrate.item_meta import PostMeta, post_of
 from migrate.model import Fingerprint, ItemKind, SourceItem
 from migrate.options import option
 from migrate.post_counts import PostTally
@@ -90,8 +92,8 @@ def make_post(key: str, meta: dict[str, Any], skip_reason: str | None = None) ->
     path = f"{created[:10]} {first_line}".strip().replace("/", "∕").replace("\\", "∖")
     digest = hashlib.sha256(repr(sorted(meta.items())).encode()).hexdigest()[:24]
     return SourceItem(key=key, path=path, kind=ItemKind.POST,
-                      fingerprint=Fingerprint(checksum=f"sha256:{digest}"), meta=meta,
-                      skip_reason=skip_reason)
+                      fingerprint=Fingerprint(checksum=f"sha256:{digest}"),
+                      skip_reason=skip_reason, data=PostMeta.from_json(meta))
 
 
 class PostFilter:
@@ -167,7 +169,7 @@ def repost_text(author: str | None, excerpt: str, link: str | None) -> str:
 
 def chronological(items: Iterable[SourceItem]) -> list[SourceItem]:
     """Oldest first, so a thread's parent is always written before its replies."""
-    return sorted(items, key=lambda i: (str(i.meta.get("created_at") or ""), i.key))
+    return sorted(items, key=lambda i: (str(post_of(i).created_at or ""), i.key))
 
 
 class Archive:
@@ -353,25 +355,27 @@ def with_more_pictures(item: SourceItem) -> list[SourceItem]:
     nothing); each continuation answers the one before it, with the next group and a short
     counter ("📷 5–8/9") as its text, so it is never empty.
     """
-    media = list(item.meta.get("media") or [])
+    post = post_of(item)
+    media = list(post.media)
     groups = _status_groups([m for m in media if m.get("path")])
     if len(groups) <= 1:
         return [item]
     head_media = groups[0] + [m for m in media if not m.get("path")]
-    parts = [make_post(item.key, {**item.meta, "media": head_media}, item.skip_reason)]
+    fields = post.to_json()
+    parts = [make_post(item.key, {**fields, "media": head_media}, item.skip_reason)]
     total = sum(len(group) for group in groups)
     first = len(groups[0])
     for number, group in enumerate(groups[1:], 2):
         shown = f"{first + 1}–{first + len(group)}" if len(group) > 1 else f"{first + 1}"
         first += len(group)
-        previous = parts[-1].meta
-        meta = {**item.meta, "media": group, "hashtags": [], "mentions": [],
+        previous = post_of(parts[-1])
+        meta = {**fields, "media": group, "hashtags": [], "mentions": [],
                 "text": f"📷 {shown}/{total}",
-                "language": item.meta.get("language"), "part_of": item.key,
-                "url": f"{item.meta.get('url')}-{number}",
-                "reply_to_url": previous.get("url"),
+                "language": post.language, "part_of": item.key,
+                "url": f"{post.url}-{number}",
+                "reply_to_url": previous.url,
                 # a continuation is published just after its post, in the same second
-                "created_at": previous.get("created_at")}
+                "created_at": previous.created_at}
         parts.append(make_post(f"{item.key}#pictures{number}", meta, item.skip_reason))
     return parts
 

@@ -65,7 +65,7 @@ class WebdavConnector(Connector):
         # some store them as sent, others (macOS, Nextcloud) make them one name.
         folding = NameFolding(unicode=True, case=self.config.case_insensitive)
         rules = rules_behind(http, self.config.url)
-        settings = DavSettings(is_nextcloud=False, rules=rules,
+        settings = DavSettings(rules=rules,
                                temporary_names=self.config.temporary_names,
                                profiles=ProfileStore(step.state_dir), folding=folding,
                                read_back=parse_read_back(options.read_back))

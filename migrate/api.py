@@ -26,6 +26,7 @@ from migrate.consent import (
 )
 from migrate.errors import Interrupted, MigrateError
 from migrate.events import ClientEvents
+from migrate.features import unshared_note
 from migrate.hosts import HostLimits, host_of
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
@@ -211,7 +212,9 @@ Listed = tuple[list[SourceItem], Listing, list[TargetEntry]]
 
 
 def _add_plan_notes(result: PlanResult, step: OpenStep, changes: list[Change]) -> None:
-    notes = step.target.plan_notes(changes)
+    plan_notes = step.features.plan_notes
+    notes = unshared_note(step.features, changes)
+    notes += plan_notes(changes) if plan_notes is not None else []
     if notes:
         result.notes[step.spec.id] = notes
 
@@ -351,7 +354,7 @@ def _run_opened(journal: Journal, run_id: int, loaded: Plan, opened: list[OpenSt
 def _run_step(journal: Journal, run_id: int, step: OpenStep, changes: list[Change],
               redactor: Redactor, settings: RunSettings,
               target_options: dict[str, Any] | None = None) -> StepOutcome:
-    capabilities = step.target.capabilities
+    capabilities = step.features.abilities
     wanted = settings.jobs or capabilities.default_jobs
     if capabilities.max_jobs:
         wanted = min(wanted, capabilities.max_jobs)
@@ -362,7 +365,7 @@ def _run_step(journal: Journal, run_id: int, step: OpenStep, changes: list[Chang
     runner = Runner(journal, run_id, journal.plan_id, wanted, redactor, settings.progress,
                     settings.retry, settings.debug, gate, settings.events, settings.stop)
     label = _("Step '{id}'").format(id=step.spec.id)
-    return runner.run(label, changes, step.source, step.target)
+    return runner.run(label, changes, step.source, step.target, step.features)
 
 
 def _item_events(events: ClientEvents, result: ApplyResult,

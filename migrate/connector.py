@@ -17,8 +17,10 @@ Step options (a step's `with:`) are declared the same way, as `SourceStepOptions
 `TargetStepOptions`, and read typed with `self.target_options(step)`.
 
 A `Source` lists items in bulk and streams their content. A `Target` lists what it holds in bulk,
-names items the way it must, writes one item idempotently and verifies one item. Optional
-abilities are flags on a frozen `Capabilities`, read once — callers test the flag, never probe.
+names items the way it must, writes one item idempotently and verifies one item. A target
+declares its abilities in a frozen `Capabilities` and may implement optional hooks (`settle`,
+`write_batch`, `write_order`, `notes`, `plan_notes`); the core reads both once into a
+`migrate.features.Features` when it opens the target — callers test that, never probe.
 
 Errors: raise `TransientError(retry_after=…)` for what is worth retrying, `FatalError` for what
 stops the step (credentials, quota), `SkipItem`/`Unsupported` for one item. Never return False
@@ -28,7 +30,7 @@ for a failure and never match on error text.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,11 +44,21 @@ from migrate.post_counts import PostTally
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a target can do; read from the server where it says so (instance or capabilities)."""
+    """What a target can do; read from the server where it says so (instance or capabilities).
 
+    The first fields are abilities the core acts on; the rest tune how the runner writes."""
+
+    #: The target keeps the modification time it is given: the diff compares files by size
+    #: and time. Without it (nor a checksum below), a file already there is never taken for
+    #: the source's on its size alone (migrate/features.py, `Comparison`).
     preserves_mtime: bool = False
+    #: Checksum algorithms the target keeps and lists ("sha256", "md5"): a checksum in one of
+    #: them on both sides decides whether a file is the same.
     checksum_algorithms: tuple[str, ...] = ()
+    #: The target recreates the source's sharing (`FileMeta.permissions`): without it, the
+    #: plan says once that a step's shared files arrive unshared.
     can_share: bool = False
+    #: The longest post the target takes, in characters (a Mastodon instance's own limit).
     max_post_length: int | None = None
     #: How many items to write at once by default, and the most the service tolerates.
     default_jobs: int = 4
@@ -262,6 +274,12 @@ class Connector:
 
     def open_target(self, location: str, step: StepContext) -> Target:
         raise NotImplementedError(f"{self.name} cannot be a target")
+
+    def login(self, store: Path, ask: Callable[[str], str], say: Callable[[str], None]) -> None:
+        """Optional: an interactive sign-in for `migrate login` (a volunteer's Google account),
+        kept in `store`. Only connectors that need one implement it (see
+        `migrate.features.login_of`)."""
+        raise NotImplementedError(f"{self.name} needs no sign-in")
 
 
 def iter_chunks(stream: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from migrate import gcpause
 from migrate.consent import must_suppress
+from migrate.features import UNKNOWN, Comparison
 from migrate.i18n import _, to_do
 from migrate.model import (
     Action,
@@ -69,27 +70,30 @@ def diff(
     options: Mapping[str, Any],
     name_key: Callable[[str], str] = str,
     keep_unchanged: bool = True,
+    comparison: Comparison = UNKNOWN,
 ) -> ChangeSet:
     """One change per source item, in source order (parents before children, oldest post first).
 
     Names are compared by `name_key`, as the target compares them (`Target.name_key`).
     `keep_unchanged=False` (an apply) only counts the unchanged items the journal already has
     as done, other than posts: nothing is done with them, and a re-run of a finished plan of
-    100,000 files need not hold 100,000 changes (`ChangeSet.counted`)."""
+    100,000 files need not hold 100,000 changes (`ChangeSet.counted`).
+    `comparison` says how a file found on the target is compared with the source's, from what
+    the target keeps (`Features.comparison`)."""
     with gcpause.paused():  # pure, no I/O but the journal's: see migrate/gcpause.py
         return _diff(step, items, entries, name_for, baselines, options, name_key,
-                     keep_unchanged)
+                     keep_unchanged, comparison)
 
 
 def _diff(step: str, items: Iterable[SourceItem], entries: Iterable[TargetEntry],
           name_for: Callable[[SourceItem], TargetName], baselines: Mapping[str, Baseline],
           options: Mapping[str, Any], name_key: Callable[[str], str],
-          keep_unchanged: bool) -> ChangeSet:
+          keep_unchanged: bool, comparison: Comparison) -> ChangeSet:
     on_target = {name_key(entry.name): entry for entry in entries}
     claimed: dict[str, str] = {}
     seen_keys: set[str] = set()
     core = typed(CoreStepOptions, options)
-    decide = _Decider(step, core)
+    decide = _Decider(step, core, comparison)
     limit = core.max_per_run
     writes = 0
     changes = ChangeSet()
@@ -121,8 +125,9 @@ def _diff(step: str, items: Iterable[SourceItem], entries: Iterable[TargetEntry]
 
 
 class _Decider:
-    def __init__(self, step: str, options: CoreStepOptions) -> None:
+    def __init__(self, step: str, options: CoreStepOptions, comparison: Comparison) -> None:
         self.step = step
+        self.same_file = comparison.chosen()
         self.policy = options.overwrite
         self.include, self.exclude = options.include, options.exclude
 
@@ -153,7 +158,8 @@ class _Decider:
             return change(Action.UNCHANGED, _("already on the target"))
         if base is not None and base.target_name == named.name:
             return self.against_baseline(item, entry, base, change)
-        if entry.fingerprint.same_content_as(item.fingerprint):
+        if (self.same_file(item.fingerprint, entry.fingerprint) if item.kind is ItemKind.FILE
+                else item.fingerprint.same_content_as(entry.fingerprint)):
             return change(Action.UNCHANGED, _("already on the target, identical"))
         return self.by_policy(item, entry, change,
                               _("a different version already exists on the target"))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from migrate import registry
 from migrate.errors import MigrateError
+from migrate.features import login_of
 from migrate.i18n import _
 from migrate.plan import load_plan, resolve_connections
 from migrate.references import Redactor
@@ -35,7 +36,7 @@ def login(path: str | Path, connection: str, redactor: Redactor, ask: Callable[[
     spec = plan.connections[connection]
     connector = registry.get(spec.type)(config[connection], plan.base_dir)
     connector.connection = connection
-    sign_in = getattr(connector, "login", None)  # only connectors with an interactive sign-in
+    sign_in = login_of(connector)
     if sign_in is None:
         raise MigrateError(_("connections of type '{type}' need no 'migrate login'").format(
             type=spec.type))

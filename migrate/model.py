@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate.i18n import ngettext, number
+from migrate.item_meta import FileMeta, PostMeta
 
 
 @dataclass(frozen=True, slots=True)  # slots: one per item of every run, 100,000s of them
@@ -81,7 +82,9 @@ class SourceItem:
 
     `key` is stable across runs (a Drive file id, a tweet id, a casefolded email; never a display
     name). `path` is the name the item would naturally take on a target ("Budget/2024.ods");
-    the target may sanitise it. `meta` carries what the target needs to write it (JSON-able).
+    the target may sanitise it. `data` is what a target may read of it, typed
+    (migrate/item_meta.py: `FileMeta`, `PostMeta`). `meta` is the source's own (JSON-able): what
+    its `open` needs, and, until they have a type too, what members carry for the target.
     `skip_reason` is set when the source already knows the item cannot be migrated.
     """
 
@@ -91,6 +94,7 @@ class SourceItem:
     fingerprint: Fingerprint = field(default_factory=Fingerprint)
     meta: dict[str, Any] = field(default_factory=dict)
     skip_reason: str | None = None
+    data: FileMeta | PostMeta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,7 @@ class Change:
             if self.expected_target is None
             else self.expected_target.to_json(),
             "meta": self.item.meta,
+            "data": None if self.item.data is None else self.item.data.to_json(),
             "skip_reason": self.item.skip_reason,
             "notes": list(self.notes),
             "original_path": self.original_path,
@@ -187,13 +192,17 @@ class Change:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Change:
+        meta = dict(data.get("meta") or {})
+        typed = data.get("data")
+        kind = ItemKind(data["kind"])
         item = SourceItem(
             key=data["source_key"],
             path=data["source_path"],
-            kind=ItemKind(data["kind"]),
+            kind=kind,
             fingerprint=Fingerprint(**data["source_fingerprint"]),
-            meta=data.get("meta") or {},
+            meta=meta,
             skip_reason=data.get("skip_reason"),
+            data=_item_data(kind, typed, meta),
         )
         return cls(
             step=data["step"],
@@ -206,6 +215,16 @@ class Change:
             notes=tuple(data.get("notes") or ()),
             original_path=data.get("original_path"),
         )
+
+
+def _item_data(kind: ItemKind, typed: Any, meta: dict[str, Any]) -> FileMeta | PostMeta | None:
+    """An item's typed data as journaled; written by an earlier version, it rode in `meta`
+    (moved out of it here)."""
+    if kind is ItemKind.POST:
+        return PostMeta.from_json(typed) if typed is not None else PostMeta.take_legacy(meta)
+    if kind in (ItemKind.FILE, ItemKind.FOLDER):
+        return FileMeta.from_json(typed) if typed is not None else FileMeta.take_legacy(meta)
+    return None
 
 
 SUMMARY_KEYS = ("create", "update", "unchanged", "skip", "conflict")

@@ -8,7 +8,7 @@ diff, the core checks that
                             + in conflict + merged
 
 and shows the sum under the step in `migrate plan` (and `--json`). Statuses a source adds to
-carry the pictures a status cannot hold (`meta["part_of"]`) are counted apart: they are not
+carry the pictures a status cannot hold (`PostMeta.part_of`) are counted apart: they are not
 entries of the export. Pictures missing from the export (`media[i]["missing"]`) are counted
 per step, so a volunteer knows before anything is posted.
 """
@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from migrate.i18n import _, ngettext, number
+from migrate.item_meta import post_of
 from migrate.model import Action, Change, ItemKind
 
 
@@ -70,10 +71,11 @@ def count_posts(step: str, changes: Iterable[Change], tally: PostTally | None
                       notes=list(tally.notes) if tally is not None else [])
     skipped: Counter[str] = Counter()
     for change in posts:
-        missing = sum(1 for m in change.item.meta.get("media") or [] if m.get("missing"))
+        post = post_of(change.item)
+        missing = sum(1 for m in post.media if m.get("missing"))
         count.missing_pictures += missing
         count.posts_missing_pictures += 1 if missing else 0
-        if change.item.meta.get("part_of"):
+        if post.part_of:
             count.extra_statuses += change.action.writes
             continue
         if change.action.writes:

@@ -24,6 +24,7 @@ from migrate.batching import retry_items, submit_in_batches
 from migrate.connector import Source, Target
 from migrate.errors import FatalError, Interrupted, MigrateError, SkipItem, TransientError
 from migrate.events import ClientEvents
+from migrate.features import Features
 from migrate.i18n import _, message_of
 from migrate.journal import Journal
 from migrate.model import Change, TargetEntry
@@ -77,24 +78,27 @@ class Runner:
         self.events = events
         #: Set when Ctrl-C reaches another thread (several plans at once): stop as on Ctrl-C.
         self.stop = stop
-        self._target: Target | None = None
+        self._features: Features | None = None
         self._outcome: StepOutcome | None = None
         self._settler: Settler | None = None
 
-    def run(self, label: str, changes: list[Change], source: Source, target: Target) -> StepOutcome:
+    def run(self, label: str, changes: list[Change], source: Source, target: Target,
+            features: Features | None = None) -> StepOutcome:
+        """Write `changes` to `target`; `features` are the target's, as found when it was
+        opened (found here if not given)."""
         outcome = StepOutcome()
         if not changes:
             return outcome
-        order = getattr(target, "write_order", None)  # duck-typed test targets may lack it
-        if order is not None:
-            changes = sorted(changes, key=order)  # stable: source order unless the target says
+        features = features or Features.fill(target)
+        if features.write_order is not None:
+            changes = sorted(changes, key=features.write_order)  # stable: source order else
         self.progress.start(label, len(changes))
-        self._target, self._outcome = target, outcome
+        self._features, self._outcome = features, outcome
         self._finished = _Finished()
         self._dispatching: list[tuple[Change, str]] = []
         self._settler = (Settler(self._settle_with_retries, self._settle_failed)
-                         if Settler.is_needed(target) else None)
-        group = target.capabilities.batch_size or 1  # items per write (migrate/batching.py)
+                         if features.settle is not None else None)
+        group = features.batch_size or 1  # items per write (migrate/batching.py)
         smallest = max(64, 8 * self.jobs, group)
         batches = _batches(changes, smallest)
         started, collected = time.monotonic(), 0
@@ -135,8 +139,7 @@ class Runner:
                 self._settler.close()
             self.progress.finish()
         outcome.not_started = batches.remaining()
-        notes = getattr(target, "notes", None)  # test doubles need not derive from Target
-        outcome.notes = list(notes()) if notes is not None else []
+        outcome.notes = list(features.notes()) if features.notes is not None else []
         if outcome.notes or outcome.done:
             # Journaled, so the report can say them: what this apply's writes caused (people
             # e-mailed, posts left for later), replacing what an earlier apply said.
@@ -147,11 +150,12 @@ class Runner:
     def _dispatch(self, batch: list[Change], pool: ThreadPoolExecutor,
                   in_flight: dict[Future[TargetEntry], Change], source: Source,
                   target: Target) -> None:
+        assert self._features is not None
         keyed = [(change, idempotency_key(self.plan_id, change)) for change in batch]
         # Until each is submitted, Ctrl-C must find them to put them back to planned.
         self._dispatching = keyed
         self.journal.record_intents(keyed, self.run_id,
-                                    durable=not target.capabilities.local_files)
+                                    durable=not self._features.abilities.local_files)
         if self.events:
             self.events.items("intent", batch)
         submit = self._submitter(pool, keyed, source, target)
@@ -175,22 +179,23 @@ class Runner:
     def _submitter(self, pool: ThreadPoolExecutor, keyed: list[tuple[Change, str]],
                    source: Source, target: Target) -> Callable[[Change, str], Future[TargetEntry]]:
         """One future per item: a write each, or a share of a `write_batch` call."""
-        size = target.capabilities.batch_size
+        assert self._features is not None
+        size = self._features.batch_size
         if not size:
             return lambda change, key: pool.submit(self._write, change, key, source, target)
 
         def write_batch(changes: list[Change], keys: list[str]) -> list[TargetEntry | Exception]:
-            return retry_items(lambda c, k: self.retry.retrying()(self._gated_batch, target, c,
-                                                                  source, k), changes, keys,
-                               self.retry.attempts, self.retry.delay)
+            return retry_items(lambda c, k: self.retry.retrying()(self._gated_batch, c, source, k),
+                               changes, keys, self.retry.attempts, self.retry.delay)
         return submit_in_batches(pool, keyed, size, write_batch)
 
-    def _gated_batch(self, target: Target, changes: list[Change], source: Source,
+    def _gated_batch(self, changes: list[Change], source: Source,
                      keys: list[str]) -> list[TargetEntry | Exception]:
+        assert self._features is not None and self._features.write_batch is not None
         if self.gate is None:
-            return target.write_batch(changes, source, keys)
+            return self._features.write_batch(changes, source, keys)
         with self.gate:
-            return target.write_batch(changes, source, keys)
+            return self._features.write_batch(changes, source, keys)
 
     def _gated_write(self, target: Target, change: Change, source: Source,
                      key: str) -> TargetEntry:
@@ -243,8 +248,8 @@ class Runner:
             self.events.items(event, [change], reason)
 
     def _settle_with_retries(self, entries: Sequence[TargetEntry]) -> list[TargetEntry]:
-        assert self._target is not None
-        return self.retry.retrying()(self._target.settle, entries)
+        assert self._features is not None and self._features.settle is not None
+        return self.retry.retrying()(self._features.settle, entries)
 
     def _settle_failed(self, group: list[tuple[Change, TargetEntry]], error: Exception) -> None:
         """Written but not read back: reported as failed, left INTENT (in doubt) in the journal,

@@ -1,10 +1,11 @@
 """Reading back, in bulk and off the runner's main thread, what a target's writes did not report.
 
 Some targets learn the version they wrote only by listing it afterwards (a WebDAV server whose
-PUT answer has no ETag). `Target.settle` does that for a group of finished writes; this class
-runs it on one background thread so the runner keeps dispatching and collecting meanwhile, and
-hands the settled entries back to be journaled as DONE. Until then those items stay INTENT: a
-crash in between leaves them in doubt, to be verified on the next start, never wrongly done.
+PUT answer has no ETag). `Target.settle` (found once as `Features.settle`) does that for a
+group of finished writes; this class runs it on one background thread so the runner keeps
+dispatching and collecting meanwhile, and hands the settled entries back to be journaled as
+DONE. Until then those items stay INTENT: a crash in between leaves them in doubt, to be
+verified on the next start, never wrongly done.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from migrate.connector import Target
 from migrate.model import Change, TargetEntry
 
 Done = list[tuple[Change, TargetEntry]]
@@ -27,11 +27,6 @@ class Settler:
         self.waiting: Done = []
         self.running: tuple[Done, Future[list[TargetEntry]]] | None = None
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="settle")
-
-    @staticmethod
-    def is_needed(target: object) -> bool:
-        """Whether `target` overrides `Target.settle` (the default does nothing)."""
-        return getattr(type(target), "settle", Target.settle) is not Target.settle
 
     def take(self, done: Done, final: bool = False) -> None:
         """Swap `done` (just finished) for what is settled and may be journaled now.

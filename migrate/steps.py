@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from migrate import printable, registry, retry
 from migrate.connector import Listing, Source, StepContext, Target
 from migrate.diff import Baseline, diff
+from migrate.features import Features
 from migrate.i18n import _
 from migrate.model import ChangeSet, SourceItem, TargetEntry
 from migrate.plan import Plan, StepSpec
@@ -22,6 +23,11 @@ class OpenStep:
     spec: StepSpec
     source: Source
     target: Target
+    #: What the target can do and which optional hooks it has, found once as it opens.
+    features: Features = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.features = Features.fill(self.target)
 
     def list(self) -> tuple[list[SourceItem], Listing, list[TargetEntry]]:
         listing = self.source.list_items()
@@ -35,7 +41,8 @@ class OpenStep:
              baselines: Mapping[str, Baseline], keep_unchanged: bool = True) -> ChangeSet:
         self.target.prepare_names(items)
         return diff(self.spec.id, items, entries, self.target.name_for, baselines,
-                    self.spec.options, self.target.name_key, keep_unchanged)
+                    self.spec.options, self.target.name_key, keep_unchanged,
+                    self.features.comparison)
 
     def close(self) -> None:
         self.source.close()
@@ -45,14 +52,19 @@ class OpenStep:
 def _storable(items: list[SourceItem]) -> list[SourceItem]:
     """The items, each one that is not valid Unicode replaced by its skipped, readable self.
     One check of the whole listing first: per item, it would cost more than the listing."""
-    if printable.is_storable([(item.key, item.path, item.meta) for item in items]):
+    if printable.is_storable([(item.key, item.path, item.meta, _data(item)) for item in items]):
         return items
     return [item if _is_storable(item) else _unstorable(item) for item in items]
 
 
 def _is_storable(item: SourceItem) -> bool:
     return (printable.is_text(item.key) and printable.is_text(item.path)
-            and (not item.meta or printable.is_storable(item.meta)))
+            and (not item.meta or printable.is_storable(item.meta))
+            and printable.is_storable(_data(item)))
+
+
+def _data(item: SourceItem) -> dict[str, Any] | None:
+    return None if item.data is None else item.data.to_json()
 
 
 def _unstorable(item: SourceItem) -> SourceItem:

@@ -88,13 +88,13 @@ def test_every_layout_gives_the_repaired_posts_in_order(tmp_path: Path, export) 
     wanted = [_body(platform, p) for p in sorted(posts, key=lambda p: p.when) if not p.repost]
     if platform == "linkedin":
         wanted.remove(_body(platform, posts[2]))  # shown to connections only: left out
-    assert [i.meta["text"] for i in kept] == wanted
-    assert "Été 0 : « réunion » des bénévoles ✊" in kept[0].meta["text"]
-    dates = [i.meta["created_at"] for i in items]
+    assert [i.data.text for i in kept] == wanted
+    assert "Été 0 : « réunion » des bénévoles ✊" in kept[0].data.text
+    dates = [i.data.created_at for i in items]
     assert dates == sorted(dates) and dates[0].endswith("+00:00")
-    assert len({i.meta["url"] for i in items}) == len(items)  # one marker per post
+    assert len({i.data.url for i in items}) == len(items)  # one marker per post
     if platform == "facebook":
-        assert kept[0].meta["url"].startswith("https://www.facebook.com/centsept#fb-")
+        assert kept[0].data.url.startswith("https://www.facebook.com/centsept#fb-")
         reposts = [i for i in items if "repost" in (i.skip_reason or "")]
         assert len(reposts) == 1
 
@@ -102,17 +102,17 @@ def test_every_layout_gives_the_repaired_posts_in_order(tmp_path: Path, export) 
 def test_pictures_come_with_their_alt_text_and_bytes(tmp_path: Path, export) -> None:
     platform, name = export
     source = _open(tmp_path, platform, name)
-    with_media = [i for i in source.list_items().items if i.meta["media"]]
+    with_media = [i for i in source.list_items().items if i.data.media]
     assert with_media
     for item in with_media:
-        for media in item.meta["media"]:
+        for media in item.data.media:
             if platform == "linkedin":  # not in the export: kept as a link
                 assert media["path"] is None and media["url"].startswith("https://")
                 continue
             with source.open(SourceItem("m", media["path"])) as stream:
                 assert stream.read() == PNG
     if platform != "linkedin":
-        alts = [m["alt"] for i in with_media for m in i.meta["media"] if m["alt"]]
+        alts = [m["alt"] for i in with_media for m in i.data.media if m["alt"]]
         assert any(alt.startswith("Affiche n°") for alt in alts)
 
 
@@ -224,14 +224,14 @@ def test_reposts_link_makes_a_short_post_instead_of_a_skip(tmp_path: Path) -> No
     _build(tmp_path, "facebook-posts-zip", posts)
     options = {"reposts": "link"}
     items = list(_open(tmp_path, "facebook", "export.zip", options).list_items().items)
-    (repost,) = [i for i in items if i.meta["text"].startswith("Shared:")]
-    assert repost.skip_reason is None and FACEBOOK_REPOST in repost.meta["text"]
+    (repost,) = [i for i in items if i.data.text.startswith("Shared:")]
+    assert repost.skip_reason is None and FACEBOOK_REPOST in repost.data.text
     write_archive(tmp_path / "t.zip", [tweet(9, "RT @autre_asso: Venez à la fête !", WHEN)])
     twitter = TwitterArchiveConnector({"path": "t.zip"}, tmp_path).open_source(
         "", StepContext("posts", "mirror", options, "plan", tmp_path))
     (item,) = twitter.list_items().items
     assert item.skip_reason is None
-    assert item.meta["text"] == "Shared from @autre_asso: Venez à la fête !"
+    assert item.data.text == "Shared from @autre_asso: Venez à la fête !"
     skipped = TwitterArchiveConnector({"path": "t.zip"}, tmp_path).open_source(
         "", StepContext("posts", "mirror", {}, "plan", tmp_path))
     assert "repost" in next(iter(skipped.list_items().items)).skip_reason

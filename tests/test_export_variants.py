@@ -177,14 +177,14 @@ def test_linkedin_today_reads_without_stray_quotes_and_merges_picture_rows(
     listing = _open(LinkedinExportConnector, tmp_path, "e.zip").list_items()
     items = list(listing.items)
     assert (listing.posts.entries, listing.posts.merged) == (5, 2)
-    assert items[0].meta["text"] == 'Première ligne\n\nUne "AG" !\nFin'
-    assert [m["url"] for m in items[0].meta["media"]] == [
+    assert items[0].data.text == 'Première ligne\n\nUne "AG" !\nFin'
+    assert [m["url"] for m in items[0].data.media] == [
         f"https://media.licdn.com/image/0-{n}.png" for n in range(3)]
-    assert items[0].meta["created_at"] == POSTS[0].when.isoformat()
+    assert items[0].data.created_at == POSTS[0].when.isoformat()
     assert all("repost" in (i.skip_reason or "") for i in items[1:])
     linked = list(_open(LinkedinExportConnector, tmp_path, "e.zip",
                         {"reposts": "link"}).list_items().items)
-    assert "https://exemple.org/repris" in linked[1].meta["text"] and not linked[1].skip_reason
+    assert "https://exemple.org/repris" in linked[1].data.text and not linked[1].skip_reason
     assert "no link to the original" in linked[2].skip_reason
 
 
@@ -200,7 +200,7 @@ def test_language_is_tagged_only_when_confident_and_never_guessed_french() -> No
 def test_facebook_link_in_mojibake_is_repaired(tmp_path: Path) -> None:
     facebook_export(tmp_path / "e.zip", [], extras=True)
     items = list(_open(FacebookExportConnector, tmp_path, "e.zip").list_items().items)
-    texts = [i.meta["text"] for i in items]
+    texts = [i.data.text for i in items]
     assert "Revue de presse\n\nhttps://exemple.es/polémicas-del-año" in texts
     assert not any("Ã" in t for t in texts)
 
@@ -273,7 +273,7 @@ def test_linkedin_row_the_csv_cuts_is_skipped_with_its_reason(tmp_path: Path) ->
         "suite sans guillemets,,,MEMBER_NETWORK\n", encoding="utf-8")
     listing = _open(LinkedinExportConnector, tmp_path, "Shares.csv").list_items()
     cut, first = listing.items  # undated first
-    assert first.meta["text"] == "Bonjour" and first.skip_reason is None
+    assert first.data.text == "Bonjour" and first.skip_reason is None
     assert "could not be read" in cut.skip_reason and listing.posts.entries == 2
 
 
@@ -305,8 +305,8 @@ def test_a_video_goes_alone_and_pictures_by_four() -> None:
     parts = with_more_pictures(make_post("instagram:x", {
         "text": CAROUSEL_CAPTION, "url": url, "media": media,
         "created_at": "2023-06-01T10:00:00+00:00"}))
-    assert [[m["path"] for m in p.meta["media"]] for p in parts] == [
+    assert [[m["path"] for m in p.data.media] for p in parts] == [
         ["m/0.png", "m/1.png"], ["m/2.mp4"], [f"m/{n}.png" for n in range(3, 7)]]
-    assert [p.meta.get("reply_to_url") for p in parts] == [None, url, f"{url}-2"]
-    assert [p.meta["text"] for p in parts[1:]] == ["📷 3/7", "📷 4–7/7"]
+    assert [p.data.reply_to_url for p in parts] == [None, url, f"{url}-2"]
+    assert [p.data.text for p in parts[1:]] == ["📷 3/7", "📷 4–7/7"]
     assert len({p.key for p in parts}) == 3 and all(not p.skip_reason for p in parts)

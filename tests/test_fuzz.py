@@ -219,7 +219,7 @@ def test_damaged_post_exports_give_items_or_a_plain_error(source_type: str,
                 for item in source.list_items().items:
                     if not _is_storable(item) or item.skip_reason:
                         continue
-                    for medium in item.meta.get("media") or []:
+                    for medium in item.data.media or []:
                         if medium.get("path"):
                             try:
                                 with source.open(item.__class__(medium["path"],

@@ -83,7 +83,7 @@ def test_names_with_slash_and_duplicates_stay_distinct_items(seeded_google_drive
     budgets = [i for i in source.list_items().items if i.path == "Budget.xlsx"]
     assert {i.key for i in budgets} == {seeded_google_drive.notable["duplicate_a"],
                                         seeded_google_drive.notable["duplicate_b"]}
-    assert sorted(i.meta["same_name_rank"] for i in budgets) == [0, 1]
+    assert sorted(i.data.same_name_rank for i in budgets) == [0, 1]
 
 
 def test_google_types_exported_or_skipped_with_reasons(seeded_google_drive, google_drive_server,
@@ -132,8 +132,8 @@ def test_permissions_in_the_shape_sharing_relies_on(seeded_google_drive, google_
     folder = items["Partagé avec le bureau"]
     assert folder.kind is ItemKind.FOLDER
     assert {"type": "group", "role": "writer", "email": f"bureau@{USER.split('@')[1]}",
-            "domain": None} in folder.meta["permissions"]
-    public = items["Affiche publique.pdf"].meta["permissions"]
+            "domain": None} in folder.data.permissions
+    public = items["Affiche publique.pdf"].data.permissions
     assert {"type": "anyone", "role": "reader", "email": None, "domain": None} in public
 
 
@@ -150,12 +150,12 @@ def test_shared_drive_permissions_need_one_request_each(seeded_google_drive, goo
     # permissions.list per top-level item, not one per item.
     assert len(items) == 7
     assert google_drive_server.requests.by_endpoint["permissions.list"] == 2
-    assert all(i.meta["permissions"][0]["role"] == "organizer" for i in items)
+    assert all(i.data.permissions[0]["role"] == "organizer" for i in items)
     by = {i.path.split("/", 2)[2]: i for i in items}
     assert by["Procès-verbaux"].kind is ItemKind.FOLDER
     for top in ("Procès-verbaux", "Feuille de route.odt"):
-        assert not any(g.get("inherited") for g in by[top].meta["permissions"])
-    assert all(g["inherited"] for g in by["Procès-verbaux/PV 1.pdf"].meta["permissions"])
+        assert not any(g.get("inherited") for g in by[top].data.permissions)
+    assert all(g["inherited"] for g in by["Procès-verbaux/PV 1.pdf"].data.permissions)
 
 
 def test_refresh_token_from_migrate_login(google_drive_server, tmp_path):
@@ -393,8 +393,8 @@ def test_rerun_reads_the_changes_feed_instead_of_listing_everything(
     assert incremental.get("permissions.list", 0) == 0  # the changed PV has its folder's
     assert sum(incremental.values()) == 1 and sum(full.values()) >= 7, (incremental, full)
     everything, _cursor, _counts = listed({})
-    assert [(i.key, i.path, i.fingerprint, i.skip_reason, i.meta) for i in again] == \
-        [(i.key, i.path, i.fingerprint, i.skip_reason, i.meta) for i in everything]
+    assert [(i.key, i.path, i.fingerprint, i.skip_reason, i.meta, i.data) for i in again] == \
+        [(i.key, i.path, i.fingerprint, i.skip_reason, i.meta, i.data) for i in everything]
     assert notable["duplicate_b"] not in {i.key for i in again}
     assert cursor2["start_page_token"] != cursor["start_page_token"]
 
@@ -616,7 +616,7 @@ def test_a_folder_shared_anew_reaches_its_files_on_a_rerun(google_drive_server, 
         listing = open_drive(google_drive_server, tmp_path, key=key, shared_drives="all",
                              state=cursor, state_dir=state).list_items()
         file = next(i for i in listing.items if i.path.endswith("janvier.txt"))
-        return file.meta.get("permissions", []), dict(listing.cursor)
+        return file.data.permissions, dict(listing.cursor)
 
     _before, cursor = grants({})
     drive.add_permission(minutes.id, "user", "reader", email_address="claire@ailleurs.org")

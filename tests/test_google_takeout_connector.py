@@ -211,7 +211,7 @@ def test_info_json_gives_drive_time_and_sharing_and_is_not_copied(tmp_path: Path
     assert budget.fingerprint.mtime == calendar.timegm((2021, 2, 3, 4, 5, 6))
     assert budget.meta["owners"] == ["a@x.org"]
     assert {"type": "user", "role": "commenter", "email": "b@x.org",
-            "domain": None} in budget.meta["permissions"]
+            "domain": None} in budget.data.permissions
 
 
 # -- point 13: parts of one export, macOS folders, mixes refused

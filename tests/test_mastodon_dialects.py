@@ -167,10 +167,11 @@ def test_pictures_past_the_servers_limit_are_said_in_the_plan() -> None:
     from connectors.mastodon_dialects import Dialect
     from connectors.mastodon_media import MediaUploader
     from connectors.mastodon_text import Limits
+    from migrate.item_meta import PostMeta
     from migrate.model import Action, Change, SourceItem
 
-    item = SourceItem("fb:1", "fb/1", meta={"media": [
-        {"path": f"photos/{n}.jpg"} for n in range(4)] + [{"url": "https://ex.org/5.jpg"}]})
+    item = SourceItem("fb:1", "fb/1", data=PostMeta(media=[
+        {"path": f"photos/{n}.jpg"} for n in range(4)] + [{"url": "https://ex.org/5.jpg"}]))
     uploader = MediaUploader(None, Dialect("smallserver", "1.0", Limits(max_media=2)))
     [note] = uploader.plan_notes([Change("posts", Action.CREATE, item, "fb/1", "new")])
     assert note.startswith("2 pictures are past what this server takes in one post (2)")

@@ -87,7 +87,7 @@ def test_a_long_post_becomes_a_thread_and_a_reply_follows_it(tmp_path, target,
     listed = {e.name for e in MastodonConnector(
         {"url": mastodon_server.url, "token": mastodon_server.access_token}, tmp_path,
     ).open_target("", _context(tmp_path)).list_entries()}
-    assert listed == {items["twitter:1"].meta["url"], items["twitter:2"].meta["url"]}
+    assert listed == {items["twitter:1"].data.url, items["twitter:2"].data.url}
 
 
 def test_same_key_twice_posts_once_and_verify_finds_it_by_marker(tmp_path, target,
@@ -181,8 +181,7 @@ def test_a_post_without_its_address_is_skipped_in_the_plan(tmp_path, target,
 
     _source, items = _posts(tmp_path, [tweet(1, "Bonjour", WHEN)])
     item = next(iter(items.values()))
-    without = replace(item, key=item.key + "-copy",
-                      meta={k: v for k, v in item.meta.items() if k != "url"})
+    without = replace(item, key=item.key + "-copy", data=replace(item.data, url=None))
     changes = diff("posts", [item, without], target.list_entries(), target.name_for, {}, {})
     actions = [(c.action, c.reason) for c in changes.changes]
     assert actions[0][0] is Action.CREATE

@@ -13,6 +13,7 @@ from connectors.dav.target import TEMPORARY_PREFIX
 from connectors.nextcloud import NextcloudConnector
 from connectors.webdav import WebdavConnector
 from migrate.connector import StepContext
+from migrate.item_meta import FileMeta
 from migrate.model import ItemKind, SourceItem
 from migrate.sandbox.nextcloud import NextcloudServer
 from tests.conformance.samples import MTIME, MemorySource, change_for
@@ -113,7 +114,7 @@ def test_forbidden_names_are_renamed_and_accepted_by_the_server(
     for name in awkward:
         plain = source.add(f"Dossier/{name.replace('/', '_')}", name.encode())
         item = SourceItem(plain.key, plain.path, plain.kind, plain.fingerprint,
-                          {"segments": ["Dossier", name]})
+                          data=FileMeta(segments=["Dossier", name]))
         named = target.name_for(item)
         assert named.rename_reason, name
         target.write(change_for(item, named.name), source, f"{len(names):032d}")
@@ -169,7 +170,7 @@ def test_shares_are_mapped_idempotently_and_unmapped_ones_are_notes(
     source = MemorySource()
     plain = source.add("partagé.txt", b"shared")
     item = SourceItem(plain.key, plain.path, plain.kind, plain.fingerprint,
-                      {"permissions": PERMISSIONS})
+                      data=FileMeta(permissions=PERMISSIONS))
     named = target.name_for(item)
     assert named.notes == ("share: user bob can edit", "share: group benevoles can read",
                            "share: public link, read only",
@@ -191,7 +192,7 @@ def test_report_mode_lists_drive_shares_without_creating_any(
     source = MemorySource()
     plain = source.add("rapport.txt", b"r")
     item = SourceItem(plain.key, plain.path, plain.kind, plain.fingerprint,
-                      {"permissions": PERMISSIONS})
+                      data=FileMeta(permissions=PERMISSIONS))
     named = target.name_for(item)
     assert len(named.notes) == 5 and "sharing: report" in named.notes[0]
     target.write(change_for(item, named.name), source, "3" * 32)

@@ -66,9 +66,9 @@ def test_every_variant_gives_the_same_posts(tmp_path: Path, archive) -> None:
     assert set(skipped) == {f"twitter:{k}" for k in facts["skipped"]}
     by_key = {i.key: i for i in items}
     for child, parent in facts["replies"].items():
-        assert by_key[f"twitter:{child}"].meta["reply_to_url"].endswith(f"/status/{parent}")
+        assert by_key[f"twitter:{child}"].data.reply_to_url.endswith(f"/status/{parent}")
     for key in facts["with_media"]:
-        media = by_key[f"twitter:{key}"].meta["media"]
+        media = by_key[f"twitter:{key}"].data.media
         assert media[0]["path"] and media[0]["alt"]
 
 
@@ -79,12 +79,12 @@ def test_links_are_expanded_and_media_links_removed(tmp_path: Path) -> None:
     write_archive(tmp_path / "a.zip", [data], {"7-X.png": PNG})
     source = _open(tmp_path, "a.zip")
     (item,) = source.list_items().items
-    assert item.meta["text"] == "Lisez https://exemple.org/a & voyez"
-    assert item.meta["created_at"] == "2020-07-23T18:30:00+00:00"
-    assert item.meta["url"] == f"https://twitter.com/{HANDLE}/status/7"
-    assert item.meta["mentions"] == [{"name": "ami", "url": "https://twitter.com/ami"}]
+    assert item.data.text == "Lisez https://exemple.org/a & voyez"
+    assert item.data.created_at == "2020-07-23T18:30:00+00:00"
+    assert item.data.url == f"https://twitter.com/{HANDLE}/status/7"
+    assert item.data.mentions == [{"name": "ami", "url": "https://twitter.com/ami"}]
     from migrate.model import SourceItem
-    with source.open(SourceItem("m", item.meta["media"][0]["path"])) as stream:
+    with source.open(SourceItem("m", item.data.media[0]["path"])) as stream:
         assert stream.read() == PNG
 
 
@@ -176,7 +176,7 @@ def test_feed_uses_conditional_get_and_keys_by_guid(tmp_path: Path,
     listing = connector.open_source("", _context(tmp_path)).list_items()
     items = list(listing.items)
     assert [i.key for i in items] == [f"feed:https://exemple.org/a/{n}" for n in range(3)]
-    assert items[0].meta["text"] == "Article 0\n\nRésumé de l'article 0"
+    assert items[0].data.text == "Article 0\n\nRésumé de l'article 0"
     assert listing.cursor == {"etag": feed_server.etag}
     again = connector.open_source("", _context(tmp_path, state=listing.cursor)).list_items()
     assert list(again.items) == [] and again.cursor == listing.cursor

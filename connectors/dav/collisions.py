@@ -12,9 +12,9 @@ Unicode NFC, so `café.txt` typed on Windows (NFC) and on a Mac (NFD) are one na
 Windows or macOS disk also ignores case. Of such twins the one already in the target's form
 keeps the name, whatever the order the source lists them in, so the numbering is stable.
 
-Sources that know which folder is which (Drive) give `meta["segment_keys"]` and
-`meta["segment_ranks"]` (docs/decisions/0420-drive-levels.md); for the others, a folder is known
-by its path, and the rank is `meta["same_name_rank"]` (0 when absent), then the key.
+Sources that know which folder is which (Drive) give `FileMeta.segment_keys` and
+`FileMeta.segment_ranks` (docs/decisions/0420-drive-levels.md); for the others, a folder is known
+by its path, and the rank is `FileMeta.same_name_rank` (0 when absent), then the key.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from connectors.dav.names import numbered
 from migrate.i18n import _
+from migrate.item_meta import NO_FILE_META
 from migrate.model import ItemKind, SourceItem
 
 Encode = Callable[[str], tuple[str, list[str]]]
@@ -62,17 +63,17 @@ class Level:
 
 
 def levels_of(item: SourceItem, encode: Encode) -> list[Level]:
-    """The item's levels, from `meta["segments"]` when the source gives them, else its path."""
-    meta = item.meta
-    raw = list(meta.get("segments") or [p for p in item.path.split("/") if p])
-    keys = meta.get("segment_keys")
-    ranks = meta.get("segment_ranks")
+    """The item's levels, from `FileMeta.segments` when the source gives them, else its path."""
+    data = item.data or NO_FILE_META
+    raw = list(data.segments or [p for p in item.path.split("/") if p])
+    keys = data.segment_keys
+    ranks = data.segment_ranks
     if not keys or len(keys) != len(raw):
         keys = ["path:" + "/".join(raw[: depth + 1]) for depth in range(len(raw))]
         if item.kind is not ItemKind.FOLDER:
             keys[-1] = item.key
     if not ranks or len(ranks) != len(raw):
-        ranks = [0] * (len(raw) - 1) + [int(meta.get("same_name_rank", 0))]
+        ranks = [0] * (len(raw) - 1) + [data.same_name_rank]
     levels = []
     for segment, key, rank in zip(raw, keys, ranks, strict=True):
         name, reasons = encode(segment)

@@ -15,7 +15,8 @@ from connectors.dav.collisions import Level
 from connectors.dav.groupfolders import GroupFolderApi, Placement, PlacementRules
 from connectors.dav.http import DavHttp
 from connectors.dav.listing import list_tree
-from connectors.dav.target import TEMPORARY_PREFIX, DavSettings, DavTarget
+from connectors.dav.nextcloud_target import NextcloudTarget
+from connectors.dav.target import TEMPORARY_PREFIX, DavSettings
 from migrate.connector import Capabilities, Source
 from migrate.errors import ConnectorError, FatalError
 from migrate.i18n import _
@@ -25,7 +26,7 @@ from migrate.model import Change, SourceItem, TargetEntry, TargetName
 ACCOUNT_ROOT = Level("", "", (), "groupfolders:", 0)
 
 
-class GroupFolderTarget(DavTarget):
+class GroupFolderTarget(NextcloudTarget):
     def __init__(self, http: DavHttp, root: str, settings: DavSettings,
                  capabilities: Capabilities, api: GroupFolderApi,
                  rules: PlacementRules) -> None:
@@ -56,8 +57,7 @@ class GroupFolderTarget(DavTarget):
         for mount in mounts:
             for resource in list_tree(self.http, mount):
                 if resource.is_folder:
-                    with self._lock:
-                        self._folders.add(f"{mount}/{resource.path}".strip("/"))
+                    self.remember_folder(f"{mount}/{resource.path}".strip("/"))
                 name = resource.path.rsplit("/", 1)[-1]
                 if resource.path and not name.startswith(TEMPORARY_PREFIX):
                     entry = resource.entry()
@@ -99,14 +99,14 @@ class GroupFolderTarget(DavTarget):
         """`item` with only the grants to recreate as shares on it: in a group folder, drive
         memberships are the folder's groups already."""
         placed = self.placement(item)
-        grants = item.meta.get("permissions")
-        if placed is None or not placed.is_group_folder or not grants:
+        data = item.data
+        if placed is None or not placed.is_group_folder or data is None or not data.permissions:
             return item
-        kept = [g for g in grants if not g.get("drive_member")]
-        return replace(item, meta={**item.meta, "permissions": kept})
+        kept = [g for g in data.permissions if not g.get("drive_member")]
+        return replace(item, data=replace(data, permissions=kept))
 
-    def _share(self, change: Change, path: str) -> None:
-        super()._share(replace(change, item=self.as_shared(change.item)), path)
+    def share(self, change: Change, path: str) -> None:
+        super().share(replace(change, item=self.as_shared(change.item)), path)
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         if change.target_name.startswith("/"):

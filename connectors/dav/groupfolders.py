@@ -1,8 +1,8 @@
 """Shared drives → Nextcloud group folders: where each drive lands, for whom, and the app's API.
 
 A source item is in a shared drive when its first levels are `Shared drives/<name>`
-(`meta["segment_keys"][0] == "path:Shared drives"`, see docs/decisions/0420-drive-levels.md).
-The drive's members are the grants marked `drive_member` in `meta["permissions"]` (every item
+(`FileMeta.segment_keys[0] == "path:Shared drives"`, see docs/decisions/0420-drive-levels.md).
+The drive's members are the grants marked `drive_member` in `FileMeta.permissions` (every item
 of a drive carries them, so one item is enough to place its whole drive). Groups come from
 `shared_drive_groups` when the plan names the drive there, otherwise from the members that
 `identities` maps to a group; members mapped to a user, or not mapped, are reported, never
@@ -21,6 +21,7 @@ from connectors.dav.names import NameRules, encode_segment
 from connectors.dav.sharing import GROUP, identity_of
 from migrate.errors import ConnectorError
 from migrate.i18n import _
+from migrate.item_meta import NO_FILE_META
 from migrate.model import SourceItem
 
 SHARED_DRIVES_KEY = "path:Shared drives"
@@ -37,8 +38,8 @@ ADMIN_GROUP = "admin"
 
 def drive_name(item: SourceItem) -> str | None:
     """The raw name of the shared drive `item` is inside, or None."""
-    keys = item.meta.get("segment_keys") or []
-    segments = item.meta.get("segments") or []
+    data = item.data or NO_FILE_META
+    keys, segments = data.segment_keys or [], data.segments or []
     if len(keys) >= 3 and len(segments) == len(keys) and keys[0] == SHARED_DRIVES_KEY:
         return str(segments[1])
     return None
@@ -83,7 +84,7 @@ class PlacementRules:
         if name is None:
             return None
         if name not in self._cache:
-            self._cache[name] = self._place(name, item.meta.get("permissions") or [])
+            self._cache[name] = self._place(name, (item.data or NO_FILE_META).permissions)
         return self._cache[name]
 
     def _place(self, name: str, permissions: list[Mapping[str, Any]]) -> Placement:

@@ -1,15 +1,16 @@
 """Drive permissions → Nextcloud shares, through the OCS share API, never guessing identities.
 
-A source puts permissions in `item.meta["permissions"]` as a list of
-`{"type": "user"|"group"|"domain"|"anyone", "role": "reader"|"commenter"|"writer"|"owner",
-"email": str|None, "domain": str|None}`. The step's `identities` maps an email to a Nextcloud
-user (`alice`) or group (`{group: benevoles}`). Mapped permissions become user (0), group (1)
-or read-only public link (3) shares; everything else is a note in the plan and the report.
+A source puts permissions in `FileMeta.permissions` as a list of `Grant`
+(`{"type": "user"|"group"|"domain"|"anyone", "role": "reader"|"commenter"|"writer"|"owner",
+"email": str|None, "domain": str|None}`, migrate/item_meta.py). The step's `identities` maps
+an email to a Nextcloud user (`alice`) or group (`{group: benevoles}`). Mapped permissions
+become user (0), group (1) or read-only public link (3) shares; everything else is a note in
+the plan and the report.
 A grant may carry `expires` (RFC 3339, Drive's temporary access): the share gets that expiry
 date, and a grant already expired is not shared. Grants marked `inherited` (a shared drive's
 memberships below its top level) are shared once, on the top items, not again on each file.
 A drive `organizer` becomes an editor, with a note (Nextcloud has no drive managers).
-`meta["sharing_unread"]` says why a source could not read an item's sharing.
+`FileMeta.sharing_unread` says why a source could not read an item's sharing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from connectors.dav.http import DavHttp
 from migrate.errors import ConnectorError
 from migrate.i18n import _, to_do
+from migrate.item_meta import FileMeta
 
 USER, GROUP, LINK = 0, 1, 3
 READ = 1
@@ -132,12 +134,14 @@ def plan_shares(permissions: list[Mapping[str, Any]], identities: Mapping[str, A
     return list(shares.values()), notes
 
 
-def share_notes(meta: Mapping[str, Any], mode: str, identities: Mapping[str, Any],
+def share_notes(data: FileMeta | None, mode: str, identities: Mapping[str, Any],
                 known: Known | None = None) -> tuple[str, ...]:
     """The notes `name_for` returns for an item: planned shares and what stays unshared."""
-    permissions = meta.get("permissions") or []
-    unread = () if mode == "ignore" or not meta.get("sharing_unread") else (
-        _("sharing not read: {why}").format(why=meta["sharing_unread"]),)
+    if data is None:
+        return ()
+    permissions = data.permissions
+    unread = () if mode == "ignore" or not data.sharing_unread else (
+        _("sharing not read: {why}").format(why=data.sharing_unread),)
     if mode == "ignore" or not permissions:
         return unread
     if mode == "report":

@@ -1,22 +1,19 @@
-"""`DavTarget`: a folder on a WebDAV server (Nextcloud, or any plain WebDAV server).
+"""`DavTarget`: a folder on any WebDAV server; `NextcloudTarget` (nextcloud_target.py) adds
+what Nextcloud does beyond it by overriding this class's public hooks (`put_file`,
+`remove_leftovers`, `share`, `unchecked_note`).
 
 - Listing: one PROPFIND for the whole tree (folder by folder where the server refuses that).
-- Files up to `chunk_threshold` go in one PUT; larger ones (Nextcloud) by chunked upload v2.
-  Nextcloud writes a PUT to a `.part` and renames it itself, and so does Apache's mod_dav_fs
-  (learnt from the server: connectors/dav/profile.py); on other plain servers a file is put
-  under a temporary name derived from the idempotency key and MOVEd into place.
-- Nextcloud gets `X-OC-MTime` (the source's modification time) and `OC-Checksum` (SHA-256, from
-  the source's fingerprint, or computed while streaming). Nextcloud stores that checksum as
-  sent without checking the bytes against it: it lets a later run recognise the content, it
-  proves nothing about the upload. What is verified is the size, and, with `read_back`, the
-  content downloaded again (`connectors/dav/verification.py`).
+- A file goes in one PUT. Apache's mod_dav_fs writes a PUT to a temporary file and renames it
+  itself (learnt from the server: connectors/dav/profile.py); on other plain servers a file is
+  put under a temporary name derived from the idempotency key and MOVEd into place.
+- What is verified is the size, and, with `read_back`, the content downloaded again
+  (`connectors/dav/verification.py`).
 - Parent folders are created with MKCOL and remembered.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import threading
 import time
 import unicodedata
@@ -26,7 +23,6 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from connectors.dav.chunked import ChunkedUpload
 from connectors.dav.collisions import (
     CollisionResolver,
     Level,
@@ -41,7 +37,7 @@ from connectors.dav.names import NameRules, encode_segment
 from connectors.dav.profile import ProfileStore, ServerProfile
 from connectors.dav.readback import FolderReadback, Listing
 from connectors.dav.refusals import does_not_fit, held_lock, too_large
-from connectors.dav.sharing import Known, ShareApi, plan_shares, share_notes
+from connectors.dav.sharing import Known, ShareApi, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
 from connectors.dav.verification import BLOCK, ReadBack, sha256_of
 from migrate.connector import Capabilities, Source, Target
@@ -61,7 +57,6 @@ _UNREAD = object()
 class DavSettings:
     """How one target writes: the server's dialect, thresholds, names and sharing."""
 
-    is_nextcloud: bool
     rules: NameRules
     chunk_threshold: int = 10 * MEGABYTE
     chunk_size: int = 10 * MEGABYTE
@@ -92,7 +87,7 @@ class DavTarget(Target):
         self._mkcol_lock = threading.Lock()
         #: Files written whose PUT answer gave no ETag: `settle` reads their versions back.
         self._readback = FolderReadback()
-        self.read_back = ReadBack(settings.read_back, settings.is_nextcloud)
+        self.read_back = ReadBack(settings.read_back)
         #: Why items were left for a later run while writing (a person's lock, a file larger
         #: than the space left): said again at the end of the step, where it is read.
         self._left: list[str] = []
@@ -150,14 +145,13 @@ class DavTarget(Target):
         allow = known is None or known.depth_infinity is not False
         for resource in list_tree(self.http, self.root, allow, self._depth_answer):
             if resource.is_folder:
-                with self._lock:
-                    self._folders.add(self.full(resource.path))
+                self.remember_folder(self.full(resource.path))
             if resource.path and not resource.path.rsplit("/", 1)[-1].startswith(
                     TEMPORARY_PREFIX):
                 yield resource.entry()
 
     def levels(self, item: SourceItem) -> list[Level]:
-        """A source whose names may hold `/` (Drive) gives them in `meta["segments"]`."""
+        """A source whose names may hold `/` (Drive) gives them in `FileMeta.segments`."""
         return levels_of(item, self._encode)
 
     def prepare_names(self, items: Sequence[SourceItem]) -> None:
@@ -181,8 +175,8 @@ class DavTarget(Target):
                     name=level.raw, new=name, why=join("; ", why))]
             parts.append(name)
             reasons += why
-        notes = share_notes(item.meta, self.settings.sharing, self.settings.identities,
-                            self._known_recipients())
+        notes = share_notes(item.data, self.settings.sharing, self.settings.identities,
+                            self.known_recipients())
         reason = join("; ", dict.fromkeys(reasons)) or None
         original = "/".join(level.raw for level in levels)  # a '/' inside a name shows as '/'
         name = "/".join(parts)
@@ -201,6 +195,11 @@ class DavTarget(Target):
         return self._free  # type: ignore[return-value]
 
     # --- writing --------------------------------------------------------------------
+
+    def remember_folder(self, path: str) -> None:
+        """`path` (from the DAV root) exists on the server: no MKCOL for it."""
+        with self._lock:
+            self._folders.add(path)
 
     def ensure_folder(self, path: str) -> None:
         """MKCOL `path` and its missing ancestors (relative to the DAV root)."""
@@ -223,13 +222,14 @@ class DavTarget(Target):
         path = self.full(change.target_name)
         if change.item.kind is ItemKind.FOLDER:
             self.ensure_folder(path)
-            self._share(change, path)
+            self.share(change, path)
             return TargetEntry(change.target_name, ItemKind.FOLDER)
         folder = path.rpartition("/")[0]
         self.ensure_folder(folder)
         self._readback.started(folder)
         try:
-            fingerprint = self._write_file(change, source, path, idempotency_key)
+            with source.open(change.item) as stream:
+                fingerprint = self.put_file(change, path, stream, idempotency_key)
         except LockedError:
             held = held_lock(self.http, path, change.item.path)
             if held is None:
@@ -246,62 +246,13 @@ class DavTarget(Target):
             self._readback.ended(folder)
         if self.read_back.wants(change):
             self._read_back(path, change, source, fingerprint)
-        self._share(change, path)
+        self.share(change, path)
         return TargetEntry(change.target_name, ItemKind.FILE, fingerprint)
 
-    def _write_file(self, change: Change, source: Source, path: str, key: str) -> Fingerprint:
-        size = change.item.fingerprint.size
-        with source.open(change.item) as stream:
-            large = size is None or size > self.settings.chunk_threshold
-            if self.settings.is_nextcloud and large:
-                return self._chunked(change, path, stream, key)
-            if self.settings.is_nextcloud:
-                return self._put_nextcloud(change, path, stream)
-            return self._put_plain(change, path, stream, key)
-
-    def _nextcloud_headers(self, item: SourceItem) -> dict[str, str]:
-        headers = {}
-        if item.fingerprint.mtime is not None:
-            headers["X-OC-MTime"] = str(int(item.fingerprint.mtime))
-        checksum = item.fingerprint.checksum or ""
-        algorithm, _sep, digest = checksum.partition(":")
-        if algorithm in ("sha256", "sha1", "md5") and digest:
-            headers["OC-Checksum"] = f"{algorithm.upper()}:{digest.lower()}"
-        return headers
-
-    def _put_nextcloud(self, change: Change, path: str, stream: Any) -> Fingerprint:
-        item = change.item
-        headers = self._nextcloud_headers(item)
-        hasher = Hasher()
-        size = item.fingerprint.size
-        if "OC-Checksum" not in headers and size is not None and size <= SMALL:
-            data = stream.read(SMALL + 1)
-            headers["OC-Checksum"] = "SHA256:" + hashlib.sha256(data).hexdigest()
-            stream = io.BytesIO(data)  # already read: sent from memory
-            size = len(data)
-        response = self._send(self.http.url(path), stream, size, hasher, item.path, headers)
-        self._check_whole(stream, hasher, item)
-        return self._written(response, hasher, item, headers)
-
-    def _chunked(self, change: Change, path: str, stream: Any, key: str) -> Fingerprint:
-        item = change.item
-        upload = self._upload(path, key, item.path)
-        headers = self._nextcloud_headers(item)
-        hasher = Hasher()
-        try:
-            response = upload.send(stream, item.fingerprint.size, headers, hasher)
-        except InsufficientStorageError:
-            upload.abandon()  # refused before any chunk was kept: leave no empty folder behind
-            raise
-        self._check_whole(stream, hasher, item)
-        return self._written(response, hasher, item, headers)
-
-    def _upload(self, path: str, key: str, what: str) -> ChunkedUpload:
-        folder = f"{self.settings.uploads_url}/migrate-{key}"
-        return ChunkedUpload(self.http, folder, self.http.url(path), self.settings.chunk_size,
-                             what)
-
-    def _put_plain(self, change: Change, path: str, stream: Any, key: str) -> Fingerprint:
+    def put_file(self, change: Change, path: str, stream: Any, key: str) -> Fingerprint:
+        """Hook: send one file's bytes from `stream` to `path` (from the DAV root) so that
+        nothing half written shows under that name; return the version written. A plain
+        server gets a temporary name MOVEd into place, unless its own PUT is atomic."""
         item = change.item
         hasher = Hasher(enabled=False)  # a plain server neither checks nor lists checksums
         size = item.fingerprint.size
@@ -309,22 +260,22 @@ class DavTarget(Target):
         if self._temporary_names():
             parent, _sep, _name = path.rpartition("/")
             temporary = self.http.url(f"{parent}/{TEMPORARY_PREFIX}{key[:16]}.tmp")
-            response = self._send(temporary, stream, size, hasher, item.path)
-            self._check_whole(stream, hasher, item)
+            response = self.send(temporary, stream, size, hasher, item.path)
+            self.check_whole(stream, hasher, item)
             move = {"Destination": final, "Overwrite": "T"}
             if self.uploads is not None:  # the same kept-alive connection as the PUT
                 self.uploads.send("MOVE", temporary, item.path, headers=move)
             else:
                 self.http.request("MOVE", temporary, item.path, headers=move)
         else:
-            response = self._send(final, stream, size, hasher, item.path)
-            self._check_whole(stream, hasher, item)
+            response = self.send(final, stream, size, hasher, item.path)
+            self.check_whole(stream, hasher, item)
         etag = normal_etag(response.headers.get("ETag"))
         if not etag:  # Apache's answer has none: `settle` reads it back with its folder
             self._readback.unsettled(path)
         return Fingerprint(hasher.size, None, None, etag)
 
-    def _send(self, url: str, stream: Any, size: int | None, hasher: Hasher, what: str,
+    def send(self, url: str, stream: Any, size: int | None, hasher: Hasher, what: str,
               headers: dict[str, str] | None = None) -> Any:
         """PUT one file's bytes: over this thread's kept-alive connection when the size is
         known (small files in one send with the headers, large ones in 1 MiB blocks), through
@@ -357,7 +308,13 @@ class DavTarget(Target):
         self.read_back.compare(expected, actual, change.item.path)
 
     def plan_notes(self, changes: Sequence[Change]) -> list[str]:
-        return self.read_back.choose(changes)
+        return self.read_back.choose(changes, self.unchecked_note())
+
+    def unchecked_note(self) -> str:
+        """Hook: what the plan says is checked of an upload when nothing is read back."""
+        return _("After each upload its size is checked; the content is not read back (a "
+                 "WebDAV server checks no checksum). Add 'read_back: all', or a number of "
+                 "files to check at random, to the step's 'with:' to compare content.")
 
     def notes(self) -> list[str]:
         return [*self._left, *self.read_back.notes()]
@@ -386,31 +343,17 @@ class DavTarget(Target):
                                          folder or "/")
                 if resource.path and not resource.is_folder}
 
-    def _check_whole(self, stream: Any, hasher: Hasher, item: SourceItem) -> None:
+    def check_whole(self, stream: Any, hasher: Hasher, item: SourceItem) -> None:
         expected = item.fingerprint.size
         if expected is not None and (hasher.size != expected or not is_exhausted(stream)):
             raise TransientError(_("{path} changed at the source while it was being copied")
                                  .format(path=item.path))
 
-    def _written(self, response: Any, hasher: Hasher, item: SourceItem,
-                 headers: Mapping[str, str]) -> Fingerprint:
-        sent = headers.get("OC-Checksum", "")
-        checksum = hasher.checksum()
-        if sent and not sent.upper().startswith("SHA256:"):
-            checksum = sent.split(":", 1)[0].lower() + ":" + sent.split(":", 1)[1]
-        etag = normal_etag(response.headers.get("OC-ETag") or response.headers.get("ETag"))
-        mtime = float(headers["X-OC-MTime"]) if "X-OC-MTime" in headers else None
-        return Fingerprint(hasher.size, mtime, checksum, etag)
+    def share(self, change: Change, path: str) -> None:
+        """Hook: recreate the source's sharing of a written item (`FileMeta.permissions`);
+        a plain WebDAV server has no shares."""
 
-    def _share(self, change: Change, path: str) -> None:
-        permissions = change.item.meta.get("permissions")
-        if self.settings.sharing != "map" or not permissions or self.settings.shares is None:
-            return
-        shares, _notes = plan_shares(permissions, self.settings.identities,
-                                     self._known_recipients())
-        self.settings.shares.ensure(path, shares, change.item.path)
-
-    def _known_recipients(self) -> Known | None:
+    def known_recipients(self) -> Known | None:
         """Unknown recipients are said in the plan (one sharee search per name), not found
         at apply time by a refused share."""
         shares = self.settings.shares
@@ -424,11 +367,11 @@ class DavTarget(Target):
         is_folder = change.item.kind is ItemKind.FOLDER
         if found is not None and found.is_folder == is_folder and (
                 is_folder or self._same_content(found, change.item, source)):
-            self._share(change, path)
+            self.share(change, path)
             return TargetEntry(change.target_name, change.item.kind,
                                Fingerprint() if is_folder else found.fingerprint,
                                {"fileid": found.file_id} if found.file_id else {})
-        self._remove_leftovers(path, idempotency_key)
+        self.remove_leftovers(path, idempotency_key)
         return None
 
     def _same_content(self, found: Resource, item: SourceItem, source: Source) -> bool:
@@ -447,13 +390,11 @@ class DavTarget(Target):
                 digest.update(block)
         return f"{algorithm}:{digest.hexdigest()}" == theirs
 
-    def _remove_leftovers(self, path: str, key: str) -> None:
-        if self.settings.uploads_url:
-            self._upload(path, key, path).abandon()
-        if not self.settings.is_nextcloud:  # an earlier run may have used a temporary name
-            parent = path.rpartition("/")[0]
-            temporary = self.http.url(f"{parent}/{TEMPORARY_PREFIX}{key[:16]}.tmp")
-            self.http.request("DELETE", temporary, path, ok=(404,))
+    def remove_leftovers(self, path: str, key: str) -> None:
+        """Hook: remove what a cut write with `key` may have left (here its temporary name)."""
+        parent = path.rpartition("/")[0]
+        temporary = self.http.url(f"{parent}/{TEMPORARY_PREFIX}{key[:16]}.tmp")
+        self.http.request("DELETE", temporary, path, ok=(404,))
 
     def close(self) -> None:
         if self.uploads is not None:

@@ -39,15 +39,15 @@ def parse_read_back(value: object) -> int | None:
 class ReadBack:
     """Which files of the run are read back, and what was found."""
 
-    def __init__(self, wanted: int | None, is_nextcloud: bool) -> None:
-        self.wanted, self.is_nextcloud = wanted, is_nextcloud
+    def __init__(self, wanted: int | None) -> None:
+        self.wanted = wanted
         self.keys: set[str] = set()
         self.checked = 0
         self._lock = threading.Lock()
 
-    def choose(self, changes: Sequence[Change]) -> list[str]:
+    def choose(self, changes: Sequence[Change], unchecked: str) -> list[str]:
         """Pick the files to read back among the step's writes; the plan's sentence on what
-        will be verified."""
+        will be verified (`unchecked`, the server's own, when nothing is read back)."""
         files = [c.item.key for c in changes
                  if c.action.writes and c.item.kind is ItemKind.FILE]
         if not files:
@@ -56,16 +56,8 @@ class ReadBack:
             self.keys = set(files)
         else:
             self.keys = set(random.sample(files, min(self.wanted, len(files))))
-        if not self.keys and self.is_nextcloud:
-            return [_("After each upload its size is checked; the content is not read back "
-                      "(Nextcloud keeps the checksum it is sent without checking it). Add "
-                      "'read_back: all', or a number of files to check at random, to the "
-                      "step's 'with:' to compare content.")]
         if not self.keys:
-            return [_("After each upload its size is checked; the content is not read back "
-                      "(a WebDAV server checks no checksum). Add 'read_back: all', or a "
-                      "number of files to check at random, to the step's 'with:' to compare "
-                      "content.")]
+            return [unchecked]
         return [ngettext("{n} of {total} files will be downloaded again after upload and "
                          "compared with the source byte for byte (read_back).",
                          "{n} of {total} files will be downloaded again after upload and "

@@ -5,11 +5,11 @@ The path of an item cannot say everything: a "/" inside a Drive name is written 
 same path. So each item also carries, one entry per level of its path (see
 docs/decisions/0420-drive-levels.md):
 
-- `meta["segments"]`: the raw Drive name of each level (the last one with the extension the
+- `FileMeta.segments`: the raw Drive name of each level (the last one with the extension the
   export or link adds), so a target renames from the real name and says why;
-- `meta["segment_keys"]`: the Drive id of each level (the item's own key last), so a target can
+- `FileMeta.segment_keys`: the Drive id of each level (the item's own key last), so a target can
   tell two same-named folders apart and put each child under the right one;
-- `meta["segment_ranks"]`: 0 for the oldest of same-named siblings (createdTime, then id), 1 for
+- `FileMeta.segment_ranks`: 0 for the oldest of same-named siblings (createdTime, then id), 1 for
   the next…, so the one that keeps the plain name stays the same when a newer duplicate appears.
 
 Levels Drive has no file for (`Shared drives`, `Shared with me`) take their path component and
@@ -39,8 +39,9 @@ def add_levels(listing: DriveListing, items: list[SourceItem]) -> None:
         names.reverse(), keys.reverse(), order.reverse()
         names[-1] += _suffix(parts[-1], item.meta.get("name", ""))
         keys[-1] = item.key
-        order[-1] = int(item.meta.get("same_name_rank", 0))
-        item.meta.update(segments=names, segment_keys=keys, segment_ranks=order)
+        assert item.data is not None  # given by build_items
+        order[-1] = item.data.same_name_rank
+        item.data.segments, item.data.segment_keys, item.data.segment_ranks = names, keys, order
 
 
 def _walk_up(listing: DriveListing, item: SourceItem, depth: int,

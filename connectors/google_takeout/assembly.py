@@ -20,6 +20,7 @@ from connectors.google_takeout.metadata import (
     parse_info,
 )
 from migrate.i18n import _
+from migrate.item_meta import FileMeta
 from migrate.model import Fingerprint, ItemKind, SourceItem
 
 
@@ -140,17 +141,17 @@ class Assembly:
         if member.offset is not None:
             meta["offset"] = member.offset
         if info is not None:
-            meta["permissions"] = list(info.permissions)
             meta["owners"] = list(info.owners)
+        data = FileMeta(permissions=list(info.permissions)) if info is not None else None
         return SourceItem(path, path, ItemKind.FILE, Fingerprint(member.size, mtime, checksum),
-                          meta, skip_reason=reason)
+                          meta, skip_reason=reason, data=data)
 
     def _folder(self, name: str, path: str) -> SourceItem:
         info = self.matched.infos.get(name)
-        meta: dict[str, object] = {}
-        if info is not None:
-            meta = {"permissions": list(info.permissions), "owners": list(info.owners)}
-        return SourceItem(path + "/", path, ItemKind.FOLDER, meta=meta)
+        if info is None:
+            return SourceItem(path + "/", path, ItemKind.FOLDER)
+        return SourceItem(path + "/", path, ItemKind.FOLDER, meta={"owners": list(info.owners)},
+                          data=FileMeta(permissions=list(info.permissions)))
 
     def _missing(self, present: set[str]) -> list[SourceItem]:
         """Files the export's archive_browser.html lists but no part holds."""
