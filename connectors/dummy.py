@@ -18,41 +18,48 @@ import random
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from connectors.local import LocalConnector, LocalTarget
+from connectors.local import LocalConnector, LocalOptions, LocalTarget
 from migrate.connector import Source, StepContext
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _
 from migrate.model import Change, TargetEntry
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 #: What a script may ask of one attempt.
 OUTCOMES = ("transient", "fatal", "skip", "ok")
 
 
+@dataclass(frozen=True)
+class DummyOptions(LocalOptions):
+    fail_probability: float = option("number", default=0.0,
+                                     help="Chance (0 to 1) that an attempt fails for good: the "
+                                          "item is skipped.")
+    retry_probability: float = option("number", default=0.0,
+                                      help="Chance (0 to 1) that an attempt fails in a way worth "
+                                           "retrying.")
+    retry_after: float | None = option("number", help="Seconds the target asks to wait before "
+                                                      "retrying (none by default).")
+    seed: int = option("integer", default=0,
+                       help="Seed of the draws: one seed, the same failures on every run.")
+    script: Mapping[str, Any] = option("mapping",
+                                       help="Item path → outcomes of its first attempts, in "
+                                            "order (transient, fatal, skip, ok); the draws "
+                                            "decide the attempts after them.")
+
+
 class DummyConnector(LocalConnector):
     name = "dummy"
     summary = "Test equipment: a local folder whose writes fail on purpose (retries, errors)."
-    options = OptionSet((
-        *LocalConnector.options.options,
-        Option("fail_probability", "number", default=0.0,
-               help="Chance (0 to 1) that an attempt fails for good: the item is skipped."),
-        Option("retry_probability", "number", default=0.0,
-               help="Chance (0 to 1) that an attempt fails in a way worth retrying."),
-        Option("retry_after", "number",
-               help="Seconds the target asks to wait before retrying (none by default)."),
-        Option("seed", "integer", default=0,
-               help="Seed of the draws: one seed, the same failures on every run."),
-        Option("script", "mapping",
-               help="Item path → outcomes of its first attempts, in order (transient, fatal, "
-                    "skip, ok); the draws decide the attempts after them."),
-    ))
+    Options = DummyOptions
+    config: DummyOptions
     source_actions = ()
 
     def open_target(self, location: str, step: StepContext) -> DummyTarget:
         script = {str(path): [str(outcome) for outcome in outcomes]
-                  for path, outcomes in (self.config.get("script") or {}).items()}
+                  for path, outcomes in self.config.script.items()}
         for path, outcomes in script.items():
             for outcome in outcomes:
                 if outcome not in OUTCOMES:
@@ -63,14 +70,13 @@ class DummyConnector(LocalConnector):
 
 
 class DummyTarget(LocalTarget):
-    def __init__(self, root: Any, config: Mapping[str, Any],
+    def __init__(self, root: Any, config: DummyOptions,
                  script: dict[str, list[str]]) -> None:
-        super().__init__(root, fsync=bool(config.get("fsync")))
-        self.fail_probability = float(config.get("fail_probability") or 0.0)
-        self.retry_probability = float(config.get("retry_probability") or 0.0)
-        after = config.get("retry_after")
-        self.retry_after = float(after) if after is not None else None
-        self.seed = int(config.get("seed") or 0)
+        super().__init__(root, fsync=config.fsync)
+        self.fail_probability = float(config.fail_probability)
+        self.retry_probability = float(config.retry_probability)
+        self.retry_after = None if config.retry_after is None else float(config.retry_after)
+        self.seed = int(config.seed)
         self.script = script
         #: Item path → the moments (time.monotonic) of its attempts: what a test inspects.
         self.attempts: dict[str, list[float]] = {}

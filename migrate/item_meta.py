@@ -24,8 +24,8 @@ class Grant(TypedDict, total=False):
     domain: str | None
     #: RFC 3339: temporary access ends then.
     expires: str | None
-    #: A shared drive's membership (the drive's folder carries it for its files).
-    drive_member: bool
+    #: A shared space's membership (a shared drive's: its folder carries it for its files).
+    space_member: bool
     #: Below a shared drive's top level: the top items' shares cover it already.
     inherited: bool
 
@@ -74,11 +74,21 @@ class FileMeta:
         """From a `meta` saved by an earlier version (a journal's change, a saved plan): the
         fields moved out of it, or None if it holds none."""
         found = {key: meta.pop(key) for key in LEGACY_KEYS if key in meta}
+        if isinstance(found.get("permissions"), list):
+            # Earlier versions named a membership after the one service that has them.
+            found["permissions"] = [_renamed_membership(g) for g in found["permissions"]]
         return cls.from_json(found) if found else None
 
 
 LEGACY_KEYS = ("segments", "segment_keys", "segment_ranks", "same_name_rank", "permissions",
                "sharing_unread")
+
+
+def _renamed_membership(grant: Any) -> Any:
+    if isinstance(grant, dict) and "drive_member" in grant:
+        grant = {**grant, "space_member": grant["drive_member"]}
+        del grant["drive_member"]
+    return grant
 
 
 def _list(data: Mapping[str, Any], key: str, kind: type) -> Any:

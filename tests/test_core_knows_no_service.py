@@ -23,6 +23,8 @@ SERVICES = ("drive", "google", "nextcloud", "mastodon", "gotosocial", "akkoma", 
 #: Modules that still name services, until `migrate init` asks the connectors for its
 #: questions (issue 17, point 6): the list may only shrink.
 NOT_YET = {"scaffold.py", "scaffold_text.py"}
+#: Words journals written by earlier versions hold, read back under today's neutral names.
+LEGACY = {("item_meta.py", '"drive_member"')}
 #: Tokens that hold words (Python 3.12 splits f-strings in parts).
 WORDY = {tokenize.NAME, tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 
@@ -55,7 +57,7 @@ def names_a_service(path: Path, pattern: re.Pattern[str]) -> list[str]:
             continue
         if token.type == tokenize.STRING and token.start[0] in docstrings:
             continue
-        if pattern.search(token.string):
+        if pattern.search(token.string) and (path.name, token.string) not in LEGACY:
             found.append(f"{path}:{token.start[0]}: {token.string}")
     return found
 

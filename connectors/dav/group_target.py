@@ -102,7 +102,7 @@ class GroupFolderTarget(NextcloudTarget):
         data = item.data
         if placed is None or not placed.is_group_folder or data is None or not data.permissions:
             return item
-        kept = [g for g in data.permissions if not g.get("drive_member")]
+        kept = [g for g in data.permissions if not g.get("space_member")]
         return replace(item, data=replace(data, permissions=kept))
 
     def share(self, change: Change, path: str) -> None:

@@ -2,7 +2,7 @@
 
 A source item is in a shared drive when its first levels are `Shared drives/<name>`
 (`FileMeta.segment_keys[0] == "path:Shared drives"`, see docs/decisions/0420-drive-levels.md).
-The drive's members are the grants marked `drive_member` in `FileMeta.permissions` (every item
+The drive's members are the grants marked `space_member` in `FileMeta.permissions` (every item
 of a drive carries them, so one item is enough to place its whole drive). Groups come from
 `shared_drive_groups` when the plan names the drive there, otherwise from the members that
 `identities` maps to a group; members mapped to a user, or not mapped, are reported, never
@@ -118,7 +118,7 @@ class PlacementRules:
         groups: dict[str, int] = {}
         notes: list[str] = []
         for grant in permissions:
-            if not grant.get("drive_member"):
+            if not grant.get("space_member"):
                 continue
             who, role = grant.get("email") or grant.get("type"), str(grant.get("role"))
             identities = {str(k).casefold(): v for k, v in self.identities.items()}

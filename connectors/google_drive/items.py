@@ -223,10 +223,10 @@ def _add_sharing(listing: DriveListing, items: list[SourceItem]) -> None:
             # Drive lists a folder's grants on each file inside; the folder's share covers them.
             # Drive memberships stay on every item: the target places items by them (0430).
             inherited = grants_of(parent)
-            grants = [g for g in grants if g not in inherited or g.get("drive_member")]
+            grants = [g for g in grants if g not in inherited or g.get("space_member")]
         if entry.get("driveId") and parent != entry.get("driveId"):
             # Below the drive's top level, its memberships are the top items' shares already.
-            grants = [{**g, "inherited": True} if g.get("drive_member") else g for g in grants]
+            grants = [{**g, "inherited": True} if g.get("space_member") else g for g in grants]
         assert item.data is not None
         if grants:
             item.data.permissions = grants  # type: ignore[assignment]

@@ -72,7 +72,7 @@ def seconds(stamp: str | None) -> float | None:
 def permissions_of(grants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drive grants in the shape the sharing side relies on (type, role, email, domain; roles as
     Drive names them, organizer included), `expires` (RFC 3339) on temporary grants, and
-    `drive_member: True` on a shared drive's memberships (docs/decisions/0430)."""
+    `space_member: True` on a shared drive's memberships (docs/decisions/0430)."""
     shaped = []
     for grant in grants:
         if grant.get("deleted"):
@@ -82,7 +82,7 @@ def permissions_of(grants: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if grant.get("expirationTime"):
             one["expires"] = grant["expirationTime"]
         if any(d.get("permissionType") == "member" for d in grant.get("permissionDetails") or []):
-            one["drive_member"] = True
+            one["space_member"] = True
         shaped.append(one)
     return shaped
 
