@@ -91,6 +91,7 @@ def _fingerprint(info: os.stat_result) -> Fingerprint:
 _make_fingerprint = maker(Fingerprint, ("size", "mtime", "checksum", "etag"))
 _make_item = maker(SourceItem, ("key", "path", "kind", "fingerprint", "meta", "skip_reason"))
 _make_entry = maker(TargetEntry, ("name", "kind", "fingerprint", "ref"))
+_make_name = maker(TargetName, ("name", "rename_reason", "notes", "refusal", "original"))
 
 
 #: One thing under the root, as `_walk` yields it: (path, kind, info, problem). A plain tuple,
@@ -321,7 +322,7 @@ class LocalTarget(Target):
             if "" not in parts and "." not in parts and ".." not in parts:
                 # The common case, once per item of every run: the name is the path itself
                 # (the same string, not a copy of it).
-                return TargetName(item.path)
+                return _make_name(item.path, None, (), None, None)
         parts = list(segments or [p for p in item.path.split("/") if p])
         reasons = []
         if any("/" in p for p in parts):

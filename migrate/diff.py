@@ -139,7 +139,8 @@ class _Decider:
                 return Action.CREATE, _("migrated before but missing on the target now; "
                                         "copying it again")
             return Action.CREATE, _("new")
-        if item.kind is ItemKind.FOLDER or entry.fingerprint == _NO_FINGERPRINT:
+        found = entry.fingerprint
+        if item.kind is ItemKind.FOLDER or (found.size is None and found == _NO_FINGERPRINT):
             return Action.UNCHANGED, self.on_target
         if base is not None and base.target_name == named.name:
             return self.against_baseline(item, entry, base)

@@ -20,8 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from typing import TYPE_CHECKING
 
 from migrate.batching import retry_items, submit_in_batches
 from migrate.connector import Source, Target
@@ -32,6 +31,9 @@ from migrate.journal import Journal
 from migrate.model import Change, TargetEntry
 from migrate.progress import Progress, QuietProgress
 from migrate.settling import Settler
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState, Retrying
 
 FLUSH_EVERY_ITEMS = 256
 FLUSH_EVERY_SECONDS = 0.1
@@ -182,6 +184,10 @@ class Runner:
             if self.retry.attempts <= 1:
                 raise
             time.sleep(self._delay(error, 1))
+        # Imported on the first retry only: tenacity costs 0.04 s to import, a tenth of a
+        # re-run that writes nothing.
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.retry.attempts - 1),
@@ -204,6 +210,8 @@ class Runner:
         return submit_in_batches(pool, keyed, size, write_batch)
 
     def _retrying(self) -> Retrying:
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
         return Retrying(retry=retry_if_exception_type(TransientError),
                         stop=stop_after_attempt(self.retry.attempts), wait=self._wait,
                         reraise=True)
@@ -283,6 +291,8 @@ class Runner:
 
     def _settle_with_retries(self, entries: Sequence[TargetEntry]) -> list[TargetEntry]:
         assert self._target is not None
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
         retrying = Retrying(retry=retry_if_exception_type(TransientError),
                             stop=stop_after_attempt(self.retry.attempts), wait=self._wait,
                             reraise=True)
