@@ -83,10 +83,6 @@ class LocalConnector(Connector):
         return LocalTarget(self.root(location), fsync=bool(self.config.get("fsync")))
 
 
-def _fingerprint(info: os.stat_result) -> Fingerprint:
-    return _make_fingerprint(info.st_size, info.st_mtime_ns / 1e9, None, None)
-
-
 # A listing makes one of each per file: see migrate/fastmake.py.
 _make_fingerprint = maker(Fingerprint, ("size", "mtime", "checksum", "etag"))
 _make_item = maker(SourceItem, ("key", "path", "kind", "fingerprint", "meta", "skip_reason"))
