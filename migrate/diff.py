@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from migrate import gcpause
@@ -85,6 +85,10 @@ def diff(
                      keep_unchanged, comparison)
 
 
+_WRITES = frozenset((Action.CREATE, Action.UPDATE))
+_NO_FINGERPRINT = Fingerprint()
+
+
 def _diff(step: str, items: Iterable[SourceItem], entries: Iterable[TargetEntry],
           name_for: Callable[[SourceItem], TargetName], baselines: Mapping[str, Baseline],
           options: Mapping[str, Any], name_key: Callable[[str], str],
@@ -93,107 +97,112 @@ def _diff(step: str, items: Iterable[SourceItem], entries: Iterable[TargetEntry]
     claimed: dict[str, str] = {}
     seen_keys: set[str] = set()
     core = typed(CoreStepOptions, options)
-    decide = _Decider(step, core, comparison)
+    decide = _Decider(core, comparison)
     limit = core.max_per_run
     writes = 0
     changes = ChangeSet()
+    kept = changes.changes
     counted = 0
+    skip, conflict, unchanged, post = (Action.SKIP, Action.CONFLICT, Action.UNCHANGED,
+                                       ItemKind.POST)
     for item in items:
         named = name_for(item)
         key = name_key(named.name)
         base = baselines.get(item.key)
-        change = decide(item, named, key, on_target.get(key), base, claimed, seen_keys)
+        entry = on_target.get(key)
+        action, reason = decide(item, named, key, entry, base, claimed, seen_keys)
         seen_keys.add(item.key)
-        if change.action.writes and named.refusal:
-            change = replace(change, action=Action.SKIP, reason=to_do(named.refusal))
-        if change.action.writes and limit is not None:
-            if writes >= limit:
-                change = replace(change, action=Action.SKIP, reason=_(
-                    "left for a later run (max_per_run: {n})").format(n=limit))
-            else:
-                writes += 1
-        if change.action is not Action.SKIP and change.action is not Action.CONFLICT:
+        if action in _WRITES:
+            if named.refusal:
+                action, reason = skip, to_do(named.refusal)
+            elif limit is not None:
+                if writes >= limit:
+                    action, reason = skip, _("left for a later run (max_per_run: {n})").format(
+                        n=limit)
+                else:
+                    writes += 1
+        if action is not skip and action is not conflict:
             claimed[key] = item.path
-        if (not keep_unchanged and change.action is Action.UNCHANGED and base is not None
-                and base.done and item.kind is not ItemKind.POST):
-            counted += 1
-        else:
-            changes.changes.append(change)
+        if (action is unchanged and not keep_unchanged and base is not None and base.done
+                and item.kind is not post):
+            counted += 1  # its reason is "unchanged": no Change made, nothing kept
+            continue
+        kept.append(Change(step, action, item, named.name, reason, named.rename_reason,
+                           entry.fingerprint if entry else None, named.notes,
+                           named.original if named.original != item.path else None))
     if counted:
         changes.counted[step] = counted
     return changes
 
 
 class _Decider:
-    def __init__(self, step: str, options: CoreStepOptions, comparison: Comparison) -> None:
-        self.step = step
+    """Decides an item's action and says why; the diff makes the `Change` only for what it
+    keeps (a re-run of 100,000 unchanged files makes none)."""
+
+    def __init__(self, options: CoreStepOptions, comparison: Comparison) -> None:
         self.same_file = comparison.chosen()
         self.policy = options.overwrite
         self.include, self.exclude = options.include, options.exclude
+        # The same words for every unchanged item: made once, not 100,000 times.
+        self.on_target = _("already on the target")
+        self.unchanged_since = _("unchanged since the last migration")
 
     def __call__(self, item: SourceItem, named: TargetName, key: str, entry: TargetEntry | None,
-                 base: Baseline | None, claimed: dict[str, str], seen: set[str]) -> Change:
-        def change(action: Action, reason: str) -> Change:
-            return Change(self.step, action, item, named.name, reason, named.rename_reason,
-                          entry.fingerprint if entry else None, named.notes,
-                          named.original if named.original != item.path else None)
-
+                 base: Baseline | None, claimed: dict[str, str],
+                 seen: set[str]) -> tuple[Action, str]:
         if item.key in seen:
-            return change(Action.CONFLICT, _("the source lists this item twice"))
+            return Action.CONFLICT, _("the source lists this item twice")
         if item.skip_reason:
-            return change(Action.SKIP, item.skip_reason)
-        if not self.is_selected(item.path):
-            return change(Action.SKIP, _("left out by the step's include/exclude patterns"))
+            return Action.SKIP, item.skip_reason
+        if (self.include or self.exclude) and not self.is_selected(item.path):
+            return Action.SKIP, _("left out by the step's include/exclude patterns")
         if base is not None and base.seen:
-            return change(Action.UNCHANGED, _("marked as seen (apply --mark-seen); not copied"))
+            return Action.UNCHANGED, _("marked as seen (apply --mark-seen); not copied")
         if key in claimed:
-            return change(Action.CONFLICT, _("would take the same name on the target as '{o}'")
-                          .format(o=claimed[key]))
+            return Action.CONFLICT, _("would take the same name on the target as '{o}'").format(
+                o=claimed[key])
         if entry is None:
             if base is not None:
-                return change(Action.CREATE, _("migrated before but missing on the target now; "
-                                               "copying it again"))
-            return change(Action.CREATE, _("new"))
-        if item.kind is ItemKind.FOLDER or entry.fingerprint == Fingerprint():
-            return change(Action.UNCHANGED, _("already on the target"))
+                return Action.CREATE, _("migrated before but missing on the target now; "
+                                        "copying it again")
+            return Action.CREATE, _("new")
+        found = entry.fingerprint
+        if item.kind is ItemKind.FOLDER or (found.size is None and found == _NO_FINGERPRINT):
+            return Action.UNCHANGED, self.on_target
         if base is not None and base.target_name == named.name:
-            return self.against_baseline(item, entry, base, change)
+            return self.against_baseline(item, entry, base)
         if (self.same_file(item.fingerprint, entry.fingerprint) if item.kind is ItemKind.FILE
                 else item.fingerprint.same_content_as(entry.fingerprint)):
-            return change(Action.UNCHANGED, _("already on the target, identical"))
-        return self.by_policy(item, entry, change,
-                              _("a different version already exists on the target"))
+            return Action.UNCHANGED, _("already on the target, identical")
+        return self.by_policy(item, entry, _("a different version already exists on the target"))
 
-    def against_baseline(self, item: SourceItem, entry: TargetEntry, base: Baseline,
-                         change: Callable[[Action, str], Change]) -> Change:
+    def against_baseline(self, item: SourceItem, entry: TargetEntry,
+                         base: Baseline) -> tuple[Action, str]:
         source_changed = not item.fingerprint.same_version_as(base.source)
         target_untouched = base.target is None or entry.fingerprint.same_version_as(base.target)
         if target_untouched:
             if source_changed:
-                return change(Action.UPDATE, _("changed at the source since the last migration"))
-            return change(Action.UNCHANGED, _("unchanged since the last migration"))
-        return self.by_policy(item, entry, change,
-                              _("changed on the target since the last migration"))
+                return Action.UPDATE, _("changed at the source since the last migration")
+            return Action.UNCHANGED, self.unchanged_since
+        return self.by_policy(item, entry, _("changed on the target since the last migration"))
 
-    def by_policy(self, item: SourceItem, entry: TargetEntry,
-                  change: Callable[[Action, str], Change], why: str) -> Change:
+    def by_policy(self, item: SourceItem, entry: TargetEntry, why: str) -> tuple[Action, str]:
         if must_suppress(item, entry.fingerprint):
             # Consent beats the conflict rule, one way only: a member the source says left
             # (or bounced) is suppressed on the target whatever the policy; never subscribed.
-            return change(Action.UPDATE, why + _("; suppressing it anyway: an unsubscribe or a "
-                                                 "bounce at the source always wins (consent)"))
+            return Action.UPDATE, why + _("; suppressing it anyway: an unsubscribe or a "
+                                          "bounce at the source always wins (consent)")
         if self.policy == "always":
-            return change(Action.UPDATE, why + _("; overwriting it (overwrite: always)"))
+            return Action.UPDATE, why + _("; overwriting it (overwrite: always)")
         if self.policy == "never":
-            return change(Action.SKIP, why + _("; keeping the target's version (overwrite: never)"))
+            return Action.SKIP, why + _("; keeping the target's version (overwrite: never)")
         if self.policy == "newer":
             source_time, target_time = item.fingerprint.mtime, entry.fingerprint.mtime
             if source_time is not None and target_time is not None and source_time > target_time:
-                return change(Action.UPDATE, why + _("; the source is newer (overwrite: newer)"))
-            return change(Action.SKIP,
-                          why + _("; the target is as new or newer (overwrite: newer)"))
-        return change(Action.CONFLICT, why + _(" — not overwritten; set 'overwrite' in the "
-                                               "step's 'with:' to decide"))
+                return Action.UPDATE, why + _("; the source is newer (overwrite: newer)")
+            return Action.SKIP, why + _("; the target is as new or newer (overwrite: newer)")
+        return Action.CONFLICT, why + _(" — not overwritten; set 'overwrite' in the "
+                                        "step's 'with:' to decide")
 
     def is_selected(self, path: str) -> bool:
         if not self.include and not self.exclude:

@@ -273,6 +273,10 @@ def N_(message: str) -> str:
     return message
 
 
+#: The thousands separator of whole numbers, as CLDR gives it (a narrow no-break space in French).
+_GROUPING = {"en": ",", "fr": "\u202f"}
+
+
 def number(value: int | float | None, decimals: int | None = None) -> str:
     """A count or amount written for the language: `1,204` / `1 204`; `12.5` / `12,5`.
 
@@ -280,6 +284,11 @@ def number(value: int | float | None, decimals: int | None = None) -> str:
     """
     if value is None:
         return "—"
+    if type(value) is int and decimals is None and _language in _GROUPING:
+        # A whole count, the most common number printed: loading Babel's CLDR data for it
+        # cost more than a re-run of 2,000 files (0.15 s). The same text as Babel's
+        # (tests/test_i18n.py compares them).
+        return f"{value:,}".replace(",", _GROUPING[_language])
     from babel.numbers import format_decimal  # Babel loads CLDR data: only when printing numbers
 
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "") if decimals is not None else None

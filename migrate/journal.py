@@ -30,6 +30,7 @@ from typing import Any
 
 from migrate.diff import Baseline
 from migrate.errors import JournalDamagedError, MigrateError
+from migrate.fastmake import maker
 from migrate.i18n import _, count_of, is_to_do, shown, stored
 from migrate.model import Change, Fingerprint, TargetEntry
 from migrate.printable import reversible
@@ -494,24 +495,34 @@ def _storable(message: str | None) -> str | None:
 
 
 #: A baseline's columns, decoded by `_baseline`; the JSON only for rows written before 0481.
+#: What a re-run need not decode is left in SQLite: the target name when it is the key (most
+#: items: one string less per row) and the state as a number.
 _BASELINE_SELECT = (
-    "SELECT key, target_name, state, fp_columns, src_size, src_mtime, src_checksum, src_etag, "
+    "SELECT key, target_name IS key, CASE WHEN target_name IS key THEN NULL ELSE target_name "
+    "END, CASE state WHEN 'done' THEN 2 WHEN 'seen' THEN 1 ELSE 0 END, fp_columns, "
+    "src_size, src_mtime, src_checksum, src_etag, "
     "tgt_size, tgt_mtime, tgt_checksum, tgt_etag, target_fp IS NOT NULL, "
     "CASE WHEN fp_columns IS NULL THEN source_fp END, "
     "CASE WHEN fp_columns IS NULL THEN target_fp END")
+_DONE, _SEEN = 2, 1
+# One of each per item of a re-run: see migrate/fastmake.py.
+_make_fingerprint = maker(Fingerprint, ("size", "mtime", "checksum", "etag"))
+_make_baseline = maker(Baseline, ("target_name", "source", "target", "seen", "done"))
 
 
 def _baseline(row: tuple[Any, ...]) -> Baseline:
-    (_key, name, state, columns, size, mtime, checksum, etag, t_size, t_mtime, t_checksum,
-     t_etag, has_target, source, target) = row
+    (key, name_is_key, name, state, columns, size, mtime, checksum, etag, t_size, t_mtime,
+     t_checksum, t_etag, has_target, source, target) = row
+    if name_is_key:
+        name = key
     if columns:
-        return Baseline(name, Fingerprint(size, mtime, checksum, etag),
-                        Fingerprint(t_size, t_mtime, t_checksum, t_etag) if has_target else None,
-                        state == "seen", state == "done")
+        return _make_baseline(name, _make_fingerprint(size, mtime, checksum, etag),
+                              _make_fingerprint(t_size, t_mtime, t_checksum, t_etag)
+                              if has_target else None, state == _SEEN, state == _DONE)
     # written before the columns existed
     return Baseline(name, Fingerprint(**json.loads(source)),
                     Fingerprint.from_json(json.loads(target)) if target else None,
-                    state == "seen", state == "done")
+                    state == _SEEN, state == _DONE)
 
 
 class StreamedBaselines(Mapping[str, Baseline]):

@@ -43,3 +43,29 @@ def test_baselines_come_back_exactly_from_columns_and_from_older_json_rows(
     seen = journal.baselines("files")["a"]
     assert seen.seen and seen.source == Fingerprint(99, 5.0)
     journal.close()
+
+
+def test_a_baseline_named_as_its_key_and_its_state_come_back_the_same(tmp_path: Path) -> None:
+    """The target name is left in SQLite when it is the key (most local and WebDAV items), and
+    the state is read as a number: the baseline read is the one written, name and state alike."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    run = journal.start_run("apply")
+    same = Change("files", Action.CREATE, SourceItem("d/é.txt", "d/é.txt",
+                                                     fingerprint=Fingerprint(3, 5.0)),
+                  "d/é.txt", "new")
+    other = Change("files", Action.CREATE, SourceItem("id-7", "d/x.txt",
+                                                      fingerprint=Fingerprint(4, 6.0)),
+                   "d/x (2).txt", "new")
+    journal.record_done([(same, TargetEntry("d/é.txt", fingerprint=Fingerprint(3, 5.0))),
+                         (other, TargetEntry("d/x (2).txt", fingerprint=Fingerprint(4, 6.0)))],
+                        run)
+    journal.record_seen([Change("files", Action.CREATE, SourceItem("id-8", "d/y.txt"),
+                                "id-8", "new")], run)
+    for found in (journal.baselines("files"),
+                  journal.baselines_for("files", ["d/é.txt", "id-7", "id-8"])):
+        assert found["d/é.txt"].target_name == "d/é.txt"
+        assert found["id-7"].target_name == "d/x (2).txt"
+        assert found["id-8"].target_name == "id-8"  # named as its key, and seen
+        assert [(found[k].done, found[k].seen) for k in ("d/é.txt", "id-7", "id-8")] == [
+            (True, False), (True, False), (False, True)]
+    journal.close()

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from migrate import api, render
 from migrate.journal import Journal, StreamedBaselines
 from migrate.model import Action, Change, Fingerprint, ItemKind, SourceItem, TargetEntry
 from migrate.references import Redactor
-from tests.helpers import make_tree, write_plan
+from tests.helpers import make_tree, migrate, write_plan
 
 
 def _change(key: str, fingerprint: Fingerprint) -> Change:
@@ -94,3 +96,19 @@ def test_exact_nanoseconds_come_from_the_file_not_a_dict_per_item(tmp_path: Path
     for name in ("whole.txt", "fine.txt"):
         assert (os.stat(tmp_path / "target" / name).st_mtime_ns
                 == os.stat(source / name).st_mtime_ns)
+
+
+def test_a_rerun_that_writes_nothing_loads_neither_retries_nor_babel(tmp_path: Path) -> None:
+    """A re-run of a finished plan pays only for what it does: the retry library (0.04 s) is
+    loaded on the first retry and Babel's number data (0.15 s) never for a whole count."""
+    make_tree(tmp_path / "source", 30)
+    plan = write_plan(tmp_path)
+    assert migrate("apply", plan, "--yes").returncode == 0
+    probe = ("import sys, runpy; sys.argv = ['migrate', 'apply', sys.argv[1], '--yes']\n"
+             "try:\n    runpy.run_module('migrate', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m in ('tenacity', 'babel.numbers')))")
+    result = subprocess.run([sys.executable, "-c", probe, str(plan)], capture_output=True,
+                            text=True, timeout=120)
+    assert "Nothing to do: 30 unchanged" in result.stdout, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr

@@ -195,12 +195,16 @@ def rerun(server_dir: Path, work: Path, source: Path, files: int, jobs: int, pai
 
 
 def main() -> None:
+    global PORT
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=4)
     parser.add_argument("--small", type=int, default=2000)
     parser.add_argument("--skip-large", action="store_true")
+    # Another engineer's run of this benchmark on a shared machine holds the default port.
+    parser.add_argument("--port", type=int, default=PORT)
     args = parser.parse_args()
+    PORT = args.port
     root = Path(tempfile.mkdtemp(prefix="bench-webdav-"))
     root.chmod(0o755)  # Apache runs as www-data and must traverse it
     server_dir = root / "apache"
