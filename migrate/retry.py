@@ -67,7 +67,13 @@ class RetryPolicy:
     def call(self, function: Callable[[], T]) -> T:
         """`function()`, retried by these rules: for a read the runner does not make itself
         (a listing page: retried alone, the pages before it are kept)."""
-        return self.retrying()(function)
+        try:
+            return function()  # the usual case, without loading tenacity
+        except TransientError as error:
+            if self.attempts <= 1:
+                raise
+            time.sleep(self.delay(error, 1))
+        return self.retrying(attempts_made=1)(function)
 
 
 #: The policy of calls made outside a run's own (listings, before the runner starts).

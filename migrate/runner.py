@@ -32,9 +32,6 @@ from migrate.progress import Progress, QuietProgress
 from migrate.retry import RetryPolicy
 from migrate.settling import Settler
 
-if TYPE_CHECKING:
-    pass
-
 FLUSH_EVERY_ITEMS = 256
 FLUSH_EVERY_SECONDS = 0.1
 

@@ -59,8 +59,8 @@ def _storable(items: list[SourceItem]) -> list[SourceItem]:
 
 def _all_storable(items: list[SourceItem]) -> bool:
     """Every key and path joined and encoded once (a lone surrogate in any of them fails), and
-    only the items that carry meta or typed data through JSON: a JSON text of 100,000 local files' keys and
-    paths cost a tenth of a re-run."""
+    only the items that carry meta or typed data through JSON: a JSON text of 100,000 local
+    files' keys and paths cost a tenth of a re-run."""
     try:
         "".join([item.key for item in items]).encode("utf-8")
         "".join([item.path for item in items]).encode("utf-8")
