@@ -20,8 +20,10 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+if TYPE_CHECKING:
+    from tenacity import RetryCallState, Retrying
 
 from migrate.batching import retry_items, submit_in_batches
 from migrate.connector import Source, Target
@@ -106,7 +108,7 @@ class Runner:
         self._dispatching: list[tuple[Change, str]] = []
         self._settler = (Settler(self._settle_with_retries, self._settle_failed)
                          if Settler.is_needed(target) else None)
-        group = target.capabilities.batch_size or 1  # items per write (migrate/batching.py)
+        group = _group_size(target)  # items per hand-off to a writer thread
         smallest = max(64, 8 * self.jobs, group)
         batches = _batches(changes, smallest)
         started, collected = time.monotonic(), 0
@@ -182,18 +184,19 @@ class Runner:
             if self.retry.attempts <= 1:
                 raise
             time.sleep(self._delay(error, 1))
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.retry.attempts - 1),
-            wait=partial(self._wait, first_attempt=2),
-            reraise=True,
-        )
-        return retrying(call, change, source, key)
+        return _retrying(self.retry.attempts - 1, partial(self._wait, first_attempt=2))(
+            call, change, source, key)
 
     def _submitter(self, pool: ThreadPoolExecutor, keyed: list[tuple[Change, str]],
                    source: Source, target: Target) -> Callable[[Change, str], Future[TargetEntry]]:
         """One future per item: a write each, or a share of a `write_batch` call."""
         size = target.capabilities.batch_size
+        if not size and target.capabilities.local_files:
+            # A file written on this computer takes about 0.1 ms: handing each to a thread
+            # cost about as much, so a thread takes a few in a row (Ctrl-C still stops between
+            # groups; each item keeps its own result, retries and journal rows).
+            return submit_in_batches(pool, keyed, LOCAL_GROUP,
+                                     partial(self._write_each, source=source, target=target))
         if not size:
             return lambda change, key: pool.submit(self._write, change, key, source, target)
 
@@ -203,10 +206,18 @@ class Runner:
                                self.retry.attempts, self._delay)
         return submit_in_batches(pool, keyed, size, write_batch)
 
+    def _write_each(self, changes: list[Change], keys: list[str], source: Source,
+                    target: Target) -> list[TargetEntry | Exception]:
+        results: list[TargetEntry | Exception] = []
+        for change, key in zip(changes, keys, strict=True):
+            try:
+                results.append(self._write(change, key, source, target))
+            except Exception as error:  # this item's own failure, as from a single write
+                results.append(error)
+        return results
+
     def _retrying(self) -> Retrying:
-        return Retrying(retry=retry_if_exception_type(TransientError),
-                        stop=stop_after_attempt(self.retry.attempts), wait=self._wait,
-                        reraise=True)
+        return _retrying(self.retry.attempts, self._wait)
 
     def _gated_batch(self, target: Target, changes: list[Change], source: Source,
                      keys: list[str]) -> list[TargetEntry | Exception]:
@@ -283,10 +294,7 @@ class Runner:
 
     def _settle_with_retries(self, entries: Sequence[TargetEntry]) -> list[TargetEntry]:
         assert self._target is not None
-        retrying = Retrying(retry=retry_if_exception_type(TransientError),
-                            stop=stop_after_attempt(self.retry.attempts), wait=self._wait,
-                            reraise=True)
-        return retrying(self._target.settle, entries)
+        return _retrying(self.retry.attempts, self._wait)(self._target.settle, entries)
 
     def _settle_failed(self, group: list[tuple[Change, TargetEntry]], error: Exception) -> None:
         """Written but not read back: reported as failed, left INTENT (in doubt) in the journal,
@@ -327,6 +335,14 @@ class Runner:
         self._flush(done_buffer, final=True)
 
 
+def _retrying(attempts: int, wait: Callable[[RetryCallState], float]) -> Retrying:
+    """Tenacity, imported on the first retry: most runs never retry, and it costs start-up."""
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+    return Retrying(retry=retry_if_exception_type(TransientError),
+                    stop=stop_after_attempt(attempts), wait=wait, reraise=True)
+
+
 def _error_kind(error: Exception) -> str:
     """For the report's advice (see `journal.ERROR_KINDS`): retry later, fix this item, or a bug."""
     if isinstance(error, TransientError):
@@ -356,6 +372,17 @@ class _Finished:
                 found.append(self.queue.get_nowait())
             except queue.Empty:
                 return found
+
+
+#: Items a writer thread takes at once from a target whose writes are local files.
+LOCAL_GROUP = 16
+
+
+def _group_size(target: Target) -> int:
+    capabilities = target.capabilities
+    if capabilities.batch_size:
+        return capabilities.batch_size  # items per write (migrate/batching.py)
+    return LOCAL_GROUP if capabilities.local_files else 1
 
 
 #: How much work one INTENT commit may cover, in seconds of the step's observed pace.
