@@ -212,7 +212,10 @@ class LocalSource(Source):
         try:
             # O_NOFOLLOW: a file replaced by a link since the listing is not read through it.
             descriptor = os.open(os.path.join(self.root, item.path), os.O_RDONLY | os.O_NOFOLLOW)
-            return os.fdopen(descriptor, "rb")
+            # Unbuffered: every reader asks for whole blocks or the whole file, and a buffered
+            # reader asked the kernel two more questions per file (is it a terminal? where is
+            # its offset?), each a hand-off of the interpreter's lock to another writer thread.
+            return os.fdopen(descriptor, "rb", buffering=0)
         except FileNotFoundError:
             raise SkipItem(_("{path} disappeared from the source since it was listed").format(
                 path=item.path)) from None
