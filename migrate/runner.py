@@ -126,7 +126,10 @@ class Runner:
                         self._dispatch(batch, pool, in_flight, source, target)
                 if not in_flight:
                     break
-                finished = self._finished.wait(FLUSH_EVERY_SECONDS)
+                # Woken once `jobs` writes are done rather than at each: every wake-up takes
+                # the interpreter's lock from a writer thread.
+                finished = self._finished.wait(FLUSH_EVERY_SECONDS,
+                                               min(self.jobs, len(in_flight)))
                 if self.stop is not None and self.stop.is_set():
                     raise KeyboardInterrupt  # the same clean stop as Ctrl-C in this thread
                 collected += len(finished)
@@ -357,16 +360,23 @@ class _Finished:
 
     def __init__(self) -> None:
         self.queue: queue.SimpleQueue[Future[TargetEntry]] = queue.SimpleQueue()
+        self.ready = threading.Event()
+        #: How many finished writes wake the main loop before its timeout.
+        self.enough = 1
 
     def put(self, future: Future[TargetEntry]) -> None:
         self.queue.put(future)
+        if self.queue.qsize() >= self.enough:
+            self.ready.set()
 
-    def wait(self, timeout: float) -> list[Future[TargetEntry]]:
-        """What finished, waiting up to `timeout` for the first one."""
-        try:
-            found = [self.queue.get(timeout=timeout)]
-        except queue.Empty:
-            return []
+    def wait(self, timeout: float, enough: int = 1) -> list[Future[TargetEntry]]:
+        """What finished, waiting up to `timeout` for `enough` of them (at least one)."""
+        self.enough = max(1, enough)
+        if self.queue.qsize() < self.enough:
+            self.ready.wait(timeout)
+        # Cleared before taking: a write finishing from here on sets it again for next time.
+        self.ready.clear()
+        found = []
         while True:
             try:
                 found.append(self.queue.get_nowait())
