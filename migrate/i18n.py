@@ -128,7 +128,18 @@ def stored(text: str | None) -> str | None:
     `STORED`), so it can be shown in the reader's language; any other text as it is."""
     if not isinstance(text, Message):
         return text
-    return STORED + json.dumps(_as_data(text), ensure_ascii=False)
+    if text.parts or text.params:
+        return STORED + json.dumps(_as_data(text), ensure_ascii=False)
+    # A message without parameters ("new") is journaled for 10,000s of items, twice each:
+    # made into JSON once per language, id and mark.
+    key = (str(text), text.msgid, text.to_do)
+    found = _STORED_PLAIN.get(key)
+    if found is None:
+        found = _STORED_PLAIN[key] = STORED + json.dumps(_as_data(text), ensure_ascii=False)
+    return found
+
+
+_STORED_PLAIN: dict[tuple[str, str | tuple[str, str, int], bool], str] = {}
 
 
 def shown(text: str | None) -> str | None:

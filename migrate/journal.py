@@ -323,7 +323,7 @@ class Journal:
         now = time.time()
         rows = [(c.step, c.item.key, c.action.value, c.source_path, c.target_name,
                  stored(c.reason), stored(c.rename_reason), _notes(c), key,
-                 json.dumps(c.to_json(), ensure_ascii=False),
+                 _as_json(c.to_json()),
                  run_id, now, c.item.kind.value, c.item.fingerprint.size) for c, key in intents]
         with self.transaction(durable=durable) as db:
             db.executemany(
@@ -342,7 +342,8 @@ class Journal:
     def record_done(self, results: Iterable[tuple[Change, TargetEntry]], run_id: int) -> None:
         now = time.time()
         rows = [("done", json.dumps(c.item.fingerprint.to_json()),
-                 json.dumps(entry.fingerprint.to_json()), json.dumps(entry.ref), entry.name,
+                 json.dumps(entry.fingerprint.to_json()),
+                 json.dumps(entry.ref) if entry.ref else "{}", entry.name,
                  c.action.value, stored(c.reason), stored(c.rename_reason), _notes(c),
                  c.source_path, run_id, now,
                  c.item.kind.value, c.item.fingerprint.size, c.step, c.item.key,
@@ -578,5 +579,8 @@ def _columns(fingerprint: Fingerprint) -> tuple[Any, Any, Any, Any]:
 
 
 def _notes(change: Change) -> str | None:
-    return json.dumps([stored(note) for note in change.notes],
-                      ensure_ascii=False) if change.notes else None
+    return _as_json([stored(note) for note in change.notes]) if change.notes else None
+
+
+#: One encoder for every row: `json.dumps(..., ensure_ascii=False)` builds a new one per call.
+_as_json = json.JSONEncoder(ensure_ascii=False).encode

@@ -98,7 +98,7 @@ class Runner:
         self._dispatching: list[tuple[Change, str]] = []
         self._settler = (Settler(self._settle_with_retries, self._settle_failed)
                          if features.settle is not None else None)
-        group = features.batch_size or 1  # items per write (migrate/batching.py)
+        group = _group_size(features)  # items per hand-off to a writer thread
         smallest = max(64, 8 * self.jobs, group)
         batches = _batches(changes, smallest)
         started, collected = time.monotonic(), 0
@@ -116,7 +116,10 @@ class Runner:
                         self._dispatch(batch, pool, in_flight, source, target)
                 if not in_flight:
                     break
-                finished = self._finished.wait(FLUSH_EVERY_SECONDS)
+                # Woken once `jobs` writes are done rather than at each: every wake-up takes
+                # the interpreter's lock from a writer thread.
+                finished = self._finished.wait(FLUSH_EVERY_SECONDS,
+                                               min(self.jobs, len(in_flight)))
                 if self.stop is not None and self.stop.is_set():
                     raise KeyboardInterrupt  # the same clean stop as Ctrl-C in this thread
                 collected += len(finished)
@@ -181,6 +184,12 @@ class Runner:
         """One future per item: a write each, or a share of a `write_batch` call."""
         assert self._features is not None
         size = self._features.batch_size
+        if not size and self._features.abilities.local_files:
+            # A file written on this computer takes about 0.1 ms: handing each to a thread
+            # cost about as much, so a thread takes a few in a row (Ctrl-C still stops between
+            # groups; each item keeps its own result, retries and journal rows).
+            return submit_in_batches(pool, keyed, LOCAL_GROUP,
+                                     partial(self._write_each, source=source, target=target))
         if not size:
             return lambda change, key: pool.submit(self._write, change, key, source, target)
 
@@ -188,6 +197,16 @@ class Runner:
             return retry_items(lambda c, k: self.retry.retrying()(self._gated_batch, c, source, k),
                                changes, keys, self.retry.attempts, self.retry.delay)
         return submit_in_batches(pool, keyed, size, write_batch)
+
+    def _write_each(self, changes: list[Change], keys: list[str], source: Source,
+                    target: Target) -> list[TargetEntry | Exception]:
+        results: list[TargetEntry | Exception] = []
+        for change, key in zip(changes, keys, strict=True):
+            try:
+                results.append(self._write(change, key, source, target))
+            except Exception as error:  # this item's own failure, as from a single write
+                results.append(error)
+        return results
 
     def _gated_batch(self, changes: list[Change], source: Source,
                      keys: list[str]) -> list[TargetEntry | Exception]:
@@ -304,21 +323,38 @@ class _Finished:
 
     def __init__(self) -> None:
         self.queue: queue.SimpleQueue[Future[TargetEntry]] = queue.SimpleQueue()
+        self.ready = threading.Event()
+        #: How many finished writes wake the main loop before its timeout.
+        self.enough = 1
 
     def put(self, future: Future[TargetEntry]) -> None:
         self.queue.put(future)
+        if self.queue.qsize() >= self.enough:
+            self.ready.set()
 
-    def wait(self, timeout: float) -> list[Future[TargetEntry]]:
-        """What finished, waiting up to `timeout` for the first one."""
-        try:
-            found = [self.queue.get(timeout=timeout)]
-        except queue.Empty:
-            return []
+    def wait(self, timeout: float, enough: int = 1) -> list[Future[TargetEntry]]:
+        """What finished, waiting up to `timeout` for `enough` of them (at least one)."""
+        self.enough = max(1, enough)
+        if self.queue.qsize() < self.enough:
+            self.ready.wait(timeout)
+        # Cleared before taking: a write finishing from here on sets it again for next time.
+        self.ready.clear()
+        found = []
         while True:
             try:
                 found.append(self.queue.get_nowait())
             except queue.Empty:
                 return found
+
+
+#: Items a writer thread takes at once from a target whose writes are local files.
+LOCAL_GROUP = 16
+
+
+def _group_size(features: Features) -> int:
+    if features.batch_size:
+        return features.batch_size  # items per write (migrate/batching.py)
+    return LOCAL_GROUP if features.abilities.local_files else 1
 
 
 #: How much work one INTENT commit may cover, in seconds of the step's observed pace.

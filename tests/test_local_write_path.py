@@ -15,6 +15,7 @@ from connectors.local import TEMPORARY_PREFIX, LocalConnector
 from migrate.connector import StepContext
 from migrate.errors import SkipItem
 from tests.conformance.samples import MemorySource, change_for
+from tests.helpers import migrate, write_plan
 
 
 def _target(tmp_path: Path):
@@ -62,3 +63,39 @@ def test_many_folders_many_files_whole_and_no_temporary_left(tmp_path: Path) -> 
              for p in (tmp_path / "out").rglob("*") if p.is_file()}
     assert found == written
     assert not [p for p in (tmp_path / "out").rglob(f"{TEMPORARY_PREFIX}*")]
+
+
+def test_a_local_target_writes_with_two_threads_unless_it_waits_for_the_disk(
+        tmp_path: Path) -> None:
+    """Decision 0487: more threads only pass the interpreter's lock around for page-cache
+    writes; with `fsync: true` each write waits for the disk and the usual default stays."""
+    assert _target(tmp_path).capabilities.max_jobs == 2
+    context = StepContext("files", "copy", {}, "plan", tmp_path, {})
+    waiting = LocalConnector({"path": "out", "fsync": True}, tmp_path).open_target("", context)
+    assert waiting.capabilities.max_jobs is None and waiting.capabilities.default_jobs == 4
+
+
+def test_one_bad_file_among_local_writes_handed_over_together_fails_alone(
+        tmp_path: Path) -> None:
+    """A writer thread takes 16 local files at a time (decision 0487): one of them refused
+    (a link on the target where the file should go) is skipped with its reason, and the
+    files before and after it in the same group are written whole."""
+    source = tmp_path / "source" / "d"
+    source.mkdir(parents=True)
+    for n in range(40):
+        (source / f"{n:02}.txt").write_bytes(bytes([65 + n % 26]) * (n * 97))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "target" / "d").mkdir(parents=True)
+    os.symlink(elsewhere / "17.txt", tmp_path / "target" / "d" / "17.txt")
+    result = migrate("apply", write_plan(tmp_path), "--yes", "--jobs", "4", cwd=tmp_path)
+    assert "39 done, 0 failed, 0 conflicts, 1 skipped" in result.stdout
+    for n in range(40):
+        copied = tmp_path / "target" / "d" / f"{n:02}.txt"
+        if n == 17:
+            assert copied.is_symlink()
+        else:
+            assert copied.read_bytes() == (source / f"{n:02}.txt").read_bytes()
+    assert list(elsewhere.iterdir()) == []
+    assert not [p for p in (tmp_path / "target" / "d").iterdir()
+                if p.name.startswith(TEMPORARY_PREFIX)]

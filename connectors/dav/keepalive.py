@@ -18,7 +18,7 @@ import os
 import select
 import ssl
 import threading
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import requests
@@ -70,6 +70,8 @@ class KeepAliveUploads:
         sent = {**self.headers, **(headers or {})}
         connection = self._connection()
         try:
+            if body and isinstance(body, bytes):
+                connection.glue = body
             connection.request(method, url[self.origin:], body=body, headers=sent)
             response = connection.getresponse()
             content = response.read()
@@ -79,12 +81,15 @@ class KeepAliveUploads:
         except (OSError, http.client.HTTPException) as error:
             connection.close()  # reconnects on the next request
             raise TransientError(connection_problem(error, what)) from None
+        finally:
+            connection.glue = connection.sent_with_headers = None
         if response.status >= 300 and response.status not in ok:
             raise self.http.translate(_as_requests(response, content), what)
         return response
 
-    def _connection(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+    def _connection(self) -> _Connection | _TlsConnection:
+        connection: _Connection | _TlsConnection | None = getattr(self._local, "connection",
+                                                                  None)
         if connection is not None and _is_dropped(connection):
             connection.close()  # the server closed an idle keep-alive connection
         if connection is None:
@@ -96,13 +101,13 @@ class KeepAliveUploads:
             connection.sock.settimeout(TIMEOUT[1])
         return connection
 
-    def _open(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection
+    def _open(self) -> _Connection | _TlsConnection:
+        connection: _Connection | _TlsConnection
         if self.is_tls:
-            connection = http.client.HTTPSConnection(self.host, self.port, blocksize=BLOCK,
-                                                     context=self.context)
+            connection = _TlsConnection(self.host, self.port, blocksize=BLOCK,
+                                        context=self.context)
         else:
-            connection = http.client.HTTPConnection(self.host, self.port, blocksize=BLOCK)
+            connection = _Connection(self.host, self.port, blocksize=BLOCK)
         with self._lock:
             self._opened.append(connection)
         return connection
@@ -112,6 +117,35 @@ class KeepAliveUploads:
             for connection in self._opened:
                 connection.close()
             self._opened.clear()
+
+
+class _Glued:
+    """A body given in memory leaves in the same system call as its header block.
+
+    `http.client` sends them apart: for a small file, two sends (and two waits for the
+    socket), each handing the interpreter's lock to another thread. `glue` is set to the body
+    just before `request()`, whose first send is always the header block."""
+
+    glue: bytes | None = None
+    sent_with_headers: bytes | None = None
+
+    def send(self, data: Any) -> None:
+        glue, self.glue = self.glue, None
+        if glue is not None:
+            self.sent_with_headers = glue
+            super().send(data + glue)  # type: ignore[misc]
+        elif data is not None and data is self.sent_with_headers:
+            self.sent_with_headers = None  # already on its way, with the headers
+        else:
+            super().send(data)  # type: ignore[misc]
+
+
+class _Connection(_Glued, http.client.HTTPConnection):
+    pass
+
+
+class _TlsConnection(_Glued, http.client.HTTPSConnection):
+    pass
 
 
 def _is_dropped(connection: http.client.HTTPConnection) -> bool:
