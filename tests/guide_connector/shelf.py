@@ -10,28 +10,33 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, TargetEntry
-from migrate.options import Option, OptionSet
+from migrate.options import option
 
 SCHEMA = ("CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY, content BLOB NOT NULL, "
           "mtime REAL, sha256 TEXT NOT NULL)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class ShelfOptions:
+    path: str = option(required=True, help="The SQLite file, relative to the plan file.")
+
+
 class ShelfConnector(Connector):
     name = "shelf"
     summary = "Files kept in one SQLite file (an example from the connector guide)."
-    options = OptionSet((
-        Option("path", required=True, help="The SQLite file, relative to the plan file."),
-    ))
+    Options = ShelfOptions
+    config: ShelfOptions
     target_actions = ("copy",)
 
     def open_target(self, location: str, step: StepContext) -> ShelfTarget:
-        return ShelfTarget(self.base_dir / str(self.config["path"]))
+        return ShelfTarget(self.base_dir / self.config.path)
 
 
 class ShelfTarget(Target):
