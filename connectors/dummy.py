@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.local import LocalConnector, LocalOptions, LocalTarget
+from connectors.local import LocalConnector, LocalOptions
+from connectors.local_target import LocalTarget
 from migrate.connector import Source, StepContext
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _

@@ -19,8 +19,8 @@ from connectors.dav.http import DavHttp
 from connectors.dav.listing import read_quota
 from connectors.dav.names import NameRules
 from connectors.dav.nextcloud_target import CHECKSUMS
+from connectors.dav.settings import MEGABYTE, DavSettings
 from connectors.dav.sharing import ShareApi
-from connectors.dav.target import MEGABYTE, DavSettings
 from connectors.dav.verification import parse_read_back
 from migrate.connector import Capabilities, Connector, StepContext
 from migrate.errors import FatalError

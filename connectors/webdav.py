@@ -14,7 +14,8 @@ from connectors.dav.http import DavHttp
 from connectors.dav.listing import read_quota
 from connectors.dav.names import NameRules
 from connectors.dav.profile import ProfileStore
-from connectors.dav.target import DavSettings, DavTarget
+from connectors.dav.settings import DavSettings
+from connectors.dav.target import DavTarget
 from connectors.dav.verification import parse_read_back
 from connectors.nextcloud import DEFAULT_JOBS, DavAccountOptions, DavStepOptions
 from migrate.connector import Capabilities, Connector, StepContext

@@ -40,7 +40,7 @@ def inside(root: Path, relative: str) -> Path:
     """`root / relative`, refused (FatalError) when it would lead outside `root`.
 
     Only the text is checked, never the disk: links are the target's own business (see
-    connectors/local.py, which never follows one).
+    connectors/local_target.py, which never follows one).
     """
     if escaping_segment(relative) is not None:
         raise FatalError(_("{path} would lead outside the connection's folder {root}; nothing "

@@ -14,7 +14,8 @@ from migrate import registry
 from migrate.errors import MigrateError
 from migrate.features import login_of
 from migrate.i18n import _
-from migrate.plan import load_plan, resolve_connections
+from migrate.plan import load_plan
+from migrate.plan_secrets import resolve_connections
 from migrate.references import Redactor
 
 

@@ -19,7 +19,8 @@ from migrate.api import _consent, _locked_journal, _record_quiet_outcomes
 from migrate.errors import JournalDamagedError, MigrateError
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
-from migrate.plan import load_plan, resolve_connections
+from migrate.plan import load_plan
+from migrate.plan_secrets import resolve_connections
 from migrate.references import Redactor
 from migrate.steps import OpenStep, open_step
 

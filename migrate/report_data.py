@@ -23,7 +23,8 @@ from migrate.consent import InvalidAddressError, address_hash, address_key
 from migrate.errors import MigrateError
 from migrate.i18n import _
 from migrate.journal import Journal
-from migrate.plan import Plan, resolve_connections
+from migrate.plan import Plan
+from migrate.plan_secrets import resolve_connections
 from migrate.printable import one_line
 from migrate.references import Redactor
 from migrate.report_advice import advice_for, attention, overall_next_steps

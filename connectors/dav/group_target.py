@@ -16,7 +16,8 @@ from connectors.dav.groupfolders import GroupFolderApi, Placement, PlacementRule
 from connectors.dav.http import DavHttp
 from connectors.dav.listing import list_tree
 from connectors.dav.nextcloud_target import NextcloudTarget
-from connectors.dav.target import TEMPORARY_PREFIX, DavSettings
+from connectors.dav.settings import DavSettings
+from connectors.dav.target import TEMPORARY_PREFIX
 from migrate.connector import Capabilities, Source
 from migrate.errors import ConnectorError, FatalError
 from migrate.i18n import _

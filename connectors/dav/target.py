@@ -9,6 +9,7 @@ what Nextcloud does beyond it by overriding this class's public hooks (`put_file
 - What is verified is the size, and, with `read_back`, the content downloaded again
   (`connectors/dav/verification.py`).
 - Parent folders are created with MKCOL and remembered.
+- How it writes (`DavSettings`) is chosen by the connector: connectors/dav/settings.py.
 """
 
 from __future__ import annotations
@@ -17,27 +18,22 @@ import hashlib
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from connectors.dav.collisions import (
-    CollisionResolver,
-    Level,
-    NameFolding,
-    levels_of,
-    twin_reason,
-)
+from connectors.dav.collisions import CollisionResolver, Level, levels_of, twin_reason
 from connectors.dav.http import DavHttp, InsufficientStorageError, LockedError
 from connectors.dav.keepalive import KeepAliveUploads
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
-from connectors.dav.names import NameRules, encode_segment
-from connectors.dav.profile import ProfileStore, ServerProfile
+from connectors.dav.names import encode_segment
+from connectors.dav.profile import ServerProfile
 from connectors.dav.readback import FolderReadback, Listing
 from connectors.dav.refusals import does_not_fit, held_lock, too_large
-from connectors.dav.sharing import Known, ShareApi, share_notes
+from connectors.dav.settings import MEGABYTE, DavSettings
+from connectors.dav.sharing import Known, share_notes
 from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
 from connectors.dav.verification import BLOCK, ReadBack, sha256_of
 from migrate.connector import Capabilities, Source, Target
@@ -48,32 +44,8 @@ from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry
 TEMPORARY_PREFIX = ".~migrate-"
 #: Files this small are read into memory first, so their checksum can go in the PUT headers.
 SMALL = 1 << 20
-MEGABYTE = 1 << 20
 #: The account's free space, not asked yet.
 _UNREAD = object()
-
-
-@dataclass(frozen=True)
-class DavSettings:
-    """How one target writes: the server's dialect, thresholds, names and sharing."""
-
-    rules: NameRules
-    chunk_threshold: int = 10 * MEGABYTE
-    chunk_size: int = 10 * MEGABYTE
-    #: None: a temporary name unless the server's own PUT is atomic (profile.py).
-    temporary_names: bool | None = None
-    #: Where what the server was seen to do is remembered between runs.
-    profiles: ProfileStore = field(default_factory=lambda: ProfileStore(None))
-    uploads_url: str | None = None  # …/remote.php/dav/uploads/<user>
-    shares: ShareApi | None = None
-    sharing: str = "report"
-    identities: Mapping[str, Any] = field(default_factory=dict)
-    #: How the server compares names; `stores_nfc`: it stores them in NFC (Nextcloud), so
-    #: names are sent in that form and listed back as sent.
-    folding: NameFolding = field(default_factory=NameFolding)
-    stores_nfc: bool = False
-    #: Files to download again after upload: 0 none, None all, N a random sample of N.
-    read_back: int | None = 0
 
 
 class DavTarget(Target):
