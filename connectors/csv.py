@@ -18,6 +18,7 @@ status column takes `default_status`. An unknown status stops the plan rather th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,8 @@ from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.consent import STATUSES
 from migrate.errors import FatalError
-from migrate.i18n import _, os_reason
+from migrate.i18n import N_, _, os_reason
+from migrate.init_offer import Offer, Question, Secrets, quoted
 from migrate.options import option
 
 ROLES = ("email", "name", "first_name", "last_name", "status", "tags", "language",
@@ -66,8 +68,23 @@ class CsvOptions:
     delimiter: str = delimiter_option()
 
 
+def _init_connection(answers: Mapping[str, str], secrets: Secrets) -> str:
+    return ("  # The members' CSV file (path relative to this folder).\n"
+            "  # Le fichier CSV des membres (chemin relatif à ce dossier).\n"
+            f"  members_source: {{type: csv, path: {quoted(answers['csv_path'])}}}")
+
+
+#: What `migrate init` offers: the members of a CSV file, as a source.
+INIT_OFFER = Offer(
+    moves="members", role="source", choice="csv", phrase=N_("from a CSV file"),
+    connection=_init_connection, reference=lambda answers: "members_source",
+    questions=(Question("csv_path", N_("Path of the CSV file, relative to the client's folder"),
+                        "exports/members.csv"),), rank=20)
+
+
 class CsvConnector(Connector):
     name = "csv"
+    init_offers = (INIT_OFFER,)
     summary = ("Members from any CSV file (a spreadsheet export), columns mapped in the plan; "
                "or a plain CSV export of a list, with status and consent.")
     Options = CsvOptions

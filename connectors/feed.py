@@ -11,6 +11,7 @@ import calendar
 import datetime as dt
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,8 @@ from connectors.posts import (
 )
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.errors import ConnectorError, FatalError
-from migrate.i18n import _
+from migrate.i18n import N_, _
+from migrate.init_offer import Offer, Question, Secrets, quoted
 from migrate.model import SourceItem
 from migrate.options import option
 from migrate.post_counts import PostTally
@@ -37,8 +39,22 @@ class FeedOptions:
     timeout: float = option("number", default=30, help="Seconds to wait for the website.")
 
 
+def _init_connection(answers: Mapping[str, str], secrets: Secrets) -> str:
+    return ("  # The website's news feed (RSS or Atom).\n"
+            "  # Le fil d'actualités du site (RSS ou Atom).\n"
+            f"  posts_source: {{type: feed, url: {quoted(answers['feed_url'])}}}")
+
+
+#: What `migrate init` offers: the posts of a website's feed, as a source.
+INIT_OFFER = Offer(
+    moves="posts", role="source", choice="feed", phrase=N_("from a website feed (RSS/Atom)"),
+    connection=_init_connection, reference=lambda answers: "posts_source",
+    questions=(Question("feed_url", N_("Address of the feed")),), rank=20)
+
+
 class FeedConnector(Connector):
     name = "feed"
+    init_offers = (INIT_OFFER,)
     summary = "An RSS or Atom feed (a website's news, a blog)."
     Options = FeedOptions
     config: FeedOptions

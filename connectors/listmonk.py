@@ -24,7 +24,7 @@ import io
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,8 @@ from migrate.consent import (
     address_key,
 )
 from migrate.errors import SkipItem, TransientError
-from migrate.i18n import _
+from migrate.i18n import N_, _
+from migrate.init_offer import Offer, Question, Secrets, quoted
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import option
 
@@ -59,8 +60,30 @@ class ListmonkOptions:
                         help="The opt-in kind of a list that has to be created.")
 
 
+def _init_connection(answers: Mapping[str, str], secrets: Secrets) -> str:
+    token = secrets.ref("LISTMONK_TOKEN", "the listmonk API token / le token de l'API listmonk")
+    return ("  # The list server. Unsubscribed addresses are never subscribed again.\n"
+            "  # Le serveur de listes. Les adresses désinscrites ne sont jamais réinscrites.\n"
+            f"  list:\n    type: listmonk\n    url: {quoted(answers['list_url'])}\n"
+            f"    user: {quoted(answers['list_user'])}\n"
+            f"    token: \"{token}\"\n")
+
+
+#: What `migrate init` offers: a listmonk list receiving the members.
+INIT_OFFER = Offer(
+    moves="members", role="target", choice="listmonk", phrase="listmonk",
+    connection=_init_connection,
+    reference=lambda answers: quoted("list:" + answers["list_name"]),
+    questions=(
+        Question("list_url", N_("Address of the listmonk server")),
+        Question("list_user", N_("API user name on the list server"), "api"),
+        Question("list_name", N_("Name of the list there")),
+    ), rank=10)
+
+
 class ListmonkConnector(Connector):
     name = "listmonk"
+    init_offers = (INIT_OFFER,)
     summary = "A listmonk mailing list (REST API): subscribers, attributes, blocklist."
     Options = ListmonkOptions
     config: ListmonkOptions

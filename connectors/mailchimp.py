@@ -27,7 +27,8 @@ from connectors.mailing.evidence import permission_consent
 from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.errors import FatalError, TransientError
-from migrate.i18n import _
+from migrate.i18n import N_, _
+from migrate.init_offer import Offer, Question, Secrets, quoted
 from migrate.options import option
 
 PAGE = 1000
@@ -54,8 +55,24 @@ class MailchimpOptions:
                               help="Requests at once (Mailchimp allows at most 10).")
 
 
+def _init_connection(answers: Mapping[str, str], secrets: Secrets) -> str:
+    key = secrets.ref("MAILCHIMP_API_KEY", "a Mailchimp API key / une clé d'API Mailchimp")
+    return ("  # The Mailchimp account (every member, whatever their status).\n"
+            "  # Le compte Mailchimp (tous les membres, quel que soit leur statut).\n"
+            f"  members_source: {{type: mailchimp, api_key: \"{key}\"}}")
+
+
+#: What `migrate init` offers: the members of a Mailchimp audience, as a source.
+INIT_OFFER = Offer(
+    moves="members", role="source", choice="mailchimp", phrase=N_("from Mailchimp"),
+    connection=_init_connection,
+    reference=lambda answers: quoted(f"members_source:{answers['mailchimp_audience']}"),
+    questions=(Question("mailchimp_audience", N_("Name of the Mailchimp audience")),), rank=10)
+
+
 class MailchimpConnector(Connector):
     name = "mailchimp"
+    init_offers = (INIT_OFFER,)
     summary = "A Mailchimp audience, through the Marketing API (members of every status)."
     Options = MailchimpOptions
     config: MailchimpOptions

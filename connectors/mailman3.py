@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -35,7 +35,8 @@ from migrate.consent import (
     address_key,
 )
 from migrate.errors import FatalError, SkipItem
-from migrate.i18n import _, ngettext, number
+from migrate.i18n import N_, _, ngettext, number
+from migrate.init_offer import Offer, Question, Secrets, quoted
 from migrate.model import Action, Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import option
 
@@ -75,8 +76,31 @@ class RequestCounter:
             self.requests += 1
 
 
+def _init_connection(answers: Mapping[str, str], secrets: Secrets) -> str:
+    password = secrets.ref("MAILMAN_PASSWORD",
+                           "the mailman3 API password / le password de l'API mailman3")
+    return ("  # The list server. Unsubscribed addresses are never subscribed again.\n"
+            "  # Le serveur de listes. Les adresses désinscrites ne sont jamais réinscrites.\n"
+            f"  list:\n    type: mailman3\n    url: {quoted(answers['list_url'])}\n"
+            f"    user: {quoted(answers['list_user'])}\n"
+            f"    password: \"{password}\"\n")
+
+
+#: What `migrate init` offers: a Mailman 3 list receiving the members.
+INIT_OFFER = Offer(
+    moves="members", role="target", choice="mailman3", phrase=N_("Mailman (mailman3)"),
+    connection=_init_connection,
+    reference=lambda answers: quoted("list:" + answers["list_name"]),
+    questions=(
+        Question("list_url", N_("Address of Mailman's REST API")),
+        Question("list_user", N_("API user name on the list server"), "api"),
+        Question("list_name", N_("Address of the list there")),
+    ), rank=20)
+
+
 class Mailman3Connector(Connector):
     name = "mailman3"
+    init_offers = (INIT_OFFER,)
     summary = "A Mailman 3 list (core REST API): members, and bans for suppressed addresses."
     Options = Mailman3Options
     config: Mailman3Options

@@ -23,7 +23,7 @@ import datetime as dt
 import html
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,8 @@ from connectors.mastodon_schedule import (
 from connectors.mastodon_text import compose, post_language
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.errors import Deferred, FatalError, SkipItem, TransientError
-from migrate.i18n import _
+from migrate.i18n import N_, _
+from migrate.init_offer import Offer, Question, Secrets, quoted
 from migrate.item_meta import PostMeta, post_of
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 
@@ -54,8 +55,26 @@ PART = re.compile(r"\((\d+)/(\d+)\)\s*$")
 PAGE = 40
 
 
+def _init_connection(answers: Mapping[str, str], secrets: Secrets) -> str:
+    token = secrets.ref("MASTODON_TOKEN", "an access token of the Mastodon account / un jeton "
+                        "d'accès du compte Mastodon")
+    return ("  # The Mastodon account that publishes them.\n"
+            "  # Le compte Mastodon qui les publie.\n"
+            f"  masto:\n    type: mastodon\n    url: {quoted(answers['mastodon_url'])}\n"
+            f"    token: \"{token}\"\n")
+
+
+#: What `migrate init` offers: a Mastodon account publishing the posts.
+INIT_OFFER = Offer(
+    moves="posts", role="target", choice="mastodon", phrase="Mastodon",
+    connection=_init_connection, reference=lambda answers: "masto",
+    questions=(Question("mastodon_url", N_("Address of the Mastodon server"),
+                        "https://mastodon.example"),), rank=10)
+
+
 class MastodonConnector(Connector):
     name = "mastodon"
+    init_offers = (INIT_OFFER,)
     summary = "A Mastodon account (or GoToSocial, Akkoma… any server speaking Mastodon's API)."
     Options = MastodonOptions
     config: MastodonOptions

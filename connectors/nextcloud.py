@@ -8,6 +8,7 @@ does beyond WebDAV: capabilities (filename rules, chunking, sharing), chunked up
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +25,8 @@ from connectors.dav.sharing import ShareApi
 from connectors.dav.verification import parse_read_back
 from migrate.connector import Capabilities, Connector, StepContext
 from migrate.errors import FatalError
-from migrate.i18n import _
+from migrate.i18n import N_, _
+from migrate.init_offer import Offer, Question, Secrets, quoted
 from migrate.options import option
 
 DEFAULT_JOBS = 8
@@ -97,8 +99,32 @@ class NextcloudStepOptions(DavStepOptions):
              "listed get the groups their members are mapped to in 'identities'.")
 
 
+def _init_connection(answers: Mapping[str, str], secrets: Secrets) -> str:
+    password = secrets.ref("NEXTCLOUD_PASSWORD", "an app password of the Nextcloud account / "
+                           "un mot de passe d'application du compte Nextcloud")
+    return ("  # The Nextcloud account that receives the documents.\n"
+            "  # Le compte Nextcloud qui reçoit les documents.\n"
+            f"  cloud:\n    type: nextcloud\n    url: {quoted(answers['nextcloud_url'])}\n"
+            f"    user: {quoted(answers['nextcloud_user'])}\n"
+            f"    password: \"{password}\"\n")
+
+
+#: What `migrate init` offers: a Nextcloud account receiving the documents.
+INIT_OFFER = Offer(
+    moves="documents", role="target", choice="nextcloud", phrase="Nextcloud",
+    connection=_init_connection,
+    reference=lambda answers: quoted("cloud:" + answers["nextcloud_folder"]),
+    questions=(
+        Question("nextcloud_url", N_("Address of the Nextcloud server"),
+                 "https://cloud.example.org"),
+        Question("nextcloud_user", N_("Nextcloud account that receives the documents")),
+        Question("nextcloud_folder", N_("Nextcloud folder to put them in"), "/Documents"),
+    ), rank=10)
+
+
 class NextcloudConnector(Connector):
     name = "nextcloud"
+    init_offers = (INIT_OFFER,)
     summary = "A Nextcloud account's files (WebDAV), with chunked uploads and shares."
     Options = NextcloudOptions
     config: NextcloudOptions

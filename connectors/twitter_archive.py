@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import json
 import re
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -27,7 +28,8 @@ from connectors.posts import (
 )
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.errors import FatalError
-from migrate.i18n import _
+from migrate.i18n import N_, _
+from migrate.init_offer import Offer, Question, Secrets, quoted
 from migrate.model import SourceItem
 from migrate.options import option
 from migrate.post_counts import PostTally
@@ -46,8 +48,24 @@ class TwitterArchiveOptions:
                             "(absolute or relative to the plan file).")
 
 
+def _init_connection(answers: Mapping[str, str], secrets: Secrets) -> str:
+    return ("  # The Twitter/X archive (the zip from 'Download an archive of your data').\n"
+            "  # L'archive Twitter/X (le zip de « Télécharger une archive de vos données »).\n"
+            f"  posts_source: {{type: twitter_archive, path: {quoted(answers['twitter_path'])}}}")
+
+
+#: What `migrate init` offers: the posts of a Twitter/X archive, as a source.
+INIT_OFFER = Offer(
+    moves="posts", role="source", choice="twitter", phrase=N_("from a Twitter/X archive"),
+    connection=_init_connection, reference=lambda answers: "posts_source",
+    questions=(Question("twitter_path", N_("Path of the Twitter/X archive (zip), relative to "
+                                           "the client's folder"), "exports/twitter.zip"),),
+    rank=10)
+
+
 class TwitterArchiveConnector(Connector):
     name = "twitter_archive"
+    init_offers = (INIT_OFFER,)
     summary = "A Twitter/X archive: the zip from 'Download an archive of your data', or its folder."
     Options = TwitterArchiveOptions
     config: TwitterArchiveOptions

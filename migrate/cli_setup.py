@@ -303,7 +303,7 @@ def init(out: Output, answers: Path | None, clients_dir: Path, force: bool,
                 raise click.UsageError(problem)
             return str(value)
 
-        return str(click.prompt(_(question.text), default=question.default or None,
+        return str(click.prompt(question.prompt(), default=question.default or None,
                                 type=kind, value_proc=checked, err=as_json))
 
     given = scaffold.read_answers(answers) if answers else {}

@@ -34,12 +34,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from migrate.consent import MemberTally
 from migrate.model import Change, SourceItem, TargetEntry, TargetName
 from migrate.options import OptionSet, declared, typed
 from migrate.post_counts import PostTally
+
+if TYPE_CHECKING:
+    from migrate.init_offer import Offer
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,9 @@ class Connector:
     target_actions: ClassVar[tuple[str, ...]] = ()
     source_step_options: ClassVar[OptionSet] = OptionSet()
     target_step_options: ClassVar[OptionSet] = OptionSet()
+    #: What `migrate init` can offer with this connector (see migrate/init_offer.py): the
+    #: questions it asks and the connection it writes into a scaffolded plan.
+    init_offers: ClassVar[tuple[Offer, ...]] = ()
     #: The connection's name in the plan ("drive"), set by the core when it opens a step: for
     #: messages ("migrate login PLAN drive") and to find what `migrate login` stored for it.
     connection: str | None = None

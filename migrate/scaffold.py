@@ -7,7 +7,7 @@ environment without mixing) and the command prints which variables to set. The p
 commented in English and French and passes `migrate validate` once those variables are set.
 
 Answers come from the terminal, from stdin, or from `--answers FILE` (YAML, the same keys as
-`QUESTIONS`); an agency keeps a shared answers file as its template and one per client.
+`questions()`); an agency keeps a shared answers file as its template and one per client.
 """
 
 from __future__ import annotations
@@ -16,73 +16,103 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from migrate import registry
 from migrate.errors import MigrateError
 from migrate.i18n import N_, _
-from migrate.options import Option, OptionValueError, check_value
+from migrate.init_offer import Offer, Question
 
-
-@dataclass(frozen=True)
-class Question:
-    key: str
-    text: str
-    default: str = ""
-    choices: tuple[str, ...] = ()
-    #: Asked only when this earlier answer (key, value in values) holds.
-    when: tuple[str, tuple[str, ...]] | None = None
-
-    def problem(self, value: str) -> str | None:
-        """What is wrong with an answer that can be told without contacting anything."""
-        if self.key.endswith("_url") and value:
-            try:
-                check_value(Option(self.key, "url"), value)
-            except OptionValueError as error:
-                return str(error)
-        return None
+__all__ = ["KIND", "NONE", "Question", "gather", "offers", "questions", "read_answers", "write"]
 
 
 NONE = "none"
-QUESTIONS = (
-    Question("organisation", N_("Name of the organisation")),
-    Question("documents", N_("Documents to move: from Google Drive, from a Google Takeout "
-             "archive, or none"), "none", ("drive", "takeout", NONE)),
-    Question("takeout_path", N_("Path of the Takeout archive (zip), relative to the client's "
-             "folder"), "exports/takeout.zip", when=("documents", ("takeout",))),
-    Question("drive_folder", N_("Drive folder to copy (/ for everything)"), "/",
-             when=("documents", ("drive",))),
-    Question("nextcloud_url", N_("Address of the Nextcloud server"), "https://cloud.example.org",
-             when=("documents", ("drive", "takeout"))),
-    Question("nextcloud_user", N_("Nextcloud account that receives the documents"),
-             when=("documents", ("drive", "takeout"))),
-    Question("nextcloud_folder", N_("Nextcloud folder to put them in"), "/Documents",
-             when=("documents", ("drive", "takeout"))),
-    Question("posts", N_("Posts to move: from a Twitter/X archive, from a website feed "
-             "(RSS/Atom), or none"), "none", ("twitter", "feed", NONE)),
-    Question("twitter_path", N_("Path of the Twitter/X archive (zip), relative to the client's "
-             "folder"), "exports/twitter.zip", when=("posts", ("twitter",))),
-    Question("feed_url", N_("Address of the feed"), when=("posts", ("feed",))),
-    Question("mastodon_url", N_("Address of the Mastodon server"), "https://mastodon.example",
-             when=("posts", ("twitter", "feed"))),
-    Question("members", N_("Mailing list members to move: from Mailchimp, from a CSV file, "
-             "or none"), "none", ("mailchimp", "csv", NONE)),
-    Question("mailchimp_audience", N_("Name of the Mailchimp audience"),
-             when=("members", ("mailchimp",))),
-    Question("csv_path", N_("Path of the CSV file, relative to the client's folder"),
-             "exports/members.csv", when=("members", ("csv",))),
-    Question("list_target", N_("Where the list goes: listmonk or Mailman"), "listmonk",
-             ("listmonk", "mailman3"), when=("members", ("mailchimp", "csv"))),
-    Question("list_url", N_("Address of the list server (listmonk or Mailman's REST API)"),
-             when=("members", ("mailchimp", "csv"))),
-    Question("list_user", N_("API user name on the list server"), "api",
-             when=("members", ("mailchimp", "csv"))),
-    Question("list_name", N_("Name of the list there (Mailman: its address)"),
-             when=("members", ("mailchimp", "csv"))),
-)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How the core asks about one kind of thing to move and writes its step."""
+
+    question: str  # `{choices}`: the sources' phrases
+    #: The answer naming the target (`list_target` for members, the name earlier answers
+    #: files use); asked only when several targets are installed.
+    target_key: str
+    target_question: str
+    action: str
+    #: The step's comment (both languages) unless the source gives its own.
+    step_comment: str
+
+
+KIND = {
+    "documents": Kind(
+        N_("Documents to move: {choices}"), "documents_target",
+        N_("Where the documents go: {choices}"), "copy",
+        "  # Every document once.\n  # Chaque document une fois.\n"),
+    "posts": Kind(
+        N_("Posts to move: {choices}"), "posts_target", N_("Where the posts go: {choices}"),
+        "mirror",
+        "  # Every post once, oldest first, with a line saying where it comes from.\n"
+        "  # Chaque publication une fois, de la plus ancienne à la plus récente, avec sa "
+        "provenance.\n"),
+    "members": Kind(
+        N_("Mailing list members to move: {choices}"), "list_target",
+        N_("Where the list goes: {choices}"), "export",
+        "  # Members with their consent; the plan shows a count that must add up.\n"
+        "  # Les membres avec leur consentement ; le plan montre un décompte qui doit tomber "
+        "juste.\n"),
+}
+
+
+def offers() -> list[Offer]:
+    """What the installed connectors offer `init`, by rank then choice."""
+    found: dict[tuple[str, str, str], Offer] = {}
+    for name in registry.names():
+        for offer in registry.get(name).init_offers:
+            if offer.moves not in KIND or offer.role not in ("source", "target") \
+                    or offer.choice == NONE:
+                raise MigrateError(_("connector '{name}' offers 'migrate init' something it "
+                                     "cannot ask: {offer}").format(name=name, offer=offer))
+            key = (offer.moves, offer.role, offer.choice)
+            if key in found:
+                raise MigrateError(_("two connectors offer '{choice}' to 'migrate init'")
+                                   .format(choice=offer.choice))
+            found[key] = offer
+    return sorted(found.values(), key=lambda offer: (offer.rank, offer.choice))
+
+
+def offered(kind: str, role: str, choice: str) -> Offer:
+    for offer in offers():
+        if (offer.moves, offer.role, offer.choice) == (kind, role, choice):
+            return offer
+    raise MigrateError(_("no installed connector offers '{choice}'").format(choice=choice))
+
+
+def questions() -> tuple[Question, ...]:
+    """Every question `init` may ask, in order: per kind, which source, its questions, which
+    target, its questions. Kinds without an installed source or target are left out."""
+    found = offers()
+    asked = [Question("organisation", N_("Name of the organisation"))]
+    for kind, how in KIND.items():
+        sources = [o for o in found if o.moves == kind and o.role == "source"]
+        targets = [o for o in found if o.moves == kind and o.role == "target"]
+        if not sources or not targets:
+            continue
+        picks = tuple(o.choice for o in sources)
+        asked.append(Question(kind, how.question, NONE, (*picks, NONE),
+                              parts=(*(o.phrase for o in sources), N_("nothing (none)"))))
+        for source in sources:
+            asked += [replace(q, when=(kind, (source.choice,))) for q in source.questions]
+        asked.append(Question(how.target_key, how.target_question, targets[0].choice,
+                              tuple(o.choice for o in targets), when=(kind, picks),
+                              parts=tuple(o.phrase for o in targets)))
+        for target in targets:
+            asked += [replace(q, when=(how.target_key, (target.choice,)))
+                      for q in target.questions]
+    return tuple(asked)
 
 
 def slug(name: str) -> str:
@@ -100,7 +130,7 @@ def read_answers(path: Path) -> dict[str, str]:
     if not isinstance(data, dict):
         raise MigrateError(_("{path}: the answers must be a mapping, e.g. 'organisation: "
                              "Les Amis'").format(path=path))
-    known = {q.key for q in QUESTIONS}
+    known = {q.key for q in questions()}
     unknown = sorted(set(data) - known, key=str)
     if unknown:
         close = difflib.get_close_matches(str(unknown[0]), sorted(known), n=1)
@@ -116,28 +146,30 @@ Ask = Callable[[Question], str]
 def gather(given: Mapping[str, str], ask: Ask | None) -> dict[str, str]:
     """Every answer the plan needs: given ones first, then asked (or defaults without `ask`)."""
     answers: dict[str, str] = {}
-    for question in QUESTIONS:
+    for question in questions():
         if question.when and answers.get(question.when[0]) not in question.when[1]:
             continue
         value = given.get(question.key)
+        if value is None and len(question.choices) == 1:  # one possible answer: not asked
+            value = question.choices[0]
         if value is None:
             if ask is None and not question.default:
                 raise MigrateError(_("no answer for '{key}' ({text})").format(
-                    key=question.key, text=_(question.text)))
+                    key=question.key, text=question.prompt()))
             value = ask(question) if ask else question.default
         value = value.strip()
         if question.choices and value not in question.choices:
             raise MigrateError(_("'{value}' is not one of: {choices} ({text})").format(
-                value=value, choices=", ".join(question.choices), text=_(question.text)))
+                value=value, choices=", ".join(question.choices), text=question.prompt()))
         if not value:
             raise MigrateError(_("'{key}' needs an answer ({text})").format(
-                key=question.key, text=_(question.text)))
+                key=question.key, text=question.prompt()))
         problem = question.problem(value)
         if problem:
             raise MigrateError(_("'{key}': {problem} ({text})").format(
-                key=question.key, problem=problem, text=_(question.text)))
+                key=question.key, problem=problem, text=question.prompt()))
         answers[question.key] = value
-    if all(answers.get(kind, NONE) == NONE for kind in ("documents", "posts", "members")):
+    if all(answers.get(kind, NONE) == NONE for kind in KIND):
         raise MigrateError(_("choose at least one service to move (documents, posts or "
                              "members)"))
     return answers

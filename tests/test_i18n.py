@@ -174,13 +174,16 @@ def test_clicks_own_errors_are_french_too(tmp_path) -> None:
 def test_init_questions_reach_the_catalogue() -> None:
     """Questions passed positionally were never extracted, so `migrate init` asked in English
     under a French locale: each one is a message of the catalogue, translated."""
-    from migrate.scaffold import QUESTIONS
+    from migrate import registry
+    from migrate.scaffold import questions
 
     template = i18n_tools.extract_catalog()
     french = i18n_tools.read_po("fr")
-    for question in QUESTIONS:
-        assert template.get(question.text) is not None, question.key
-        assert french.get(question.text) and french.get(question.text).string, question.key
+    labels = {registry.label(name) for name in registry.names()}  # service names as they are
+    for question in questions():
+        for text in (question.text, *(p for p in question.parts if p not in labels)):
+            assert template.get(text) is not None, (question.key, text)
+            assert french.get(text) and french.get(text).string, (question.key, text)
 
 
 def test_french_catalogue_typography() -> None:

@@ -5,8 +5,12 @@ asks for or writes a secret's value."""
 from __future__ import annotations
 
 import json
+import sqlite3
+import zipfile
 from pathlib import Path
 
+from migrate import scaffold
+from tests.guide_connector import installed
 from tests.helpers import migrate
 
 TYPED = "\n".join([
@@ -84,3 +88,32 @@ def test_wrong_answers_are_plain_errors(tmp_path: Path) -> None:
     nothing = migrate("init", "--answers", answers, cwd=tmp_path)
     assert nothing.returncode == 1 and "at least one service" in nothing.stderr
     assert "Traceback" not in wrong.stderr + unknown.stderr + nothing.stderr + no_scheme.stderr
+
+
+def test_a_plugin_connector_is_one_of_inits_choices(tmp_path: Path) -> None:
+    """A connector installed from another package (the guide's `shelf`) offers itself as a
+    place for the documents: `init` lists it, asks its question and writes its connection,
+    and the plan it scaffolds copies the Takeout archive's files onto the shelf."""
+    client = tmp_path / "clients" / "les-amis"
+    client.mkdir(parents=True)
+    with zipfile.ZipFile(client / "takeout.zip", "w") as archive:
+        archive.writestr("Takeout/Drive/Rapport.txt", b"rapport annuel")
+    typed = "\n".join(["Les Amis", "takeout", "takeout.zip", "shelf", "", "none", "none"]) + "\n"
+    alone = {q.key: q for q in scaffold.questions()}["documents_target"]
+    assert alone.choices == ("nextcloud",)  # one target: not asked
+    with installed(tmp_path / "site"):
+        asked = {q.key: q for q in scaffold.questions()}
+        assert asked["documents_target"].choices == ("nextcloud", "shelf")
+        made = migrate("init", input=typed, cwd=tmp_path)
+        assert made.returncode == 0, made.stderr
+        assert "Where the documents go: Nextcloud or a shelf (shelf)" in made.stdout
+        assert "SQLite file of the shelf" in made.stdout
+        assert "Nextcloud account" not in made.stdout  # Nextcloud's questions are not asked
+        plan = client / "plan.yaml"
+        assert "shelf: {type: shelf, path: \"shelf.sqlite\"}" in plan.read_text(encoding="utf-8")
+        assert made.stdout.count("export ") == 0  # nothing secret to set
+        applied = migrate("apply", plan, "--yes", cwd=tmp_path)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+    with sqlite3.connect(client / "shelf.sqlite") as db:
+        assert db.execute("SELECT name, content FROM files").fetchall() == [
+            ("Rapport.txt", b"rapport annuel")]

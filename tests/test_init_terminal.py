@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from migrate import i18n
-from migrate.scaffold import QUESTIONS
+from migrate.init_offer import Question
+from migrate.scaffold import questions
 
 #: What a volunteer types, one answer per question asked (Takeout to Nextcloud, nothing else).
 ANSWERS = ["Les Amis", "takeout", "", "cloud.amis.example", "https://cloud.amis.example",
@@ -57,6 +58,14 @@ def _french(text: str) -> str:
         i18n.set_language("en")
 
 
+def _prompt_in_french(question: Question) -> str:
+    try:
+        i18n.set_language("fr")
+        return question.prompt()
+    finally:
+        i18n.set_language("en")
+
+
 @pytest.mark.parametrize(("arguments", "env"), [
     (["init"], {"LANG": "fr_FR.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}),
     (["--lang", "fr", "init"], {"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""}),
@@ -64,11 +73,11 @@ def _french(text: str) -> str:
 def test_every_question_is_asked_in_french(tmp_path: Path, arguments: list[str],
                                           env: dict[str, str]) -> None:
     said = _converse(arguments, env, tmp_path)
-    asked = [q for q in QUESTIONS if q.key in ("organisation", "documents", "takeout_path",
+    asked = [q for q in questions() if q.key in ("organisation", "documents", "takeout_path",
              "nextcloud_url", "nextcloud_user", "nextcloud_folder", "posts", "members")]
     for question in asked:
-        assert _french(question.text) in said, question.key
-        assert question.text not in said, question.key  # the English is nowhere
+        assert _prompt_in_french(question) in said, question.key
+        assert question.prompt() not in said, question.key  # the English is nowhere
     # The address typed without https:// is refused in French and asked again.
     assert "n'est pas une adresse web" in said
     assert said.count(_french("Address of the Nextcloud server")) == 2

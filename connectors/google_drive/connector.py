@@ -10,6 +10,7 @@ from connectors.google_drive.auth import build_credentials
 from connectors.google_drive.auth import login as installed_app_login
 from connectors.google_drive.client import DriveClient
 from connectors.google_drive.listing import Scope
+from connectors.google_drive.offer import OFFER
 from connectors.google_drive.options import GoogleDriveOptions, GoogleDriveStepOptions
 from connectors.google_drive.source import GoogleDriveSource
 from migrate.connector import Connector, StepContext
@@ -19,6 +20,7 @@ from migrate.i18n import _
 
 class GoogleDriveConnector(Connector):
     name = "google_drive"
+    init_offers = (OFFER,)
     summary = "Google Drive: My Drive, shared drives and files shared with the account."
     Options = GoogleDriveOptions
     config: GoogleDriveOptions

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from connectors.google_takeout.assembly import Options
 from connectors.google_takeout.layout import DRIVE_PRODUCTS, MY_DRIVE
+from connectors.google_takeout.offer import OFFER
 from connectors.google_takeout.parts import (
     EXTRACTED,
     Part,
@@ -52,6 +53,7 @@ class GoogleTakeoutStepOptions:
 
 class GoogleTakeoutConnector(Connector):
     name = "google_takeout"
+    init_offers = (OFFER,)
     summary = "Google Takeout archives of a Drive (zip or tgz, several parts), read in place."
     Options = GoogleTakeoutOptions
     config: GoogleTakeoutOptions

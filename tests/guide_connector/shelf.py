@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _
+from migrate.init_offer import Offer, Question, Secrets, quoted
 from migrate.model import Change, Fingerprint, ItemKind, TargetEntry
 from migrate.options import option
 
@@ -23,6 +25,18 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY, content BLOB
           "mtime REAL, sha256 TEXT NOT NULL)")
 
 
+def _init_connection(answers: Mapping[str, str], secrets: Secrets) -> str:
+    return ("  # The shelf that receives the documents (one SQLite file).\n"
+            "  # L'étagère qui reçoit les documents (un fichier SQLite).\n"
+            f"  shelf: {{type: shelf, path: {quoted(answers['shelf_path'])}}}\n")
+
+
+#: What `migrate init` offers: the shelf as a place for the documents.
+INIT_OFFER = Offer(
+    moves="documents", role="target", choice="shelf", phrase="a shelf (shelf)",
+    connection=_init_connection, reference=lambda answers: quoted("shelf:/"),
+    questions=(Question("shelf_path", "SQLite file of the shelf, relative to the client's "
+                        "folder", "shelf.sqlite"),))
 @dataclass(frozen=True, kw_only=True)
 class ShelfOptions:
     path: str = option(required=True, help="The SQLite file, relative to the plan file.")
@@ -30,6 +44,7 @@ class ShelfOptions:
 
 class ShelfConnector(Connector):
     name = "shelf"
+    init_offers = (INIT_OFFER,)
     summary = "Files kept in one SQLite file (an example from the connector guide)."
     Options = ShelfOptions
     config: ShelfOptions
