@@ -25,15 +25,22 @@ POLL_SECONDS = 0.5
 
 
 def _client(database: str) -> Any:
+    import psycopg
     from dbos import DBOSClient
 
     try:
-        return DBOSClient(system_database_url=database)
-    except Exception as error:
+        with psycopg.connect(database, autocommit=True, connect_timeout=10) as conn:
+            ready = conn.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = "
+                                 "'dbos' AND table_name = 'workflow_status'").fetchone()
+    except psycopg.Error as error:
+        raise MigrateError(_("cannot reach the fleet's database: {reason}").format(
+            reason=str(error).strip().splitlines()[0] if str(error).strip() else
+            type(error).__name__)) from None
+    if not ready:
         raise MigrateError(_(
-            "cannot use the fleet's database ({reason}). Check the connection string, and that "
-            "at least one 'migrate worker --database …' has been started once on it (it "
-            "creates the tables)").format(reason=type(error).__name__)) from None
+            "no worker has ever used this database: start 'migrate worker --database …' on "
+            "at least one machine first (it creates the fleet's tables), then apply again"))
+    return DBOSClient(system_database_url=database)
 
 
 def _prefix(plan_path: Path) -> str:
