@@ -23,8 +23,9 @@ class Fleet:
         self.started = 0
         logs.mkdir(parents=True, exist_ok=True)
 
-    def start(self, count: int = 1) -> None:
-        """`count` more workers, each ready (queues registered) when this returns."""
+    def start(self, count: int = 1, wait: bool = True) -> None:
+        """`count` more workers, each ready (queues registered) when this returns, unless
+        `wait` is False."""
         new = []
         for _ in range(count):
             self.started += 1
@@ -35,6 +36,9 @@ class Fleet:
                 stderr=log.open("wb"), env=self.env, stdin=subprocess.DEVNULL)
             new.append((process, log))
         for process, log in new:
+            if not wait:
+                self.workers.append(process)
+                continue
             deadline = time.monotonic() + 90
             while b"ready" not in log.read_bytes():
                 if process.poll() is not None or time.monotonic() > deadline:

@@ -233,6 +233,11 @@ def _step_plan(loaded: Plan, step: OpenStep, pending: list[Change],
     wanted = options.get("per_host") or capabilities.max_jobs or capabilities.default_jobs
     if capabilities.max_jobs:
         wanted = min(wanted, capabilities.max_jobs)
+    if capabilities.batch_size:
+        # A bulk write is a server-wide session (listmonk has one import slot: a second
+        # import, or the first's DELETE, breaks the other). One process serialises its own
+        # (the connector's lock); a fleet must have one at a time per host (decision 0902).
+        wanted = 1
     size = max(1, int(options.get("batch_items") or BATCH_ITEMS))
     return {"id": step.spec.id, "cap": queue_cap(wanted),
             # Without a host (a local folder), the plan's own step is the partition.
