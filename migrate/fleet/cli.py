@@ -12,9 +12,10 @@ from typing import Any
 
 import click
 
+from migrate.cli_help import TranslatedCommand
 from migrate.cli_output import Output
 from migrate.errors import MigrateError
-from migrate.i18n import _
+from migrate.i18n import _, ngettext
 
 DATABASE = click.option(
     "--database", metavar="URL", envvar="MIGRATE_DATABASE",
@@ -42,7 +43,7 @@ def _needs_fleet() -> None:
                              "'transhumance[fleet]'")) from None
 
 
-@click.command()
+@click.command(cls=TranslatedCommand)
 @click.option("--database", metavar="URL", envvar="MIGRATE_DATABASE", required=True,
               help="The fleet's PostgreSQL database (postgresql://user@host/db).")
 @click.option("--threads", type=click.IntRange(1, 256), default=16, show_default=True,
@@ -67,8 +68,10 @@ def apply(out: Output, plans: Sequence[Path], database: str, yes: bool, cancel: 
     if cancel:
         found = client.cancel(database, plans)
         for plan, n in found.items():
-            out.echo(_("{plan}: {n} workflows cancelled; writes under way finish, the rest "
-                       "waits for the next apply.").format(plan=plan, n=n)
+            out.echo(ngettext("{plan}: {n} workflow cancelled; writes under way finish, the "
+                              "rest waits for the next apply.",
+                              "{plan}: {n} workflows cancelled; writes under way finish, the "
+                              "rest waits for the next apply.", n).format(plan=plan, n=n)
                      if n else _("{plan}: nothing running.").format(plan=plan))
         return
     if not yes:
@@ -77,8 +80,11 @@ def apply(out: Output, plans: Sequence[Path], database: str, yes: bool, cancel: 
     options: dict[str, Any] = {"step": step, "per_host": per_host}
     submitted = client.submit(database, plans, options)
     if not as_json:
-        out.echo(_("Submitted {n} plans to the fleet; following them (Ctrl-C stops following, "
-                   "not the work).").format(n=len(submitted)), err=True)
+        out.echo(ngettext("Submitted {n} plan to the fleet; following it (Ctrl-C stops "
+                          "following, not the work).",
+                          "Submitted {n} plans to the fleet; following them (Ctrl-C stops "
+                          "following, not the work).", len(submitted)).format(n=len(submitted)),
+                 err=True)
     try:
         results = client.follow(database, submitted,
                                 (lambda _text: None) if as_json
