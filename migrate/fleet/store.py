@@ -158,8 +158,10 @@ class PgJournal(Journal):
         self.path = path
         self.url, self.key = url, journal_key
         self.schema = schema_name(journal_key)
-        self.db = self._connect_bare()
-        self._open()
+        if (url, self.schema) not in _READY:  # once per process: every batch opens it
+            self.db = self._connect_bare()
+            self._open()
+            _READY.add((url, self.schema))
         self.db = self._connect()
         self.lock = RunLock(self.db, self._connect, self.transaction)  # type: ignore[arg-type]
 
@@ -192,6 +194,10 @@ class PgJournal(Journal):
 
     def exists(self) -> bool:
         return True
+
+
+#: Journals whose schema this process already created or checked.
+_READY: set[tuple[str, str]] = set()
 
 
 def _ddl_lock() -> int:

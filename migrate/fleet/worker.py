@@ -26,6 +26,7 @@ from dbos import DBOS, DBOSConfig
 from migrate.fleet import workflows
 from migrate.i18n import _
 
+LOG = logging.getLogger("transhumance.fleet")
 HEARTBEAT_SECONDS = 1.0
 WORKER_EXPIRY_SECONDS = 30.0
 
@@ -81,13 +82,23 @@ class Watch:
         self.thread.start()
 
     def _run(self) -> None:
-        with psycopg.connect(self.database, autocommit=True) as conn:
-            while not self.stop.wait(HEARTBEAT_SECONDS):
-                with contextlib.suppress(psycopg.Error):
-                    conn.execute("UPDATE transhumance_workers SET heartbeat = %s "
-                                 "WHERE executor_id = %s", (time.time(), self.executor_id))
-                    for dead in self._dead(conn):
-                        DBOS._recover_pending_workflows([dead])
+        conn: psycopg.Connection[Any] | None = None
+        while not self.stop.wait(HEARTBEAT_SECONDS):
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg.connect(self.database, autocommit=True)
+                conn.execute("UPDATE transhumance_workers SET heartbeat = %s "
+                             "WHERE executor_id = %s", (time.time(), self.executor_id))
+                for dead in self._dead(conn):
+                    DBOS._recover_pending_workflows([dead])
+            except Exception:  # the database restarting, a network cut: beat again later
+                LOG.warning("fleet heartbeat or recovery failed; trying again", exc_info=True)
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    conn = None
+        if conn is not None:
+            conn.close()
 
     def _dead(self, conn: psycopg.Connection[Any]) -> list[str]:
         now, found = time.time(), []

@@ -33,7 +33,7 @@ from migrate.connector import Listing
 from migrate.errors import LockedError, MigrateError
 from migrate.hosts import host_of
 from migrate.i18n import message_of
-from migrate.model import Change, ChangeSet
+from migrate.model import Change, ChangeSet, ItemKind
 from migrate.offline import check_steps
 from migrate.plan import Plan, load_plan, resolve_connections
 from migrate.references import Redactor
@@ -136,15 +136,17 @@ def plan_workflow(plan_path: str, options: dict[str, Any]) -> dict[str, Any]:
 def step_workflow(plan_path: str, run_id: int, step: dict[str, Any],
                   options: dict[str, Any]) -> dict[str, Any]:
     """The step's batches on its host's write queue; one after another where the target
-    needs its order (a reply after its post: Mastodon's max_jobs is 1)."""
+    needs its order (a reply after its post: Mastodon's max_jobs is 1), and the pioneers (one
+    item per new folder) before the others."""
     queue = DBOS.retrieve_queue(writes_queue(step["cap"]))
     results: list[dict[str, Any]] = []
     handles = []
-    for batch in step["batches"]:
+    pioneers = step.get("pioneers") or []
+    for index, batch in enumerate([*pioneers, *step["batches"]]):
         with SetEnqueueOptions(queue_partition_key=step["partition"]):
             handle = queue.enqueue(batch_workflow, plan_path, run_id, step["id"], batch,
                                    options)
-        if step["ordered"]:
+        if step["ordered"] or index < len(pioneers):
             results.append(handle.get_result())
             if results[-1].get("fatal"):
                 break  # as on one machine, a fatal error stops the step
@@ -217,7 +219,8 @@ def _diff_all(journal: PgJournal, run_id: int, loaded: Plan, opened: list[OpenSt
         pending = sorted(changes.pending(), key=step.target.write_order)
         cursors[step.spec.id] = dict(listing.cursor) if listing.cursor is not None else None
         if pending:
-            steps.append(_step_plan(loaded, step, pending, options))
+            folders = {entry.name for entry in entries if entry.kind is ItemKind.FOLDER}
+            steps.append(_step_plan(loaded, step, pending, folders, options))
     api._refuse_uncounted(counts)
     for step_id, count in counts.items():
         journal.set_post_count(step_id, count.to_json())
@@ -225,7 +228,24 @@ def _diff_all(journal: PgJournal, run_id: int, loaded: Plan, opened: list[OpenSt
             "summary": everything.summary()}
 
 
-def _step_plan(loaded: Plan, step: OpenStep, pending: list[Change],
+def _pioneers(pending: list[Change], folders: set[str]) -> tuple[list[Change], list[Change]]:
+    """The first item of each folder the target does not have yet, and the others.
+
+    Written alone before the others, they create every new folder once: two workers creating
+    one folder at the same moment make some servers answer 403 to one of them (Apache's
+    mod_dav did, in the fleet benchmark), where one process serialises its own MKCOLs."""
+    first, rest, seen = [], [], set(folders)
+    for change in pending:
+        parent = change.target_name.rpartition("/")[0]
+        if parent not in seen:
+            seen.add(parent)
+            first.append(change)
+        else:
+            rest.append(change)
+    return first, rest
+
+
+def _step_plan(loaded: Plan, step: OpenStep, pending: list[Change], folders: set[str],
                options: dict[str, Any]) -> dict[str, Any]:
     capabilities = step.target.capabilities
     target_options = loaded.connections[step.spec.target.connection].options
@@ -239,12 +259,16 @@ def _step_plan(loaded: Plan, step: OpenStep, pending: list[Change],
         # (the connector's lock); a fleet must have one at a time per host (decision 0902).
         wanted = 1
     size = max(1, int(options.get("batch_items") or BATCH_ITEMS))
+    ordered = capabilities.max_jobs == 1
+    first, rest = ([], pending) if ordered else _pioneers(pending, folders)
     return {"id": step.spec.id, "cap": queue_cap(wanted),
             # Without a host (a local folder), the plan's own step is the partition.
             "partition": host or f"{journal_key(loaded.path)}#{step.spec.id}",
-            "ordered": capabilities.max_jobs == 1,
-            "batches": [[c.to_json() for c in pending[i:i + size]]
-                        for i in range(0, len(pending), size)]}
+            "ordered": ordered,
+            "pioneers": [[c.to_json() for c in first[i:i + size]]
+                         for i in range(0, len(first), size)],
+            "batches": [[c.to_json() for c in rest[i:i + size]]
+                        for i in range(0, len(rest), size)]}
 
 
 @DBOS.step(name="transhumance.write_batch")
