@@ -140,19 +140,23 @@ def step_workflow(plan_path: str, run_id: int, step: dict[str, Any],
     item per new folder) before the others."""
     queue = DBOS.retrieve_queue(writes_queue(step["cap"]))
     results: list[dict[str, Any]] = []
-    handles = []
-    pioneers = step.get("pioneers") or []
-    for index, batch in enumerate([*pioneers, *step["batches"]]):
+
+    def enqueue(batch: list[dict[str, Any]]) -> Any:
         with SetEnqueueOptions(queue_partition_key=step["partition"]):
-            handle = queue.enqueue(batch_workflow, plan_path, run_id, step["id"], batch,
-                                   options)
-        if step["ordered"] or index < len(pioneers):
-            results.append(handle.get_result())
+            return queue.enqueue(batch_workflow, plan_path, run_id, step["id"], batch, options)
+
+    # Each level of pioneers side by side, the levels one after another, then the rest.
+    for level in step.get("pioneers") or []:
+        results += [handle.get_result() for handle in [enqueue(b) for b in level]]
+        if any(result.get("fatal") for result in results):
+            return _merge(results)  # as on one machine, a fatal error stops the step
+    if step["ordered"]:
+        for batch in step["batches"]:
+            results.append(enqueue(batch).get_result())
             if results[-1].get("fatal"):
-                break  # as on one machine, a fatal error stops the step
-        else:
-            handles.append(handle)
-    results += [handle.get_result() for handle in handles]
+                break
+    else:
+        results += [handle.get_result() for handle in [enqueue(b) for b in step["batches"]]]
     return _merge(results)
 
 
@@ -228,21 +232,33 @@ def _diff_all(journal: PgJournal, run_id: int, loaded: Plan, opened: list[OpenSt
             "summary": everything.summary()}
 
 
-def _pioneers(pending: list[Change], folders: set[str]) -> tuple[list[Change], list[Change]]:
-    """The first item of each folder the target does not have yet, and the others.
+def _pioneers(pending: list[Change], folders: set[str]) -> tuple[list[list[Change]],
+                                                                 list[Change]]:
+    """Pioneers by level, and the other changes.
 
-    Written alone before the others, they create every new folder once: two workers creating
-    one folder at the same moment make some servers answer 403 to one of them (Apache's
-    mod_dav did, in the fleet benchmark), where one process serialises its own MKCOLs."""
-    first, rest, seen = [], [], set(folders)
+    Each folder the target does not have yet gets one pioneer: the first change under it, at
+    any depth. A pioneer's level is the depth of the shallowest folder it opens. Levels run one
+    after another, the pioneers of a level side by side: they open folders in disjoint
+    subtrees, whose ancestors earlier levels opened. Two workers creating one folder at the
+    same moment make some servers answer 403 to one of them (Apache's mod_dav did, in the
+    fleet benchmark), where one process serialises its own MKCOLs."""
+    level_of: dict[int, int] = {}  # id(change) -> its level
+    opened = set(folders)
     for change in pending:
-        parent = change.target_name.rpartition("/")[0]
-        if parent not in seen:
-            seen.add(parent)
-            first.append(change)
+        parts = change.target_name.split("/")[:-1]
+        for depth in range(len(parts) + 1):
+            folder = "/".join(parts[:depth])
+            if folder not in opened:
+                opened.add(folder)
+                level_of[id(change)] = min(level_of.get(id(change), depth), depth)
+    levels: list[list[Change]] = [[] for _ in range(max(level_of.values(), default=-1) + 1)]
+    rest = []
+    for change in pending:
+        if id(change) in level_of:
+            levels[level_of[id(change)]].append(change)
         else:
             rest.append(change)
-    return first, rest
+    return [level for level in levels if level], rest
 
 
 def _step_plan(loaded: Plan, step: OpenStep, pending: list[Change], folders: set[str],
@@ -260,15 +276,17 @@ def _step_plan(loaded: Plan, step: OpenStep, pending: list[Change], folders: set
         wanted = 1
     size = max(1, int(options.get("batch_items") or BATCH_ITEMS))
     ordered = capabilities.max_jobs == 1
-    first, rest = ([], pending) if ordered else _pioneers(pending, folders)
+    levels, rest = ([], pending) if ordered else _pioneers(pending, folders)
     return {"id": step.spec.id, "cap": queue_cap(wanted),
             # Without a host (a local folder), the plan's own step is the partition.
             "partition": host or f"{journal_key(loaded.path)}#{step.spec.id}",
             "ordered": ordered,
-            "pioneers": [[c.to_json() for c in first[i:i + size]]
-                         for i in range(0, len(first), size)],
-            "batches": [[c.to_json() for c in rest[i:i + size]]
-                        for i in range(0, len(rest), size)]}
+            "pioneers": [_batches(level, size) for level in levels],
+            "batches": _batches(rest, size)}
+
+
+def _batches(changes: list[Change], size: int) -> list[list[dict[str, Any]]]:
+    return [[c.to_json() for c in changes[i:i + size]] for i in range(0, len(changes), size)]
 
 
 @DBOS.step(name="transhumance.write_batch")
