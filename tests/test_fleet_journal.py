@@ -124,3 +124,20 @@ def test_run_lock_in_the_database(tmp_path: Path, postgres_url: str) -> None:
     finally:
         holder.close()
         other.close()
+
+
+def test_pioneers_open_each_new_folder_once_level_by_level() -> None:
+    """Two workers must never create one folder at once (mod_dav answered 403 to one): each
+    new folder is opened by one pioneer; a level's pioneers lie in disjoint subtrees."""
+    from migrate.fleet.workflows import _pioneers
+
+    source = MemorySource()
+    names = ["a/x", "a/y", "a/b/z", "a/b/w", "c/d/e/f", "c/d/g", "top", "k/l/m"]
+    changes = [change_for(source.add(name, b"1"), name) for name in names]
+    levels, rest = _pioneers(changes, set())
+    assert [[c.target_name for c in level] for level in levels] == [
+        ["a/x"], ["c/d/e/f", "k/l/m"], ["a/b/z"]]
+    assert [c.target_name for c in rest] == ["a/y", "a/b/w", "c/d/g", "top"]
+    # Folders the target already has need no pioneer.
+    levels, rest = _pioneers(changes, {"", "a", "a/b", "c", "c/d", "c/d/e", "k", "k/l"})
+    assert levels == [] and len(rest) == len(changes)
