@@ -92,3 +92,42 @@ def test_apply_database_needs_yes_and_names_a_missing_fleet(tmp_path: Path,
     nobody = migrate("apply", plan, "--yes", "--database", postgres_url)
     assert nobody.returncode == 1
     assert "migrate worker" in nobody.stderr and "Traceback" not in nobody.stderr
+
+
+def test_ctrl_c_stops_following_not_the_work_and_cancel_stops_it(
+        tmp_path: Path, postgres_url: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import write_plan
+
+    make_tree(tmp_path / "source", 5)
+    plan = write_plan(tmp_path)
+    with Fleet(postgres_url, tmp_path / "logs") as fleet:
+        fleet.start(1)  # creates the fleet's tables, then goes away: nobody takes the work
+    log = tmp_path / "follower.log"
+    with log.open("w") as stderr:
+        follower = subprocess.Popen(
+            [sys.executable, "-m", "migrate", "apply", str(plan), "--yes", "--database",
+             postgres_url], stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline = time.monotonic() + 60
+        while "Submitted" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)  # submitted, now following (no worker: it waits)
+        follower.send_signal(signal.SIGINT)
+        follower.wait(60)
+    err = log.read_text()
+    assert follower.returncode == 130, err
+    assert "the fleet goes on" in err and "Traceback" not in err
+
+    # Following again finds the same submission rather than submitting twice.
+    cancelled = migrate("apply", plan, "--database", postgres_url, "--cancel")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert "1 workflow cancelled" in cancelled.stdout
+    assert "nothing running" in migrate("apply", plan, "--database", postgres_url,
+                                        "--cancel").stdout
+    with Fleet(postgres_url, tmp_path / "logs2") as fleet:
+        fleet.start(1)
+        time.sleep(3)  # a worker now: a cancelled plan is not taken up
+    assert not (tmp_path / "target").exists()
