@@ -5,6 +5,7 @@ runs, nor is DBOS imported)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import click
 
 from migrate.cli_help import TranslatedCommand
-from migrate.cli_output import Output
+from migrate.cli_output import AS_JSON, Output
 from migrate.errors import MigrateError
 from migrate.i18n import _, ngettext
 
@@ -48,15 +49,23 @@ def _needs_fleet() -> None:
               help="The fleet's PostgreSQL database (postgresql://user@host/db).")
 @click.option("--threads", type=click.IntRange(1, 256), default=16, show_default=True,
               help="Batches this worker runs at once (each host's limit holds for the fleet).")
+@AS_JSON
 @click.pass_obj
-def worker(out: Output, database: str, threads: int) -> None:
+def worker(out: Output, database: str, threads: int, as_json: bool) -> None:
     """Run one worker of a fleet: it takes plans, steps and batches from the database's queues
     until stopped (SIGTERM or Ctrl-C); another worker finishes what it leaves."""
     _needs_fleet()
     from migrate.fleet import worker as running
 
     _hide_password(out, database)
-    running.run(database, threads, lambda text: out.echo(text, err=True))
+
+    def ready(executor_id: str) -> None:
+        out.echo(_("Worker {id} ready ({threads} writes at most at once on this machine)."
+                   ).format(id=executor_id, threads=threads), err=True)
+        if as_json:  # one line a supervisor can read: {"worker": …, "ready": true}
+            out.echo(json.dumps({"worker": executor_id, "threads": threads, "ready": True}))
+
+    running.run(database, threads, ready)
 
 
 def apply(out: Output, plans: Sequence[Path], database: str, yes: bool, cancel: bool,

@@ -18,13 +18,13 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 from dbos import DBOS, DBOSConfig
 
 from migrate.fleet import workflows
-from migrate.i18n import _
 
 LOG = logging.getLogger("transhumance.fleet")
 HEARTBEAT_SECONDS = 1.0
@@ -135,7 +135,7 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def run(database: str, threads: int, echo: Any) -> None:
+def run(database: str, threads: int, ready: Callable[[str], None]) -> None:
     """Run until SIGTERM or Ctrl-C: workflows in flight are left to DBOS's recovery."""
     logging.getLogger("dbos").setLevel(logging.WARNING)
     executor_id = workflows.worker_identity()
@@ -146,8 +146,7 @@ def run(database: str, threads: int, echo: Any) -> None:
     watch.start()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_args: stopped.set())
-    echo(_("Worker {id} ready ({threads} writes at most at once on this machine).").format(
-        id=executor_id, threads=threads))
+    ready(executor_id)
     try:
         while not stopped.wait(0.5):
             pass
