@@ -43,6 +43,7 @@ def test_three_workers_share_one_hosts_cap_and_a_rerun_writes_nothing(
         status = migrate("status", plans[0], "--database", postgres_url, "--json")
         report = migrate("report", plans[1], "--database", postgres_url, "--format", "json")
         again = migrate("apply", *plans, "--yes", "--database", postgres_url, "--json")
+        shown = migrate("apply", plans[0], "--yes", "--database", postgres_url)
 
     assert applied.returncode == 0, applied.stdout + applied.stderr
     rows = {Path(r["plan"]).parent.name: r for r in json.loads(applied.stdout)["clients"]}
@@ -61,11 +62,16 @@ def test_three_workers_share_one_hosts_cap_and_a_rerun_writes_nothing(
     rows = {Path(r["plan"]).parent.name: r for r in json.loads(again.stdout)["clients"]}
     assert rows["amis"]["counts"]["done"] == 0 and rows["amis"]["counts"]["unchanged"] == 90
 
+    # Said in `apply`'s own words.
+    assert shown.returncode == 0, shown.stderr
+    assert "Plan: 0 to create, 0 to update, 90 unchanged" in shown.stdout
+    assert "Applied: 0 done, 0 failed" in shown.stdout
+
     stored = database_text(postgres_url) + _everything_dbos_holds(postgres_url)
     assert "amis" in stored  # the journal's rows are there…
     for secret in (alice, bob):  # …never a secret
         assert secret not in stored
-        for result in (applied, status, report, again):
+        for result in (applied, status, report, again, shown):
             assert secret not in result.stdout + result.stderr
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from migrate.errors import MigrateError
 from migrate.fleet import workflows
 from migrate.fleet.store import PgJournal, journal_exists, schema_name
-from migrate.i18n import _, number
+from migrate.i18n import _, ngettext, number
 from migrate.plan import load_plan
 
 ACTIVE = ["PENDING", "ENQUEUED"]
@@ -146,13 +146,27 @@ def open_journal(database: str, plan_file: Path) -> PgJournal | None:
 
 
 def result_text(plan: Path, result: dict[str, Any]) -> str:
-    """The end of a plan's run, as `apply` sums it up."""
+    """The end of a plan's run in `apply`'s own words (the same messages, the same order)."""
+    from migrate.model import summary_line
+    from migrate.printable import one_line
+
+    heading = _("== {client} ({plan}) ==").format(client=plan.parent.name, plan=plan)
     if "counts" not in result:
-        return _("{plan}: {message}").format(plan=plan.name, message=result.get("message", ""))
-    counts = result["counts"]
-    lines = [_("{plan}: {done} written, {failed} failed, {skipped} skipped, {conflict} in "
-               "conflict, {unchanged} unchanged.").format(
-        plan=plan.name, **{key: number(counts.get(key, 0)) for key in
-                           ("done", "failed", "skipped", "conflict", "unchanged")})]
-    lines += [f"  ! {path}: {message}" for path, message in result.get("failures", [])[:20]]
+        return "\n".join([heading, _("{plan}: {message}").format(
+            plan=plan.name, message=result.get("message", ""))])
+    counts = {key: int(result["counts"].get(key, 0)) for key in (
+        "done", "failed", "conflict", "skipped", "stale", "unchanged", "not_started")}
+    lines = [heading, summary_line(result["summary"])]
+    lines += [_("  failed: {path} — {why}").format(path=one_line(path), why=one_line(why))
+              for path, why in result.get("failures", [])[:LINES_PER_KIND]]
+    lines.append(ngettext("Applied: {done} done, {failed} failed, {conflict} conflict, "
+                          "{skipped} skipped, {stale} stale, {unchanged} unchanged.",
+                          "Applied: {done} done, {failed} failed, {conflict} conflicts, "
+                          "{skipped} skipped, {stale} stale, {unchanged} unchanged.",
+                          counts["conflict"]).format(
+        **{k: number(v) for k, v in counts.items()}))
     return "\n".join(lines)
+
+
+#: As `migrate.render`: the first failures of a kind, not thousands of lines.
+LINES_PER_KIND = 25
