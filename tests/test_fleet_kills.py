@@ -102,6 +102,27 @@ def _outcome(root: Path, cloud: NextcloudServer, masto: MastodonServer,
             "members": _members(listmonk)}
 
 
+def _wait_for_progress(database: str, plans: list[Path], done: int,
+                       follower: subprocess.Popen[str]) -> None:
+    """Until `done` items of the three plans are done in their journals (or the run ended)."""
+    from migrate.fleet.store import journal_exists
+    from migrate.fleet.workflows import journal_key, open_journal
+
+    deadline = time.monotonic() + 300
+    while follower.poll() is None and time.monotonic() < deadline:
+        count = 0
+        for plan in plans:
+            if journal_exists(database, journal_key(plan)):
+                journal = open_journal(database, plan)
+                try:
+                    count += sum(states.get("done", 0) for states in journal.counts().values())
+                finally:
+                    journal.db.close()
+        if count >= done:
+            return
+        time.sleep(0.05)
+
+
 def test_ten_worker_kills_change_nothing(tmp_path: Path, postgres_url: str) -> None:
     # One uninterrupted single-machine run: the result to match.
     alone = tmp_path / "alone"
@@ -129,8 +150,11 @@ def test_ten_worker_kills_change_nothing(tmp_path: Path, postgres_url: str) -> N
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 chance = random.Random(18)
                 kills_during_run = 0
-                for _ in range(10):
-                    time.sleep(chance.uniform(0.3, 1.2))
+                total = FILES + POSTS + MEMBERS
+                for kill in range(1, 11):
+                    # Each kill once the run has moved on (not after a time): mid-run whatever
+                    # the machine's speed.
+                    _wait_for_progress(postgres_url, plans, kill * total // 12, follower)
                     kills_during_run += follower.poll() is None
                     fleet.kill(chance.randrange(len(fleet.workers)))
                     fleet.start(1, wait=False)  # as systemd restarts one
