@@ -89,8 +89,7 @@ class Watch:
                     conn = psycopg.connect(self.database, autocommit=True)
                 conn.execute("UPDATE transhumance_workers SET heartbeat = %s "
                              "WHERE executor_id = %s", (time.time(), self.executor_id))
-                for dead in self._dead(conn):
-                    DBOS._recover_pending_workflows([dead])
+                self._dead(conn)
             except Exception:  # the database restarting, a network cut: beat again later
                 LOG.warning("fleet heartbeat or recovery failed; trying again", exc_info=True)
                 if conn is not None:
@@ -101,17 +100,19 @@ class Watch:
             conn.close()
 
     def _dead(self, conn: psycopg.Connection[Any]) -> list[str]:
+        """Dead workers, each recovered *before* its row is deleted: a sweeper killed between
+        the two leaves the row for another (DBOS's recovery re-enqueues with a predicate on
+        the dead executor: done twice, the second finds nothing)."""
         now, found = time.time(), []
         rows = conn.execute("SELECT executor_id, host, pid, heartbeat FROM transhumance_workers "
                             "WHERE executor_id <> %s", (self.executor_id,)).fetchall()
         for executor_id, host, pid, heartbeat in rows:
             gone = host == self.host and not _process_exists(int(pid))
             if gone or now - heartbeat > WORKER_EXPIRY_SECONDS:
-                # Whoever deletes the row recovers: one recovery per dead worker.
-                claimed = conn.execute("DELETE FROM transhumance_workers WHERE executor_id = %s "
-                                       "RETURNING 1", (executor_id,)).fetchone()
-                if claimed:
-                    found.append(executor_id)
+                DBOS._recover_pending_workflows([executor_id])
+                conn.execute("DELETE FROM transhumance_workers WHERE executor_id = %s",
+                             (executor_id,))
+                found.append(executor_id)
         return found
 
     def close(self) -> None:
@@ -140,9 +141,11 @@ def run(database: str, threads: int, ready: Callable[[str], None]) -> None:
     logging.getLogger("dbos").setLevel(logging.WARNING)
     executor_id = workflows.worker_identity()
     configure(database, executor_id, threads)
+    # Known to the others before DBOS starts dequeuing: a worker killed while still starting
+    # may already hold workflows, and only its row lets another recover them.
+    watch = Watch(database, executor_id)
     DBOS.launch()
     register_queues(threads)  # kept in the database: launched first
-    watch = Watch(database, executor_id)
     watch.start()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_args: stopped.set())
