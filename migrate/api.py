@@ -470,7 +470,11 @@ def status(path: str | Path, state_dir: Path | None = None) -> dict[str, Any]:
                               "last_scheduled_run": None, "lock": None}
     if not location.exists():
         return answer
-    journal = Journal(location)
+    return status_of(loaded, Journal(location), answer)
+
+
+def status_of(loaded: Plan, journal: Journal, answer: dict[str, Any]) -> dict[str, Any]:
+    """`status`'s answer from an open journal (closed here), SQLite's or a fleet's."""
     try:
         counts = journal.counts()
         # In the plan's order, as the user wrote them (steps since removed from it last).

@@ -29,6 +29,7 @@ from migrate.cli_output import (
     PlainError,
 )
 from migrate.errors import MigrateError
+from migrate.fleet import cli as fleet_cli
 from migrate.i18n import _, language_kept, ngettext, number, set_language
 from migrate.lazy import LazyModule
 from migrate.printable import shorten
@@ -191,16 +192,22 @@ def plan(out: Output, plan_files: tuple[Path, ...], step: str | None, output: Pa
               help="Record this run as a scheduled one (cron, systemd), for 'migrate status'.")
 @STATE_DIR
 @AS_JSON
+@fleet_cli.DATABASE
+@click.option("--cancel", is_flag=True, help="With --database: stop these plans on the fleet.")
 @click.pass_obj
 def apply(out: Output, plan_files: tuple[Path, ...], step: str | None, yes: bool,
           jobs: int | None, mark_seen: bool, parallel: int, per_host: int | None,
-          log_json: Path | None, scheduled: bool, state_dir: Path | None, as_json: bool) -> None:
+          log_json: Path | None, scheduled: bool, state_dir: Path | None, as_json: bool,
+          database: str | None, cancel: bool) -> None:
     """Carry out a plan file, or exactly a plan saved with 'migrate plan -o'.
 
     With several plans (clients/*/plan.yaml), clients run side by side, sharing each server's
     limit; one client's failure never stops the others; a table sums them up and the exit code
     is the worst outcome (1 error, then 3 incomplete, then 0).
     """
+    if database:
+        fleet_cli.apply(out, plan_files, database, yes, cancel, step, per_host, as_json)
+        return
     if len(plan_files) > 1 or log_json:
         from migrate import cli_many, clients
 
@@ -247,10 +254,13 @@ def apply(out: Output, plan_files: tuple[Path, ...], step: str | None, yes: bool
 @PLAN_FILE
 @STATE_DIR
 @AS_JSON
+@fleet_cli.DATABASE
 @click.pass_obj
-def status(out: Output, plan_file: Path, state_dir: Path | None, as_json: bool) -> None:
+def status(out: Output, plan_file: Path, state_dir: Path | None, as_json: bool,
+           database: str | None) -> None:
     """Counts by state for each step, the last run, and who holds the lock."""
-    answer = api.status(plan_file, state_dir)
+    answer = (fleet_cli.status(out, plan_file, database) if database
+              else api.status(plan_file, state_dir))
     out.json(answer) if as_json else out.echo(render.status_text(answer))
 
 
@@ -262,11 +272,13 @@ def status(out: Output, plan_file: Path, state_dir: Path | None, as_json: bool) 
               help="Write the report to this file instead of the screen.")
 @STATE_DIR
 @AS_JSON
+@fleet_cli.DATABASE
 @click.pass_obj
 def report(out: Output, plan_file: Path, fmt: str, output: Path | None,
-           state_dir: Path | None, as_json: bool) -> None:
+           state_dir: Path | None, as_json: bool, database: str | None) -> None:
     """What was done, renamed, skipped, in conflict or failed, with reasons."""
-    loaded, journal = api.open_journal_for_report(plan_file, state_dir)
+    loaded, journal = (fleet_cli.report_journal(out, plan_file, database) if database
+                       else api.open_journal_for_report(plan_file, state_dir))
     try:
         data = reports.collect(loaded, journal, out.redactor)
     finally:
@@ -315,6 +327,7 @@ def _with_events(settings: Any, events: Any) -> Any:
 
 for _command in cli_setup.COMMANDS:
     cli.add_command(_command)
+cli.add_command(fleet_cli.worker)
 
 
 def main() -> None:

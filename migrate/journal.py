@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from migrate.diff import Baseline
 from migrate.errors import JournalDamagedError, MigrateError
@@ -119,6 +119,22 @@ class InDoubt:
     step: str
     change: Change
     idempotency_key: str
+
+
+class JournalStore(Protocol):
+    """What the journal asks of its store: a DB-API connection speaking SQLite's dialect.
+
+    `sqlite3.Connection` is the store of one machine; `migrate.fleet.store.PgConnection`
+    speaks the same statements to PostgreSQL for a fleet (decision 0901). The journal's logic
+    (INTENT, DONE, in doubt, baselines, the run lock) exists once, here."""
+
+    in_transaction: bool
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 class Journal:

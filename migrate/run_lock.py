@@ -51,13 +51,19 @@ class RunLock:
         self._heartbeat: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def acquire(self, command: str) -> None:
+    def acquire(self, command: str, token: str | None = None) -> None:
         """Take the run lock or raise LockedError naming its holder. A dead holder's lock on
-        this host is taken over at once; another host's after LOCK_EXPIRY_SECONDS of silence."""
-        token, now, host = uuid.uuid4().hex, time.time(), socket.gethostname()
+        this host is taken over at once; another host's after LOCK_EXPIRY_SECONDS of silence.
+
+        `token` names the holder: a fleet's plan workflow, recovered on another worker, takes
+        its own lock over at once (migrate/fleet/workflows.py)."""
+        now, host = time.time(), socket.gethostname()
+        token = token or uuid.uuid4().hex
         with self.transaction() as db:
             holder = self.holder()
-            if holder is not None and _is_alive(holder, host, now):
+            held = db.execute("SELECT token FROM lock WHERE id = 1").fetchone()
+            if holder is not None and (held is None or held[0] != token) \
+                    and _is_alive(holder, host, now):
                 raise LockedError(
                     _("another 'migrate apply' is already running on this plan ({holder}). "
                       "Wait for it to finish, or stop it, then try again.").format(

@@ -63,6 +63,10 @@ def normalise_names(environ: dict[str, Any], path: str) -> str:
     return normal
 
 
+#: Requests that change the files: what a per-host write cap limits.
+WRITE_METHODS = frozenset({"PUT", "MKCOL", "MOVE", "COPY", "DELETE", "PROPPATCH"})
+
+
 class NextcloudApp:
     """WSGI callable serving one `SandboxState`."""
 
@@ -76,6 +80,9 @@ class NextcloudApp:
             return handle_control(self.state, environ, start_response, path[len("/_sandbox/") :])
         method = environ["REQUEST_METHOD"]
         self.state.count_request(method)
+        writing = method in WRITE_METHODS
+        if writing:
+            self.state.write_started()
         try:
             self._apply_fault(environ, method, path)
             user = self._authenticate(environ)
@@ -86,6 +93,9 @@ class NextcloudApp:
             # The socket is already gone; anything written now is discarded by the server.
             start_response(status_line(500), [("Content-Length", "0")])
             return []
+        finally:
+            if writing:
+                self.state.write_finished()
 
     def _apply_fault(self, environ: dict[str, Any], method: str, path: str) -> None:
         fault = self.state.faults.take(method, path)

@@ -149,3 +149,7 @@ class NextcloudServer(LocalServer):
 
     def request_counts(self) -> dict[str, int]:
         return self.state.request_counts()
+
+    def writes_at_once(self) -> int:
+        """The most write requests served at the same moment since start."""
+        return self.state.writes_at_once()

@@ -55,6 +55,7 @@ class SandboxState:
         self.group_folders: dict[int, GroupFolder] = {}
         self.lock = threading.RLock()
         self._requests: collections.Counter[str] = collections.Counter()
+        self.writes_now = self.writes_peak = 0
         self._next_share = 1
         #: (index owner, path) of files being written: a second writer gets 423, as Nextcloud's
         #: file locking answers a PUT to a file another request holds (`LockedException`).
@@ -126,6 +127,22 @@ class SandboxState:
     def count_request(self, method: str) -> None:
         with self.lock:
             self._requests[method] += 1
+
+    def write_started(self) -> None:
+        """A write request (PUT, MKCOL, MOVE…) began: the fleet's per-host cap is checked
+        against the most ever served at once (`writes_at_once`)."""
+        with self.lock:
+            self.writes_now += 1
+            self.writes_peak = max(self.writes_peak, self.writes_now)
+
+    def write_finished(self) -> None:
+        with self.lock:
+            self.writes_now -= 1
+
+    def writes_at_once(self) -> int:
+        """The most write requests this server was serving at the same moment."""
+        with self.lock:
+            return self.writes_peak
 
     def request_counts(self) -> dict[str, int]:
         """Requests served so far by method (control-plane calls excluded)."""

@@ -1,0 +1,143 @@
+"""The journal's PostgreSQL store: the same `Journal` logic as with SQLite, against a real
+PostgreSQL (tests/fixtures/postgres.py)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from migrate.errors import LockedError
+from migrate.fleet.store import PgJournal
+from migrate.journal import Journal
+from migrate.model import TargetEntry
+from migrate.runner import idempotency_key
+from tests.conformance.samples import MemorySource, change_for
+
+
+def _journals(tmp_path: Path, url: str) -> list[Journal]:
+    return [Journal(tmp_path / "plan.journal.sqlite"),
+            PgJournal(url, "plan-key", tmp_path / ".migrate")]
+
+
+def _exercise(journal: Journal) -> dict[str, object]:
+    """Everything an apply asks of a journal, in order; the answers must be the same."""
+    source = MemorySource()
+    changes = [change_for(source.add(f"f{i}.txt", b"x" * (i + 1)), f"f{i}.txt")
+               for i in range(5)]
+    plan_id = journal.plan_id
+    assert journal.plan_id == plan_id  # fixed once made
+    run = journal.start_run("apply")
+    keyed = [(c, idempotency_key(plan_id, c)) for c in changes]
+    journal.record_intents(keyed, run)
+    journal.record_done([(c, TargetEntry(c.target_name, c.item.kind, c.item.fingerprint))
+                         for c in changes[:3]], run)
+    journal.record_failed([(changes[3], "failed", "refused (test)")], run, "item")
+    doubt = journal.in_doubt("conformance")
+    journal.set_cursor("conformance", {"token": "abc"})
+    journal.set_cursor("conformance", {"token": "def"})
+    journal.add_suppressions({"h1": ("unsubscribed", "conformance")})
+    journal.add_suppressions({"h1": ("cleaned", "conformance")})
+    journal.finish_run(run, "ok", {"done": 3})
+    baselines = journal.baselines("conformance")
+    streamed = journal.baselines_for("conformance", [c.item.key for c in changes])
+    return {
+        "in_doubt": [(d.change.item.key, d.idempotency_key) for d in doubt],
+        "intent_keys": sorted(k for _c, k in keyed),
+        "done": sorted(journal.done_keys("conformance")),
+        "done_among": sorted(journal.done_among("conformance", ["f0.txt", "f4.txt"])),
+        "counts": journal.counts(),
+        "cursor": journal.cursor("conformance"),
+        "suppressions": journal.suppressions(),
+        "last_run": {k: v for k, v in (journal.last_run() or {}).items()
+                     if k in ("id", "command", "outcome", "counts")},
+        "baselines": sorted((k, b.source.size) for k, b in baselines.items()),
+        "streamed": sorted((k, streamed[k].source.size) for k in streamed),
+        "rows": [(r["key"], r["state"], r["last_error"]) for r in journal.rows()],
+    }
+
+
+def test_postgresql_store_answers_as_sqlite_does(tmp_path: Path, postgres_url: str) -> None:
+    sqlite, pg = _journals(tmp_path, postgres_url)
+    try:
+        by_sqlite, by_pg = _exercise(sqlite), _exercise(pg)
+    finally:
+        sqlite.close()
+        pg.close()
+    # The idempotency keys hold the plan's random id: same shape, same logic, other values.
+    assert len(by_pg.pop("intent_keys")) == len(by_sqlite.pop("intent_keys")) == 5
+    assert [k for k, _ in by_pg.pop("in_doubt")] == [k for k, _ in by_sqlite.pop("in_doubt")]
+    assert by_pg == by_sqlite
+    assert by_pg["counts"] == {"conformance": {"done": 3, "failed": 1, "intent": 1}}
+    assert by_pg["cursor"] == {"token": "def"}
+    assert by_pg["suppressions"] == {"h1": "unsubscribed"}  # the first reason stays
+
+
+def test_in_doubt_survives_a_new_connection(tmp_path: Path, postgres_url: str) -> None:
+    first = PgJournal(postgres_url, "k", tmp_path)
+    source = MemorySource()
+    change = change_for(source.add("a.txt", b"abc"), "a.txt")
+    first.record_intents([(change, "key-1")], first.start_run("apply"))
+    first.db.close()  # as a killed worker: no goodbye
+    second = PgJournal(postgres_url, "k", tmp_path)
+    try:
+        [doubt] = second.in_doubt("conformance")
+        assert (doubt.change.item.key, doubt.idempotency_key) == (change.item.key, "key-1")
+        assert doubt.change.item.fingerprint == change.item.fingerprint
+    finally:
+        second.close()
+
+
+def test_two_plans_never_share_rows(tmp_path: Path, postgres_url: str) -> None:
+    one, two = PgJournal(postgres_url, "one", tmp_path), PgJournal(postgres_url, "two", tmp_path)
+    try:
+        source = MemorySource()
+        one.record_intents([(change_for(source.add("a", b"a"), "a"), "k")], one.start_run("x"))
+        assert two.in_doubt("conformance") == []
+        assert one.plan_id != two.plan_id
+    finally:
+        one.close()
+        two.close()
+
+
+def test_run_lock_in_the_database(tmp_path: Path, postgres_url: str) -> None:
+    holder = PgJournal(postgres_url, "locked", tmp_path)
+    other = PgJournal(postgres_url, "locked", tmp_path)
+    try:
+        holder.acquire_lock("apply")
+        with pytest.raises(LockedError, match="already running"):
+            other.acquire_lock("apply")
+        described = other.lock_holder()
+        assert described is not None and described.pid == os.getpid()
+        holder.release_lock()
+        other.acquire_lock("apply")  # released: taken
+        other.release_lock()
+        # A holder whose heartbeat stopped (another machine, silent for too long) is replaced.
+        stale = time.time() - 3600
+        other.db.execute("INSERT OR REPLACE INTO lock VALUES (1, 'x', 1, 'elsewhere', 'apply', "
+                         "?, ?)", (stale, stale))
+        other.acquire_lock("apply")
+        assert (other.lock_holder() or described).host == socket.gethostname()
+    finally:
+        holder.close()
+        other.close()
+
+
+def test_pioneers_open_each_new_folder_once_level_by_level() -> None:
+    """Two workers must never create one folder at once (mod_dav answered 403 to one): each
+    new folder is opened by one pioneer; a level's pioneers lie in disjoint subtrees."""
+    from migrate.fleet.workflows import _pioneers
+
+    source = MemorySource()
+    names = ["a/x", "a/y", "a/b/z", "a/b/w", "c/d/e/f", "c/d/g", "top", "k/l/m"]
+    changes = [change_for(source.add(name, b"1"), name) for name in names]
+    levels, rest = _pioneers(changes, set())
+    assert [[c.target_name for c in level] for level in levels] == [
+        ["a/x"], ["c/d/e/f", "k/l/m"], ["a/b/z"]]
+    assert [c.target_name for c in rest] == ["a/y", "a/b/w", "c/d/g", "top"]
+    # Folders the target already has need no pioneer.
+    levels, rest = _pioneers(changes, {"", "a", "a/b", "c", "c/d", "c/d/e", "k", "k/l"})
+    assert levels == [] and len(rest) == len(changes)
