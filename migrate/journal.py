@@ -515,12 +515,14 @@ def _storable(message: str | None) -> str | None:
 #: What a re-run need not decode is left in SQLite: the target name when it is the key (most
 #: items: one string less per row) and the state as a number.
 _BASELINE_SELECT = (
-    "SELECT key, target_name IS key, CASE WHEN target_name IS key THEN NULL ELSE target_name "
+    "SELECT key, target_name = key, CASE WHEN target_name = key THEN NULL ELSE target_name "
     "END, CASE state WHEN 'done' THEN 2 WHEN 'seen' THEN 1 ELSE 0 END, fp_columns, "
     "src_size, src_mtime, src_checksum, src_etag, "
     "tgt_size, tgt_mtime, tgt_checksum, tgt_etag, target_fp IS NOT NULL, "
     "CASE WHEN fp_columns IS NULL THEN source_fp END, "
     "CASE WHEN fp_columns IS NULL THEN target_fp END")
+# `=`, not SQLite's `IS`: PostgreSQL (the fleet's store) has no `IS` between two values, and a
+# NULL target name (never the key) reads NULL either way.
 _DONE, _SEEN = 2, 1
 # One of each per item of a re-run: see migrate/fastmake.py.
 _make_fingerprint = maker(Fingerprint, ("size", "mtime", "checksum", "etag"))
