@@ -22,90 +22,27 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from migrate.diff import Baseline
-from migrate.errors import JournalDamagedError, MigrateError
-from migrate.fastmake import maker
-from migrate.i18n import _, count_of, is_to_do, shown, stored
+from migrate.errors import JournalDamagedError
+from migrate.i18n import _, stored
+from migrate.journal_baselines import _BASELINE_SELECT, StreamedBaselines, _baseline
+from migrate.journal_reading import JournalReading
+from migrate.journal_schema import (
+    SCHEMA,
+    _missing_report_columns,
+    _refusal,
+    damaged,
+)
 from migrate.model import Change, Fingerprint, TargetEntry
 from migrate.printable import reversible
 from migrate.private import private_folder
 from migrate.run_lock import LockHolder, RunLock
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS items (
-    step TEXT NOT NULL,
-    key TEXT NOT NULL,
-    state TEXT NOT NULL,            -- intent | done | failed | skipped | conflict | stale | planned
-    action TEXT,
-    source_path TEXT,
-    target_name TEXT,
-    reason TEXT,
-    rename_reason TEXT,
-    notes TEXT,                     -- JSON list: what else the user should know (shares, …)
-    idempotency_key TEXT,
-    change TEXT,                    -- the change being written, to verify it if in doubt
-    source_fp TEXT,                 -- baseline: the source version last migrated
-    target_fp TEXT,                 -- baseline: the target version that migration left
-    target_ref TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    run_id INTEGER,
-    updated REAL,
-    PRIMARY KEY (step, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS items_state ON items (state);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY, command TEXT, started REAL, finished REAL, outcome TEXT, counts TEXT
-);
-CREATE TABLE IF NOT EXISTS lock (
-    id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT, pid INTEGER, host TEXT,
-    command TEXT, started REAL, heartbeat REAL
-);
-CREATE TABLE IF NOT EXISTS cursors (step TEXT PRIMARY KEY, state TEXT NOT NULL);
--- SHA-256 of suppressed addresses (never the address): no target may subscribe them again.
-CREATE TABLE IF NOT EXISTS suppressions (
-    hash TEXT PRIMARY KEY, reason TEXT NOT NULL, step TEXT NOT NULL, first_seen REAL NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS reconciliations (step TEXT PRIMARY KEY, data TEXT NOT NULL);
--- Post steps: the source's entries against what the last apply planned (migrate/post_counts.py).
-CREATE TABLE IF NOT EXISTS post_counts (step TEXT PRIMARY KEY, data TEXT NOT NULL);
--- What a target said about a step as a whole at its last apply (`Target.notes`), for the report.
-CREATE TABLE IF NOT EXISTS step_notes (step TEXT PRIMARY KEY, notes TEXT NOT NULL);
-"""
-
-def damaged(path: Path, reason: str) -> JournalDamagedError:
-    return JournalDamagedError(_(
-        "the journal {path} is damaged ({reason}). Run 'migrate repair' with this plan file: "
-        "it keeps the damaged file aside and rebuilds the journal from what the targets already "
-        "hold, sending nothing again").format(path=path, reason=reason), path)
-
-
-#: SQLite's primary result codes that say "not now", "not allowed" or "no room", rather than
-#: "damaged".
-SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL = 5, 6, 8, 10, 13
-
-
-def _refusal(path: Path, error: sqlite3.DatabaseError) -> MigrateError:
-    code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
-    if code in (SQLITE_BUSY, SQLITE_LOCKED):
-        return MigrateError(_("the journal {path} is busy: another migrate command is using it; "
-                              "try again when it has finished").format(path=path))
-    if code == SQLITE_READONLY:
-        return JournalDamagedError(_(
-            "the journal {path} cannot be written (read-only: its permissions or its disk); "
-            "make it writable and run the command again").format(path=path), path)
-    if code in (SQLITE_IOERR, SQLITE_FULL):
-        return MigrateError(_("the journal {path} cannot be written: the disk is full or failing "
-                              "({reason}); free some space and run the command again").format(
-            path=path, reason=error))
-    return damaged(path, str(error))
 
 
 def journal_path(plan_path: Path, state_dir: Path | None) -> Path:
@@ -121,23 +58,7 @@ class InDoubt:
     idempotency_key: str
 
 
-class JournalStore(Protocol):
-    """What the journal asks of its store: a DB-API connection speaking SQLite's dialect.
-
-    `sqlite3.Connection` is the store of one machine; `migrate.fleet.store.PgConnection`
-    speaks the same statements to PostgreSQL for a fleet (decision 0901). The journal's logic
-    (INTENT, DONE, in doubt, baselines, the run lock) exists once, here."""
-
-    in_transaction: bool
-
-    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
-
-    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
-
-    def close(self) -> None: ...
-
-
-class Journal:
+class Journal(JournalReading):
     """One plan's journal. Use from one thread; the lock heartbeat has its own connection."""
 
     def __init__(self, path: Path) -> None:
@@ -432,164 +353,17 @@ class Journal:
         self.db.execute("INSERT OR REPLACE INTO step_notes VALUES (?, ?)",
                         (step, json.dumps([stored(n) for n in notes], ensure_ascii=False)))
 
-    def step_notes(self) -> dict[str, list[tuple[str, int]]]:
-        """step → the notes its target gave at the last apply, in the reader's language, each
-        with how many people or items it is about (1 unless the message says a count)."""
-        return {step: [(shown(n) or "", count_of(n) or 1) for n in json.loads(notes)]
-                for step, notes in
-                self.db.execute("SELECT step, notes FROM step_notes ORDER BY step")}
-
-    def reconciliations(self) -> dict[str, dict[str, Any]]:
-        found = {step: json.loads(data) for step, data in
-                 self.db.execute("SELECT step, data FROM reconciliations ORDER BY step")}
-        for data in found.values():
-            for key in ("notes", "problems"):
-                data[key] = [shown(text) or "" for text in data.get(key) or ()]
-        return found
-
     def set_post_count(self, step: str, data: dict[str, Any]) -> None:
         self.db.execute("INSERT OR REPLACE INTO post_counts VALUES (?, ?)",
                         (step, json.dumps(data, ensure_ascii=False)))
 
-    def post_counts(self) -> dict[str, dict[str, Any]]:
-        return {step: json.loads(data) for step, data in
-                self.db.execute("SELECT step, data FROM post_counts ORDER BY step")}
-
-    # -- reading back ---------------------------------------------------------------------
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        counts: dict[str, dict[str, int]] = {}
-        for step, state, n in self.db.execute(
-                "SELECT step, state, COUNT(*) FROM items GROUP BY step, state ORDER BY step"):
-            counts.setdefault(step, {})[state] = n
-        return counts
-
-    def rows(self) -> Iterator[dict[str, Any]]:
-        cursor = self.db.execute(
-            "SELECT step, key, state, action, source_path, target_name, reason, rename_reason, "
-            "notes, attempts, last_error, target_ref, updated, kind, size, source_fp, error_kind "
-            "FROM items "
-            "ORDER BY step, source_path")
-        names = [d[0] for d in cursor.description]
-        for row in cursor:
-            found = dict(zip(names, row, strict=True))
-            found["notes"] = json.loads(found["notes"]) if found["notes"] else []
-            # Reasons and notes in the reader's language, whatever the writer's; which notes
-            # a person must act on is kept beside them.
-            found["notes_to_do"] = [is_to_do(note) for note in found["notes"]]
-            found["reason_to_do"] = is_to_do(found["reason"])
-            found["notes"] = [shown(note) for note in found["notes"]]
-            for column in ("reason", "rename_reason", "last_error"):
-                found[column] = shown(found[column])
-            yield found
-
 
 #: What `record_failed` may say about an error, for the report's "what to do next":
-#: `transient` (busy or unreachable, gave up for now), `fatal` (stopped the step: credentials,
-#: quota), `item` (this item only), `unexpected` (a bug).
-ERROR_KINDS = ("transient", "fatal", "item", "unexpected")
-#: Columns added after the first release; older journals get them on open.
-_REPORT_COLUMNS = (("kind", "TEXT"), ("size", "INTEGER"), ("error_kind", "TEXT"),
-                   # The baselines as columns (issue 16): a re-run of 100,000 items reads them
-                   # without decoding 200,000 JSON texts. `fp_columns` = 1 marks rows that
-                   # have them; older rows are read from `source_fp`/`target_fp`.
-                   ("fp_columns", "INTEGER"), ("src_size", "INTEGER"), ("src_mtime", "REAL"),
-                   ("src_checksum", "TEXT"), ("src_etag", "TEXT"), ("tgt_size", "INTEGER"),
-                   ("tgt_mtime", "REAL"), ("tgt_checksum", "TEXT"), ("tgt_etag", "TEXT"))
-
-
-def _missing_report_columns(db: sqlite3.Connection) -> list[tuple[str, str]]:
-    """What the report needs beyond the first schema (item kind, source size, error kind)."""
-    have = {row[1] for row in db.execute("PRAGMA table_info(items)")}
-    return [(name, sql_type) for name, sql_type in _REPORT_COLUMNS if name not in have]
-
-
 def _storable(message: str | None) -> str | None:
     """A failure's message as the journal keeps it: a translatable message as its id and
     parameters (`stored`), and never a lone surrogate SQLite cannot store (`reversible`)."""
     text = stored(message)
     return None if text is None else reversible(text)
-
-
-#: A baseline's columns, decoded by `_baseline`; the JSON only for rows written before 0481.
-#: What a re-run need not decode is left in SQLite: the target name when it is the key (most
-#: items: one string less per row) and the state as a number.
-_BASELINE_SELECT = (
-    "SELECT key, target_name = key, CASE WHEN target_name = key THEN NULL ELSE target_name "
-    "END, CASE state WHEN 'done' THEN 2 WHEN 'seen' THEN 1 ELSE 0 END, fp_columns, "
-    "src_size, src_mtime, src_checksum, src_etag, "
-    "tgt_size, tgt_mtime, tgt_checksum, tgt_etag, target_fp IS NOT NULL, "
-    "CASE WHEN fp_columns IS NULL THEN source_fp END, "
-    "CASE WHEN fp_columns IS NULL THEN target_fp END")
-# `=`, not SQLite's `IS`: PostgreSQL (the fleet's store) has no `IS` between two values, and a
-# NULL target name (never the key) reads NULL either way.
-_DONE, _SEEN = 2, 1
-# One of each per item of a re-run: see migrate/fastmake.py.
-_make_fingerprint = maker(Fingerprint, ("size", "mtime", "checksum", "etag"))
-_make_baseline = maker(Baseline, ("target_name", "source", "target", "seen", "done"))
-
-
-def _baseline(row: tuple[Any, ...]) -> Baseline:
-    (key, name_is_key, name, state, columns, size, mtime, checksum, etag, t_size, t_mtime,
-     t_checksum, t_etag, has_target, source, target) = row
-    if name_is_key:
-        name = key
-    if columns:
-        return _make_baseline(name, _make_fingerprint(size, mtime, checksum, etag),
-                              _make_fingerprint(t_size, t_mtime, t_checksum, t_etag)
-                              if has_target else None, state == _SEEN, state == _DONE)
-    # written before the columns existed
-    return Baseline(name, Fingerprint(**json.loads(source)),
-                    Fingerprint.from_json(json.loads(target)) if target else None,
-                    state == _SEEN, state == _DONE)
-
-
-class StreamedBaselines(Mapping[str, Baseline]):
-    """A step's baselines, looked up in the order the diff asks for them.
-
-    `keys` is that order (the source's items): a miss reads the key asked with the next `CHUNK`
-    keys in one query, and only that chunk is kept. A key asked out of order is read with the
-    next chunk, so the answers are those of `Journal.baselines` whatever the order."""
-
-    CHUNK = 512
-
-    def __init__(self, db: sqlite3.Connection, step: str, keys: Iterable[str]) -> None:
-        self.db, self.step = db, step
-        self.keys = iter(keys)
-        self.chunk: dict[str, Baseline | None] = {}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        chunk = self.chunk
-        if key not in chunk:
-            chunk = self._next_chunk(key)
-        found = chunk[key]
-        return default if found is None else found
-
-    def _next_chunk(self, key: str) -> dict[str, Baseline | None]:
-        wanted = [key, *itertools.islice(self.keys, self.CHUNK)]
-        chunk: dict[str, Baseline | None] = dict.fromkeys(wanted)
-        marks = ",".join("?" * len(chunk))
-        rows = self.db.execute(f"{_BASELINE_SELECT} FROM items WHERE step = ? AND key IN "
-                               f"({marks}) AND source_fp IS NOT NULL", (self.step, *chunk))
-        for row in rows:
-            chunk[row[0]] = _baseline(row)
-        self.chunk = chunk
-        return chunk
-
-    def __getitem__(self, key: str) -> Baseline:
-        found = self.get(key)
-        if found is None:
-            raise KeyError(key)
-        return found
-
-    def __iter__(self) -> Iterator[str]:
-        rows = self.db.execute("SELECT key FROM items WHERE step = ? AND source_fp IS NOT NULL",
-                               (self.step,))
-        return (key for (key,) in rows.fetchall())
-
-    def __len__(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM items WHERE step = ? AND source_fp IS "
-                                   "NOT NULL", (self.step,)).fetchone()[0])
 
 
 def _columns(fingerprint: Fingerprint) -> tuple[Any, Any, Any, Any]:

@@ -20,7 +20,8 @@ from typing import Any
 import psycopg
 from psycopg import pq
 
-from migrate.journal import _REPORT_COLUMNS, SCHEMA, Journal
+from migrate.journal import Journal
+from migrate.journal_schema import _REPORT_COLUMNS, SCHEMA
 from migrate.run_lock import RunLock
 
 _PARAM = re.compile(r"\?")
