@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrate.api import _consent, _locked_journal, _record_quiet_outcomes
+from migrate.api import _consent, _locked_journal
+from migrate.apply_steps import record_quiet_outcomes
 from migrate.errors import JournalDamagedError, MigrateError
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
@@ -62,7 +63,7 @@ def repair(path: str | Path, redactor: Redactor, state_dir: Path | None = None,
             for one in opened:
                 _items, _listing, entries = listed[one.spec.id]
                 changes = one.diff(consent.items[one.spec.id], entries, {})
-                _record_quiet_outcomes(journal, one.spec.id, changes, run_id)
+                record_quiet_outcomes(journal, one.spec.id, changes, run_id)
                 summary = changes.summary()
                 result.adopted[one.spec.id] = summary["unchanged"]
                 result.left[one.spec.id] = summary["create"] + summary["update"]

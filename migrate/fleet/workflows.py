@@ -28,7 +28,7 @@ from typing import Any
 
 from dbos import DBOS, SetEnqueueOptions
 
-from migrate import __version__, api
+from migrate import __version__, api, apply_steps
 from migrate.connector import Listing
 from migrate.errors import LockedError, MigrateError
 from migrate.hosts import host_of
@@ -204,7 +204,7 @@ def _diff_all(journal: PgJournal, run_id: int, loaded: Plan, opened: list[OpenSt
               redactor: Redactor, options: dict[str, Any]) -> dict[str, Any]:
     listed = {}
     for step in opened:
-        api._settle_in_doubt(journal, step, run_id, redactor)
+        apply_steps.settle_in_doubt(journal, step, run_id, redactor)
         listed[step.spec.id] = step.list()
     consent = api._consent(listed, journal.suppressions())
     journal.add_suppressions(consent.found)
@@ -219,7 +219,7 @@ def _diff_all(journal: PgJournal, run_id: int, loaded: Plan, opened: list[OpenSt
         changes = step.diff(items, entries, baselines, keep_unchanged=False)
         everything.extend(changes)
         api._count_posts(counts, step.spec.id, changes.changes, listing or Listing([]))
-        api._record_quiet_outcomes(journal, step.spec.id, changes, run_id)
+        apply_steps.record_quiet_outcomes(journal, step.spec.id, changes, run_id)
         pending = sorted(changes.pending(), key=step.target.write_order)
         cursors[step.spec.id] = dict(listing.cursor) if listing.cursor is not None else None
         if pending:
@@ -325,7 +325,7 @@ def _write(journal: PgJournal, run_id: int, step: OpenStep, changes: list[Change
            redactor: Redactor, options: dict[str, Any]) -> dict[str, Any]:
     keys = {c.item.key for c in changes}
     # In doubt: this batch's INTENT rows only (other batches of the step may be in flight).
-    api._settle_in_doubt(_OnlyKeys(journal, keys), step, run_id, redactor)
+    apply_steps.settle_in_doubt(_OnlyKeys(journal, keys), step, run_id, redactor)
     baselines = journal.baselines_for(step.spec.id, [c.item.key for c in changes])
     already = [c for c in changes if _is_done(baselines.get(c.item.key), c)]
     todo = [c for c in changes if not _is_done(baselines.get(c.item.key), c)]
