@@ -93,7 +93,7 @@ class DavHttp:
         self.user, self.password, self.verify_tls = user, password, verify_tls
         self.pool_size = pool_size
         self._session: requests.Session | None = None
-        self._light: KeepAliveUploads | None | bool = False  # False: not decided yet
+        self._light: KeepAliveUploads | bool | None = False  # False: not decided yet
         self._made = threading.Lock()
         self.account_help = account_help
         self.quota: Callable[[], tuple[int | None, int | None]] | None = None
