@@ -19,8 +19,6 @@ from importlib import import_module
 from typing import Any
 
 _SUFFIXES = (".dist-info", ".egg-info")
-#: importlib.metadata's `EntryPoint.pattern`.
-_VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
 
 
 class Entry:
@@ -32,12 +30,14 @@ class Entry:
         self.name, self.value = name, value
 
     def load(self) -> Any:
-        match = _VALUE.match(self.value)
-        if match is None:
+        """`module:attribute.path [extras]`, as `EntryPoint.load` reads it (no regular
+        expression: compiling importlib's, with its Unicode classes, costs more than the
+        whole scan)."""
+        module, _sep, attribute = self.value.partition("[")[0].partition(":")
+        if not module.strip():
             raise ValueError(f"entry point {self.name} = {self.value} names no object")
-        module = import_module(match.group("module"))
-        attributes = filter(None, (match.group("attr") or "").split("."))
-        return functools.reduce(getattr, attributes, module)
+        attributes = filter(None, attribute.strip().split("."))
+        return functools.reduce(getattr, attributes, import_module(module.strip()))
 
 
 def entries(group: str) -> list[Entry]:
