@@ -1,5 +1,7 @@
 """Connectors by name, found through the `migrate.connectors` entry points and imported lazily.
 
+The entry points are read by `migrate.entry_points`, not `importlib.metadata` (0484).
+
 Only the name→class-path table is read at start; a connector's module (and its client library)
 is imported the first time a plan uses it.
 """
@@ -8,9 +10,9 @@ from __future__ import annotations
 
 import difflib
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
 
 from migrate.connector import Connector
+from migrate.entry_points import Entry, entries
 from migrate.errors import MigrateError
 from migrate.i18n import _
 
@@ -30,9 +32,9 @@ class UnknownConnectorError(MigrateError):
 
 
 @cache
-def _entry_points() -> dict[str, EntryPoint]:
-    found: dict[str, EntryPoint] = {}
-    for entry in entry_points(group=GROUP):
+def _entry_points() -> dict[str, Entry]:
+    found: dict[str, Entry] = {}
+    for entry in entries(GROUP):
         if entry.name in found and found[entry.name].value != entry.value:
             raise MigrateError(
                 _("two connectors are installed under the name '{name}': {a} and {b}").format(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
-
-import requests
+from typing import TYPE_CHECKING, BinaryIO
 
 from connectors.dav.http import DavHttp
 from connectors.dav.listing import propfind
 from connectors.dav.streams import BLOCK, BoundedBody, Hasher, skip, unbounded
+
+if TYPE_CHECKING:
+    import requests
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.dav.names import numbered
+from migrate.fastmake import maker
 from migrate.i18n import _
 from migrate.item_meta import NO_FILE_META
 from migrate.model import ItemKind, SourceItem
@@ -50,7 +51,7 @@ class NameFolding:
         return not self.unicode or unicodedata.is_normalized("NFC", name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Level:
     """One level of an item's path: the raw name, the name the server accepts, why it changed,
     which node it is, and its rank among same-named siblings."""
@@ -68,17 +69,28 @@ def levels_of(item: SourceItem, encode: Encode) -> list[Level]:
     raw = list(data.segments or [p for p in item.path.split("/") if p])
     keys = data.segment_keys
     ranks = data.segment_ranks
-    if not keys or len(keys) != len(raw):
-        keys = ["path:" + "/".join(raw[: depth + 1]) for depth in range(len(raw))]
-        if item.kind is not ItemKind.FOLDER:
-            keys[-1] = item.key
-    if not ranks or len(ranks) != len(raw):
-        ranks = [0] * (len(raw) - 1) + [data.same_name_rank]
+    last = len(raw) - 1
+    given_keys = bool(keys) and len(keys) == len(raw)
+    given_ranks = bool(ranks) and len(ranks) == len(raw)
+    # Called twice per item of every WebDAV plan (names, then each name): built in one pass.
     levels = []
-    for segment, key, rank in zip(raw, keys, ranks, strict=True):
+    path = ""
+    for depth, segment in enumerate(raw):
+        path = f"{path}/{segment}" if depth else segment
+        if given_keys:
+            key = str(keys[depth])
+        elif depth == last and item.kind is not ItemKind.FOLDER:
+            key = item.key
+        else:
+            key = "path:" + path
+        rank = (int(ranks[depth]) if given_ranks else
+                int(data.same_name_rank) if depth == last else 0)
         name, reasons = encode(segment)
-        levels.append(Level(segment, name, tuple(reasons), str(key), int(rank)))
+        levels.append(_level(segment, name, tuple(reasons), key, rank))
     return levels
+
+
+_level = maker(Level, ("raw", "name", "reasons", "key", "rank"))
 
 
 def twin_reason(kept: str, raw: str) -> str:

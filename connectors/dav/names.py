@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from migrate.i18n import _
 
@@ -75,9 +76,11 @@ class NameRules:
 def encode_segment(name: str, rules: NameRules) -> tuple[str, list[str]]:
     """(the name the server accepts, the reasons it changed); ([], unchanged)."""
     reasons: list[str] = []
-    characters = dict(ALWAYS_CHARACTERS)
-    characters.update({c: WINDOWS_CHARACTERS.get(c, c) for c in rules.forbidden_characters
-                       if c in WINDOWS_CHARACTERS})
+    characters = _characters(rules)
+    if name.isascii() and name.isprintable() and not any(c in name for c in characters):
+        # Most names: no look-alike (none is ASCII), control or refused character to look at
+        # one by one; the checks below still apply.
+        return _finish(name, name, rules, reasons)
     out = []
     for char in name:
         if _is_substitute(char):
@@ -93,7 +96,21 @@ def encode_segment(name: str, rules: NameRules) -> tuple[str, list[str]]:
             reasons.append(_("control characters cannot be used in a name"))
         else:
             out.append(char)
-    encoded = "".join(out)
+    return _finish("".join(out), name, rules, reasons)
+
+
+@lru_cache(maxsize=16)
+def _characters(rules: NameRules) -> dict[str, str]:
+    """The refused characters of `rules` and their look-alikes."""
+    characters = dict(ALWAYS_CHARACTERS)
+    characters.update({c: WINDOWS_CHARACTERS.get(c, c) for c in rules.forbidden_characters
+                       if c in WINDOWS_CHARACTERS})
+    return characters
+
+
+def _finish(encoded: str, name: str, rules: NameRules,
+            reasons: list[str]) -> tuple[str, list[str]]:
+    """The checks of a whole name: its ends, reserved names and extensions, its length."""
     encoded = _ends(encoded, reasons)
     encoded = _reserved(encoded, rules, reasons)
     if len(encoded.encode()) > MAX_NAME_BYTES:

@@ -67,8 +67,7 @@ class DavTarget(Target):
         normal = (lambda s: unicodedata.normalize("NFC", s)) if settings.stores_nfc else str
         self._encode = lru_cache(maxsize=65536)(
             lambda segment: encode_segment(normal(segment), settings.rules))
-        user, password = http.session.auth  # type: ignore[misc]
-        self.uploads = (KeepAliveUploads(http, user, password, bool(http.session.verify))
+        self.uploads = (KeepAliveUploads(http, http.user, http.password, http.verify_tls)
                         if KeepAliveUploads.is_usable(http.base) else None)
         self._address = _address(http.base)
         self._temporary: bool | None = settings.temporary_names
