@@ -78,8 +78,19 @@ class MemberMeta:
 
     def to_json(self) -> dict[str, Any]:
         """Every field that is not empty (a journal holds one per member)."""
-        return {f.name: value for f in MEMBER_FIELDS
-                if not _empty(f.name, value := getattr(self, f.name))}
+        # By hand, one pass: a journal and a listing's check take it for every member.
+        data = {"email": self.email, "status": self.status, "source_status": self.source_status,
+                "name": self.name, "fields": self.fields, "tags": self.tags,
+                "consent": self.consent, "language": self.language, "origin": self.origin,
+                "row": self.row, "last_changed": self.last_changed,
+                "merged_rows": self.merged_rows, "archived_at": self.archived_at,
+                "documented_at": self.documented_at, "suppressed": self.suppressed,
+                "suppressed_because": self.suppressed_because,
+                "archived_reopened": self.archived_reopened}
+        found = {name: value for name, value in data.items() if value}
+        if self.vip is not None:  # `vip: False` says something: the source has the flag, off
+            found["vip"] = self.vip
+        return found
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> MemberMeta:
@@ -108,13 +119,6 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "documented_at": (str, type(None)), "suppressed_because": (str, type(None)),
     **{name: str for name in ("email", "status", "source_status", "name", "language", "origin",
                               "row", "last_changed")}}
-def _empty(name: str, value: Any) -> bool:
-    # `vip: False` says something (the source has the flag, and it is off); other falses not.
-    if value is False:
-        return name != "vip"
-    return value is None or (isinstance(value, str | list | dict) and not value)
-
-
 #: For items that carry none (a member built by hand, read back empty); never changed.
 NO_MEMBER_META = MemberMeta()
 

@@ -63,6 +63,15 @@ def test_a_member_keeps_its_data_through_json() -> None:
         assert again.item.data == item.data and again.item.meta == {}
 
 
+def test_every_field_travels_and_an_empty_one_is_left_out() -> None:
+    full = MemberMeta("a@x.fr", "archived", "archived", "A", {"F": 1}, ["t"], {"source": "s"},
+                      "fr", "o", "line 2", False, "2024", ["line 3"], "2023-01-01",
+                      "2024-01-01", True, "cleaned", True)
+    assert tuple(full.to_json()) != () and set(full.to_json()) == set(MEMBER_NAMES)
+    assert MemberMeta.from_json(full.to_json()) == full
+    assert MemberMeta(email="a@x.fr").to_json() == {"email": "a@x.fr"}
+
+
 def _previous_fingerprint(meta: dict) -> str:
     """How the previous version tagged a member: its whole `meta` dict, hashed."""
     text = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
