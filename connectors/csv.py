@@ -34,6 +34,7 @@ from connectors.mailing.filetarget import open_file_target
 from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.consent import STATUSES
+from migrate.consent_hook import CONSENT
 from migrate.errors import FatalError
 from migrate.i18n import N_, _, os_reason
 from migrate.init_offer import Offer, Question, Secrets, quoted
@@ -114,6 +115,8 @@ class CsvConnector(Connector):
 
 
 class CsvSource(Source):
+    step_hooks = (CONSENT,)  # suppression across steps, the reconciliation
+
     def __init__(self, path: Path, columns: dict[str, str], statuses: dict[str, str],
                  config: CsvOptions, policy: MemberPolicy) -> None:
         self.path, self.columns, self.statuses, self.policy = path, columns, statuses, policy

@@ -25,6 +25,7 @@ from connectors.mailing.csvfiles import (
 )
 from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
+from migrate.consent_hook import CONSENT
 from migrate.i18n import _, os_reason
 from migrate.options import option
 
@@ -81,6 +82,8 @@ class GoogleGroupsExportConnector(Connector):
 
 
 class GoogleGroupsExportSource(Source):
+    step_hooks = (CONSENT,)  # suppression across steps, the reconciliation
+
     def __init__(self, members: Path, banned: Path | None, encoding: str, delimiter: str,
                  policy: MemberPolicy) -> None:
         self.members, self.banned = members, banned

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.mailing import http as web
-from connectors.mailing.members import has_optin_evidence, is_suppressed
+from connectors.mailing.members import is_documented, is_suppressed
 from connectors.mailing.refusals import listmonk_refusal
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.consent import (
@@ -41,6 +41,7 @@ from migrate.consent import (
 from migrate.errors import SkipItem, TransientError
 from migrate.i18n import N_, _
 from migrate.init_offer import Offer, Question, Secrets, quoted
+from migrate.member_meta import member_of
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import option
 
@@ -176,23 +177,23 @@ class ListmonkTarget(Target):
 
     def name_for(self, item: SourceItem) -> TargetName:
         # What listmonk's own checks refuse is said in the plan (connectors/mailing/refusals.py).
-        return TargetName(item.key, refusal=listmonk_refusal(str(item.meta.get("email") or "")))
+        return TargetName(item.key, refusal=listmonk_refusal(member_of(item).email))
 
     # -- writing --------------------------------------------------------------------------
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
-        meta = change.item.meta
-        refused = listmonk_refusal(str(meta.get("email") or ""))
+        member = member_of(change.item)
+        refused = listmonk_refusal(member.email)
         if refused:  # a saved plan made before the rule: never sent
             raise SkipItem(refused)
-        suppressed = is_suppressed(meta)
-        body = {"email": meta["email"], "name": meta.get("name") or "",
+        suppressed = is_suppressed(change.item)
+        body = {"email": member.email, "name": member.name,
                 "attribs": _attributes(change.item, idempotency_key)}
         if suppressed:
             body |= {"status": "blocklisted", "lists": []}
         else:
             body |= {"status": "enabled", "lists": [self.ensure_list()],
-                     "preconfirm_subscriptions": self._preconfirm(meta)}
+                     "preconfirm_subscriptions": is_documented(change.item)}
         try:
             record = self.call("POST", "/api/subscribers", json=body)
         except _Exists:
@@ -200,12 +201,8 @@ class ListmonkTarget(Target):
             record = self._adjust(record, change.item, suppressed)
         return self._written(change, record)
 
-    @staticmethod
-    def _preconfirm(meta: dict[str, Any]) -> bool:
-        return meta.get("status") == "subscribed" and has_optin_evidence(meta)
-
     def _existing(self, item: SourceItem) -> dict[str, Any]:
-        address = item.meta["email"].strip().lower().replace("'", "''")
+        address = _address(item)
         found = self.get_all("/api/subscribers",
                              query=f"LOWER(subscribers.email) = '{address}'")
         if not found:
@@ -222,7 +219,7 @@ class ListmonkTarget(Target):
         else:
             list_id = self.ensure_list()
             if not any(r["id"] == list_id for r in record.get("lists", [])):
-                status = "confirmed" if self._preconfirm(item.meta) else "unconfirmed"
+                status = "confirmed" if is_documented(item) else "unconfirmed"
                 self.call("PUT", "/api/subscribers/lists", json={
                     "ids": [record["id"]], "action": "add", "target_list_ids": [list_id],
                     "status": status})
@@ -240,14 +237,13 @@ class ListmonkTarget(Target):
                     keys: Sequence[str]) -> list[TargetEntry | Exception]:
         classes: dict[str, list[int]] = {"blocklist": [], "confirmed": [], "unconfirmed": []}
         for index, change in enumerate(changes):
-            meta = change.item.meta
-            kind = ("blocklist" if is_suppressed(meta) else
-                    "confirmed" if self._preconfirm(meta) else "unconfirmed")
+            kind = ("blocklist" if is_suppressed(change.item) else
+                    "confirmed" if is_documented(change.item) else "unconfirmed")
             classes[kind].append(index)
         for kind, indexes in classes.items():  # suppressions first
             if indexes:
                 self._import(kind, [(changes[i].item, keys[i]) for i in indexes])
-        found = self._read_back([c.item.meta["email"] for c in changes])
+        found = self._read_back([member_of(c.item).email for c in changes])
         return [self._imported(change, found) for change in changes]
 
     def _import(self, kind: str, members: list[tuple[SourceItem, str]]) -> None:
@@ -256,7 +252,8 @@ class ListmonkTarget(Target):
         rows = csv.writer(text, lineterminator="\n")
         rows.writerow(["email", "name", "attributes"])
         for item, key in members:
-            rows.writerow([item.meta["email"].strip(), item.meta.get("name") or "",
+            member = member_of(item)
+            rows.writerow([member.email.strip(), member.name,
                            json.dumps(_attributes(item, key), ensure_ascii=False)])
         params: dict[str, Any] = {"mode": "blocklist", "delim": ",", "overwrite": False}
         if kind != "blocklist":  # never overwrite: existing statuses are never reset
@@ -301,17 +298,17 @@ class ListmonkTarget(Target):
 
     def _imported(self, change: Change, found: dict[str, dict[str, Any]]
                   ) -> TargetEntry | Exception:
-        record = found.get(change.item.meta["email"].strip().lower())
+        record = found.get(member_of(change.item).email.strip().lower())
         entry = self._entry(record, self._list_id) if record else None
         if entry is None:
             return SkipItem(_("listmonk did not import it (its import log says why: Admin › "
                               "Subscribers › Import)"))
-        if is_suppressed(change.item.meta) and entry.ref["state"] != "blocked":
+        if is_suppressed(change.item) and entry.ref["state"] != "blocked":
             return TransientError(_("listmonk has not blocklisted it yet; trying again"))
         return entry
 
     def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
-        address = change.item.meta["email"].strip().lower().replace("'", "''")
+        address = _address(change.item)
         found = self.get_all("/api/subscribers",
                              query=f"LOWER(subscribers.email) = '{address}'")
         if not found:
@@ -319,7 +316,7 @@ class ListmonkTarget(Target):
         entry = self._entry(found[0], self.find_list())
         if entry is None:
             return None
-        if is_suppressed(change.item.meta) and entry.ref["state"] != "blocked":
+        if is_suppressed(change.item) and entry.ref["state"] != "blocked":
             return None
         return entry
 
@@ -339,12 +336,18 @@ class _Exists(Exception):
     """409: the address is already a subscriber (perhaps a case variant, or our own retry)."""
 
 
+def _address(item: SourceItem) -> str:
+    """The member's address as a quoted SQL string's content, for listmonk's `query`."""
+    return member_of(item).email.strip().lower().replace("'", "''")
+
+
 def _attributes(item: SourceItem, key: str) -> dict[str, Any]:
-    meta = item.meta
-    return {"fields": meta.get("fields") or {}, "tags": meta.get("tags") or [],
-            "consent": meta.get("consent") or {}, "language": meta.get("language") or "",
-            "source_status": meta.get("source_status"), "origin": meta.get("origin"),
-            **{k: meta[k] for k in ("vip", "last_changed") if meta.get(k) not in (None, "")},
+    member = member_of(item)
+    optional = {"vip": member.vip, "last_changed": member.last_changed}
+    return {"fields": member.fields, "tags": member.tags, "consent": member.consent,
+            "language": member.language, "source_status": member.source_status,
+            "origin": member.origin,
+            **{k: value for k, value in optional.items() if value not in (None, "")},
             MARK: {"fp": item.fingerprint.etag, "key": key[:16]}}
 
 

@@ -39,6 +39,7 @@ from connectors.mailing.refusals import listmonk_refusal
 from migrate.connector import Connector, Source, StepContext
 from migrate.errors import SkipItem
 from migrate.i18n import _, number
+from migrate.member_meta import member_of
 from migrate.model import Change, SourceItem, TargetEntry, TargetName
 
 #: Import order (the file's number), file word, listmonk's mode and subscription status.
@@ -139,4 +140,4 @@ class ListmonkCsvTarget(CsvMemberTarget):
 
 
 def _refusal_of(item: SourceItem) -> str | None:
-    return listmonk_refusal(str(item.meta.get("email") or item.key).strip())
+    return listmonk_refusal((member_of(item).email or item.key).strip())

@@ -26,6 +26,7 @@ from connectors.mailing import http as web
 from connectors.mailing.evidence import permission_consent
 from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
+from migrate.consent_hook import CONSENT
 from migrate.errors import FatalError, TransientError
 from migrate.i18n import N_, _
 from migrate.init_offer import Offer, Question, Secrets, quoted
@@ -99,6 +100,8 @@ def datacenter(key: str) -> str:
 
 
 class MailchimpSource(Source):
+    step_hooks = (CONSENT,)  # suppression across steps, the reconciliation
+
     def __init__(self, url: str, api_key: str, audience: str, connections: int,
                  policy: MemberPolicy) -> None:
         self.url, self.audience, self.policy = url, audience, policy

@@ -29,6 +29,7 @@ from connectors.mailing.evidence import permission_consent
 from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate import archives, printable
 from migrate.connector import Connector, Listing, Source, StepContext
+from migrate.consent_hook import CONSENT
 from migrate.i18n import _
 from migrate.options import option
 
@@ -80,6 +81,8 @@ class MailchimpExportConnector(Connector):
 
 
 class MailchimpExportSource(Source):
+    step_hooks = (CONSENT,)  # suppression across steps, the reconciliation
+
     def __init__(self, path: Path, policy: MemberPolicy,
                  permissions: list[str] | None = None) -> None:
         self.path, self.policy = path, policy

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from connectors.mailing.mailman_errors import absent_ok, translated
 from connectors.mailing.mailman_notes import asked_notes, ban_notes
 from connectors.mailing.mailman_state import BulkReader, ListState
-from connectors.mailing.members import has_optin_evidence, is_suppressed
+from connectors.mailing.members import is_documented, is_suppressed
 from connectors.mailing.sidecar import MemberSidecar, sidecar_path
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.consent import (
@@ -37,6 +37,7 @@ from migrate.consent import (
 from migrate.errors import FatalError, SkipItem
 from migrate.i18n import N_, _, ngettext, number
 from migrate.init_offer import Offer, Question, Secrets, quoted
+from migrate.member_meta import member_of
 from migrate.model import Action, Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import option
 
@@ -205,8 +206,8 @@ class Mailman3Target(Target):
         """Who Mailman will e-mail a confirmation request, and which parts will be slow."""
         writes = [c for c in changes if c.action.writes and not c.item.skip_reason]
         asked = sum(1 for c in writes if c.action is Action.CREATE
-                    and not is_suppressed(c.item.meta) and not _documented(c.item.meta))
-        bans = sum(1 for c in writes if is_suppressed(c.item.meta))
+                    and not is_suppressed(c.item) and not is_documented(c.item))
+        bans = sum(1 for c in writes if is_suppressed(c.item))
         return [*asked_notes(asked), *ban_notes(bans)]
 
     def write_order(self, change: Change) -> int:
@@ -217,16 +218,15 @@ class Mailman3Target(Target):
         each new ban, every ban again. In this order each kind meets none of the kinds that
         slow it, and only its own growth remains Mailman's cost (decision 0510). Nobody
         suppressed is ever subscribed meanwhile: suppression is checked at every write."""
-        meta = change.item.meta
-        if is_suppressed(meta):
+        if is_suppressed(change.item):
             return 2
-        return 0 if _documented(meta) else 1
+        return 0 if is_documented(change.item) else 1
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         item = change.item
         mailing_list = self.ensure_list()
         held = self.list_state()
-        if is_suppressed(item.meta):
+        if is_suppressed(item):
             self._suppress(mailing_list, held, item)
             return _entry(item.key, BANNED, None)
         self.sidecar.record(item, idempotency_key)  # first: a member found has its line
@@ -236,8 +236,8 @@ class Mailman3Target(Target):
     def _subscribe(self, mailing_list: MailingList, held: ListState, item: SourceItem) -> str:
         from urllib.error import HTTPError
 
-        meta = item.meta
-        forms = _ban_forms(meta["email"], item.key)
+        member = member_of(item)
+        forms = _ban_forms(member.email, item.key)
         # What the list already holds decides without a request; the same order as _state_of.
         if held.is_member(forms):
             return MEMBER
@@ -249,21 +249,21 @@ class Mailman3Target(Target):
         refusal = _refusal(item)
         if refusal:
             raise SkipItem(refusal)
-        local = meta["email"].strip().rpartition("@")[0]
+        local = member.email.strip().rpartition("@")[0]
         # An international domain goes in its ASCII form (punycode), which Mailman accepts.
         address = f"{local}@{item.key.rpartition('@')[2]}"
-        documented = _documented(meta)
+        documented = is_documented(item)
         try:
             with translated(passing=(400, 409)):
                 answer = mailing_list.subscribe(
-                    address, meta.get("name") or None, pre_verified=documented,
+                    address, member.name or None, pre_verified=documented,
                     pre_confirmed=documented, pre_approved=documented,
                     send_welcome_message=self.welcome)
         except HTTPError as error:
             # 409: already a member or already asked to confirm (perhaps a case variant, or
             # our own retry); 400: refused, e.g. banned. What is there decides, not the text.
             # Changed since the bulk read (the person, a moderator): read this one back.
-            state = self._state_of(mailing_list, meta["email"])
+            state = self._state_of(mailing_list, member.email)
             if state in (MEMBER, PENDING):
                 return state
             if state == BANNED:
@@ -288,7 +288,7 @@ class Mailman3Target(Target):
         from urllib.error import HTTPError
 
         self.sidecar.forget(item)
-        forms = _ban_forms(item.meta["email"], item.key)
+        forms = _ban_forms(member_of(item).email, item.key)
         to_ban, subscribed, tokens = held.suppression_plan(item.key, forms)
         refused: list[HTTPError] = []
         with translated():
@@ -342,8 +342,8 @@ class Mailman3Target(Target):
         if mailing_list is None:
             return None
         item = change.item
-        state = self._state_of(mailing_list, item.meta["email"])
-        if is_suppressed(item.meta):
+        state = self._state_of(mailing_list, member_of(item).email)
+        if is_suppressed(item):
             return _entry(item.key, BANNED, None) if state == BANNED else None
         if state in (MEMBER, PENDING):
             return _entry(item.key, state, item.fingerprint.etag)
@@ -372,12 +372,6 @@ def _entry(key: str, state: str, fingerprint: str | None) -> TargetEntry:
                        {"state": state})
 
 
-def _documented(meta: dict[str, Any]) -> bool:
-    """Subscribed with a documented opt-in: the only members subscribed without Mailman's
-    confirmation request."""
-    return meta.get("status") == "subscribed" and has_optin_evidence(meta)
-
-
 def _identity(address: str) -> str:
     try:
         return address_key(address)
@@ -396,8 +390,8 @@ def _refusal(item: SourceItem) -> str | None:
     (before the '@') with anything but ASCII letters, digits and `- ! # $ % & ' * + . / = ? @ _
     ` { } ~`. The domain goes in punycode, which it accepts. Bans take their own path and are
     not refused here."""
-    email = item.meta.get("email")
-    if not email or is_suppressed(item.meta):
+    email = member_of(item).email
+    if not email or is_suppressed(item):
         return None
     local = email.strip().rpartition("@")[0]
     if not local.isascii():

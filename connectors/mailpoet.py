@@ -45,6 +45,7 @@ from connectors.mailing.refusals import mailpoet_refusal
 from migrate.connector import Connector, Source, StepContext
 from migrate.errors import SkipItem
 from migrate.i18n import _
+from migrate.member_meta import member_of
 from migrate.model import Change, SourceItem, TargetEntry, TargetName
 
 #: Our state → the status to choose in MailPoet's importer, and the file name part.
@@ -169,5 +170,5 @@ class MailpoetTarget(CsvMemberTarget):
 
 
 def _refusal_of(item: SourceItem) -> str | None:
-    email = str(item.meta.get("email") or item.key)
+    email = member_of(item).email or item.key
     return mailpoet_refusal(mailpoet_address({"email": email.strip(), "key": item.key}))

@@ -17,12 +17,7 @@ from typing import Any
 
 from migrate import apply_steps, saved
 from migrate.connector import Listing
-from migrate.consent import (
-    ConsentPass,
-    Reconciliation,
-    apply_consent,
-    reconciliation_lines,
-)
+from migrate.consent import Reconciliation
 from migrate.errors import Interrupted, MigrateError
 from migrate.events import ClientEvents
 from migrate.features import unshared_note
@@ -36,6 +31,7 @@ from migrate.post_counts import PostCount, count_posts, post_count_lines
 from migrate.progress import Progress
 from migrate.references import Redactor
 from migrate.runner import RetryPolicy, StepOutcome
+from migrate.step_hooks import HookPass, run_hooks
 from migrate.steps import OpenStep, open_step, select_steps
 
 
@@ -88,14 +84,14 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
                 opened.append(open_step(loaded, spec, config, plan_id,
                                         journal.cursor(spec.id) if journal else {},
                                         location.parent))
-            # Every source is listed before any diff: one source's unsubscribes protect the
-            # address in every step (see migrate/consent.py).
+            # Every source is listed before any diff: the steps' hooks see them all (one
+            # source's unsubscribes protect the address in every step: migrate/consent.py).
             listed = {one.spec.id: one.list() for one in opened}
-            consent = _consent(listed, journal.suppressions() if journal else {})
-            result.reconciliations = consent.reconciliations
+            hooked = _hooks(opened, listed, journal)
+            result.reconciliations = hooked.tables
             for one in opened:
-                _items, listing, entries = listed[one.spec.id]
-                items = consent.items[one.spec.id]
+                listed_items, listing, entries = listed[one.spec.id]
+                items = hooked.items_of(one.spec.id, listed_items)
                 baselines = (journal.baselines_for(one.spec.id, (i.key for i in items))
                              if journal else {})
                 changes = one.diff(items, entries, baselines)
@@ -109,7 +105,7 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
     finally:
         if journal:
             journal.close()
-    _refuse_unbalanced(consent)
+    hooked.refuse()
     _refuse_uncounted(result.post_counts)
     if output is not None:
         saved.write(output, loaded, result.changes, result.steps)
@@ -218,19 +214,12 @@ def _add_plan_notes(result: PlanResult, step: OpenStep, changes: list[Change]) -
         result.notes[step.spec.id] = notes
 
 
-def _consent(listed: dict[str, Listed], known: dict[str, str]) -> ConsentPass:
-    return apply_consent({step: (items, listing.tally)
-                          for step, (items, listing, _entries) in listed.items()}, known)
-
-
-def _refuse_unbalanced(consent: ConsentPass) -> None:
-    """A member count that does not add up is an error, never a footnote."""
-    problems = consent.problems()
-    if problems:
-        lines = [line for rec in consent.reconciliations.values() if rec.problems
-                 for line in reconciliation_lines(rec)]
-        raise MigrateError("\n".join([_("the member counts do not add up; nothing was "
-                                        "written:"), *problems, *lines]))
+def _hooks(opened: list[OpenStep], listed: dict[str, Listed], journal: Journal | None
+           ) -> HookPass:
+    """The hooks the steps' sources declare, over every step's listing (migrate/step_hooks.py)."""
+    return run_hooks([one.source for one in opened],
+                     {step: (items, listing) for step, (items, listing, _e) in listed.items()},
+                     journal)
 
 
 def _count_posts(counts: dict[str, PostCount], step: str, changes: list[Change],
@@ -286,18 +275,18 @@ def _run_opened(journal: Journal, run_id: int, loaded: Plan, opened: list[OpenSt
     for step in opened:
         apply_steps.settle_in_doubt(journal, step, run_id, redactor)
         listed[step.spec.id] = step.list()
-    consent = _consent(listed, journal.suppressions())
-    journal.add_suppressions(consent.found)
-    for step_id, reconciliation in consent.reconciliations.items():
-        journal.set_reconciliation(step_id, reconciliation.to_json())
-    result.reconciliations = consent.reconciliations
-    if consent.problems():
+    hooked = _hooks(opened, listed, journal)
+    hooked.record(journal)
+    for step_id, table in hooked.tables.items():
+        journal.set_reconciliation(step_id, table.to_json())
+    result.reconciliations = hooked.tables
+    if hooked.problems:
         journal.finish_run(run_id, "failed", {})
-    _refuse_unbalanced(consent)
+    hooked.refuse()
     for step in opened:
         # One step at a time: its target listing is let go once diffed.
-        _items, listing, entries = listed.pop(step.spec.id)
-        items = consent.items[step.spec.id]
+        listed_items, listing, entries = listed.pop(step.spec.id)
+        items = hooked.items_of(step.spec.id, listed_items)
         if saved_plan is None:
             baselines = journal.baselines_for(step.spec.id, (item.key for item in items))
             changes = step.diff(items, entries, baselines, keep_unchanged=False)

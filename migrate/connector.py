@@ -112,6 +112,11 @@ class Listing:
 class Source(ABC):
     """Where items come from."""
 
+    #: Rules the core runs over every step's listing together before any diff
+    #: (migrate/step_hooks.py): a member source declares the consent rules,
+    #: `(migrate.consent_hook.CONSENT,)`.
+    step_hooks: ClassVar[tuple[Any, ...]] = ()
+
     @abstractmethod
     def list_items(self) -> Listing:
         """List every item in scope, in bulk (few requests for a whole tree)."""

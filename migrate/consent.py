@@ -1,17 +1,18 @@
 """Consent rules for mailing-list members, applied by the core to every member step.
 
 A member item (`ItemKind.MEMBER`) is keyed by its normalised address (`address_key`) and says in
-`meta` its effective `status`, the `source_status` of its own row, and the rest for the target.
+its `MemberMeta` (migrate/member_meta.py, `SourceItem.data`) its effective `status`, the
+`source_status` of its own row, and the rest for the target.
 The core, not the connectors, enforces the two rules that must hold across sources and targets:
 
 - **Suppression**: every unsubscribed, cleaned, banned or blocklisted address seen in any
   source is remembered in the journal as the SHA-256 of its key (`address_hash`), and every
-  member item whose hash is on that list is marked `meta["suppressed"] = True` before any target
+  member item whose hash is on that list is marked `MemberMeta.suppressed` before any target
   sees it. A target writes a suppressed member as blocked (blocklist, ban) or not at all.
 - **Archived contacts**: a source may show a contact only as `archived`, hiding whether it
   unsubscribed before. Such an address is suppressed like an unsubscribe, in every step, unless
-  some step holds a documented opt-in for it (`meta["documented_at"]`) later than the archiving
-  (`meta["archived_at"]`); the archived item itself is then left out, said why.
+  some step holds a documented opt-in for it (`MemberMeta.documented_at`) later than the
+  archiving (`archived_at`); the archived item itself is then left out, said why.
 - **Reconciliation**: per source status, the source's own totals must equal what is imported,
   suppressed, dropped or merged; a count that does not add up stops the plan.
 """
@@ -26,10 +27,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from migrate.i18n import _, number
+from migrate.member_meta import SUPPRESSING, member_of
 from migrate.model import Fingerprint, ItemKind, SourceItem
 
-#: Statuses whose address must never be subscribed again, by any target.
-SUPPRESSING = frozenset({"unsubscribed", "cleaned", "banned", "blocklisted"})
 #: Suppressing too, unless a later documented opt-in exists (see the module's docstring).
 ARCHIVED = "archived"
 #: Every status a member source may report, in display order.
@@ -106,10 +106,9 @@ def suppressions_in(items: Iterable[SourceItem]) -> dict[str, str]:
     for item in items:
         if item.kind is not ItemKind.MEMBER:
             continue
-        status = str(item.meta.get("status", ""))
-        for seen in (status, *item.meta.get("suppressing_statuses", ())):
-            if is_suppressing(seen) or (seen == ARCHIVED and not item.skip_reason):
-                found.setdefault(address_hash(item.key), seen)
+        status = member_of(item).status
+        if is_suppressing(status) or (status == ARCHIVED and not item.skip_reason):
+            found.setdefault(address_hash(item.key), status)
     return found
 
 
@@ -122,11 +121,11 @@ def reopened_archives(listed: Iterable[list[SourceItem]]) -> dict[str, str]:
         for item in items:
             if item.kind is not ItemKind.MEMBER or item.skip_reason:
                 continue
-            digest = address_hash(item.key)
-            if item.meta.get("status") == ARCHIVED:
-                archived.setdefault(digest, item.meta.get("archived_at"))
-            elif item.meta.get("documented_at"):
-                latest[digest] = max(latest.get(digest, ""), str(item.meta["documented_at"]))
+            digest, member = address_hash(item.key), member_of(item)
+            if member.status == ARCHIVED:
+                archived.setdefault(digest, member.archived_at)
+            elif member.documented_at:
+                latest[digest] = max(latest.get(digest, ""), member.documented_at)
     return {digest: latest[digest] for digest, when in archived.items()
             if when and digest in latest and latest[digest] > str(when)}
 
@@ -136,13 +135,14 @@ def mark_suppressed(items: list[SourceItem], hashes: Mapping[str, str]) -> list[
     marked: list[SourceItem] = []
     for item in items:
         reason = hashes.get(address_hash(item.key)) if item.kind is ItemKind.MEMBER else None
-        if reason is None or item.meta.get("suppressed"):
+        member = member_of(item)
+        if reason is None or member.suppressed:
             marked.append(item)
             continue
-        meta = {**item.meta, "suppressed": True, "suppressed_because": reason}
+        data = replace(member, suppressed=True, suppressed_because=reason)
         etag = f"{item.fingerprint.etag or ''}+suppressed"
         fingerprint = replace(item.fingerprint, etag=etag, checksum=SUPPRESSED_CHECKSUM)
-        marked.append(replace(item, meta=meta, fingerprint=fingerprint))
+        marked.append(replace(item, data=data, fingerprint=fingerprint))
     return marked
 
 
@@ -176,10 +176,11 @@ def reconcile(step: str, items: Iterable[SourceItem], tally: MemberTally | None
     tally = tally or MemberTally()
     rows: dict[str, dict[str, int | None]] = {}
     for item in members:
-        status = str(item.meta.get("source_status") or item.meta.get("status") or "?")
+        member = member_of(item)
+        status = member.source_status or member.status or "?"
         row = rows.setdefault(status, _row())
         outcome = ("dropped" if item.skip_reason else
-                   "suppressed" if item.meta.get("suppressed") else "imported")
+                   "suppressed" if member.suppressed else "imported")
         row[outcome] = (row[outcome] or 0) + 1
     for status, merged in tally.merged.items():
         rows.setdefault(status, _row())["merged"] = merged
@@ -190,14 +191,14 @@ def reconcile(step: str, items: Iterable[SourceItem], tally: MemberTally | None
     ordered = {s: rows[s] for s in sorted(rows, key=_status_order)}
     groups = dict(tally.groups)
     notes = list(tally.notes)
-    archived = sum(1 for i in members if i.meta.get("source_status") == ARCHIVED
-                   and i.meta.get("suppressed") and not i.skip_reason)
+    archived = sum(1 for i in members if member_of(i).source_status == ARCHIVED
+                   and member_of(i).suppressed and not i.skip_reason)
     if archived:
         groups["archived_suppressed"] = archived
         notes.append(_("{n} archived contacts suppressed: an archived contact may have "
                        "unsubscribed before being archived, and no later documented opt-in "
                        "exists").format(n=archived))
-    reopened = sum(1 for i in members if i.meta.get("archived_reopened"))
+    reopened = sum(1 for i in members if member_of(i).archived_reopened)
     if reopened:
         groups["archived_reopened"] = reopened
         notes.append(_("{n} archived contacts left out: a later documented opt-in for the "
@@ -212,11 +213,11 @@ def _leave_out_reopened(items: list[SourceItem], reopened: Mapping[str, str],
     kept = []
     for item in items:
         digest = address_hash(item.key) if item.kind is ItemKind.MEMBER else ""
-        if (item.meta.get("status") == ARCHIVED and not item.skip_reason
+        if (member_of(item).status == ARCHIVED and not item.skip_reason
                 and digest in reopened and digest not in hashes):
             reason = _("archived at the source, but opted in again later ({when}), "
                        "documented: that opt-in is imported").format(when=reopened[digest])
-            item = replace(item, meta={**item.meta, "archived_reopened": True},
+            item = replace(item, data=replace(member_of(item), archived_reopened=True),
                            skip_reason=reason)
         kept.append(item)
     return kept
@@ -248,11 +249,12 @@ def _status_order(status: str) -> tuple[int, str]:
     return (STATUSES.index(status) if status in STATUSES else len(STATUSES), status)
 
 
-def member_fingerprint(meta: Mapping[str, Any]) -> Fingerprint:
-    """A version tag for a member: the hash of what a target would write."""
-    digest = hashlib.sha256(json.dumps(meta, sort_keys=True, ensure_ascii=False,
+def member_fingerprint(person: Mapping[str, Any]) -> Fingerprint:
+    """A version tag for a member: the hash of what a target would write (the source's row as
+    every version before `MemberMeta` hashed it, so their journals still match)."""
+    digest = hashlib.sha256(json.dumps(person, sort_keys=True, ensure_ascii=False,
                                        default=str).encode("utf-8")).hexdigest()
-    blocked = meta.get("status") in SUPPRESSING
+    blocked = person.get("status") in SUPPRESSING
     return Fingerprint(etag=f"m:{digest[:32]}",
                        checksum=SUPPRESSED_CHECKSUM if blocked else MEMBER_CHECKSUM)
 

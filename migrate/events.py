@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from migrate.consent import address_hash, is_suppressing
+from migrate.consent import address_hash
+from migrate.member_meta import member_of
 from migrate.model import Change, ItemKind
 
 Redact = Callable[[str], str]
@@ -103,9 +104,7 @@ class ClientEvents:
 
 def _is_suppressed_member(change: Change) -> bool:
     item = change.item
-    if item.kind is not ItemKind.MEMBER:
-        return False
-    return bool(item.meta.get("suppressed")) or is_suppressing(str(item.meta.get("status", "")))
+    return item.kind is ItemKind.MEMBER and member_of(item).is_suppressed()
 
 
 def _now() -> str:

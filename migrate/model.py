@@ -9,6 +9,7 @@ from typing import Any
 
 from migrate.i18n import ngettext, number
 from migrate.item_meta import FileMeta, PostMeta
+from migrate.member_meta import MemberMeta
 
 
 @dataclass(frozen=True, slots=True)  # slots: one per item of every run, 100,000s of them
@@ -83,8 +84,8 @@ class SourceItem:
     `key` is stable across runs (a Drive file id, a tweet id, a casefolded email; never a display
     name). `path` is the name the item would naturally take on a target ("Budget/2024.ods");
     the target may sanitise it. `data` is what a target may read of it, typed
-    (migrate/item_meta.py: `FileMeta`, `PostMeta`). `meta` is the source's own (JSON-able): what
-    its `open` needs, and, until they have a type too, what members carry for the target.
+    (migrate/item_meta.py: `FileMeta`, `PostMeta`; migrate/member_meta.py: `MemberMeta`).
+    `meta` is the source's own (JSON-able): what its `open` needs.
     `skip_reason` is set when the source already knows the item cannot be migrated.
     """
 
@@ -94,7 +95,7 @@ class SourceItem:
     fingerprint: Fingerprint = field(default_factory=Fingerprint)
     meta: dict[str, Any] = field(default_factory=dict)
     skip_reason: str | None = None
-    data: FileMeta | PostMeta | None = None
+    data: FileMeta | PostMeta | MemberMeta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +218,12 @@ class Change:
         )
 
 
-def _item_data(kind: ItemKind, typed: Any, meta: dict[str, Any]) -> FileMeta | PostMeta | None:
+def _item_data(kind: ItemKind, typed: Any, meta: dict[str, Any]
+               ) -> FileMeta | PostMeta | MemberMeta | None:
     """An item's typed data as journaled; written by an earlier version, it rode in `meta`
     (moved out of it here)."""
+    if kind is ItemKind.MEMBER:
+        return MemberMeta.from_json(typed) if typed is not None else MemberMeta.take_legacy(meta)
     if kind is ItemKind.POST:
         return PostMeta.from_json(typed) if typed is not None else PostMeta.take_legacy(meta)
     if kind in (ItemKind.FILE, ItemKind.FOLDER):

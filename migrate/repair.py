@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrate.api import _consent, _locked_journal
+from migrate.api import _hooks, _locked_journal
 from migrate.apply_steps import record_quiet_outcomes
 from migrate.errors import JournalDamagedError, MigrateError
 from migrate.i18n import _
@@ -58,11 +58,11 @@ def repair(path: str | Path, redactor: Redactor, state_dir: Path | None = None,
                 opened.append(open_step(loaded, spec, config, journal.plan_id, {},
                                         journal.path.parent))
             listed = {one.spec.id: one.list() for one in opened}
-            consent = _consent(listed, {})
-            journal.add_suppressions(consent.found)
+            hooked = _hooks(opened, listed, journal)  # a fresh journal: nothing known yet
+            hooked.record(journal)
             for one in opened:
-                _items, _listing, entries = listed[one.spec.id]
-                changes = one.diff(consent.items[one.spec.id], entries, {})
+                items, _listing, entries = listed[one.spec.id]
+                changes = one.diff(hooked.items_of(one.spec.id, items), entries, {})
                 record_quiet_outcomes(journal, one.spec.id, changes, run_id)
                 summary = changes.summary()
                 result.adopted[one.spec.id] = summary["unchanged"]

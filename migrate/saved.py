@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migrate.consent import address_hash, is_suppressing
+from migrate.consent import address_hash
 from migrate.errors import MigrateError, StaleError
 from migrate.i18n import _
+from migrate.member_meta import member_of
 from migrate.model import Change, ChangeSet, ItemKind
 from migrate.plan import Plan, load_plan
 from migrate.printable import is_text
@@ -61,14 +62,12 @@ def _private(change: Change) -> dict[str, Any]:
     hash: the file may be mailed for review, and these people asked to be left alone. `apply`
     finds the member again by that hash (see `is_hidden`)."""
     data = change.to_json()
-    meta = change.item.meta
-    if change.item.kind is not ItemKind.MEMBER or not (
-            meta.get("suppressed") or is_suppressing(str(meta.get("status", "")))):
+    if change.item.kind is not ItemKind.MEMBER or not member_of(change.item).is_suppressed():
         return data
     hidden = HIDDEN_PREFIX + address_hash(change.item.key)
-    data.update(source_key=hidden, source_path=hidden, target_path=hidden,
-                meta={key: meta[key] for key in ("status", "suppressed", "suppressed_because")
-                      if key in meta})
+    kept = {key: value for key, value in (data["data"] or {}).items()
+            if key in ("status", "suppressed", "suppressed_because")}
+    data.update(source_key=hidden, source_path=hidden, target_path=hidden, meta={}, data=kept)
     return data
 
 

@@ -39,7 +39,7 @@ def test_an_unsubscribe_in_one_source_suppresses_the_address_everywhere() -> Non
     first = _listing([("Anne@X.fr", "unsubscribed"), ("paul@x.fr", "subscribed")])
     second = _listing([("anne@x.fr", "subscribed"), ("PAUL@x.fr", "subscribed")])
     result = apply_consent({"a": first, "b": second}, {})
-    marked = {i.key: i.meta.get("suppressed", False) for i in result.items["b"]}
+    marked = {i.key: i.data.suppressed for i in result.items["b"]}
     assert marked == {"anne@x.fr": True, "paul@x.fr": False}
     assert set(result.found) == {address_hash("anne@x.fr")}
     assert not result.problems()
@@ -48,13 +48,13 @@ def test_an_unsubscribe_in_one_source_suppresses_the_address_everywhere() -> Non
 def test_suppressions_remembered_from_earlier_runs_apply() -> None:
     later = _listing([("anne@x.fr", "subscribed")])
     result = apply_consent({"b": later}, {address_hash("anne@x.fr"): "cleaned"})
-    assert result.items["b"][0].meta["suppressed_because"] == "cleaned"
+    assert result.items["b"][0].data.suppressed_because == "cleaned"
     assert result.reconciliations["b"].rows["subscribed"]["suppressed"] == 1
 
 
 def test_case_duplicates_merge_with_the_most_protective_status() -> None:
     items, tally = _listing([("anne@x.fr", "subscribed"), ("ANNE@x.fr", "unsubscribed")])
-    assert len(items) == 1 and items[0].meta["status"] == "unsubscribed"
+    assert len(items) == 1 and items[0].data.status == "unsubscribed"
     assert tally.merged == {"unsubscribed": 1}
     result = apply_consent({"a": (items, tally)}, {})
     assert not result.problems()
@@ -112,8 +112,8 @@ def test_an_archived_contact_is_suppressed_in_every_step() -> None:
     older = _member("ANNE@x.fr", "subscribed", optin_time="2021-01-01 10:00:00",
                     optin_ip="203.0.113.5")
     result = apply_consent({"api": archived, "csv": older}, {})
-    assert result.items["csv"][0].meta["suppressed_because"] == "archived"
-    assert result.items["api"][0].meta["suppressed"] and not result.items["api"][0].skip_reason
+    assert result.items["csv"][0].data.suppressed_because == "archived"
+    assert result.items["api"][0].data.suppressed and not result.items["api"][0].skip_reason
     assert set(result.found) == {address_hash("anne@x.fr")}
     rec = result.reconciliations["api"]
     assert rec.rows["archived"]["suppressed"] == 1 and rec.groups["archived_suppressed"] == 1
@@ -125,10 +125,10 @@ def test_a_later_documented_opt_in_lifts_the_archived_rule_but_not_an_import() -
     later = _member("anne@x.fr", "subscribed", confirm_time="2024-02-03 10:00:00",
                     confirm_ip="203.0.113.5")
     result = apply_consent({"api": archived, "csv": later}, {})
-    assert not result.items["csv"][0].meta.get("suppressed")
+    assert not result.items["csv"][0].data.suppressed
     assert "opted in again" in (result.items["api"][0].skip_reason or "")
     assert not result.found and not result.problems()
     imported = _member("anne@x.fr", "subscribed", confirm_time="2024-02-03 10:00:00",
                        confirm_ip="127.0.0.1")
     result = apply_consent({"api": archived, "csv": imported}, {})
-    assert result.items["csv"][0].meta["suppressed"]
+    assert result.items["csv"][0].data.suppressed

@@ -49,7 +49,7 @@ def test_the_email_permission_is_found_by_its_label() -> None:
       "email_permission": "refused"}, NO_PERMISSION),
 ])
 def test_evidence_classes(consent: dict[str, str], kind: str) -> None:
-    assert evidence_class({"consent": consent}) == kind
+    assert evidence_class(consent) == kind
 
 
 def test_times_read_the_same_from_the_api_and_the_export() -> None:

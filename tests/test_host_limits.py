@@ -18,6 +18,7 @@ from migrate.consent import address_hash
 from migrate.events import EventLog
 from migrate.hosts import HostLimits, host_of
 from migrate.journal import Journal
+from migrate.member_meta import MemberMeta
 from migrate.model import Change, ItemKind, SourceItem, TargetEntry
 from migrate.references import Redactor
 from migrate.runner import Runner
@@ -94,9 +95,9 @@ def test_events_never_hold_a_suppressed_address_or_any_clients_secret(tmp_path: 
     log = EventLog(tmp_path / "events.jsonl", combined)
     client_a.add("secret-of-client-A")
     gone = SourceItem("parti@asso.example", "parti@asso.example", ItemKind.MEMBER,
-                      meta={"status": "unsubscribed", "suppressed": True})
+                      data=MemberMeta(status="unsubscribed", suppressed=True))
     kept = SourceItem("reste@asso.example", "reste@asso.example", ItemKind.MEMBER,
-                      meta={"status": "subscribed"})
+                      data=MemberMeta(status="subscribed"))
     events = log.for_client("b", "clients/b/plan.yaml")
     events.items("done", [change_for(gone, gone.path), change_for(kept, kept.path)])
     events.items("failed", [change_for(kept, kept.path)], "refused: secret-of-client-A")

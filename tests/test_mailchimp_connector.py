@@ -44,7 +44,7 @@ def test_every_status_archived_too_counted_from_the_members_listed(
     assert len(items) == len(mailchimp_audience.emails)
     seen = {s: 0 for s in mailchimp_audience.status_counts}
     for item in items:
-        seen[item.meta["source_status"]] += 1
+        seen[item.data.source_status] += 1
     assert seen == mailchimp_audience.status_counts
     assert listing.tally is not None
     assert listing.tally.totals == mailchimp_audience.status_counts
@@ -56,7 +56,7 @@ def test_every_status_archived_too_counted_from_the_members_listed(
 def test_full_tags_beyond_the_inline_fifty(mailchimp: MailchimpServer,
                                            mailchimp_audience: SeededAudience) -> None:
     items = list(open_source(mailchimp).list_items().items)
-    heavy = [i for i in items if len(i.meta.get("tags", [])) > 50]
+    heavy = [i for i in items if len(i.data.tags) > 50]
     assert len(heavy) == len(mailchimp_audience.heavy_tag_hashes)
     routes = mailchimp.control.requests
     # 2,500 members less the archived, 1,000 a page; then the archived, asked for apart.
@@ -65,12 +65,12 @@ def test_full_tags_beyond_the_inline_fifty(mailchimp: MailchimpServer,
 
 def test_accents_merge_fields_and_consent_are_kept(mailchimp: MailchimpServer) -> None:
     items = [i for i in open_source(mailchimp).list_items().items if not i.skip_reason]
-    assert any("é" in i.meta["name"] or "ë" in i.meta["name"] for i in items)
-    assert any(isinstance(i.meta["fields"].get("ADDRESS"), dict) for i in items)
-    assert any(i.meta["consent"].get("optin_ip") for i in items)
-    assert any(i.meta["consent"].get("email_permission") == "refused" for i in items)
-    assert any(i.meta.get("vip") for i in items) and all("last_changed" in i.meta for i in items)
-    assert any("," in tag for i in items for tag in i.meta["tags"])
+    assert any("é" in i.data.name or "ë" in i.data.name for i in items)
+    assert any(isinstance(i.data.fields.get("ADDRESS"), dict) for i in items)
+    assert any(i.data.consent.get("optin_ip") for i in items)
+    assert any(i.data.consent.get("email_permission") == "refused" for i in items)
+    assert any(i.data.vip for i in items) and all(i.data.last_changed for i in items)
+    assert any("," in tag for i in items for tag in i.data.tags)
 
 
 def test_invalid_addresses_are_reported_with_their_row(mailchimp: MailchimpServer,
@@ -83,7 +83,7 @@ def test_invalid_addresses_are_reported_with_their_row(mailchimp: MailchimpServe
 
 def test_pending_can_be_dropped(mailchimp: MailchimpServer) -> None:
     items = open_source(mailchimp, pending="drop").list_items().items
-    pending = [i for i in items if i.meta.get("source_status") == "pending"]
+    pending = [i for i in items if i.data.source_status == "pending"]
     assert pending and all(i.skip_reason for i in pending)
 
 

@@ -96,16 +96,16 @@ def test_mailchimp_export_status_comes_from_the_file_name(tmp_path: Path) -> Non
     listing = mailchimp_export(tmp_path).list_items()
     items = {i.key: i for i in listing.items}
     statuses = {m.status for m in sample_members()}
-    seen = {i.meta["source_status"] for i in items.values()}
+    seen = {i.data.source_status for i in items.values()}
     assert {"subscribed", "unsubscribed", "cleaned", "transactional"} <= seen <= statuses
     helene = items[address_key(sample_members()[0].email)]
-    assert helene.meta["tags"] == ["Bénévoles, Festival"]
-    assert helene.meta["fields"]["Ville"] == "Saint-Étienne"
+    assert helene.data.tags == ["Bénévoles, Festival"]
+    assert helene.data.fields["Ville"] == "Saint-Étienne"
     idn = items["élodie@xn--caf-associatif-dkb.example"]
-    assert idn.meta["consent"]["optin_ip"] == "198.51.100.4"
-    assert idn.meta["tags"] == ["Bénévoles, Festival", "VIP"]
-    unsubscribed = next(i for i in items.values() if i.meta["source_status"] == "unsubscribed")
-    assert "Trop de messages" in unsubscribed.meta["consent"]["unsubscribe_reason"]
+    assert idn.data.consent["optin_ip"] == "198.51.100.4"
+    assert idn.data.tags == ["Bénévoles, Festival", "VIP"]
+    unsubscribed = next(i for i in items.values() if i.data.source_status == "unsubscribed")
+    assert "Trop de messages" in unsubscribed.data.consent["unsubscribe_reason"]
 
 
 def test_case_duplicate_of_an_unsubscribe_stays_suppressed_and_counts_add_up(
@@ -114,7 +114,7 @@ def test_case_duplicate_of_an_unsubscribe_stays_suppressed_and_counts_add_up(
     gone = next(m for m in sample_members() if m.status == "unsubscribed")
     items = list(listing.items)
     merged = next(i for i in items if i.key == address_key(gone.email))
-    assert merged.meta["status"] == "unsubscribed" and "VIP" in merged.meta["tags"]
+    assert merged.data.status == "unsubscribed" and "VIP" in merged.data.tags
     invalid = [i for i in items if i.skip_reason and "contact@asso" in i.skip_reason]
     assert invalid and "subscribed_email_audience_export_5f3a1c.csv line" in invalid[0].skip_reason
     result = apply_consent({"s": (items, listing.tally)}, {})
@@ -124,7 +124,7 @@ def test_case_duplicate_of_an_unsubscribe_stays_suppressed_and_counts_add_up(
 
 def _export_keys(path: Path) -> dict[str, str]:
     source = MailchimpExportConnector({"path": str(path)}, path.parent).open_source("", STEP)
-    return {i.key: i.meta["source_status"] for i in source.list_items().items
+    return {i.key: i.data.source_status for i in source.list_items().items
             if not i.key.startswith("invalid:")}
 
 
@@ -153,21 +153,21 @@ def test_gdpr_permissions_bulk_imports_and_timestamps_in_ip_columns(tmp_path: Pa
         "", STEP).list_items()
     items = {i.key: i for i in listing.items}
     refused = items["sans.permission@jardin-partage.example"]
-    assert refused.meta["consent"]["email_permission"] == "refused"
-    assert "Email" in refused.meta["consent"]["permissions_refused"]
-    assert "Email" not in refused.meta["fields"]  # a permission, not a merge field
+    assert refused.data.consent["email_permission"] == "refused"
+    assert "Email" in refused.data.consent["permissions_refused"]
+    assert "Email" not in refused.data.fields  # a permission, not a merge field
     for key in ("sans.permission@jardin-partage.example", "import.groupe@jardin-partage.example",
                 "via.integration@jardin-partage.example", "ip.horodatee@jardin-partage.example"):
-        assert items[key].meta["status"] == "subscribed" and not has_optin_evidence(
-            items[key].meta), key
+        assert items[key].data.status == "subscribed" and not has_optin_evidence(
+            items[key].data.consent), key
     documented = items["élodie@xn--caf-associatif-dkb.example"]
-    assert has_optin_evidence(documented.meta)
-    assert documented.meta["consent"]["permissions"] == ["Email", "Direct Mail",
+    assert has_optin_evidence(documented.data.consent)
+    assert documented.data.consent["permissions"] == ["Email", "Direct Mail",
                                                          "Customized Online Advertising"]
-    assert documented.meta["last_changed"] and "LAST_CHANGED" not in documented.meta["fields"]
-    gone = next(i for i in items.values() if i.meta["source_status"] == "unsubscribed")
-    assert gone.meta["consent"]["unsubscribe_time"] == "2023-06-01T09:00:00+00:00"
-    assert not any(k.startswith("UNSUB_") for k in gone.meta["fields"])
+    assert documented.data.last_changed and "LAST_CHANGED" not in documented.data.fields
+    gone = next(i for i in items.values() if i.data.source_status == "unsubscribed")
+    assert gone.data.consent["unsubscribe_time"] == "2023-06-01T09:00:00+00:00"
+    assert not any(k.startswith("UNSUB_") for k in gone.data.fields)
     result = apply_consent({"s": (list(listing.items), listing.tally)}, {})
     rec = result.reconciliations["s"]
     assert not rec.problems
@@ -200,15 +200,15 @@ def test_csv_variants_read_the_same_members(tmp_path: Path, encoding: str, delim
     assert set(items) == set(reference)
     first = sample_members()[0]
     helene = items[address_key(first.email)]
-    assert helene.meta["name"] == "Hélène Lefèvre"
-    assert helene.meta["tags"] == ["Bénévoles, Festival"]  # a comma inside a quoted cell
-    assert {i.meta["status"] for i in items.values()} >= {"subscribed", "unsubscribed",
+    assert helene.data.name == "Hélène Lefèvre"
+    assert helene.data.tags == ["Bénévoles, Festival"]  # a comma inside a quoted cell
+    assert {i.data.status for i in items.values()} >= {"subscribed", "unsubscribed",
                                                           "cleaned", "pending"}
 
 
 def test_csv_options_override_detection(tmp_path: Path) -> None:
     forced = csv_source(tmp_path, "cp1252", ";", encoding="cp1252", delimiter=";")
-    assert "Hélène Lefèvre" in {i.meta.get("name") for i in forced.list_items().items}
+    assert "Hélène Lefèvre" in {i.data.name for i in forced.list_items().items}
     wrong = csv_source(tmp_path / "w", "cp1252", ";", delimiter=",")
     with pytest.raises(FatalError, match="no column 'Courriel'"):
         wrong.list_items()
@@ -227,7 +227,7 @@ def test_google_groups_statuses_and_bans(tmp_path: Path) -> None:
     items = list(source.list_items().items)
     by_status: dict[str, int] = {}
     for item in items:
-        by_status[item.meta["status"]] = by_status.get(item.meta["status"], 0) + 1
+        by_status[item.data.status] = by_status.get(item.data.status, 0) + 1
     assert {"subscribed", "unsubscribed", "cleaned", "pending", "banned"} <= set(by_status)
-    assert all(not i.meta.get("consent", {}).get("optin_ip") for i in items)
+    assert all(not i.data.consent.get("optin_ip") for i in items)
     assert not any(i.key.startswith("membres du groupe") for i in items)

@@ -1,7 +1,8 @@
 """What counts as proof that a person asked to be mailed: one vocabulary for every source and
 target, and the rules that tell a documented opt-in from an import.
 
-Consent keys in a member's `meta["consent"]` (docs/decisions/0530):
+Consent keys in a member's `MemberMeta.consent` (migrate/member_meta.py `Consent`,
+docs/decisions/0530):
 
 - `optin_time`, `optin_ip`: when and from where the person signed up (Mailchimp's export
   columns OPTIN_TIME/OPTIN_IP; its API calls them `timestamp_signup`/`ip_signup`);
@@ -88,10 +89,9 @@ def permission_consent(permissions: Iterable[tuple[str, bool]]) -> dict[str, Any
     return consent
 
 
-def evidence_class(meta: Mapping[str, Any]) -> str:
+def evidence_class(consent: Mapping[str, Any]) -> str:
     """DOCUMENTED when a time and a real address of sign-up or confirmation exist and the
     e-mail permission (when the audience asks for one) was granted; otherwise why not."""
-    consent = meta.get("consent") or {}
     if consent.get("email_permission") == REFUSED:
         return NO_PERMISSION
     found = UNDOCUMENTED
@@ -105,17 +105,16 @@ def evidence_class(meta: Mapping[str, Any]) -> str:
     return found
 
 
-def has_optin_evidence(meta: Mapping[str, Any]) -> bool:
+def has_optin_evidence(consent: Mapping[str, Any]) -> bool:
     """Whether a member's consent is documented: only then may a target mark the subscription
     as already confirmed."""
-    return evidence_class(meta) == DOCUMENTED
+    return evidence_class(consent) == DOCUMENTED
 
 
-def documented_at(meta: Mapping[str, Any]) -> str | None:
+def documented_at(consent: Mapping[str, Any]) -> str | None:
     """The latest documented opt-in time (UTC ISO), for the core's archived rule."""
-    if not has_optin_evidence(meta):
+    if not has_optin_evidence(consent):
         return None
-    consent = meta.get("consent") or {}
     times = [instant(consent.get(t)) for t, ip in EVIDENCE_PAIRS
              if consent.get(t) and consent.get(ip) and address_problem(consent[ip]) is None]
     return max((t for t in times if t), default=None)

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from connectors.mailing.filestage import MemberStage, StagedMember, replace_file, sync_folder
-from connectors.mailing.members import has_optin_evidence, is_suppressed
+from connectors.mailing.members import is_documented, is_suppressed
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.consent import MEMBER_CHECKSUM, SUPPRESSED_CHECKSUM, address_hash
 from migrate.errors import FatalError
 from migrate.i18n import _
+from migrate.member_meta import member_of
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.options import option
 
@@ -44,11 +45,11 @@ class FolderOptions:
                             "The files are named after the list in the step's 'to:'.")
 
 
-def member_state(meta: dict[str, Any]) -> str:
+def member_state(item: SourceItem) -> str:
     """What a file target shows for a member: consent decides, never the plan."""
-    if is_suppressed(meta):
+    if is_suppressed(item):
         return BLOCKED
-    if meta.get("status") == "subscribed" and has_optin_evidence(meta):
+    if is_documented(item):
         return CONFIRMED
     return UNCONFIRMED
 
@@ -56,14 +57,14 @@ def member_state(meta: dict[str, Any]) -> str:
 def member_record(item: SourceItem) -> dict[str, Any]:
     """Everything the files may show of one member (never for a suppressed one in clear,
     unless the target blocks people by address)."""
-    meta = item.meta
-    return {"key": item.key, "email": str(meta.get("email") or item.key).strip(),
-            "name": meta.get("name") or "", "status": meta.get("status") or "",
-            "source_status": meta.get("source_status") or "", "state": member_state(meta),
-            "fields": meta.get("fields") or {}, "tags": list(meta.get("tags") or []),
-            "consent": meta.get("consent") or {}, "language": meta.get("language") or "",
-            "vip": meta.get("vip"), "last_changed": meta.get("last_changed") or "",
-            "reason": meta.get("suppressed_because") or meta.get("status") or ""}
+    member = member_of(item)
+    return {"key": item.key, "email": (member.email or item.key).strip(),
+            "name": member.name, "status": member.status,
+            "source_status": member.source_status, "state": member_state(item),
+            "fields": member.fields, "tags": list(member.tags),
+            "consent": member.consent, "language": member.language,
+            "vip": member.vip, "last_changed": member.last_changed,
+            "reason": member.suppressed_because or member.status}
 
 
 def list_file_stem(location: str) -> str:
@@ -107,7 +108,7 @@ class FileMemberTarget(Target):
     # -- the contract ---------------------------------------------------------------------
 
     def name_for(self, item: SourceItem) -> TargetName:
-        if is_suppressed(item.meta) and not self.keeps_blocked_address:
+        if is_suppressed(item) and not self.keeps_blocked_address:
             return TargetName(HASHED + address_hash(item.key))
         return TargetName(item.key)
 
@@ -122,7 +123,7 @@ class FileMemberTarget(Target):
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         item = change.item
-        state = member_state(item.meta)
+        state = member_state(item)
         keep = state != BLOCKED or self.keeps_blocked_address
         self.stage.put([StagedMember(address_hash(item.key), state, item.fingerprint.etag,
                                      idempotency_key, member_record(item) if keep else None)])
@@ -132,7 +133,7 @@ class FileMemberTarget(Target):
     def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
         item = change.item
         staged = self.stage.get(address_hash(item.key))
-        state = member_state(item.meta)
+        state = member_state(item)
         if staged is None or staged.fp != item.fingerprint.etag or staged.state != state:
             return None  # a staged row is one transaction: nothing partial to clean up
         self._dirty = True  # the files may not show it yet: publish when the step closes

@@ -1,14 +1,13 @@
 """Building member items from any source's rows: identity, merges, invalid rows, pending.
 
 Every member source (Mailchimp API or export, Google Groups, CSV) feeds its rows, one by one,
-to a `MemberCollector`, which gives back a `Listing` whose items follow one contract (meta keys
-below) and whose `MemberTally` lets the core reconcile counts. Targets read only that contract.
+to a `MemberCollector`, which gives back a `Listing` whose items follow one contract
+(`MemberMeta`, migrate/member_meta.py, on `SourceItem.data`) and whose `MemberTally` lets the
+core reconcile counts. Targets read only that contract.
 
-meta: `email` (as written), `status` (effective, after merging), `source_status` (this row's),
-`name`, `fields` (merge fields, JSON-able), `tags` (list), `consent` (the keys of
-connectors/mailing/evidence.py), `language`, `origin`, `vip`, `last_changed`, and for the core's
-archived rule `documented_at` (latest documented opt-in) and `archived_at`. The core adds
-`suppressed` / `suppressed_because` (migrate/consent.py).
+The collector merges rows as dicts of the same fields (the form every version before
+`MemberMeta` hashed into the member's fingerprint: kept, so their journals still match), and
+types each member once, when it is made an item.
 """
 
 from __future__ import annotations
@@ -29,13 +28,13 @@ from connectors.mailing.evidence import (
 )
 from migrate.connector import Listing
 from migrate.consent import (
-    SUPPRESSING,
     InvalidAddressError,
     MemberTally,
     address_key,
     member_fingerprint,
 )
 from migrate.i18n import _, english, message_of, ngettext
+from migrate.member_meta import MemberMeta, member_of
 from migrate.model import ItemKind, SourceItem
 from migrate.options import option
 
@@ -83,10 +82,17 @@ class MemberPolicy:
              "yourself (a re-permission campaign).")
 
 
-def is_suppressed(meta: Mapping[str, Any]) -> bool:
+def is_suppressed(item: SourceItem) -> bool:
     """A member no target may subscribe: marked by the core, or suppressing by its own status.
     Checked again by every target's write, whatever the plan said."""
-    return bool(meta.get("suppressed")) or meta.get("status") in SUPPRESSING
+    return member_of(item).is_suppressed()
+
+
+def is_documented(item: SourceItem) -> bool:
+    """Subscribed with a documented opt-in: the only members a target may write as already
+    confirmed."""
+    member = member_of(item)
+    return member.status == "subscribed" and has_optin_evidence(member.consent)
 
 
 class MemberCollector:
@@ -110,30 +116,29 @@ class MemberCollector:
         except InvalidAddressError as error:
             self.invalid.append(self._invalid(address, status, row, message_of(error)))
             return
-        meta = {"email": address.strip(), "status": status, "source_status": status,
-                "name": name.strip(), "fields": dict(fields or {}), "tags": list(tags or []),
-                "consent": _consent(consent or {}),
-                "language": language, "origin": self.origin, "row": english(row)}
+        person = {"email": address.strip(), "status": status, "source_status": status,
+                  "name": name.strip(), "fields": dict(fields or {}), "tags": list(tags or []),
+                  "consent": _consent(consent or {}),
+                  "language": language, "origin": self.origin, "row": english(row)}
         if vip is not None:
-            meta["vip"] = bool(vip)
+            person["vip"] = bool(vip)
         if last_changed:
-            meta["last_changed"] = last_changed
+            person["last_changed"] = last_changed
         if status == "archived":
-            meta["archived_at"] = instant(last_changed)
+            person["archived_at"] = instant(last_changed)
         existing = self.members.get(key)
         if existing is None:
-            self.members[key] = meta
+            self.members[key] = person
             return
         self.tally.merged[status] = self.tally.merged.get(status, 0) + 1
-        _merge(existing, meta)
+        _merge(existing, person)
 
     def _invalid(self, address: str, status: str, row: str, why: str) -> SourceItem:
         reason = _("invalid address '{a}' ({row}): {why}").format(a=address, row=row, why=why)
         key = f"invalid:{self.origin}:{english(row)}"  # the same key in every language
         # Its path is where it is in the source, in the reader's words ("… line 30").
-        return SourceItem(key, row, ItemKind.MEMBER,
-                          meta={"email": address, "status": status, "source_status": status},
-                          skip_reason=reason)
+        return SourceItem(key, row, ItemKind.MEMBER, skip_reason=reason,
+                          data=MemberMeta(email=address, status=status, source_status=status))
 
     def listing(self, totals: Mapping[str, int] | None = None) -> Listing:
         """The items, and the tally: `totals` as the source states them, else the rows read."""
@@ -148,15 +153,15 @@ class MemberCollector:
         if len(self.invalid) > 20:
             self.tally.notes.append(_("… and {n} more invalid addresses (see the report)")
                                     .format(n=len(self.invalid) - 20))
-        items = [self._item(key, meta) for key, meta in self.members.items()]
+        items = [self._item(key, person) for key, person in self.members.items()]
         return Listing(items + self.invalid, tally=self.tally)
 
     def _count_evidence(self) -> None:
         """How many subscribed members are documented, and why the others are not."""
         counts: dict[str, int] = {}
-        for meta in self.members.values():
-            if meta["status"] == "subscribed":
-                kind = evidence_class(meta)
+        for person in self.members.values():
+            if person["status"] == "subscribed":
+                kind = evidence_class(person["consent"])
                 counts[kind] = counts.get(kind, 0) + 1
         self.tally.groups.update(counts)
         what = (_("dropped (undocumented: drop)") if self.policy.undocumented == "drop"
@@ -165,21 +170,22 @@ class MemberCollector:
             if counts.get(kind):
                 self.tally.notes.append(_(GROUP_NOTES[kind]).format(n=counts[kind], what=what))
 
-    def _item(self, key: str, meta: dict[str, Any]) -> SourceItem:
-        status = meta["status"]
-        documented = documented_at(meta)
+    def _item(self, key: str, person: dict[str, Any]) -> SourceItem:
+        status = person["status"]
+        documented = documented_at(person["consent"])
         if documented:
-            meta["documented_at"] = documented
+            person["documented_at"] = documented
         skip = None
         if status in NOT_MARKETING:
             skip = _(NOT_MARKETING[status])
         elif status == "pending" and self.policy.pending == "drop":
             skip = _("never confirmed the subscription; dropped (pending: drop)")
         elif (status == "subscribed" and self.policy.undocumented == "drop"
-              and not has_optin_evidence(meta)):
+              and not has_optin_evidence(person["consent"])):
             skip = _("{why}; dropped (undocumented: drop)").format(
-                why=_(NOT_DOCUMENTED[evidence_class(meta)]))
-        return SourceItem(key, key, ItemKind.MEMBER, member_fingerprint(meta), meta, skip)
+                why=_(NOT_DOCUMENTED[evidence_class(person["consent"])]))
+        return SourceItem(key, key, ItemKind.MEMBER, member_fingerprint(person), skip_reason=skip,
+                          data=MemberMeta(**person))
 
 
 def _consent(given: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from migrate.consent import address_hash
+from migrate.member_meta import member_of
 from migrate.model import SourceItem
 
 KEPT = ("email", "name", "status", "source_status", "fields", "tags", "consent", "language",
@@ -66,8 +67,11 @@ class MemberSidecar:
 
     def record(self, item: SourceItem, idempotency_key: str) -> None:
         """Keep what the target cannot: called before the member is written to the service."""
+        member = member_of(item)
         record = {"key": item.key, "fp": item.fingerprint.etag, "write": idempotency_key[:16],
-                  **{name: item.meta.get(name) for name in KEPT}}
+                  **{name: getattr(member, name) for name in KEPT},
+                  # Unknown at the source: null, as when members carried a `meta` dict.
+                  "last_changed": member.last_changed or None}
         self._append(record)
 
     def forget(self, item: SourceItem) -> None:
