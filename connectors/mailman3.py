@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from connectors.mailing.mailman_errors import absent_ok, translated
 from connectors.mailing.mailman_notes import asked_notes, ban_notes
 from connectors.mailing.mailman_state import BulkReader, ListState
 from connectors.mailing.members import is_documented, is_suppressed
+from connectors.mailing.refusals import mailman_refusal
 from connectors.mailing.sidecar import MemberSidecar, sidecar_path
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.consent import (
@@ -385,24 +385,9 @@ def _ban_forms(email: str, key: str) -> list[str]:
 
 
 def _refusal(item: SourceItem) -> str | None:
-    """Why Mailman will refuse to subscribe this address, known before asking it: its
-    validator (mailman/email/validate.py, read in 3.3.10) answers 400 to a local part
-    (before the '@') with anything but ASCII letters, digits and `- ! # $ % & ' * + . / = ? @ _
-    ` { } ~`. The domain goes in punycode, which it accepts. Bans take their own path and are
-    not refused here."""
+    """Why Mailman will refuse to subscribe this member, known before asking it (see
+    `mailman_refusal`). Bans take their own path and are not refused here."""
     email = member_of(item).email
     if not email or is_suppressed(item):
         return None
-    local = email.strip().rpartition("@")[0]
-    if not local.isascii():
-        return _("Mailman does not accept addresses with accents or other non-English letters "
-                 "before the '@'")
-    if not _MAILMAN_LOCAL.fullmatch(_QUOTED.sub(r"\1", local)):
-        return _("Mailman does not accept signs such as | or ^, quotes, brackets or spaces "
-                 "before the '@'")
-    return None
-
-
-#: Mailman's `_valid_local`, and the quotes it strips from a quoted local part first.
-_MAILMAN_LOCAL = re.compile("[-0-9a-z!#$%&'*+./=?@_`{}~]+", re.IGNORECASE)
-_QUOTED = re.compile('^"(.*)"$')
+    return mailman_refusal(email)

@@ -60,3 +60,22 @@ def mailpoet_refusal(address: str) -> str | None:
         return _("more than 64 characters before the '@', or a sign there that WordPress "
                  "does not accept: MailPoet refuses it")
     return None
+
+
+def mailman_refusal(email: str) -> str | None:
+    """Mailman's validator (mailman/email/validate.py, read in 3.3.10) answers 400 to a local
+    part (before the '@') with anything but ASCII letters, digits and `- ! # $ % & ' * + . / = ?
+    @ _ ` { } ~`. The domain goes in punycode, which it accepts."""
+    local = email.strip().rpartition("@")[0]
+    if not local.isascii():
+        return _("Mailman does not accept addresses with accents or other non-English letters "
+                 "before the '@'")
+    if not _MAILMAN_LOCAL.fullmatch(_QUOTED.sub(r"\1", local)):
+        return _("Mailman does not accept signs such as | or ^, quotes, brackets or spaces "
+                 "before the '@'")
+    return None
+
+
+#: Mailman's `_valid_local`, and the quotes it strips from a quoted local part first.
+_MAILMAN_LOCAL = re.compile("[-0-9a-z!#$%&'*+./=?@_`{}~]+", re.IGNORECASE)
+_QUOTED = re.compile('^"(.*)"$')
