@@ -34,7 +34,7 @@ from connectors.mailing.filetarget import open_file_target
 from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
 from migrate.consent import STATUSES
-from migrate.consent_hook import CONSENT
+from migrate.consent.hook import CONSENT
 from migrate.errors import FatalError
 from migrate.i18n import N_, _, os_reason
 from migrate.init_offer import Offer, Question, Secrets, quoted

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.local import LocalConnector, LocalOptions
-from connectors.local_target import LocalTarget
+from connectors.local.target import LocalTarget
 from migrate.connector import Source, StepContext
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _

@@ -25,7 +25,7 @@ from connectors.mailing.csvfiles import (
 )
 from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
-from migrate.consent_hook import CONSENT
+from migrate.consent.hook import CONSENT
 from migrate.i18n import _, os_reason
 from migrate.options import option
 

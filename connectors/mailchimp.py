@@ -26,7 +26,7 @@ from connectors.mailing import http as web
 from connectors.mailing.evidence import permission_consent
 from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate.connector import Connector, Listing, Source, StepContext
-from migrate.consent_hook import CONSENT
+from migrate.consent.hook import CONSENT
 from migrate.errors import FatalError, TransientError
 from migrate.i18n import N_, _
 from migrate.init_offer import Offer, Question, Secrets, quoted

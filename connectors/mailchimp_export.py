@@ -29,7 +29,7 @@ from connectors.mailing.evidence import permission_consent
 from connectors.mailing.members import MemberCollector, MemberPolicy
 from migrate import archives, printable
 from migrate.connector import Connector, Listing, Source, StepContext
-from migrate.consent_hook import CONSENT
+from migrate.consent.hook import CONSENT
 from migrate.i18n import _
 from migrate.options import option
 

@@ -15,22 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrate import apply_steps, saved
 from migrate.connector import Listing
 from migrate.consent import Reconciliation
 from migrate.errors import Interrupted, MigrateError
-from migrate.events import ClientEvents
 from migrate.features import unshared_note
-from migrate.hosts import HostLimits
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
 from migrate.model import Change, ChangeSet, SourceItem, TargetEntry
-from migrate.offline import check_steps
-from migrate.plan import Location, Plan, literal_secrets, load_plan, resolve_connections
+from migrate.plan import saved
+from migrate.plan.offline import check_steps
+from migrate.plan.plan_file import Location, Plan, literal_secrets, load_plan, resolve_connections
+from migrate.plan.references import Redactor
 from migrate.post_counts import PostCount, count_posts, post_count_lines
-from migrate.progress import Progress
-from migrate.references import Redactor
-from migrate.runner import RetryPolicy, StepOutcome
+from migrate.runner import apply_steps
+from migrate.runner.events import ClientEvents
+from migrate.runner.executor import RetryPolicy, StepOutcome
+from migrate.runner.hosts import HostLimits
+from migrate.runner.progress import Progress
 from migrate.step_hooks import HookPass, run_hooks
 from migrate.steps import OpenStep, open_step, select_steps
 
@@ -85,7 +86,7 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
                                         journal.cursor(spec.id) if journal else {},
                                         location.parent))
             # Every source is listed before any diff: the steps' hooks see them all (one
-            # source's unsubscribes protect the address in every step: migrate/consent.py).
+            # source's unsubscribes protect the address in every step: migrate/consent/__init__.py).
             listed = {one.spec.id: one.list() for one in opened}
             hooked = _hooks(opened, listed, journal)
             result.reconciliations = hooked.tables
@@ -160,7 +161,7 @@ class RunSettings:
     #: Record what would be written as seen, write nothing: switching cross-posting on for a
     #: feed must not flood the account with its old entries.
     mark_seen: bool = False
-    #: Several plans in one process: write slots shared per host (see migrate/hosts.py).
+    #: Several plans in one process: write slots shared per host (see migrate/runner/hosts.py).
     hosts: HostLimits | None = None
     #: `--log-json`: item events for this plan's client.
     events: ClientEvents | None = None

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from migrate.errors import FatalError
 from migrate.i18n import _
-from migrate.report_format import size
+from migrate.report.format import size
 
 #: Largest entry read whole into memory (a posts file, a CSV of members). A very large Twitter
 #: archive's tweets.js is a few hundred MB.

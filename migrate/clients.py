@@ -25,13 +25,13 @@ from typing import Any
 
 from migrate import api
 from migrate.errors import Interrupted, MigrateError
-from migrate.events import ClientEvents, EventLog
-from migrate.hosts import HostLimits
 from migrate.i18n import _, number
 from migrate.model import Action
-from migrate.plan import load_plan
-from migrate.progress import QuietProgress
-from migrate.references import Redactor
+from migrate.plan.plan_file import load_plan
+from migrate.plan.references import Redactor
+from migrate.runner.events import ClientEvents, EventLog
+from migrate.runner.hosts import HostLimits
+from migrate.runner.progress import QuietProgress
 
 #: Worst first: an error, then items left undone, then (plan) changes pending.
 SEVERITY = {130: 4, 1: 3, 3: 2, 2: 1, 0: 0}

@@ -67,10 +67,11 @@ class Capabilities:
     default_jobs: int = 4
     max_jobs: int | None = None
     #: The host this target writes to, when it is not the connection's `url` option: writes by
-    #: every plan of one process to one host share one limit (see migrate/hosts.py).
+    #: every plan of one process to one host share one limit (see migrate/runner/hosts.py).
     host: str | None = None
     #: Targets that write many items in one request (an import API) give their group size and
-    #: implement `Target.write_batch`; the runner then writes in groups (migrate/batching.py).
+    #: implement `Target.write_batch`; the runner then writes in groups
+    #: (migrate/runner/batching.py).
     batch_size: int | None = None
     #: True for targets whose writes are files on this computer, no more durable than the
     #: journal itself: their INTENT needs no wait for the disk (see `Journal.record_intents`).
@@ -114,7 +115,7 @@ class Source(ABC):
 
     #: Rules the core runs over every step's listing together before any diff
     #: (migrate/step_hooks.py): a member source declares the consent rules,
-    #: `(migrate.consent_hook.CONSENT,)`.
+    #: `(migrate.consent.hook.CONSENT,)`.
     step_hooks: ClassVar[tuple[Any, ...]] = ()
 
     @abstractmethod

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from migrate import gcpause
 from migrate.consent import must_suppress
 from migrate.features import UNKNOWN, Comparison
 from migrate.i18n import _, to_do
@@ -25,6 +24,7 @@ from migrate.model import (
     TargetName,
 )
 from migrate.options import option, typed
+from migrate.runner import gcpause
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ def diff(
     100,000 files need not hold 100,000 changes (`ChangeSet.counted`).
     `comparison` says how a file found on the target is compared with the source's, from what
     the target keeps (`Features.comparison`)."""
-    with gcpause.paused():  # pure, no I/O but the journal's: see migrate/gcpause.py
+    with gcpause.paused():  # pure, no I/O but the journal's: see migrate/runner/gcpause.py
         return _diff(step, items, entries, name_for, baselines, options, name_key,
                      keep_unchanged, comparison)
 

@@ -120,7 +120,7 @@ class Mention(TypedDict):
 
 @dataclass(slots=True)
 class PostMeta:
-    """A post as every post source gives it (connectors/posts.py `make_post`)."""
+    """A post as every post source gives it (connectors/posts/__init__.py `make_post`)."""
 
     text: str = ""
     #: ISO 8601, as the source dated it.
@@ -140,7 +140,7 @@ class PostMeta:
 
     def to_json(self) -> dict[str, Any]:
         # Every field but an unset `part_of`: the shape every source gives make_post, so a
-        # post rebuilt from it (connectors/posts.py) keeps its content hash.
+        # post rebuilt from it (connectors/posts/__init__.py) keeps its content hash.
         data = {f.name: getattr(self, f.name) for f in POST_FIELDS}
         if data["part_of"] is None:
             del data["part_of"]

@@ -2,7 +2,7 @@
 member counterpart of migrate/item_meta.py's `FileMeta` and `PostMeta`).
 
 Every member source builds it (connectors/mailing/members.py `MemberCollector`); every member
-target and the core's consent rules (migrate/consent.py) read it from `SourceItem.data`, never
+target and the core's consent rules (migrate/consent/) read it from `SourceItem.data`, never
 from `meta` keys. Journals and saved plans written before it carried the same fields inside the
 item's `meta`: `take_legacy` moves them out of there (`Change.from_json`).
 """
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypedDict
 
-#: Statuses whose address must never be subscribed again (migrate/consent.py's rule).
+#: Statuses whose address must never be subscribed again (migrate/consent/__init__.py's rule).
 SUPPRESSING = frozenset({"unsubscribed", "cleaned", "banned", "blocklisted"})
 
 
@@ -65,7 +65,7 @@ class MemberMeta:
     archived_at: str | None = None
     #: … and the latest documented opt-in (UTC ISO).
     documented_at: str | None = None
-    #: Set by the core (migrate/consent.py): no target may subscribe this person, and why.
+    #: Set by the core (migrate/consent/__init__.py): no target may subscribe this person, and why.
     suppressed: bool = False
     suppressed_because: str | None = None
     #: Set by the core: archived, left out for a later documented opt-in.

@@ -1,7 +1,7 @@
 """Step hooks: rules the core runs over every step's listing together, once all are listed and
 before any diff, declared by the sources whose items need them (`Source.step_hooks`).
 
-The members' consent rules are one (migrate/consent_hook.py): an address unsubscribed in one
+The members' consent rules are one (migrate/consent/hook.py): an address unsubscribed in one
 step's audience is protected in every other step, so the rule sees all steps at once, and a
 member count that does not add up stops the plan before anything is written. The core knows
 the hook's outcome only through `HookPass`: changed items, tables for the plan and the report,

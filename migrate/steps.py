@@ -13,7 +13,7 @@ from migrate.diff import Baseline, diff
 from migrate.features import Features
 from migrate.i18n import _
 from migrate.model import ChangeSet, SourceItem, TargetEntry
-from migrate.plan import Plan, StepSpec
+from migrate.plan.plan_file import Plan, StepSpec
 
 
 @dataclass

@@ -7,7 +7,7 @@ import re
 from functools import cache
 from html.parser import HTMLParser
 
-from migrate import i18n_tools
+from migrate.i18n import tools as i18n_tools
 
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 #: Words both languages write alike or that name things (services, technical tokens).

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from migrate.sandbox.samples_mailing import (
+from sandbox.samples_mailing import (
     mailchimp_export_files,
     sample_members,
     write_google_groups_export,

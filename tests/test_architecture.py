@@ -36,7 +36,7 @@ def test_every_registered_connector_names_itself_as_registered() -> None:
 def test_committed_schema_is_up_to_date() -> None:
     import json
 
-    from migrate.schema import plan_schema
+    from migrate.plan.schema import plan_schema
 
     committed = json.loads((ROOT / "plans" / "schema.json").read_text(encoding="utf-8"))
     assert committed == plan_schema(), "run: migrate schema -o plans/schema.json"

@@ -97,7 +97,8 @@ def test_version_and_help_load_neither_plans_nor_connectors() -> None:
              "try:\n    runpy.run_module('migrate', run_name='__main__')\n"
              "except SystemExit:\n    pass\n"
              "print(sorted(m for m in sys.modules if m in ('yaml', 'tenacity', 'requests', "
-             "'migrate.plan', 'migrate.api', 'migrate.registry', 'migrate.runner')))")
+             "'migrate.plan.plan_file', 'migrate.api', 'migrate.registry', "
+             "'migrate.runner.executor')))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             timeout=60)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr

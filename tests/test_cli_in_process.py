@@ -13,7 +13,7 @@ from pathlib import Path
 
 from migrate import i18n
 from migrate.i18n import _
-from migrate.sandbox import servers
+from sandbox import servers
 from tests.helpers import make_tree, migrate, write_plan
 
 FRENCH = {"LANG": "fr_FR.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}

@@ -11,9 +11,9 @@ import tokenize
 from pathlib import Path
 
 from migrate import registry
-from migrate.plan import load_plan
-from migrate.report_data import _labels
-from migrate.report_sections import sections
+from migrate.plan.plan_file import load_plan
+from migrate.report.data import _labels
+from migrate.report.sections import sections
 
 CORE = Path(__file__).parent.parent / "migrate"
 #: Services and servers the toolkit knows, as words (a registered type name is one too).

@@ -125,7 +125,7 @@ def _assert_members_arrived_and_suppressed_ones_are_banned(folder: Path) -> None
     what each server answered (member or pending; banned / blocklisted for every suppressed
     address), and the sidecar keeps tags and consent of the Mailman members only."""
     from migrate.consent import SUPPRESSING, address_key
-    from migrate.sandbox.samples_mailing import sample_members
+    from sandbox.samples_mailing import sample_members
 
     journal = Journal(journal_path(folder / "demo.yaml", None))
     try:

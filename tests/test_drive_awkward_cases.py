@@ -11,8 +11,8 @@ from typing import Any
 
 import requests
 
-from migrate.sandbox.google_drive.seed import seed_awkward_drive
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.google_drive.seed import seed_awkward_drive
+from sandbox.nextcloud import NextcloudServer
 from tests.helpers import migrate
 
 FOLDER = "application/vnd.google-apps.folder"

@@ -13,8 +13,8 @@ from urllib.parse import unquote
 import pytest
 import requests
 
-from migrate.sandbox.google_drive.seed import seed_demo_drive
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.google_drive.seed import seed_demo_drive
+from sandbox.nextcloud import NextcloudServer
 from tests.servers.test_nextcloud_server import OC, propfind
 from tests.test_drive_to_nextcloud import run
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.sandbox.google_drive.seed import seed_demo_drive
+from sandbox.google_drive.seed import seed_demo_drive
 from tests.helpers import migrate
 
 pytestmark = pytest.mark.slow

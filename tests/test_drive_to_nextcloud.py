@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from migrate.sandbox.google_drive.seed import seed_demo_drive
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.google_drive.seed import seed_demo_drive
+from sandbox.nextcloud import NextcloudServer
 from tests.helpers import migrate
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from migrate import registry
-from migrate.entry_points import entries
+from migrate.registry.entry_points import entries
 
 GROUP = "migrate.connectors"
 

@@ -16,9 +16,9 @@ from urllib.parse import quote
 import pytest
 
 from migrate.consent import SUPPRESSING, InvalidAddressError, address_key
-from migrate.sandbox.listmonk import ListmonkServer
-from migrate.sandbox.mailman import MailmanServer
-from migrate.sandbox.samples_mailing import (
+from sandbox.listmonk import ListmonkServer
+from sandbox.mailman import MailmanServer
+from sandbox.samples_mailing import (
     gdpr_export_members,
     sample_members,
     write_mailchimp_export,

@@ -17,8 +17,8 @@ from mastodon import Mastodon
 
 from connectors.facebook_export import FacebookExportConnector
 from connectors.linkedin_export import LinkedinExportConnector
-from connectors.post_text import detect_language
 from connectors.posts import make_post, with_more_pictures
+from connectors.posts.text import detect_language
 from migrate.connector import StepContext
 from tests.helpers import migrate
 from tests.social_exports import (

@@ -20,8 +20,8 @@ from connectors.webdav import WebdavConnector
 from migrate.connector import StepContext
 from migrate.features import UNKNOWN, Comparison, Features, login_of
 from migrate.model import Fingerprint
-from migrate.sandbox.nextcloud import NextcloudServer
-from migrate.sandbox.samples_takeout import write_workspace_sample
+from sandbox.nextcloud import NextcloudServer
+from sandbox.samples_takeout import write_workspace_sample
 from tests.helpers import migrate
 from tests.test_nextcloud_migration import run
 from tests.test_nextcloud_real_behaviours import webdav_plan

@@ -10,7 +10,7 @@ import json
 import socket
 from pathlib import Path
 
-from migrate import progress
+from migrate.runner import progress
 from tests.helpers import migrate, write_plan
 
 

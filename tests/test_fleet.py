@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dbos import DBOSClient
 
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.nextcloud import NextcloudServer
 from tests.fleet import Fleet, database_text
 from tests.helpers import make_tree, migrate
 from tests.test_many_clients import in_source, on_server, write_client

@@ -14,7 +14,7 @@ from migrate.errors import LockedError
 from migrate.fleet.store import PgJournal
 from migrate.journal import Journal
 from migrate.model import TargetEntry
-from migrate.runner import idempotency_key
+from migrate.runner.executor import idempotency_key
 from tests.conformance.samples import MemorySource, change_for
 
 

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from mastodon import Mastodon
 
-from migrate.sandbox.listmonk import ListmonkServer
-from migrate.sandbox.mastodon import MastodonServer
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.listmonk import ListmonkServer
+from sandbox.mastodon import MastodonServer
+from sandbox.nextcloud import NextcloudServer
 from tests.fleet import Fleet
 from tests.helpers import make_tree, migrate
 from tests.social_samples import tweet, write_archive

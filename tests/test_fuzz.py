@@ -37,8 +37,8 @@ from connectors.twitter_archive import TwitterArchiveConnector
 from migrate.cli import cli
 from migrate.connector import StepContext
 from migrate.errors import MigrateError
-from migrate.plan import load_plan, resolve_connections
-from migrate.references import Redactor
+from migrate.plan.plan_file import load_plan, resolve_connections
+from migrate.plan.references import Redactor
 from migrate.steps import _is_storable
 from tests.fuzz_inputs import (
     ENVIRONMENT,

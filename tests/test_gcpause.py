@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from migrate import gcpause
+from migrate.runner import gcpause
 
 
 def test_nested_and_threaded_pauses_restore_the_collector() -> None:

@@ -10,11 +10,11 @@ import pytest
 
 from connectors.google_drive import GoogleDriveConnector
 from connectors.google_drive.auth import store_refresh_token
+from migrate.cli.login import login_file
 from migrate.connector import StepContext
 from migrate.errors import FatalError, MigrateError, SkipItem, TransientError
-from migrate.login import login_file
 from migrate.model import ItemKind
-from migrate.sandbox.google_drive.seed import seed_demo_drive
+from sandbox.google_drive.seed import seed_demo_drive
 from tests.conformance.source_suite import SourceSuite
 
 USER = "comm@asso-exemple.fr"

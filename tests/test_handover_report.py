@@ -14,10 +14,10 @@ import pytest
 from migrate.consent import SUPPRESSING, address_hash, address_key
 from migrate.journal import Journal
 from migrate.model import Action, Change, Fingerprint, ItemKind, SourceItem, TargetEntry
-from migrate.plan import load_plan
+from migrate.plan.plan_file import load_plan
 from migrate.report import as_html, as_json, as_markdown, collect
-from migrate.sandbox.listmonk import ListmonkServer
-from migrate.sandbox.mailchimp import MailchimpServer
+from sandbox.listmonk import ListmonkServer
+from sandbox.mailchimp import MailchimpServer
 from tests import report_browser as browser
 from tests.helpers import make_tree, migrate, write_plan
 

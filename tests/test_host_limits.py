@@ -15,13 +15,13 @@ from pathlib import Path
 from connectors.local import LocalConnector
 from migrate.connector import StepContext
 from migrate.consent import address_hash
-from migrate.events import EventLog
-from migrate.hosts import HostLimits, host_of
 from migrate.journal import Journal
 from migrate.member_meta import MemberMeta
 from migrate.model import Change, ItemKind, SourceItem, TargetEntry
-from migrate.references import Redactor
-from migrate.runner import Runner
+from migrate.plan.references import Redactor
+from migrate.runner.events import EventLog
+from migrate.runner.executor import Runner
+from migrate.runner.hosts import HostLimits, host_of
 from tests.conformance.samples import MemorySource, change_for
 
 

@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from migrate.cli import cli
-from migrate.references import Redactor
-from migrate.sandbox.samples_mailing import write_mailchimp_export
+from migrate.plan.references import Redactor
+from sandbox.samples_mailing import write_mailchimp_export
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> Result:

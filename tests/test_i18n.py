@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from migrate import i18n, i18n_tools
+from migrate import i18n
+from migrate.i18n import tools as i18n_tools
 from tests.english_words import english_words_in
 from tests.helpers import migrate
 
@@ -41,7 +42,7 @@ def test_every_message_in_the_code_has_a_french_translation() -> None:
         expected = found.string[1] if len(ids) == 2 else found.string
         if text != expected:
             problems.append(f"{ids[0]!r} ({where}): the .mo is older than the .po")
-    assert not problems, ("run `python -m migrate.i18n_tools update` and translate:\n"
+    assert not problems, ("run `python -m migrate.i18n.tools update` and translate:\n"
                           + "\n".join(problems))
 
 
@@ -175,7 +176,7 @@ def test_init_questions_reach_the_catalogue() -> None:
     """Questions passed positionally were never extracted, so `migrate init` asked in English
     under a French locale: each one is a message of the catalogue, translated."""
     from migrate import registry
-    from migrate.scaffold import questions
+    from migrate.cli.init import questions
 
     template = i18n_tools.extract_catalog()
     french = i18n_tools.read_po("fr")
@@ -315,7 +316,7 @@ def test_no_reason_is_built_outside_the_catalogue() -> None:
 def test_a_damaged_entry_skipped_in_english_reads_french_in_the_report(tmp_path: Path) -> None:
     """An English apply skips a file whose entry in the Takeout archive is damaged; the report
     made in French afterwards gives that reason in French, not in the run's English."""
-    from migrate.sandbox.samples_takeout import write_takeout_sample
+    from sandbox.samples_takeout import write_takeout_sample
 
     archive = write_takeout_sample(tmp_path / "takeout", parts=1)
     with zipfile.ZipFile(archive) as zipped:

@@ -9,7 +9,7 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
-from migrate import scaffold
+from migrate.cli import init as scaffold
 from tests.guide_connector import installed
 from tests.helpers import migrate
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from migrate import i18n
+from migrate.cli.init import questions
 from migrate.init_offer import Question
-from migrate.scaffold import questions
 
 #: What a volunteer types, one answer per question asked (Takeout to Nextcloud, nothing else).
 ANSWERS = ["Les Amis", "takeout", "", "cloud.amis.example", "https://cloud.amis.example",

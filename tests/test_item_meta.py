@@ -17,7 +17,7 @@ from migrate.item_meta import LEGACY_KEYS, FileMeta, PostMeta
 from migrate.journal import Journal
 from migrate.member_meta import MemberMeta
 from migrate.model import Action, Change, ItemKind, SourceItem
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.nextcloud import NextcloudServer
 from tests.conformance.samples import MemorySource, change_for
 from tests.test_nextcloud_connector import PERMISSIONS, nextcloud_target
 

@@ -10,8 +10,8 @@ from connectors.listmonk import ListmonkConnector, ListmonkTarget
 from migrate.connector import StepContext
 from migrate.journal import Journal
 from migrate.model import Action, Change
-from migrate.runner import RetryPolicy, Runner
-from migrate.sandbox.listmonk import ListmonkServer
+from migrate.runner.executor import RetryPolicy, Runner
+from sandbox.listmonk import ListmonkServer
 from tests.conformance.member_target_suite import _NoContent, member
 from tests.test_listmonk_connector import LIST, state
 

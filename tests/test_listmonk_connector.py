@@ -9,7 +9,7 @@ import pytest
 from connectors.listmonk import ListmonkConnector
 from migrate.connector import StepContext
 from migrate.errors import FatalError
-from migrate.sandbox.listmonk import ListmonkServer
+from sandbox.listmonk import ListmonkServer
 from tests.conformance.member_target_suite import MemberTargetSuite, member
 
 LIST = "Lettre d'information"

@@ -11,8 +11,8 @@ from pathlib import Path
 import requests
 
 from migrate.consent import SUPPRESSING, InvalidAddressError, address_key
-from migrate.sandbox.listmonk import ListmonkServer
-from migrate.sandbox.samples_mailing import sample_members, write_mailchimp_export
+from sandbox.listmonk import ListmonkServer
+from sandbox.samples_mailing import sample_members, write_mailchimp_export
 from tests.helpers import migrate
 
 NOTE_LINE = re.compile(r"^- (?P<file>\S+) \(\S+\): mode '(?P<mode>\w+)'"

@@ -10,7 +10,7 @@ from connectors.mailchimp import MailchimpConnector
 from migrate.connector import StepContext
 from migrate.consent import ALL, address_key
 from migrate.errors import FatalError
-from migrate.sandbox.mailchimp import MailchimpServer, SeededAudience
+from sandbox.mailchimp import MailchimpServer, SeededAudience
 from tests.conformance.source_suite import SourceSuite
 
 AUDIENCE = "Les Amis du Centsept"

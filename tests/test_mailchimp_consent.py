@@ -16,10 +16,10 @@ from urllib.error import HTTPError
 import pytest
 
 from migrate.consent import address_hash
-from migrate.sandbox.listmonk import ListmonkServer
-from migrate.sandbox.mailchimp import MailchimpServer
-from migrate.sandbox.mailman import MailmanServer
-from migrate.sandbox.samples_mailing import SampleMember, write_mailchimp_export
+from sandbox.listmonk import ListmonkServer
+from sandbox.mailchimp import MailchimpServer
+from sandbox.mailman import MailmanServer
+from sandbox.samples_mailing import SampleMember, write_mailchimp_export
 from tests.helpers import migrate
 
 GONE = "Partie.Sans.Retour@Jardin-Partage.example"

@@ -12,8 +12,8 @@ from urllib.error import HTTPError
 import pytest
 import requests
 
-from migrate.sandbox.listmonk import ListmonkServer
-from migrate.sandbox.mailman import MailmanServer
+from sandbox.listmonk import ListmonkServer
+from sandbox.mailman import MailmanServer
 from tests.helpers import migrate
 
 LIST = "Lettre"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from migrate.consent import SUPPRESSING, address_key
-from migrate.sandbox.listmonk import ListmonkServer
-from migrate.sandbox.mailchimp import MailchimpServer, seed_audience
+from sandbox.listmonk import ListmonkServer
+from sandbox.mailchimp import MailchimpServer, seed_audience
 from tests.helpers import migrate, migrate_popen
 
 LIST = "Lettre d'information"

@@ -14,7 +14,7 @@ from connectors.mailchimp_export import MailchimpExportConnector
 from migrate.connector import Source, StepContext
 from migrate.consent import address_key, apply_consent
 from migrate.errors import FatalError
-from migrate.sandbox.samples_mailing import (
+from sandbox.samples_mailing import (
     gdpr_export_members,
     mailchimp_export_files,
     sample_members,

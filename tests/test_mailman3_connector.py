@@ -14,7 +14,7 @@ from connectors.mailman3 import Mailman3Connector, Mailman3Target
 from migrate.connector import StepContext
 from migrate.consent import address_hash
 from migrate.errors import FatalError, SkipItem
-from migrate.sandbox.mailman import MailmanServer
+from sandbox.mailman import MailmanServer
 from tests.conformance.member_target_suite import MemberTargetSuite, member
 
 
@@ -201,7 +201,7 @@ def test_quiet_subscriptions_then_confirmation_requests_then_bans(
     how many people Mailman e-mailed."""
     from urllib.parse import urlsplit
 
-    from migrate.sandbox.samples_mailing import write_mailchimp_export
+    from sandbox.samples_mailing import write_mailchimp_export
     from tests.benchmarks.counting_proxy import CountingProxy
     from tests.helpers import migrate
 
@@ -240,7 +240,7 @@ def test_plan_warns_when_confirmation_requests_would_slow_mailman(
         mailman_server: MailmanServer, fqdn: str, tmp_path: Path) -> None:
     """1,500 Mailchimp members with no documented opt-in: the dry run says Mailman will e-mail
     each subscribed or pending one, estimates the slow part and says how to avoid it."""
-    from migrate.sandbox.mailchimp import MailchimpServer, seed_audience
+    from sandbox.mailchimp import MailchimpServer, seed_audience
     from tests.helpers import migrate
 
     server = MailchimpServer()
@@ -294,7 +294,7 @@ def test_undocumented_and_pending_dropped_mean_no_confirmation_e_mail(
     """`with: {undocumented: drop, pending: drop}`: Mailman gets no confirmation request at all
     (nobody e-mailed), only documented members are subscribed, and the reconciliation counts
     the others as dropped, with the reason."""
-    from migrate.sandbox.samples_mailing import sample_members, write_mailchimp_export
+    from sandbox.samples_mailing import sample_members, write_mailchimp_export
     from tests.helpers import migrate
 
     write_mailchimp_export(tmp_path / "export.zip")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.nextcloud import NextcloudServer
 from tests.helpers import make_tree, migrate
 
 WRONG = "wrong-app-password-C9"

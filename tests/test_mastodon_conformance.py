@@ -12,7 +12,7 @@ from mastodon import Mastodon
 
 from connectors.mastodon import MastodonConnector
 from migrate.connector import StepContext
-from migrate.sandbox.mastodon import MastodonServer
+from sandbox.mastodon import MastodonServer
 from tests.conformance.post_target_suite import PostTargetSuite
 
 

@@ -1,6 +1,6 @@
 """Servers speaking Mastodon's API that are not Mastodon, through the real `migrate` command.
 
-The sandbox plays each dialect (migrate/sandbox/mastodon_dialects.py, from the servers' code:
+The sandbox plays each dialect (sandbox/mastodon_dialects.py, from the servers' code:
 docs/decisions/0320): Takahē's 404 on a trailing slash and its `takahe/0.11.0`, images only;
 Akkoma's missing v2 instance document; GoToSocial's and Takahē's ignored idempotency keys.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from mastodon import Mastodon, errors
 
-from connectors.mastodon_dialects import AKKOMA, TAKAHE, read_dialect
-from migrate.sandbox.mastodon import MastodonServer
+from connectors.mastodon.dialects import AKKOMA, TAKAHE, read_dialect
+from sandbox.mastodon import MastodonServer
 from tests.helpers import migrate
 from tests.social_samples import HANDLE, PNG, photo, tweet, write_archive
 
@@ -164,9 +164,9 @@ def test_pictures_past_the_servers_limit_are_said_in_the_plan() -> None:
     """A server taking fewer pictures per post than the source splits by (4): the pictures
     past its limit that have no address to link to are counted in the plan, never lost
     without a word (the post says it too when written)."""
-    from connectors.mastodon_dialects import Dialect
-    from connectors.mastodon_media import MediaUploader
-    from connectors.mastodon_text import Limits
+    from connectors.mastodon.dialects import Dialect
+    from connectors.mastodon.media import MediaUploader
+    from connectors.mastodon.text import Limits
     from migrate.item_meta import PostMeta
     from migrate.model import Action, Change, SourceItem
 

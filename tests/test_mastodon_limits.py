@@ -1,7 +1,7 @@
 """Mastodon's statuses and media limits, paced from their headers, through the real command.
 
 The sandbox adds Mastodon's `statuses` and `media` families to mastodon-mock
-(`migrate/sandbox/mastodon_limits.py`), scaled down: a few per window of seconds.
+(`sandbox/mastodon_limits.py`), scaled down: a few per window of seconds.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from mastodon import Mastodon
 
-from migrate.sandbox.mastodon import MastodonServer
+from sandbox.mastodon import MastodonServer
 from tests.helpers import migrate
 from tests.social_samples import PNG, photo, tweet, write_archive
 

@@ -11,7 +11,7 @@ import pytest
 from mastodon import Mastodon
 from mastodon.errors import MastodonAPIError
 
-from migrate.sandbox.mastodon import MastodonServer
+from sandbox.mastodon import MastodonServer
 from tests.helpers import migrate
 from tests.social_samples import SENTENCE, tweet, write_archive
 

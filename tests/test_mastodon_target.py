@@ -1,7 +1,7 @@
 """The `mastodon` target against the real mastodon-mock, through Mastodon.py over HTTP.
 
 Every test runs against each dialect of the sandbox (Mastodon 4 and 3.5, GoToSocial, Akkoma,
-Takahē: migrate/sandbox/mastodon_dialects.py)."""
+Takahē: sandbox/mastodon_dialects.py)."""
 
 from __future__ import annotations
 
@@ -193,10 +193,10 @@ def test_building_the_target_sends_no_request(tmp_path: Path) -> None:
     """The connection is opened by `open_target` (the documented hook); the target itself is
     built from what it read, so nothing listening at the address is fine here."""
     from connectors.mastodon import MastodonTarget
-    from connectors.mastodon_client import MastodonClient
-    from connectors.mastodon_dialects import Dialect
-    from connectors.mastodon_options import MastodonStepOptions
-    from connectors.mastodon_text import Limits
+    from connectors.mastodon.client import MastodonClient
+    from connectors.mastodon.dialects import Dialect
+    from connectors.mastodon.options import MastodonStepOptions
+    from connectors.mastodon.text import Limits
 
     client = MastodonClient("http://127.0.0.1:9", "a-token-long-enough-to-hide", 1.0)
     target = MastodonTarget(client, MastodonStepOptions(), Dialect("mastodon", "4.3.0",

@@ -20,7 +20,7 @@ from migrate.connector import Connector, StepContext
 from migrate.consent import address_hash, address_key
 from migrate.errors import SkipItem
 from migrate.model import Action, Change
-from migrate.sandbox.samples_mailing import write_mailchimp_export
+from sandbox.samples_mailing import write_mailchimp_export
 from tests.conformance.member_target_suite import MemberTargetSuite, _NoContent, member
 from tests.helpers import migrate
 

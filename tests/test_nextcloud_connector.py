@@ -15,7 +15,7 @@ from connectors.webdav import WebdavConnector
 from migrate.connector import StepContext
 from migrate.item_meta import FileMeta
 from migrate.model import ItemKind, SourceItem
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.nextcloud import NextcloudServer
 from tests.conformance.samples import MTIME, MemorySource, change_for
 from tests.conformance.target_suite import TargetSuite
 

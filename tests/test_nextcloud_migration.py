@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.nextcloud import NextcloudServer
 from tests.helpers import make_tree, migrate
 
 UPLOADS = "/remote.php/dav/uploads/"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.nextcloud import NextcloudServer
 from tests.test_nextcloud_migration import run, write_plan
 
 COMPOSED = unicodedata.normalize("NFC", "café.txt")

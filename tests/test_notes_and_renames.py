@@ -12,7 +12,7 @@ from tests.helpers import write_plan
 
 def test_notes_and_renames_are_kept_for_the_report(tmp_path: Path) -> None:
     from migrate.model import Change, Fingerprint
-    from migrate.plan import load_plan
+    from migrate.plan.plan_file import load_plan
 
     (tmp_path / "source").mkdir()
     plan = load_plan(write_plan(tmp_path))

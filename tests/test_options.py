@@ -14,7 +14,7 @@ from migrate import registry
 from migrate.connector import NoOptions
 from migrate.diff import CoreStepOptions
 from migrate.options import declared, typed
-from migrate.plan import CORE_STEP_OPTIONS
+from migrate.plan.plan_file import CORE_STEP_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "Zk7Q9xT2-tres-secret-value"

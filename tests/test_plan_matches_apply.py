@@ -26,11 +26,11 @@ import requests
 from connectors.mailing.refusals import mailpoet_refusal
 from migrate.i18n import STORED
 from migrate.journal import Journal, journal_path
-from migrate.sandbox.listmonk import ListmonkServer
-from migrate.sandbox.mailman import MailmanServer
-from migrate.sandbox.mastodon import MastodonServer
-from migrate.sandbox.nextcloud import NextcloudServer
-from migrate.sandbox.samples_mailing import SampleMember, sample_members, write_mailchimp_export
+from sandbox.listmonk import ListmonkServer
+from sandbox.mailman import MailmanServer
+from sandbox.mastodon import MastodonServer
+from sandbox.nextcloud import NextcloudServer
+from sandbox.samples_mailing import SampleMember, sample_members, write_mailchimp_export
 from tests import test_webdav_apache as apache_dav
 from tests.english_words import english_words_in
 from tests.helpers import make_tree, migrate

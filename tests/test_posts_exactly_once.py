@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from mastodon import Mastodon
 
-from migrate.sandbox.mastodon import MastodonServer
+from sandbox.mastodon import MastodonServer
 from tests.helpers import migrate, migrate_popen
 from tests.social_samples import PNG, SENTENCE, photo, tweet, write_archive
 

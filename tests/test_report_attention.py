@@ -8,7 +8,7 @@ from pathlib import Path
 
 from migrate import i18n
 from migrate.journal import Journal
-from migrate.report_advice import attention
+from migrate.report.advice import attention
 
 
 def test_target_notes_are_journaled_with_their_count_and_shown_in_the_readers_language(

@@ -11,10 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from migrate import api, render
+from migrate import api
+from migrate.cli import render
 from migrate.journal import Journal, StreamedBaselines
 from migrate.model import Action, Change, Fingerprint, ItemKind, SourceItem, TargetEntry
-from migrate.references import Redactor
+from migrate.plan.references import Redactor
 from tests.helpers import make_tree, migrate, write_plan
 
 

@@ -12,7 +12,7 @@ from connectors.mailchimp import MailchimpConnector
 from migrate.connector import StepContext
 from migrate.errors import TransientError
 from migrate.retry import DEFAULT, RetryPolicy, parse_retry_after
-from migrate.sandbox.mailchimp import MailchimpServer
+from sandbox.mailchimp import MailchimpServer
 
 NOW = 1_700_000_000.0
 

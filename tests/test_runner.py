@@ -13,7 +13,7 @@ from pathlib import Path
 from migrate import registry
 from migrate.connector import StepContext
 from migrate.journal import Journal
-from migrate.runner import RetryPolicy, Runner
+from migrate.runner.executor import RetryPolicy, Runner
 from tests.conformance.samples import MemorySource, change_for
 
 FAST = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.05)

@@ -17,7 +17,7 @@ from migrate.connector import StepContext
 from migrate.errors import FatalError, SkipItem, TransientError
 from migrate.journal import Journal
 from migrate.model import Change, TargetEntry
-from migrate.runner import RetryPolicy, Runner
+from migrate.runner.executor import RetryPolicy, Runner
 from tests.conformance.samples import MemorySource, change_for
 
 FAST = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.05)

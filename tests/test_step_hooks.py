@@ -1,5 +1,5 @@
 """Step hooks: the members' consent rules run because member sources declare them, not because
-the core knows members (migrate/step_hooks.py, migrate/consent_hook.py)."""
+the core knows members (migrate/step_hooks.py, migrate/consent/hook.py)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from connectors.mailing.members import MemberCollector
 from migrate import api, registry
 from migrate.connector import Listing, Source
 from migrate.consent import ALL, address_hash
-from migrate.consent_hook import CONSENT
+from migrate.consent.hook import CONSENT
 from migrate.errors import MigrateError
 from migrate.journal import Journal
+from migrate.journal.repair import repair
 from migrate.member_meta import member_of
 from migrate.model import SourceItem
-from migrate.references import Redactor
-from migrate.repair import repair
-from migrate.sandbox.samples_mailing import write_mailchimp_export
+from migrate.plan.references import Redactor
 from migrate.step_hooks import run_hooks
+from sandbox.samples_mailing import write_mailchimp_export
 
 
 class _Members(Source):

@@ -13,8 +13,8 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
-from migrate.sandbox.nextcloud import NextcloudServer
-from migrate.sandbox.samples_takeout import (
+from sandbox.nextcloud import NextcloudServer
+from sandbox.samples_takeout import (
     EDITOR,
     NOT_EXPORTED,
     WORKSPACE_TIMES,

@@ -16,12 +16,12 @@ from connectors.nextcloud import NextcloudConnector
 from connectors.webdav import WebdavConnector
 from migrate.connector import StepContext
 from migrate.model import Action, Change
-from migrate.sandbox.fault_proxy import FaultProxy
-from migrate.sandbox.listmonk import ListmonkServer
-from migrate.sandbox.mailman import MailmanServer
-from migrate.sandbox.mastodon import MastodonServer
-from migrate.sandbox.nextcloud import NextcloudServer
-from migrate.sandbox.nextcloud.faults import Fault
+from sandbox.fault_proxy import FaultProxy
+from sandbox.listmonk import ListmonkServer
+from sandbox.mailman import MailmanServer
+from sandbox.mastodon import MastodonServer
+from sandbox.nextcloud import NextcloudServer
+from sandbox.nextcloud.faults import Fault
 from tests.conformance.error_suite import ErrorSuite
 from tests.conformance.member_target_suite import _NoContent, member
 from tests.conformance.post_target_suite import PostTargetSuite, post
@@ -168,7 +168,7 @@ class TestListmonkErrors(ErrorSuite):
 
 class TestMailman3Errors(ErrorSuite):
     """The real Mailman core has no fault controls: the faults are armed on a proxy in front of
-    it (migrate/sandbox/fault_proxy.py), as a web server in front of Mailman answers."""
+    it (sandbox/fault_proxy.py), as a web server in front of Mailman answers."""
 
     connector = "mailman3"
 

@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.dav.names import numbered
-from migrate.fastmake import maker
 from migrate.i18n import _
 from migrate.item_meta import NO_FILE_META
+from migrate.journal.fastmake import maker
 from migrate.model import ItemKind, SourceItem
 
 Encode = Callable[[str], tuple[str, list[str]]]

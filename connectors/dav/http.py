@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 from xml.etree import ElementTree
 
-from migrate import confine
 from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _
 from migrate.network import connection_problem
-from migrate.report_format import size
+from migrate.plan import confine
+from migrate.report.format import size
 from migrate.retry import parse_retry_after
 
 if TYPE_CHECKING:

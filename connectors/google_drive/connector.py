@@ -30,7 +30,7 @@ class GoogleDriveConnector(Connector):
 
     def login_file(self) -> Path:
         """Where 'migrate login' keeps this connection's refresh token (mode 0600)."""
-        from migrate.login import login_file
+        from migrate.cli.login import login_file
 
         return login_file(self.base_dir, self.connection or self.name)
 

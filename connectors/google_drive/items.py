@@ -1,6 +1,6 @@
 """From the rebuilt tree to the step's items: exports, link files, shortcuts, skips, sharing.
 
-Folders follow `connectors/local.py`: a folder with something copied inside is created with its
+Folders follow `connectors/local/`: a folder with something copied inside is created with its
 first file, so only folders with nothing copied inside become FOLDER items — an empty (or
 all-skipped) folder would otherwise be lost, and listing every folder would double the plan.
 One addition: a folder shared with someone is an item too, carrying its permissions, so the

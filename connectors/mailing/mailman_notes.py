@@ -4,7 +4,7 @@ and which parts will be slow (Mailman's costs measured in decision 0510)."""
 from __future__ import annotations
 
 from migrate.i18n import _, ngettext, number
-from migrate.report_format import duration
+from migrate.report.format import duration
 
 #: Mailman reads every request awaiting confirmation on the list at each new subscription:
 #: about 0.7 ms each on a small server (SQLite, 2 cores; decision 0510). For the plan's estimate.

@@ -1,5 +1,5 @@
 """The fleet's side of the command line: `migrate worker`, and `--database` for `apply`,
-`status` and `report` (migrate/cli.py hands over here; without `--database` nothing of this
+`status` and `report` (migrate/cli/__init__.py hands over here; without `--database` nothing of this
 runs, nor is DBOS imported)."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from migrate.cli_help import TranslatedCommand
-from migrate.cli_output import AS_JSON, Output
+from migrate.cli.help import TranslatedCommand
+from migrate.cli.output import AS_JSON, Output
 from migrate.errors import MigrateError
 from migrate.i18n import _, ngettext
 
@@ -119,7 +119,7 @@ def status(out: Output, plan_file: Path, database: str) -> dict[str, Any]:
     _needs_fleet()
     from migrate import api
     from migrate.fleet import client
-    from migrate.plan import load_plan
+    from migrate.plan.plan_file import load_plan
 
     _hide_password(out, database)
     loaded = load_plan(plan_file)
@@ -143,7 +143,7 @@ def _without_password(database: str) -> str:
 def report_journal(out: Output, plan_file: Path, database: str) -> tuple[Any, Any]:
     _needs_fleet()
     from migrate.fleet import client
-    from migrate.plan import load_plan
+    from migrate.plan.plan_file import load_plan
 
     _hide_password(out, database)
     journal = client.open_journal(database, plan_file)

@@ -18,7 +18,7 @@ from migrate.errors import MigrateError
 from migrate.fleet import workflows
 from migrate.fleet.store import PgJournal, journal_exists, schema_name
 from migrate.i18n import _, ngettext, number
-from migrate.plan import load_plan
+from migrate.plan.plan_file import load_plan
 
 ACTIVE = ["PENDING", "ENQUEUED"]
 POLL_SECONDS = 0.5
@@ -168,5 +168,5 @@ def result_text(plan: Path, result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-#: As `migrate.render`: the first failures of a kind, not thousands of lines.
+#: As `migrate.cli.render`: the first failures of a kind, not thousands of lines.
 LINES_PER_KIND = 25

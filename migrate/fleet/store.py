@@ -1,6 +1,6 @@
 """The PostgreSQL store of the journal: the same `Journal` class, another connection.
 
-`migrate/journal.py` holds the journal's logic once (INTENT before a write, DONE after, what is
+`migrate/journal/` holds the journal's logic once (INTENT before a write, DONE after, what is
 in doubt, baselines, the run lock) and speaks SQLite's dialect to its store, a DB-API connection.
 Here that dialect is spoken to PostgreSQL: `PgConnection` translates the few SQLite-only forms
 (`?` parameters, `INSERT OR REPLACE`, `BEGIN IMMEDIATE`, `PRAGMA`, the schema's types) and
@@ -21,8 +21,8 @@ import psycopg
 from psycopg import pq
 
 from migrate.journal import Journal
-from migrate.journal_schema import _REPORT_COLUMNS, SCHEMA
-from migrate.run_lock import RunLock
+from migrate.journal.run_lock import RunLock
+from migrate.journal.schema import _REPORT_COLUMNS, SCHEMA
 
 _PARAM = re.compile(r"\?")
 _OR_REPLACE = re.compile(r"^\s*INSERT OR REPLACE INTO (\w+)\s+VALUES", re.IGNORECASE)

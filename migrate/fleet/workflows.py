@@ -28,16 +28,17 @@ from typing import Any
 
 from dbos import DBOS, SetEnqueueOptions
 
-from migrate import __version__, api, apply_steps
+from migrate import __version__, api
 from migrate.connector import Listing
 from migrate.errors import LockedError, MigrateError
-from migrate.hosts import host_of
 from migrate.i18n import message_of
 from migrate.model import Change, ChangeSet, ItemKind
-from migrate.offline import check_steps
-from migrate.plan import Plan, load_plan, resolve_connections
-from migrate.references import Redactor
-from migrate.runner import RetryPolicy, Runner
+from migrate.plan.offline import check_steps
+from migrate.plan.plan_file import Plan, load_plan, resolve_connections
+from migrate.plan.references import Redactor
+from migrate.runner import apply_steps
+from migrate.runner.executor import RetryPolicy, Runner
+from migrate.runner.hosts import host_of
 from migrate.steps import OpenStep, open_step
 
 from .store import PgJournal

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from connectors.google_drive import GoogleDriveConnector
 from migrate.connector import StepContext
-from migrate.sandbox.google_drive import GoogleDriveServer
-from migrate.sandbox.google_drive.seed import seed_demo_drive, seed_large_drive
+from sandbox.google_drive import GoogleDriveServer
+from sandbox.google_drive.seed import seed_demo_drive, seed_large_drive
 from tests.fixtures.google_drive import build_drive_service
 
 FOLDER = "application/vnd.google-apps.folder"

@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from migrate.sandbox.mailchimp import MailchimpServer, seed_audience
+from sandbox.mailchimp import MailchimpServer, seed_audience
 
 
 def test_seed_and_page_50000_members() -> None:

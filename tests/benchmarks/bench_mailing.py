@@ -45,8 +45,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from migrate.sandbox.listmonk import ListmonkServer
-from migrate.sandbox.mailchimp import MailchimpServer, seed_audience
+from sandbox.listmonk import ListmonkServer
+from sandbox.mailchimp import MailchimpServer, seed_audience
 from tests.benchmarks.counting_proxy import CountingProxy
 
 HERE = Path(__file__).resolve().parent
@@ -82,7 +82,7 @@ def ours(work: Path, mc: MailchimpServer, target: str, conn: str,
 def fresh_mailman() -> Iterator[tuple[dict, CountingProxy]]:
     """A Mailman of its own for one run (a second run on the same Mailman would find every
     address and user already made by the first), behind a counting proxy."""
-    from migrate.sandbox.mailman import MailmanServer
+    from sandbox.mailman import MailmanServer
 
     with MailmanServer() as mailman:
         mailman.create_domain("example.org")

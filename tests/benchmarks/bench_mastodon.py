@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from migrate.sandbox.mastodon import MastodonServer
+from sandbox.mastodon import MastodonServer
 from tests.social_samples import PNG, tweet, write_archive
 
 LIMIT, WINDOW = 200, 10  # 20 requests/s: Mastodon's 300 per 300 s sped up 20 times

@@ -1,5 +1,5 @@
 """The error-translation suite every target with a local server passes, driven by that server's
-fault controls (migrate/sandbox/): what a service answers becomes the error that says what to
+fault controls (sandbox/): what a service answers becomes the error that says what to
 do next (migrate/errors.py).
 
     class TestNextcloudErrors(ErrorSuite):

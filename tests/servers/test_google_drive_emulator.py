@@ -18,10 +18,10 @@ from google.oauth2 import service_account
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseDownload
 
-from migrate.sandbox.google_drive import GoogleDriveServer
-from migrate.sandbox.google_drive.exports import ODT
-from migrate.sandbox.google_drive.seed import SeededDrive, seed_demo_drive, seed_large_drive
-from migrate.sandbox.google_drive.state import DriveState
+from sandbox.google_drive import GoogleDriveServer
+from sandbox.google_drive.exports import ODT
+from sandbox.google_drive.seed import SeededDrive, seed_demo_drive, seed_large_drive
+from sandbox.google_drive.state import DriveState
 from tests.fixtures.google_drive import build_drive_service
 
 FOLDER = "application/vnd.google-apps.folder"
@@ -574,7 +574,7 @@ def test_pages_may_hold_fewer_items_than_asked(google_drive_server, drive_servic
 
 def test_parentless_items_computers_orphans_and_shared_with_me(google_drive_server,
                                                                drive_service):
-    from migrate.sandbox.google_drive.model import User
+    from sandbox.google_drive.model import User
 
     drive = google_drive_server.drive
     laptop = drive.add_computer("Portable")
@@ -653,7 +653,7 @@ def test_restricted_files_cannot_be_downloaded(google_drive_server, drive_servic
 
 def test_abusive_file_needs_acknowledge_abuse_from_its_owner(google_drive_server,
                                                              drive_service):
-    from migrate.sandbox.google_drive.model import User
+    from sandbox.google_drive.model import User
 
     drive = google_drive_server.drive
     mine = drive.flag_abuse(drive.add_file("outil.exe", None, b"MZ").id)

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from migrate.sandbox.mailchimp import INLINE_TAG_LIMIT, subscriber_hash
+from sandbox.mailchimp import INLINE_TAG_LIMIT, subscriber_hash
 
 ApiClientError = pytest.importorskip("mailchimp_marketing.api_client").ApiClientError
 
@@ -208,7 +208,7 @@ def test_stats_are_cached_while_members_show_at_once():
     """Mailchimp refreshes an audience's `stats` minutes after a change; the member listing
     shows it at once. Through the official client, on a fresh emulator."""
     mailchimp_marketing = pytest.importorskip("mailchimp_marketing")
-    from migrate.sandbox.mailchimp import MailchimpServer
+    from sandbox.mailchimp import MailchimpServer
 
     with MailchimpServer() as server:
         audience = server.store.add_audience("Lettre")

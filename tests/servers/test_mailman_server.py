@@ -8,7 +8,7 @@ from urllib.error import HTTPError
 import pytest
 from mailmanclient import Client
 
-from migrate.sandbox.mailman import MailmanServer, _live_members
+from sandbox.mailman import MailmanServer, _live_members
 
 pytestmark = pytest.mark.slow
 

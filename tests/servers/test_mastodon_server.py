@@ -12,7 +12,7 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
-from migrate.sandbox.mastodon import MEDIA_NOT_PROCESSED, MastodonServer
+from sandbox.mastodon import MEDIA_NOT_PROCESSED, MastodonServer
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"

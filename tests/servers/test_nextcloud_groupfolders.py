@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.nextcloud import NextcloudServer
 from tests.servers.test_nextcloud_server import OC, propfind
 
 OCS = {"OCS-APIRequest": "true", "Accept": "application/json"}

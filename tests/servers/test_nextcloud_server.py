@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import pytest
 import requests
 
-from migrate.sandbox.nextcloud import NextcloudServer
+from sandbox.nextcloud import NextcloudServer
 
 D, OC = "{DAV:}", "{http://owncloud.org/ns}"
 OCS = {"OCS-APIRequest": "true"}

@@ -1,0 +1,1 @@
+"""The plan: its file, references, locations, offline checks, schema, saved plans."""

@@ -1,0 +1,1 @@
+"""Running the writes: apply step by step, batches, settling, host limits."""

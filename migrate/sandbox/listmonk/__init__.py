@@ -1,5 +1,0 @@
-"""Emulator of listmonk's REST API (lists, subscribers, subscriptions, CSV import)."""
-
-from migrate.sandbox.listmonk.server import ListmonkServer
-
-__all__ = ["ListmonkServer"]
