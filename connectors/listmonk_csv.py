@@ -36,11 +36,10 @@ from connectors.mailing.filetarget import (
     open_file_target,
 )
 from connectors.mailing.refusals import listmonk_refusal
-from migrate.connector import Connector, Source, StepContext
-from migrate.errors import SkipItem
+from migrate.connector import Connector, StepContext
 from migrate.i18n import _, number
 from migrate.member_meta import member_of
-from migrate.model import Change, SourceItem, TargetEntry, TargetName
+from migrate.model import SourceItem
 
 #: Import order (the file's number), file word, listmonk's mode and subscription status.
 IMPORTS = ((BLOCKED, "blocklist", "Blocklist", ""),
@@ -88,16 +87,9 @@ class ListmonkCsvTarget(CsvMemberTarget):
     def owns(self, filename: str) -> bool:
         return filename.startswith(f"{self.stem}.listmonk-")
 
-    def name_for(self, item: SourceItem) -> TargetName:
+    def refusal(self, item: SourceItem) -> str | None:
         # A row listmonk's importer would skip ("skipping line…") is said in the plan instead.
-        named = super().name_for(item)
-        return TargetName(named.name, refusal=_refusal_of(item))
-
-    def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
-        refused = _refusal_of(change.item)
-        if refused:  # a saved plan made before the rule: still never written
-            raise SkipItem(refused)
-        return super().write(change, source, idempotency_key)
+        return _refusal_of(item)
 
     def render(self, rows: Sequence[StagedMember]) -> list[tuple[str, bytes]]:
         people = [r.record for r in rows if r.record is not None]

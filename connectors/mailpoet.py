@@ -42,11 +42,10 @@ from connectors.mailing.filetarget import (
     open_file_target,
 )
 from connectors.mailing.refusals import mailpoet_refusal
-from migrate.connector import Connector, Source, StepContext
-from migrate.errors import SkipItem
+from migrate.connector import Connector, StepContext
 from migrate.i18n import _
 from migrate.member_meta import member_of
-from migrate.model import Change, SourceItem, TargetEntry, TargetName
+from migrate.model import SourceItem
 
 #: Our state → the status to choose in MailPoet's importer, and the file name part.
 MAILPOET_STATUS = {CONFIRMED: "subscribed", UNCONFIRMED: "inactive", BLOCKED: "unsubscribed"}
@@ -103,16 +102,9 @@ class MailpoetTarget(CsvMemberTarget):
     def owns(self, filename: str) -> bool:
         return filename.startswith(f"{self.stem}.mailpoet-")
 
-    def name_for(self, item: SourceItem) -> TargetName:
+    def refusal(self, item: SourceItem) -> str | None:
         # What MailPoet's importer would drop is said in the plan, not left in a file.
-        named = super().name_for(item)
-        return TargetName(named.name, refusal=_refusal_of(item))
-
-    def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
-        refused = _refusal_of(change.item)
-        if refused:  # a saved plan made before the rule: still never written
-            raise SkipItem(refused)
-        return super().write(change, source, idempotency_key)
+        return _refusal_of(item)
 
     def render(self, rows: Sequence[StagedMember]) -> list[tuple[str, bytes]]:
         people = [r.record for r in rows if r.record is not None]

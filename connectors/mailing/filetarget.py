@@ -25,7 +25,7 @@ from connectors.mailing.filestage import MemberStage, StagedMember, replace_file
 from connectors.mailing.members import is_documented, is_suppressed
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.consent import MEMBER_CHECKSUM, SUPPRESSED_CHECKSUM, address_hash
-from migrate.errors import FatalError
+from migrate.errors import FatalError, SkipItem
 from migrate.i18n import _
 from migrate.member_meta import member_of
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
@@ -108,9 +108,16 @@ class FileMemberTarget(Target):
     # -- the contract ---------------------------------------------------------------------
 
     def name_for(self, item: SourceItem) -> TargetName:
+        # A row the destination's importer would drop is said in the plan, not left in a file.
+        refusal = self.refusal(item)
         if is_suppressed(item) and not self.keeps_blocked_address:
-            return TargetName(HASHED + address_hash(item.key))
-        return TargetName(item.key)
+            return TargetName(HASHED + address_hash(item.key), refusal=refusal)
+        return TargetName(item.key, refusal=refusal)
+
+    def refusal(self, item: SourceItem) -> str | None:
+        """Why the service these files are for would refuse this member on import (None: it
+        takes it); a saved plan made before a rule still never writes it."""
+        return None
 
     def list_entries(self) -> list[TargetEntry]:
         if self._dirty:
@@ -123,6 +130,9 @@ class FileMemberTarget(Target):
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         item = change.item
+        refused = self.refusal(item)
+        if refused:
+            raise SkipItem(refused)
         state = member_state(item)
         keep = state != BLOCKED or self.keeps_blocked_address
         self.stage.put([StagedMember(address_hash(item.key), state, item.fingerprint.etag,
