@@ -88,7 +88,7 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
             # Every source is listed before any diff: the steps' hooks see them all (one
             # source's unsubscribes protect the address in every step: migrate/consent/__init__.py).
             listed = {one.spec.id: one.list() for one in opened}
-            hooked = _hooks(opened, listed, journal)
+            hooked = step_hooks_over(opened, listed, journal)
             result.reconciliations = hooked.tables
             for one in opened:
                 listed_items, listing, entries = listed[one.spec.id]
@@ -99,7 +99,7 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
                 result.changes.extend(changes)
                 result.steps.append(one.spec.id)
                 _add_plan_notes(result, one, changes.changes)
-                _count_posts(result.post_counts, one.spec.id, changes.changes, listing)
+                count_step_posts(result.post_counts, one.spec.id, changes.changes, listing)
         finally:
             for one in opened:
                 one.close()
@@ -107,7 +107,7 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
         if journal:
             journal.close()
     hooked.refuse()
-    _refuse_uncounted(result.post_counts)
+    refuse_uncounted(result.post_counts)
     if output is not None:
         saved.write(output, loaded, result.changes, result.steps)
     return result
@@ -191,7 +191,7 @@ def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | No
               else select_steps(loaded, step))
     config = resolve_connections(loaded, redactor, chosen)
     check_steps(loaded, config, chosen)
-    with _locked_journal(loaded, state_dir, "apply") as journal:
+    with locked_journal(loaded, state_dir, "apply") as journal:
         plan_id = journal.plan_id
         step_ids = saved_plan.steps if saved_plan else [s.id for s in select_steps(loaded, step)]
         opened = [open_step(loaded, loaded.step(s), config, plan_id, journal.cursor(s),
@@ -215,7 +215,7 @@ def _add_plan_notes(result: PlanResult, step: OpenStep, changes: list[Change]) -
         result.notes[step.spec.id] = notes
 
 
-def _hooks(opened: list[OpenStep], listed: dict[str, Listed], journal: Journal | None
+def step_hooks_over(opened: list[OpenStep], listed: dict[str, Listed], journal: Journal | None
            ) -> HookPass:
     """The hooks the steps' sources declare, over every step's listing (migrate/step_hooks.py)."""
     return run_hooks([one.source for one in opened],
@@ -223,14 +223,14 @@ def _hooks(opened: list[OpenStep], listed: dict[str, Listed], journal: Journal |
                      journal)
 
 
-def _count_posts(counts: dict[str, PostCount], step: str, changes: list[Change],
+def count_step_posts(counts: dict[str, PostCount], step: str, changes: list[Change],
                  listing: Listing) -> None:
     count = count_posts(step, changes, listing.posts)
     if count is not None:
         counts[step] = count
 
 
-def _refuse_uncounted(counts: dict[str, PostCount]) -> None:
+def refuse_uncounted(counts: dict[str, PostCount]) -> None:
     """A post count that does not add up means a post would vanish without a line."""
     problems = [f"{step}: {p}" for step, count in counts.items() for p in count.problems]
     if problems:
@@ -241,7 +241,7 @@ def _refuse_uncounted(counts: dict[str, PostCount]) -> None:
 
 
 @contextmanager
-def _locked_journal(plan: Plan, state_dir: Path | None, command: str) -> Iterator[Journal]:
+def locked_journal(plan: Plan, state_dir: Path | None, command: str) -> Iterator[Journal]:
     journal = Journal(journal_path(plan.path, state_dir))
     try:
         journal.acquire_lock(command)
@@ -276,7 +276,7 @@ def _run_opened(journal: Journal, run_id: int, loaded: Plan, opened: list[OpenSt
     for step in opened:
         apply_steps.settle_in_doubt(journal, step, run_id, redactor)
         listed[step.spec.id] = step.list()
-    hooked = _hooks(opened, listed, journal)
+    hooked = step_hooks_over(opened, listed, journal)
     hooked.record(journal)
     for step_id, table in hooked.tables.items():
         journal.set_reconciliation(step_id, table.to_json())
@@ -301,11 +301,11 @@ def _run_opened(journal: Journal, run_id: int, loaded: Plan, opened: list[OpenSt
         cursors[step.spec.id] = listing.cursor
         # A saved plan is applied as reviewed: its changes no longer match the source's count
         # when the source changed since (those are stale), so it is shown without the check.
-        _count_posts(result.post_counts, step.spec.id, changes.changes,
+        count_step_posts(result.post_counts, step.spec.id, changes.changes,
                      listing if saved_plan is None else Listing([]))
     if any(count.problems for count in result.post_counts.values()):
         journal.finish_run(run_id, "failed", {})
-    _refuse_uncounted(result.post_counts)
+    refuse_uncounted(result.post_counts)
     for step_id, count in result.post_counts.items():
         journal.set_post_count(step_id, count.to_json())
     shown = PlanResult(loaded, result.changes, [s.spec.id for s in opened],

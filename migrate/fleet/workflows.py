@@ -207,26 +207,27 @@ def _diff_all(journal: PgJournal, run_id: int, loaded: Plan, opened: list[OpenSt
     for step in opened:
         apply_steps.settle_in_doubt(journal, step, run_id, redactor)
         listed[step.spec.id] = step.list()
-    consent = api._consent(listed, journal.suppressions())
-    journal.add_suppressions(consent.found)
-    for step_id, reconciliation in consent.reconciliations.items():
-        journal.set_reconciliation(step_id, reconciliation.to_json())
-    api._refuse_unbalanced(consent)
+    # The hooks the steps' sources declare (the members' consent rules), as `apply` runs them.
+    hooked = api.step_hooks_over(opened, listed, journal)
+    hooked.record(journal)
+    for step_id, table in hooked.tables.items():
+        journal.set_reconciliation(step_id, table.to_json())
+    hooked.refuse()
     everything, steps, cursors, counts = ChangeSet(), [], {}, {}
     for step in opened:
-        _items, listing, entries = listed.pop(step.spec.id)
-        items = consent.items[step.spec.id]
+        listed_items, listing, entries = listed.pop(step.spec.id)
+        items = hooked.items_of(step.spec.id, listed_items)
         baselines = journal.baselines_for(step.spec.id, (item.key for item in items))
         changes = step.diff(items, entries, baselines, keep_unchanged=False)
         everything.extend(changes)
-        api._count_posts(counts, step.spec.id, changes.changes, listing or Listing([]))
+        api.count_step_posts(counts, step.spec.id, changes.changes, listing or Listing([]))
         apply_steps.record_quiet_outcomes(journal, step.spec.id, changes, run_id)
         pending = sorted(changes.pending(), key=step.target.write_order)
         cursors[step.spec.id] = dict(listing.cursor) if listing.cursor is not None else None
         if pending:
             folders = {entry.name for entry in entries if entry.kind is ItemKind.FOLDER}
             steps.append(_step_plan(loaded, step, pending, folders, options))
-    api._refuse_uncounted(counts)
+    api.refuse_uncounted(counts)
     for step_id, count in counts.items():
         journal.set_post_count(step_id, count.to_json())
     return {"run_id": run_id, "steps": steps, "cursors": cursors,

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrate.api import _hooks, _locked_journal
+from migrate.api import locked_journal, step_hooks_over
 from migrate.errors import JournalDamagedError, MigrateError
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
@@ -50,7 +50,7 @@ def repair(path: str | Path, redactor: Redactor, state_dir: Path | None = None,
             path=location))
     result = RepairResult(location, kept=_keep_aside(location))
     config = resolve_connections(loaded, redactor)
-    with _locked_journal(loaded, state_dir, "repair") as journal:
+    with locked_journal(loaded, state_dir, "repair") as journal:
         run_id = journal.start_run("repair")
         opened: list[OpenStep] = []
         try:
@@ -58,7 +58,7 @@ def repair(path: str | Path, redactor: Redactor, state_dir: Path | None = None,
                 opened.append(open_step(loaded, spec, config, journal.plan_id, {},
                                         journal.path.parent))
             listed = {one.spec.id: one.list() for one in opened}
-            hooked = _hooks(opened, listed, journal)  # a fresh journal: nothing known yet
+            hooked = step_hooks_over(opened, listed, journal)  # a fresh journal: nothing known yet
             hooked.record(journal)
             for one in opened:
                 items, _listing, entries = listed[one.spec.id]
