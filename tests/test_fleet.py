@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from dbos import DBOSClient
 
 from sandbox.nextcloud import NextcloudServer
@@ -28,6 +29,7 @@ def _everything_dbos_holds(database: str) -> str:
     return "\n".join(found)
 
 
+@pytest.mark.slow  # three worker processes on a real PostgreSQL: a trial, like the kills
 def test_three_workers_share_one_hosts_cap_and_a_rerun_writes_nothing(
         tmp_path: Path, nextcloud_server: NextcloudServer, postgres_url: str) -> None:
     server = nextcloud_server
@@ -100,6 +102,7 @@ def test_apply_database_needs_yes_and_names_a_missing_fleet(tmp_path: Path,
     assert "migrate worker" in nobody.stderr and "Traceback" not in nobody.stderr
 
 
+@pytest.mark.slow  # three worker processes on a real PostgreSQL: a trial, like the kills
 def test_ctrl_c_stops_following_not_the_work_and_cancel_stops_it(
         tmp_path: Path, postgres_url: str) -> None:
     import signal

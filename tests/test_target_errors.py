@@ -22,7 +22,7 @@ from sandbox.mailman import MailmanServer
 from sandbox.mastodon import MastodonServer
 from sandbox.nextcloud import NextcloudServer
 from sandbox.nextcloud.faults import Fault
-from tests.conformance.error_suite import ErrorSuite
+from tests.conformance.error_suite import BatchErrorSuite, ErrorSuite
 from tests.conformance.member_target_suite import _NoContent, member
 from tests.conformance.post_target_suite import PostTargetSuite, post
 from tests.conformance.samples import MemorySource, change_for
@@ -141,7 +141,7 @@ class TestMastodonErrors(ErrorSuite):
         return (dialect_server.access_token,)
 
 
-class TestListmonkErrors(ErrorSuite):
+class TestListmonkErrors(BatchErrorSuite):
     connector = "listmonk"
 
     @pytest.fixture

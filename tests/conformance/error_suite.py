@@ -118,10 +118,18 @@ class ErrorSuite:
         settled = target.settle([written, written])
         assert [e.name for e in settled] == [written.name, written.name]
 
+    def test_a_target_writing_in_batches_has_its_batches_checked(self, target: Target) -> None:
+        # `write_batch` is checked by BatchErrorSuite: a target that declares batches must use it.
+        assert not target.capabilities.batch_size or isinstance(self, BatchErrorSuite)
+
+
+
+class BatchErrorSuite(ErrorSuite):
+    """ErrorSuite for targets that write in batches (`Capabilities.batch_size`,
+    `Target.write_batch`): the same rules for a batch's answer."""
+
     def test_write_batch_gives_one_result_per_change(self, target: Target,
                                                      sample: Sample) -> None:
-        if not target.capabilities.batch_size:
-            pytest.skip("this target writes one item at a time")
         change, source = sample
         results = target.write_batch([change], source, [_key()])
         assert len(results) == 1 and not isinstance(results[0], Exception), results
@@ -129,8 +137,6 @@ class ErrorSuite:
 
     def test_write_batch_on_a_busy_server_is_transient(self, target: Target, faults: Faults,
                                                        sample: Sample) -> None:
-        if not target.capabilities.batch_size:
-            pytest.skip("this target writes one item at a time")
         list(target.list_entries())
         change, source = sample
         faults.fail(503, retry_after=1)
@@ -145,8 +151,6 @@ class ErrorSuite:
     def test_write_batch_with_refused_credentials_is_fatal(self, target: Target,
                                                           faults: Faults,
                                                           sample: Sample) -> None:
-        if not target.capabilities.batch_size:
-            pytest.skip("this target writes one item at a time")
         change, source = sample
         faults.fail(401)
         try:
