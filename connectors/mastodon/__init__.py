@@ -32,7 +32,7 @@ from connectors.mastodon.dialects import Dialect, read_dialect
 from connectors.mastodon.media import MediaUploader
 from connectors.mastodon.notes import spacing_notes
 from connectors.mastodon.options import MastodonOptions, MastodonStepOptions
-from connectors.mastodon.pacing import MEDIA, STATUSES, Deferral, merged, read_old_file
+from connectors.mastodon.pacing import MEDIA, STATUSES, Deferral
 from connectors.mastodon.schedule import (
     TOTAL_LIMIT,
     Spacing,
@@ -42,6 +42,7 @@ from connectors.mastodon.schedule import (
     refuse_backdate,
     text_marker,
 )
+from connectors.mastodon.shared_buckets import read_buckets, share_buckets
 from connectors.mastodon.text import compose, post_language
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.errors import Deferred, FatalError, SkipItem, TransientError
@@ -54,10 +55,6 @@ from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry
 HREF = re.compile(r'href="([^"]+)"')
 PART = re.compile(r"\((\d+)/(\d+)\)\s*$")
 PAGE = 40
-#: The step's state in the journal holding the rate-limit buckets (account -> buckets).
-BUCKETS = "rate-limits"
-#: Where versions before the journal-backed state kept them (read once, then removed).
-OLD_LIMITS_FILE = "mastodon-rate-limits.json"
 
 
 def _init_connection(answers: Mapping[str, str], secrets: Secrets) -> str:
@@ -126,7 +123,7 @@ class MastodonTarget(Target):
         self.capabilities = Capabilities(max_post_length=self.limits.max_characters,
                                          default_jobs=1, max_jobs=1)
         self._account = f"{self.client.url} {self.account_id}"
-        self._read_buckets(state_dir)
+        read_buckets(self.client.buckets, store, state_dir, self._account)
         self._statuses: dict[str, dict[str, Any]] | None = None
         self._threads: dict[str, list[str]] = {}  # marker → status ids of the post, in order
         self._scheduled: dict[str, dict[str, Any]] = {}  # marker → scheduled status
@@ -274,7 +271,7 @@ class MastodonTarget(Target):
             self._threads[change.target_name] = list(done)
             assert self._statuses is not None
             self._statuses[reply_to] = status
-        self._share_buckets()
+        share_buckets(self.client.buckets, self.store, self._account)
         first = self._statuses[done[0]] if self._statuses else {}
         return TargetEntry(change.target_name, ItemKind.POST, Fingerprint(),
                            {"id": done[0], "url": first.get("url"), "parts": len(done),
@@ -360,30 +357,9 @@ class MastodonTarget(Target):
         return TargetEntry(change.target_name, ItemKind.POST, Fingerprint(),
                            {"id": ids[0], "url": head.get("url"), "parts": len(ids)})
 
-    def _read_buckets(self, state_dir: Path | None) -> None:
-        """What earlier runs and other workers spent of this account's limits, from the
-        journal; an earlier version's state file is read once, into the journal."""
-        if self.store is None:
-            return
-        old = state_dir / OLD_LIMITS_FILE if state_dir is not None else None
-        if old is not None and old.exists() and self.store.writable:
-            self.client.buckets.restore(read_old_file(old, self._account))
-            self._share_buckets()
-        else:
-            self.client.buckets.restore((self.store.get(BUCKETS, {}) or {}).get(self._account))
-
-    def _share_buckets(self) -> None:
-        """Merges this run's readings with the journal's, in one transaction (another worker
-        may be posting as this account), and keeps what the others spent too."""
-        if self.store is None or not self.store.writable:
-            return
-        buckets = self.client.buckets
-        stored = self.store.update(BUCKETS, lambda old: merged(old, self._account, buckets), {})
-        buckets.restore(stored.get(self._account))
-
     def close(self) -> None:
         try:
-            self._share_buckets()
+            share_buckets(self.client.buckets, self.store, self._account)
         finally:
             self.client.api.session.close()
 
