@@ -84,7 +84,7 @@ def plan(path: str | Path, redactor: Redactor, step: str | None = None,
             for spec in select_steps(loaded, step):
                 opened.append(open_step(loaded, spec, config, plan_id,
                                         journal.cursor(spec.id) if journal else {},
-                                        location.parent))
+                                        location.parent, journal, writable=False))
             # Every source is listed before any diff: the steps' hooks see them all (one
             # source's unsubscribes protect the address in every step: migrate/consent/__init__.py).
             listed = {one.spec.id: one.list() for one in opened}
@@ -195,7 +195,7 @@ def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | No
         plan_id = journal.plan_id
         step_ids = saved_plan.steps if saved_plan else [s.id for s in select_steps(loaded, step)]
         opened = [open_step(loaded, loaded.step(s), config, plan_id, journal.cursor(s),
-                            journal.path.parent) for s in step_ids]
+                            journal.path.parent, journal) for s in step_ids]
         try:
             return _apply_opened(journal, loaded, opened, saved_plan, redactor, confirm,
                                  settings)

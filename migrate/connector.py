@@ -43,6 +43,7 @@ from migrate.post_counts import PostTally
 
 if TYPE_CHECKING:
     from migrate.init_offer import Offer
+    from migrate.journal.step_state import StepState
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,10 @@ class StepContext:
     #: Where the journal and reports live (`.migrate/` beside the plan, or `--state-dir`): for
     #: files a target keeps beside them (a mailing list's sidecar of member attributes).
     state_dir: Path | None = None
+    #: The connector's own state for this step, kept in the journal (never a file of its own):
+    #: `get(name)`, `put(name, value)`, `update(name, change)` of JSON values
+    #: (migrate/journal/step_state.py). None when there is no journal (a first dry run).
+    state_store: StepState | None = None
 
 
 @dataclass

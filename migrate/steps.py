@@ -12,6 +12,8 @@ from migrate.connector import Listing, Source, StepContext, Target
 from migrate.diff import Baseline, diff
 from migrate.features import Features
 from migrate.i18n import _
+from migrate.journal import Journal
+from migrate.journal.step_state import StepState
 from migrate.model import ChangeSet, SourceItem, TargetEntry
 from migrate.plan.plan_file import Plan, StepSpec
 
@@ -101,10 +103,14 @@ def select_steps(plan: Plan, step_id: str | None) -> list[StepSpec]:
 
 
 def open_step(plan: Plan, spec: StepSpec, config: dict[str, dict[str, Any]], plan_id: str,
-              cursor: dict[str, Any], state_dir: Path | None = None) -> OpenStep:
+              cursor: dict[str, Any], state_dir: Path | None = None,
+              journal: Journal | None = None, writable: bool = True) -> OpenStep:
+    """`journal` backs the connectors' own state (`StepContext.state_store`); the dry run
+    passes `writable=False`: it reads that state and writes none."""
     base_dir = Path(plan.base_dir)
+    store = StepState(journal, spec.id, writable) if journal is not None else None
     context = StepContext(spec.id, spec.action, spec.options, plan_id, base_dir, cursor,
-                          state_dir)
+                          state_dir, store)
     source_spec = plan.connections[spec.source.connection]
     target_spec = plan.connections[spec.target.connection]
     source_connector = registry.get(source_spec.type)(config[source_spec.name], base_dir)

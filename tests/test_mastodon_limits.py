@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,3 +107,57 @@ def test_a_spent_bucket_leaves_posts_for_later_and_says_when_it_ends(tmp_path,
     assert len(_heads(long_windows)) == len(posted)  # nothing twice, nothing out of order
     served = long_windows.requests()
     assert served["by_status"].get("429", 0) == 0, served
+
+
+def _journal_buckets(plan: Path) -> dict:
+    journal = sqlite3.connect(plan.parent / ".migrate" / "plan.journal.sqlite")
+    try:
+        rows = journal.execute("SELECT step, name, value FROM step_state").fetchall()
+    finally:
+        journal.close()
+    return {(step, name): json.loads(value) for step, name, value in rows}
+
+
+def test_the_buckets_travel_in_the_journal_and_no_file_is_left(tmp_path, long_windows) -> None:
+    long_windows.reset()
+    long_windows.reset_requests()
+    plan = _archive_plan(tmp_path, long_windows, posts=8, windows=600)
+    first = migrate("--lang", "en", "apply", plan, "--yes", timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    posted = len(_heads(long_windows))
+    left_behind = [p.name for p in (tmp_path / ".migrate").iterdir()
+                   if not p.name.startswith("plan.journal.sqlite")]
+    assert not [name for name in left_behind if "mastodon" in name or "limit" in name], \
+        left_behind
+    state = _journal_buckets(plan)[("posts", "rate-limits")]
+    (statuses,) = [b["statuses"] for b in state.values()]
+    assert statuses["limit"] == 5 and statuses["remaining"] <= 2, statuses
+
+    again = migrate("--lang", "en", "apply", plan, "--yes", timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(_heads(long_windows)) == posted
+    # A run that forgot the first one's buckets would post into the spent window: a 429.
+    assert long_windows.requests()["by_status"].get("429", 0) == 0
+    assert not (tmp_path / ".migrate" / "mastodon-rate-limits.json").exists()
+
+
+def test_an_old_state_file_is_read_once_into_the_journal(tmp_path, long_windows) -> None:
+    long_windows.reset()
+    long_windows.reset_requests()
+    plan = _archive_plan(tmp_path, long_windows, posts=4, windows=600)
+    api = Mastodon(access_token=long_windows.access_token, api_base_url=long_windows.url)
+    account = f"{long_windows.url.rstrip('/')} {api.account_verify_credentials()['id']}"
+    spent = {"limit": 5, "remaining": 2, "reset": time.time() + 600}
+    folder = tmp_path / ".migrate"
+    folder.mkdir(mode=0o700)
+    old = folder / "mastodon-rate-limits.json"
+    old.write_text(json.dumps({account: {"statuses": spent}}), encoding="utf-8")
+
+    run = migrate("--lang", "en", "apply", plan, "--yes", timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert not old.exists()
+    # The old file said the window was spent (2 left, a reserve of 2): nothing was posted.
+    assert _heads(long_windows) == []
+    assert "4 posts left for later runs" in run.stdout
+    state = _journal_buckets(plan)[("posts", "rate-limits")]
+    assert state[account]["statuses"]["remaining"] == 2

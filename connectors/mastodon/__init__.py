@@ -42,12 +42,14 @@ from connectors.mastodon.schedule import (
     refuse_backdate,
     text_marker,
 )
+from connectors.mastodon.shared_buckets import read_buckets, share_buckets
 from connectors.mastodon.text import compose, post_language
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.errors import Deferred, FatalError, SkipItem, TransientError
 from migrate.i18n import N_, _
 from migrate.init_offer import Offer, Question, Secrets, quoted
 from migrate.item_meta import PostMeta, post_of
+from migrate.journal.step_state import StepState
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 
 HREF = re.compile(r'href="([^"]+)"')
@@ -102,9 +104,8 @@ class MastodonConnector(Connector):
         except BaseException:
             client.api.session.close()
             raise
-        limits_file = (step.state_dir / "mastodon-rate-limits.json") if step.state_dir else None
         return MastodonTarget(client, options, read_dialect(instance), account_id, spacing,
-                              limits_file)
+                              step.state_store, step.state_dir)
 
 
 class MastodonTarget(Target):
@@ -113,8 +114,8 @@ class MastodonTarget(Target):
 
     def __init__(self, client: MastodonClient, options: MastodonStepOptions, dialect: Dialect,
                  account_id: str, spacing: dt.timedelta | None = None,
-                 limits_file: Path | None = None) -> None:
-        self.client, self.options, self.limits_file = client, options, limits_file
+                 store: StepState | None = None, state_dir: Path | None = None) -> None:
+        self.client, self.options, self.store = client, options, store
         self.dialect, self.account_id, self.spacing = dialect, account_id, spacing
         self.limits = dialect.limits
         self.media = MediaUploader(client, dialect, float(options.media_timeout))
@@ -122,8 +123,7 @@ class MastodonTarget(Target):
         self.capabilities = Capabilities(max_post_length=self.limits.max_characters,
                                          default_jobs=1, max_jobs=1)
         self._account = f"{self.client.url} {self.account_id}"
-        if self.limits_file is not None:
-            self.client.buckets.load(self.limits_file, self._account)
+        read_buckets(self.client.buckets, store, state_dir, self._account)
         self._statuses: dict[str, dict[str, Any]] | None = None
         self._threads: dict[str, list[str]] = {}  # marker → status ids of the post, in order
         self._scheduled: dict[str, dict[str, Any]] = {}  # marker → scheduled status
@@ -271,6 +271,7 @@ class MastodonTarget(Target):
             self._threads[change.target_name] = list(done)
             assert self._statuses is not None
             self._statuses[reply_to] = status
+        share_buckets(self.client.buckets, self.store, self._account)
         first = self._statuses[done[0]] if self._statuses else {}
         return TargetEntry(change.target_name, ItemKind.POST, Fingerprint(),
                            {"id": done[0], "url": first.get("url"), "parts": len(done),
@@ -357,9 +358,10 @@ class MastodonTarget(Target):
                            {"id": ids[0], "url": head.get("url"), "parts": len(ids)})
 
     def close(self) -> None:
-        if self.limits_file is not None:
-            self.client.buckets.save(self.limits_file, self._account)
-        self.client.api.session.close()
+        try:
+            share_buckets(self.client.buckets, self.store, self._account)
+        finally:
+            self.client.api.session.close()
 
 
 def _text(status: dict[str, Any]) -> str:

@@ -15,9 +15,10 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from migrate.i18n import _, date_time, ngettext, number
-from migrate.private import private_folder, write_private
+from migrate.private import write_private
 
 REQUESTS, STATUSES, MEDIA = "requests", "statuses", "media"
 #: Mastodon's windows, in seconds (app/lib/rate_limiter.rb, config/initializers/rack_attack.rb).
@@ -73,26 +74,18 @@ class Buckets:
             if general.remaining is not None:
                 general.remaining -= 1
 
-    def load(self, path: Path, account: str) -> None:
-        """What an earlier run learnt of this account's buckets (a fresh run cannot ask:
-        only a post tells the statuses bucket, and posting into a spent one meets a 429)."""
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8")).get(account) or {}
-        except (OSError, ValueError):
-            return
-        for family, values in saved.items():
-            if family in self.state and isinstance(values, dict):
-                self.state[family] = Bucket(values.get("limit"), values.get("remaining"),
-                                            values.get("reset"))
+    def saved(self) -> dict[str, dict[str, Any]]:
+        """What the journal keeps of these buckets (`restore` reads it back)."""
+        return {family: vars(bucket) for family, bucket in self.state.items()}
 
-    def save(self, path: Path, account: str) -> None:
-        try:
-            everything = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            everything = {}
-        everything[account] = {f: vars(b) for f, b in self.state.items()}
-        private_folder(path.parent)  # the state folder: 0700, as the journal's
-        write_private(path, json.dumps(everything))
+    def restore(self, saved: Any) -> None:
+        """What an earlier run, or another worker, learnt of this account's buckets (a fresh run
+        cannot ask: only a post tells the statuses bucket, and posting into a spent one meets
+        a 429)."""
+        for family, values in (saved if isinstance(saved, dict) else {}).items():
+            if family in self.state and isinstance(values, dict):
+                self.state[family] = newer(self.state[family], Bucket(
+                    values.get("limit"), values.get("remaining"), values.get("reset")))
 
     def end_estimate(self, posts: int, statuses: int, media: int) -> str:
         """Plain words: how many posts are left, and when the import should end."""
@@ -129,6 +122,45 @@ class Buckets:
                 parts.append(label.format(n=number(limit),
                                           period=duration(self.periods[family])))
         return ", ".join(parts) or _("unknown")
+
+
+def newer(mine: Bucket, theirs: Bucket) -> Bucket:
+    """Of two readings of one bucket, the one that says the most spent: the later window, and
+    in the same window the fewer calls left (a window's count only goes down). Two workers, or
+    two runs, merge their readings with it and neither loses the other's calls."""
+    if theirs.remaining is None or theirs.reset is None:
+        return mine
+    if mine.remaining is None or mine.reset is None:
+        return theirs
+    if theirs.reset != mine.reset:
+        return theirs if theirs.reset > mine.reset else mine
+    return theirs if theirs.remaining < mine.remaining else mine
+
+
+def merged(stored: Any, account: str, buckets: Buckets) -> dict[str, Any]:
+    """The journal's value (account -> buckets) with `buckets` merged into `account`'s."""
+    everything = dict(stored) if isinstance(stored, dict) else {}
+    mine = Buckets(state=dict(buckets.state))
+    mine.restore(everything.get(account))
+    everything[account] = mine.saved()
+    return everything
+
+
+def read_old_file(path: Path, account: str) -> dict[str, Any] | None:
+    """The buckets an earlier version kept in `mastodon-rate-limits.json` for `account`, read
+    once: the account's entry leaves the file, and the file goes when it is empty."""
+    try:
+        everything = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(everything, dict):
+        return None
+    mine = everything.pop(account, None)
+    if everything:
+        write_private(path, json.dumps(everything))
+    else:
+        path.unlink(missing_ok=True)
+    return mine if isinstance(mine, dict) else None
 
 
 @dataclass

@@ -88,7 +88,8 @@ class PgConnection:
         self._columns: dict[str, list[str]] = {}
         self._keys = {"lock": ["id"], "cursors": ["step"], "meta": ["key"],
                       "reconciliations": ["step"], "post_counts": ["step"],
-                      "step_notes": ["step"], "suppressions": ["hash"]}
+                      "step_notes": ["step"], "suppressions": ["hash"],
+                      "step_state": ["step", "name"]}
         self._guard = threading.RLock()
 
     @property

@@ -188,7 +188,7 @@ def _prepare(path: Path, options: dict[str, Any], redactor: Redactor) -> dict[st
     try:
         run_id = journal.start_run("apply --database")
         opened = [open_step(loaded, spec, config, journal.plan_id, journal.cursor(spec.id),
-                            journal.path.parent) for spec in chosen]
+                            journal.path.parent, journal) for spec in chosen]
         try:
             return _diff_all(journal, run_id, loaded, opened, redactor, options)
         except MigrateError:
@@ -309,7 +309,7 @@ def write_batch(plan_path: str, run_id: int, step_id: str, batch: list[dict[str,
                 "failures": [[c.source_path, message] for c in changes]}
     try:
         step = open_step(loaded, spec, config, journal.plan_id, journal.cursor(step_id),
-                         journal.path.parent)
+                         journal.path.parent, journal)
         try:
             return _write(journal, run_id, step, changes, redactor, options)
         finally:

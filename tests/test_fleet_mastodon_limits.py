@@ -1,0 +1,51 @@
+"""Mastodon's rate-limit buckets in fleet mode: kept in the PostgreSQL journal, so every worker
+and every later apply knows what the account has spent (decision 0837)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from sandbox.mastodon import MastodonServer
+from tests.fleet import Fleet
+from tests.helpers import migrate
+from tests.test_mastodon_limits import _archive_plan, _heads, _server
+
+
+@pytest.fixture(scope="module")
+def spent_slowly() -> Iterator[MastodonServer]:
+    """5 statuses and 2 pictures per 3-second window: the workers must pace them."""
+    yield from _server(status_limit=(5, 3), media_limit=(2, 3))
+
+
+def _stored_buckets(database: str) -> list[dict]:
+    with psycopg.connect(database) as conn:
+        schemas = [s for (s,) in conn.execute(
+            "SELECT table_schema FROM information_schema.tables "
+            "WHERE table_name = 'step_state'").fetchall()]
+        return [json.loads(value) for schema in schemas for (value,) in conn.execute(
+            f'SELECT value FROM "{schema}".step_state WHERE name = %s', ("rate-limits",))]
+
+
+def test_workers_share_the_accounts_buckets_through_the_journal(
+        tmp_path: Path, spent_slowly: MastodonServer, postgres_url: str) -> None:
+    spent_slowly.reset()
+    spent_slowly.reset_requests()
+    plan = _archive_plan(tmp_path, spent_slowly, posts=8, windows=3)
+    with Fleet(postgres_url, tmp_path / "logs") as fleet:
+        fleet.start(2)
+        first = migrate("--lang", "en", "apply", plan, "--yes", "--database", postgres_url,
+                        timeout=180)
+    assert first.returncode == 0, first.stdout + first.stderr
+    heads = _heads(spent_slowly)
+    assert [s["content"].count("Nouvelle n°") for s in heads] == [1] * 8
+    assert spent_slowly.requests()["by_status"].get("429", 0) == 0
+    (stored,) = [s for s in _stored_buckets(postgres_url) if any(
+        spent_slowly.url.rstrip("/") in account for account in s)]
+    (buckets,) = stored.values()
+    assert buckets["statuses"]["limit"] == 5 and buckets["media"]["limit"] == 2
+    assert not list(tmp_path.rglob("mastodon-rate-limits.json"))
