@@ -31,6 +31,7 @@ def _stored_buckets(database: str) -> list[dict]:
             f'SELECT value FROM "{schema}".step_state WHERE name = %s', ("rate-limits",))]
 
 
+@pytest.mark.slow  # two worker processes paced by the server's windows: a trial
 def test_workers_share_the_accounts_buckets_through_the_journal(
         tmp_path: Path, spent_slowly: MastodonServer, postgres_url: str) -> None:
     spent_slowly.reset()
