@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS reconciliations (step TEXT PRIMARY KEY, data TEXT NOT
 CREATE TABLE IF NOT EXISTS post_counts (step TEXT PRIMARY KEY, data TEXT NOT NULL);
 -- What a target said about a step as a whole at its last apply (`Target.notes`), for the report.
 CREATE TABLE IF NOT EXISTS step_notes (step TEXT PRIMARY KEY, notes TEXT NOT NULL);
--- A connector's own state for a step (a server's rate-limit buckets): migrate/journal/step_state.py.
+-- A connector's own state per step (rate-limit buckets…): migrate/journal/step_state.py.
 CREATE TABLE IF NOT EXISTS step_state (
     step TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (step, name)
 ) WITHOUT ROWID;
