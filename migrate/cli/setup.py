@@ -149,13 +149,16 @@ def _serve(folder: Path, only: tuple[str, ...], seed: bool, once: bool,
                 server.seed_demo()
         if command:
             sys.exit(_run_with_sandbox(command, servers.environment(running)))
-        # Sandbox credentials are throwaway values made for this run: printing them is the point.
-        click.echo(json.dumps({name: server.describe() for name, server in running.items()},
-                              ensure_ascii=False, indent=2))
-        if once:
-            return
-        click.echo(_("Sandbox running; press Ctrl-C to stop."), err=True)
+        # From the first line out, a supervisor may stop us (SIGTERM is Ctrl-C here): a stop
+        # that lands while the details are still being written is a stop all the same.
         try:
+            # Sandbox credentials are throwaway values made for this run: printing them is the
+            # point.
+            click.echo(json.dumps({name: server.describe() for name, server in running.items()},
+                                  ensure_ascii=False, indent=2))
+            if once:
+                return
+            click.echo(_("Sandbox running; press Ctrl-C to stop."), err=True)
             threading.Event().wait()
         except KeyboardInterrupt:
             click.echo(_("Sandbox stopped."), err=True)
