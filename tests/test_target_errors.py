@@ -78,6 +78,14 @@ class _FileSample:
         return change_for(source.add("erreur.txt", b"contenu"), "erreur.txt"), source
 
 
+class _MemberSample:
+    @pytest.fixture
+    def sample(self, target):
+        item = member("erreur@exemple.fr")
+        return Change("errors", Action.CREATE, item, target.name_for(item).name, ""), \
+            _NoContent()
+
+
 class TestNextcloudErrors(_FileSample, ErrorSuite):
     connector = "nextcloud"
 
@@ -141,7 +149,7 @@ class TestMastodonErrors(ErrorSuite):
         return (dialect_server.access_token,)
 
 
-class TestListmonkErrors(BatchErrorSuite):
+class TestListmonkErrors(_MemberSample, BatchErrorSuite):
     connector = "listmonk"
 
     @pytest.fixture
@@ -156,17 +164,11 @@ class TestListmonkErrors(BatchErrorSuite):
         return ControlPlaneFaults(listmonk_server)
 
     @pytest.fixture
-    def sample(self, target):
-        item = member("erreur@exemple.fr")
-        return Change("errors", Action.CREATE, item, target.name_for(item).name, ""), \
-            _NoContent()
-
-    @pytest.fixture
     def secrets(self, listmonk_server: ListmonkServer) -> tuple[str, ...]:
         return (listmonk_server.token,)
 
 
-class TestMailman3Errors(ErrorSuite):
+class TestMailman3Errors(_MemberSample, ErrorSuite):
     """The real Mailman core has no fault controls: the faults are armed on a proxy in front of
     it (sandbox/fault_proxy.py), as a web server in front of Mailman answers."""
 
@@ -189,12 +191,6 @@ class TestMailman3Errors(ErrorSuite):
     @pytest.fixture
     def faults(self, proxy: FaultProxy) -> ControlPlaneFaults:
         return ControlPlaneFaults(proxy)
-
-    @pytest.fixture
-    def sample(self, target):
-        item = member("erreur@exemple.fr")
-        return Change("errors", Action.CREATE, item, target.name_for(item).name, ""), \
-            _NoContent()
 
     @pytest.fixture
     def secrets(self, mailman_server: MailmanServer) -> tuple[str, ...]:
