@@ -86,7 +86,19 @@ class _MemberSample:
             _NoContent()
 
 
-class TestNextcloudErrors(_FileSample, ErrorSuite):
+class _OnTheNextcloudSandbox:
+    """Nextcloud and plain WebDAV targets, both on the Nextcloud sandbox and its faults."""
+
+    @pytest.fixture
+    def faults(self, nextcloud_server: NextcloudServer) -> NextcloudFaults:
+        return NextcloudFaults(nextcloud_server)
+
+    @pytest.fixture
+    def secrets(self, nextcloud_server: NextcloudServer) -> tuple[str, ...]:
+        return (nextcloud_server.describe()["password"],)
+
+
+class TestNextcloudErrors(_OnTheNextcloudSandbox, _FileSample, ErrorSuite):
     connector = "nextcloud"
 
     @pytest.fixture
@@ -96,16 +108,8 @@ class TestNextcloudErrors(_FileSample, ErrorSuite):
         yield target
         target.close()
 
-    @pytest.fixture
-    def faults(self, nextcloud_server: NextcloudServer) -> NextcloudFaults:
-        return NextcloudFaults(nextcloud_server)
 
-    @pytest.fixture
-    def secrets(self, nextcloud_server: NextcloudServer) -> tuple[str, ...]:
-        return (nextcloud_server.describe()["password"],)
-
-
-class TestWebdavErrors(_FileSample, ErrorSuite):
+class TestWebdavErrors(_OnTheNextcloudSandbox, _FileSample, ErrorSuite):
     connector = "webdav"
 
     @pytest.fixture
@@ -115,14 +119,6 @@ class TestWebdavErrors(_FileSample, ErrorSuite):
                                                                _step(tmp_path, "copy"))
         yield target
         target.close()
-
-    @pytest.fixture
-    def faults(self, nextcloud_server: NextcloudServer) -> NextcloudFaults:
-        return NextcloudFaults(nextcloud_server)
-
-    @pytest.fixture
-    def secrets(self, nextcloud_server: NextcloudServer) -> tuple[str, ...]:
-        return (nextcloud_server.describe()["password"],)
 
 
 class TestMastodonErrors(ErrorSuite):
