@@ -9,8 +9,8 @@
   with the ban as stored: a ban with capitals never matches), which also stops the person from
   subscribing again by themselves; an existing membership or pending request for it is removed
   (a ban alone keeps the membership). See docs/decisions/0510-mailman3-target.md.
-- Mailman keeps only a display name: fields, tags and consent evidence go to a sidecar file in
-  the state folder (connectors/mailing/sidecar.py); suppressed members never do.
+- Mailman keeps only a display name: fields, tags and consent evidence are kept in the journal,
+  as the step's own state (connectors/mailing/sidecar.py); suppressed members never are.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from connectors.mailing.mailman_notes import asked_notes, ban_notes
 from connectors.mailing.mailman_state import BulkReader, ListState
 from connectors.mailing.members import is_documented, is_suppressed
 from connectors.mailing.refusals import mailman_refusal
-from connectors.mailing.sidecar import MemberSidecar, sidecar_path
+from connectors.mailing.sidecar import MemberSidecar, old_sidecar_path
 from migrate.connector import Capabilities, Connector, Source, StepContext, Target
 from migrate.consent import (
     MEMBER_CHECKSUM,
@@ -118,7 +118,8 @@ class Mailman3Connector(Connector):
         counter = RequestCounter()
         client = Client(url, user, password, request_hooks=[counter.hook])
         reader = BulkReader(url, user, password, counter.count_one)
-        sidecar = MemberSidecar(sidecar_path(step.state_dir, step.step_id, self.name))
+        sidecar = MemberSidecar(step.state_store,
+                                old_sidecar_path(step.state_dir, step.step_id, self.name))
         return Mailman3Target(client, reader, fqdn, sidecar, self.config.welcome, counter)
 
 
@@ -229,7 +230,7 @@ class Mailman3Target(Target):
         if is_suppressed(item):
             self._suppress(mailing_list, held, item)
             return _entry(item.key, BANNED, None)
-        self.sidecar.record(item, idempotency_key)  # first: a member found has its line
+        self.sidecar.record(item, idempotency_key)  # first: a member found has its record
         state = self._subscribe(mailing_list, held, item)
         return _entry(item.key, state, item.fingerprint.etag)
 

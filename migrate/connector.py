@@ -94,8 +94,8 @@ class StepContext:
     plan_id: str
     base_dir: Path
     state: Mapping[str, Any] = field(default_factory=dict)
-    #: Where the journal and reports live (`.migrate/` beside the plan, or `--state-dir`): for
-    #: files a target keeps beside them (a mailing list's sidecar of member attributes).
+    #: Where the journal and reports live (`.migrate/` beside the plan, or `--state-dir`): where
+    #: an earlier version may have left a connector's state file, to move into `state_store`.
     state_dir: Path | None = None
     #: The connector's own state for this step, kept in the journal (never a file of its own):
     #: `get(name)`, `put(name, value)`, `update(name, change)` of JSON values

@@ -21,6 +21,7 @@ from sandbox.mailchimp import MailchimpServer
 from sandbox.mailman import MailmanServer
 from sandbox.samples_mailing import SampleMember, write_mailchimp_export
 from tests.helpers import migrate
+from tests.journal_state import step_values
 
 GONE = "Partie.Sans.Retour@Jardin-Partage.example"
 STAYS = "reste@jardin-partage.example"
@@ -209,10 +210,9 @@ def _listmonk_evidence(_folder: Path, server: ListmonkServer) -> dict[str, Any]:
 
 
 def _mailman_evidence(folder: Path, _where: Any) -> dict[str, Any]:
-    sidecar = next((folder / ".migrate").glob("*.mailman3-members.jsonl"))
-    records = [json.loads(line) for line in sidecar.read_text(encoding="utf-8").splitlines()]
-    consent = next(r for r in records
-                   if r.get("key") == "marie.curie@jardin-partage.example")["consent"]
+    journal = next((folder / ".migrate").glob("*.journal.sqlite"))
+    records = step_values(journal, "lettre", "member:")  # the step's own state (decision 0838)
+    consent = records["marie.curie@jardin-partage.example"]["consent"]
     consent.pop("source")
     return consent
 

@@ -14,16 +14,24 @@ from connectors.mailman3 import Mailman3Connector, Mailman3Target
 from migrate.connector import StepContext
 from migrate.consent import address_hash
 from migrate.errors import FatalError, SkipItem
+from migrate.fleet.store import PgJournal
+from migrate.journal import Journal
+from migrate.journal.step_state import StepState
 from sandbox.mailman import MailmanServer
 from tests.conformance.member_target_suite import MemberTargetSuite, member
+from tests.journal_state import step_values, store_in
 
 
 def open_target(server: MailmanServer, fqdn: str, state_dir: Path | None,
-                password: str | None = None) -> Mailman3Target:
+                password: str | None = None, store: StepState | None = None) -> Mailman3Target:
+    """`store`: the step's state in a journal; by default a fresh one in `state_dir`."""
     info = server.describe()
     connector = Mailman3Connector({"url": info["url"], "user": info["user"],
                                    "password": password or info["password"]}, Path("."))
-    step = StepContext("lettre", "export", {}, "p", Path("."), state_dir=state_dir)
+    if store is None and state_dir is not None:
+        store = store_in(state_dir)
+    step = StepContext("lettre", "export", {}, "p", Path("."), state_dir=state_dir,
+                       state_store=store)
     return connector.open_target(fqdn, step)
 
 
@@ -119,25 +127,81 @@ def test_pending_request_of_a_suppressed_address_is_discarded(mailman_server: Ma
     assert state(mailman_server, fqdn, "yves@exemple.fr") == "blocked"
 
 
-def test_sidecar_keeps_fields_tags_consent_never_suppressed(mailman_server: MailmanServer,
+def test_journal_keeps_fields_tags_consent_never_suppressed(mailman_server: MailmanServer,
                                                             fqdn: str, tmp_path: Path) -> None:
+    """What Mailman cannot hold is kept in the journal (the step's own state): no file of its
+    own; a suppressed member's record is removed and leaves no trace in the journal's file."""
     target = open_target(mailman_server, fqdn, tmp_path)
     suite = TestMailman3Target()
     suite.write(target, member("helene@exemple.fr"))
     suite.write(target, member("gone@exemple.fr"))
     suite.write(target, member("gone@exemple.fr", suppressed=True))
     target.close()
-    sidecar = tmp_path / "lettre.mailman3-members.jsonl"
-    text = sidecar.read_text(encoding="utf-8")
-    records = [json.loads(line) for line in text.splitlines()]
-    assert [r["key"] for r in records] == ["helene@exemple.fr"]
-    assert records[0]["tags"] == ["Bénévoles, Festival", "AG 2024"]
-    assert records[0]["consent"]["optin_ip"] == "192.0.2.7"
-    assert records[0]["fields"]["VILLE"] == "Saint-Étienne"
-    assert "gone@" not in text and address_hash("gone@exemple.fr") not in text
-    assert sidecar.stat().st_mode & 0o077 == 0
+    assert target.sidecar.store is not None and target.sidecar.store.journal is not None
+    target.sidecar.store.journal.close()
+    journal = tmp_path / "plan.journal.sqlite"
+    records = step_values(journal, "lettre", "member:")
+    assert list(records) == ["helene@exemple.fr"]
+    record = records["helene@exemple.fr"]
+    assert record["tags"] == ["Bénévoles, Festival", "AG 2024"]
+    assert record["consent"]["optin_ip"] == "192.0.2.7"
+    assert record["fields"]["VILLE"] == "Saint-Étienne"
+    assert record["fp"] and record["name"] == "Hélène Lefèvre-Müller"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.journal.sqlite"]
+    assert b"gone@" not in journal.read_bytes()
     members = mailman_server.request("GET", f"/lists/{fqdn.replace('@', '.')}/roster/member")
     assert members["entries"][0]["display_name"] == "Hélène Lefèvre-Müller"
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_rerun_after_a_crash_still_knows_the_versions_written(
+        mailman_server: MailmanServer, fqdn: str, tmp_path: Path, store: str,
+        request: pytest.FixtureRequest) -> None:
+    """Killed before the step closed: the next run's target (or a fleet's other worker), on
+    the same journal, knows which version of each member it wrote and what Mailman cannot
+    hold, as the sidecar file told it."""
+    if store == "sqlite":
+        journal: Journal = Journal(tmp_path / "plan.journal.sqlite")
+    else:
+        journal = PgJournal(request.getfixturevalue("postgres_url"), "mailman", tmp_path)
+    first = open_target(mailman_server, fqdn, tmp_path, store=StepState(journal, "lettre"))
+    anne = member("anne@exemple.fr")
+    TestMailman3Target().write(first, anne)  # no close: as if killed here
+    again = open_target(mailman_server, fqdn, tmp_path, store=StepState(journal, "lettre"))
+    found = {e.name: e.fingerprint.etag for e in again.list_entries()}
+    assert found == {anne.key: f"{anne.fingerprint.etag}|member"}
+    kept = again.sidecar.records()[anne.key]
+    assert kept["consent"]["optin_ip"] == "192.0.2.7" and kept["tags"][1] == "AG 2024"
+    again.close()
+    journal.close()
+
+
+def test_an_earlier_versions_sidecar_file_moves_into_the_journal(mailman_server: MailmanServer,
+                                                                fqdn: str,
+                                                                tmp_path: Path) -> None:
+    """A JSON Lines file left by a version before the journal kept the records: a dry run
+    reads it and leaves it; an apply moves it into the journal (torn lines and forgotten
+    members left out) and deletes it."""
+    bruno, gone = member("bruno@exemple.fr"), member("gone@exemple.fr")
+    suite, bare = TestMailman3Target(), open_target(mailman_server, fqdn, None)
+    suite.write(bare, bruno)  # on Mailman already, written by the earlier version
+    old = tmp_path / "lettre.mailman3-members.jsonl"
+    lines = [{"key": bruno.key, "fp": "v1", "tags": ["AG 2024"]},
+             {"key": gone.key, "fp": "v1"}, {"forget": address_hash(gone.key)}]
+    old.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"key": "torn',
+                   encoding="utf-8")
+    store = store_in(tmp_path)
+    dry = open_target(mailman_server, fqdn, tmp_path,
+                      store=StepState(store.journal, "lettre", writable=False))
+    assert {e.name: e.fingerprint.etag for e in dry.list_entries()} == {bruno.key: "v1|member"}
+    assert old.exists() and step_values(tmp_path / "plan.journal.sqlite", "lettre") == {}
+    applying = open_target(mailman_server, fqdn, tmp_path, store=store)
+    assert not old.exists()
+    assert {e.name: e.fingerprint.etag for e in applying.list_entries()} == {
+        bruno.key: "v1|member"}
+    records = step_values(tmp_path / "plan.journal.sqlite", "lettre", "member:")
+    assert list(records) == [bruno.key] and records[bruno.key]["tags"] == ["AG 2024"]
+    applying.close()
 
 
 def test_missing_domain_and_bad_password_stop_the_step(mailman_server: MailmanServer) -> None:

@@ -71,3 +71,19 @@ def test_two_workers_buckets_merge_to_the_most_spent(journal: Journal) -> None:
     later.state[STATUSES] = Bucket(300, 299, reset + 10800)  # a new window: it wins
     shared = store.update("rate-limits", lambda old: merged(old, account, later), {})
     assert shared[account][STATUSES]["remaining"] == 299
+
+
+def test_many_values_under_one_prefix_are_read_written_and_removed_together(
+        journal: Journal) -> None:
+    """What a connector keeping one value per item uses (a list's member records): a prefix
+    holding LIKE's wildcards matches only itself; removals leave the other steps alone."""
+    store, other = StepState(journal, "lettre"), StepState(journal, "autre")
+    store.put_many({"member:a@x.fr": {"fp": "1"}, "member:b@x.fr": {"fp": "2"},
+                    "m%mber:c@x.fr": {"fp": "3"}, "rate-limits": {}}, durable=False)
+    other.put_many({"member:a@x.fr": {"fp": "9"}})
+    assert store.entries("member:") == {"a@x.fr": {"fp": "1"}, "b@x.fr": {"fp": "2"}}
+    assert store.entries("m%") == {"mber:c@x.fr": {"fp": "3"}}
+    StepState(journal, "lettre", writable=False).put_many({}, removed=["member:a@x.fr"])
+    store.put_many({"member:é@x.fr": {"tags": ["Bénévoles"]}}, removed=["member:a@x.fr"])
+    assert store.entries("member:") == {"b@x.fr": {"fp": "2"}, "é@x.fr": {"tags": ["Bénévoles"]}}
+    assert other.entries("member:") == {"a@x.fr": {"fp": "9"}}
