@@ -3,8 +3,11 @@ standard library (csv module, plain text), never with the connectors' own parser
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import json
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,24 +16,35 @@ import pytest
 
 from connectors.csv import CsvConnector
 from connectors.listmonk_csv import ListmonkCsvConnector
-from connectors.mailing.filetarget import FileMemberTarget
+from connectors.mailing.filetarget import FileMemberTarget, member_record
 from connectors.mailpoet import MailpoetConnector
 from connectors.vcard import VcardConnector
 from migrate.connector import Connector, StepContext
 from migrate.consent import address_hash, address_key
 from migrate.errors import SkipItem
+from migrate.fleet.store import PgJournal
+from migrate.journal import Journal
+from migrate.journal.step_state import StepState
 from migrate.model import Action, Change
 from sandbox.samples_mailing import write_mailchimp_export
 from tests.conformance.member_target_suite import MemberTargetSuite, _NoContent, member
 from tests.helpers import migrate
+from tests.journal_state import step_values, store_in
 
 STATE_WORDS = {"subscribed": "confirmed", "unconfirmed": "unconfirmed", "inactive": "unconfirmed",
                "unsubscribed": "blocked"}
 
 
 def open_target(connector: type[Connector], folder: Path, state_dir: Path,
-                list_name: str = "Lettre") -> FileMemberTarget:
-    step = StepContext("lettre", "export", {}, "p", folder, state_dir=state_dir)
+                list_name: str = "Lettre", store: StepState | str | None = "new"
+                ) -> FileMemberTarget:
+    """`store`: the step's state in a journal, by default a new one in `state_dir` (what an
+    apply hands a target); None as in a dry run before any journal exists."""
+    if store == "new":
+        store = store_in(state_dir)
+    assert not isinstance(store, str)
+    step = StepContext("lettre", "export", {}, "p", folder, state_dir=state_dir,
+                       state_store=store)
     target: FileMemberTarget = connector({"path": str(folder)}, folder).open_target(list_name,
                                                                                      step)
     return target
@@ -141,8 +155,9 @@ def test_csv_has_consent_columns_and_suppressed_only_as_hashes(tmp_path: Path) -
     assert (tmp_path / "out" / "Lettre.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     everything = "".join(p.read_text(encoding="utf-8-sig")
                          for p in (tmp_path / "out").iterdir())
-    everything += (tmp_path / "state" / "lettre.csv-Lettre-staging.sqlite").read_bytes().decode(
-        "utf-8", "replace")
+    for journal in (tmp_path / "state").iterdir():  # the staged rows: the journal and its log
+        everything += journal.read_bytes().decode("utf-8", "replace")
+    assert "Saint-Étienne" in everything  # the rows are there…
     assert "gone@" not in everything
     assert address_hash("gone@exemple.fr") in everything
 
@@ -189,25 +204,70 @@ def test_mailpoet_splits_by_status_and_tag_set_and_refuses_in_the_plan(tmp_path:
         p.read_text(encoding="utf-8") for p in out.glob("*.csv"))
 
 
-def test_staged_write_is_verified_and_published_after_a_crash(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_staged_write_is_verified_and_published_after_a_crash(
+        tmp_path: Path, store: str, request: pytest.FixtureRequest) -> None:
     """A write staged, then the process killed before the files were rebuilt: the next run's
-    verify finds it, and the files show it once that run closes."""
+    verify finds it in the journal (SQLite, or a fleet's PostgreSQL), and the files show it,
+    with the members of the run before, once that run closes."""
+    if store == "sqlite":
+        journal: Journal = Journal(tmp_path / "plan.journal.sqlite")
+    else:
+        journal = PgJournal(request.getfixturevalue("postgres_url"), "files", tmp_path)
+    earlier = open_target(CsvConnector, tmp_path / "out", tmp_path / "state",
+                          store=StepState(journal, "lettre"))
+    write(earlier, member("anne@exemple.fr"))
+    earlier.close()
     item = member("lea@exemple.fr")
-    first = open_target(CsvConnector, tmp_path / "out", tmp_path / "state")
+    first = open_target(CsvConnector, tmp_path / "out", tmp_path / "state",
+                        store=StepState(journal, "lettre"))
     key = uuid.uuid4().hex
     change = Change("lettre", Action.CREATE, item, first.name_for(item).name, "")
-    first.write(change, _NoContent(), key)
-    first.stage.close()  # no publish: as if killed here
-    assert not (tmp_path / "out" / "Lettre.csv").exists()
-    second = open_target(CsvConnector, tmp_path / "out", tmp_path / "state")
+    first.write(change, _NoContent(), key)  # no publish: as if killed here
+    assert csv_state(tmp_path / "out", "lea@exemple.fr") is None
+    second = open_target(CsvConnector, tmp_path / "out", tmp_path / "state",
+                         store=StepState(journal, "lettre"))
     assert second.verify(change, _NoContent(), key) is not None
     second.close()
     assert csv_state(tmp_path / "out", "lea@exemple.fr") == "confirmed"
+    assert csv_state(tmp_path / "out", "anne@exemple.fr") == "confirmed"
     assert not list((tmp_path / "out").glob(".*.tmp"))
+    assert not (tmp_path / "state").exists()  # no file of its own
+    journal.close()
+
+
+def test_an_earlier_versions_staging_file_moves_into_the_journal(tmp_path: Path) -> None:
+    """A staging SQLite file left by a version before the journal kept the rows: a dry run
+    reads it and leaves it; an apply moves its rows into the journal and deletes it, and the
+    files it publishes still hold the members it staged."""
+    old = tmp_path / "state" / "lettre.csv-Lettre-staging.sqlite"
+    old.parent.mkdir()
+    anne = member("anne@exemple.fr")
+    row = member_record(anne)  # the row's record, as the earlier version staged it
+    with contextlib.closing(sqlite3.connect(old)) as db, db:
+        db.execute("CREATE TABLE members (hash TEXT PRIMARY KEY, state TEXT NOT NULL, fp TEXT, "
+                   "write_key TEXT, record TEXT)")
+        db.execute("INSERT INTO members VALUES (?, 'confirmed', 'v1', 'k', ?)",
+                   (address_hash(anne.key), json.dumps(row)))
+    journal = Journal(tmp_path / "plan.journal.sqlite")
+    dry = open_target(CsvConnector, tmp_path / "out", tmp_path / "state",
+                      store=StepState(journal, "lettre", writable=False))
+    assert dry.stage.fingerprints() == {address_hash(anne.key): "v1"}
+    dry.close()
+    assert old.exists() and step_values(journal.path, "lettre") == {}
+    target = open_target(CsvConnector, tmp_path / "out", tmp_path / "state",
+                         store=StepState(journal, "lettre"))
+    assert not list(old.parent.iterdir())
+    assert list(step_values(journal.path, "lettre", "staged:")) == [address_hash(anne.key)]
+    write(target, member("lea@exemple.fr"))
+    target.close()
+    assert csv_state(tmp_path / "out", "anne@exemple.fr") == "confirmed"
+    assert csv_state(tmp_path / "out", "lea@exemple.fr") == "confirmed"
+    journal.close()
 
 
 def test_a_plan_creates_nothing(tmp_path: Path) -> None:
-    target = open_target(MailpoetConnector, tmp_path / "out", tmp_path / "state")
+    target = open_target(MailpoetConnector, tmp_path / "out", tmp_path / "state", store=None)
     assert target.list_entries() == []
     target.close()
     assert not (tmp_path / "out").exists() and not (tmp_path / "state").exists()

@@ -1,7 +1,8 @@
 """What the member targets that write files (csv, vcard, mailpoet) share.
 
 A target writes into a folder (the connection's `path`), its files named after the list in the
-location (`csv:Lettre` → `Lettre.csv`). A write stages one row (connectors/mailing/filestage.py);
+location (`csv:Lettre` → `Lettre.csv`). A write stages one row in the journal
+(connectors/mailing/filestage.py);
 the files are rebuilt whole from the staged rows, atomically, when the step closes or before the
 target reads them back. `list_entries` reads the files themselves, so a re-run writes nothing,
 and a file deleted or left stale by a crash is simply written again.
@@ -79,8 +80,9 @@ class FileMemberTarget(Target):
     """Stages writes, publishes whole files, reads its own files back. Subclasses render and
     parse their format."""
 
-    # One file, one writer: parallel writes would only wait on each other.
-    capabilities = Capabilities(default_jobs=1, max_jobs=1)
+    # One file, one writer: parallel writes would only wait on each other. Rows are staged
+    # in groups: one journal transaction for many members, not one each.
+    capabilities = Capabilities(default_jobs=1, max_jobs=1, batch_size=500)
     #: True when a blocked person must appear by address to be blocked (MailPoet's
     #: unsubscribed import); otherwise only the hash of the address is kept anywhere.
     keeps_blocked_address: ClassVar[bool] = False
@@ -129,16 +131,31 @@ class FileMemberTarget(Target):
         return [_entry(name, state, versions.get(_hash_of(name))) for name, state in found]
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
-        item = change.item
-        refused = self.refusal(item)
-        if refused:
-            raise SkipItem(refused)
-        state = member_state(item)
-        keep = state != BLOCKED or self.keeps_blocked_address
-        self.stage.put([StagedMember(address_hash(item.key), state, item.fingerprint.etag,
-                                     idempotency_key, member_record(item) if keep else None)])
-        self._dirty = True
-        return _entry(self.name_for(item).name, state, item.fingerprint.etag)
+        (result,) = self.write_batch([change], source, [idempotency_key])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def write_batch(self, changes: Sequence[Change], source: Source,
+                    keys: Sequence[str]) -> list[TargetEntry | Exception]:
+        """Stage the rows of every change the files can take, in one transaction."""
+        results: list[TargetEntry | Exception] = []
+        rows: list[StagedMember] = []
+        for change, idempotency_key in zip(changes, keys, strict=True):
+            item = change.item
+            refused = self.refusal(item)
+            if refused:
+                results.append(SkipItem(refused))
+                continue
+            state = member_state(item)
+            keep = state != BLOCKED or self.keeps_blocked_address
+            rows.append(StagedMember(address_hash(item.key), state, item.fingerprint.etag,
+                                     idempotency_key, member_record(item) if keep else None))
+            results.append(_entry(self.name_for(item).name, state, item.fingerprint.etag))
+        if rows:
+            self.stage.put(rows)
+            self._dirty = True
+        return results
 
     def verify(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry | None:
         item = change.item
@@ -186,12 +203,14 @@ def _entry(name: str, state: str, version: str | None) -> TargetEntry:
 
 def open_file_target(cls: type[FileMemberTarget], connector: Connector, location: str,
                      step: StepContext, **extra: Any) -> Any:
-    """Open one of the file targets: the folder from `path`, staging in the state folder."""
+    """Open one of the file targets: the folder from `path`, staging in the journal (and an
+    earlier version's staging file, where it kept it, moved there)."""
     folder = Path(connector.config.path).expanduser()
     folder = folder if folder.is_absolute() else connector.base_dir / folder
     stem = list_file_stem(location)
     state_dir = step.state_dir or folder / ".transhumance"
-    stage = MemberStage(state_dir / f"{step.step_id}.{connector.name}-{stem}-staging.sqlite")
+    stage = MemberStage(step.state_store,
+                        state_dir / f"{step.step_id}.{connector.name}-{stem}-staging.sqlite")
     return cls(folder, stem, stage, **extra)
 
 
