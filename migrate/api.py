@@ -278,8 +278,6 @@ def _run_opened(journal: Journal, run_id: int, loaded: Plan, opened: list[OpenSt
         listed[step.spec.id] = step.list()
     hooked = step_hooks_over(opened, listed, journal)
     hooked.record(journal)
-    for step_id, table in hooked.tables.items():
-        journal.set_reconciliation(step_id, table.to_json())
     result.reconciliations = hooked.tables
     if hooked.problems:
         journal.finish_run(run_id, "failed", {})

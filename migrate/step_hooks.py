@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 #: step → (its items, its listing)
 Listed = Mapping[str, "tuple[list[SourceItem], Listing]"]
+#: The name, in a step's own state (migrate/journal/step_state.py), of the table a hook made
+#: of it at the last apply: the report reads it there (`Journal.hook_tables`).
+TABLE = "step-hook-table"
 
 
 @dataclass
@@ -33,7 +36,7 @@ class HookPass:
     #: step → its items after the hook, for the steps whose items it changed.
     items: dict[str, list[SourceItem]] = field(default_factory=dict)
     #: step → its table (the members' reconciliation), shown with the plan; an apply keeps it
-    #: in the journal for the report.
+    #: in the step's state for the report (`table.stored()`: JSON, messages kept translatable).
     tables: dict[str, Reconciliation] = field(default_factory=dict)
     #: What does not add up: the run stops before anything is written, saying `refusal`.
     problems: list[str] = field(default_factory=list)
@@ -45,8 +48,14 @@ class HookPass:
         return self.items.get(step, listed)
 
     def record(self, journal: Any) -> None:
+        """What an apply or a repair keeps: the hooks' own memory, and each step's table in
+        the step's state (`TABLE`), where the report reads it."""
+        from migrate.journal.step_state import StepState
+
         for keep in self.remember:
             keep(journal)
+        for step, table in self.tables.items():
+            StepState(journal, step).put(TABLE, table.stored())
 
     def refuse(self) -> None:
         """Stop the run when something does not add up (nothing written yet)."""

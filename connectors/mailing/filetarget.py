@@ -5,7 +5,8 @@ location (`csv:Lettre` → `Lettre.csv`). A write stages one row in the journal
 (connectors/mailing/filestage.py);
 the files are rebuilt whole from the staged rows, atomically, when the step closes or before the
 target reads them back. `list_entries` reads the files themselves, so a re-run writes nothing,
-and a file deleted or left stale by a crash is simply written again.
+and a file deleted or left stale by a crash is simply written again; a member in the files with
+no staged row is not counted as held (the next publish would drop it), so it is written again.
 
 Member states, as every file target shows them: `confirmed` (subscribed, opt-in documented),
 `unconfirmed` (pending, or subscribed without evidence: to be asked again) and `blocked`
@@ -127,8 +128,12 @@ class FileMemberTarget(Target):
         found = self.read_back()
         if not found:
             return []
+        # The files are a rendering of the staged rows: someone in them with no row (a journal
+        # lost or rebuilt by `repair`, a file written by hand) would vanish at the next publish,
+        # so they are not held: the diff writes them again, and they get their row back.
         versions = self.stage.fingerprints()
-        return [_entry(name, state, versions.get(_hash_of(name))) for name, state in found]
+        return [_entry(name, state, versions[_hash_of(name)]) for name, state in found
+                if _hash_of(name) in versions]
 
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         (result,) = self.write_batch([change], source, [idempotency_key])

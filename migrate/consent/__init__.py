@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from migrate.i18n import _, number
+from migrate.i18n import _, number, stored
 from migrate.member_meta import SUPPRESSING, member_of
 from migrate.model import Fingerprint, ItemKind, SourceItem
 
@@ -160,6 +160,12 @@ class Reconciliation:
     def to_json(self) -> dict[str, Any]:
         return {"step": self.step, "rows": self.rows, "notes": self.notes,
                 "problems": self.problems, "groups": self.groups}
+
+    def stored(self) -> dict[str, Any]:
+        """As the journal keeps it for the report: notes and problems as messages, shown in
+        the language of whoever reads them."""
+        return {**self.to_json(), "notes": [stored(text) for text in self.notes],
+                "problems": [stored(text) for text in self.problems]}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Reconciliation:

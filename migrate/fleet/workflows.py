@@ -210,8 +210,6 @@ def _diff_all(journal: PgJournal, run_id: int, loaded: Plan, opened: list[OpenSt
     # The hooks the steps' sources declare (the members' consent rules), as `apply` runs them.
     hooked = api.step_hooks_over(opened, listed, journal)
     hooked.record(journal)
-    for step_id, table in hooked.tables.items():
-        journal.set_reconciliation(step_id, table.to_json())
     hooked.refuse()
     everything, steps, cursors, counts = ChangeSet(), [], {}, {}
     for step in opened:

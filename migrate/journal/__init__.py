@@ -341,13 +341,6 @@ class Journal(JournalReading):
             db.executemany("INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?)",
                            [(h, reason, step, now) for h, (reason, step) in found.items()])
 
-    def set_reconciliation(self, step: str, data: dict[str, Any]) -> None:
-        # Its notes and problems as messages, shown in the language of whoever reads them.
-        data = {**data, **{key: [stored(text) for text in data.get(key) or ()]
-                           for key in ("notes", "problems")}}
-        self.db.execute("INSERT OR REPLACE INTO reconciliations VALUES (?, ?)",
-                        (step, json.dumps(data, ensure_ascii=False)))
-
     def set_step_notes(self, step: str, notes: list[str]) -> None:
         """Replace what the target said about `step` (its last apply's `Target.notes`)."""
         self.db.execute("INSERT OR REPLACE INTO step_notes VALUES (?, ?)",

@@ -1,5 +1,6 @@
-"""What a report reads back from the journal: counts, rows, the notes and reconciliations of
-each step, every text in the reader's language (`Journal` inherits these)."""
+"""What a report reads back from the journal: counts, rows, the notes and hook tables (the
+members' reconciliation) of each step, every text in the reader's language (`Journal` inherits
+these)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,18 @@ class JournalReading:
                 for step, notes in
                 self.db.execute("SELECT step, notes FROM step_notes ORDER BY step")}
 
-    def reconciliations(self) -> dict[str, dict[str, Any]]:
-        found = {step: json.loads(data) for step, data in
-                 self.db.execute("SELECT step, data FROM reconciliations ORDER BY step")}
+    def hook_tables(self) -> dict[str, dict[str, Any]]:
+        """step → the table its step hook made at the last apply (the members'
+        reconciliation), kept in the step's own state (`migrate.step_hooks.TABLE`).
+
+        Journals written before decision 0838 kept it in a table of its own
+        (`reconciliations`): read there for the steps no apply has recorded since."""
+        from migrate.step_hooks import TABLE
+
+        found = {step: json.loads(data) for step, data in self.db.execute(
+            "SELECT step, data FROM reconciliations ORDER BY step")}
+        found.update((step, json.loads(value)) for step, value in self.db.execute(
+            "SELECT step, value FROM step_state WHERE name = ? ORDER BY step", (TABLE,)))
         for data in found.values():
             for key in ("notes", "problems"):
                 data[key] = [shown(text) or "" for text in data.get(key) or ()]

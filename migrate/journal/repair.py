@@ -6,12 +6,19 @@ filled from the only other truth: each step's source and target listings. What a
 on the target, identical to the source, is adopted as done (as the first apply of a plan does
 with a fresh journal); suppressions found in the sources are recorded again. Nothing is written
 to any service: what is missing is left for the next `apply`, which sends it once.
+
+The connectors' own state (migrate/journal/step_state.py: rate-limit buckets, a list's member
+records, staged rows) is carried over from the journal kept aside as far as it can be read:
+it is what the connectors know of their own writes, which no listing can give back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,12 +58,13 @@ def repair(path: str | Path, redactor: Redactor, state_dir: Path | None = None,
     result = RepairResult(location, kept=_keep_aside(location))
     config = resolve_connections(loaded, redactor)
     with locked_journal(loaded, state_dir, "repair") as journal:
+        _carry_state(result.kept, journal)
         run_id = journal.start_run("repair")
         opened: list[OpenStep] = []
         try:
             for spec in loaded.steps:
                 opened.append(open_step(loaded, spec, config, journal.plan_id, {},
-                                        journal.path.parent))
+                                        journal.path.parent, journal))
             listed = {one.spec.id: one.list() for one in opened}
             hooked = step_hooks_over(opened, listed, journal)  # a fresh journal: nothing known yet
             hooked.record(journal)
@@ -95,3 +103,25 @@ def _keep_aside(location: Path) -> list[Path]:
             os.replace(current, aside)
             kept.append(aside)
     return kept
+
+
+def _carry_state(kept: list[Path], journal: Journal) -> None:
+    """The step states of the journal kept aside, each value that still reads as JSON, into the
+    new journal; nothing when the old one cannot be opened at all (lost, or not SQLite)."""
+    main = [path for path in kept if not path.name.endswith(("-wal", "-shm"))]
+    if not main:
+        return
+    try:
+        # Read only: the kept journal stays as it was found, its log (renamed with it) read too.
+        uri = main[0].resolve().as_uri() + "?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as old:
+            rows = old.execute("SELECT step, name, value FROM step_state").fetchall()
+    except sqlite3.Error:
+        return
+    readable = []
+    for step, name, value in rows:
+        with contextlib.suppress(TypeError, ValueError):
+            json.loads(value)
+            readable.append((str(step), str(name), value))
+    with journal.transaction() as db:
+        db.executemany("INSERT OR REPLACE INTO step_state VALUES (?, ?, ?)", readable)

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS cursors (step TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS suppressions (
     hash TEXT PRIMARY KEY, reason TEXT NOT NULL, step TEXT NOT NULL, first_seen REAL NOT NULL
 ) WITHOUT ROWID;
+-- Written before decision 0838 (now each step's state holds it): read for older journals.
 CREATE TABLE IF NOT EXISTS reconciliations (step TEXT PRIMARY KEY, data TEXT NOT NULL);
 -- Post steps: the source's entries against what the last apply planned (migrate/post_counts.py).
 CREATE TABLE IF NOT EXISTS post_counts (step TEXT PRIMARY KEY, data TEXT NOT NULL);

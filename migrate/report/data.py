@@ -42,7 +42,7 @@ Redact = Callable[[str], str]
 def collect(plan: Plan, journal: Journal, redact: Redact) -> dict[str, Any]:
     """Everything the md, html and json reports show, already redacted and privacy-checked."""
     _learn_secrets(plan, redact)
-    reconciliations = journal.reconciliations()
+    reconciliations = journal.hook_tables()  # the members' reconciliation, per step
     rows = [_clean(row, redact) for row in journal.rows()]
     member_steps = {r["step"] for r in rows if r["kind"] == "member"} | set(reconciliations)
     members = [r for r in rows if r["step"] in member_steps]
