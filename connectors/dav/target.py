@@ -115,10 +115,11 @@ class DavTarget(Target):
         known = self.settings.profiles.get(self._address)
         allow = known is None or known.depth_infinity is not False
         for resource in list_tree(self.http, self.root, allow, self._depth_answer):
+            path = resource.path
             if resource.is_folder:
-                self.remember_folder(self.full(resource.path))
-            if resource.path and not resource.path.rsplit("/", 1)[-1].startswith(
-                    TEMPORARY_PREFIX):
+                self.remember_folder(self.full(path))
+            if path and (TEMPORARY_PREFIX not in path
+                         or not path.rsplit("/", 1)[-1].startswith(TEMPORARY_PREFIX)):
                 yield resource.entry()
 
     def levels(self, item: SourceItem) -> list[Level]:
