@@ -27,6 +27,11 @@ PROPFIND_BODY = (
     "<oc:fileid/><oc:checksums/>"
     "</d:prop></d:propfind>"
 )
+#: The same without ownCloud's properties, for a server seen not to have them (Apache,
+#: nginx; connectors/dav/profile.py): there each costs a look-up per file (mod_dav_fs reads
+#: its property database for it) and a `404` block per file in the answer.
+PLAIN_BODY = PROPFIND_BODY.replace(' xmlns:oc="http://owncloud.org/ns"', "").replace(
+    "<oc:fileid/><oc:checksums/>", "")
 #: The same, plus who holds a files_lock lock (asked only after a 423: a whole-tree listing
 #: would carry a 404 propstat per file on servers without the app).
 LOCK_BODY = PROPFIND_BODY.replace(
@@ -170,22 +175,39 @@ class DepthRefusedError(Exception):
 
 
 def list_tree(http: DavHttp, path: str, allow_infinity: bool = True,
-              answer: Callable[[bool], None] | None = None) -> Iterator[Resource]:
-    """Every file and folder under `path`, in one request when the server allows it.
+              answer: Callable[..., None] | None = None,
+              owncloud: bool = True) -> Iterator[Resource]:
+    """Every file and folder under `path`, in one request when the server allows it; with
+    `owncloud=False`, without asking for ownCloud's file ids and checksums.
 
-    `answer(True/False)` is told whether the server listed the whole tree at once, so the
-    caller can remember it and not ask again (connectors/dav/profile.py)."""
+    `answer` is told what the server was seen to do, so the caller can remember it and not
+    ask again (connectors/dav/profile.py): `depth_infinity=` whether it listed the whole tree
+    at once, and after a whole listing `owncloud_props=` whether any resource had a file id
+    or a checksum."""
+    body = PROPFIND_BODY if owncloud else PLAIN_BODY
+    seen = listed = False
+    for resource in _tree(http, path, allow_infinity, answer, body):
+        if not seen and (resource.file_id or resource.fingerprint.checksum):
+            seen = True
+        listed = True
+        yield resource
+    if answer is not None and owncloud and listed:  # a folder not made yet says nothing
+        answer(owncloud_props=seen)
+
+
+def _tree(http: DavHttp, path: str, allow_infinity: bool,
+          answer: Callable[..., None] | None, body: str) -> Iterator[Resource]:
     if allow_infinity:
         try:
             yield from propfind(http, http.url(path, folder=True), "infinity", path or "/",
-                                REFUSED_DEPTH)
+                                REFUSED_DEPTH, body)
             if answer is not None:
-                answer(True)
+                answer(depth_infinity=True)
             return
         except DepthRefusedError:
             if answer is not None:  # the refusal comes before any response body
-                answer(False)
-    yield from _walk(http, path)
+                answer(depth_infinity=False)
+    yield from _walk(http, path, body)
 
 
 #: Folders listed at once when a server refuses `Depth: infinity`, as rclone's `--checkers`:
@@ -194,13 +216,13 @@ def list_tree(http: DavHttp, path: str, allow_infinity: bool = True,
 WALKERS = 4
 
 
-def _walk(http: DavHttp, path: str) -> Iterator[Resource]:
+def _walk(http: DavHttp, path: str, body: str = PROPFIND_BODY) -> Iterator[Resource]:
     """The tree folder by folder (`Depth: 1`), `WALKERS` folders at a time; resources come in
     the order the folders answer (callers key them by path)."""
     def folder_of(relative: str) -> list[Resource]:
         inner = f"{path.strip('/')}/{relative}".strip("/")
         return list(propfind(http, http.url(inner, folder=True), "1", inner or "/",
-                             prefix=relative))
+                             body=body, prefix=relative))
 
     with ThreadPoolExecutor(WALKERS, thread_name_prefix="list") as pool:
         pending = {pool.submit(folder_of, ""): ""}

@@ -73,11 +73,13 @@ class DavTarget(Target):
         self._temporary: bool | None = settings.temporary_names
         self._free: object = _UNREAD
 
-    def _depth_answer(self, infinity: bool) -> None:
-        """Remember whether the server listed the tree at once, so later runs ask it right."""
+    def _learnt(self, **seen: bool) -> None:
+        """Remember what the listing saw the server do (whether it lists a tree at once, has
+        ownCloud's properties), so later runs ask it right."""
         known = self.settings.profiles.get(self._address) or ServerProfile()
-        if known.depth_infinity is not infinity:
-            known.depth_infinity = infinity
+        if any(getattr(known, fact) is not value for fact, value in seen.items()):
+            for fact, value in seen.items():
+                setattr(known, fact, value)
             known.checked = known.checked or time.time()
             self.settings.profiles.put(self._address, known)
 
@@ -102,7 +104,8 @@ class DavTarget(Target):
             headers = self.http.request("OPTIONS", url, "/").headers
         profile = ServerProfile.from_options(headers)
         if known is not None:
-            profile.depth_infinity = known.depth_infinity
+            profile.depth_infinity, profile.owncloud_props = (known.depth_infinity,
+                                                              known.owncloud_props)
         self.settings.profiles.put(self._address, profile)
         return profile
 
@@ -114,7 +117,8 @@ class DavTarget(Target):
     def list_entries(self) -> Iterator[TargetEntry]:
         known = self.settings.profiles.get(self._address)
         allow = known is None or known.depth_infinity is not False
-        for resource in list_tree(self.http, self.root, allow, self._depth_answer):
+        owncloud = known is None or known.owncloud_props is not False
+        for resource in list_tree(self.http, self.root, allow, self._learnt, owncloud):
             path = resource.path
             if resource.is_folder:
                 self.remember_folder(self.full(path))
