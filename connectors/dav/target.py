@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from connectors.dav.collisions import CollisionResolver, Level, levels_of, twin_reason
+from connectors.dav.collisions import CollisionResolver, Level, LevelsOf, twin_reason
 from connectors.dav.http import DavHttp, InsufficientStorageError, LockedError
 from connectors.dav.keepalive import KeepAliveUploads
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
@@ -67,6 +67,7 @@ class DavTarget(Target):
         normal = (lambda s: unicodedata.normalize("NFC", s)) if settings.stores_nfc else str
         self._encode = lru_cache(maxsize=65536)(
             lambda segment: encode_segment(normal(segment), settings.rules))
+        self._levels = LevelsOf(self._encode)
         self.uploads = (KeepAliveUploads(http, http.user, http.password, http.verify_tls)
                         if KeepAliveUploads.is_usable(http.base) else None)
         self._address = _address(http.base)
@@ -128,7 +129,7 @@ class DavTarget(Target):
 
     def levels(self, item: SourceItem) -> list[Level]:
         """A source whose names may hold `/` (Drive) gives them in `FileMeta.segments`."""
-        return levels_of(item, self._encode)
+        return self._levels(item)
 
     def prepare_names(self, items: Sequence[SourceItem]) -> None:
         self.collisions.resolve(self.levels(item) for item in items)
@@ -138,8 +139,11 @@ class DavTarget(Target):
 
     def name_for(self, item: SourceItem) -> TargetName:
         levels = self.levels(item)
-        parts, reasons = [], []
-        for depth, level in enumerate(levels):
+        parts, reasons = [level.name for level in levels], []
+        # Most items keep every level's name: nothing renamed in the step, nothing encoded.
+        changing = self.collisions.renamed or self.collisions.twins or any(
+            level.reasons for level in levels)
+        for depth, level in enumerate(levels if changing else ()):
             name = self.collisions.renamed.get(level.key, level.name)
             why = list(level.reasons)
             if level.key in self.collisions.twins:
@@ -149,12 +153,12 @@ class DavTarget(Target):
             if why and depth < len(levels) - 1:  # say which folder, for the files inside it
                 why = [_("folder '{name}' became '{new}': {why}").format(
                     name=level.raw, new=name, why=join("; ", why))]
-            parts.append(name)
+            parts[depth] = name
             reasons += why
         notes = share_notes(item.data, self.settings.sharing, self.settings.identities,
                             self.known_recipients())
-        reason = join("; ", dict.fromkeys(reasons)) or None
-        original = "/".join(level.raw for level in levels)  # a '/' inside a name shows as '/'
+        reason = (join("; ", dict.fromkeys(reasons)) or None) if reasons else None
+        original = "/".join([level.raw for level in levels])  # a '/' inside a name shows as '/'
         name = "/".join(parts)
         # A group folder ('/mount/…') has a quota of its own: only the account's is read here.
         refusal = None if name.startswith("/") or item.kind is not ItemKind.FILE else \
