@@ -47,3 +47,19 @@ def test_the_usual_form_and_its_neighbours_read_as_email_utils_reads_them() -> N
 @pytest.mark.parametrize("text", ["Sun, 06 Nov 1994 08:49:37 GMT"])
 def test_a_date_gives_the_seconds_of_its_instant(text: str) -> None:
     assert http_time(text) == 784111777.0
+
+
+def test_an_href_is_decoded_as_urlparse_and_unquote_decode_it() -> None:
+    """`href_path` skips `urlparse` for a plain absolute path and decodes a folder's part once:
+    the same path as before for every href, odd ones included."""
+    from urllib.parse import unquote, urlparse
+
+    from connectors.dav.listing import href_path
+
+    rng = random.Random(16)
+    pieces = ["a", "/", "%2F", "%C3%A9", "%C3", "%A9", "%20", "%", "%zz", "é", ";x", "?q", "#f",
+              "//", "\t", "http://h", "%2f"]
+    for _ in range(30000):
+        href = rng.choice(["/", "", "http://host/", "//host/"]) + "".join(
+            rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        assert href_path(href) == unquote(urlparse(href).path), href

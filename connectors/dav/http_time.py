@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import email.utils
 from datetime import UTC, datetime
+from functools import lru_cache
 
 _MONTHS = {name: number for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 
 
+@lru_cache(maxsize=1024)  # files written in the same second (a copy's) share their date
 def http_time(text: str) -> float:
     """Seconds since the epoch (UTC) of an HTTP date; raises as `email.utils` does on one it
     cannot read."""

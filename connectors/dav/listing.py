@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlparse
 from xml.etree import ElementTree
@@ -109,7 +110,12 @@ def href_path(href: str) -> str:
     if (href[:1] != "/" or href[1:2] == "/" or not href.isprintable() or ";" in href
             or "?" in href or "#" in href):
         href = urlparse(href).path
-    return unquote(href)
+    # The files of a folder share its part: decoded once (a `/` never splits an escape).
+    folder, slash, name = href.rpartition("/")
+    return _unquote_folder(folder) + slash + unquote(name)
+
+
+_unquote_folder = lru_cache(maxsize=1024)(unquote)
 
 
 def _parse_response(element: ElementTree.Element, root: str, prefix: str = ""
