@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from connectors.dav.account import DEFAULT_JOBS, DavAccountOptions, DavStepOptions
 from connectors.dav.collisions import NameFolding
 from connectors.dav.group_target import GroupFolderTarget
 from connectors.dav.groupfolders import GroupFolderApi, PlacementRules
@@ -29,7 +30,6 @@ from migrate.i18n import N_, _
 from migrate.init_offer import Offer, Question, Secrets, quoted
 from migrate.options import option
 
-DEFAULT_JOBS = 8
 #: Nextcloud refuses chunks under 5 MiB (all but the last).
 MIN_CHUNK_MB = 5
 APP_PASSWORD_HELP = (
@@ -40,39 +40,12 @@ APP_PASSWORD_HELP = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class DavAccountOptions:
-    """The connection options `nextcloud` and `webdav` share (webdav words `url` its way)."""
-
-    url: str = option("url", required=True,
-                      help="The server's address, e.g. https://cloud.example.org")
-    user: str = option(required=True, help="The account's user name (login).")
-    password: str = option(required=True, secret=True,
-                           help="An app password created for this migration, usually "
-                                "${env:NEXTCLOUD_PASSWORD}.")
-    verify_tls: bool = option("boolean", default=True,
-                              help="Check the server's HTTPS certificate (turn off only for a "
-                                   "test server).")
-
-
-@dataclass(frozen=True, kw_only=True)
 class NextcloudOptions(DavAccountOptions):
     chunk_threshold_mb: float = option("number", default=10,
                                        help="Files larger than this (in megabytes) are sent in "
                                             "chunks, which survive interruptions.")
     chunk_size_mb: float = option("number", default=10,
                                   help="Size of each chunk in megabytes (at least 5).")
-
-
-@dataclass(frozen=True, kw_only=True)
-class DavStepOptions:
-    """The step options of every WebDAV target."""
-
-    read_back: str = option(
-        default="none",
-        help="Download files again after upload and compare them with the source byte for "
-             "byte: 'all', or a number of files chosen at random (e.g. 20), or 'none'. Without "
-             "it only sizes are checked: Nextcloud keeps the checksum it is sent without "
-             "checking it.")
 
 
 @dataclass(frozen=True, kw_only=True)

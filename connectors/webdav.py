@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from connectors.dav.account import DEFAULT_JOBS, DavAccountOptions, DavStepOptions
 from connectors.dav.collisions import NameFolding
 from connectors.dav.http import DavHttp
 from connectors.dav.listing import read_quota
@@ -17,7 +18,6 @@ from connectors.dav.profile import ProfileStore
 from connectors.dav.settings import DavSettings
 from connectors.dav.target import DavTarget
 from connectors.dav.verification import parse_read_back
-from connectors.nextcloud import DEFAULT_JOBS, DavAccountOptions, DavStepOptions
 from migrate.connector import Capabilities, Connector, StepContext
 from migrate.errors import MigrateError
 from migrate.i18n import _

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from connectors.dav.listing import PLAIN_BODY, PROPFIND_BODY, QUOTA_BODY
 from tests.helpers import make_tree, migrate, migrate_popen
 
 APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
@@ -35,7 +36,7 @@ CONFIG = """ServerRoot "{dir}"
 Listen 127.0.0.1:{port}
 PidFile "{dir}/httpd.pid"
 ErrorLog "{dir}/error.log"
-LogFormat "%m %>s %U" counting
+LogFormat "%m %>s %{{Content-Length}}i %U" counting
 CustomLog "{dir}/access.log" counting
 LoadModule mpm_event_module {m}/mod_mpm_event.so
 LoadModule authz_core_module {m}/mod_authz_core.so
@@ -80,6 +81,14 @@ class Apache:
                          if line)
         log.write_text("")
         return counts  # type: ignore[return-value]
+
+    def body_lengths(self, method: str) -> Counter[int]:
+        """Length of the request body -> count, for `method`, since the last call."""
+        log = self.dir / "access.log"
+        counts = Counter(int(line.split()[2]) for line in log.read_text().splitlines()
+                         if line.split()[:1] == [method])
+        log.write_text("")
+        return counts
 
     def requests_made(self) -> Counter[str]:
         """Method -> count, from the access log, since the last call."""
@@ -190,6 +199,32 @@ def test_a_rerun_does_not_ask_again_for_what_the_server_refused(
     assert summary["unchanged"] == 30
     assert again[("PROPFIND", "403")] == 0 and again[("OPTIONS", "200")] == 0
     assert sum(again.values()) == again[("PROPFIND", "207")]  # the listing, nothing else
+
+
+def test_a_rerun_asks_apache_only_for_the_properties_it_has(
+        apache: Apache, tmp_path: Path) -> None:
+    """Apache has none of ownCloud's properties (file ids, checksums), and answers each with a
+    `404` block per file after a look-up per file: the first whole listing finds none, which
+    is remembered beside the journal, and the next ones ask only for the `DAV:` properties.
+    A file edited or removed on the server is found as before."""
+    files = make_tree(tmp_path / "source", 30)
+    plan = _plan(tmp_path, apache, None)
+    _run("apply", plan, "--yes")
+    apache.requests_made()
+    assert _run("plan", plan)["summary"]["unchanged"] == 30
+    # The listing's; the account's quota is read too (its line may be logged late).
+    assert set(apache.body_lengths("PROPFIND")) - {len(QUOTA_BODY)} == {len(PROPFIND_BODY)}
+    remembered = json.loads(next(tmp_path.rglob("dav-servers.json")).read_text())
+    assert [p["owncloud_props"] for p in remembered.values()] == [False]
+
+    edited, removed = sorted(files)[:2]
+    requests.put(apache.url + "Archives/" + edited, data=b"changed on the NAS",
+                 auth=(USER, PASSWORD), timeout=10).raise_for_status()
+    (apache.dir / "data" / "Archives" / removed).unlink()
+    apache.requests_made()
+    summary = _run("plan", plan)["summary"]
+    assert set(apache.body_lengths("PROPFIND")) - {len(QUOTA_BODY)} == {len(PLAIN_BODY)}
+    assert (summary["conflict"], summary["create"], summary["unchanged"]) == (1, 1, 28)
 
 
 @pytest.mark.slow  # a kill trial: `pytest -m slow`, which .ci/run runs after the rest

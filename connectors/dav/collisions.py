@@ -93,6 +93,35 @@ def levels_of(item: SourceItem, encode: Encode) -> list[Level]:
 _level = maker(Level, ("raw", "name", "reasons", "key", "rank"))
 
 
+class LevelsOf:
+    """`levels_of`, reusing the folders' levels of the item named before: a listing gives a
+    folder's files one after another, and an item known by its path (no `segments`, keys or
+    ranks given) has the same folder levels as its neighbour in the same folder. Holds one
+    folder's levels, never one per item."""
+
+    def __init__(self, encode: Encode) -> None:
+        self.encode = encode
+        #: The last folder's path and levels, as one value (name_for may run in threads).
+        self._last: tuple[str | None, list[Level]] = (None, [])
+
+    def __call__(self, item: SourceItem) -> list[Level]:
+        data = item.data
+        path = item.path
+        if ((data is not None and (data.segments or data.segment_keys or data.segment_ranks))
+                or not path or path[0] == "/" or path[-1] == "/" or "//" in path):
+            return levels_of(item, self.encode)
+        folder, _sep, segment = path.rpartition("/")
+        last, above = self._last
+        if folder != last:
+            levels = levels_of(item, self.encode)
+            self._last = (folder, levels[:-1])
+            return levels
+        key = "path:" + path if item.kind is ItemKind.FOLDER else item.key
+        name, reasons = self.encode(segment)
+        return [*above, _level(segment, name, tuple(reasons), key,
+                               int(data.same_name_rank) if data is not None else 0)]
+
+
 def twin_reason(kept: str, raw: str) -> str:
     """Why `raw` was numbered: the target sees it as the same name as `kept`."""
     if unicodedata.normalize("NFC", kept) == unicodedata.normalize("NFC", raw):
@@ -119,13 +148,20 @@ class CollisionResolver:
         # parent key -> folded name -> {node key: (rank, not exact, name, raw name)}
         children: dict[str, dict[str, dict[str, tuple[int, bool, str, str]]]] = defaultdict(
             lambda: defaultdict(dict))
+        previous: Sequence[Level] = ()
         for levels in every:
             parent = ""
-            for level in levels:
+            same = True  # the folders shared with the item before (`LevelsOf`) are known
+            for depth, level in enumerate(levels):
+                if same and depth < len(previous) and previous[depth] is level:
+                    parent = level.key
+                    continue
+                same = False
                 exact = self.folding.is_exact(level.raw)
                 children[parent][fold(level.name)][level.key] = (level.rank, not exact,
                                                                  level.name, level.raw)
                 parent = level.key
+            previous = levels
         self.renamed, self.twins = {}, {}
         for names in children.values():
             taken = set(names)

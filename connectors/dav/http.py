@@ -17,7 +17,6 @@ from migrate.errors import ConnectorError, FatalError, SkipItem, TransientError
 from migrate.i18n import _
 from migrate.network import connection_problem
 from migrate.plan import confine
-from migrate.report.format import size
 from migrate.retry import parse_retry_after
 
 if TYPE_CHECKING:
@@ -75,6 +74,8 @@ def sabre_error(response: Answer) -> tuple[str | None, str | None]:
 
 def human_bytes(count: float) -> str:
     """`1.5 GB`, as a volunteer reads sizes; a message, so a French report says `Go`."""
+    from migrate.report.format import size  # the report package: loaded when a size is said
+
     return size(round(count))
 
 

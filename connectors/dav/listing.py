@@ -6,14 +6,17 @@ are walked folder by folder with `Depth: 1` instead.
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote, urlparse
 from xml.etree import ElementTree
 
 from connectors.dav.http import DavHttp
+from connectors.dav.http_time import http_time
+from migrate.journal.fastmake import maker
 from migrate.model import Fingerprint, ItemKind, TargetEntry
 
 DAV = "{DAV:}"
@@ -26,6 +29,11 @@ PROPFIND_BODY = (
     "<oc:fileid/><oc:checksums/>"
     "</d:prop></d:propfind>"
 )
+#: The same without ownCloud's properties, for a server seen not to have them (Apache,
+#: nginx; connectors/dav/profile.py): there each costs a look-up per file (mod_dav_fs reads
+#: its property database for it) and a `404` block per file in the answer.
+PLAIN_BODY = PROPFIND_BODY.replace(' xmlns:oc="http://owncloud.org/ns"', "").replace(
+    "<oc:fileid/><oc:checksums/>", "")
 #: The same, plus who holds a files_lock lock (asked only after a 423: a whole-tree listing
 #: would carry a 404 propstat per file on servers without the app).
 LOCK_BODY = PROPFIND_BODY.replace(
@@ -41,7 +49,7 @@ CHECKSUM_PREFERENCE = ("sha256", "sha1", "md5")
 REFUSED_DEPTH = (400, 403, 501)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resource:
     """One PROPFIND response: path relative to the listed root ('' for the root itself)."""
 
@@ -53,10 +61,11 @@ class Resource:
     locked_by: str | None = None
 
     def entry(self) -> TargetEntry:
-        kind = ItemKind.FOLDER if self.is_folder else ItemKind.FILE
-        fingerprint = Fingerprint() if self.is_folder else self.fingerprint
-        ref = {"fileid": self.file_id} if self.file_id else {}
-        return TargetEntry(self.path, kind, fingerprint, ref)
+        if self.is_folder:
+            return _entry(self.path, ItemKind.FOLDER, _NO_FINGERPRINT,
+                          {"fileid": self.file_id} if self.file_id else _NO_REF)
+        return _entry(self.path, ItemKind.FILE, self.fingerprint,
+                      {"fileid": self.file_id} if self.file_id else _NO_REF)
 
 
 def normal_etag(value: str | None) -> str | None:
@@ -78,35 +87,75 @@ def best_checksum(text: str | None) -> str | None:
     return next((f"{a}:{found[a]}" for a in CHECKSUM_PREFERENCE if a in found), None)
 
 
-def _parse_response(element: ElementTree.Element, root_path: str) -> Resource | None:
-    href = unquote(urlparse(element.findtext(f"{DAV}href") or "").path)
-    if not href.startswith(root_path.rstrip("/")):
+_RESPONSE, _HREF, _PROPSTAT = f"{DAV}response", f"{DAV}href", f"{DAV}propstat"
+_STATUS, _PROP = f"{DAV}status", f"{DAV}prop"
+_TYPE, _COLLECTION, _LENGTH = f"{DAV}resourcetype", f"{DAV}collection", f"{DAV}getcontentlength"
+_MODIFIED, _ETAG, _FILEID, _CHECKSUM = (f"{DAV}getlastmodified", f"{DAV}getetag", f"{OC}fileid",
+                                        f"{OC}checksum")
+_OWNER, _SHOWN = f"{NC}lock-owner", f"{NC}lock-owner-displayname"
+#: A listing makes one of each per file: filled directly (migrate/journal/fastmake.py).
+_fingerprint = maker(Fingerprint, ("size", "mtime", "checksum", "etag"))
+_resource = maker(Resource, ("path", "is_folder", "fingerprint", "file_id", "locked_by"))
+_entry = maker(TargetEntry, ("name", "kind", "fingerprint", "ref"))
+#: Shared by every folder's entry and every entry without a file id (never changed: the
+#: local target's listing shares them the same way).
+_NO_FINGERPRINT = Fingerprint()
+_NO_REF: dict[str, str] = {}
+
+
+def href_path(href: str) -> str:
+    """The decoded path of a response's `href`. Most servers send an absolute path with
+    nothing `urlparse` would cut off or drop (no scheme, host, `;`, `?`, `#`, tab or line
+    break): that is the path."""
+    if (href[:1] != "/" or href[1:2] == "/" or not href.isprintable() or ";" in href
+            or "?" in href or "#" in href):
+        href = urlparse(href).path
+    # The files of a folder share its part: decoded once (a `/` never splits an escape).
+    folder, slash, name = href.rpartition("/")
+    return _unquote_folder(folder) + slash + unquote(name)
+
+
+_unquote_folder = lru_cache(maxsize=1024)(unquote)
+
+
+def _parse_response(element: ElementTree.Element, root: str, prefix: str = ""
+                    ) -> Resource | None:
+    """One `response` of a multistatus; `root` is the listed path without its trailing `/`,
+    `prefix` is put before the path found (a folder listed on its own, see `_walk`).
+
+    Run for every file of every listing: what it reads is looked up with constant tags."""
+    href = href_path(element.findtext(_HREF) or "")
+    if not href.startswith(root):
         return None
-    relative = href[len(root_path.rstrip("/")):].strip("/")
+    relative = href[len(root):].strip("/")
+    if prefix and relative:
+        relative = f"{prefix}/{relative}"
     prop = None
-    for propstat in element.findall(f"{DAV}propstat"):
-        if "200" in (propstat.findtext(f"{DAV}status") or ""):
-            prop = propstat.find(f"{DAV}prop")
+    for propstat in element.iterfind(_PROPSTAT):
+        if "200" in (propstat.findtext(_STATUS) or ""):
+            prop = propstat.find(_PROP)
     if prop is None:
         return None
-    resource_type = prop.find(f"{DAV}resourcetype")
-    is_folder = resource_type is not None and resource_type.find(f"{DAV}collection") is not None
-    length = prop.findtext(f"{DAV}getcontentlength")
-    modified = prop.findtext(f"{DAV}getlastmodified")
-    mtime = email.utils.parsedate_to_datetime(modified).timestamp() if modified else None
-    etag = normal_etag(prop.findtext(f"{DAV}getetag"))
-    checksums = " ".join(e.text or "" for e in prop.iter(f"{OC}checksum"))
-    fingerprint = Fingerprint(int(length) if length else None, mtime, best_checksum(checksums),
-                              etag)
-    owner = prop.findtext(f"{NC}lock-owner")
-    shown = prop.findtext(f"{NC}lock-owner-displayname")
+    resource_type = prop.find(_TYPE)
+    is_folder = resource_type is not None and resource_type.find(_COLLECTION) is not None
+    length = prop.findtext(_LENGTH)
+    modified = prop.findtext(_MODIFIED)
+    etag = normal_etag(prop.findtext(_ETAG))
+    checksums = [e.text or "" for e in prop.iter(_CHECKSUM)]
+    fingerprint = _fingerprint(int(length) if length else None,
+                               http_time(modified) if modified else None,
+                               best_checksum(" ".join(checksums)) if checksums else None, etag)
+    owner = prop.findtext(_OWNER)
+    shown = prop.findtext(_SHOWN)
     locked_by = (f"{shown} ({owner})" if shown and shown != owner else owner) or None
-    return Resource(relative, is_folder, fingerprint, prop.findtext(f"{OC}fileid"), locked_by)
+    return _resource(relative, is_folder, fingerprint, prop.findtext(_FILEID), locked_by)
 
 
 def propfind(http: DavHttp, url: str, depth: str, what: str,
-             refused: tuple[int, ...] = (), body: str = PROPFIND_BODY) -> Iterator[Resource]:
-    """The resources at and under `url`, streamed, paths relative to it; 404 yields nothing.
+             refused: tuple[int, ...] = (), body: str = PROPFIND_BODY,
+             prefix: str = "") -> Iterator[Resource]:
+    """The resources at and under `url`, streamed, paths relative to it (after `prefix/`
+    when given, the root itself staying ''); 404 yields nothing.
 
     Raises `DepthRefusedError` when the server answers one of the `refused` statuses."""
     response = http.request("PROPFIND", url, what, ok=(404, *refused),
@@ -117,15 +166,44 @@ def propfind(http: DavHttp, url: str, depth: str, what: str,
         if response.status_code in refused:
             raise DepthRefusedError(response.status_code)
         return
-    root_path = unquote(urlparse(url).path)
+    root = unquote(urlparse(url).path).rstrip("/")
     response.raw.decode_content = True
     with response:
-        for _event, element in ElementTree.iterparse(response.raw):
-            if element.tag == f"{DAV}response":
-                resource = _parse_response(element, root_path)
-                element.clear()
-                if resource is not None:
-                    yield resource
+        for element in _responses(response.raw):
+            resource = _parse_response(element, root, prefix)
+            element.clear()
+            if resource is not None:
+                yield resource
+
+
+#: An answer up to this size (a folder of about 2,000 files on Apache) is parsed in one call,
+#: with no Python per XML element (a third of the cost of `iterparse`); a larger one (a whole
+#: Nextcloud tree) is streamed, each response let go once read.
+WHOLE = 1 << 20
+BLOCK = 1 << 16
+
+
+def _responses(raw: Any) -> Iterator[ElementTree.Element]:
+    """The `response` elements of a multistatus body read from `raw`."""
+    blocks: list[bytes] = []
+    size = 0
+    while size <= WHOLE:
+        block = raw.read(BLOCK)
+        if not block:
+            yield from ElementTree.fromstring(b"".join(blocks)).iter(_RESPONSE)
+            return
+        blocks.append(block)
+        size += len(block)
+    parser = ElementTree.XMLPullParser(("end",))
+    while blocks:
+        for block in blocks:
+            parser.feed(block)
+            yield from (element for _event, element in parser.read_events()
+                        if element.tag == _RESPONSE)
+        blocks = [block] if (block := raw.read(BLOCK)) else []
+    parser.close()
+    yield from (element for _event, element in parser.read_events()
+                if element.tag == _RESPONSE)
 
 
 class DepthRefusedError(Exception):
@@ -133,22 +211,39 @@ class DepthRefusedError(Exception):
 
 
 def list_tree(http: DavHttp, path: str, allow_infinity: bool = True,
-              answer: Callable[[bool], None] | None = None) -> Iterator[Resource]:
-    """Every file and folder under `path`, in one request when the server allows it.
+              answer: Callable[..., None] | None = None,
+              owncloud: bool = True) -> Iterator[Resource]:
+    """Every file and folder under `path`, in one request when the server allows it; with
+    `owncloud=False`, without asking for ownCloud's file ids and checksums.
 
-    `answer(True/False)` is told whether the server listed the whole tree at once, so the
-    caller can remember it and not ask again (connectors/dav/profile.py)."""
+    `answer` is told what the server was seen to do, so the caller can remember it and not
+    ask again (connectors/dav/profile.py): `depth_infinity=` whether it listed the whole tree
+    at once, and after a whole listing `owncloud_props=` whether any resource had a file id
+    or a checksum."""
+    body = PROPFIND_BODY if owncloud else PLAIN_BODY
+    seen = listed = False
+    for resource in _tree(http, path, allow_infinity, answer, body):
+        if not seen and (resource.file_id or resource.fingerprint.checksum):
+            seen = True
+        listed = True
+        yield resource
+    if answer is not None and owncloud and listed:  # a folder not made yet says nothing
+        answer(owncloud_props=seen)
+
+
+def _tree(http: DavHttp, path: str, allow_infinity: bool,
+          answer: Callable[..., None] | None, body: str) -> Iterator[Resource]:
     if allow_infinity:
         try:
             yield from propfind(http, http.url(path, folder=True), "infinity", path or "/",
-                                REFUSED_DEPTH)
+                                REFUSED_DEPTH, body)
             if answer is not None:
-                answer(True)
+                answer(depth_infinity=True)
             return
         except DepthRefusedError:
             if answer is not None:  # the refusal comes before any response body
-                answer(False)
-    yield from _walk(http, path)
+                answer(depth_infinity=False)
+    yield from _walk(http, path, body)
 
 
 #: Folders listed at once when a server refuses `Depth: infinity`, as rclone's `--checkers`:
@@ -157,12 +252,13 @@ def list_tree(http: DavHttp, path: str, allow_infinity: bool = True,
 WALKERS = 4
 
 
-def _walk(http: DavHttp, path: str) -> Iterator[Resource]:
+def _walk(http: DavHttp, path: str, body: str = PROPFIND_BODY) -> Iterator[Resource]:
     """The tree folder by folder (`Depth: 1`), `WALKERS` folders at a time; resources come in
     the order the folders answer (callers key them by path)."""
     def folder_of(relative: str) -> list[Resource]:
         inner = f"{path.strip('/')}/{relative}".strip("/")
-        return list(propfind(http, http.url(inner, folder=True), "1", inner or "/"))
+        return list(propfind(http, http.url(inner, folder=True), "1", inner or "/",
+                             body=body, prefix=relative))
 
     with ThreadPoolExecutor(WALKERS, thread_name_prefix="list") as pool:
         pending = {pool.submit(folder_of, ""): ""}
@@ -171,16 +267,14 @@ def _walk(http: DavHttp, path: str) -> Iterator[Resource]:
                 finished, _running = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     relative = pending.pop(future)
-                    for resource in future.result():
+                    for resource in future.result():  # paths from the listed root
                         if not resource.path:
                             if not relative:
                                 yield resource
                             continue
-                        full = f"{relative}/{resource.path}" if relative else resource.path
-                        yield Resource(full, resource.is_folder, resource.fingerprint,
-                                       resource.file_id)
+                        yield resource
                         if resource.is_folder:
-                            pending[pool.submit(folder_of, full)] = full
+                            pending[pool.submit(folder_of, resource.path)] = resource.path
         finally:
             for future in pending:  # an error or a reader that stopped early: ask no more
                 future.cancel()

@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from connectors.dav.collisions import CollisionResolver, Level, levels_of, twin_reason
+from connectors.dav.collisions import CollisionResolver, Level, LevelsOf, twin_reason
 from connectors.dav.http import DavHttp, InsufficientStorageError, LockedError
 from connectors.dav.keepalive import KeepAliveUploads
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
@@ -67,17 +67,20 @@ class DavTarget(Target):
         normal = (lambda s: unicodedata.normalize("NFC", s)) if settings.stores_nfc else str
         self._encode = lru_cache(maxsize=65536)(
             lambda segment: encode_segment(normal(segment), settings.rules))
+        self._levels = LevelsOf(self._encode)
         self.uploads = (KeepAliveUploads(http, http.user, http.password, http.verify_tls)
                         if KeepAliveUploads.is_usable(http.base) else None)
         self._address = _address(http.base)
         self._temporary: bool | None = settings.temporary_names
         self._free: object = _UNREAD
 
-    def _depth_answer(self, infinity: bool) -> None:
-        """Remember whether the server listed the tree at once, so later runs ask it right."""
+    def _learnt(self, **seen: bool) -> None:
+        """Remember what the listing saw the server do (whether it lists a tree at once, has
+        ownCloud's properties), so later runs ask it right."""
         known = self.settings.profiles.get(self._address) or ServerProfile()
-        if known.depth_infinity is not infinity:
-            known.depth_infinity = infinity
+        if any(getattr(known, fact) is not value for fact, value in seen.items()):
+            for fact, value in seen.items():
+                setattr(known, fact, value)
             known.checked = known.checked or time.time()
             self.settings.profiles.put(self._address, known)
 
@@ -102,7 +105,8 @@ class DavTarget(Target):
             headers = self.http.request("OPTIONS", url, "/").headers
         profile = ServerProfile.from_options(headers)
         if known is not None:
-            profile.depth_infinity = known.depth_infinity
+            profile.depth_infinity, profile.owncloud_props = (known.depth_infinity,
+                                                              known.owncloud_props)
         self.settings.profiles.put(self._address, profile)
         return profile
 
@@ -114,16 +118,18 @@ class DavTarget(Target):
     def list_entries(self) -> Iterator[TargetEntry]:
         known = self.settings.profiles.get(self._address)
         allow = known is None or known.depth_infinity is not False
-        for resource in list_tree(self.http, self.root, allow, self._depth_answer):
+        owncloud = known is None or known.owncloud_props is not False
+        for resource in list_tree(self.http, self.root, allow, self._learnt, owncloud):
+            path = resource.path
             if resource.is_folder:
-                self.remember_folder(self.full(resource.path))
-            if resource.path and not resource.path.rsplit("/", 1)[-1].startswith(
-                    TEMPORARY_PREFIX):
+                self.remember_folder(self.full(path))
+            if path and (TEMPORARY_PREFIX not in path
+                         or not path.rsplit("/", 1)[-1].startswith(TEMPORARY_PREFIX)):
                 yield resource.entry()
 
     def levels(self, item: SourceItem) -> list[Level]:
         """A source whose names may hold `/` (Drive) gives them in `FileMeta.segments`."""
-        return levels_of(item, self._encode)
+        return self._levels(item)
 
     def prepare_names(self, items: Sequence[SourceItem]) -> None:
         self.collisions.resolve(self.levels(item) for item in items)
@@ -133,8 +139,11 @@ class DavTarget(Target):
 
     def name_for(self, item: SourceItem) -> TargetName:
         levels = self.levels(item)
-        parts, reasons = [], []
-        for depth, level in enumerate(levels):
+        parts, reasons = [level.name for level in levels], []
+        # Most items keep every level's name: nothing renamed in the step, nothing encoded.
+        changing = self.collisions.renamed or self.collisions.twins or any(
+            level.reasons for level in levels)
+        for depth, level in enumerate(levels if changing else ()):
             name = self.collisions.renamed.get(level.key, level.name)
             why = list(level.reasons)
             if level.key in self.collisions.twins:
@@ -144,12 +153,12 @@ class DavTarget(Target):
             if why and depth < len(levels) - 1:  # say which folder, for the files inside it
                 why = [_("folder '{name}' became '{new}': {why}").format(
                     name=level.raw, new=name, why=join("; ", why))]
-            parts.append(name)
+            parts[depth] = name
             reasons += why
         notes = share_notes(item.data, self.settings.sharing, self.settings.identities,
                             self.known_recipients())
-        reason = join("; ", dict.fromkeys(reasons)) or None
-        original = "/".join(level.raw for level in levels)  # a '/' inside a name shows as '/'
+        reason = (join("; ", dict.fromkeys(reasons)) or None) if reasons else None
+        original = "/".join([level.raw for level in levels])  # a '/' inside a name shows as '/'
         name = "/".join(parts)
         # A group folder ('/mount/…') has a quota of its own: only the account's is read here.
         refusal = None if name.startswith("/") or item.kind is not ItemKind.FILE else \

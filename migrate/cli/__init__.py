@@ -7,6 +7,7 @@ conflict or stale; 130 stopped with Ctrl-C.
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import sys
@@ -335,4 +336,9 @@ cli.add_command(fleet_cli.worker)
 
 def main() -> None:
     """The console entry point."""
-    cli.main(prog_name="migrate")
+    try:
+        cli.main(prog_name="migrate")
+    finally:
+        # The process ends here: the interpreter's last collections would walk every object
+        # it made once more (a few % of a short run's CPU) to free what exiting frees anyway.
+        gc.freeze()

@@ -18,5 +18,8 @@ class LazyModule(ModuleType):
     def __getattr__(self, attribute: str) -> Any:
         target = self.__dict__["_target"]
         if target is None:
-            target = self.__dict__["_target"] = importlib.import_module(self.__name__)
+            from migrate.runner import gcpause
+
+            with gcpause.paused():  # an import makes long-lived objects, not garbage
+                target = self.__dict__["_target"] = importlib.import_module(self.__name__)
         return getattr(target, attribute)

@@ -7,7 +7,6 @@ suggests the nearest valid key. Secrets stay references until `resolve_connectio
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Mapping
@@ -102,6 +101,8 @@ class Plan:
 
 def _unknown(message: str, name: str, known: list[str]) -> str:
     """`message` ("unknown key 'form'"), then the nearest known name or the known ones."""
+    import difflib  # only for a misspelt name
+
     close = difflib.get_close_matches(name, known, n=1)
     if close:
         return message + " — " + _("did you mean '{s}'?").format(s=close[0])

@@ -8,7 +8,6 @@ is imported the first time a plan uses it.
 
 from __future__ import annotations
 
-import difflib
 from functools import cache
 
 from migrate.connector import Connector
@@ -22,6 +21,8 @@ GROUP = "migrate.connectors"
 class UnknownConnectorError(MigrateError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
+        import difflib  # only for a misspelt name
+
         self.suggestion = next(iter(difflib.get_close_matches(name, known, n=1)), None)
         message = _("unknown connection type '{name}'").format(name=name)
         if self.suggestion:

@@ -18,6 +18,8 @@ import sys
 from importlib import import_module
 from typing import Any
 
+from migrate.runner import gcpause
+
 _SUFFIXES = (".dist-info", ".egg-info")
 
 
@@ -37,7 +39,9 @@ class Entry:
         if not module.strip():
             raise ValueError(f"entry point {self.name} = {self.value} names no object")
         attributes = filter(None, attribute.strip().split("."))
-        return functools.reduce(getattr, attributes, import_module(module.strip()))
+        with gcpause.paused():  # an import makes long-lived objects, not garbage
+            loaded = import_module(module.strip())
+        return functools.reduce(getattr, attributes, loaded)
 
 
 def entries(group: str) -> list[Entry]:

@@ -2,7 +2,8 @@
 
 Those objects (items, entries, fingerprints) are long-lived and hold no cycles, yet each
 allocation burst makes the collector scan them again: 15 % of the CPU of a 100k re-run. Only
-code that does no network I/O pauses it (a local walk, the diff), so no library's cyclic
+code that does no network I/O pauses it (a local walk, the diff, importing the API and a
+connector's modules: functions and classes, no garbage), so no library's cyclic
 garbage piles up meanwhile; objects are still freed by reference counting. Nested and
 threaded uses (several plans at once) re-enable it when the last one ends, and only if it
 was enabled before.

