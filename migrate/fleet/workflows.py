@@ -42,6 +42,7 @@ from migrate.steps import OpenStep, open_step
 
 from .batches import merge
 from .batches import write as write_changes
+from .pioneers import levels_of, phases
 from .store import PgJournal
 
 APP_NAME = "transhumance"
@@ -54,6 +55,13 @@ CAPS = (1, 2, 4, 8, 16, 32)
 #: Items per batch workflow: small enough that a killed worker loses little, large enough
 #: that DBOS's bookkeeping (a few rows per batch) stays small beside the writes.
 BATCH_ITEMS = 50
+#: A large step's batches grow up to this, so that it still makes at least `cap × 8` of them
+#: (every worker busy until the end): each batch costs a few DBOS rows and a queue poll
+#: (~0.2 s) before it starts, which 50 items of 30 ms hardly cover (bench_fleet_webdav).
+MAX_BATCH_ITEMS = 200
+#: How often a workflow asks whether the batches it waits for are done (DBOS's default, 1 s,
+#: left every pioneer level and every ordered batch waiting ~0.6 s for nothing).
+RESULT_POLL_SECONDS = 0.1
 MAX_RECOVERY = 1000
 PLAN_WORKFLOW, STEP_WORKFLOW, BATCH_WORKFLOW = ("transhumance.plan", "transhumance.step",
                                                 "transhumance.batch")
@@ -128,7 +136,8 @@ def plan_workflow(plan_path: str, options: dict[str, Any]) -> dict[str, Any]:
         handles = [(step, DBOS.start_workflow(step_workflow, plan_path, prepared["run_id"],
                                               step, options))
                    for step in prepared["steps"]]
-        outcomes = {step["id"]: handle.get_result() for step, handle in handles}
+        outcomes = {step["id"]: handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS)
+                    for step, handle in handles}
         return finish(plan_path, prepared, outcomes)
     finally:
         release_lock(workflow_id)
@@ -148,20 +157,24 @@ def step_workflow(plan_path: str, run_id: int, step: dict[str, Any],
             return queue.enqueue(batch_workflow, plan_path, run_id, step["id"], batch, options,
                                  carry)
 
-    # Each level of pioneers side by side, the levels one after another, then the rest.
+    # Each phase of pioneers side by side, the phases one after another, then the rest.
+    def wait(handle: Any) -> dict[str, Any]:
+        result: dict[str, Any] = handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS)
+        return result
+
     for level in step.get("pioneers") or []:
-        results += [handle.get_result() for handle in [enqueue(b) for b in level]]
+        results += [wait(handle) for handle in [enqueue(b) for b in level]]
         if any(result.get("fatal") for result in results):
             return merge(results)  # as on one machine, a fatal error stops the step
     if step["ordered"]:
         carry: dict[str, Any] = {}  # what the target learnt in the batch before
         for batch in step["batches"]:
-            results.append(enqueue(batch, carry).get_result())
+            results.append(wait(enqueue(batch, carry)))
             carry = results[-1].get("carry") or carry
             if results[-1].get("fatal"):
                 break
     else:
-        results += [handle.get_result() for handle in [enqueue(b) for b in step["batches"]]]
+        results += [wait(handle) for handle in [enqueue(b) for b in step["batches"]]]
     return merge(results, ordered=step["ordered"])
 
 
@@ -239,35 +252,6 @@ def _diff_all(journal: PgJournal, run_id: int, loaded: Plan, opened: list[OpenSt
             "summary": everything.summary()}
 
 
-def _pioneers(pending: list[Change], folders: set[str]) -> tuple[list[list[Change]],
-                                                                 list[Change]]:
-    """Pioneers by level, and the other changes.
-
-    Each folder the target does not have yet gets one pioneer: the first change under it, at
-    any depth. A pioneer's level is the depth of the shallowest folder it opens. Levels run one
-    after another, the pioneers of a level side by side: they open folders in disjoint
-    subtrees, whose ancestors earlier levels opened. Two workers creating one folder at the
-    same moment make some servers answer 403 to one of them (Apache's mod_dav did, in the
-    fleet benchmark), where one process serialises its own MKCOLs."""
-    level_of: dict[int, int] = {}  # id(change) -> its level
-    opened = set(folders)
-    for change in pending:
-        parts = change.target_name.split("/")[:-1]
-        for depth in range(len(parts) + 1):
-            folder = "/".join(parts[:depth])
-            if folder not in opened:
-                opened.add(folder)
-                level_of[id(change)] = min(level_of.get(id(change), depth), depth)
-    levels: list[list[Change]] = [[] for _ in range(max(level_of.values(), default=-1) + 1)]
-    rest = []
-    for change in pending:
-        if id(change) in level_of:
-            levels[level_of[id(change)]].append(change)
-        else:
-            rest.append(change)
-    return [level for level in levels if level], rest
-
-
 def _step_plan(loaded: Plan, step: OpenStep, pending: list[Change], folders: set[str],
                options: dict[str, Any]) -> dict[str, Any]:
     capabilities = step.target.capabilities
@@ -281,14 +265,17 @@ def _step_plan(loaded: Plan, step: OpenStep, pending: list[Change], folders: set
         # import, or the first's DELETE, breaks the other). One process serialises its own
         # (the connector's lock); a fleet must have one at a time per host (decision 0902).
         wanted = 1
-    size = max(1, int(options.get("batch_items") or BATCH_ITEMS))
+    cap = queue_cap(wanted)
     ordered = capabilities.max_jobs == 1
-    levels, rest = ([], pending) if ordered else _pioneers(pending, folders)
-    return {"id": step.spec.id, "cap": queue_cap(wanted),
+    levels, rest = ([], pending) if ordered else levels_of(pending, folders)
+    size = max(1, int(options.get("batch_items") or min(
+        MAX_BATCH_ITEMS, max(BATCH_ITEMS, -(-len(rest) // (cap * 8))))))
+    return {"id": step.spec.id, "cap": cap,
             # Without a host (a local folder), the plan's own step is the partition.
             "partition": host or f"{journal_key(loaded.path)}#{step.spec.id}",
             "ordered": ordered,
-            "pioneers": [_batches(level, size) for level in levels],
+            "pioneers": [[[c.to_json() for c in batch] for batch in phase]
+                         for phase in phases(levels, cap, size)],
             "batches": _batches(rest, size)}
 
 
