@@ -37,7 +37,8 @@ def deferring(write: W) -> W:
         try:
             return write(self, change, *args)
         except RateLimited as error:
-            wait = max(self.client.wait_for(error.family, 1), error.retry_after or 0.0)
+            # The server's Retry-After, else the reset its answer's headers say (client.py).
+            wait = error.retry_after or self.client.wait_for(error.family, 1)
             if wait <= self.client.max_wait:
                 raise  # a short window: retried after it, as any transient error
             post = post_of(change.item)
