@@ -213,6 +213,17 @@ class Target(ABC):
         should end). Most targets have none."""
         return []
 
+    def run_state(self) -> dict[str, Any]:
+        """What this opening of the target learnt during the run that a later opening, in
+        the same run, must start from (JSON). A fleet writes a step in batches, each on a
+        target opened afresh, and hands each batch of an ordered step its predecessor's
+        `run_state` through `resume_run`: posts left for later by a spent rate limit stay
+        left, and the last `notes` count them all. Most targets have none."""
+        return {}
+
+    def resume_run(self, state: dict[str, Any]) -> None:
+        """Start from what an earlier opening in the same run left (`run_state`)."""
+
     def close(self) -> None:
         """Release connections and files."""
 

@@ -129,7 +129,7 @@ def test_run_lock_in_the_database(tmp_path: Path, postgres_url: str) -> None:
 def test_pioneers_open_each_new_folder_once_level_by_level() -> None:
     """Two workers must never create one folder at once (mod_dav answered 403 to one): each
     new folder is opened by one pioneer; a level's pioneers lie in disjoint subtrees."""
-    from migrate.fleet.workflows import _pioneers
+    from migrate.fleet.pioneers import pioneers as _pioneers
 
     source = MemorySource()
     names = ["a/x", "a/y", "a/b/z", "a/b/w", "c/d/e/f", "c/d/g", "top", "k/l/m"]
@@ -141,3 +141,33 @@ def test_pioneers_open_each_new_folder_once_level_by_level() -> None:
     # Folders the target already has need no pioneer.
     levels, rest = _pioneers(changes, {"", "a", "a/b", "c", "c/d", "c/d/e", "k", "k/l"})
     assert levels == [] and len(rest) == len(changes)
+
+
+def test_pioneer_phases_open_no_folder_in_two_batches_at_once() -> None:
+    """Pioneers run in fewer phases than levels, and within a phase no two batches open one
+    folder, nor a folder below one the other opens: no MKCOL race between workers."""
+    from migrate.fleet.pioneers import levels_of, phases
+
+    source = MemorySource()
+    names = [f"{top}/{mid}/{low}/f{n}.txt" for top in "abcdef" for mid in "gh" for low in "ij"
+             for n in range(3)] + ["a/g/k/deep/x.txt", "z.txt"]
+    changes = [change_for(source.add(name, b"1"), name) for name in names]
+    levels, rest = levels_of(changes, {""})
+    opens: dict[str, set[str]] = {}  # target name -> the folders its write creates
+    known: set[str] = {""}
+    for change in changes:
+        parts = change.target_name.split("/")[:-1]
+        new = {"/".join(parts[:d]) for d in range(1, len(parts) + 1)} - known
+        known |= new
+        opens[change.target_name] = new
+    found = phases(levels, 4, 50)
+    assert len(found) < len(levels)
+    written = [c.target_name for phase in found for batch in phase for c in batch]
+    assert sorted(written) == sorted(c.target_name for _d, level in levels for c in level)
+    assert {c.target_name for c in rest}.isdisjoint(written)
+    for phase in found:
+        trees = [{f for c in batch for f in opens[c.target_name]} for batch in phase]
+        for i, mine in enumerate(trees):
+            for theirs in trees[i + 1:]:
+                assert not any(m == t or m.startswith(t + "/") or t.startswith(m + "/")
+                               for m in mine for t in theirs)

@@ -161,3 +161,35 @@ def test_an_old_state_file_is_read_once_into_the_journal(tmp_path, long_windows)
     assert "4 posts left for later runs" in run.stdout
     state = _journal_buckets(plan)[("posts", "rate-limits")]
     assert state[account]["statuses"]["remaining"] == 2
+
+
+def test_a_429_on_a_long_window_leaves_the_posts_for_later(tmp_path, long_windows) -> None:
+    """Another client of the account spent the statuses bucket before the run read it: the
+    first post meets a 429 whose window ends in minutes. It is left for later with the rest,
+    as a bucket seen spent in advance (not retried for up to 5 minutes, nor failed)."""
+    long_windows.reset()
+    long_windows.reset_requests()
+    api = Mastodon(access_token=long_windows.access_token, api_base_url=long_windows.url)
+    for n in range(5):
+        api.status_post(f"Posté d'ailleurs n°{n}")
+    plan = _archive_plan(tmp_path, long_windows, posts=4, windows=600)
+    run = migrate("--lang", "en", "apply", plan, "--yes", "--json", timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(run.stdout)
+    assert result["counts"]["failed"] == 0 and result["counts"]["skipped"] == 4, result
+    assert [n["note"].split(" At ")[0] for n in result["notes"]] == \
+        ["4 posts left for later runs."]
+    assert len(_heads(long_windows)) == 5  # only the other client's
+    assert long_windows.requests()["by_status"].get("429", 0) == 1
+
+
+def test_two_answers_of_one_window_keep_the_lower_count() -> None:
+    """Mastodon.py moves each answer's reset by the server's `Date`, to the whole second: a
+    later answer of the same window may say an earlier reset. It is still the same window, and
+    its lower count must win (taking it for an older window gave spent calls back)."""
+    from connectors.mastodon.pacing import Bucket, newer
+
+    first, later = Bucket(5, 4, 1000.9), Bucket(5, 2, 1000.1)
+    assert newer(first, later).remaining == 2 and newer(later, first).remaining == 2
+    next_window = Bucket(5, 4, 1600.3)
+    assert newer(later, next_window) is next_window and newer(next_window, later) is next_window

@@ -29,6 +29,7 @@ from typing import Any
 
 from connectors.mastodon.client import MastodonClient
 from connectors.mastodon.dialects import Dialect, read_dialect
+from connectors.mastodon.later import CarriedDeferral, deferring
 from connectors.mastodon.media import MediaUploader
 from connectors.mastodon.notes import spacing_notes
 from connectors.mastodon.options import MastodonOptions, MastodonStepOptions
@@ -108,7 +109,7 @@ class MastodonConnector(Connector):
                               step.state_store, step.state_dir)
 
 
-class MastodonTarget(Target):
+class MastodonTarget(CarriedDeferral, Target):
     """One account's statuses. Built from what `MastodonConnector.open_target` read from the
     server: construction itself sends no request."""
 
@@ -221,6 +222,7 @@ class MastodonTarget(Target):
 
     # -- writing ---------------------------------------------------------------------------
 
+    @deferring
     def write(self, change: Change, source: Source, idempotency_key: str) -> TargetEntry:
         post = post_of(change.item)
         if not post.url:

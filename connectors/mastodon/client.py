@@ -27,6 +27,14 @@ T = TypeVar("T")
 NOT_READY = ("processing", "processed")
 
 
+class RateLimited(TransientError):
+    """A 429: the bucket of `family` is spent (its answer's headers say until when)."""
+
+    def __init__(self, message: str, retry_after: float | None, family: str) -> None:
+        super().__init__(message, retry_after)
+        self.family = family
+
+
 class MastodonClient:
     def __init__(self, url: str, token: str, timeout: float, max_wait: float = 300.0,
                  periods: dict[str, float] | None = None) -> None:
@@ -77,9 +85,9 @@ class MastodonClient:
             return method(*args, **kwargs)
         except errors.MastodonRatelimitError:
             self.rate_limited += 1
-            raise TransientError(_("Mastodon asks to slow down (too many requests)"),
-                                 retry_after=self._retry_after() or self._until_reset() or 30,
-                                 ) from None
+            raise RateLimited(_("Mastodon asks to slow down (too many requests)"),
+                              retry_after=self._retry_after() or self._until_reset() or 30,
+                              family=family) from None
         except errors.MastodonUnauthorizedError:
             raise self._unauthorised() from None
         except errors.MastodonNetworkError as error:

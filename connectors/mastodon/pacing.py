@@ -124,15 +124,23 @@ class Buckets:
         return ", ".join(parts) or _("unknown")
 
 
+#: Two readings whose reset times are closer than this are of the same window. Mastodon.py
+#: moves each answer's reset by the server's clock as its `Date` header says it, to the whole
+#: second: two answers of one window give resets up to a second or so apart (seen: 1.5 s).
+SAME_WINDOW = 2.0
+
+
 def newer(mine: Bucket, theirs: Bucket) -> Bucket:
     """Of two readings of one bucket, the one that says the most spent: the later window, and
     in the same window the fewer calls left (a window's count only goes down). Two workers, or
-    two runs, merge their readings with it and neither loses the other's calls."""
+    two runs, merge their readings with it and neither loses the other's calls. (Comparing the
+    resets exactly took a later answer of the same window, its reset rounded earlier, for an
+    older window: the count went back up, and the fleet posted into a spent bucket.)"""
     if theirs.remaining is None or theirs.reset is None:
         return mine
     if mine.remaining is None or mine.reset is None:
         return theirs
-    if theirs.reset != mine.reset:
+    if abs(theirs.reset - mine.reset) >= SAME_WINDOW:
         return theirs if theirs.reset > mine.reset else mine
     return theirs if theirs.remaining < mine.remaining else mine
 

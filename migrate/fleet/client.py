@@ -159,6 +159,8 @@ def result_text(plan: Path, result: dict[str, Any]) -> str:
     lines = [heading, summary_line(result["summary"])]
     lines += [_("  failed: {path} — {why}").format(path=one_line(path), why=one_line(why))
               for path, why in result.get("failures", [])[:LINES_PER_KIND]]
+    lines += [_("Step '{id}': {note}").format(id=note["step"], note=note["note"])
+              for note in result.get("notes") or []]
     lines.append(ngettext("Applied: {done} done, {failed} failed, {conflict} conflict, "
                           "{skipped} skipped, {stale} stale, {unchanged} unchanged.",
                           "Applied: {done} done, {failed} failed, {conflict} conflicts, "

@@ -37,10 +37,12 @@ from migrate.plan.offline import check_steps
 from migrate.plan.plan_file import Plan, load_plan, resolve_connections
 from migrate.plan.references import Redactor
 from migrate.runner import apply_steps
-from migrate.runner.executor import RetryPolicy, Runner
 from migrate.runner.hosts import host_of
 from migrate.steps import OpenStep, open_step
 
+from .batches import merge
+from .batches import write as write_changes
+from .pioneers import levels_of, phases
 from .store import PgJournal
 
 APP_NAME = "transhumance"
@@ -53,6 +55,13 @@ CAPS = (1, 2, 4, 8, 16, 32)
 #: Items per batch workflow: small enough that a killed worker loses little, large enough
 #: that DBOS's bookkeeping (a few rows per batch) stays small beside the writes.
 BATCH_ITEMS = 50
+#: A large step's batches grow up to this, so that it still makes at least `cap × 8` of them
+#: (every worker busy until the end): each batch costs a few DBOS rows and a queue poll
+#: (~0.2 s) before it starts, which 50 items of 30 ms hardly cover (bench_fleet_webdav).
+MAX_BATCH_ITEMS = 200
+#: How often a workflow asks whether the batches it waits for are done (DBOS's default, 1 s,
+#: left every pioneer level and every ordered batch waiting ~0.6 s for nothing).
+RESULT_POLL_SECONDS = 0.1
 MAX_RECOVERY = 1000
 PLAN_WORKFLOW, STEP_WORKFLOW, BATCH_WORKFLOW = ("transhumance.plan", "transhumance.step",
                                                 "transhumance.batch")
@@ -127,7 +136,8 @@ def plan_workflow(plan_path: str, options: dict[str, Any]) -> dict[str, Any]:
         handles = [(step, DBOS.start_workflow(step_workflow, plan_path, prepared["run_id"],
                                               step, options))
                    for step in prepared["steps"]]
-        outcomes = {step["id"]: handle.get_result() for step, handle in handles}
+        outcomes = {step["id"]: handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS)
+                    for step, handle in handles}
         return finish(plan_path, prepared, outcomes)
     finally:
         release_lock(workflow_id)
@@ -142,29 +152,37 @@ def step_workflow(plan_path: str, run_id: int, step: dict[str, Any],
     queue = DBOS.retrieve_queue(writes_queue(step["cap"]))
     results: list[dict[str, Any]] = []
 
-    def enqueue(batch: list[dict[str, Any]]) -> Any:
+    def enqueue(batch: list[dict[str, Any]], carry: dict[str, Any] | None = None) -> Any:
         with SetEnqueueOptions(queue_partition_key=step["partition"]):
-            return queue.enqueue(batch_workflow, plan_path, run_id, step["id"], batch, options)
+            return queue.enqueue(batch_workflow, plan_path, run_id, step["id"], batch, options,
+                                 carry)
 
-    # Each level of pioneers side by side, the levels one after another, then the rest.
+    # Each phase of pioneers side by side, the phases one after another, then the rest.
+    def wait(handle: Any) -> dict[str, Any]:
+        result: dict[str, Any] = handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS)
+        return result
+
     for level in step.get("pioneers") or []:
-        results += [handle.get_result() for handle in [enqueue(b) for b in level]]
+        results += [wait(handle) for handle in [enqueue(b) for b in level]]
         if any(result.get("fatal") for result in results):
-            return _merge(results)  # as on one machine, a fatal error stops the step
+            return merge(results)  # as on one machine, a fatal error stops the step
     if step["ordered"]:
+        carry: dict[str, Any] = {}  # what the target learnt in the batch before
         for batch in step["batches"]:
-            results.append(enqueue(batch).get_result())
+            results.append(wait(enqueue(batch, carry)))
+            carry = results[-1].get("carry") or carry
             if results[-1].get("fatal"):
                 break
     else:
-        results += [handle.get_result() for handle in [enqueue(b) for b in step["batches"]]]
-    return _merge(results)
+        results += [wait(handle) for handle in [enqueue(b) for b in step["batches"]]]
+    return merge(results, ordered=step["ordered"])
 
 
 @DBOS.workflow(name=BATCH_WORKFLOW, max_recovery_attempts=MAX_RECOVERY)
 def batch_workflow(plan_path: str, run_id: int, step_id: str, batch: list[dict[str, Any]],
-                   options: dict[str, Any]) -> dict[str, Any]:
-    return write_batch(plan_path, run_id, step_id, batch, options)
+                   options: dict[str, Any], carry: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    return write_batch(plan_path, run_id, step_id, batch, options, carry)
 
 
 # -- steps ----------------------------------------------------------------------------------
@@ -232,35 +250,6 @@ def _diff_all(journal: PgJournal, run_id: int, loaded: Plan, opened: list[OpenSt
             "summary": everything.summary()}
 
 
-def _pioneers(pending: list[Change], folders: set[str]) -> tuple[list[list[Change]],
-                                                                 list[Change]]:
-    """Pioneers by level, and the other changes.
-
-    Each folder the target does not have yet gets one pioneer: the first change under it, at
-    any depth. A pioneer's level is the depth of the shallowest folder it opens. Levels run one
-    after another, the pioneers of a level side by side: they open folders in disjoint
-    subtrees, whose ancestors earlier levels opened. Two workers creating one folder at the
-    same moment make some servers answer 403 to one of them (Apache's mod_dav did, in the
-    fleet benchmark), where one process serialises its own MKCOLs."""
-    level_of: dict[int, int] = {}  # id(change) -> its level
-    opened = set(folders)
-    for change in pending:
-        parts = change.target_name.split("/")[:-1]
-        for depth in range(len(parts) + 1):
-            folder = "/".join(parts[:depth])
-            if folder not in opened:
-                opened.add(folder)
-                level_of[id(change)] = min(level_of.get(id(change), depth), depth)
-    levels: list[list[Change]] = [[] for _ in range(max(level_of.values(), default=-1) + 1)]
-    rest = []
-    for change in pending:
-        if id(change) in level_of:
-            levels[level_of[id(change)]].append(change)
-        else:
-            rest.append(change)
-    return [level for level in levels if level], rest
-
-
 def _step_plan(loaded: Plan, step: OpenStep, pending: list[Change], folders: set[str],
                options: dict[str, Any]) -> dict[str, Any]:
     capabilities = step.target.capabilities
@@ -274,14 +263,17 @@ def _step_plan(loaded: Plan, step: OpenStep, pending: list[Change], folders: set
         # import, or the first's DELETE, breaks the other). One process serialises its own
         # (the connector's lock); a fleet must have one at a time per host (decision 0902).
         wanted = 1
-    size = max(1, int(options.get("batch_items") or BATCH_ITEMS))
+    cap = queue_cap(wanted)
     ordered = capabilities.max_jobs == 1
-    levels, rest = ([], pending) if ordered else _pioneers(pending, folders)
-    return {"id": step.spec.id, "cap": queue_cap(wanted),
+    levels, rest = ([], pending) if ordered else levels_of(pending, folders)
+    size = max(1, int(options.get("batch_items") or min(
+        MAX_BATCH_ITEMS, max(BATCH_ITEMS, -(-len(rest) // (cap * 8))))))
+    return {"id": step.spec.id, "cap": cap,
             # Without a host (a local folder), the plan's own step is the partition.
             "partition": host or f"{journal_key(loaded.path)}#{step.spec.id}",
             "ordered": ordered,
-            "pioneers": [_batches(level, size) for level in levels],
+            "pioneers": [[[c.to_json() for c in batch] for batch in phase]
+                         for phase in phases(levels, cap, size)],
             "batches": _batches(rest, size)}
 
 
@@ -291,7 +283,8 @@ def _batches(changes: list[Change], size: int) -> list[list[dict[str, Any]]]:
 
 @DBOS.step(name="transhumance.write_batch")
 def write_batch(plan_path: str, run_id: int, step_id: str, batch: list[dict[str, Any]],
-                options: dict[str, Any]) -> dict[str, Any]:
+                options: dict[str, Any], carry: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
     """One batch, on whichever worker dequeued it; again from its start after a crash."""
     redactor = Redactor()
     changes = [Change.from_json(data) for data in batch]
@@ -309,7 +302,7 @@ def write_batch(plan_path: str, run_id: int, step_id: str, batch: list[dict[str,
         step = open_step(loaded, spec, config, journal.plan_id, journal.cursor(step_id),
                          journal.path.parent, journal)
         try:
-            return _write(journal, run_id, step, changes, redactor, options)
+            return write_changes(journal, run_id, step, changes, redactor, options, carry)
         finally:
             step.close()
     except MigrateError as error:  # the target refused to open (credentials, quota)
@@ -321,42 +314,6 @@ def write_batch(plan_path: str, run_id: int, step_id: str, batch: list[dict[str,
         journal.db.close()
 
 
-def _write(journal: PgJournal, run_id: int, step: OpenStep, changes: list[Change],
-           redactor: Redactor, options: dict[str, Any]) -> dict[str, Any]:
-    keys = {c.item.key for c in changes}
-    # In doubt: this batch's INTENT rows only (other batches of the step may be in flight).
-    apply_steps.settle_in_doubt(_OnlyKeys(journal, keys), step, run_id, redactor)
-    baselines = journal.baselines_for(step.spec.id, [c.item.key for c in changes])
-    already = [c for c in changes if _is_done(baselines.get(c.item.key), c)]
-    todo = [c for c in changes if not _is_done(baselines.get(c.item.key), c)]
-    retry = RetryPolicy(attempts=int(options.get("retry_attempts") or 5))
-    runner = Runner(journal, run_id, journal.plan_id, 1, redactor, retry=retry)
-    outcome = runner.run(step.spec.id, todo, step.source, step.target)
-    return {"done": outcome.done + len(already), "failed": outcome.failed,
-            "skipped": outcome.skipped, "not_started": outcome.not_started,
-            "fatal": outcome.fatal,
-            "failures": [[c.source_path, message] for c, message in outcome.failures]}
-
-
-def _is_done(baseline: Any, change: Change) -> bool:
-    """Written by an earlier run of this batch: done, and of this very version."""
-    return bool(baseline is not None and baseline.done
-                and baseline.source.same_version_as(change.item.fingerprint))
-
-
-class _OnlyKeys:
-    """The journal as `_settle_in_doubt` sees it for one batch: only its items are in doubt."""
-
-    def __init__(self, journal: PgJournal, keys: set[str]) -> None:
-        self.journal, self.keys = journal, keys
-
-    def in_doubt(self, step: str) -> list[Any]:
-        return [d for d in self.journal.in_doubt(step) if d.change.item.key in self.keys]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.journal, name)
-
-
 @DBOS.step(name="transhumance.finish")
 def finish(plan_path: str, prepared: dict[str, Any],
            outcomes: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -364,7 +321,7 @@ def finish(plan_path: str, prepared: dict[str, Any],
     journal = open_journal(WORKER.database, Path(plan_path))
     try:
         summary = prepared["summary"]
-        merged = _merge(list(outcomes.values()))
+        merged = merge(list(outcomes.values()))
         counts = {"done": merged["done"], "failed": merged["failed"],
                   "skipped": summary["skip"] + merged["skipped"],
                   "conflict": summary["conflict"], "stale": 0,
@@ -373,24 +330,19 @@ def finish(plan_path: str, prepared: dict[str, Any],
         for step_id, cursor in prepared["cursors"].items():
             if cursor is not None and not outcomes.get(step_id, {}).get("failed"):
                 journal.set_cursor(step_id, cursor)
+        notes = {step_id: outcome.get("notes") or [] for step_id, outcome in outcomes.items()}
+        for step_id, said in notes.items():
+            if said:  # the whole step's, where batches each journaled their own
+                journal.set_step_notes(step_id, said)
         bad = counts["failed"] or counts["conflict"] or counts["not_started"]
         journal.finish_run(prepared["run_id"], "incomplete" if bad else "ok", counts)
         return {"outcome": "incomplete" if bad else "ok", "counts": counts,
                 "summary": summary, "failures": merged["failures"],
+                "notes": [{"step": step_id, "note": note} for step_id, said in notes.items()
+                          for note in said],
                 "exit_code": 3 if bad else 0}
     finally:
         journal.db.close()
-
-
-def _merge(results: list[dict[str, Any]]) -> dict[str, Any]:
-    merged: dict[str, Any] = {"done": 0, "failed": 0, "skipped": 0, "not_started": 0,
-                              "fatal": None, "failures": []}
-    for one in results:
-        for key in ("done", "failed", "skipped", "not_started"):
-            merged[key] += int(one.get(key) or 0)
-        merged["fatal"] = merged["fatal"] or one.get("fatal")
-        merged["failures"] += one.get("failures") or []
-    return merged
 
 
 def worker_identity() -> str:

@@ -156,9 +156,10 @@ def main() -> None:
                                           "--yes", "--database", pg.url, "--per-host",
                                           str(args.per_host)], env)
                     results.setdefault(variant, []).append(took)
+                    # The load average after the run: other users of the machine show in it.
                     print(f"round {round_number} {variant:8} {took[0]:7.1f} s "
                           f"({args.files / took[0]:6.0f} files/s), submitter CPU "
-                          f"{took[1]:.1f} s", flush=True)
+                          f"{took[1]:.1f} s, load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         subprocess.run(["apache2", "-f", str(work / "apache" / "httpd.conf"), "-k", "stop"],
                        check=False)
