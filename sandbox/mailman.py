@@ -270,7 +270,8 @@ class MailmanServer(LocalServer):
         3 s a `mailman` command takes to import Mailman just to start another process that
         imports it again. --force: a lock left by a killed run in a reused workdir is cleared
         if stale."""
-        var = self.instance_dir / "var"
+        # Absolute paths: the master runs in the var dir, and a sandbox folder may be relative.
+        var, config = (self.instance_dir / "var").resolve(), config.resolve()
         var.mkdir(parents=True, exist_ok=True)
         with open(config.parent / "mailman-start.log", "w") as output:
             self._master = subprocess.Popen(
