@@ -36,11 +36,11 @@ def running(workdir: Path, names: list[str] | None = None) -> Iterator[dict[str,
         stack.enter_context(_logging_to(workdir / "servers.log"))
         chosen = {name: found[name].load().for_sandbox(workdir / name)
                   for name in sorted(names if names is not None else found)}
-        _start_side_by_side(chosen, stack)
+        start_side_by_side(chosen, stack)
         yield chosen
 
 
-def _start_side_by_side(chosen: dict[str, LocalServer], stack: ExitStack) -> None:
+def start_side_by_side(chosen: dict[str, LocalServer], stack: ExitStack) -> None:
     """Start every server at once, each in a thread: Mailman's and Mastodon's own processes
     take seconds to come up, and waited for one after the other those seconds added up (every
     demo, every sandbox). Each server that started is stopped when `stack` closes, even when

@@ -102,5 +102,5 @@ def test_servers_start_side_by_side_and_a_failed_start_leaves_none_running() -> 
 
     chosen = {"answering": Answering(), "refusing": Refusing()}
     with pytest.raises(OSError, match="port taken"), contextlib.ExitStack() as stack:
-        servers._start_side_by_side(chosen, stack)
+        servers.start_side_by_side(chosen, stack)
     assert chosen["answering"].http._server is None  # stopped, its port released
