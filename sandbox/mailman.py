@@ -268,8 +268,9 @@ class MailmanServer(LocalServer):
         """What `mailman start` does (mailman/commands/cli_control.py): the master watcher in a
         session of its own, in the var dir, told where that is. Started from here, without the
         3 s a `mailman` command takes to import Mailman just to start another process that
-        imports it again. --force: a lock left by a killed run in a reused workdir is cleared
-        if stale."""
+        imports it again. (Its other step, regenerating the MTA's aliases, does nothing with
+        the NullMTA configured here; the root check is the `mailman` command's alone.)
+        --force: a lock left by a killed run in a reused workdir is cleared if stale."""
         # Absolute paths: the master runs in the var dir, and a sandbox folder may be relative.
         var, config = (self.instance_dir / "var").resolve(), config.resolve()
         var.mkdir(parents=True, exist_ok=True)
