@@ -156,6 +156,7 @@ class MailmanServer(LocalServer):
         self._instance_dir: Path | None = None
         self._port: int | None = None
         self._process_group: int | None = None
+        self._master: subprocess.Popen[bytes] | None = None
 
     @classmethod
     def for_sandbox(cls, workdir: Path) -> Self:
@@ -188,8 +189,7 @@ class MailmanServer(LocalServer):
             self._instance_dir = Path(tempfile.mkdtemp(prefix="transhumance-mailman-"))
         self._port = _free_port()
         config = self._write_config()
-        # --force: a lock left by a killed run in a reused workdir is cleared if stale.
-        self._mailman(venv, config, "start", "--force")
+        self._start_master(venv, config)
         try:
             self._wait_until_ready()
         except BaseException:
@@ -200,14 +200,22 @@ class MailmanServer(LocalServer):
         if self._port is None or self._instance_dir is None:
             return
         group = self._process_group or self._read_master_group()
-        with contextlib.suppress(MigrateError, subprocess.TimeoutExpired):
-            self._mailman(venv_path(), self._instance_dir / "mailman.cfg", "stop")
+        # What `mailman stop` does (mailman/commands/cli_control.py, `kill_watcher`): SIGTERM to
+        # the master, which stops its runners. Sent from here, without the 3 s a `mailman`
+        # command takes to import Mailman just to send it; to the process we started, never to
+        # a pid read from a file a killed run may have left.
+        if self._master is not None and self._master.poll() is None:
+            self._master.send_signal(signal.SIGTERM)
         if group is not None:
             _end_process_group(group)
         if self._workdir is None:
             shutil.rmtree(self._instance_dir, ignore_errors=True)
+        if self._master is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._master.wait(timeout=5)  # reaped, not left a zombie
         self._port = None
         self._process_group = None
+        self._master = None
         self._instance_dir = None
 
     def seed_demo(self) -> None:
@@ -256,26 +264,24 @@ class MailmanServer(LocalServer):
         path.write_text("\n".join(lines))
         return path
 
-    def _mailman(self, venv: Path, config: Path, command: str, *options: str) -> None:
-        # `--run-as-root` must come before the subcommand. Output goes to a file, never a pipe:
-        # the daemon inherits it and a pipe would never reach end-of-file.
-        arguments = [str(venv / "bin" / "python"), str(venv / "bin" / "mailman"), "-C", str(config)]
-        if os.geteuid() == 0:
-            arguments.append("--run-as-root")
-        log = config.parent / f"mailman-{command}.log"
-        with open(log, "w") as output:
-            result = subprocess.run(
-                [*arguments, command, *options],
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                timeout=60,
-                check=False,
-            )
-        if result.returncode != 0:
-            raise MigrateError(
-                f"`mailman {command}` failed ({result.returncode}): {log.read_text()[-2000:]}"
-            )
+    def _start_master(self, venv: Path, config: Path) -> None:
+        """What `mailman start` does (mailman/commands/cli_control.py): the master watcher in a
+        session of its own, in the var dir, told where that is. Started from here, without the
+        3 s a `mailman` command takes to import Mailman just to start another process that
+        imports it again. (Its other step, regenerating the MTA's aliases, does nothing with
+        the NullMTA configured here; the root check is the `mailman` command's alone.)
+        --force: a lock left by a killed run in a reused workdir is cleared if stale."""
+        # Absolute paths: the master runs in the var dir, and a sandbox folder may be relative.
+        var, config = (self.instance_dir / "var").resolve(), config.resolve()
+        var.mkdir(parents=True, exist_ok=True)
+        with open(config.parent / "mailman-start.log", "w") as output:
+            self._master = subprocess.Popen(
+                [str(venv / "bin" / "python"), str(venv / "bin" / "master"), "--force",
+                 "-C", str(config)],
+                cwd=var, env={**os.environ, "MAILMAN_VAR_DIR": str(var)},
+                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        self._process_group = self._master.pid  # a session leader leads its process group
 
     def _read_master_group(self) -> int | None:
         pid_file = self.instance_dir / "var" / "master.pid"
@@ -287,8 +293,10 @@ class MailmanServer(LocalServer):
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self._startup_timeout
         while time.monotonic() < deadline:
-            if self._process_group is None:
-                self._process_group = self._read_master_group()
+            if self._master is not None and self._master.poll() is not None:
+                said = (self.instance_dir / "mailman-start.log").read_text(errors="replace")
+                raise MigrateError(f"Mailman's master exited ({self._master.returncode}): "
+                                   f"{said[-2000:]}")
             try:
                 self.request("GET", "/system/versions")
                 return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from importlib.metadata import entry_points
@@ -33,13 +34,40 @@ def running(workdir: Path, names: list[str] | None = None) -> Iterator[dict[str,
     found = available()
     with ExitStack() as stack:
         stack.enter_context(_logging_to(workdir / "servers.log"))
-        started: dict[str, LocalServer] = {}
-        for name in sorted(names if names is not None else found):
-            server_class = found[name].load()
-            server = server_class.for_sandbox(workdir / name)
-            stack.enter_context(server)
-            started[name] = server
-        yield started
+        chosen = {name: found[name].load().for_sandbox(workdir / name)
+                  for name in sorted(names if names is not None else found)}
+        start_side_by_side(chosen, stack)
+        yield chosen
+
+
+def start_side_by_side(chosen: dict[str, LocalServer], stack: ExitStack) -> None:
+    """Start every server at once, each in a thread: Mailman's and Mastodon's own processes
+    take seconds to come up, and waited for one after the other those seconds added up (every
+    demo, every sandbox). Each server that started is stopped when `stack` closes, even when
+    another failed or an interrupt came while they started."""
+    failed: dict[str, BaseException] = {}
+
+    def start(name: str, server: LocalServer) -> None:
+        try:
+            server.start()
+        except BaseException as error:  # raised again below, in the caller
+            failed[name] = error
+
+    threads = [threading.Thread(target=start, args=pair, name=f"start:{pair[0]}", daemon=True)
+               for pair in chosen.items()]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    finally:
+        for thread in threads:  # an interrupt too waits for the starts, to stop what started
+            thread.join()
+        for name, server in chosen.items():
+            if name not in failed:
+                stack.callback(server.stop)
+    for error in failed.values():
+        raise error
 
 
 @contextmanager

@@ -48,11 +48,13 @@ def console_messages(page: Path) -> list[str]:
     return [match.group(1) for match in CONSOLE.finditer(result.stderr)]
 
 
-def screenshot(page: Path, out: Path, width: int = 1200, height: int = 2400) -> Path:
+def screenshot(page: Path, out: Path, width: int = 1200, height: int = 2400) -> list[str]:
+    """Screenshot the page to `out`; return every console message it produced while loading
+    (the same as `console_messages`, from the same run: one Chromium start, not two)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     result = run_chromium(page, f"--window-size={width},{height}", f"--screenshot={out}")
     assert out.exists() and out.stat().st_size > 10_000, result.stderr[-2000:]
-    return out
+    return [match.group(1) for match in CONSOLE.finditer(result.stderr)]
 
 
 def print_to_pdf(page: Path, out: Path) -> str:

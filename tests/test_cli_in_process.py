@@ -11,6 +11,8 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from migrate import i18n
 from migrate.i18n import _
 from sandbox import servers
@@ -66,3 +68,39 @@ def test_the_demo_servers_variables_last_as_long_as_the_servers(tmp_path: Path) 
         url = os.environ["TRANSHUMANCE_SANDBOX_LISTMONK_URL"]
         assert url == running["listmonk"].url
     assert not [name for name in os.environ if name.startswith("TRANSHUMANCE_SANDBOX_")]
+
+
+def test_servers_start_side_by_side_and_a_failed_start_leaves_none_running() -> None:
+    """The sandbox starts its servers at once (each in a thread); when one cannot start, the
+    error comes up and every server that did start is stopped, none left listening."""
+    import contextlib
+    import threading
+
+    from sandbox.base import LocalServer, WSGIServerThread
+
+    both_starting = threading.Barrier(2, timeout=30)  # passes only if the starts overlap
+
+    class Answering(LocalServer):
+        def __init__(self) -> None:
+            self.http = WSGIServerThread(lambda environ, reply: [])
+
+        def start(self) -> None:
+            both_starting.wait()
+            self.http.start()
+
+        def stop(self) -> None:
+            self.http.stop()
+
+        @property
+        def url(self) -> str:
+            return self.http.base_url
+
+    class Refusing(Answering):
+        def start(self) -> None:
+            both_starting.wait()
+            raise OSError("port taken")
+
+    chosen = {"answering": Answering(), "refusing": Refusing()}
+    with pytest.raises(OSError, match="port taken"), contextlib.ExitStack() as stack:
+        servers.start_side_by_side(chosen, stack)
+    assert chosen["answering"].http._server is None  # stopped, its port released

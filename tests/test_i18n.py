@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,11 +24,20 @@ ENGLISH = {"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""}
 NARROW_NBSP = "\u202f"  # French thousands separator (CLDR)
 
 
-def test_every_message_in_the_code_has_a_french_translation() -> None:
-    template = i18n_tools.extract_catalog()  # the code as it is now, not the committed .pot
+@pytest.fixture(scope="module")
+def template() -> Any:
+    """Every message of the code as it is now, not the committed .pot: extracted once for the
+    module (a few seconds of parsing every source file), read by the tests that need it."""
+    return i18n_tools.extract_catalog()
+
+
+def test_every_message_in_the_code_has_a_french_translation(template: Any) -> None:
     french = i18n_tools.read_po("fr")
     compiled = gettext.GNUTranslations(
         (i18n.LOCALE_DIR / "fr" / "LC_MESSAGES" / "transhumance.mo").open("rb"))
+    # Worked out once, not once a message (that walk of the whole catalogue per message was
+    # most of this test's time).
+    unfinished = {(m.id, m.context) for m in i18n_tools.needs_work(french)}
     problems = []
     for message in template:
         if not message.id:
@@ -35,7 +45,7 @@ def test_every_message_in_the_code_has_a_french_translation() -> None:
         found = french.get(message.id)
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         where = ", ".join(f"{f}:{n}" for f, n in message.locations[:2])
-        if found is None or found in i18n_tools.needs_work(french):
+        if found is None or (found.id, found.context) in unfinished:
             problems.append(f"{ids[0]!r} ({where}): missing, fuzzy or placeholders differ")
             continue
         text = compiled.ngettext(*ids, 2) if len(ids) == 2 else compiled.gettext(ids[0])
@@ -172,13 +182,12 @@ def test_clicks_own_errors_are_french_too(tmp_path) -> None:
     assert "No such option" in english.stderr
 
 
-def test_init_questions_reach_the_catalogue() -> None:
+def test_init_questions_reach_the_catalogue(template: Any) -> None:
     """Questions passed positionally were never extracted, so `migrate init` asked in English
     under a French locale: each one is a message of the catalogue, translated."""
     from migrate import registry
     from migrate.cli.init import questions
 
-    template = i18n_tools.extract_catalog()
     french = i18n_tools.read_po("fr")
     labels = {registry.label(name) for name in registry.names()}  # service names as they are
     for question in questions():

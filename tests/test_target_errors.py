@@ -149,11 +149,36 @@ class TestListmonkErrors(_MemberSample, BatchErrorSuite):
     connector = "listmonk"
 
     @pytest.fixture
-    def target(self, listmonk_server: ListmonkServer, tmp_path: Path):
+    def fresh_target(self, listmonk_server: ListmonkServer, tmp_path: Path):
         config = {"url": listmonk_server.url, "user": listmonk_server.api_user,
                   "token": listmonk_server.token}
         return ListmonkConnector(config, tmp_path).open_target("Lettre",
                                                                _step(tmp_path, "export"))
+
+    @pytest.fixture
+    def target(self, fresh_target):
+        """The list exists (as on any run after the first): a write's own request is the one
+        that meets the fault. On a first run a write looks the list up first, a listing
+        retried by the one policy, which waits the server's Retry-After (1 s) four times
+        before it gives up: that path is proven once, below, not by three tests of the suite
+        (the batch's import polling goes through the same retries in its own test)."""
+        fresh_target.ensure_list()
+        return fresh_target
+
+    def test_a_busy_server_while_the_list_is_looked_up_is_transient_with_its_retry_after(
+            self, fresh_target, faults: ControlPlaneFaults) -> None:
+        from migrate.errors import TransientError
+        from migrate.retry import DEFAULT
+
+        list(fresh_target.list_entries())  # the plan's listing: the list does not exist yet
+        item = member("erreur@exemple.fr")
+        change = Change("errors", Action.CREATE, item, fresh_target.name_for(item).name, "")
+        faults.fail(503, retry_after=1)
+        before = fresh_target.requests
+        with pytest.raises(TransientError) as raised:
+            fresh_target.write(change, _NoContent(), "erreur-liste")
+        assert raised.value.retry_after == 1
+        assert fresh_target.requests - before == DEFAULT.attempts  # the lookup, retried
 
     @pytest.fixture
     def faults(self, listmonk_server: ListmonkServer) -> ControlPlaneFaults:
