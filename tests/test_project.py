@@ -54,7 +54,8 @@ def test_the_default_run_leaves_the_slow_trials_to_ci() -> None:
     slow_line = next(i for i, line in enumerate(ci) if "pytest -m slow" in line)
     assert readme_line < slow_line
     assert any('"$status" -eq 5' in line for line in ci[slow_line:])
-    marked = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "slow",
+    marked = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0",
+                             "-m", "slow",
                              "tests/test_crash_safety.py", "tests/test_wheel.py"], cwd=ROOT,
                             capture_output=True, text=True)
     assert "test_random_kills_lose_nothing" in marked.stdout
