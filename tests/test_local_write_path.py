@@ -5,6 +5,7 @@ under their final names."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -88,8 +89,15 @@ def test_one_bad_file_among_local_writes_handed_over_together_fails_alone(
     elsewhere.mkdir()
     (tmp_path / "target" / "d").mkdir(parents=True)
     os.symlink(elsewhere / "17.txt", tmp_path / "target" / "d" / "17.txt")
-    result = migrate("apply", write_plan(tmp_path), "--yes", "--jobs", "4", cwd=tmp_path)
+    plan = write_plan(tmp_path)
+    result = migrate("apply", plan, "--yes", "--jobs", "4", cwd=tmp_path)
     assert "39 done, 0 failed, 0 conflicts, 1 skipped" in result.stdout
+    # Written without INTENT rows (new local files, decision 0489), the skipped one still has
+    # its row and its reason in the journal, for the report.
+    status = json.loads(migrate("status", plan, "--json").stdout)
+    assert status["steps"] == {"files": {"done": 39, "skipped": 1}}
+    rows = migrate("report", plan, "--json")
+    assert "d/17.txt" in rows.stdout and "symbolic link" in rows.stdout
     for n in range(40):
         copied = tmp_path / "target" / "d" / f"{n:02}.txt"
         if n == 17:

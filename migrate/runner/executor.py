@@ -1,10 +1,11 @@
 """Executes the writes of a step: bounded concurrency, journaled, retried, stoppable.
 
 The runner is the only code that writes to a service. It journals INTENT for a batch of items in
-one transaction before dispatching them, gathers DONE rows and commits them in groups, retries
-only `TransientError` (honouring Retry-After), lets one failed item never stop the others, and
-stops the whole step on `FatalError`. Ctrl-C stops dispatching, lets items in flight finish,
-commits what is done and leaves the rest for a later `apply`.
+one transaction before dispatching them (new local files need none: runner/intents.py), gathers
+DONE rows and commits them in groups, retries only `TransientError` (honouring Retry-After),
+lets one failed item never stop the others, and stops the whole step on `FatalError`. Ctrl-C
+stops dispatching, lets items in flight finish, commits what is done and leaves the rest for a
+later `apply`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from migrate.model import Change, TargetEntry
 from migrate.retry import RetryPolicy
 from migrate.runner.batching import retry_items, submit_in_batches
 from migrate.runner.events import ClientEvents
+from migrate.runner.intents import Intents
 from migrate.runner.progress import Progress, QuietProgress
 from migrate.runner.settling import Settler
 
@@ -94,6 +96,8 @@ class Runner:
             changes = sorted(changes, key=features.write_order)  # stable: source order else
         self.progress.start(label, len(changes))
         self._features, self._outcome = features, outcome
+        self._intents = Intents(self.journal, self.run_id, features,
+                                partial(idempotency_key, self.plan_id))
         self._finished = _Finished()
         self._dispatching: list[tuple[Change, str]] = []
         self._settler = (Settler(self._settle_with_retries, self._settle_failed)
@@ -157,8 +161,7 @@ class Runner:
         keyed = [(change, idempotency_key(self.plan_id, change)) for change in batch]
         # Until each is submitted, Ctrl-C must find them to put them back to planned.
         self._dispatching = keyed
-        self.journal.record_intents(keyed, self.run_id,
-                                    durable=not self._features.abilities.local_files)
+        self._intents.record(keyed)
         if self.events:
             self.events.items("intent", batch)
         submit = self._submitter(pool, keyed, source, target)
@@ -232,14 +235,13 @@ class Runner:
             outcome.done += 1
             return False
         except SkipItem as error:
-            self.journal.record_failed([(change, "skipped", self.redact(message_of(error)))],
-                                       self.run_id)
+            self._intents.failed([(change, "skipped", self.redact(message_of(error)))])
             self._event("skipped", change, str(error))
             outcome.skipped += 1
             return False
         except FatalError as error:
             message = self.redact(message_of(error))
-            self.journal.record_failed([(change, "failed", message)], self.run_id, "fatal")
+            self._intents.failed([(change, "failed", message)], "fatal")
             self._event("failed", change, message)
             outcome.failed += 1
             outcome.failures.append((change, message))
@@ -247,8 +249,7 @@ class Runner:
             return True
         except Exception as error:  # one item's failure never stops the others
             message = self.redact(self._describe(error))
-            self.journal.record_failed([(change, "failed", message)], self.run_id,
-                                       _error_kind(error))
+            self._intents.failed([(change, "failed", message)], _error_kind(error))
             self._event("failed", change, message)
             outcome.failed += 1
             outcome.failures.append((change, message))
@@ -299,7 +300,7 @@ class Runner:
         not_started += [(c, "planned", _("not started: the run was stopped"))
                         for c, _key in self._dispatching if id(c) not in submitted]
         self._dispatching = []
-        self.journal.record_failed(not_started, self.run_id)
+        self._intents.failed(not_started)
         outcome.not_started += len(not_started)
         for future, change in list(in_flight.items()):
             if not future.cancelled():
@@ -394,3 +395,4 @@ class _CountingBatches(Iterator[list[Change]]):
 
     def remaining(self) -> int:
         return len(self.changes) - self.position
+
