@@ -46,13 +46,17 @@ class LocalSource(Source):
         return Listing([item for item in items if item is not None])
 
     def open(self, item: SourceItem) -> AbstractContextManager[BinaryIO]:
+        # Unbuffered: every reader asks for whole blocks or the whole file, and a buffered
+        # reader asked the kernel two more questions per file (is it a terminal? where is
+        # its offset?), each a hand-off of the interpreter's lock to another writer thread.
+        return os.fdopen(self.descriptor(item), "rb", buffering=0)
+
+    def descriptor(self, item: SourceItem) -> int:
+        """The item's file opened for reading, as a descriptor of the caller's own (to close):
+        a local target reads it without a file object around it (decision 0489)."""
         try:
             # O_NOFOLLOW: a file replaced by a link since the listing is not read through it.
-            descriptor = os.open(os.path.join(self.root, item.path), os.O_RDONLY | os.O_NOFOLLOW)
-            # Unbuffered: every reader asks for whole blocks or the whole file, and a buffered
-            # reader asked the kernel two more questions per file (is it a terminal? where is
-            # its offset?), each a hand-off of the interpreter's lock to another writer thread.
-            return os.fdopen(descriptor, "rb", buffering=0)
+            return os.open(f"{self.root}/{item.path}", os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
             raise SkipItem(_("{path} disappeared from the source since it was listed").format(
                 path=item.path)) from None
