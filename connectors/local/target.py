@@ -40,10 +40,10 @@ from connectors.local.walk import (
     _NO_REF,
     TEMPORARY_PREFIX,
     TEMPORARY_SUFFIX,
+    _folders,
     _make_entry,
     _make_fingerprint,
     _make_name,
-    _walk,
 )
 from migrate.connector import Capabilities, Source, Target
 from migrate.errors import SkipItem, TransientError
@@ -84,6 +84,9 @@ class LocalTarget(Target):
                                              checksum_algorithms=("sha256",), local_files=True)
         #: Names the file system sees as one (case, Unicode form) are numbered apart.
         self.collisions = CollisionResolver(folding or probe_folding(root))
+        if not (self.collisions.folding.unicode or self.collisions.folding.case):
+            # Exact names (Linux): each name is its own key, 200,000 asked per re-run.
+            self.name_key = str  # type: ignore[method-assign]
         # Folders known to exist: one mkdir per folder rather than one per file. A set's add and
         # membership test are atomic, and a duplicate mkdir by two threads is harmless.
         self._folders: set[tuple[str, ...]] = set()
@@ -98,16 +101,23 @@ class LocalTarget(Target):
     def list_entries(self) -> Iterator[TargetEntry]:
         if not self.root.is_dir():
             return iter(())
+        entries: list[TargetEntry] = []
+        append, file, folder = entries.append, ItemKind.FILE, ItemKind.FOLDER
+        is_reg, is_dir, stat_result = stat.S_ISREG, stat.S_ISDIR, os.stat_result
         with gcpause.paused():  # walked whole here, without network: see migrate/runner/gcpause.py
-            return iter([
-                _make_entry(path, kind, _make_fingerprint(info.st_size, info.st_mtime_ns / 1e9,
-                                                          None, None)
-                            if kind is ItemKind.FILE and info is not None else _NO_FINGERPRINT,
-                            _NO_REF)
-                for path, kind, info, problem in _walk(self.root, self._leftovers,
-                                                       empty_folders=False)
-                # a link or a special file is nothing we wrote; it is never touched
-                if problem is None])
+            for _relative, paths, infos, _problem in _folders(self.root, self._leftovers,
+                                                               empty_folders=False):
+                for path, info in zip(paths or (), infos, strict=True):
+                    # A link, a special file or what cannot be read is nothing we wrote; it is
+                    # never touched. An unreadable folder: its content is not listed.
+                    if type(info) is not stat_result:
+                        continue
+                    if is_reg(info.st_mode):
+                        append(_make_entry(path, file, _make_fingerprint(
+                            info.st_size, info.st_mtime_ns / 1e9, None, None), _NO_REF))
+                    elif is_dir(info.st_mode):
+                        append(_make_entry(path, folder, _NO_FINGERPRINT, _NO_REF))
+        return iter(entries)
 
     def name_key(self, name: str) -> str:
         return self.collisions.folding.key(name)
