@@ -76,6 +76,9 @@ class Capabilities:
     batch_size: int | None = None
     #: True for targets whose writes are files on this computer, no more durable than the
     #: journal itself: their INTENT needs no wait for the disk (see `Journal.record_intents`).
+    #: Each must appear whole under its final name with the source's size and time, so a
+    #: copy a crash leaves is adopted by the next diff: new items need no INTENT at all
+    #: (migrate/runner/intents.py).
     local_files: bool = False
 
 

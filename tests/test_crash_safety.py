@@ -2,7 +2,9 @@
 
 Each trial is a real subprocess killed without warning (no cleanup code runs), then the same
 command is re-run until it finishes. The target must then equal the source byte for byte, hold no
-temporary file, and the journal must say every item is done.
+temporary file, and the journal must say every item is done. A file found under its final name
+after a kill is never written again (same inode at the end): new local files are journaled DONE
+only, without INTENT (decision 0489), so it is the next run's diff that adopts them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ def source_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _files_in(folder: Path) -> int:
     return sum(len(files) for _root, _dirs, files in os.walk(folder))
+
+
+def _inodes(folder: Path) -> dict[str, int]:
+    """Each file under its final name (temporary ones apart) and its inode."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): p.stat().st_ino for p in folder.rglob("*")
+            if p.is_file() and not p.name.startswith(TEMPORARY_PREFIX)}
 
 
 def _kill_at_random(plan: Path, rng: random.Random) -> bool:
@@ -67,14 +77,20 @@ def test_random_kills_lose_nothing_and_duplicate_nothing(tmp_path: Path,
         folder.mkdir()
         plan = write_plan(folder, source=str(source_tree))
         kills = rng.choice([1, 1, 2, 3])
+        found_after_kills: dict[str, int] = {}
         for _ in range(kills):
             if _kill_at_random(plan, rng):
                 copied = len(snapshot(folder / "target")) if (folder / "target").exists() else 0
                 interrupted_mid_copy += 0 < copied < FILES
+            for path, inode in _inodes(folder / "target").items():
+                found_after_kills.setdefault(path, inode)
         finished = migrate("apply", plan, "--yes")
         assert finished.returncode == 0, f"trial {trial}: {finished.stdout}{finished.stderr}"
 
         assert snapshot(folder / "target") == expected, f"trial {trial}"
+        now = _inodes(folder / "target")
+        written_twice = [p for p, inode in found_after_kills.items() if now[p] != inode]
+        assert written_twice == [], f"trial {trial}: copied again: {written_twice[:3]}"
         leftovers = [p for p in (folder / "target").rglob("*")
                      if p.name.startswith(TEMPORARY_PREFIX)]
         assert leftovers == [], f"trial {trial}: temporary files left: {leftovers[:3]}"

@@ -5,15 +5,16 @@ under their final names."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from connectors.local import TEMPORARY_PREFIX, LocalConnector
+from connectors.local import TEMPORARY_PREFIX, LocalConnector, LocalSource
 from migrate.connector import StepContext
-from migrate.errors import SkipItem
+from migrate.errors import SkipItem, TransientError
 from tests.conformance.samples import MemorySource, change_for
 from tests.helpers import migrate, write_plan
 
@@ -88,8 +89,15 @@ def test_one_bad_file_among_local_writes_handed_over_together_fails_alone(
     elsewhere.mkdir()
     (tmp_path / "target" / "d").mkdir(parents=True)
     os.symlink(elsewhere / "17.txt", tmp_path / "target" / "d" / "17.txt")
-    result = migrate("apply", write_plan(tmp_path), "--yes", "--jobs", "4", cwd=tmp_path)
+    plan = write_plan(tmp_path)
+    result = migrate("apply", plan, "--yes", "--jobs", "4", cwd=tmp_path)
     assert "39 done, 0 failed, 0 conflicts, 1 skipped" in result.stdout
+    # Written without INTENT rows (new local files, decision 0489), the skipped one still has
+    # its row and its reason in the journal, for the report.
+    status = json.loads(migrate("status", plan, "--json").stdout)
+    assert status["steps"] == {"files": {"done": 39, "skipped": 1}}
+    rows = migrate("report", plan, "--json")
+    assert "d/17.txt" in rows.stdout and "symbolic link" in rows.stdout
     for n in range(40):
         copied = tmp_path / "target" / "d" / f"{n:02}.txt"
         if n == 17:
@@ -99,3 +107,32 @@ def test_one_bad_file_among_local_writes_handed_over_together_fails_alone(
     assert list(elsewhere.iterdir()) == []
     assert not [p for p in (tmp_path / "target" / "d").iterdir()
                 if p.name.startswith(TEMPORARY_PREFIX)]
+
+
+def test_a_local_file_read_through_its_descriptor_is_copied_whole_or_not_at_all(
+        tmp_path: Path) -> None:
+    """A local source's file is read without a file object, a short read taken for its end
+    (decision 0489): a file of several reads arrives whole with its exact time, and one that
+    grew or shrank since the listing never appears under its name, nor leaves a temporary."""
+    root = tmp_path / "src"
+    root.mkdir()
+    contents = {"big.bin": os.urandom(2 * 1024 * 1024 + 123), "grows.txt": b"x" * 100,
+                "shrinks.txt": b"y" * 100, "empty.txt": b""}
+    for name, data in contents.items():
+        (root / name).write_bytes(data)
+    os.utime(root / "big.bin", ns=(1_600_000_000_123_456_789, 1_600_000_000_123_456_789))
+    source = LocalSource(root)
+    items = {item.path: item for item in source.list_items().items}
+    (root / "grows.txt").write_bytes(b"x" * 101)
+    (root / "shrinks.txt").write_bytes(b"y" * 99)
+    target = _target(tmp_path)
+    for name in ("big.bin", "empty.txt"):
+        entry = target.write(change_for(items[name], name), source, name.ljust(32, "0"))
+        assert (tmp_path / "out" / name).read_bytes() == contents[name]
+        assert entry.fingerprint.size == len(contents[name])
+    assert (tmp_path / "out" / "big.bin").stat().st_mtime_ns == 1_600_000_000_123_456_789
+    for name in ("grows.txt", "shrinks.txt"):
+        with pytest.raises(TransientError, match="changed at the source"):
+            target.write(change_for(items[name], name), source, name.ljust(32, "0"))
+    target.close()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["big.bin", "empty.txt"]

@@ -52,17 +52,23 @@ def _is_link(name: str, folder: int) -> bool:
         return False
 
 
-def _exact_mtime(stream: BinaryIO, listed: float | None) -> int | None:
-    """The modification time in nanoseconds of a source that is a file on this computer, when
-    it is still the time the listing saw (a float of seconds cannot hold every nanosecond; the
-    file itself can): what rsync -a copies. None for other streams or a time that moved."""
-    if listed is None:
-        return None
+def _stat_of(stream: BinaryIO) -> os.stat_result | None:
+    """`fstat` of a source stream that is a file on this computer; None for other streams."""
     try:
-        found = os.fstat(stream.fileno()).st_mtime_ns
+        return os.fstat(stream.fileno())
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         return None
-    return found if abs(found - listed * 1e9) < 1000 else None
+
+
+def _exact_mtime(found: os.stat_result | None, listed: float | None) -> int | None:
+    """The modification time in nanoseconds of a source that is a file on this computer (its
+    `found` stat), when it is still the time the listing saw (a float of seconds cannot hold
+    every nanosecond; the file itself can): what rsync -a copies. None for other streams or a
+    time that moved."""
+    if listed is None or found is None:
+        return None
+    exact = found.st_mtime_ns
+    return exact if abs(exact - listed * 1e9) < 1000 else None
 
 
 def _link_on_the_way(parts: list[str]) -> SkipItem:

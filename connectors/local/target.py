@@ -13,9 +13,9 @@ import os
 import stat
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
-from typing import BinaryIO
 
 from connectors.dav.collisions import (
     CollisionResolver,
@@ -30,18 +30,20 @@ from connectors.local.files import (
     _is_link,
     _link_on_the_way,
     _safe,
+    _stat_of,
     _translate,
     probe_folding,
 )
+from connectors.local.source import LocalSource
 from connectors.local.walk import (
     _NO_FINGERPRINT,
     _NO_REF,
     TEMPORARY_PREFIX,
     TEMPORARY_SUFFIX,
+    _folders,
     _make_entry,
     _make_fingerprint,
     _make_name,
-    _walk,
 )
 from migrate.connector import Capabilities, Source, Target
 from migrate.errors import SkipItem, TransientError
@@ -50,13 +52,17 @@ from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry
 from migrate.plan import confine
 from migrate.runner import gcpause
 
-#: Folder descriptors a target keeps open between writes (far below any limit on open files).
-OPEN_FOLDERS = 32
+#: Folder descriptors each writer thread keeps open between writes: a thread takes 16 files
+#: of the source's order at a time, a folder or two (64 threads, the most `--jobs` allows,
+#: keep 512 open: below the usual limit of 1,024 open files).
+OPEN_FOLDERS = 8
 #: Writer threads of a target without `fsync`: its writes land in the kernel's page cache, so
 #: a write is CPU work (Python's, under its one lock, and the file system's); two overlap one's
 #: system calls with the other's Python, and more only hand the interpreter's lock back and
 #: forth (4 threads measured twice the system time of 2 on 10,000 files; decision 0487).
 WRITERS = 2
+#: A temporary file is made new, never through a link.
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
 
 
 class LocalTarget(Target):
@@ -78,29 +84,40 @@ class LocalTarget(Target):
                                              checksum_algorithms=("sha256",), local_files=True)
         #: Names the file system sees as one (case, Unicode form) are numbered apart.
         self.collisions = CollisionResolver(folding or probe_folding(root))
+        if not (self.collisions.folding.unicode or self.collisions.folding.case):
+            # Exact names (Linux): each name is its own key, 200,000 asked per re-run.
+            self.name_key = str  # type: ignore[method-assign]
         # Folders known to exist: one mkdir per folder rather than one per file. A set's add and
         # membership test are atomic, and a duplicate mkdir by two threads is harmless.
         self._folders: set[tuple[str, ...]] = set()
         # Temporary files a crash or a full disk left behind, removed before the first write.
         self._leftovers: list[Path] = []
-        self._cleaning = threading.Lock()  # also guards `_descriptors`
-        #: Folders written to lately, open (see `_folder`), oldest first.
-        self._descriptors: OrderedDict[tuple[str, ...], int] = OrderedDict()
+        self._cleaning = threading.Lock()  # also guards `_caches`
+        #: Each writer thread's folders written to lately, open (see `_folder`), oldest first.
+        self._thread = threading.local()
+        self._caches: list[OrderedDict[tuple[str, ...], int]] = []
         self._cleaned = False
 
     def list_entries(self) -> Iterator[TargetEntry]:
         if not self.root.is_dir():
             return iter(())
+        entries: list[TargetEntry] = []
+        append, file, folder = entries.append, ItemKind.FILE, ItemKind.FOLDER
+        is_reg, is_dir, stat_result = stat.S_ISREG, stat.S_ISDIR, os.stat_result
         with gcpause.paused():  # walked whole here, without network: see migrate/runner/gcpause.py
-            return iter([
-                _make_entry(path, kind, _make_fingerprint(info.st_size, info.st_mtime_ns / 1e9,
-                                                          None, None)
-                            if kind is ItemKind.FILE and info is not None else _NO_FINGERPRINT,
-                            _NO_REF)
-                for path, kind, info, problem in _walk(self.root, self._leftovers,
-                                                       empty_folders=False)
-                # a link or a special file is nothing we wrote; it is never touched
-                if problem is None])
+            for _relative, paths, infos, _problem in _folders(self.root, self._leftovers,
+                                                               empty_folders=False):
+                for path, info in zip(paths or (), infos, strict=True):
+                    # A link, a special file or what cannot be read is nothing we wrote; it is
+                    # never touched. An unreadable folder: its content is not listed.
+                    if type(info) is not stat_result:
+                        continue
+                    if is_reg(info.st_mode):
+                        append(_make_entry(path, file, _make_fingerprint(
+                            info.st_size, info.st_mtime_ns / 1e9, None, None), _NO_REF))
+                    elif is_dir(info.st_mode):
+                        append(_make_entry(path, folder, _NO_FINGERPRINT, _NO_REF))
+        return iter(entries)
 
     def name_key(self, name: str) -> str:
         return self.collisions.folding.key(name)
@@ -150,7 +167,7 @@ class LocalTarget(Target):
             self._cleaned = True
 
     def _parts(self, name: str) -> list[str]:
-        if confine.escaping_segment(name) is not None:
+        if ".." in name and confine.escaping_segment(name) is not None:
             confine.inside(self.root, name)  # refuses '..'; the rest is opened without links
         return [part for part in name.split("/") if part]
 
@@ -192,112 +209,142 @@ class LocalTarget(Target):
             if change.item.kind is ItemKind.FOLDER:
                 os.close(self._open_folder(parts, create=True))
                 return TargetEntry(change.target_name, ItemKind.FOLDER)
-            for cached in (True, False):
-                folder = self._folder(parts[:-1]) if cached else self._open_folder(
-                    parts[:-1], create=True)
-                try:
-                    return self._write_file(change, source, idempotency_key, folder, parts[-1])
-                except FileNotFoundError:
-                    if not cached:
-                        raise
-                    # The folder was removed since it was opened: made again.
-                    self._forget_folder(parts[:-1])
-                finally:
-                    os.close(folder)
-            raise AssertionError("unreachable")
+            try:
+                return self._write_file(change, source, idempotency_key,
+                                        self._folder(parts[:-1]), parts[-1])
+            except FileNotFoundError:  # the folder was removed since it was opened: made again
+                self._forget_folder(parts[:-1])
+            folder = self._open_folder(parts[:-1], create=True)
+            try:
+                return self._write_file(change, source, idempotency_key, folder, parts[-1])
+            finally:
+                os.close(folder)
         except OSError as error:
             raise _translate(error, self.root / change.target_name) from None
 
+    def _cache(self) -> OrderedDict[tuple[str, ...], int]:
+        """This thread's open folders: no lock and no `dup` per file, and no other thread
+        closes one while it is written through (decision 0489)."""
+        cache = getattr(self._thread, "folders", None)
+        if cache is None:
+            cache = self._thread.folders = OrderedDict()
+            with self._cleaning:
+                self._caches.append(cache)
+        return cache
+
     def _folder(self, parts: list[str]) -> int:
-        """A descriptor of root/parts… of the caller's own (to close), from the folders opened
-        recently: the files of a folder come together, and opening each level of the path
-        again for every file cost more system calls than the copy itself. The cached
-        descriptor was opened level by level without following links, as `_open_folder` does."""
-        key = tuple(parts)
-        with self._cleaning:
-            cached = self._descriptors.get(key)
-            if cached is not None:
-                self._descriptors.move_to_end(key)
-                return os.dup(cached)
-        descriptor = self._open_folder(parts, create=True)
-        with self._cleaning:
-            if key not in self._descriptors:
-                self._descriptors[key] = os.dup(descriptor)
-                if len(self._descriptors) > OPEN_FOLDERS:
-                    os.close(self._descriptors.popitem(last=False)[1])
+        """A descriptor of root/parts… (not to close: it stays in this thread's cache), from
+        the folders opened recently: the files of a folder come together, and opening each
+        level of the path again for every file cost more system calls than the copy itself.
+        The cached descriptor was opened level by level without following links, as
+        `_open_folder` does."""
+        cache, key = self._cache(), tuple(parts)
+        descriptor = cache.get(key)
+        if descriptor is not None:
+            cache.move_to_end(key)
+            return descriptor
+        descriptor = cache[key] = self._open_folder(parts, create=True)
+        if len(cache) > OPEN_FOLDERS:
+            os.close(cache.popitem(last=False)[1])
         return descriptor
 
     def _forget_folder(self, parts: list[str]) -> None:
-        with self._cleaning:
-            cached = self._descriptors.pop(tuple(parts), None)
-            if cached is not None:
-                os.close(cached)
-            # That folder and the ones above it are made again if missing (mkdir is harmless
-            # where they still exist), those below it when next written to.
-            path = tuple(parts)
-            for known in list(self._folders):  # list(): other writers may add meanwhile
-                if known[: len(path)] == path or path[: len(known)] == known:
-                    self._folders.discard(known)
+        cached = self._cache().pop(tuple(parts), None)
+        if cached is not None:
+            os.close(cached)
+        # That folder and the ones above it are made again if missing (mkdir is harmless where
+        # they still exist), those below it when next written to. Another thread's cached
+        # descriptor of it fails there the same way, and is forgotten by that thread.
+        path = tuple(parts)
+        for known in list(self._folders):  # list(): other writers may add meanwhile
+            if known[: len(path)] == path or path[: len(known)] == known:
+                self._folders.discard(known)
 
     def close(self) -> None:
-        with self._cleaning:
-            while self._descriptors:
-                os.close(self._descriptors.popitem()[1])
+        with self._cleaning:  # once the writes are over: every thread's cache
+            for cache in self._caches:
+                while cache:
+                    os.close(cache.popitem()[1])
 
     def _write_file(self, change: Change, source: Source, key: str, folder: int,
                     name: str) -> TargetEntry:
-        temporary = self._temporary_name(key)
+        temporary = f"{TEMPORARY_PREFIX}{key[:16]}{TEMPORARY_SUFFIX}"  # `_temporary_name`
         try:
-            existing = os.stat(name, dir_fd=folder, follow_symlinks=False)
+            existing = os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode
         except FileNotFoundError:
-            existing = None
-        if existing is not None and stat.S_ISLNK(existing.st_mode):
+            existing = 0
+        if stat.S_ISLNK(existing):
             raise SkipItem(_("{path} is a symbolic link on the target; links are never "
                              "followed nor replaced").format(path=change.target_name))
-        expected = change.item.fingerprint
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        item = change.item
         try:
-            with source.open(change.item) as stream:
-                out = os.open(temporary, flags, 0o666, dir_fd=folder)
+            if isinstance(source, LocalSource):
+                # Read through its descriptor, without a file object around it (0489).
+                descriptor = source.descriptor(item)
                 try:
-                    checksum, size = self._copy(stream, out, expected.size)
-                    whole = expected.size is None or size == expected.size
-                    if whole:
-                        mtime_ns = _exact_mtime(stream, expected.mtime)
-                        if mtime_ns is None and change.item.meta:  # saved by an earlier version
-                            mtime_ns = change.item.meta.get("mtime_ns")
-                        if mtime_ns is None and expected.mtime is not None:
-                            mtime_ns = round(expected.mtime * 1e9)
-                        if mtime_ns is not None:
-                            os.utime(out, ns=(mtime_ns, mtime_ns))
-                        info = os.fstat(out)  # of the file renamed into place below
+                    made = self._fill(temporary, folder, item, partial(os.read, descriptor),
+                                      partial(os.fstat, descriptor), regular=True)
                 finally:
-                    os.close(out)
+                    os.close(descriptor)
+            else:
+                with source.open(item) as stream:
+                    made = self._fill(temporary, folder, item, stream.read,
+                                      partial(_stat_of, stream), regular=False)
         except BaseException:
             # A full disk must not stay full of our half-written copies.
             with contextlib.suppress(OSError):
                 os.unlink(temporary, dir_fd=folder)
             raise
-        if not whole:
+        if made is None:
             os.unlink(temporary, dir_fd=folder)
             raise TransientError(_("{path} changed at the source while it was being copied")
-                                 .format(path=change.item.path))
+                                 .format(path=item.path))
+        info, checksum = made
         os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
-        return TargetEntry(change.target_name, ItemKind.FILE,
-                           Fingerprint(info.st_size, info.st_mtime_ns / 1e9, f"sha256:{checksum}"),
-                           {})
+        return _make_entry(change.target_name, ItemKind.FILE, _make_fingerprint(
+            info.st_size, info.st_mtime_ns / 1e9, f"sha256:{checksum}", None), _NO_REF)
 
-    def _copy(self, stream: BinaryIO, out: int, expected: int | None) -> tuple[str, int]:
+    def _fill(self, temporary: str, folder: int, item: SourceItem, read: Callable[[int], bytes],
+              source_stat: Callable[[], os.stat_result | None],
+              regular: bool) -> tuple[os.stat_result, str] | None:
+        """The temporary file made, filled and given the source's time: its own `stat` and
+        checksum, or None when the source did not hold what was listed (it changed)."""
+        expected = item.fingerprint
+        out = os.open(temporary, _NEW_FILE, 0o666, dir_fd=folder)
+        try:
+            checksum, size = self._copy(read, out, expected.size, regular)
+            if expected.size is not None and size != expected.size:
+                return None
+            found = source_stat()
+            if regular and found is not None and found.st_size != size:
+                return None  # grew while it was read (a short read is taken for its end)
+            mtime_ns = _exact_mtime(found, expected.mtime)
+            if mtime_ns is None and item.meta:  # saved by an earlier version
+                mtime_ns = item.meta.get("mtime_ns")
+            if mtime_ns is None and expected.mtime is not None:
+                mtime_ns = round(expected.mtime * 1e9)
+            if mtime_ns is not None:
+                os.utime(out, ns=(mtime_ns, mtime_ns))
+            return os.fstat(out), checksum  # of the file renamed into place
+        finally:
+            os.close(out)
+
+    def _copy(self, read: Callable[[int], bytes], out: int, expected: int | None,
+              regular: bool) -> tuple[str, int]:
         digest, size = hashlib.sha256(), 0
         # A small file is read in one call of its own size (+1, to notice it grew), not into
         # a 1 MiB buffer: most files of a folder copy are a few KB.
         want = CHUNK if expected is None else min(CHUNK, expected + 1)
-        while chunk := stream.read(want):
+        while chunk := read(want):
             digest.update(chunk)
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(out, view):]
+            written = os.write(out, chunk)
+            while written < len(chunk):
+                written += os.write(out, memoryview(chunk)[written:])
             size += len(chunk)
+            if regular and len(chunk) < want:
+                # A regular file read short is at its end: no read more to hear it (its size
+                # is compared with what was read afterwards, in `_fill`).
+                break
             want = CHUNK
         if self.fsync:
             os.fsync(out)

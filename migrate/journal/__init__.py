@@ -32,6 +32,7 @@ from migrate.diff import Baseline
 from migrate.errors import JournalDamagedError
 from migrate.i18n import _, stored
 from migrate.journal.baselines import _BASELINE_SELECT, StreamedBaselines, _baseline
+from migrate.journal.fpjson import fingerprint_json
 from migrate.journal.reading import JournalReading
 from migrate.journal.run_lock import LockHolder, RunLock
 from migrate.journal.schema import (
@@ -217,12 +218,19 @@ class Journal(JournalReading):
 
     def done_among(self, step: str, keys: Iterable[str]) -> set[str]:
         """Which of `keys` are done, asked a chunk at a time (never every key of the step)."""
+        return self._among(step, keys, " AND state = 'done'")
+
+    def recorded_among(self, step: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` have a row, whatever its state (decision 0489)."""
+        return self._among(step, keys, "")
+
+    def _among(self, step: str, keys: Iterable[str], condition: str) -> set[str]:
         found: set[str] = set()
         keys = iter(keys)
         while chunk := list(itertools.islice(keys, StreamedBaselines.CHUNK)):
             marks = ",".join("?" * len(chunk))
             found.update(key for (key,) in self.db.execute(
-                f"SELECT key FROM items WHERE step = ? AND state = 'done' AND key IN ({marks})",
+                f"SELECT key FROM items WHERE step = ?{condition} AND key IN ({marks})",
                 (step, *chunk)))
         return found
 
@@ -278,8 +286,7 @@ class Journal(JournalReading):
 
     def record_done(self, results: Iterable[tuple[Change, TargetEntry]], run_id: int) -> None:
         now = time.time()
-        rows = [("done", json.dumps(c.item.fingerprint.to_json()),
-                 json.dumps(entry.fingerprint.to_json()),
+        rows = [("done", fingerprint_json(c.item.fingerprint), fingerprint_json(entry.fingerprint),
                  json.dumps(entry.ref) if entry.ref else "{}", entry.name,
                  c.action.value, stored(c.reason), stored(c.rename_reason), _notes(c),
                  c.source_path, run_id, now,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
+from typing import Any
 
 from migrate.errors import TransientError
 from migrate.model import Change, TargetEntry
@@ -55,6 +56,19 @@ def _run_group(group: list[tuple[Change, str, Future[TargetEntry]]],
             future.set_exception(result)
         else:
             future.set_result(result)
+
+
+def results_of(future: Future[Any], changes: list[Change]
+               ) -> list[tuple[Change, TargetEntry | Exception]]:
+    """What a finished future wrote, item by item: a group's list of results, or one result;
+    an error of the whole call is each of its items' error."""
+    try:
+        found = future.result()
+    except Exception as error:
+        return [(change, error) for change in changes]
+    if isinstance(found, list):
+        return list(zip(changes, found, strict=True))
+    return [(changes[0], found)]
 
 
 def retry_items(call: WriteBatch, changes: list[Change], keys: list[str], attempts: int,

@@ -1,17 +1,16 @@
 """Executes the writes of a step: bounded concurrency, journaled, retried, stoppable.
 
 The runner is the only code that writes to a service. It journals INTENT for a batch of items in
-one transaction before dispatching them, gathers DONE rows and commits them in groups, retries
-only `TransientError` (honouring Retry-After), lets one failed item never stop the others, and
-stops the whole step on `FatalError`. Ctrl-C stops dispatching, lets items in flight finish,
-commits what is done and leaves the rest for a later `apply`.
+one transaction before dispatching them (new local files need none: runner/intents.py), gathers
+DONE rows and commits them in groups, retries only `TransientError` (honouring Retry-After),
+lets one failed item never stop the others, and stops the whole step on `FatalError`. Ctrl-C
+stops dispatching, lets items in flight finish, commits what is done and leaves the rest for a
+later `apply`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import queue
 import threading
 import time
 import traceback
@@ -19,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from migrate.connector import Source, Target
 from migrate.errors import FatalError, Interrupted, MigrateError, SkipItem, TransientError
@@ -27,8 +27,10 @@ from migrate.i18n import _, message_of
 from migrate.journal import Journal
 from migrate.model import Change, TargetEntry
 from migrate.retry import RetryPolicy
-from migrate.runner.batching import retry_items, submit_in_batches
+from migrate.runner.batching import results_of, retry_items, submit_in_batches
 from migrate.runner.events import ClientEvents
+from migrate.runner.finished import _Finished
+from migrate.runner.intents import Intents
 from migrate.runner.progress import Progress, QuietProgress
 from migrate.runner.settling import Settler
 
@@ -94,6 +96,8 @@ class Runner:
             changes = sorted(changes, key=features.write_order)  # stable: source order else
         self.progress.start(label, len(changes))
         self._features, self._outcome = features, outcome
+        self._intents = Intents(self.journal, self.run_id, features,
+                                partial(idempotency_key, self.plan_id))
         self._finished = _Finished()
         self._dispatching: list[tuple[Change, str]] = []
         self._settler = (Settler(self._settle_with_retries, self._settle_failed)
@@ -104,12 +108,15 @@ class Runner:
         started, collected = time.monotonic(), 0
         done_buffer: list[tuple[Change, TargetEntry]] = []
         last_flush = time.monotonic()
-        in_flight: dict[Future[TargetEntry], Change] = {}
+        # What each future writes: a group of local files (one future for all of them, decision
+        # 0489), else one item.
+        in_flight: dict[Future[Any], list[Change]] = {}
+        each = LOCAL_GROUP if _grouped(features) else 1  # items per future
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="write")
         stopping = False
         try:
             while True:
-                if not stopping and len(in_flight) < 4 * self.jobs * group:
+                if not stopping and len(in_flight) * each < 4 * self.jobs * group:
                     batches.size = _batch_size(smallest, collected, time.monotonic() - started)
                     batch = next(batches, None)
                     if batch is not None:
@@ -122,10 +129,10 @@ class Runner:
                                                min(self.jobs, len(in_flight)))
                 if self.stop is not None and self.stop.is_set():
                     raise KeyboardInterrupt  # the same clean stop as Ctrl-C in this thread
-                collected += len(finished)
                 for future in finished:
-                    change = in_flight.pop(future)
-                    stopping |= self._collect(future, change, done_buffer, outcome)
+                    for change, result in results_of(future, in_flight.pop(future)):
+                        collected += 1
+                        stopping |= self._collect(result, change, done_buffer, outcome)
                 now = time.monotonic()
                 if len(done_buffer) >= FLUSH_EVERY_ITEMS or now - last_flush >= FLUSH_EVERY_SECONDS:
                     self._flush(done_buffer)
@@ -151,21 +158,18 @@ class Runner:
         return outcome
 
     def _dispatch(self, batch: list[Change], pool: ThreadPoolExecutor,
-                  in_flight: dict[Future[TargetEntry], Change], source: Source,
+                  in_flight: dict[Future[Any], list[Change]], source: Source,
                   target: Target) -> None:
         assert self._features is not None
         keyed = [(change, idempotency_key(self.plan_id, change)) for change in batch]
         # Until each is submitted, Ctrl-C must find them to put them back to planned.
         self._dispatching = keyed
-        self.journal.record_intents(keyed, self.run_id,
-                                    durable=not self._features.abilities.local_files)
+        self._intents.record(keyed)
         if self.events:
             self.events.items("intent", batch)
-        submit = self._submitter(pool, keyed, source, target)
-        for change, key in keyed:
-            future = submit(change, key)
+        for future, changes in self._submit(pool, keyed, source, target):
             future.add_done_callback(self._finished.put)
-            in_flight[future] = change
+            in_flight[future] = changes
         self._dispatching = []
 
     def _write(self, change: Change, key: str, source: Source, target: Target) -> TargetEntry:
@@ -179,24 +183,34 @@ class Runner:
             time.sleep(self.retry.delay(error, 1))
         return self.retry.retrying(attempts_made=1)(call, change, source, key)
 
-    def _submitter(self, pool: ThreadPoolExecutor, keyed: list[tuple[Change, str]],
-                   source: Source, target: Target) -> Callable[[Change, str], Future[TargetEntry]]:
-        """One future per item: a write each, or a share of a `write_batch` call."""
+    def _submit(self, pool: ThreadPoolExecutor, keyed: list[tuple[Change, str]], source: Source,
+                target: Target) -> Iterator[tuple[Future[Any], list[Change]]]:
+        """Futures and what each writes: a write each, a share of a `write_batch` call each,
+        or one for a group of local files."""
         assert self._features is not None
         size = self._features.batch_size
-        if not size and self._features.abilities.local_files:
+        if _grouped(self._features):
             # A file written on this computer takes about 0.1 ms: handing each to a thread
-            # cost about as much, so a thread takes a few in a row (Ctrl-C still stops between
-            # groups; each item keeps its own result, retries and journal rows).
-            return submit_in_batches(pool, keyed, LOCAL_GROUP,
-                                     partial(self._write_each, source=source, target=target))
+            # cost about as much, so a thread takes a few in a row, under one future (Ctrl-C
+            # still stops between groups; each item keeps its own result, retries and journal
+            # rows).
+            for start in range(0, len(keyed), LOCAL_GROUP):
+                group = keyed[start:start + LOCAL_GROUP]
+                changes = [change for change, _key in group]
+                yield pool.submit(self._write_each, changes, [key for _change, key in group],
+                                  source, target), changes
+            return
         if not size:
-            return lambda change, key: pool.submit(self._write, change, key, source, target)
+            for change, key in keyed:
+                yield pool.submit(self._write, change, key, source, target), [change]
+            return
 
         def write_batch(changes: list[Change], keys: list[str]) -> list[TargetEntry | Exception]:
             return retry_items(lambda c, k: self.retry.retrying()(self._gated_batch, c, source, k),
                                changes, keys, self.retry.attempts, self.retry.delay)
-        return submit_in_batches(pool, keyed, size, write_batch)
+        item_future = submit_in_batches(pool, keyed, size, write_batch)
+        for change, key in keyed:
+            yield item_future(change, key), [change]
 
     def _write_each(self, changes: list[Change], keys: list[str], source: Source,
                     target: Target) -> list[TargetEntry | Exception]:
@@ -223,23 +237,24 @@ class Runner:
         with self.gate:
             return target.write(change, source, key)
 
-    def _collect(self, future: Future[TargetEntry], change: Change,
+    def _collect(self, result: TargetEntry | Exception, change: Change,
                  done_buffer: list[tuple[Change, TargetEntry]], outcome: StepOutcome) -> bool:
         """Record one finished write; True when the step must stop."""
         self.progress.advance()
-        try:
-            done_buffer.append((change, future.result()))
+        if not isinstance(result, Exception):
+            done_buffer.append((change, result))
             outcome.done += 1
             return False
+        try:
+            raise result
         except SkipItem as error:
-            self.journal.record_failed([(change, "skipped", self.redact(message_of(error)))],
-                                       self.run_id)
+            self._intents.failed([(change, "skipped", self.redact(message_of(error)))])
             self._event("skipped", change, str(error))
             outcome.skipped += 1
             return False
         except FatalError as error:
             message = self.redact(message_of(error))
-            self.journal.record_failed([(change, "failed", message)], self.run_id, "fatal")
+            self._intents.failed([(change, "failed", message)], "fatal")
             self._event("failed", change, message)
             outcome.failed += 1
             outcome.failures.append((change, message))
@@ -247,8 +262,7 @@ class Runner:
             return True
         except Exception as error:  # one item's failure never stops the others
             message = self.redact(self._describe(error))
-            self.journal.record_failed([(change, "failed", message)], self.run_id,
-                                       _error_kind(error))
+            self._intents.failed([(change, "failed", message)], _error_kind(error))
             self._event("failed", change, message)
             outcome.failed += 1
             outcome.failures.append((change, message))
@@ -290,22 +304,22 @@ class Runner:
         if self.events:
             self.events.flush()  # with the journal's group commit, never per item
 
-    def _stop(self, in_flight: dict[Future[TargetEntry], Change],
+    def _stop(self, in_flight: dict[Future[Any], list[Change]],
               done_buffer: list[tuple[Change, TargetEntry]], outcome: StepOutcome) -> None:
         """After Ctrl-C: unstarted writes go back to planned; writes under way may finish."""
-        submitted = {id(change) for change in in_flight.values()}
+        submitted = {id(change) for changes in in_flight.values() for change in changes}
         not_started = [(c, "planned", _("not started: the run was stopped"))
-                       for f, c in in_flight.items() if f.cancel()]
+                       for f, changes in in_flight.items() if f.cancel() for c in changes]
         not_started += [(c, "planned", _("not started: the run was stopped"))
                         for c, _key in self._dispatching if id(c) not in submitted]
         self._dispatching = []
-        self.journal.record_failed(not_started, self.run_id)
+        self._intents.failed(not_started)
         outcome.not_started += len(not_started)
-        for future, change in list(in_flight.items()):
+        for future, changes in list(in_flight.items()):
             if not future.cancelled():
                 # A write that failed stays INTENT: it is verified on the next start.
-                with contextlib.suppress(Exception):
-                    done_buffer.append((change, future.result()))
+                done_buffer.extend((change, result) for change, result in results_of(
+                    future, changes) if not isinstance(result, Exception))
         self._flush(done_buffer, final=True)
 
 
@@ -316,39 +330,13 @@ def _error_kind(error: Exception) -> str:
     return "item" if isinstance(error, MigrateError) else "unexpected"
 
 
-class _Finished:
-    """Writes as they finish, gathered by a done-callback: the main loop takes all that finished
-    in one wake-up, at a constant cost per item (`concurrent.futures.wait` re-registers a waiter
-    on every future in flight at each call)."""
-
-    def __init__(self) -> None:
-        self.queue: queue.SimpleQueue[Future[TargetEntry]] = queue.SimpleQueue()
-        self.ready = threading.Event()
-        #: How many finished writes wake the main loop before its timeout.
-        self.enough = 1
-
-    def put(self, future: Future[TargetEntry]) -> None:
-        self.queue.put(future)
-        if self.queue.qsize() >= self.enough:
-            self.ready.set()
-
-    def wait(self, timeout: float, enough: int = 1) -> list[Future[TargetEntry]]:
-        """What finished, waiting up to `timeout` for `enough` of them (at least one)."""
-        self.enough = max(1, enough)
-        if self.queue.qsize() < self.enough:
-            self.ready.wait(timeout)
-        # Cleared before taking: a write finishing from here on sets it again for next time.
-        self.ready.clear()
-        found = []
-        while True:
-            try:
-                found.append(self.queue.get_nowait())
-            except queue.Empty:
-                return found
-
-
 #: Items a writer thread takes at once from a target whose writes are local files.
 LOCAL_GROUP = 16
+
+
+def _grouped(features: Features) -> bool:
+    """Local files, written a group at a time by one thread (`LOCAL_GROUP`)."""
+    return not features.batch_size and features.abilities.local_files
 
 
 def _group_size(features: Features) -> int:
@@ -394,3 +382,4 @@ class _CountingBatches(Iterator[list[Change]]):
 
     def remaining(self) -> int:
         return len(self.changes) - self.position
+
