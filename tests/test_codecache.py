@@ -54,7 +54,9 @@ def test_the_file_is_written_and_read_back(tmp_path: Path,
     codecache._write(str(where))
     found = codecache._read(str(where))
     assert found and set(codecache._used) <= set(found)
-    assert all(found[text].co_code == codecache._codes[text].co_code for text in found)
+    assert all(marshal.loads(found[text]).co_code == compile(
+        text, "<string>", "exec", dont_inherit=True).co_code
+               for text in found)
 
 
 def test_nothing_is_written_where_python_writes_no_bytecode(
@@ -75,3 +77,20 @@ def test_a_damaged_or_foreign_file_is_ignored(tmp_path: Path, content: bytes) ->
     where.write_bytes(content)
     assert codecache._read(str(where)) == {}
     assert codecache._read(str(tmp_path / "missing.marshal")) == {}
+
+
+def test_codes_are_unmarshalled_when_used_and_bad_bytes_are_compiled_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file's codes stay bytes until a class needs one; bytes that are not code (a damaged
+    entry) are compiled from the text instead."""
+    text = "def __create_fn__():\n def f(self): return 41 + 1\n return f"
+    monkeypatch.setitem(codecache._codes, text, b"not marshal")
+    namespace: dict[str, object] = {}
+    codecache._exec(text, {}, namespace)
+    assert namespace["__create_fn__"]()(None) == 42  # type: ignore[operator]
+    assert type(codecache._codes[text]) is type(compile("", "", "exec"))
+    other = text.replace("41", "40")
+    monkeypatch.setitem(codecache._codes, other, marshal.dumps(compile(
+        other, "<string>", "exec", dont_inherit=True)))
+    codecache._exec(other, {}, namespace)
+    assert namespace["__create_fn__"]()(None) == 41  # type: ignore[operator]
