@@ -47,6 +47,17 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     return found
 
 
+def copied_some(target: Path, at_least: int = 10) -> bool:
+    """`at_least` files are in the target: a copy is under way, far from its end. Tests that
+    interrupt a copy wait for this rather than a fixed delay, which a fast copy can outrun."""
+    found = 0
+    for _folder, _subfolders, files in os.walk(target):
+        found += len(files)
+        if found >= at_least:
+            return True
+    return False
+
+
 def write_plan(folder: Path, source: str = "source", target: str = "target",
                extra: str = "") -> Path:
     plan = folder / "plan.yaml"

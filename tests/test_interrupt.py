@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import stat
 import time
 from pathlib import Path
 
 from migrate.journal import journal_path
-from tests.helpers import make_tree, migrate, migrate_popen, snapshot, write_plan
+from tests.helpers import copied_some, make_tree, migrate, migrate_popen, snapshot, write_plan
 
 
 def test_ctrl_c_stops_cleanly_and_apply_resumes(tmp_path: Path) -> None:
@@ -18,7 +17,7 @@ def test_ctrl_c_stops_cleanly_and_apply_resumes(tmp_path: Path) -> None:
     plan = write_plan(tmp_path)
     process = migrate_popen("apply", plan, "--yes", "--jobs", "1")
     deadline = time.monotonic() + 60
-    while not _copied_some(tmp_path / "target") and time.monotonic() < deadline:
+    while not copied_some(tmp_path / "target") and time.monotonic() < deadline:
         time.sleep(0.01)  # copying has begun; a fixed delay lost the race to a fast copy
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=120)
@@ -33,16 +32,6 @@ def test_ctrl_c_stops_cleanly_and_apply_resumes(tmp_path: Path) -> None:
     resumed = migrate("apply", plan, "--yes")
     assert resumed.returncode == 0, resumed.stderr
     assert snapshot(tmp_path / "target") == snapshot(tmp_path / "source")
-
-
-def _copied_some(target: Path) -> bool:
-    """A few files are in the target: the copy is under way, far from its end."""
-    found = 0
-    for _folder, _subfolders, files in os.walk(target):
-        found += len(files)
-        if found >= 10:
-            return True
-    return False
 
 
 def test_journal_is_private_to_its_owner(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import signal
 import time
 from pathlib import Path
 
-from tests.helpers import make_tree, migrate, migrate_popen, snapshot, write_plan
+from tests.helpers import copied_some, make_tree, migrate, migrate_popen, snapshot, write_plan
 
 
 def test_ctrl_c_stops_every_client_cleanly_and_apply_resumes(tmp_path: Path) -> None:
@@ -19,9 +19,8 @@ def test_ctrl_c_stops_every_client_cleanly_and_apply_resumes(tmp_path: Path) -> 
     process = migrate_popen("apply", *plans, "--parallel", "2", "--jobs", "1", "--yes")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not all(
-            (plan.parent / "target").exists() for plan in plans):
-        time.sleep(0.05)  # both clients are copying
-    time.sleep(0.3)
+            copied_some(plan.parent / "target") for plan in plans):
+        time.sleep(0.01)  # both clients are copying; a fixed delay can lose to a fast copy
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
