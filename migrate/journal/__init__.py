@@ -199,7 +199,7 @@ class Journal(JournalReading):
         """`apply --mark-seen`: remember items as known without writing them anywhere."""
         now = time.time()
         rows = [(c.step, c.item.key, c.action.value, c.source_path, c.target_name,
-                 json.dumps(c.item.fingerprint.to_json()), run_id, now, c.item.kind.value,
+                 fingerprint_json(c.item.fingerprint), run_id, now, c.item.kind.value,
                  c.item.fingerprint.size) for c in changes]
         with self.transaction() as db:
             db.executemany(

@@ -18,21 +18,21 @@ from migrate.model import Fingerprint
 def fingerprint_json(fingerprint: Fingerprint) -> str:
     size, mtime, checksum, etag = (fingerprint.size, fingerprint.mtime, fingerprint.checksum,
                                    fingerprint.etag)
+    if not (_absent_or(size, int) and _absent_or(checksum, str) and _absent_or(etag, str)
+            and (mtime is None or (type(mtime) is float and math.isfinite(mtime)))):
+        return json.dumps(fingerprint.to_json())
     parts = []
     if size is not None:
-        if type(size) is not int:
-            return json.dumps(fingerprint.to_json())
         parts.append(f'"size": {size}')
     if mtime is not None:
-        if type(mtime) is not float or not math.isfinite(mtime):
-            return json.dumps(fingerprint.to_json())
         parts.append(f'"mtime": {mtime!r}')
     if checksum is not None:
-        if type(checksum) is not str:
-            return json.dumps(fingerprint.to_json())
         parts.append('"checksum": ' + encode_basestring_ascii(checksum))
     if etag is not None:
-        if type(etag) is not str:
-            return json.dumps(fingerprint.to_json())
         parts.append('"etag": ' + encode_basestring_ascii(etag))
     return "{" + ", ".join(parts) + "}"
+
+
+def _absent_or(value: object, kind: type) -> bool:
+    """None, or exactly `kind` (a subclass, e.g. a bool for an int, goes through json.dumps)."""
+    return value is None or type(value) is kind
