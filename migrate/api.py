@@ -22,7 +22,7 @@ from migrate.features import unshared_note
 from migrate.i18n import _
 from migrate.journal import Journal, journal_path
 from migrate.model import Change, ChangeSet, SourceItem, TargetEntry
-from migrate.plan import saved
+from migrate.plan import parsecache, saved
 from migrate.plan.offline import check_steps
 from migrate.plan.plan_file import Location, Plan, literal_secrets, load_plan, resolve_connections
 from migrate.plan.references import Redactor
@@ -186,7 +186,9 @@ def apply(path: str | Path, redactor: Redactor, confirm: Confirm, step: str | No
                            SCHEDULED if scheduled else "apply", stop)
     path = Path(path)
     saved_plan = saved.read(path) if saved.is_saved_plan(path) else None
-    loaded = saved_plan.plan if saved_plan else load_plan(path)
+    # Its parse is kept beside its journal, in the state folder `apply` makes.
+    loaded = saved_plan.plan if saved_plan else load_plan(
+        path, parsecache.cache_path(journal_path(path, state_dir)))
     chosen = ([loaded.step(s) for s in saved_plan.steps] if saved_plan
               else select_steps(loaded, step))
     config = resolve_connections(loaded, redactor, chosen)

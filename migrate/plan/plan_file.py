@@ -20,7 +20,7 @@ from migrate.diff import CoreStepOptions
 from migrate.errors import Location, PlanError
 from migrate.i18n import _, os_reason
 from migrate.options import Option, OptionSet, OptionValueError, check_value, declared
-from migrate.plan import confine, yamlpos
+from migrate.plan import confine, parsecache, yamlpos
 from migrate.plan.references import (
     ReferenceError_,
     has_secret_reference,
@@ -111,8 +111,10 @@ def _unknown(message: str, name: str, known: list[str]) -> str:
     return message
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file without resolving secrets or contacting any service."""
+def load_plan(path: str | Path, parsed: Path | None = None) -> Plan:
+    """Read and validate a plan file without resolving secrets or contacting any service.
+
+    `parsed` is where its parse is kept between runs (`migrate/plan/parsecache.py`)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -126,8 +128,12 @@ def load_plan(path: str | Path) -> Plan:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise PlanError(_("the plan file {path} is not UTF-8 text").format(path=path)) from None
-    data, positions = yamlpos.load(text, str(path))
-    return _Validator(path, data, positions, hashlib.sha256(raw).hexdigest()).plan()
+    digest = hashlib.sha256(raw).hexdigest()
+    kept = parsecache.read(parsed, text, digest, str(path)) if parsed is not None else None
+    data, positions = kept if kept is not None else yamlpos.load(text, str(path))
+    if parsed is not None and kept is None:  # before the validator reads (and fills) `data`
+        parsecache.write(parsed, text, digest, data, positions)
+    return _Validator(path, data, positions, digest).plan()
 
 
 class _Validator:

@@ -8,13 +8,14 @@ plain dicts/lists from it and keep a side table of positions keyed by the value'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from migrate.errors import Location, PlanError
 from migrate.i18n import _
 from migrate.printable import is_text
+
+if TYPE_CHECKING:
+    import yaml
 
 Path = tuple[str | int, ...]
 
@@ -51,6 +52,8 @@ MAX_DEPTH = 64
 
 def load(text: str, file: str) -> tuple[Any, Positions]:
     """Parse `text`; raise PlanError at the offending line for bad YAML or duplicate keys."""
+    import yaml  # here: a re-run reads its plan's parse kept by migrate/plan/parsecache.py
+
     positions = Positions(file)
     loader: yaml.SafeLoader | None = None
     try:
@@ -105,6 +108,8 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, file: str) -> Any:
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, positions: Positions) -> Any:
+    import yaml
+
     positions.values[path] = _location(positions.file, node)
     if len(positions.values) > MAX_VALUES:
         raise PlanError(_("the plan holds more than {n} values once its aliases (*name) are "
