@@ -1,11 +1,16 @@
-"""`LevelsOf` gives every item the levels `levels_of` gives it, in any order of items."""
+"""`LevelsOf` gives every item the levels `levels_of` gives it, in any order of items; names made
+without levels are those the levels give."""
 
 from __future__ import annotations
 
 import random
 
-from connectors.dav.collisions import LevelsOf, levels_of
+from connectors.dav.collisions import Level, LevelsOf, NameFolding, levels_of
+from connectors.dav.http import DavHttp
 from connectors.dav.names import NameRules, encode_segment
+from connectors.dav.settings import DavSettings
+from connectors.dav.target import DavTarget
+from migrate.connector import Capabilities
 from migrate.item_meta import FileMeta
 from migrate.model import ItemKind, SourceItem
 
@@ -42,3 +47,45 @@ def test_the_levels_are_those_of_levels_of() -> None:
     assert [levels(item) for item in items] == [levels_of(item, encode) for item in items]
     assert [levels(item) for item in reversed(items)] == [
         levels_of(item, encode) for item in reversed(items)]
+
+
+class _LongWay(DavTarget):
+    """Levels of its own, as a group folder target has: `name_for` makes every level."""
+
+    def levels(self, item: SourceItem) -> list[Level]:
+        return super().levels(item)
+
+
+def _target(kind: type[DavTarget], settings: DavSettings) -> DavTarget:
+    http = DavHttp("http://127.0.0.1:9/dav/", "u", "p", 1, "")  # never asked: names only
+    return kind(http, "racine", settings, Capabilities())
+
+
+def test_names_of_items_that_keep_their_path_are_those_of_their_levels() -> None:
+    """`name_for` names an item whose every level keeps its name without making its levels:
+    the same names, reasons, notes and originals as the levels give, for items needing
+    encoding, numbering, NFC/NFD twins, or none of these, whether or not the step renames."""
+    rng = random.Random(17)
+    plain = [SourceItem(f"p{i}", f"Dossier {i % 7}/fichier-{i}.txt", ItemKind.FILE)
+             for i in range(300)]
+    plain += [SourceItem(f"d{i}", f"Dossier {i}", ItemKind.FOLDER) for i in range(7)]
+    for settings in (DavSettings(NameRules.plain_webdav()),
+                     DavSettings(NameRules(windows_compatible=True), stores_nfc=True,
+                                 folding=NameFolding(case=True))):
+        # Encoded, never numbered: the step renames nothing, these items change anyway.
+        encoded = [*plain[:50], *[SourceItem(f"e{i}", path, ItemKind.FILE) for i, path in
+                                  enumerate(["Dossier 1/fin.", "Dossier 2/ espace", "a\\b/c.txt",
+                                             "Dossier 3/CON.txt", "Fin./f.txt", "Fin./g.txt",
+                                             "Dossier 4/Cafe\u0301.txt", "Dossier 5/x:y"])],
+                   *plain[50:]]
+        for items in (plain, encoded, _items(rng), [*plain, *_items(rng)[:200]]):
+            short, long = _target(DavTarget, settings), _target(_LongWay, settings)
+            short.prepare_names(items)
+            long.prepare_names(items)
+            assert short.collisions.renamed == long.collisions.renamed
+            if items is encoded:
+                assert not short.collisions.renamed
+            assert [short.name_for(item) for item in items] == [
+                long.name_for(item) for item in items]
+            assert [short.name_for(item) for item in reversed(items)] == [
+                long.name_for(item) for item in reversed(items)]

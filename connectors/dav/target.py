@@ -68,6 +68,10 @@ class DavTarget(Target):
         self._encode = lru_cache(maxsize=65536)(
             lambda segment: encode_segment(normal(segment), settings.rules))
         self._levels = LevelsOf(self._encode)
+        #: `name_for`'s short way needs this class's own levels (a group folder's are not).
+        self._own_levels = type(self).levels is DavTarget.levels
+        #: The last folder whose every part keeps its name (one held, as `LevelsOf` does).
+        self._kept_folder: str | None = None
         self.uploads = (KeepAliveUploads(http, http.user, http.password, http.verify_tls)
                         if KeepAliveUploads.is_usable(http.base) else None)
         self._address = _address(http.base)
@@ -138,6 +142,11 @@ class DavTarget(Target):
         return self.settings.folding.key(name)
 
     def name_for(self, item: SourceItem) -> TargetName:
+        if self._own_levels and not self.collisions.renamed and not self.collisions.twins \
+                and self._keeps_its_path(item):
+            # What the levels below give when no level of the item changes: its own path.
+            return TargetName(item.path, None, self._notes(item), refusal=self._refusal(
+                item, item.path), original=item.path)
         levels = self.levels(item)
         parts, reasons = [level.name for level in levels], []
         # Most items keep every level's name: nothing renamed in the step, nothing encoded.
@@ -155,15 +164,34 @@ class DavTarget(Target):
                     name=level.raw, new=name, why=join("; ", why))]
             parts[depth] = name
             reasons += why
-        notes = share_notes(item.data, self.settings.sharing, self.settings.identities,
-                            self.known_recipients())
         reason = (join("; ", dict.fromkeys(reasons)) or None) if reasons else None
         original = "/".join([level.raw for level in levels])  # a '/' inside a name shows as '/'
         name = "/".join(parts)
+        return TargetName(name, reason, self._notes(item), refusal=self._refusal(item, name),
+                          original=original)
+
+    def _keeps_its_path(self, item: SourceItem) -> bool:
+        """Whether every level of an item known by its path (as `LevelsOf` reads it) keeps
+        its name: most items of a re-run, named here without making their levels."""
+        data, path = item.data, item.path
+        if ((data is not None and (data.segments or data.segment_keys or data.segment_ranks))
+                or not path or path[0] == "/" or path[-1] == "/" or "//" in path):
+            return False
+        folder, _sep, segment = path.rpartition("/")
+        if folder and folder != self._kept_folder:
+            if not all(self._encode(part) == (part, []) for part in folder.split("/")):
+                return False
+            self._kept_folder = folder
+        return self._encode(segment) == (segment, [])
+
+    def _notes(self, item: SourceItem) -> tuple[str, ...]:
+        return share_notes(item.data, self.settings.sharing, self.settings.identities,
+                           self.known_recipients())
+
+    def _refusal(self, item: SourceItem, name: str) -> str | None:
         # A group folder ('/mount/…') has a quota of its own: only the account's is read here.
-        refusal = None if name.startswith("/") or item.kind is not ItemKind.FILE else \
+        return None if name.startswith("/") or item.kind is not ItemKind.FILE else \
             too_large(item, self._free_space())
-        return TargetName(name, reason, notes, refusal=refusal, original=original)
 
     def _free_space(self) -> int | None:
         """The account's free bytes as the server says at the plan (Nextcloud: one PROPFIND
