@@ -4,8 +4,9 @@ without levels are those the levels give."""
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 
-from connectors.dav.collisions import Level, LevelsOf, NameFolding, levels_of
+from connectors.dav.collisions import CollisionResolver, Level, LevelsOf, NameFolding, levels_of
 from connectors.dav.http import DavHttp
 from connectors.dav.names import NameRules, encode_segment
 from connectors.dav.settings import DavSettings
@@ -89,3 +90,46 @@ def test_names_of_items_that_keep_their_path_are_those_of_their_levels() -> None
                 long.name_for(item) for item in items]
             assert [short.name_for(item) for item in reversed(items)] == [
                 long.name_for(item) for item in reversed(items)]
+
+
+def _known_by_path(item: SourceItem) -> bool:
+    data, path = item.data, item.path
+    return not (data is not None and (data.segments or data.segment_keys or data.segment_ranks)
+                ) and bool(path) and "//" not in path and path[0] != "/" and path[-1] != "/"
+
+
+def test_none_collide_says_what_resolve_finds() -> None:
+    """The short check of `prepare_names` says "no collision" exactly when `resolve`, making
+    every level, numbers nothing and finds no twin."""
+    rng = random.Random(18)
+    twins = [("Compta/Café.txt", "Compta/Cafe\u0301.txt"), ("Compta/A.txt", "Compta/a.txt"),
+             ("x:y", "x\uff1ay"), ("Dossier/f", "Dossier/f/g"), ("a", "A/b"),
+             ("fin.", "fin\uff0e"), ("Compta/b.txt", "Compta/b.txt")]
+    cases = [[SourceItem(f"k{i}", f"Dossier {i % 5}/f{i}.txt", ItemKind.FILE)
+              for i in range(100)]]
+    for first, second in twins:
+        base = [SourceItem(f"k{i}", f"Dossier {i % 5}/f{i}.txt", ItemKind.FILE)
+                for i in range(20)]
+        cases.append([*base, SourceItem("one", first, ItemKind.FILE),
+                      SourceItem("two", second, ItemKind.FILE)])
+        cases.append([*base, SourceItem("one", first, ItemKind.FOLDER),
+                      SourceItem("two", second, ItemKind.FILE)])
+    for _round in range(40):
+        cases.append([item for item in _items(rng)[:rng.randint(2, 40)]
+                      if _known_by_path(item)])
+    found = {True: 0, False: 0}
+    for settings in (NameFolding(), NameFolding(case=True), NameFolding(unicode=False)):
+        for rules in (NameRules.plain_webdav(), NameRules(windows_compatible=True,
+                                                          forbidden_characters=tuple(':"|?*'))):
+            encode = lru_cache(maxsize=None)(lambda s, r=rules: encode_segment(s, r))
+            for items in cases:
+                resolver = CollisionResolver(settings)
+                says = resolver.none_collide(items, encode)
+                resolver.resolve(levels_of(item, encode) for item in items)
+                assert says == (not resolver.renamed and not resolver.twins), [
+                    i.path for i in items]
+                found[says] += 1
+    assert found[True] and found[False]
+    # An item not known by its path: the levels are made.
+    drive = SourceItem("d", "A/b", ItemKind.FILE, data=FileMeta(segments=["A", "b"]))
+    assert not CollisionResolver().none_collide([drive], encode)

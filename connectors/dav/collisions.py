@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.dav.names import numbered
-from migrate.i18n import _
+from migrate.i18n import _, join
 from migrate.item_meta import NO_FILE_META
 from migrate.journal.fastmake import maker
 from migrate.model import ItemKind, SourceItem
@@ -93,6 +93,14 @@ def levels_of(item: SourceItem, encode: Encode) -> list[Level]:
 _level = maker(Level, ("raw", "name", "reasons", "key", "rank"))
 
 
+def known_by_path(item: SourceItem) -> bool:
+    """An item whose levels are its path's parts (`levels_of`): no `segments`, keys or ranks
+    given, no empty part."""
+    data, path = item.data, item.path
+    return not ((data is not None and (data.segments or data.segment_keys or data.segment_ranks))
+                or not path or path[0] == "/" or path[-1] == "/" or "//" in path)
+
+
 class LevelsOf:
     """`levels_of`, reusing the folders' levels of the item named before: a listing gives a
     folder's files one after another, and an item known by its path (no `segments`, keys or
@@ -107,8 +115,7 @@ class LevelsOf:
     def __call__(self, item: SourceItem) -> list[Level]:
         data = item.data
         path = item.path
-        if ((data is not None and (data.segments or data.segment_keys or data.segment_ranks))
-                or not path or path[0] == "/" or path[-1] == "/" or "//" in path):
+        if not known_by_path(item):
             return levels_of(item, self.encode)
         folder, _sep, segment = path.rpartition("/")
         last, above = self._last
@@ -120,6 +127,26 @@ class LevelsOf:
         name, reasons = self.encode(segment)
         return [*above, _level(segment, name, tuple(reasons), key,
                                int(data.same_name_rank) if data is not None else 0)]
+
+
+class KeptNames:
+    """Whether every level of an item known by its path keeps its name (most items of a
+    re-run): its name is then its path, without making its levels. Holds the last folder
+    found so, as `LevelsOf` holds one folder's levels."""
+
+    def __init__(self, encode: Encode) -> None:
+        self.encode = encode
+        self._folder: str | None = None
+
+    def __call__(self, item: SourceItem) -> bool:
+        if not known_by_path(item):
+            return False
+        folder, _sep, segment = item.path.rpartition("/")
+        if folder and folder != self._folder:
+            if not all(self.encode(part) == (part, []) for part in folder.split("/")):
+                return False
+            self._folder = folder
+        return self.encode(segment) == (segment, [])
 
 
 def twin_reason(kept: str, raw: str) -> str:
@@ -141,6 +168,38 @@ class CollisionResolver:
     folding: NameFolding = field(default_factory=NameFolding)
     renamed: dict[str, str] = field(default_factory=dict)
     twins: dict[str, str] = field(default_factory=dict)
+
+    def none_collide(self, items: Iterable[SourceItem], encode: Encode) -> bool:
+        """Whether `resolve` would find no collision among `items`, all known by their path
+        (no `segments`, keys or ranks; no empty part): each node (a folder by its path, a
+        file by its key) is put under its parent's path with its folded name, and none may
+        meet another there. Cheaper than making every item's levels; False (make them) as
+        soon as one item is not known by its path or two nodes meet."""
+        fold = self.folding.key
+        nodes: dict[tuple[str, str], str] = {}
+        folders: set[str] = set()
+
+        def meets(parent: str, segment: str, key: str) -> bool:
+            place = (parent, fold(encode(segment)[0]))
+            found = nodes.setdefault(place, key)
+            return found != key
+
+        for item in items:
+            if not known_by_path(item):
+                return False
+            path = item.path
+            folder, _sep, segment = path.rpartition("/")
+            above = folder
+            while above and above not in folders:  # its folders, each once
+                folders.add(above)
+                parent, _sep, name = above.rpartition("/")
+                if meets("path:" + parent if parent else "", name, "path:" + above):
+                    return False
+                above = parent
+            key = "path:" + path if item.kind is ItemKind.FOLDER else item.key
+            if meets("path:" + folder if folder else "", segment, key):
+                return False
+        return True
 
     def resolve(self, every: Iterable[Sequence[Level]]) -> None:
         """`every` holds the levels of every item of the step."""
@@ -179,3 +238,24 @@ class CollisionResolver:
                     taken.add(fold(self.renamed[key]))
                     if raw != kept:
                         self.twins[key] = kept
+
+    def name_of(self, levels: Sequence[Level]) -> tuple[str, str | None, str]:
+        """(the name, why it changed or None, the source's name) of an item from its levels."""
+        parts, reasons = [level.name for level in levels], []
+        # Most items keep every level's name: nothing renamed in the step, nothing encoded.
+        changing = self.renamed or self.twins or any(level.reasons for level in levels)
+        for depth, level in enumerate(levels if changing else ()):
+            name = self.renamed.get(level.key, level.name)
+            why = list(level.reasons)
+            if level.key in self.twins:
+                why.append(twin_reason(self.twins[level.key], level.raw))
+            elif name != level.name:
+                why.append(_("another item in the folder has the same name"))
+            if why and depth < len(levels) - 1:  # say which folder, for the files inside it
+                why = [_("folder '{name}' became '{new}': {why}").format(
+                    name=level.raw, new=name, why=join("; ", why))]
+            parts[depth] = name
+            reasons += why
+        reason = (join("; ", dict.fromkeys(reasons)) or None) if reasons else None
+        # a '/' inside a name shows as '/'
+        return "/".join(parts), reason, "/".join([level.raw for level in levels])

@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from connectors.dav.collisions import CollisionResolver, Level, LevelsOf, twin_reason
+from connectors.dav.collisions import CollisionResolver, KeptNames, Level, LevelsOf
 from connectors.dav.http import DavHttp, InsufficientStorageError, LockedError
 from connectors.dav.keepalive import KeepAliveUploads
 from connectors.dav.listing import Resource, list_tree, normal_etag, propfind
@@ -38,8 +38,9 @@ from connectors.dav.streams import BoundedBody, Hasher, is_exhausted, unbounded
 from connectors.dav.verification import BLOCK, ReadBack, sha256_of
 from migrate.connector import Capabilities, Source, Target
 from migrate.errors import TransientError
-from migrate.i18n import _, join
+from migrate.i18n import _
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
+from migrate.runner import gcpause
 
 TEMPORARY_PREFIX = ".~migrate-"
 #: Files this small are read into memory first, so their checksum can go in the PUT headers.
@@ -68,10 +69,8 @@ class DavTarget(Target):
         self._encode = lru_cache(maxsize=65536)(
             lambda segment: encode_segment(normal(segment), settings.rules))
         self._levels = LevelsOf(self._encode)
-        #: `name_for`'s short way needs this class's own levels (a group folder's are not).
-        self._own_levels = type(self).levels is DavTarget.levels
-        #: The last folder whose every part keeps its name (one held, as `LevelsOf` does).
-        self._kept_folder: str | None = None
+        #: The short ways of naming need this class's own levels (a group folder's are not).
+        self._kept = KeptNames(self._encode) if type(self).levels is DavTarget.levels else None
         self.uploads = (KeepAliveUploads(http, http.user, http.password, http.verify_tls)
                         if KeepAliveUploads.is_usable(http.base) else None)
         self._address = _address(http.base)
@@ -136,62 +135,28 @@ class DavTarget(Target):
         return self._levels(item)
 
     def prepare_names(self, items: Sequence[SourceItem]) -> None:
-        self.collisions.resolve(self.levels(item) for item in items)
+        with gcpause.paused():  # no network here: see migrate/runner/gcpause.py
+            if self._kept is None or not self.collisions.none_collide(items, self._encode):
+                self.collisions.resolve(self.levels(item) for item in items)
+            else:
+                self.collisions.renamed, self.collisions.twins = {}, {}  # what `resolve` finds
 
     def name_key(self, name: str) -> str:
         return self.settings.folding.key(name)
 
     def name_for(self, item: SourceItem) -> TargetName:
-        if self._own_levels and not self.collisions.renamed and not self.collisions.twins \
-                and self._keeps_its_path(item):
-            # What the levels below give when no level of the item changes: its own path.
-            return TargetName(item.path, None, self._notes(item), refusal=self._refusal(
-                item, item.path), original=item.path)
-        levels = self.levels(item)
-        parts, reasons = [level.name for level in levels], []
-        # Most items keep every level's name: nothing renamed in the step, nothing encoded.
-        changing = self.collisions.renamed or self.collisions.twins or any(
-            level.reasons for level in levels)
-        for depth, level in enumerate(levels if changing else ()):
-            name = self.collisions.renamed.get(level.key, level.name)
-            why = list(level.reasons)
-            if level.key in self.collisions.twins:
-                why.append(twin_reason(self.collisions.twins[level.key], level.raw))
-            elif name != level.name:
-                why.append(_("another item in the folder has the same name"))
-            if why and depth < len(levels) - 1:  # say which folder, for the files inside it
-                why = [_("folder '{name}' became '{new}': {why}").format(
-                    name=level.raw, new=name, why=join("; ", why))]
-            parts[depth] = name
-            reasons += why
-        reason = (join("; ", dict.fromkeys(reasons)) or None) if reasons else None
-        original = "/".join([level.raw for level in levels])  # a '/' inside a name shows as '/'
-        name = "/".join(parts)
-        return TargetName(name, reason, self._notes(item), refusal=self._refusal(item, name),
-                          original=original)
-
-    def _keeps_its_path(self, item: SourceItem) -> bool:
-        """Whether every level of an item known by its path (as `LevelsOf` reads it) keeps
-        its name: most items of a re-run, named here without making their levels."""
-        data, path = item.data, item.path
-        if ((data is not None and (data.segments or data.segment_keys or data.segment_ranks))
-                or not path or path[0] == "/" or path[-1] == "/" or "//" in path):
-            return False
-        folder, _sep, segment = path.rpartition("/")
-        if folder and folder != self._kept_folder:
-            if not all(self._encode(part) == (part, []) for part in folder.split("/")):
-                return False
-            self._kept_folder = folder
-        return self._encode(segment) == (segment, [])
-
-    def _notes(self, item: SourceItem) -> tuple[str, ...]:
-        return share_notes(item.data, self.settings.sharing, self.settings.identities,
-                           self.known_recipients())
-
-    def _refusal(self, item: SourceItem, name: str) -> str | None:
+        if self._kept is not None and not (self.collisions.renamed or self.collisions.twins) \
+                and self._kept(item):
+            name = original = item.path  # every level keeps its name: what its levels give
+            reason = None
+        else:
+            name, reason, original = self.collisions.name_of(self.levels(item))
+        notes = share_notes(item.data, self.settings.sharing, self.settings.identities,
+                            self.known_recipients())
         # A group folder ('/mount/…') has a quota of its own: only the account's is read here.
-        return None if name.startswith("/") or item.kind is not ItemKind.FILE else \
+        refusal = None if name.startswith("/") or item.kind is not ItemKind.FILE else \
             too_large(item, self._free_space())
+        return TargetName(name, reason, notes, refusal=refusal, original=original)
 
     def _free_space(self) -> int | None:
         """The account's free bytes as the server says at the plan (Nextcloud: one PROPFIND
