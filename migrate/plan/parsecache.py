@@ -85,7 +85,7 @@ def write(where: Path, text: str, digest: str, data: Any, positions: yamlpos.Pos
     if (_Rebuild(text, check).node(document, ()) != data or check.values != positions.values
             or check.keys != positions.keys):
         return
-    temporary = where.with_name(where.name + ".tmp")
+    temporary = where.with_name(f"{where.name}.{os.getpid()}.tmp")  # one per writer
     try:
         # Private as the journal beside it, though it holds no value of the plan.
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
