@@ -137,3 +137,10 @@ def test_apply_keeps_the_parse_beside_its_journal_and_follows_an_edit(tmp_path: 
     result = migrate("apply", "plan.yaml", "--yes", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "targef" / "a.txt").read_text(encoding="utf-8") == "a"
+
+
+def test_a_plan_written_on_windows_is_kept_too(tmp_path: Path) -> None:
+    """CRLF line ends: every offset still falls on its value."""
+    first, second, kept = _load_twice(tmp_path, WITH_SECRET.replace("\n", "\r\n"))
+    assert kept.exists()
+    assert second == first and second.positions == first.positions

@@ -15,9 +15,10 @@ PyYAML:
 
 So the cache never holds a value of the plan: a password written in clear stays only in the
 plan file. A plan whose values cannot all be read back that way (escapes in quotes, text
-folded over lines, dates, a file with `\\r` line ends…) is simply not cached; so is a plan
-with errors. The record is made from the parse just done and read back before it is kept:
-kept only when it gives the same values and positions.
+folded over lines, block scalars, dates, old Mac `\\r`-only line ends…) is simply not cached,
+nor is a file that is not valid YAML. The record is made from the parse just done and read
+back before it is kept: kept only when it gives the same values and positions. What the parse
+gives is validated at every run, kept or not: a plan with errors says them each time.
 """
 
 from __future__ import annotations
