@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from connectors.dav.http import TIMEOUT, DavHttp
+from connectors.dav.response import FastResponse
 from migrate.errors import TransientError
 from migrate.network import connection_problem
 
@@ -186,11 +187,11 @@ class _Glued:
 
 
 class _Connection(_Glued, http.client.HTTPConnection):
-    pass
+    response_class = FastResponse
 
 
 class _TlsConnection(_Glued, http.client.HTTPSConnection):
-    pass
+    response_class = FastResponse
 
 
 def _is_dropped(connection: http.client.HTTPConnection) -> bool:
