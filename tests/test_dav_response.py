@@ -10,12 +10,14 @@ import http.client
 import io
 import random
 import re
+import socket
+import threading
 
 import pytest
 
 from connectors.dav.http import DavHttp
 from connectors.dav.keepalive import KeepAliveUploads
-from connectors.dav.response import FastResponse, header_lines, parse_header_block
+from connectors.dav.response import FastResponse, exchange, header_lines, parse_header_block
 from tests.test_webdav_apache import PASSWORD, USER, Apache, apache  # noqa: F401
 
 ODD_BLOCKS = [
@@ -143,3 +145,66 @@ def test_uploads_read_their_answers_with_the_quick_reader(apache: Apache) -> Non
     assert isinstance(first, FastResponse) and (first.status, second.status) == (201, 204)
     assert first.headers["Location"].endswith("/dav/quick.txt")
     assert (apache.dir / "data" / "quick.txt").read_bytes() == b"hello again"
+
+
+class _Recorder:
+    """A real socket server on loopback that keeps each request's bytes and answers 201."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.requests: list[tuple[str, list[str], bytes]] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def connected(self, host: str, port: int = 80) -> http.client.HTTPConnection:
+        """A connection that names `host` in its requests and talks to this server."""
+        connection = http.client.HTTPConnection(host, port)
+        connection.sock = socket.create_connection(("127.0.0.1", self.port))
+        return connection
+
+    def _serve(self) -> None:
+        while True:
+            client, _address = self.server.accept()
+            with client, client.makefile("rb") as reader:
+                while line := reader.readline():
+                    headers = []
+                    while (header := reader.readline()) not in (b"\r\n", b""):
+                        headers.append(header.decode("latin-1").rstrip("\r\n"))
+                    length = next((int(h.split(":", 1)[1]) for h in headers
+                                   if h.lower().startswith("content-length:")), 0)
+                    self.requests.append((line.decode("latin-1").rstrip("\r\n"),
+                                          sorted(headers), reader.read(length)))
+                    client.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "nas.example", "::1", "bücher.example"])
+@pytest.mark.parametrize("port_is_default", [True, False])
+def test_a_request_is_written_as_http_client_writes_it(host: str, port_is_default: bool) -> None:
+    recorder = _Recorder()
+    headers = {"Authorization": "Basic dTpw", "User-Agent": "transhumance-migrate",
+               "Overwrite": "T"}
+    seen = []
+    for how in ("http.client", "exchange"):
+        connection = recorder.connected(host, 80 if port_is_default else 8443)
+        for method, target, body in (("PUT", "/dav/a%20b/c.bin", b"\x00body\r\n"),
+                                     ("MKCOL", "/dav/a%20b/", b""),
+                                     ("MOVE", "/dav/a%20b/c.bin", b"")):
+            if how == "exchange":
+                response = exchange(connection, method, target, dict(headers), body)
+            else:
+                connection.request(method, target, body=body, headers=dict(headers))
+                response = connection.getresponse()
+            seen.append((how, response.status, response.read()))
+        connection.close()
+    # What http.client refuses to write is refused alike (it is left to write it).
+    with pytest.raises(http.client.InvalidURL):
+        exchange(recorder.connected(host), "PUT", "/dav/bad target", headers, b"x")
+    with pytest.raises(ValueError, match="Invalid header value"):
+        exchange(recorder.connected(host), "PUT", "/dav/x",
+                 {"X-Injected": "a\r\nHost: evil"}, b"x")
+    assert len(recorder.requests) == 6
+    assert recorder.requests[:3] == recorder.requests[3:]
+    assert [(status, body) for _how, status, body in seen] == [(201, b"ok")] * 6
+    line, sent_headers, body = recorder.requests[3]
+    assert line == "PUT /dav/a%20b/c.bin HTTP/1.1" and body == b"\x00body\r\n"
+    assert "Content-Length: 7" in sent_headers and "Content-Length: 0" in recorder.requests[4][1]

@@ -1,4 +1,10 @@
-"""An `http.client` answer whose header block is read without the `email` package's parser.
+"""A request with its body in memory, written and answered without `http.client`'s slow parts.
+
+`exchange` writes the request's header block itself and sends it with the body in one call:
+`http.client`'s `putrequest`/`putheader`/`endheaders` cost about 20 µs of checks and
+per-header encoding, as much as sending a 30 KB file. What it checks is checked here too
+(nothing in the target or a header that could end a line early), and anything unusual is
+left to `http.client` itself.
 
 `http.client` hands every header block to `email.parser` (`parse_headers`): about 22 µs for
 the seven headers Apache sends with a PUT answer, more than the rest of reading the answer,
@@ -52,6 +58,49 @@ def parse_header_block(lines: list[bytes]) -> http.client.HTTPMessage:
         return message
     text = b"".join(lines).decode("iso-8859-1")
     return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)  # type: ignore[return-value]
+
+
+#: What `http.client` refuses in a request target (`_contains_disallowed_url_pchar_re`).
+_BAD_TARGET = re.compile("[\x00-\x20\x7f]")
+
+
+def exchange(connection: http.client.HTTPConnection, method: str, target: str,
+             headers: dict[str, str], body: bytes) -> http.client.HTTPResponse:
+    """`connection.request(method, target, body, headers)` then `getresponse()`, for a
+    connected `connection` with no answer pending; the answer is read by `FastResponse`."""
+    names, values = "".join(headers), "".join(headers.values())
+    if (_BAD_TARGET.search(target) or "\r" in names + values or "\n" in names + values
+            or ":" in names or connection.sock is None):
+        connection.request(method, target, body=body, headers=headers)
+        return connection.getresponse()
+    fixed = getattr(connection, "fixed_headers", None)
+    if fixed is None:
+        fixed = connection.fixed_headers = _fixed_headers(connection)  # type: ignore[attr-defined]
+    lines = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+    if "Content-Length" not in headers:
+        lines += f"Content-Length: {len(body)}\r\n"
+    head = f"{method} {target} HTTP/1.1\r\n{fixed}{lines}\r\n".encode("latin-1")
+    sock = connection.sock
+    sock.sendall(head + body)
+    response = FastResponse(sock, method=method)
+    response.begin()
+    if response.will_close:
+        connection.close()  # as `getresponse` does: the answer keeps the socket until read
+    return response
+
+
+def _fixed_headers(connection: http.client.HTTPConnection) -> str:
+    """The two headers `http.client.HTTPConnection.putrequest` adds to every request."""
+    host = connection.host
+    try:
+        encoded = host.encode("ascii").decode("ascii")
+    except UnicodeEncodeError:
+        encoded = host.encode("idna").decode("ascii")
+    if ":" in host:
+        encoded = f"[{encoded}]"  # an IPv6 address
+    if connection.port != connection.default_port:
+        encoded = f"{encoded}:{connection.port}"
+    return f"Host: {encoded}\r\nAccept-Encoding: identity\r\n"
 
 
 class FastResponse(http.client.HTTPResponse):
