@@ -183,6 +183,8 @@ class DavTarget(Target):
 
     def ensure_folder(self, path: str) -> None:
         """MKCOL `path` and its missing ancestors (relative to the DAV root)."""
+        if path in self._folders:
+            return  # every file of a folder after its first: no lock, no split
         parts = [p for p in path.split("/") if p]
         for depth in range(1, len(parts) + 1):
             folder = "/".join(parts[:depth])
