@@ -208,3 +208,25 @@ def test_a_request_is_written_as_http_client_writes_it(host: str, port_is_defaul
     line, sent_headers, body = recorder.requests[3]
     assert line == "PUT /dav/a%20b/c.bin HTTP/1.1" and body == b"\x00body\r\n"
     assert "Content-Length: 7" in sent_headers and "Content-Length: 0" in recorder.requests[4][1]
+
+
+def test_urls_quote_a_folder_once_and_say_the_same_as_quoting_the_whole_path() -> None:
+    """`DavHttp.url` quotes a file's folder once per folder (decision 0498): the same URL as
+    quoting the whole path, and '..' still refused."""
+    from urllib.parse import quote
+
+    from migrate.errors import FatalError
+    from migrate.plan import confine
+
+    http = DavHttp("http://nas.example/dav/", USER, PASSWORD, 2, "")
+    rng = random.Random(498)
+    for _attempt in range(20000):
+        path = "".join(rng.choice("ab /é%?#:;~.\\\x00日") for _i in range(rng.randint(0, 12)))
+        for folder in (False, True):
+            if confine.escaping_segment(path) is not None:
+                with pytest.raises(FatalError):
+                    http.url(path, folder)
+                continue
+            quoted = quote(path.strip("/"), safe="/")
+            expected = http.base + quoted + ("/" if folder and quoted else "")
+            assert http.url(path, folder) == expected, path
