@@ -8,12 +8,12 @@ left to `http.client` itself.
 
 `http.client` hands every header block to `email.parser` (`parse_headers`): about 22 µs for
 the seven headers Apache sends with a PUT answer, more than the rest of reading the answer,
-on every small file. `FastResponse.begin` does what `HTTPResponse.begin` does (Python 3.11–3.13,
-same limits and errors), except that a block of plain `Name: value` lines is stored as those
-pairs directly (`Message.set_raw`, as the parser itself does), in about 3 µs. Anything else
-(a folded line, a line that is not a header, a character that the parser would take for the
-end of a line) goes to the parser exactly as before, so the headers are always the ones
-`http.client` would have given. Decision 0498.
+on every small file. `FastResponse.begin` does what `HTTPResponse.begin` does (CPython 3.11's
+`Lib/http/client.py`: same limits and errors), except that a block of plain `Name: value`
+lines is stored as those pairs directly (`Message.set_raw`, as the parser itself does), in
+about 3 µs. Anything else (a folded line, a line that is not a header, a character that the
+parser would take for the end of a line) goes to the parser exactly as before, so the headers
+are always the ones `http.client` would have given. Decision 0498.
 """
 
 from __future__ import annotations
