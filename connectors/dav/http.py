@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -79,6 +80,11 @@ def human_bytes(count: float) -> str:
     return size(round(count))
 
 
+@lru_cache(maxsize=4096)
+def _quoted(folder: str) -> str:
+    return quote(folder, safe="/")
+
+
 class DavHttp:
     """A keep-alive `requests.Session` sized to the number of parallel writes, made on the
     first request that needs it; PROPFIND and OPTIONS go over `http.client` connections when
@@ -103,10 +109,13 @@ class DavHttp:
         self._full: str | None = None
 
     def url(self, path: str, folder: bool = False) -> str:
-        if confine.escaping_segment(path) is not None:  # '..' would climb out of the DAV root
+        # '..' would climb out of the DAV root (a segment that is '..' once stripped).
+        if ".." in path and confine.escaping_segment(path) is not None:
             raise FatalError(_("{path} would lead outside the connection's folder; nothing is "
                                "written there").format(path=path))
-        quoted = quote(path.strip("/"), safe="/")
+        parent, _slash, name = path.strip("/").rpartition("/")
+        # A folder's files all quote it alike: once per folder (`quote` works byte by byte).
+        quoted = f"{_quoted(parent)}/{quote(name)}" if parent else quote(name, safe="/")
         if folder and quoted:
             quoted += "/"
         return self.base + quoted

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from connectors.dav.http import TIMEOUT, DavHttp
+from connectors.dav.response import FastResponse, exchange
 from migrate.errors import TransientError
 from migrate.network import connection_problem
 
@@ -109,10 +110,11 @@ class KeepAliveUploads:
         sent = {**self.headers, **(headers or {})}
         connection = self._connection()
         try:
-            if body and isinstance(body, bytes):
-                connection.glue = body
-            connection.request(method, url[self.origin:], body=body, headers=sent)
-            response = connection.getresponse()
+            if isinstance(body, bytes):  # a small file, or none: in one send, read quickly
+                response = exchange(connection, method, url[self.origin:], sent, body)
+            else:
+                connection.request(method, url[self.origin:], body=body, headers=sent)
+                response = connection.getresponse()
             content = response.read()
         except TransientError:
             connection.close()  # the body's own complaint (the source shrank) mid-request
@@ -186,11 +188,11 @@ class _Glued:
 
 
 class _Connection(_Glued, http.client.HTTPConnection):
-    pass
+    response_class = FastResponse
 
 
 class _TlsConnection(_Glued, http.client.HTTPSConnection):
-    pass
+    response_class = FastResponse
 
 
 def _is_dropped(connection: http.client.HTTPConnection) -> bool:

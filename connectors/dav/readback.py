@@ -54,7 +54,9 @@ class FolderReadback:
                 self._in_flight[folder] = left
             else:
                 del self._in_flight[folder]
-            self._changed.notify_all()
+                # Only now can a read-back waiting for this folder go on (`_quiet`): waking
+                # it at every upload's end cost the settle thread a wake-up per file.
+                self._changed.notify_all()
 
     def unsettled(self, path: str) -> None:
         """`path` was written and its answer had no version (call before `ended`)."""

@@ -19,11 +19,11 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from connectors.dav import listing
 from connectors.dav.collisions import CollisionResolver, KeptNames, Level, LevelsOf
 from connectors.dav.http import DavHttp, InsufficientStorageError, LockedError
 from connectors.dav.keepalive import KeepAliveUploads
@@ -176,6 +176,8 @@ class DavTarget(Target):
 
     def ensure_folder(self, path: str) -> None:
         """MKCOL `path` and its missing ancestors (relative to the DAV root)."""
+        if path in self._folders:
+            return  # every file of a folder after its first: no lock, no split
         parts = [p for p in path.split("/") if p]
         for depth in range(1, len(parts) + 1):
             folder = "/".join(parts[:depth])
@@ -304,16 +306,20 @@ class DavTarget(Target):
         for entry in written:
             resource = found.get(self.full(entry.name))
             if resource is not None and resource.fingerprint.size == entry.fingerprint.size:
-                entry = replace(entry, fingerprint=resource.fingerprint,
-                                ref={"fileid": resource.file_id} if resource.file_id else {})
+                entry = TargetEntry(entry.name, entry.kind, resource.fingerprint,
+                                    {"fileid": resource.file_id} if resource.file_id else {})
             settled.append(entry)
         return settled
 
     def _list_folder(self, folder: str) -> Listing:
-        """The files directly in `folder`, by name."""
+        """The files directly in `folder`, by name; without ownCloud's properties where a
+        listing found none or OPTIONS named mod_dav_fs (`atomic_put`): see decision 0498."""
+        known = self.settings.profiles.get(self._address)
+        body = listing.PLAIN_BODY if known is not None and (
+            known.owncloud_props is False or known.atomic_put) else listing.PROPFIND_BODY
         return {resource.path: resource
                 for resource in propfind(self.http, self.http.url(folder, folder=True), "1",
-                                         folder or "/")
+                                         folder or "/", body=body)
                 if resource.path and not resource.is_folder}
 
     def check_whole(self, stream: Any, hasher: Hasher, item: SourceItem) -> None:

@@ -282,7 +282,8 @@ class Runner:
 
     def _settle_with_retries(self, entries: Sequence[TargetEntry]) -> list[TargetEntry]:
         assert self._features is not None and self._features.settle is not None
-        return self.retry.retrying()(self._features.settle, entries)
+        settle = self._features.settle
+        return self.retry.call(lambda: settle(entries))  # tenacity only on a first failure
 
     def _settle_failed(self, group: list[tuple[Change, TargetEntry]], error: Exception) -> None:
         """Written but not read back: reported as failed, left INTENT (in doubt) in the journal,
