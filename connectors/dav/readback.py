@@ -64,20 +64,27 @@ class FolderReadback:
             self._unsettled[path] = self._finished
             self._finished += 1
 
-    def take(self, paths: Iterable[str]) -> dict[str, int]:
-        """Those of `paths` awaiting their version (no longer awaited after this)."""
+    def awaited(self, paths: Iterable[str]) -> dict[str, int]:
+        """Those of `paths` awaiting their version, with their places. They stay awaited until
+        `versions` has read them all: a read-back that fails (a 503, a dropped connection) is
+        retried by the runner, and the retry must still know what to read."""
         with self._changed:
-            return {path: self._unsettled.pop(path) for path in paths if path in self._unsettled}
+            return {path: self._unsettled[path] for path in paths if path in self._unsettled}
 
     def versions(self, pending: dict[str, int],
                  read: Callable[[str], Listing]) -> dict[str, Resource]:
         """What the server lists for each pending path, reading each folder at most once and
-        only when no kept listing is recent enough (`read(folder)` gives name -> resource)."""
+        only when no kept listing is recent enough (`read(folder)` gives name -> resource).
+
+        Nothing is settled unless every folder was read: if one `read` raises, the listings
+        read before it stay kept whole (stamped as usual, so a retry takes them without
+        asking again) and every pending path stays awaited."""
         found: dict[str, Resource] = {}
         folders: dict[str, list[str]] = {}
         for path in pending:
             folder, _sep, name = path.rpartition("/")
             folders.setdefault(folder, []).append(name)
+        read_now: list[tuple[str, Listing]] = []
         for folder, names in sorted(folders.items()):
             listing = self._kept_for(folder, max(pending[f"{folder}/{n}".lstrip("/")]
                                                  for n in names))
@@ -85,11 +92,25 @@ class FolderReadback:
                 stamp = self._quiet(folder)
                 listing = read(folder)
                 self._keep(folder, stamp, listing)
+            read_now.append((folder, listing))
             for name in names:
-                resource = listing.pop(name, None)  # each version is taken once
+                resource = listing.get(name)
                 if resource is not None:
                     found[f"{folder}/{name}".lstrip("/")] = resource
+        self._settled(pending, read_now, folders)
         return found
+
+    def _settled(self, pending: dict[str, int], read_now: list[tuple[str, Listing]],
+                 folders: dict[str, list[str]]) -> None:
+        """All read: the pending paths are no longer awaited, and each version is taken out of
+        its listing (taken once). A path written again meanwhile (a later place) stays."""
+        with self._changed:
+            for folder, listing in read_now:
+                for name in folders[folder]:
+                    listing.pop(name, None)
+            for path, place in pending.items():
+                if self._unsettled.get(path) == place:
+                    del self._unsettled[path]
 
     def _kept_for(self, folder: str, newest: int) -> Listing | None:
         with self._changed:

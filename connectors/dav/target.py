@@ -299,8 +299,9 @@ class DavTarget(Target):
         (Depth 1) per folder instead of one per file, and at most once per folder while its
         files finish (connectors/dav/readback.py; called from one thread at a time). A file
         whose size differs by now (edited in between) keeps the size alone, so the next plan
-        calls it changed on the target."""
-        pending = self._readback.take(self.full(e.name) for e in written)
+        calls it changed on the target. A read-back that fails is retried by the runner whole:
+        its files are still awaited then (`FolderReadback.versions` settles only on success)."""
+        pending = self._readback.awaited(self.full(e.name) for e in written)
         found = self._readback.versions(pending, self._list_folder) if pending else {}
         settled = []
         for entry in written:
