@@ -74,7 +74,8 @@ class LocalTarget(Target):
     """
 
     capabilities = Capabilities(preserves_mtime=True, checksum_algorithms=("sha256",),
-                                local_files=True, default_jobs=WRITERS, max_jobs=WRITERS)
+                                local_files=True, default_jobs=WRITERS, max_jobs=WRITERS,
+                                write_processes=True)
 
     def __init__(self, root: Path, fsync: bool = False,
                  folding: NameFolding | None = None) -> None:
