@@ -12,6 +12,7 @@ from pathlib import Path
 
 from connectors.local import TEMPORARY_PREFIX
 from migrate.errors import ConnectorError, SkipItem
+from migrate.i18n import _, message_of, stored
 from migrate.model import Action, Change, Fingerprint, ItemKind, SourceItem, TargetEntry
 from migrate.runner import forked
 from tests.helpers import copied_some, make_tree, migrate, migrate_popen, snapshot, write_plan
@@ -27,7 +28,8 @@ def _pid_of_writer(changes: list[Change], keys: list[str]) -> list[TargetEntry |
     results: list[TargetEntry | Exception] = []
     for change, key in zip(changes, keys, strict=True):
         if key == "refused":
-            results.append(SkipItem(f"{change.target_name} refused"))
+            results.append(SkipItem(_("{path} disappeared from the source since it was listed")
+                                    .format(path=change.target_name)))
         elif key == "slow":
             time.sleep(60)  # killed before it ends
         else:
@@ -49,7 +51,10 @@ def test_groups_are_written_by_the_forked_processes_and_answer_item_by_item() ->
         writers.shutdown()
     assert len(results) == 64
     refused = results[9]
-    assert isinstance(refused, SkipItem) and str(refused) == "f9 refused"
+    # A skip stays a skip, its message a translatable one (a report in French says it in French).
+    assert isinstance(refused, SkipItem)
+    assert stored(message_of(refused)) == stored(
+        _("{path} disappeared from the source since it was listed").format(path="f9"))
     entries = [r for r in results if isinstance(r, TargetEntry)]
     assert [e.name for e in entries] == [c.target_name for c in changes if c.item.key != "f9"]
     assert entries[5].fingerprint == Fingerprint(5, 2.5, "sha256:x")
