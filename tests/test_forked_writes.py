@@ -92,7 +92,8 @@ def test_a_writer_killed_fails_only_what_it_held_and_the_other_writes_the_rest()
     # What the killed process held and had not started fails the same way; everything else
     # is written, by the process still alive.
     failed = [r for r in written if not isinstance(r, TargetEntry)]
-    assert all(isinstance(r, ConnectorError) for r in failed) and len(failed) <= 4
+    assert all(isinstance(r, ConnectorError) for r in failed)
+    assert len(failed) <= 4 * (forked.AHEAD - 1)
     alive = {r.ref["pid"] for r in written if isinstance(r, TargetEntry)}
     assert alive and holder.pid not in alive
 
