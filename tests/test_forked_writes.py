@@ -68,6 +68,19 @@ def test_groups_are_written_by_the_forked_processes_and_answer_item_by_item() ->
         assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
 
 
+def test_a_single_group_is_written_without_forking() -> None:
+    """A copy of a few files forks nothing: its first group is written here, and the
+    processes are started only for a second one."""
+    changes = _changes(10)
+    writers = forked.ForkedWriters(2, changes, _pid_of_writer)
+    try:
+        results = writers.submit_group(changes, [c.item.key for c in changes]).result()
+    finally:
+        writers.shutdown()
+    assert writers.workers == []
+    assert {r.ref["pid"] for r in results if isinstance(r, TargetEntry)} == {os.getpid()}
+
+
 def test_a_writer_killed_fails_only_what_it_held_and_the_other_writes_the_rest() -> None:
     changes = _changes(40)
     writers = forked.ForkedWriters(2, changes, _pid_of_writer)

@@ -93,25 +93,32 @@ class ForkedWriters(Executor):
         self.waiting: deque[tuple[Future[Any], list[int], list[str]]] = deque()
         self.lock = threading.Lock()
         self.reader: threading.Thread | None = None
-        self.closed = False
+        self.first = self.started = self.closed = False
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         raise NotImplementedError("ForkedWriters runs groups of writes: use submit_group")
 
     def submit_group(self, changes: list[Change], keys: list[str]) -> Future[list[Result]]:
         future: Future[list[Result]] = Future()
-        if not self.workers and self.reader is None:
-            # The first group here (see the module's docstring), then the processes.
-            future.set_running_or_notify_cancel()
-            try:  # Ctrl-C meanwhile stops the step before any fork, as a write in flight
-                future.set_result(self.write_group(changes, keys))
-            except Exception as error:
-                future.set_exception(error)
-            self._start()
-            return future
+        if not self.started:
+            if not self.first:  # the first group here (see the module's docstring)
+                self.first = True
+                return self._here(future, changes, keys)
+            self._start()  # a second one: now the processes
+        if not self.workers:  # none could be forked (a limit on processes): written here
+            return self._here(future, changes, keys)
         with self.lock:
             self.waiting.append((future, [self.place[id(c)] for c in changes], keys))
             self._send_waiting()
+        return future
+
+    def _here(self, future: Future[list[Result]], changes: list[Change],
+              keys: list[str]) -> Future[list[Result]]:
+        future.set_running_or_notify_cancel()
+        try:  # Ctrl-C meanwhile stops the step, as with a write in flight
+            future.set_result(self.write_group(changes, keys))
+        except Exception as error:
+            future.set_exception(error)
         return future
 
     def _start(self) -> None:
@@ -125,9 +132,14 @@ class ForkedWriters(Executor):
             for _index in range(self.processes):
                 tasks_read, tasks_write = os.pipe()
                 answers_read, answers_write = os.pipe()
-                with warnings.catch_warnings():  # 3.12 warns of any thread (see usable)
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    pid = os.fork()
+                try:
+                    with warnings.catch_warnings():  # 3.12 warns of any thread (see usable)
+                        warnings.simplefilter("ignore", DeprecationWarning)
+                        pid = os.fork()
+                except OSError:  # no more processes to be had: those forked, or this one
+                    for fd in (tasks_read, tasks_write, answers_read, answers_write):
+                        os.close(fd)
+                    break
                 if pid == 0:  # the child: never returns
                     _serve(tasks_read, answers_write, self.changes, self.write_group,
                            [fd for w in self.workers for fd in (w.tasks, w.answers)]
@@ -138,9 +150,11 @@ class ForkedWriters(Executor):
         finally:
             gc.unfreeze()
             signal.signal(signal.SIGINT, previous)
-        self.reader = threading.Thread(target=self._read_answers, name="write-answers",
-                                       daemon=True)
-        self.reader.start()
+            self.started = True
+        if self.workers:
+            self.reader = threading.Thread(target=self._read_answers, name="write-answers",
+                                           daemon=True)
+            self.reader.start()
         if interrupted:
             signal.raise_signal(signal.SIGINT)  # now, as it would have been
 
