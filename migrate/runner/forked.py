@@ -1,9 +1,9 @@
 """Writes made by processes forked from this one, for targets whose writes are CPU work here.
 
-A write of a small local file is about 30 µs of Python around 40 µs of system calls. Threads
-share one interpreter lock: two writer threads cost as much CPU as one and pass the lock back
-and forth thousands of times (decision 0496), and one process cannot use the second core the
-way `rsync` does (its sender and receiver are processes). A target that declares
+A write of a small local file is about 20 µs of Python around 30-45 µs of system calls. Threads
+share one interpreter lock: two writer threads pass it back and forth thousands of times and
+cost more CPU than one (decision 0496), and one process cannot use the second core the way
+`rsync` does (its sender and receiver are processes). A target that declares
 `Capabilities.write_processes` is written by `jobs` processes forked once its changes are
 known: each has the target, the source and every change already in its memory (copied by the
 fork), so a task is only the changes' places in the step's list and their idempotency keys, and
@@ -18,7 +18,8 @@ What stays true (decision 0496):
   next run finds what it had renamed into place and adopts it (same size and time). The other
   processes take the rest.
 - The processes ignore Ctrl-C (the terminal sends it to all of them): this process stops
-  dispatching, lets them finish the tasks they hold (16 files each) and records those.
+  dispatching, lets them finish the tasks they hold (up to `AHEAD` groups of 16 files each)
+  and records those.
 - If this process dies, the processes read the end of their task pipe: each finishes the
   task it holds, fails to answer, and exits.
 - The first task is written here, before any fork, so whatever a target does once before its
@@ -283,6 +284,14 @@ def _serve(tasks: int, answers: int, changes: Sequence[Change], write_group: Wri
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
+        # Its terminal or pipes are the parent's: whoever reads them sees their end when the
+        # parent ends, not when its last writer does. Nothing is printed here anyway.
+        quiet = os.open(os.devnull, os.O_RDWR)
+        for standard in (0, 1, 2):
+            if standard != quiet:
+                os.dup2(quiet, standard)
+        if quiet > 2:
+            os.close(quiet)
         for fd in others:  # the other processes' pipes: their ends must close with their owners
             os.close(fd)
         pending = b""
