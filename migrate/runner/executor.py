@@ -114,16 +114,18 @@ class Runner:
         in_flight: dict[Future[Any], list[Change]] = {}
         each = LOCAL_GROUP if _grouped(features) else 1  # items per future
         pool: Executor
+        ahead = 4 * self.jobs * group  # items in flight before the next batch is dispatched
         if _grouped(features) and features.abilities.write_processes and self.gate is None \
                 and forked.usable():
             pool = forked.ForkedWriters(self.jobs, changes,
                                         partial(self._write_each, source=source, target=target))
+            ahead *= forked.DEEPER
         else:
             pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="write")
         stopping = False
         try:
             while True:
-                if not stopping and len(in_flight) * each < 4 * self.jobs * group:
+                if not stopping and len(in_flight) * each < ahead:
                     batches.size = _batch_size(smallest, collected, time.monotonic() - started)
                     batch = next(batches, None)
                     if batch is not None:

@@ -58,6 +58,11 @@ _make_fingerprint = maker(Fingerprint, ("size", "mtime", "checksum", "etag"))
 #: out tasks), a process with two of them ran out and waited, 10-40 % of its time; with six,
 #: about half that (decision 0496). The rest wait here, where Ctrl-C can still cancel them.
 AHEAD = 6
+#: How many times more items the runner keeps in flight for processes than for threads before
+#: it dispatches its next batch: with the threads' 128, both processes ran out of work for
+#: 10-20 ms while it made the next batch's keys (decision 0496). What is not sent yet waits
+#: here, cancelled by Ctrl-C.
+DEEPER = 8
 
 
 #: Threads that may run while this process forks: each holds no lock a child needs (the
