@@ -186,7 +186,7 @@ def test_the_writer_processes_end_with_a_killed_apply(tmp_path: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not all(map(_zombie, children)):
         time.sleep(0.01)
-    # Each finished the group it held (or was killed with it) and left: no orphan writing on.
+    # Killed with it (Linux's parent-death signal): no orphan writes on under a next run.
     assert all(map(_zombie, children))
     before = _whole_or_absent(tmp_path / "target", contents)
     assert 0 < len(before) < len(contents)

@@ -20,8 +20,9 @@ What stays true (decision 0496):
 - The processes ignore Ctrl-C (the terminal sends it to all of them): this process stops
   dispatching, lets them finish the tasks they hold (up to `AHEAD` groups of 16 files each)
   and records those.
-- If this process dies, the processes read the end of their task pipe: each finishes the
-  task it holds, fails to answer, and exits.
+- If this process dies, so do they (Linux's parent-death signal), as threads would: what
+  they were writing stays a temporary file, which the next run removes. Elsewhere each reads
+  the end of its task pipe, finishes the task it holds, fails to answer, and exits.
 - The first task is written here, before any fork, so whatever a target does once before its
   first write (remove a crash's leftovers, make its root folder) is done once.
 """
@@ -134,6 +135,7 @@ class ForkedWriters(Executor):
         interrupted: list[int] = []
         previous = signal.signal(signal.SIGINT, lambda number, _frame: interrupted.append(number))
         gc.freeze()  # the children's collector never touches (and copies) what they inherit
+        parent = os.getpid()
         try:
             for _index in range(self.processes):
                 tasks_read, tasks_write = os.pipe()
@@ -147,7 +149,7 @@ class ForkedWriters(Executor):
                         os.close(fd)
                     break
                 if pid == 0:  # the child: never returns
-                    _serve(tasks_read, answers_write, self.changes, self.write_group,
+                    _serve(parent, tasks_read, answers_write, self.changes, self.write_group,
                            [fd for w in self.workers for fd in (w.tasks, w.answers)]
                            + [tasks_write, answers_read])
                 os.close(tasks_read)
@@ -283,12 +285,27 @@ def _decode(answer: Any) -> Result:
     return answer  # type: ignore[no-any-return]
 
 
-def _serve(tasks: int, answers: int, changes: Sequence[Change], write_group: WriteGroup,
-           others: list[int]) -> None:
+def _die_with(parent: int) -> None:
+    """Linux: this process is killed when its parent dies, as threads would be, rather than
+    finishing the group it holds while a next run may already have started (its files would
+    appear under its listing's feet). Elsewhere it ends at the end of its task pipe."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (AttributeError, OSError):  # no prctl: not Linux
+        return
+    if os.getppid() != parent:  # died before the call above
+        os._exit(0)
+
+
+def _serve(parent: int, tasks: int, answers: int, changes: Sequence[Change],
+           write_group: WriteGroup, others: list[int]) -> None:
     """A child's life: tasks in, answers out, until the task pipe ends; never returns."""
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
+        _die_with(parent)
         # Its terminal or pipes are the parent's: whoever reads them sees their end when the
         # parent ends, not when its last writer does. Nothing is printed here anyway.
         quiet = os.open(os.devnull, os.O_RDWR)
