@@ -191,3 +191,21 @@ def test_the_writer_processes_end_with_a_killed_apply(tmp_path: Path) -> None:
     before = _whole_or_absent(tmp_path / "target", contents)
     assert 0 < len(before) < len(contents)
     _resumed(tmp_path, plan, before)
+
+
+def test_ctrl_c_stops_both_writers_cleanly_and_apply_resumes(tmp_path: Path) -> None:
+    """The terminal sends Ctrl-C to every process: the writers ignore it and finish what they
+    hold, `migrate` records it, stops with 130, and leaves no writer behind."""
+    plan, contents, children, process = _start_copy(tmp_path, 2500)
+    assert len(children) == 2, "the copy was not written by two processes"
+    for pid in (process.pid, *children):  # type: ignore[attr-defined]
+        os.kill(pid, signal.SIGINT)
+    _out, err = process.communicate(timeout=120)  # type: ignore[attr-defined]
+    assert process.returncode == 130, err  # type: ignore[attr-defined]
+    assert "Stopped" in err and "Traceback" not in err
+    assert all(map(_zombie, children))
+    status = json.loads(migrate("status", plan, "--json").stdout)
+    assert status["lock"] is None and "intent" not in status["steps"]["files"]
+    before = _whole_or_absent(tmp_path / "target", contents)
+    assert 0 < len(before) < len(contents)
+    _resumed(tmp_path, plan, before)
