@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -209,3 +211,32 @@ def test_ctrl_c_stops_both_writers_cleanly_and_apply_resumes(tmp_path: Path) -> 
     before = _whole_or_absent(tmp_path / "target", contents)
     assert 0 < len(before) < len(contents)
     _resumed(tmp_path, plan, before)
+
+
+def test_a_writer_busy_with_a_group_dies_with_its_parent(tmp_path: Path) -> None:
+    """Linux's parent-death signal: a writer does not go on with what it holds once the
+    process that keeps the journal is gone (its next run may already be listing)."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from tests.test_forked_writes import _changes, _pid_of_writer\n"
+        "from migrate.runner import forked\n"
+        "changes = _changes(8)\n"
+        "writers = forked.ForkedWriters(1, changes, _pid_of_writer)\n"
+        "writers.submit_group(changes[:1], ['f0'])\n"
+        "writers.submit_group(changes[1:2], ['slow'])\n"
+        "print(writers.workers[0].pid, flush=True)\n"
+        "time.sleep(60)\n", encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    time.sleep(0.2)  # the child is in its 60 s group
+    assert not _zombie(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not _zombie(child):
+        time.sleep(0.01)
+    assert _zombie(child)
