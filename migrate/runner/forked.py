@@ -255,7 +255,8 @@ class ForkedWriters(Executor):
         if self.reader is not None:
             self.reader.join()
         for worker in self.workers:
-            os.waitpid(worker.pid, 0)
+            with contextlib.suppress(ChildProcessError):  # reaped already (SIGCHLD ignored)
+                os.waitpid(worker.pid, 0)
 
 
 def _stopped() -> Exception:
