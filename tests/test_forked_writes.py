@@ -113,6 +113,26 @@ def test_a_writer_killed_fails_only_what_it_held_and_the_other_writes_the_rest()
     assert alive and holder.pid not in alive
 
 
+def test_groups_queued_after_every_writer_died_are_answered_not_left_waiting() -> None:
+    changes = _changes(24)
+    writers = forked.ForkedWriters(2, changes, _pid_of_writer)
+    try:
+        writers.submit_group(changes[:4], [c.item.key for c in changes[:4]]).result()
+        first = writers.submit_group(changes[4:8], [c.item.key for c in changes[4:8]])
+        first.result(timeout=30)
+        for worker in writers.workers:
+            os.kill(worker.pid, signal.SIGKILL)
+            os.waitpid(worker.pid, 0)
+        time.sleep(0.2)  # the reader has seen both ends
+        later = [writers.submit_group(changes[n:n + 4], [c.item.key for c in changes[n:n + 4]])
+                 for n in range(8, 24, 4)]
+        answers = [r for future in later for r in future.result(timeout=30)]
+    finally:
+        writers.shutdown()
+    assert len(answers) == 16
+    assert all(isinstance(r, ConnectorError) and "stopped" in str(r) for r in answers)
+
+
 def _zombie(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"

@@ -100,7 +100,8 @@ class ForkedWriters(Executor):
         self.waiting: deque[tuple[Future[Any], list[int], list[str]]] = deque()
         self.lock = threading.Lock()
         self.reader: threading.Thread | None = None
-        self.first = self.started = self.closed = False
+        self.first = self.started = self.closed = self.broken = False
+        self.wake = (-1, -1)  # this process's own pipe: a task is waiting to be sent
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         raise NotImplementedError("ForkedWriters runs groups of writes: use submit_group")
@@ -112,11 +113,14 @@ class ForkedWriters(Executor):
                 self.first = True
                 return self._here(future, changes, keys)
             self._start()  # a second one: now the processes
-        if not self.workers:  # none could be forked (a limit on processes): written here
+        if not self.workers or self.broken:  # none could be forked (a limit on processes)
             return self._here(future, changes, keys)
-        with self.lock:
-            self.waiting.append((future, [self.place[id(c)] for c in changes], keys))
-            self._send_waiting()
+        # Only queued here: the reader thread sends it. Ctrl-C (a KeyboardInterrupt, raised in
+        # this thread only) can then never land between a task marked sent and its write,
+        # which would leave the runner waiting forever for its answer.
+        self.waiting.append((future, [self.place[id(c)] for c in changes], keys))
+        with contextlib.suppress(OSError):  # full (the reader is behind) or closed: it knows
+            os.write(self.wake[1], b"!")
         return future
 
     def _here(self, future: Future[list[Result]], changes: list[Change],
@@ -136,6 +140,8 @@ class ForkedWriters(Executor):
         previous = signal.signal(signal.SIGINT, lambda number, _frame: interrupted.append(number))
         gc.freeze()  # the children's collector never touches (and copies) what they inherit
         parent = os.getpid()
+        self.wake = os.pipe()
+        os.set_blocking(self.wake[1], False)
         try:
             for _index in range(self.processes):
                 tasks_read, tasks_write = os.pipe()
@@ -151,7 +157,7 @@ class ForkedWriters(Executor):
                 if pid == 0:  # the child: never returns
                     _serve(parent, tasks_read, answers_write, self.changes, self.write_group,
                            [fd for w in self.workers for fd in (w.tasks, w.answers)]
-                           + [tasks_write, answers_read])
+                           + [tasks_write, answers_read, *self.wake])
                 os.close(tasks_read)
                 os.close(answers_write)
                 self.workers.append(_Worker(pid, tasks_write, answers_read))
@@ -167,7 +173,8 @@ class ForkedWriters(Executor):
             signal.raise_signal(signal.SIGINT)  # now, as it would have been
 
     def _send_waiting(self) -> None:
-        """Hand waiting tasks to the processes with room (called holding the lock)."""
+        """Hand waiting tasks to the processes with room (in the reader thread, holding the
+        lock)."""
         for worker in sorted((w for w in self.workers if w.tasks >= 0),
                              key=lambda w: len(w.held)):
             while self.waiting and len(worker.held) < AHEAD:
@@ -178,11 +185,15 @@ class ForkedWriters(Executor):
                 worker.held.append((future, len(places)))
                 with contextlib.suppress(OSError):  # gone: its answers' end says so
                     os.write(worker.tasks, _HEADER.pack(len(payload)) + payload)
-        if self.waiting and not any(w.tasks >= 0 for w in self.workers):
-            while self.waiting:
-                future, places, _keys = self.waiting.popleft()
-                if future.set_running_or_notify_cancel():
-                    future.set_result([_stopped() for _place in places])
+        if not any(w.tasks >= 0 for w in self.workers):
+            self._fail_waiting()
+
+    def _fail_waiting(self) -> None:
+        """No process left to send them to (called holding the lock)."""
+        while self.waiting:
+            future, places, _keys = self.waiting.popleft()
+            if future.set_running_or_notify_cancel():
+                future.set_result([_stopped() for _place in places])
 
     def _read_answers(self) -> None:
         import selectors
@@ -190,9 +201,17 @@ class ForkedWriters(Executor):
         selector = selectors.DefaultSelector()
         for worker in self.workers:
             selector.register(worker.answers, selectors.EVENT_READ, worker)
+        selector.register(self.wake[0], selectors.EVENT_READ, None)
         try:
-            while selector.get_map():
+            # Until every process has ended and the runner is done: should all die first, the
+            # tasks queued later still get their answer ("stopped") from here.
+            while len(selector.get_map()) > 1 or not self.closed:
                 for key, _events in selector.select():
+                    if key.data is None:  # tasks queued by the runner
+                        os.read(self.wake[0], 1 << 16)
+                        with self.lock:
+                            self._send_waiting()
+                        continue
                     worker: _Worker = key.data
                     data = os.read(worker.answers, 1 << 16)
                     if not data:
@@ -204,7 +223,11 @@ class ForkedWriters(Executor):
         except BaseException:  # a bug here must not leave the runner waiting forever
             for key in list(selector.get_map().values()):
                 selector.unregister(key.fd)
-                self._lost(key.data)
+                if key.data is not None:
+                    self._lost(key.data)
+            with self.lock:
+                self.broken = True  # what comes later is written by the runner's thread
+                self._fail_waiting()
             raise
         finally:
             selector.close()
@@ -252,8 +275,14 @@ class ForkedWriters(Executor):
                 if worker.tasks >= 0:
                     os.close(worker.tasks)
                     worker.tasks = -1
+        with contextlib.suppress(OSError):  # the reader may be waiting on that pipe alone
+            os.write(self.wake[1], b"!")
         if self.reader is not None:
             self.reader.join()
+        if self.wake[0] >= 0:
+            for fd in self.wake:
+                os.close(fd)
+            self.wake = (-1, -1)
         for worker in self.workers:
             with contextlib.suppress(ChildProcessError):  # reaped already (SIGCHLD ignored)
                 os.waitpid(worker.pid, 0)
