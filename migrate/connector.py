@@ -80,6 +80,12 @@ class Capabilities:
     #: copy a crash leaves is adopted by the next diff: new items need no INTENT at all
     #: (migrate/runner/intents.py).
     local_files: bool = False
+    #: Its writes are CPU work on this computer (local files without fsync): with
+    #: `local_files`, the runner has them made by `jobs` processes forked once the step's
+    #: changes are known rather than by threads, which share one interpreter lock
+    #: (migrate/runner/forked.py, decision 0496). A write must then change nothing in the
+    #: target or source that this process reads afterwards (each process has its own copy).
+    write_processes: bool = False
 
 
 @dataclass(frozen=True)

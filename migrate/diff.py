@@ -146,6 +146,7 @@ class _Decider:
         # The same words for every unchanged item: made once, not 100,000 times.
         self.on_target = _("already on the target")
         self.unchanged_since = _("unchanged since the last migration")
+        self.new = _("new")  # most items of a first copy
 
     def __call__(self, item: SourceItem, named: TargetName, key: str, entry: TargetEntry | None,
                  base: Baseline | None, claimed: dict[str, str],
@@ -165,7 +166,7 @@ class _Decider:
             if base is not None:
                 return Action.CREATE, _("migrated before but missing on the target now; "
                                         "copying it again")
-            return Action.CREATE, _("new")
+            return Action.CREATE, self.new
         found = entry.fingerprint
         if item.kind is ItemKind.FOLDER or (found.size is None and found == _NO_FINGERPRINT):
             return Action.UNCHANGED, self.on_target

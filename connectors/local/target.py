@@ -56,10 +56,11 @@ from migrate.runner import gcpause
 #: of the source's order at a time, a folder or two (64 threads, the most `--jobs` allows,
 #: keep 512 open: below the usual limit of 1,024 open files).
 OPEN_FOLDERS = 8
-#: Writer threads of a target without `fsync`: its writes land in the kernel's page cache, so
-#: a write is CPU work (Python's, under its one lock, and the file system's); two overlap one's
-#: system calls with the other's Python, and more only hand the interpreter's lock back and
-#: forth (4 threads measured twice the system time of 2 on 10,000 files; decision 0487).
+#: Writers of a target without `fsync`: its writes land in the kernel's page cache, so a write
+#: is CPU work (Python's and the file system's). They are processes forked by the runner
+#: (`write_processes`, decision 0496), each on a core of its own, beside the one keeping the
+#: journal; where forking is not possible, threads, where more than two only hand the
+#: interpreter's lock back and forth (decision 0487).
 WRITERS = 2
 #: A temporary file is made new, never through a link.
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
@@ -74,7 +75,8 @@ class LocalTarget(Target):
     """
 
     capabilities = Capabilities(preserves_mtime=True, checksum_algorithms=("sha256",),
-                                local_files=True, default_jobs=WRITERS, max_jobs=WRITERS)
+                                local_files=True, default_jobs=WRITERS, max_jobs=WRITERS,
+                                write_processes=True)
 
     def __init__(self, root: Path, fsync: bool = False,
                  folding: NameFolding | None = None) -> None:

@@ -15,7 +15,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -27,6 +27,7 @@ from migrate.i18n import _, message_of
 from migrate.journal import Journal
 from migrate.model import Change, TargetEntry
 from migrate.retry import RetryPolicy
+from migrate.runner import forked
 from migrate.runner.batching import results_of, retry_items, submit_in_batches
 from migrate.runner.events import ClientEvents
 from migrate.runner.finished import _Finished
@@ -112,11 +113,19 @@ class Runner:
         # 0489), else one item.
         in_flight: dict[Future[Any], list[Change]] = {}
         each = LOCAL_GROUP if _grouped(features) else 1  # items per future
-        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="write")
+        pool: Executor
+        ahead = 4 * self.jobs * group  # items in flight before the next batch is dispatched
+        if _grouped(features) and features.abilities.write_processes and self.gate is None \
+                and forked.usable():
+            pool = forked.ForkedWriters(self.jobs, changes,
+                                        partial(self._write_each, source=source, target=target))
+            ahead *= forked.DEEPER
+        else:
+            pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="write")
         stopping = False
         try:
             while True:
-                if not stopping and len(in_flight) * each < 4 * self.jobs * group:
+                if not stopping and len(in_flight) * each < ahead:
                     batches.size = _batch_size(smallest, collected, time.monotonic() - started)
                     batch = next(batches, None)
                     if batch is not None:
@@ -157,7 +166,7 @@ class Runner:
                                         [self.redact(note) for note in outcome.notes])
         return outcome
 
-    def _dispatch(self, batch: list[Change], pool: ThreadPoolExecutor,
+    def _dispatch(self, batch: list[Change], pool: Executor,
                   in_flight: dict[Future[Any], list[Change]], source: Source,
                   target: Target) -> None:
         assert self._features is not None
@@ -183,7 +192,7 @@ class Runner:
             time.sleep(self.retry.delay(error, 1))
         return self.retry.retrying(attempts_made=1)(call, change, source, key)
 
-    def _submit(self, pool: ThreadPoolExecutor, keyed: list[tuple[Change, str]], source: Source,
+    def _submit(self, pool: Executor, keyed: list[tuple[Change, str]], source: Source,
                 target: Target) -> Iterator[tuple[Future[Any], list[Change]]]:
         """Futures and what each writes: a write each, a share of a `write_batch` call each,
         or one for a group of local files."""
@@ -197,6 +206,9 @@ class Runner:
             for start in range(0, len(keyed), LOCAL_GROUP):
                 group = keyed[start:start + LOCAL_GROUP]
                 changes = [change for change, _key in group]
+                if isinstance(pool, forked.ForkedWriters):  # in other processes (0496)
+                    yield pool.submit_group(changes, [key for _change, key in group]), changes
+                    continue
                 yield pool.submit(self._write_each, changes, [key for _change, key in group],
                                   source, target), changes
             return

@@ -67,7 +67,7 @@ def describe(values: list[float]) -> str:
     return f"median {statistics.median(values):.2f}  (min {min(values):.2f}, max {max(values):.2f})"
 
 
-def bench_size(files: int, pairs: int, workdir: Path, jobs: int) -> dict[str, float]:
+def bench_size(files: int, pairs: int, workdir: Path, jobs: int | None) -> dict[str, float]:
     """Every timed run writes into a folder of its own (`target-N`, `copy-N`); they are all
     deleted after the series: deleting a big tree right before a timed run slows the next
     copies of every tool on this machine's ext4 and hides our own overhead."""
@@ -84,13 +84,14 @@ def bench_size(files: int, pairs: int, workdir: Path, jobs: int) -> dict[str, fl
         run = next(counter)
         plan = write_plan(folder, target=f"target-{run}")
         renamed = plan.rename(folder / f"plan-{run}.yaml")
-        return [*MIGRATE, "apply", str(renamed), "--yes", "--jobs", str(jobs)]
+        return [*MIGRATE, "apply", str(renamed), "--yes", *(["--jobs", str(jobs)] if jobs else [])]
 
     baselines = {"cp -a": lambda n: ["cp", "-a", "source", f"cp-{n}"]}
     if shutil.which("rsync"):
         baselines["rsync -a"] = lambda n: ["rsync", "-a", "source/", f"rsync-{n}/"]
     print(f"baselines: cp -a source cp-N; rsync -a source/ rsync-N/; ours: migrate apply "
-          f"plan.yaml --yes --jobs {jobs} (local -> local, defaults)")
+          f"plan.yaml --yes{f' --jobs {jobs}' if jobs else ''} (local -> local"
+          f"{'' if jobs else ', defaults'})")
 
     plan_times, plan_peaks = [], []
     for index in range(pairs):
@@ -170,7 +171,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--pairs", type=int, default=5)
-    parser.add_argument("--jobs", type=int, default=4)
+    # None: no --jobs, what a user gets (the target's default: two writer processes for a
+    # local folder, decision 0496); a number measures that setting instead.
+    parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/transhumance-bench-local"))
     args = parser.parse_args()
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
@@ -184,7 +187,7 @@ def main() -> None:
         print(subprocess.run(["rsync", "--version"], capture_output=True, text=True)
               .stdout.splitlines()[0])
     print(f"pairs: {args.pairs} after one warm-up, alternating baseline and ours; "
-          f"--jobs {args.jobs}; workdir {args.workdir}")
+          f"--jobs {args.jobs or 'default'}; workdir {args.workdir}")
     results = {size: bench_size(size, args.pairs, args.workdir, args.jobs) for size in args.sizes}
     if len(args.sizes) >= 2:
         small, large = min(args.sizes), max(args.sizes)
