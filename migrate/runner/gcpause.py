@@ -7,6 +7,11 @@ connector's modules: functions and classes, no garbage), so no library's cyclic
 garbage piles up meanwhile; objects are still freed by reference counting. Nested and
 threaded uses (several plans at once) re-enable it when the last one ends, and only if it
 was enabled before.
+
+When the collector comes back, what was made meanwhile goes straight to the oldest generation
+(`_promote`): otherwise the first young collection after the pause walks every item of the
+listing (all "young"), and the next middle one walks them again, some 0.2 CPU s of a re-run of
+100,000 files (decision 0499). They stay collectable: a full collection still walks them.
 """
 
 from __future__ import annotations
@@ -35,4 +40,16 @@ def paused() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0 and _was_enabled:
+                _promote()
                 gc.enable()
+
+
+def _promote() -> None:
+    """Every object the collector tracks moves to its oldest generation, unscanned.
+
+    `gc.freeze()` moves them all to the permanent generation (and zeroes the young count),
+    `gc.unfreeze()` moves that generation into the oldest one. Skipped when the program had
+    frozen objects itself (a server that forks after loading): unfreezing them is its call."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
