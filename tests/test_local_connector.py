@@ -57,6 +57,31 @@ def test_empty_folders_are_items_and_full_ones_are_implied(tmp_path: Path) -> No
     assert kinds == {"plein/f.txt": ItemKind.FILE, "vide": ItemKind.FOLDER}
 
 
+def test_folders_known_by_their_listing_type_and_links_to_folders_never_walked(
+        tmp_path: Path) -> None:
+    """A folder is told from the listing's own type without a `stat` of it (decision 0499): a
+    link to a folder is still a link, on both sides, and what it points to is never listed."""
+    outside = tmp_path / "ailleurs"
+    (outside / "profond").mkdir(parents=True)
+    (outside / "profond" / "secret.txt").write_text("hors champ")
+    for side in ("in", "out"):
+        (tmp_path / side / "a" / "b").mkdir(parents=True)
+        (tmp_path / side / "a" / "b" / "f.txt").write_text("x")
+        (tmp_path / side / "a" / "vide").mkdir()
+        os.symlink(outside, tmp_path / side / "a" / "lien")
+    context = _context(tmp_path)
+    source = LocalConnector({"path": "in"}, tmp_path).open_source("", context)
+    items = {i.path: (i.kind, i.skip_reason) for i in source.list_items().items}
+    assert set(items) == {"a/b/f.txt", "a/lien", "a/vide"}
+    assert items["a/vide"] == (ItemKind.FOLDER, None)
+    assert items["a/b/f.txt"] == (ItemKind.FILE, None)
+    assert "symbolic link" in (items["a/lien"][1] or "")
+    target = LocalConnector({"path": "out"}, tmp_path).open_target("", context)
+    entries = {e.name: (e.kind, e.fingerprint.size) for e in target.list_entries()}
+    assert entries == {"a": (ItemKind.FOLDER, None), "a/b": (ItemKind.FOLDER, None),
+                       "a/b/f.txt": (ItemKind.FILE, 1), "a/vide": (ItemKind.FOLDER, None)}
+
+
 def test_in_doubt_write_leftovers_are_removed_by_verify(tmp_path: Path) -> None:
     target = LocalConnector({"path": "out"}, tmp_path).open_target("", _context(tmp_path))
     source = MemorySource()
