@@ -23,6 +23,14 @@ _BASELINE_SELECT = (
     "tgt_size, tgt_mtime, tgt_checksum, tgt_etag, target_fp IS NOT NULL, "
     "CASE WHEN fp_columns IS NULL THEN source_fp END, "
     "CASE WHEN fp_columns IS NULL THEN target_fp END")
+#: `_BASELINE_SELECT` and, last, whether the row is plain (`StreamedBaselines.plain`): done,
+#: named as its key, both versions in columns with a size and a time, no checksum or ETag at the
+#: source and no ETag at the target.
+_STREAMED_SELECT = (
+    f"{_BASELINE_SELECT}, fp_columns = 1 AND state = 'done' AND target_name = key AND "
+    "src_size IS NOT NULL AND src_mtime IS NOT NULL AND src_checksum IS NULL AND "
+    "src_etag IS NULL AND target_fp IS NOT NULL AND tgt_size IS NOT NULL AND "
+    "tgt_mtime IS NOT NULL AND tgt_etag IS NULL")
 # `=`, not SQLite's `IS`: PostgreSQL (the fleet's store) has no `IS` between two values, and a
 # NULL target name (never the key) reads NULL either way.
 _DONE, _SEEN = 2, 1
@@ -33,7 +41,7 @@ _make_baseline = maker(Baseline, ("target_name", "source", "target", "seen", "do
 
 def _baseline(row: tuple[Any, ...]) -> Baseline:
     (key, name_is_key, name, state, columns, size, mtime, checksum, etag, t_size, t_mtime,
-     t_checksum, t_etag, has_target, source, target) = row
+     t_checksum, t_etag, has_target, source, target) = row[:16]
     if name_is_key:
         name = key
     if columns:
@@ -51,30 +59,43 @@ class StreamedBaselines(Mapping[str, Baseline]):
 
     `keys` is that order (the source's items): a miss reads the key asked with the next `CHUNK`
     keys in one query, and only that chunk is kept. A key asked out of order is read with the
-    next chunk, so the answers are those of `Journal.baselines` whatever the order."""
+    next chunk, so the answers are those of `Journal.baselines` whatever the order.
+
+    The chunk keeps the rows as read; a row becomes a `Baseline` only when asked for (`get`).
+    The diff first asks `plain`: an unchanged file of a re-run is told from its row's four
+    numbers, without the three objects of its baseline (decision 0499)."""
 
     CHUNK = 512
 
     def __init__(self, db: sqlite3.Connection, step: str, keys: Iterable[str]) -> None:
         self.db, self.step = db, step
         self.keys = iter(keys)
-        self.chunk: dict[str, Baseline | None] = {}
+        self.chunk: dict[str, tuple[Any, ...] | None] = {}
 
     def get(self, key: str, default: Any = None) -> Any:
         chunk = self.chunk
         if key not in chunk:
             chunk = self._next_chunk(key)
-        found = chunk[key]
-        return default if found is None else found
+        row = chunk[key]
+        return default if row is None else _baseline(row)
 
-    def _next_chunk(self, key: str) -> dict[str, Baseline | None]:
+    def plain(self, key: str) -> tuple[int, float, int, float] | None:
+        """(source size, source time, target size, target time) of a plain baseline (see
+        `_STREAMED_SELECT`); None when the key has none or another kind (ask `get`)."""
+        chunk = self.chunk
+        if key not in chunk:
+            chunk = self._next_chunk(key)
+        row = chunk[key]
+        return (row[5], row[6], row[9], row[10]) if row is not None and row[16] else None
+
+    def _next_chunk(self, key: str) -> dict[str, tuple[Any, ...] | None]:
         wanted = [key, *itertools.islice(self.keys, self.CHUNK)]
-        chunk: dict[str, Baseline | None] = dict.fromkeys(wanted)
+        chunk: dict[str, tuple[Any, ...] | None] = dict.fromkeys(wanted)
         marks = ",".join("?" * len(chunk))
-        rows = self.db.execute(f"{_BASELINE_SELECT} FROM items WHERE step = ? AND key IN "
+        rows = self.db.execute(f"{_STREAMED_SELECT} FROM items WHERE step = ? AND key IN "
                                f"({marks}) AND source_fp IS NOT NULL", (self.step, *chunk))
         for row in rows:
-            chunk[row[0]] = _baseline(row)
+            chunk[row[0]] = row
         self.chunk = chunk
         return chunk
 
