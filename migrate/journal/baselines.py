@@ -23,14 +23,14 @@ _BASELINE_SELECT = (
     "tgt_size, tgt_mtime, tgt_checksum, tgt_etag, target_fp IS NOT NULL, "
     "CASE WHEN fp_columns IS NULL THEN source_fp END, "
     "CASE WHEN fp_columns IS NULL THEN target_fp END")
-#: `_BASELINE_SELECT` and, last, whether the row is plain (`StreamedBaselines.plain`): done,
-#: named as its key, both versions in columns with a size and a time, no checksum or ETag at the
-#: source and no ETag at the target.
-_STREAMED_SELECT = (
-    f"{_BASELINE_SELECT}, fp_columns = 1 AND state = 'done' AND target_name = key AND "
+#: What a stream reads of every row first: its key, whether it is plain (done, named as its
+#: key, both versions in columns with a size and a time, no checksum or ETag at the source and no
+#: ETag at the target) and the four numbers a plain one is compared by (`StreamedBaselines`).
+_LIGHT_SELECT = (
+    "SELECT key, fp_columns = 1 AND state = 'done' AND target_name = key AND "
     "src_size IS NOT NULL AND src_mtime IS NOT NULL AND src_checksum IS NULL AND "
     "src_etag IS NULL AND target_fp IS NOT NULL AND tgt_size IS NOT NULL AND "
-    "tgt_mtime IS NOT NULL AND tgt_etag IS NULL")
+    "tgt_mtime IS NOT NULL AND tgt_etag IS NULL, src_size, src_mtime, tgt_size, tgt_mtime")
 # `=`, not SQLite's `IS`: PostgreSQL (the fleet's store) has no `IS` between two values, and a
 # NULL target name (never the key) reads NULL either way.
 _DONE, _SEEN = 2, 1
@@ -41,7 +41,7 @@ _make_baseline = maker(Baseline, ("target_name", "source", "target", "seen", "do
 
 def _baseline(row: tuple[Any, ...]) -> Baseline:
     (key, name_is_key, name, state, columns, size, mtime, checksum, etag, t_size, t_mtime,
-     t_checksum, t_etag, has_target, source, target) = row[:16]
+     t_checksum, t_etag, has_target, source, target) = row
     if name_is_key:
         name = key
     if columns:
@@ -61,9 +61,10 @@ class StreamedBaselines(Mapping[str, Baseline]):
     keys in one query, and only that chunk is kept. A key asked out of order is read with the
     next chunk, so the answers are those of `Journal.baselines` whatever the order.
 
-    The chunk keeps the rows as read; a row becomes a `Baseline` only when asked for (`get`).
-    The diff first asks `plain`: an unchanged file of a re-run is told from its row's four
-    numbers, without the three objects of its baseline (decision 0499)."""
+    A chunk is read light first (`_LIGHT_SELECT`): the diff asks `plain`, and an unchanged
+    file of a re-run is told from four numbers, without the three objects of its baseline nor
+    its target checksum's text (decision 0499). The chunk's whole rows are read, in one more
+    query, at the first `get` of a key that has one."""
 
     CHUNK = 512
 
@@ -71,33 +72,46 @@ class StreamedBaselines(Mapping[str, Baseline]):
         self.db, self.step = db, step
         self.keys = iter(keys)
         self.chunk: dict[str, tuple[Any, ...] | None] = {}
+        self.whole: dict[str, tuple[Any, ...] | None] | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         chunk = self.chunk
         if key not in chunk:
-            chunk = self._next_chunk(key)
-        row = chunk[key]
+            chunk = self._next_chunk(key, light=False)
+        if chunk[key] is None:
+            return default
+        whole = self.whole
+        if whole is None:
+            whole = self.whole = self._rows(_BASELINE_SELECT,
+                                            [k for k, found in chunk.items() if found])
+        row = whole.get(key)
         return default if row is None else _baseline(row)
 
     def plain(self, key: str) -> tuple[int, float, int, float] | None:
         """(source size, source time, target size, target time) of a plain baseline (see
-        `_STREAMED_SELECT`); None when the key has none or another kind (ask `get`)."""
+        `_LIGHT_SELECT`); None when the key has none or another kind (ask `get`)."""
         chunk = self.chunk
         if key not in chunk:
-            chunk = self._next_chunk(key)
-        row = chunk[key]
-        return (row[5], row[6], row[9], row[10]) if row is not None and row[16] else None
+            chunk = self._next_chunk(key, light=True)
+        light = chunk[key]
+        if light is None or chunk is self.whole:  # read whole: `get` answers
+            return None
+        return light[2:] if light[1] else None
 
-    def _next_chunk(self, key: str) -> dict[str, tuple[Any, ...] | None]:
+    def _next_chunk(self, key: str, light: bool) -> dict[str, tuple[Any, ...] | None]:
+        """The chunk of `key`: light when `plain` asks (the diff), whole when `get` does (a
+        caller that makes every baseline reads each row once)."""
         wanted = [key, *itertools.islice(self.keys, self.CHUNK)]
         chunk: dict[str, tuple[Any, ...] | None] = dict.fromkeys(wanted)
-        marks = ",".join("?" * len(chunk))
-        rows = self.db.execute(f"{_STREAMED_SELECT} FROM items WHERE step = ? AND key IN "
-                               f"({marks}) AND source_fp IS NOT NULL", (self.step, *chunk))
-        for row in rows:
-            chunk[row[0]] = row
-        self.chunk = chunk
+        chunk.update(self._rows(_LIGHT_SELECT if light else _BASELINE_SELECT, wanted))
+        self.chunk, self.whole = chunk, None if light else chunk
         return chunk
+
+    def _rows(self, select: str, keys: list[str]) -> dict[str, tuple[Any, ...] | None]:
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute(f"{select} FROM items WHERE step = ? AND key IN ({marks}) AND "
+                               "source_fp IS NOT NULL", (self.step, *keys))
+        return {row[0]: row for row in rows}
 
     def __getitem__(self, key: str) -> Baseline:
         found = self.get(key)
