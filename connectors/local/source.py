@@ -46,7 +46,7 @@ class LocalSource(Source):
                     # No per-item meta: a local target reads the exact nanoseconds from the
                     # file it copies (`_exact_mtime`); a dict per file was 22 MB per 100,000.
                     append(_make_item(path, path, file, _make_fingerprint(
-                        info.st_size, info.st_mtime_ns / 1e9, None, None), _NO_META, None))
+                        info.st_size, info.st_mtime_ns / 1e9, None, None), _NO_META, None, None))
                 elif is_dir(info.st_mode):
                     folders[path] = len(items)
                     append(None)

@@ -23,7 +23,8 @@ TEMPORARY_SUFFIX = ".part"
 
 # A listing makes one of each per file: see migrate/journal/fastmake.py.
 _make_fingerprint = maker(Fingerprint, ("size", "mtime", "checksum", "etag"))
-_make_item = maker(SourceItem, ("key", "path", "kind", "fingerprint", "meta", "skip_reason"))
+_make_item = maker(SourceItem, ("key", "path", "kind", "fingerprint", "meta", "skip_reason",
+                                "data"))
 _make_entry = maker(TargetEntry, ("name", "kind", "fingerprint", "ref"))
 _make_name = maker(TargetName, ("name", "rename_reason", "notes", "refusal", "original"))
 
