@@ -96,7 +96,10 @@ def _diff(step: str, items: Iterable[SourceItem], entries: Iterable[TargetEntry]
           name_for: Callable[[SourceItem], TargetName], baselines: Mapping[str, Baseline],
           options: Mapping[str, Any], name_key: Callable[[str], str],
           keep_unchanged: bool, comparison: Comparison) -> ChangeSet:
-    on_target = {name_key(entry.name): entry for entry in entries}
+    # `str`: names compared exactly (Linux), each name its own key: no call per name.
+    exact = name_key is str
+    on_target = ({entry.name: entry for entry in entries} if exact
+                 else {name_key(entry.name): entry for entry in entries})
     claimed: dict[str, str] = {}
     seen_keys: set[str] = set()
     core = typed(CoreStepOptions, options)
@@ -112,7 +115,7 @@ def _diff(step: str, items: Iterable[SourceItem], entries: Iterable[TargetEntry]
     plain = getattr(baselines, "plain", None) if decide.plain_allowed else None
     for item in items:
         named = name_for(item)
-        key = name_key(named.name)
+        key = named.name if exact else name_key(named.name)
         entry = on_target.get(key)
         numbers = plain(item.key) if plain is not None else None
         if numbers is not None and decide.plainly(item, named, key, entry, numbers, claimed,

@@ -134,8 +134,10 @@ class LocalTarget(Target):
         # FileMeta.segments; "/" becomes "∕" (U+2215) here, and the plan says so.
         segments = item.data.segments if item.data else None
         if not segments and not self.collisions.renamed and "\0" not in item.path:
-            parts = item.path.split("/")
-            if "" not in parts and "." not in parts and ".." not in parts:
+            # No empty, "." or ".." level: searched in one string rather than split into a list
+            # of levels (an empty level shows as "//", a first or last "/" too).
+            bounded = f"/{item.path}/"
+            if "//" not in bounded and "/./" not in bounded and "/../" not in bounded:
                 # The common case, once per item of every run: the name is the path itself
                 # (the same string, not a copy of it).
                 return _make_name(item.path, None, (), None, None)
