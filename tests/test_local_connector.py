@@ -9,7 +9,7 @@ import pytest
 
 from connectors.local import TEMPORARY_PREFIX, LocalConnector
 from migrate.connector import StepContext
-from migrate.model import ItemKind
+from migrate.model import ItemKind, SourceItem
 from tests.conformance.samples import MTIME, SAMPLE_FILES, MemorySource, change_for
 from tests.conformance.source_suite import SourceSuite
 from tests.conformance.target_suite import TargetSuite
@@ -101,3 +101,13 @@ def test_mtime_is_set_before_the_file_appears(tmp_path: Path) -> None:
     item = source.add("t.txt", b"x", mtime=MTIME)
     target.write(change_for(item, "t.txt"), source, "k" * 32)
     assert os.stat(tmp_path / "out" / "t.txt").st_mtime == MTIME
+
+
+def test_a_plain_path_is_its_own_name_and_dot_levels_are_renamed(tmp_path: Path) -> None:
+    target = LocalConnector({"path": "out"}, tmp_path).open_target("", _context(tmp_path))
+    plain = SourceItem("k", "Dossier/2024/compte-rendu...v2.odt")
+    assert target.name_for(plain).name is plain.path and not target.name_for(plain).rename_reason
+    for path in ("a/./b.txt", "a/../b.txt", "../b.txt", "a/..", "./b.txt", "a/."):
+        named = target.name_for(SourceItem("k", path))
+        assert named.rename_reason and "'.', '..'" in named.rename_reason, path
+    assert target.name_for(SourceItem("k", "a//b.txt")).name == "a/b.txt"
