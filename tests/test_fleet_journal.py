@@ -42,19 +42,22 @@ def _exercise(journal: Journal) -> dict[str, object]:
     journal.add_suppressions({"h1": ("unsubscribed", "conformance")})
     journal.add_suppressions({"h1": ("cleaned", "conformance")})
     journal.finish_run(run, "ok", {"done": 3})
+    done = journal.done_keys("conformance")
+    journal.record_seen([changes[2]], run)  # a done row read from its JSON from now on
     baselines = journal.baselines("conformance")
     streamed = journal.baselines_for("conformance", [c.item.key for c in changes])
     return {
         "in_doubt": [(d.change.item.key, d.idempotency_key) for d in doubt],
+        "in_doubt_changes": [d.change.to_json() for d in doubt],
         "intent_keys": sorted(k for _c, k in keyed),
-        "done": sorted(journal.done_keys("conformance")),
+        "done": sorted(done.items()),
         "done_among": sorted(journal.done_among("conformance", ["f0.txt", "f4.txt"])),
         "counts": journal.counts(),
         "cursor": journal.cursor("conformance"),
         "suppressions": journal.suppressions(),
         "last_run": {k: v for k, v in (journal.last_run() or {}).items()
                      if k in ("id", "command", "outcome", "counts")},
-        "baselines": sorted((k, b.source.size) for k, b in baselines.items()),
+        "baselines": sorted((k, b.source, b.target, b.seen) for k, b in baselines.items()),
         "streamed": sorted((k, streamed[k].source.size) for k in streamed),
         "rows": [(r["key"], r["state"], r["last_error"]) for r in journal.rows()],
     }
@@ -71,7 +74,7 @@ def test_postgresql_store_answers_as_sqlite_does(tmp_path: Path, postgres_url: s
     assert len(by_pg.pop("intent_keys")) == len(by_sqlite.pop("intent_keys")) == 5
     assert [k for k, _ in by_pg.pop("in_doubt")] == [k for k, _ in by_sqlite.pop("in_doubt")]
     assert by_pg == by_sqlite
-    assert by_pg["counts"] == {"conformance": {"done": 3, "failed": 1, "intent": 1}}
+    assert by_pg["counts"] == {"conformance": {"done": 2, "failed": 1, "intent": 1, "seen": 1}}
     assert by_pg["cursor"] == {"token": "def"}
     assert by_pg["suppressions"] == {"h1": "unsubscribed"}  # the first reason stays
 

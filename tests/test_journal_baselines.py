@@ -4,6 +4,7 @@ rows marked seen, are still read from their JSON."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from migrate.journal import Journal
@@ -32,8 +33,11 @@ def test_baselines_come_back_exactly_from_columns_and_from_older_json_rows(
     assert found["a"].target_name == "dossier/a.txt" and not found["a"].seen
 
     # A journal written by an earlier version has the JSON only.
-    journal.db.execute("UPDATE items SET fp_columns = NULL, src_size = NULL, src_mtime = NULL, "
-                       "tgt_size = NULL, tgt_checksum = NULL")
+    for key, (source, target) in written.items():
+        journal.db.execute("UPDATE items SET fp_columns = NULL, src_size = NULL, src_mtime = NULL, "
+                           "tgt_size = NULL, tgt_checksum = NULL, source_fp = ?, target_fp = ? "
+                           "WHERE key = ?", (json.dumps(source.to_json()),
+                                             json.dumps(target.to_json()), key))
     assert {k: (b.source, b.target) for k, b in journal.baselines("files").items()} == written
 
     # `apply --mark-seen` changes the source baseline through the JSON: columns are not reused.
@@ -42,6 +46,29 @@ def test_baselines_come_back_exactly_from_columns_and_from_older_json_rows(
     journal.record_seen([_change("a", Fingerprint(99, 5.0))], run)
     seen = journal.baselines("files")["a"]
     assert seen.seen and seen.source == Fingerprint(99, 5.0)
+    assert seen.target == written["a"][1]  # what the last migration left stays known
+    journal.close()
+
+
+def test_done_rows_hold_their_versions_once_as_columns_and_older_rows_still_read(
+        tmp_path: Path) -> None:
+    """Decision 0497: a DONE row no longer repeats its two versions as JSON; every reader (the
+    baselines, a saved plan's check of what is done) reads the columns, and rows an earlier
+    version wrote with JSON only read as before."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    run = journal.start_run("apply")
+    source, target = Fingerprint(7, 1733400000.25), Fingerprint(7, 1733400001.0, None, "e-1")
+    journal.record_done([(_change(k, source), TargetEntry(f"dossier/{k}.txt", fingerprint=target))
+                         for k in ("new", "old")], run)
+    assert journal.db.execute("SELECT DISTINCT source_fp, target_fp FROM items").fetchall() == [
+        ("{}", "{}")]
+    journal.db.execute("UPDATE items SET fp_columns = NULL, src_size = NULL, src_mtime = NULL, "
+                       "tgt_size = NULL, tgt_mtime = NULL, tgt_etag = NULL, source_fp = ?, "
+                       "target_fp = ? WHERE key = 'old'", (json.dumps(source.to_json()),
+                                                           json.dumps(target.to_json())))
+    assert journal.done_keys("files") == {"new": source, "old": source}
+    found = journal.baselines_for("files", ["new", "old"])
+    assert [(found[k].source, found[k].target) for k in ("new", "old")] == [(source, target)] * 2
     journal.close()
 
 

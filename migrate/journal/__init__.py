@@ -31,8 +31,15 @@ from typing import Any
 from migrate.diff import Baseline
 from migrate.errors import JournalDamagedError
 from migrate.i18n import _, stored
-from migrate.journal.baselines import _BASELINE_SELECT, StreamedBaselines, _baseline
+from migrate.journal.baselines import (
+    _BASELINE_SELECT,
+    IN_COLUMNS,
+    StreamedBaselines,
+    _baseline,
+    target_json_back,
+)
 from migrate.journal.fpjson import fingerprint_json
+from migrate.journal.intent_rows import IN_DOUBT_COLUMNS, change_json, change_of
 from migrate.journal.reading import JournalReading
 from migrate.journal.run_lock import LockHolder, RunLock
 from migrate.journal.schema import (
@@ -202,6 +209,7 @@ class Journal(JournalReading):
                  fingerprint_json(c.item.fingerprint), run_id, now, c.item.kind.value,
                  c.item.fingerprint.size) for c in changes]
         with self.transaction() as db:
+            target_json_back(db, [(row[0], row[1]) for row in rows])
             db.executemany(
                 "INSERT INTO items (step, key, state, action, source_path, target_name, reason, "
                 "source_fp, run_id, updated, kind, size) "
@@ -212,9 +220,11 @@ class Journal(JournalReading):
                 "run_id = excluded.run_id, updated = excluded.updated", rows)
 
     def done_keys(self, step: str) -> dict[str, Fingerprint]:
-        rows = self.db.execute("SELECT key, source_fp FROM items WHERE step = ? AND state = 'done'",
+        rows = self.db.execute("SELECT key, fp_columns, src_size, src_mtime, src_checksum, "
+                               "src_etag, source_fp FROM items WHERE step = ? AND state = 'done'",
                                (step,))
-        return {key: Fingerprint(**json.loads(fp)) for key, fp in rows}
+        return {key: Fingerprint(*columns) if in_columns else Fingerprint(**json.loads(fp))
+                for key, in_columns, *columns, fp in rows}
 
     def done_among(self, step: str, keys: Iterable[str]) -> set[str]:
         """Which of `keys` are done, asked a chunk at a time (never every key of the step)."""
@@ -235,9 +245,9 @@ class Journal(JournalReading):
         return found
 
     def in_doubt(self, step: str) -> list[InDoubt]:
-        rows = self.db.execute("SELECT change, idempotency_key FROM items "
+        rows = self.db.execute(f"SELECT {IN_DOUBT_COLUMNS} FROM items "
                                "WHERE step = ? AND state = 'intent'", (step,))
-        return [InDoubt(step, Change.from_json(json.loads(c)), k) for c, k in rows]
+        return [InDoubt(step, change_of(step, row), row[1]) for row in rows]
 
     def record(self, changes: Iterable[Change], state: str, run_id: int) -> None:
         """Note outcomes that wrote nothing (skip, conflict, stale, adopted): kept for the report,
@@ -268,7 +278,7 @@ class Journal(JournalReading):
         now = time.time()
         rows = [(c.step, c.item.key, c.action.value, c.source_path, c.target_name,
                  stored(c.reason), stored(c.rename_reason), _notes(c), key,
-                 _as_json(c.to_json()),
+                 change_json(c),
                  run_id, now, c.item.kind.value, c.item.fingerprint.size) for c, key in intents]
         with self.transaction(durable=durable) as db:
             db.executemany(
@@ -286,7 +296,9 @@ class Journal(JournalReading):
 
     def record_done(self, results: Iterable[tuple[Change, TargetEntry]], run_id: int) -> None:
         now = time.time()
-        rows = [("done", fingerprint_json(c.item.fingerprint), fingerprint_json(entry.fingerprint),
+        # The versions are the columns (`fp_columns`); `source_fp` and `target_fp` say only that
+        # there are two (decision 0497).
+        rows = [("done", IN_COLUMNS, IN_COLUMNS,
                  json.dumps(entry.ref) if entry.ref else "{}", entry.name,
                  c.action.value, stored(c.reason), stored(c.rename_reason), _notes(c),
                  c.source_path, run_id, now,

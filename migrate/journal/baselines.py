@@ -11,8 +11,13 @@ from typing import Any
 
 from migrate.diff import Baseline
 from migrate.journal.fastmake import maker
+from migrate.journal.fpjson import fingerprint_json
 from migrate.model import Fingerprint
 
+#: What a DONE row holds in `source_fp` and `target_fp` since decision 0497: its versions are
+#: columns (`fp_columns` = 1); the texts only say that it has both (`IS NOT NULL`), so every
+#: query keeps asking the same, and a reader that decodes them finds JSON.
+IN_COLUMNS = "{}"
 #: A baseline's columns, decoded by `_baseline`; the JSON only for rows written before 0481.
 #: What a re-run need not decode is left in SQLite: the target name when it is the key (most
 #: items: one string less per row) and the state as a number.
@@ -127,3 +132,22 @@ class StreamedBaselines(Mapping[str, Baseline]):
     def __len__(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM items WHERE step = ? AND source_fp IS "
                                    "NOT NULL", (self.step,)).fetchone()[0])
+
+
+def target_json_back(db: sqlite3.Connection, step_keys: Iterable[tuple[str, str]]) -> None:
+    """Give the rows of `(step, key)` whose versions are columns their target's version as
+    JSON again (`target_fp`), for `record_seen`: a row marked seen is read from its JSON, and a
+    DONE row's JSON says nothing since decision 0497."""
+    by_step: dict[str, list[str]] = {}
+    for step, key in step_keys:
+        by_step.setdefault(step, []).append(key)
+    for step, keys in by_step.items():
+        for start in range(0, len(keys), StreamedBaselines.CHUNK):
+            chunk = keys[start:start + StreamedBaselines.CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found = db.execute("SELECT key, tgt_size, tgt_mtime, tgt_checksum, tgt_etag FROM "
+                               f"items WHERE step = ? AND fp_columns IS NOT NULL AND key IN "
+                               f"({marks})", (step, *chunk)).fetchall()
+            db.executemany("UPDATE items SET target_fp = ? WHERE step = ? AND key = ?",
+                           [(fingerprint_json(Fingerprint(*version)), step, key)
+                            for key, *version in found])
