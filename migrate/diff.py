@@ -14,6 +14,7 @@ from migrate.consent import must_suppress
 from migrate.features import UNKNOWN, Comparison
 from migrate.i18n import _, to_do
 from migrate.model import (
+    MTIME_TOLERANCE,
     Action,
     Change,
     ChangeSet,
@@ -180,9 +181,11 @@ class _Decider:
             return False
         size, mtime, target_size, target_mtime = numbers
         found, mine = entry.fingerprint, item.fingerprint
+        close = MTIME_TOLERANCE
         return (found.checksum is None and found.size == target_size
-                and found.mtime is not None and abs(found.mtime - target_mtime) < 1.0
-                and mine.size == size and mine.mtime is not None and abs(mine.mtime - mtime) < 1.0)
+                and found.mtime is not None and abs(found.mtime - target_mtime) < close
+                and mine.size == size and mine.mtime is not None
+                and abs(mine.mtime - mtime) < close)
 
     def __call__(self, item: SourceItem, named: TargetName, key: str, entry: TargetEntry | None,
                  base: Baseline | None, claimed: dict[str, str],

@@ -19,7 +19,7 @@ from typing import Any
 from migrate.connector import Capabilities, Connector, Source, Target
 from migrate.i18n import ngettext, number
 from migrate.item_meta import FileMeta
-from migrate.model import Change, Fingerprint, TargetEntry
+from migrate.model import MTIME_TOLERANCE, Change, Fingerprint, TargetEntry
 
 Settle = Callable[[Sequence[TargetEntry]], list[TargetEntry]]
 WriteBatch = Callable[[Sequence[Change], Source, Sequence[str]], list[TargetEntry | Exception]]
@@ -67,7 +67,7 @@ class Comparison:
             return False
         if source.mtime is None or target.mtime is None:
             return False
-        return abs(source.mtime - target.mtime) < 1.0
+        return abs(source.mtime - target.mtime) < MTIME_TOLERANCE
 
 
 #: For a diff with no target to ask (tests of its rules): whatever both fingerprints give.

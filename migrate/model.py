@@ -11,6 +11,10 @@ from migrate.i18n import ngettext, number
 from migrate.item_meta import FileMeta, PostMeta
 from migrate.member_meta import MemberMeta
 
+#: Two modification times closer than this are the same time: most servers keep them to the
+#: second (as rsync and rclone compare them). Every comparison of versions uses it.
+MTIME_TOLERANCE = 1.0
+
 
 @dataclass(frozen=True, slots=True)  # slots: one per item of every run, 100,000s of them
 class Fingerprint:
@@ -49,7 +53,7 @@ class Fingerprint:
             return False
         if self.mtime is None or other.mtime is None:
             return False
-        return abs(self.mtime - other.mtime) < 1.0
+        return abs(self.mtime - other.mtime) < MTIME_TOLERANCE
 
     def same_version_as(self, other: Fingerprint) -> bool:
         """Whether a target entry is still the version we wrote (nobody changed it since).
@@ -65,7 +69,7 @@ class Fingerprint:
             if self.size is not None and other.size is not None and self.size != other.size:
                 return False
             if self.mtime is not None and other.mtime is not None and (
-                    abs(self.mtime - other.mtime) >= 1.0):
+                    abs(self.mtime - other.mtime) >= MTIME_TOLERANCE):
                 return False
         return self.same_content_as(other)
 
