@@ -10,9 +10,7 @@ run picks the item up. Tenacity does the looping (design card: dlt does the same
 
 from __future__ import annotations
 
-import email.utils
 import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +44,8 @@ class RetryPolicy:
             if retry_after > self.max_retry_after:
                 raise error  # type: ignore[misc]  # too long to wait here: let a later run do it
             return float(retry_after)
+        import random  # on a failure only, as `email.utils` below: a re-run needs neither
+
         backoff = min(self.max_wait, self.initial_wait * 2 ** (attempt - 1))
         return backoff + random.uniform(0, self.initial_wait)
 
@@ -94,6 +94,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         pass
     else:
         return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    import email.utils  # a date here is rare; `email` costs a start 3-4 ms to import
+
     try:
         moment = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

@@ -2,10 +2,12 @@
 
 A PUT through `requests` costs about 1 ms of interpreter time (session merging, hooks, adapter,
 urllib3's pool); through `http.client` about 0.2 ms. With thousands of small files and the
-GIL shared by every writer, that difference decides the copy time, so file bodies go this way
-as do the read-only PROPFIND and OPTIONS (`DavHttp.request`, `answer` here), while the other
-writes (MKCOL, MOVE, chunked uploads, shares) stay on `DavHttp`'s `requests.Session`. Errors
-are translated by `DavHttp.translate`, by status, exactly as there.
+GIL shared by every writer, that difference decides the copy time, so file bodies go this way,
+while the other writes (MKCOL, MOVE, chunked uploads, shares) stay on `DavHttp`'s
+`requests.Session`. The read-only PROPFIND and OPTIONS (`DavHttp.request`, `answer` here) go
+on a lighter connection still, without `http.client` (connectors/dav/wire.py): a re-run that
+writes nothing never imports it. Errors are translated by `DavHttp.translate`, by status,
+exactly as there.
 
 Not used when the environment names a proxy for the server (`requests` honours proxies; this
 class does not).
@@ -13,21 +15,24 @@ class does not).
 
 from __future__ import annotations
 
-import base64
-import http.client
+import binascii
 import json
 import os
-import select
-import ssl
 import sys
 import threading
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from connectors.dav.http import TIMEOUT, DavHttp
-from connectors.dav.response import FastResponse, exchange
+from connectors.dav.wire import Wire, is_connection_error
 from migrate.errors import TransientError
 from migrate.network import connection_problem
+
+if TYPE_CHECKING:  # imported by the first upload (a re-run writing nothing never needs them)
+    import http.client
+    import ssl
+
+    from connectors.dav.response import Connection, TlsConnection
 
 #: Bytes per read from a streamed body and per `send`: large, so a big file costs few calls.
 BLOCK = 1 << 20
@@ -42,13 +47,14 @@ class KeepAliveUploads:
         self.is_tls = parts.scheme == "https"
         self.host = parts.hostname or "localhost"
         self.port = parts.port or (443 if self.is_tls else 80)
-        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        # `binascii`, not `base64` (which imports `struct`): the same token.
+        token = binascii.b2a_base64(f"{user}:{password}".encode(), newline=False).decode()
         self.headers = {"Authorization": f"Basic {token}", "User-Agent": "transhumance-migrate"}
         self.context = _tls_context(verify_tls) if self.is_tls else None
         #: `url[self.origin:]` is the request target ("/dav/…") of a URL made by `http.url`.
         self.origin = len(http.base) - len(parts.path)
         self._local = threading.local()
-        self._opened: list[http.client.HTTPConnection] = []
+        self._opened: list[http.client.HTTPConnection | Wire] = []
         self._lock = threading.Lock()
 
     @staticmethod
@@ -70,10 +76,40 @@ class KeepAliveUploads:
                stream: bool) -> Answer | None:
         """A read-only request for `DavHttp.request`: 2xx and `ok` answers are returned (the
         body left to read when `stream`), others raised as ours. None for a redirect, which
-        `requests` follows and this class does not: the caller sends it again that way."""
+        `requests` follows and this class does not: the caller sends it again that way.
+
+        Sent on this thread's `Wire` (connectors/dav/wire.py), without `http.client`; a
+        request it would write otherwise (an odd header) goes through `http.client`."""
         sent = {**self.headers, **(headers or {})}
         if body:
             sent["Content-Length"] = str(len(body))
+        wire = self._wire()
+        head = wire.head(method, url[self.origin:], sent)
+        if head is None:
+            return self._answer_through_http_client(method, url, what, body, sent, ok, stream)
+        sock = wire.ready()
+        try:
+            sock.sendall(head + body)
+            status, reason, received, raw = wire.answer(method, what)
+            answer = Answer(raw, status, reason, received, wire)
+            if not stream or status >= 300:
+                answer.content  # noqa: B018 (read now, so the connection is free again)
+        except Exception as error:
+            wire.close()  # reconnects on the next request
+            if not is_connection_error(error):
+                raise
+            raise TransientError(connection_problem(error, what)) from None
+        if 300 <= status < 400 and status not in ok:
+            return None
+        if status >= 300 and status not in ok:
+            raise self.http.translate(answer, what)
+        return answer
+
+    def _answer_through_http_client(self, method: str, url: str, what: str, body: bytes,
+                                    sent: dict[str, str], ok: tuple[int, ...],
+                                    stream: bool) -> Answer | None:
+        import http.client
+
         connection = self._connection()
         try:
             if body:
@@ -81,7 +117,8 @@ class KeepAliveUploads:
             connection.request(method, url[self.origin:], body=body or None, headers=sent)
             response = connection.getresponse()
             connection.reading = response
-            answer = Answer(response, connection)
+            answer = Answer(response, response.status, response.reason, response.msg,
+                            connection)
             if not stream or response.status >= 300:
                 answer.content  # noqa: B018 (read now, so the connection is free again)
         except (OSError, http.client.HTTPException) as error:
@@ -107,6 +144,10 @@ class KeepAliveUploads:
              headers: dict[str, str] | None = None,
              ok: tuple[int, ...] = ()) -> http.client.HTTPResponse:
         """One request; 2xx and `ok` answers are returned (body read), others raised as ours."""
+        import http.client
+
+        from connectors.dav.response import exchange
+
         sent = {**self.headers, **(headers or {})}
         connection = self._connection()
         try:
@@ -125,17 +166,20 @@ class KeepAliveUploads:
         finally:
             connection.glue = connection.sent_with_headers = None
         if response.status >= 300 and response.status not in ok:
-            raise self.http.translate(Answer(response, connection, content), what)
+            raise self.http.translate(Answer(response, response.status, response.reason,
+                                             response.msg, connection, content), what)
         return response
 
-    def _connection(self) -> _Connection | _TlsConnection:
-        connection: _Connection | _TlsConnection | None = getattr(self._local, "connection",
-                                                                  None)
+    def _connection(self) -> Connection | TlsConnection:
+        from connectors.dav.response import is_dropped
+
+        connection: Connection | TlsConnection | None = getattr(self._local, "connection",
+                                                                None)
         if connection is not None and connection.reading is not None:
             if not connection.reading.isclosed():
                 connection.close()  # a streamed answer left unread: the socket is not free
             connection.reading = None
-        if connection is not None and _is_dropped(connection):
+        if connection is not None and is_dropped(connection):
             connection.close()  # the server closed an idle keep-alive connection
         if connection is None:
             connection = self._open()
@@ -146,16 +190,27 @@ class KeepAliveUploads:
             connection.sock.settimeout(TIMEOUT[1])
         return connection
 
-    def _open(self) -> _Connection | _TlsConnection:
-        connection: _Connection | _TlsConnection
+    def _open(self) -> Connection | TlsConnection:
+        from connectors.dav.response import Connection, TlsConnection
+
+        connection: Connection | TlsConnection
         if self.is_tls:
-            connection = _TlsConnection(self.host, self.port, blocksize=BLOCK,
-                                        context=self.context)
+            connection = TlsConnection(self.host, self.port, blocksize=BLOCK,
+                                       context=self.context)
         else:
-            connection = _Connection(self.host, self.port, blocksize=BLOCK)
+            connection = Connection(self.host, self.port, blocksize=BLOCK)
         with self._lock:
             self._opened.append(connection)
         return connection
+
+    def _wire(self) -> Wire:
+        """This thread's connection for read-only requests."""
+        wire: Wire | None = getattr(self._local, "wire", None)
+        if wire is None:
+            wire = self._local.wire = Wire(self.host, self.port, self.context)
+            with self._lock:
+                self._opened.append(wire)
+        return wire
 
     def close(self) -> None:
         with self._lock:
@@ -164,48 +219,10 @@ class KeepAliveUploads:
             self._opened.clear()
 
 
-class _Glued:
-    """A body given in memory leaves in the same system call as its header block.
-
-    `http.client` sends them apart: for a small file, two sends (and two waits for the
-    socket), each handing the interpreter's lock to another thread. `glue` is set to the body
-    just before `request()`, whose first send is always the header block."""
-
-    glue: bytes | None = None
-    sent_with_headers: bytes | None = None
-    #: The last streamed answer (`KeepAliveUploads.answer`), until its body is read.
-    reading: http.client.HTTPResponse | None = None
-
-    def send(self, data: Any) -> None:
-        glue, self.glue = self.glue, None
-        if glue is not None:
-            self.sent_with_headers = glue
-            super().send(data + glue)  # type: ignore[misc]
-        elif data is not None and data is self.sent_with_headers:
-            self.sent_with_headers = None  # already on its way, with the headers
-        else:
-            super().send(data)  # type: ignore[misc]
-
-
-class _Connection(_Glued, http.client.HTTPConnection):
-    response_class = FastResponse
-
-
-class _TlsConnection(_Glued, http.client.HTTPSConnection):
-    response_class = FastResponse
-
-
-def _is_dropped(connection: http.client.HTTPConnection) -> bool:
-    """An idle keep-alive socket that is readable was closed (or spoken to) by the server."""
-    if connection.sock is None:
-        return False
-    poller = select.poll()
-    poller.register(connection.sock, select.POLLIN)
-    return bool(poller.poll(0))
-
-
 def _tls_context(verify: bool) -> ssl.SSLContext:
     """The CA bundle `requests` would use (certifi, or REQUESTS_CA_BUNDLE)."""
+    import ssl  # only for an https server
+
     if not verify:
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -220,16 +237,17 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
 
 
 class Answer:
-    """An `http.client` answer in the shape `requests.Response` has for `DavHttp`'s callers
-    and `DavHttp.translate`: `status_code`, `reason`, `headers` (case-insensitive `get`),
-    `content`, `json()`, and `raw` to stream the body (`iterparse`)."""
+    """An answer in the shape `requests.Response` has for `DavHttp`'s callers and
+    `DavHttp.translate`: `status_code`, `reason`, `headers` (case-insensitive `get`),
+    `content`, `json()`, and `raw` to stream the body (`iterparse`). `raw` is a
+    `wire.Body`, or an `http.client` response (uploads, and requests written by it)."""
 
-    def __init__(self, response: http.client.HTTPResponse,
-                 connection: http.client.HTTPConnection, content: bytes | None = None) -> None:
-        self.raw = response
-        self.status_code = response.status
-        self.reason = response.reason
-        self.headers = response.msg
+    def __init__(self, raw: Any, status: int, reason: str, headers: Any,
+                 connection: Any, content: bytes | None = None) -> None:
+        self.raw = raw
+        self.status_code = status
+        self.reason = reason
+        self.headers = headers
         self._connection = connection
         self._content = content
 

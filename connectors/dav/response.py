@@ -1,4 +1,5 @@
-"""A request with its body in memory, written and answered without `http.client`'s slow parts.
+"""The uploads' connections (imported by the first upload, with `http.client`): a request
+with its body in memory, written and answered without `http.client`'s slow parts.
 
 `exchange` writes the request's header block itself and sends it with the body in one call:
 `http.client`'s `putrequest`/`putheader`/`endheaders` cost about 20 µs of checks and
@@ -20,17 +21,13 @@ from __future__ import annotations
 
 import email.parser
 import http.client
-import re
+import select
 from typing import Any
 
-#: What `http.client` accepts: a line's length, the lines in a block.
-MAX_LINE = 65536
-MAX_HEADERS = 100
-#: A header line the parser reads as one `name: value` pair and nothing else: a name of
-#: printable ASCII without ':', then no character that `str.splitlines` (which the parser
-#: uses) would take for a line end before the final CRLF or LF.
-_PLAIN = re.compile(rb"[!-9;-~]+:[^\r\n\x0b\x0c\x1c\x1d\x1e\x85]*\r?\n")
-_ENDS = (b"\r\n", b"\n", b"")
+from connectors.dav.wire import BAD_TARGET as _BAD_TARGET
+from connectors.dav.wire import ENDS as _ENDS
+from connectors.dav.wire import MAX_HEADERS, MAX_LINE, host_header
+from connectors.dav.wire import PLAIN as _PLAIN
 
 
 def header_lines(fp: Any) -> list[bytes]:
@@ -60,10 +57,6 @@ def parse_header_block(lines: list[bytes]) -> http.client.HTTPMessage:
     return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)  # type: ignore[return-value]
 
 
-#: What `http.client` refuses in a request target (`_contains_disallowed_url_pchar_re`).
-_BAD_TARGET = re.compile("[\x00-\x20\x7f]")
-
-
 def exchange(connection: http.client.HTTPConnection, method: str, target: str,
              headers: dict[str, str], body: bytes) -> http.client.HTTPResponse:
     """`connection.request(method, target, body, headers)` then `getresponse()`, for a
@@ -91,16 +84,7 @@ def exchange(connection: http.client.HTTPConnection, method: str, target: str,
 
 def _fixed_headers(connection: http.client.HTTPConnection) -> str:
     """The two headers `http.client.HTTPConnection.putrequest` adds to every request."""
-    host = connection.host
-    try:
-        encoded = host.encode("ascii").decode("ascii")
-    except UnicodeEncodeError:
-        encoded = host.encode("idna").decode("ascii")
-    if ":" in host:
-        encoded = f"[{encoded}]"  # an IPv6 address
-    if connection.port != connection.default_port:
-        encoded = f"{encoded}:{connection.port}"
-    return f"Host: {encoded}\r\nAccept-Encoding: identity\r\n"
+    return host_header(connection.host, connection.port, connection.default_port)
 
 
 class FastResponse(http.client.HTTPResponse):
@@ -143,3 +127,45 @@ class FastResponse(http.client.HTTPResponse):
             self.length = 0
         if not self.will_close and not self.chunked and self.length is None:
             self.will_close = True  # no length, not chunked: the body ends with the connection
+
+
+class _Glued:
+    """A body given in memory leaves in the same system call as its header block.
+
+    `http.client` sends them apart: for a small file, two sends (and two waits for the
+    socket), each handing the interpreter's lock to another thread. `glue` is set to the body
+    just before `request()`, whose first send is always the header block."""
+
+    glue: bytes | None = None
+    sent_with_headers: bytes | None = None
+    #: The last streamed answer, until its body is read.
+    reading: http.client.HTTPResponse | None = None
+
+    def send(self, data: Any) -> None:
+        glue, self.glue = self.glue, None
+        if glue is not None:
+            self.sent_with_headers = glue
+            super().send(data + glue)  # type: ignore[misc]
+        elif data is not None and data is self.sent_with_headers:
+            self.sent_with_headers = None  # already on its way, with the headers
+        else:
+            super().send(data)  # type: ignore[misc]
+
+
+class Connection(_Glued, http.client.HTTPConnection):
+    """An uploads' kept-alive connection (connectors/dav/keepalive.py)."""
+
+    response_class = FastResponse
+
+
+class TlsConnection(_Glued, http.client.HTTPSConnection):
+    response_class = FastResponse
+
+
+def is_dropped(connection: http.client.HTTPConnection) -> bool:
+    """An idle keep-alive socket that is readable was closed (or spoken to) by the server."""
+    if connection.sock is None:
+        return False
+    poller = select.poll()
+    poller.register(connection.sock, select.POLLIN)
+    return bool(poller.poll(0))
