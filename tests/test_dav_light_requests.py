@@ -1,8 +1,9 @@
-"""A WebDAV re-run that writes nothing never loads `requests` (decision 0484).
+"""A WebDAV re-run that writes nothing never loads `requests` (decision 0484), nor
+`http.client`, `ssl` or `email` (decision 0490).
 
-PROPFIND and OPTIONS go over `http.client` keep-alive connections; the `requests.Session` is
-made only when something is written. These tests run against Debian's Apache mod_dav (the
-fixture of test_webdav_apache.py) and read Apache's own access log.
+PROPFIND and OPTIONS go over lean keep-alive connections (connectors/dav/wire.py); the
+`requests.Session` is made only when something is written. These tests run against Debian's
+Apache mod_dav (the fixture of test_webdav_apache.py) and read Apache's own access log.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def test_a_rerun_lists_without_loading_requests_and_writes_nothing(
              "try:\n    runpy.run_module('migrate', run_name='__main__')\n"
              "except SystemExit:\n    pass\n"
              "print('loaded:', sorted(m for m in sys.modules\n"
-             "                        if m in ('requests', 'urllib3', 'yaml')))")
+             "                        if m in ('requests', 'urllib3', 'yaml', 'http.client',\n"
+             "                                 'ssl', 'email', 'encodings.idna')))")
     # The first re-run keeps the plan's parse beside the journal (migrate/plan/parsecache.py):
     # the next ones do not load PyYAML either.
     for run, expected in ((1, "loaded: ['yaml']"), (2, "loaded: []")):

@@ -24,10 +24,10 @@ import http.client
 import select
 from typing import Any
 
-from connectors.dav.wire import BAD_TARGET as _BAD_TARGET
-from connectors.dav.wire import ENDS as _ENDS
-from connectors.dav.wire import MAX_HEADERS, MAX_LINE, host_header
-from connectors.dav.wire import PLAIN as _PLAIN
+from connectors.dav.header_block import BAD_TARGET as _BAD_TARGET
+from connectors.dav.header_block import ENDS as _ENDS
+from connectors.dav.header_block import MAX_HEADERS, MAX_LINE, host_header
+from connectors.dav.header_block import PLAIN as _PLAIN
 
 
 def header_lines(fp: Any) -> list[bytes]:
