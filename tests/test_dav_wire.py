@@ -11,8 +11,11 @@ import base64
 import http.client
 import re
 import socket
+import ssl
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -104,8 +107,10 @@ class _Scripted:
     """A loopback server answering each request with the next of `answers` (bytes sent as
     they are); after an answer marked `close`, it closes the connection."""
 
-    def __init__(self, answers: list[tuple[bytes, bool]]) -> None:
+    def __init__(self, answers: list[tuple[bytes, bool]],
+                 tls: ssl.SSLContext | None = None) -> None:
         self.answers = list(answers)
+        self.tls = tls
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.connections = 0
@@ -114,11 +119,13 @@ class _Scripted:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/dav/"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/dav/"
 
     def _serve(self) -> None:
         while self.answers:
             client, _address = self.server.accept()
+            if self.tls is not None:
+                client = self.tls.wrap_socket(client, server_side=True)
             self.connections += 1
             with client, client.makefile("rb") as reader:
                 while self.answers and reader.readline():
@@ -253,3 +260,26 @@ def test_nextclouds_statuses_are_the_errors_requests_gives(
     assert isinstance(lean._light_path(), KeepAliveUploads)
     lean.close()
     heavy.close()
+
+
+def test_an_https_server_is_listed_over_tls(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """TLS still works (`ssl` is imported only for an https server): the certificate checked
+    against the bundle `requests` would use (REQUESTS_CA_BUNDLE here), or not checked when the
+    plan says so; one connection for both answers."""
+    key, certificate = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", certificate], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))
+    listing = (b"HTTP/1.1 207 Multi-Status\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"4\r\n<ok/\r\n1\r\n>\r\n0\r\n\r\n")
+    for verify in (True, False):
+        server = _Scripted([(listing, False), (listing, False)], tls=context)
+        http = DavHttp(server.url, USER, PASSWORD, 2, "", verify_tls=verify)
+        bodies = [http.request("PROPFIND", server.url, "/", headers={"Depth": "1"},
+                               data=PLAIN_BODY).content for _time in range(2)]
+        http.close()
+        assert bodies == [b"<ok/>", b"<ok/>"] and server.connections == 1
