@@ -92,6 +92,7 @@ def test_apaches_answers_read_as_http_client_reads_them(apache: Apache) -> None:
 def test_many_propfinds_reuse_one_connection(apache: Apache) -> None:  # noqa: F811
     http = DavHttp(apache.url, USER, PASSWORD, 2, "")
     http.session.put(http.url("un.txt"), data=b"1", timeout=10)
+    apache.requests_made()  # Apache logs a request after answering it: the fixture's too
     url = http.url("", folder=True)
     ports = set()
     for _attempt in range(50):
@@ -105,9 +106,10 @@ def test_many_propfinds_reuse_one_connection(apache: Apache) -> None:  # noqa: F
 
 class _Scripted:
     """A loopback server answering each request with the next of `answers` (bytes sent as
-    they are); after an answer marked `close`, it closes the connection."""
+    they are; None: nothing, until the client closes); after an answer marked `close`, it
+    closes the connection."""
 
-    def __init__(self, answers: list[tuple[bytes, bool]],
+    def __init__(self, answers: list[tuple[bytes | None, bool]],
                  tls: ssl.SSLContext | None = None) -> None:
         self.answers = list(answers)
         self.tls = tls
@@ -135,6 +137,9 @@ class _Scripted:
                             length = int(header.split(b":")[1])
                     reader.read(length)
                     answer, close = self.answers.pop(0)
+                    if answer is None:  # silent until the client gives up
+                        reader.read()
+                        break
                     client.sendall(answer)
                     if close:
                         break
@@ -220,6 +225,31 @@ def test_a_broken_answer_is_the_error_http_client_gives(case: str) -> None:
         said.append(str(raised.value))
         http.close()
     assert said[0] == said[1]
+
+
+def test_a_server_that_does_not_answer_in_time_is_the_same_timeout(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain http connections are timed by the kernel (`SO_RCVTIMEO`), not by polls: a server
+    that stays silent still ends in the `TimeoutError` `http.client`'s connection gives."""
+    from connectors.dav import keepalive, wire
+
+    monkeypatch.setattr(wire, "TIMEOUT", (5, 1))
+    monkeypatch.setattr(keepalive, "TIMEOUT", (5, 1))
+    said = []
+    for way in ("wire", "http.client"):
+        server = _Scripted([(None, False)])  # reads the request, says nothing
+        http = DavHttp(server.url, USER, PASSWORD, 2, "")
+        light = http._light_path()
+        assert light is not None
+        with pytest.raises(TransientError) as raised:
+            if way == "wire":
+                light.answer("PROPFIND", server.url, "/", b"", None, (), False)
+            else:
+                light._answer_through_http_client("PROPFIND", server.url, "/", b"",
+                                                  dict(light.headers), (), False)
+        said.append(str(raised.value))
+        http.close()
+    assert said[0] == said[1] and "(TimeoutError)" in said[0]
 
 
 def test_a_listing_cut_while_streamed_is_a_transient_error() -> None:

@@ -87,9 +87,9 @@ class KeepAliveUploads:
         head = wire.head(method, url[self.origin:], sent)
         if head is None:
             return self._answer_through_http_client(method, url, what, body, sent, ok, stream)
-        sock = wire.ready()
+        wire.ready()
         try:
-            sock.sendall(head + body)
+            wire.send(head + body)
             status, reason, received, raw = wire.answer(method, what)
             answer = Answer(raw, status, reason, received, wire)
             if not stream or status >= 300:
