@@ -30,9 +30,9 @@ INVALID_PATH = "OCA\\DAV\\Connector\\Sabre\\Exception\\InvalidPath"
 RETRYABLE = {423, 429, 500, 502, 503, 504}
 #: Connect and read timeouts (seconds): long reads for a server assembling a big upload.
 TIMEOUT = (15, 300)
-#: Read-only requests sent over `http.client` keep-alive connections (connectors/dav/
-#: keepalive.py) instead of `requests`: a listing or a re-run that writes nothing then never
-#: imports `requests` (about 0.1 s of a re-run's 0.4 s of CPU) nor pays its per-call cost.
+#: Read-only requests sent over lean keep-alive connections (connectors/dav/keepalive.py,
+#: wire.py) instead of `requests`: a listing or a re-run that writes nothing then never
+#: imports `requests` (about 0.1 s of a re-run's 0.4 s of CPU), nor `http.client`.
 LIGHT_METHODS = frozenset({"PROPFIND", "OPTIONS"})
 
 
@@ -87,8 +87,8 @@ def _quoted(folder: str) -> str:
 
 class DavHttp:
     """A keep-alive `requests.Session` sized to the number of parallel writes, made on the
-    first request that needs it; PROPFIND and OPTIONS go over `http.client` connections when
-    no proxy applies (`LIGHT_METHODS`).
+    first request that needs it; PROPFIND and OPTIONS go over lean keep-alive connections
+    when no proxy applies (`LIGHT_METHODS`).
 
     `base` is the DAV root URL ending in `/`; `url(path)` quotes a relative path onto it.
     `quota` is called on 507 to read the account's figures for the message.
