@@ -227,6 +227,28 @@ def test_a_broken_answer_is_the_error_http_client_gives(case: str) -> None:
     assert said[0] == said[1]
 
 
+def test_an_odd_header_block_reads_as_http_client_reads_it() -> None:
+    """A folded line, repeated names, a bare LF: the `email` parser's reading, as before."""
+    odd = (b"HTTP/1.1 207 Multi-Status\r\nX-Folded: first\r\n  second\r\nDAV: 1\r\n"
+           b"dav: 2\nContent-Length: 2\r\n\r\nok")
+    seen = []
+    for way in ("wire", "http.client"):
+        server = _Scripted([(odd, False)])
+        http = DavHttp(server.url, USER, PASSWORD, 2, "")
+        light = http._light_path()
+        assert light is not None
+        if way == "wire":
+            answer = light.answer("PROPFIND", server.url, "/", b"", None, (), False)
+        else:
+            answer = light._answer_through_http_client("PROPFIND", server.url, "/", b"",
+                                                       dict(light.headers), (), False)
+        assert answer is not None
+        seen.append((answer.headers.items(), answer.headers.get_all("dav"), answer.content))
+        http.close()
+    assert seen[0] == seen[1]
+    assert seen[0][1] == ["1", "2"] and seen[0][2] == b"ok"
+
+
 def test_a_server_that_does_not_answer_in_time_is_the_same_timeout(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Plain http connections are timed by the kernel (`SO_RCVTIMEO`), not by polls: a server
