@@ -101,7 +101,13 @@ def test_many_propfinds_reuse_one_connection(apache: Apache) -> None:  # noqa: F
         ports.add(http._light_path()._wire().sock.getsockname()[1])  # type: ignore[union-attr]
     http.close()
     assert len(ports) == 1
-    assert apache.requests_made()["PROPFIND"] == 50
+    made = 0
+    for _wait in range(100):  # Apache logs a request just after answering it
+        made += apache.requests_made()["PROPFIND"]
+        if made >= 50:
+            break
+        time.sleep(0.02)
+    assert made == 50
 
 
 class _Scripted:

@@ -94,7 +94,7 @@ class KeepAliveUploads:
             answer = Answer(raw, status, reason, received, wire)
             if not stream or status >= 300:
                 answer.content  # noqa: B018 (read now, so the connection is free again)
-        except Exception as error:
+        except BaseException as error:  # Ctrl-C included: a request half sent or read
             wire.close()  # reconnects on the next request
             if not is_connection_error(error):
                 raise

@@ -314,7 +314,7 @@ class Body:
             if self.chunked:
                 return self._chunks(amount)
             return self._plain(amount)
-        except Exception as error:
+        except BaseException as error:  # Ctrl-C included: the rest is not read
             self.done = True
             self.wire.close()
             if is_connection_error(error):
