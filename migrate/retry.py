@@ -10,7 +10,6 @@ run picks the item up. Tenacity does the looping (design card: dlt does the same
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random
 import time
@@ -94,6 +93,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         pass
     else:
         return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    import email.utils  # a date here is rare; the module costs ~3 ms of every start
+
     try:
         moment = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
