@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -100,6 +99,8 @@ class ProfileStore:
             self._memory[address] = profile
             if self.path is None:
                 return
+            import tempfile  # only when a profile changes: not on every start
+
             every = self._read()
             every[address] = asdict(profile)
             try:

@@ -10,7 +10,6 @@ import hashlib
 import io
 import os
 import stat
-import tempfile
 import unicodedata
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,6 +31,8 @@ def probe_folding(root: Path) -> NameFolding:
     folder = root
     while not folder.is_dir() and folder != folder.parent:
         folder = folder.parent
+    import tempfile  # with `shutil`, about 2 ms of every start: only a local target probes
+
     try:
         handle, name = tempfile.mkstemp(prefix=TEMPORARY_PREFIX + "probe-\u00e9", dir=folder)
     except OSError:

