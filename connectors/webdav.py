@@ -70,7 +70,10 @@ class WebdavConnector(Connector):
                                temporary_names=self.config.temporary_names,
                                profiles=ProfileStore(step.state_dir), folding=folding,
                                read_back=parse_read_back(options.read_back))
-        return DavTarget(http, location, settings, Capabilities(default_jobs=DEFAULT_JOBS))
+        # Its listing uses its own connections and `prepare_names` only the items: both
+        # sides are listed at once (docs/decisions/0486).
+        return DavTarget(http, location, settings,
+                         Capabilities(default_jobs=DEFAULT_JOBS, lists_beside_source=True))
 
 
 def rules_behind(http: DavHttp, url: str) -> NameRules:

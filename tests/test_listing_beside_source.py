@@ -1,0 +1,220 @@
+"""A WebDAV target is listed while the source is walked (decision 0486), and nothing else moves.
+
+Against Debian's Apache mod_dav (the fixture of test_webdav_apache.py): the target's listing
+runs in a thread of its own from the start of the step's listing; its errors are said with the
+same words as when it was listed after the source; a source that fails (or Ctrl-C) leaves no
+listing running; the names made while the target answers are the names the diff would make,
+and the dry run and the apply decide the same.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migrate import api
+from migrate.connector import Listing, Source
+from migrate.errors import ConnectorError, TransientError
+from migrate.model import Action, Change, ItemKind, TargetEntry
+from migrate.plan.plan_file import load_plan
+from migrate.plan.references import Redactor
+from migrate.plan.secrets import resolve_connections
+from migrate.retry import RetryPolicy
+from migrate.runner.listing_thread import ListingThread
+from migrate.steps import OpenStep, open_step
+from tests.helpers import make_tree, migrate
+from tests.test_webdav_apache import PASSWORD, USER, Apache, apache  # noqa: F401
+
+pytestmark = pytest.mark.skipif(not Path("/usr/sbin/apache2").exists(),
+                                reason="Debian's apache2 is not installed")
+
+
+def _plan(folder: Path, server: Apache) -> Path:
+    plan = folder / "plan.yaml"
+    plan.write_text(
+        "version: 1\norganisation: Association des Essais\nconnections:\n"
+        "  here: {type: local, path: source}\n"
+        f"  nas: {{type: webdav, url: '{server.url}', user: {USER}, "
+        "password: '${env:DAV_PASSWORD}', case_insensitive: true}\n"
+        "steps:\n  - id: files\n    copy: {from: here, to: 'nas:/Archives'}\n",
+        encoding="utf-8")
+    return plan
+
+
+def _opened(plan: Path, monkeypatch: pytest.MonkeyPatch, password: str = PASSWORD,
+            beside: bool = True) -> OpenStep:
+    monkeypatch.setenv("DAV_PASSWORD", password)
+    loaded = load_plan(plan)
+    config = resolve_connections(loaded, Redactor())
+    step = open_step(loaded, loaded.steps[0], config, "essai", {}, None, None, writable=False)
+    assert step.features.abilities.lists_beside_source  # what the webdav target declares
+    if not beside:  # the order every other target keeps: the source, then the target
+        step.features = replace(step.features, abilities=replace(
+            step.features.abilities, lists_beside_source=False))
+    return step
+
+
+def _listing_threads() -> list[str]:
+    return sorted(thread.name for thread in threading.enumerate()
+                  if thread.name == "target-listing" or thread.name.startswith("list_"))
+
+
+class _Watched(Source):
+    """The step's real local source, noting which listing threads run while it lists."""
+
+    def __init__(self, inner: Source, error: BaseException | None = None) -> None:
+        self.inner, self.error = inner, error
+        self.seen: list[str] = []
+
+    def list_items(self) -> Listing:
+        self.seen = _listing_threads()
+        if self.error is not None:
+            raise self.error
+        return self.inner.list_items()
+
+    def open(self, item: Any) -> Any:
+        return self.inner.open(item)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _decided(changes: list[Change]) -> list[tuple[str, str, str, str | None]]:
+    return sorted((c.item.key, c.action.value, c.target_name, c.rename_reason) for c in changes)
+
+
+def _source_with_collisions(tmp_path: Path) -> dict[str, bytes]:
+    files = make_tree(tmp_path / "source", 60)
+    # Names this case-insensitive server takes for one: the second is numbered.
+    (tmp_path / "source" / "Budget.ods").write_bytes(b"a")
+    (tmp_path / "source" / "budget.ods").write_bytes(b"bb")
+    return files
+
+
+def test_the_target_is_listed_while_the_source_lists_and_names_come_out_the_same(
+        apache: Apache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    _source_with_collisions(tmp_path)
+    plan = _plan(tmp_path, apache)
+    migrate("apply", plan, "--yes", env={"DAV_PASSWORD": PASSWORD})
+    # One source file edited since: an update among the unchanged.
+    edited = next(p for p in sorted((tmp_path / "source").rglob("*.txt")))
+    edited.write_bytes(b"changed at the source")
+
+    step = _opened(plan, monkeypatch)
+    step.source = watched = _Watched(step.source)
+    items, _listing, entries = step.list()
+    early = step.diff(items, entries, {})
+    step.close()
+    assert "target-listing" in watched.seen  # the target was being listed meanwhile
+
+    sequential = _opened(plan, monkeypatch, beside=False)
+    items, _listing, entries_after = sequential.list()
+    late = sequential.diff(items, entries_after, {})
+    sequential.close()
+    assert sorted(e.name for e in entries) == sorted(e.name for e in entries_after)
+    assert _decided(early.changes) == _decided(late.changes)
+    renamed = [c for c in early.changes if c.rename_reason]
+    assert [c.target_name.rsplit("/", 1)[-1] for c in renamed] == ["budget (2).ods"]
+    assert _listing_threads() == []
+
+
+def test_the_dry_run_and_the_apply_decide_the_same(
+        apache: Apache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    files = _source_with_collisions(tmp_path)
+    plan = _plan(tmp_path, apache)
+    half = sorted(files)[: len(files) // 2]
+    for path in sorted(files):
+        if path not in half:
+            (tmp_path / "source" / path).rename(tmp_path / "source" / (path + ".later"))
+    migrate("apply", plan, "--yes", env={"DAV_PASSWORD": PASSWORD})
+    for later in (tmp_path / "source").rglob("*.later"):
+        later.rename(later.with_name(later.name.removesuffix(".later")))
+    monkeypatch.setenv("DAV_PASSWORD", PASSWORD)
+
+    planned = api.plan(plan, Redactor())
+    applied = api.apply(plan, Redactor(), confirm=lambda shown: True)
+
+    # The apply keeps no unchanged item in its change set (`keep_unchanged=False`).
+    told = [c for c in planned.changes.changes if c.action is not Action.UNCHANGED]
+    assert _decided(told) == _decided(applied.changes.changes)
+    assert applied.outcomes["files"].failed == 0
+    counts = planned.changes.summary()
+    assert counts["create"] == len(files) - len(half) and counts["unchanged"] >= len(half)
+    assert _listing_threads() == []
+
+
+def test_a_target_that_refuses_the_password_is_said_as_before(
+        apache: Apache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    make_tree(tmp_path / "source", 12)
+    plan = _plan(tmp_path, apache)
+    said = []
+    for beside in (True, False):
+        step = _opened(plan, monkeypatch, password="pas-le-bon", beside=beside)
+        with pytest.raises(ConnectorError) as refused:
+            step.list()
+        step.close()
+        said.append((type(refused.value), str(refused.value)))
+        assert _listing_threads() == []
+    assert said[0] == said[1]
+    assert "401" in said[0][1] or "password" in said[0][1].lower(), said
+
+
+@pytest.mark.parametrize("error", [ConnectorError("le dossier source est illisible"),
+                                   KeyboardInterrupt()], ids=["source-error", "ctrl-c"])
+def test_a_source_that_fails_leaves_no_listing_behind_and_is_said_first(
+        apache: Apache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        error: BaseException) -> None:
+    make_tree(tmp_path / "source", 12)
+    plan = _plan(tmp_path, apache)
+    # The target fails too (wrong password): the source's error is said, as when it was
+    # listed first.
+    step = _opened(plan, monkeypatch, password="pas-le-bon")
+    step.source = watched = _Watched(step.source, error)
+    with pytest.raises(type(error)) as raised:
+        step.list()
+    step.close()
+    assert raised.value is error
+    assert "target-listing" in watched.seen
+    assert _listing_threads() == []
+
+
+class _Busy:
+    """A target whose listing answers "busy, come back later": `answers` tells how often."""
+
+    def __init__(self, busy: int, retry_after: float) -> None:
+        self.busy, self.retry_after, self.calls = busy, retry_after, 0
+
+    def list_entries(self) -> list[TargetEntry]:
+        self.calls += 1
+        if self.calls <= self.busy:
+            raise TransientError("occupé", retry_after=self.retry_after)
+        return [TargetEntry("a.txt", ItemKind.FILE)]
+
+
+def test_a_busy_listing_is_retried_whole_by_the_policy() -> None:
+    target = _Busy(busy=2, retry_after=0)
+    listed = ListingThread(target, RetryPolicy(attempts=3))  # type: ignore[arg-type]
+    assert [e.name for e in listed.entries()] == ["a.txt"]
+    assert target.calls == 3
+
+    target = _Busy(busy=3, retry_after=0)
+    listed = ListingThread(target, RetryPolicy(attempts=3))  # type: ignore[arg-type]
+    with pytest.raises(TransientError, match="occupé"):
+        listed.entries()
+    assert target.calls == 3
+
+
+def test_stopping_ends_the_wait_between_attempts() -> None:
+    """A source that fails while the target's listing waits a minute to be retried: the wait
+    ends at once and no second attempt is made."""
+    target = _Busy(busy=5, retry_after=60)
+    listed = ListingThread(target, RetryPolicy(attempts=5))  # type: ignore[arg-type]
+    while target.calls == 0:
+        threading.Event().wait(0.01)
+    listed.stop()
+    assert target.calls == 1
+    assert _listing_threads() == []
