@@ -1,4 +1,5 @@
-"""A WebDAV target is listed while the source is walked (decision 0486), and nothing else moves.
+"""A WebDAV target across a network is listed while the source is walked (decision 0486), and
+nothing else moves.
 
 Against Debian's Apache mod_dav (the fixture of test_webdav_apache.py): the target's listing
 runs in a thread of its own from the start of the step's listing; its errors are said with the
@@ -16,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from connectors import webdav
 from migrate import api
-from migrate.connector import Listing, Source
+from migrate.connector import Listing, Source, StepContext
 from migrate.errors import ConnectorError, TransientError
 from migrate.model import Action, Change, ItemKind, TargetEntry
 from migrate.plan.plan_file import load_plan
@@ -51,10 +53,11 @@ def _opened(plan: Path, monkeypatch: pytest.MonkeyPatch, password: str = PASSWOR
     loaded = load_plan(plan)
     config = resolve_connections(loaded, Redactor())
     step = open_step(loaded, loaded.steps[0], config, "essai", {}, None, None, writable=False)
-    assert step.features.abilities.lists_beside_source  # what the webdav target declares
-    if not beside:  # the order every other target keeps: the source, then the target
-        step.features = replace(step.features, abilities=replace(
-            step.features.abilities, lists_beside_source=False))
+    # This Apache answers on the loopback, where the webdav target lists after its source
+    # (`on_this_computer`); the way it lists a server across a network is chosen here.
+    assert not step.features.abilities.lists_beside_source
+    step.features = replace(step.features, abilities=replace(
+        step.features.abilities, lists_beside_source=beside))
     return step
 
 
@@ -134,6 +137,11 @@ def test_the_dry_run_and_the_apply_decide_the_same(
     for later in (tmp_path / "source").rglob("*.later"):
         later.rename(later.with_name(later.name.removesuffix(".later")))
     monkeypatch.setenv("DAV_PASSWORD", PASSWORD)
+    # As if this Apache were across a network: both commands list it beside the source.
+    monkeypatch.setattr(webdav, "on_this_computer", lambda url: False)
+    opened = []
+    monkeypatch.setattr(api, "open_step", lambda *a, **k: opened.append(open_step(*a, **k))
+                        or opened[-1])
 
     planned = api.plan(plan, Redactor())
     applied = api.apply(plan, Redactor(), confirm=lambda shown: True)
@@ -141,6 +149,7 @@ def test_the_dry_run_and_the_apply_decide_the_same(
     # The apply keeps no unchanged item in its change set (`keep_unchanged=False`).
     told = [c for c in planned.changes.changes if c.action is not Action.UNCHANGED]
     assert _decided(told) == _decided(applied.changes.changes)
+    assert [step.features.abilities.lists_beside_source for step in opened] == [True, True]
     assert applied.outcomes["files"].failed == 0
     counts = planned.changes.summary()
     assert counts["create"] == len(files) - len(half) and counts["unchanged"] >= len(half)
@@ -218,3 +227,19 @@ def test_stopping_ends_the_wait_between_attempts() -> None:
     listed.stop()
     assert target.calls == 1
     assert _listing_threads() == []
+
+
+@pytest.mark.parametrize(("url", "beside"), [
+    ("https://nuage.example.org/remote.php/webdav/", True),
+    ("http://192.168.1.20:8080/dav/", True),
+    ("http://127.0.0.1:8080/dav/", False),
+    ("http://localhost/dav/", False),
+    ("http://[::1]/dav/", False),
+])
+def test_the_webdav_target_lists_beside_its_source_across_a_network(
+        url: str, beside: bool, tmp_path: Path) -> None:
+    connector = webdav.WebdavConnector({"url": url, "user": USER, "password": PASSWORD}, tmp_path)
+    context = StepContext("files", "copy", {}, "essai", tmp_path, state_dir=tmp_path)
+    target = connector.open_target("Archives", context)
+    assert target.capabilities.lists_beside_source is beside
+    target.close()
