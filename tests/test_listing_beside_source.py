@@ -67,14 +67,20 @@ def _listing_threads() -> list[str]:
 
 
 class _Watched(Source):
-    """The step's real local source, noting which listing threads run while it lists."""
+    """The step's real local source, which lists only once Apache has been asked for the
+    target's listing (or after 10 s: the target is then listed after the source)."""
 
-    def __init__(self, inner: Source, error: BaseException | None = None) -> None:
-        self.inner, self.error = inner, error
-        self.seen: list[str] = []
+    def __init__(self, inner: Source, server: Apache, error: BaseException | None = None) -> None:
+        self.inner, self.server, self.error = inner, server, error
+        self.target_asked = False
 
     def list_items(self) -> Listing:
-        self.seen = _listing_threads()
+        log = self.server.dir / "access.log"
+        for _wait in range(200):
+            if "PROPFIND" in log.read_text():
+                self.target_asked = True
+                break
+            threading.Event().wait(0.05)
         if self.error is not None:
             raise self.error
         return self.inner.list_items()
@@ -108,11 +114,12 @@ def test_the_target_is_listed_while_the_source_lists_and_names_come_out_the_same
     edited.write_bytes(b"changed at the source")
 
     step = _opened(plan, monkeypatch)
-    step.source = watched = _Watched(step.source)
+    step.source = watched = _Watched(step.source, apache)
+    apache.requests_made()
     items, _listing, entries = step.list()
     early = step.diff(items, entries, {})
     step.close()
-    assert "target-listing" in watched.seen  # the target was being listed meanwhile
+    assert watched.target_asked  # the target was being listed before the source was
 
     sequential = _opened(plan, monkeypatch, beside=False)
     items, _listing, entries_after = sequential.list()
@@ -182,12 +189,13 @@ def test_a_source_that_fails_leaves_no_listing_behind_and_is_said_first(
     # The target fails too (wrong password): the source's error is said, as when it was
     # listed first.
     step = _opened(plan, monkeypatch, password="pas-le-bon")
-    step.source = watched = _Watched(step.source, error)
+    step.source = watched = _Watched(step.source, apache, error)
+    apache.requests_made()
     with pytest.raises(type(error)) as raised:
         step.list()
     step.close()
     assert raised.value is error
-    assert "target-listing" in watched.seen
+    assert watched.target_asked
     assert _listing_threads() == []
 
 
@@ -243,3 +251,26 @@ def test_the_webdav_target_lists_beside_its_source_across_a_network(
     target = connector.open_target("Archives", context)
     assert target.capabilities.lists_beside_source is beside
     target.close()
+
+
+def test_a_saved_plan_is_applied_as_reviewed(
+        apache: Apache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """`apply` of a saved plan lists both sides beside each other too, and names nothing
+    early (it checks preconditions without `prepare_names`, as before)."""
+    files = _source_with_collisions(tmp_path)
+    plan = _plan(tmp_path, apache)
+    monkeypatch.setenv("DAV_PASSWORD", PASSWORD)
+    monkeypatch.setattr(webdav, "on_this_computer", lambda url: False)
+    opened = []
+    monkeypatch.setattr(api, "open_step", lambda *a, **k: opened.append(open_step(*a, **k))
+                        or opened[-1])
+    saved = tmp_path / "reviewed.plan.json"
+    planned = api.plan(plan, Redactor(), output=saved)
+    applied = api.apply(saved, Redactor(), confirm=lambda shown: True)
+
+    assert applied.outcomes["files"].done == planned.changes.summary()["create"]
+    assert planned.changes.summary()["create"] == len(files) + 2
+    assert [step._named for step in opened] == [None, None]  # the dry run's was diffed
+    assert _listing_threads() == []
+    again = api.plan(plan, Redactor())
+    assert again.changes.summary()["unchanged"] == len(files) + 2
