@@ -7,7 +7,9 @@ no checksums, no kept modification times (most servers refuse to set `getlastmod
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from connectors.dav.account import DEFAULT_JOBS, DavAccountOptions, DavStepOptions
 from connectors.dav.collisions import NameFolding
@@ -70,7 +72,26 @@ class WebdavConnector(Connector):
                                temporary_names=self.config.temporary_names,
                                profiles=ProfileStore(step.state_dir), folding=folding,
                                read_back=parse_read_back(options.read_back))
-        return DavTarget(http, location, settings, Capabilities(default_jobs=DEFAULT_JOBS))
+        # Its listing uses its own connections and `prepare_names` only the items, so the
+        # source may be listed meanwhile; worth it only while the answers travel a network
+        # (docs/decisions/0486).
+        capabilities = Capabilities(default_jobs=DEFAULT_JOBS,
+                                    lists_beside_source=not on_this_computer(self.config.url))
+        return DavTarget(http, location, settings, capabilities)
+
+
+def on_this_computer(url: str) -> bool:
+    """Whether the server answers on this computer's loopback (`localhost`, 127.0.0.0/8,
+    `::1`). Its answers then come back in well under a millisecond: the listing is the
+    walkers' Python, which a source listed meanwhile only slows, holding the same interpreter
+    lock (measured in decision 0486). Over a network the walkers mostly wait."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def rules_behind(http: DavHttp, url: str) -> NameRules:

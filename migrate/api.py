@@ -277,7 +277,8 @@ def _run_opened(journal: Journal, run_id: int, loaded: Plan, opened: list[OpenSt
     listed = {}
     for step in opened:
         apply_steps.settle_in_doubt(journal, step, run_id, redactor)
-        listed[step.spec.id] = step.list()
+        # A saved plan is checked without `prepare_names`, as it always was: no early naming.
+        listed[step.spec.id] = step.list(name=saved_plan is None)
     hooked = step_hooks_over(opened, listed, journal)
     hooked.record(journal)
     result.reconciliations = hooked.tables

@@ -86,6 +86,12 @@ class Capabilities:
     #: (migrate/runner/forked.py, decision 0496). A write must then change nothing in the
     #: target or source that this process reads afterwards (each process has its own copy).
     write_processes: bool = False
+    #: Its `list_entries` may run in a thread of its own while the source lists and its
+    #: `prepare_names` runs in the main thread (migrate/runner/listing_thread.py, decision
+    #: 0486): the listing uses no client a source could share, nor `StepContext.state_store`
+    #: (the journal's SQLite connection belongs to the main thread), and `prepare_names`
+    #: reads nothing the listing learns. The core then lists both sides at once.
+    lists_beside_source: bool = False
 
 
 @dataclass(frozen=True)

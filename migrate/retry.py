@@ -49,9 +49,12 @@ class RetryPolicy:
         backoff = min(self.max_wait, self.initial_wait * 2 ** (attempt - 1))
         return backoff + random.uniform(0, self.initial_wait)
 
-    def retrying(self, attempts_made: int = 0) -> Retrying:
+    def retrying(self, attempts_made: int = 0,
+                 sleep: Callable[[float], object] | None = None) -> Retrying:
         """Tenacity's loop for these rules; `attempts_made` are attempts already made (and
-        failed) before it begins, counted in the limit and in the backoff."""
+        failed) before it begins, counted in the limit and in the backoff. `sleep` waits
+        between attempts (`time.sleep` unless given: a listing in a thread of its own waits
+        on an event, so that it can be stopped meanwhile)."""
         # Imported on the first retry only: tenacity costs 0.04 s to import, a tenth of a
         # re-run that writes nothing.
         from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
@@ -60,11 +63,13 @@ class RetryPolicy:
             error = state.outcome.exception() if state.outcome else None
             return self.delay(error, state.attempt_number + attempts_made)
 
+        waits = {} if sleep is None else {"sleep": sleep}
         return Retrying(retry=retry_if_exception_type(TransientError),
                         stop=stop_after_attempt(max(1, self.attempts - attempts_made)),
-                        wait=wait, reraise=True)
+                        wait=wait, reraise=True, **waits)
 
-    def call(self, function: Callable[[], T]) -> T:
+    def call(self, function: Callable[[], T],
+             sleep: Callable[[float], object] | None = None) -> T:
         """`function()`, retried by these rules: for a read the runner does not make itself
         (a listing page: retried alone, the pages before it are kept)."""
         try:
@@ -72,8 +77,8 @@ class RetryPolicy:
         except TransientError as error:
             if self.attempts <= 1:
                 raise
-            time.sleep(self.delay(error, 1))
-        return self.retrying(attempts_made=1)(function)
+            (sleep or time.sleep)(self.delay(error, 1))
+        return self.retrying(attempts_made=1, sleep=sleep)(function)
 
 
 #: The policy of calls made outside a run's own (listings, before the runner starts).

@@ -16,6 +16,7 @@ from migrate.journal import Journal
 from migrate.journal.step_state import StepState
 from migrate.model import ChangeSet, SourceItem, TargetEntry
 from migrate.plan.plan_file import Plan, StepSpec
+from migrate.runner.listing_thread import ListingThread
 
 
 @dataclass
@@ -28,20 +29,51 @@ class OpenStep:
     #: What the target can do and which optional hooks it has, found once as it opens.
     features: Features = field(init=False)
 
+    #: The items `prepare_names` was given while the target was listed (None: not yet).
+    _named: list[SourceItem] | None = field(init=False, default=None)
+
     def __post_init__(self) -> None:
         self.features = Features.fill(self.target)
 
-    def list(self) -> tuple[list[SourceItem], Listing, list[TargetEntry]]:
-        listing = self.source.list_items()
-        items = _storable(list(listing.items))
-        # The target's listing is retried whole by the one policy, as its writes are. Sources
-        # retry each page by it themselves: a Drive is hundreds of pages, not worth reading
-        # again for one busy answer.
-        return items, listing, retry.DEFAULT.call(lambda: list(self.target.list_entries()))
+    def list(self, name: bool = True) -> tuple[list[SourceItem], Listing, list[TargetEntry]]:
+        """Both sides' listings. A target that `lists_beside_source` is listed in a thread of
+        its own meanwhile, and with `name` the items are named while its answers arrive (the
+        diff then does not name them again); otherwise the source, then the target."""
+        if not self.features.abilities.lists_beside_source:
+            listing = self.source.list_items()
+            items = _storable(list(listing.items))
+            # The target's listing is retried whole by the one policy, as its writes are.
+            # Sources retry each page by it themselves: a Drive is hundreds of pages, not
+            # worth reading again for one busy answer.
+            return items, listing, retry.DEFAULT.call(lambda: list(self.target.list_entries()))
+        beside = ListingThread(self.target, retry.DEFAULT)
+        try:
+            listing = self.source.list_items()
+            items = _storable(list(listing.items))
+            if name:
+                self._name_early(items)
+            entries = beside.entries()
+        except BaseException:  # the source's error (or Ctrl-C) is said, as when listed first
+            beside.stop()
+            raise
+        return items, listing, entries
+
+    def _name_early(self, items: list[SourceItem]) -> None:
+        """Names made now stand only if the diff gets these very items (no step hook replaced
+        them). A naming error is left for the diff to raise again, where it always was: after
+        the target's listing and the step hooks, whose errors come first."""
+        try:
+            self.target.prepare_names(items)
+        except Exception:
+            self._named = None
+        else:
+            self._named = items
 
     def diff(self, items: list[SourceItem], entries: list[TargetEntry],
              baselines: Mapping[str, Baseline], keep_unchanged: bool = True) -> ChangeSet:
-        self.target.prepare_names(items)
+        if items is not self._named:
+            self.target.prepare_names(items)
+        self._named = None  # named for one diff only
         return diff(self.spec.id, items, entries, self.target.name_for, baselines,
                     self.spec.options, self.target.name_key, keep_unchanged,
                     self.features.comparison)
