@@ -72,8 +72,8 @@ class DavTarget(Target):
         self._encode = lru_cache(maxsize=65536)(
             lambda segment: encode_segment(normal(segment), settings.rules))
         self._levels = LevelsOf(self._encode)
-        # The diff folds every name of both listings: the cheapest callable that folds alike.
-        self.name_key = settings.folding.keyer()  # type: ignore[method-assign]
+        if type(self).name_key is DavTarget.name_key:  # the diff folds every name listed
+            self.name_key = settings.folding.keyer()  # type: ignore[method-assign]
         #: The short ways of naming need this class's own levels (a group folder's are not).
         self._kept = KeptNames(self._encode) if type(self).levels is DavTarget.levels else None
         self.uploads = (KeepAliveUploads(http, http.user, http.password, http.verify_tls)
