@@ -165,26 +165,34 @@ class _Decider:
         self.plain_allowed = not (self.include or self.exclude)
 
     def plainly(self, item: SourceItem, named: TargetName, key: str, entry: TargetEntry | None,
-                numbers: tuple[int, float, int, float], claimed: dict[str, str],
+                numbers: tuple[int, float, int, float, str | None], claimed: dict[str, str],
                 seen: set[str]) -> bool:
         """Whether `__call__` would say "unchanged since the last migration", told from a plain
         baseline's numbers (`StreamedBaselines.plain`: done, named as its key, no checksum or
-        ETag at the source, no ETag at the target) without making the baseline: a re-run of
-        100,000 unchanged files made 300,000 objects for it (decision 0499).
+        ETag at the source) without making the baseline: a re-run of 100,000 unchanged files
+        made 300,000 objects for it (decision 0499).
 
         The same tests as `__call__` then `against_baseline`, in their order; False sends the
         item through them. With no ETag and no checksum on the baseline's source,
-        `same_version_as` compares sizes and times; at the target, too, when the entry has no
-        checksum (one with a checksum is left to `__call__`)."""
+        `same_version_as` compares sizes and times. At the target, when the entry has no
+        checksum (one with a checksum is left to `__call__`): an ETag on both sides decides
+        alone, equal or not (a different one is a change: the full rules say which, 0488);
+        otherwise sizes and times."""
         if (item.kind is not ItemKind.FILE or item.skip_reason or entry is None
                 or named.name != item.key or item.key in seen or key in claimed):
             return False
-        size, mtime, target_size, target_mtime = numbers
+        size, mtime, target_size, target_mtime, target_etag = numbers
         found, mine = entry.fingerprint, item.fingerprint
         close = MTIME_TOLERANCE
-        return (found.checksum is None and found.size == target_size
-                and found.mtime is not None and abs(found.mtime - target_mtime) < close
-                and mine.size == size and mine.mtime is not None
+        if found.checksum is not None:
+            return False
+        if found.etag and target_etag:  # `same_version_as`: the same ETag is the same version
+            if found.etag != target_etag:
+                return False
+        elif not (found.size == target_size and found.mtime is not None
+                  and abs(found.mtime - target_mtime) < close):
+            return False
+        return (mine.size == size and mine.mtime is not None
                 and abs(mine.mtime - mtime) < close)
 
     def __call__(self, item: SourceItem, named: TargetName, key: str, entry: TargetEntry | None,

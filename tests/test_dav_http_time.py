@@ -1,4 +1,5 @@
-"""`http_time` reads an HTTP date exactly as `email.utils` does (it skips it for the usual form)."""
+"""`http_time` reads an HTTP date exactly as `email.utils` does (it skips it for the usual form);
+a listing reads hrefs and ETags as `urlparse`, `unquote` and `normal_etag` do."""
 
 from __future__ import annotations
 
@@ -63,3 +64,26 @@ def test_an_href_is_decoded_as_urlparse_and_unquote_decode_it() -> None:
         href = rng.choice(["/", "", "http://host/", "//host/"]) + "".join(
             rng.choice(pieces) for _ in range(rng.randint(0, 10)))
         assert href_path(href) == unquote(urlparse(href).path), href
+
+
+def test_a_listed_etag_is_read_as_normal_etag_reads_it() -> None:
+    """`_parse_response` unquotes the usual strong ETag itself (decision 0488): the same
+    value as `normal_etag` gives, for every form (weak, unquoted, padded, quotes only)."""
+    from xml.etree import ElementTree
+    from xml.sax.saxutils import escape
+
+    from connectors.dav.listing import _parse_response, normal_etag
+
+    rng = random.Random(17)
+    pieces = ['"', "W/", "w/", " ", "a", "7d0-5f1e", "-", "\t", '""']
+    for _ in range(3000):
+        etag = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 5)))
+        response = ElementTree.fromstring(
+            '<d:response xmlns:d="DAV:"><d:href>/dav/f.txt</d:href><d:propstat><d:prop>'
+            "<d:resourcetype/><d:getcontentlength>3</d:getcontentlength>"
+            f"<d:getetag>{escape(etag)}</d:getetag></d:prop>"
+            "<d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>")
+        for owncloud in (False, True):
+            resource = _parse_response(response, "/dav", owncloud=owncloud)
+            assert resource is not None
+            assert resource.fingerprint.etag == normal_etag(etag or None), repr(etag)

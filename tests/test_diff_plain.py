@@ -24,6 +24,8 @@ from migrate.model import (
 
 BASE = Fingerprint(2_000, 1_700_000_000.25)
 WRITTEN = Fingerprint(2_000, 1_700_000_000.25, "sha256:" + "ab" * 32)
+#: What a WebDAV server (Apache) left: an ETag, no checksum (decision 0488).
+TAGGED = Fingerprint(2_000, 1_700_000_000.0, None, "7d0-5f1e")
 
 
 def _name(item: SourceItem) -> TargetName:
@@ -103,7 +105,7 @@ def test_each_way_a_file_can_differ_is_decided_as_the_full_rules_decide(tmp_path
                                                            "skipped")]
     entries.append(TargetEntry("folder", ItemKind.FOLDER))
     streamed = journal.baselines_for("files", [i.key for i in items])
-    assert streamed.plain("same") == (BASE.size, BASE.mtime, WRITTEN.size, WRITTEN.mtime)
+    assert streamed.plain("same") == (BASE.size, BASE.mtime, WRITTEN.size, WRITTEN.mtime, None)
     assert streamed.plain("checksummed") is None and streamed.plain("seen") is None
     _both(journal, items, entries)
     _both(journal, items, entries, overwrite="always")
@@ -132,7 +134,7 @@ def test_random_versions_on_both_sides_decide_alike(tmp_path: Path, seed: int) -
         return Fingerprint(chance.choice([0, 7, 2_000, None]),
                            chance.choice([0.0, 5.5, 6.0, 7.4, None]),
                            chance.choice([None, None, "sha256:aa", "md5:bb"]),
-                           chance.choice([None, None, None, '"v1"']))
+                           chance.choice([None, None, None, '"v1"', "v2", ""]))
 
     keys = [f"k{n}" for n in range(300)]
     _record(journal, [(k, chance.choice([k, k, f"x/{k}"]), version(), version())
@@ -141,4 +143,59 @@ def test_random_versions_on_both_sides_decide_alike(tmp_path: Path, seed: int) -
     entries = [TargetEntry(k, fingerprint=version()) for k in keys if chance.random() < 0.9]
     _both(journal, items, entries)
     _both(journal, items, entries, overwrite="newer")
+    journal.close()
+
+
+def test_a_target_that_keeps_etags_is_decided_as_the_full_rules_decide(tmp_path: Path) -> None:
+    """A WebDAV server's baselines hold an ETag at the target (decision 0488): the same ETag
+    is the same version whatever its size and time say, another one is a change, and an
+    entry or a baseline without one is compared by size and time, as `same_version_as`
+    does."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    later = TAGGED.mtime + 0.6  # type: ignore[operator]
+    cases: dict[str, tuple[Fingerprint, Fingerprint | None, Fingerprint]] = {
+        # key: (the source now, the target now or None, the target at the last migration)
+        "same": (BASE, TAGGED, TAGGED),
+        "same-etag-other-size-and-time": (BASE, Fingerprint(9, 5.0, None, TAGGED.etag), TAGGED),
+        "other-etag": (BASE, Fingerprint(2_000, TAGGED.mtime, None, "7d0-600a"), TAGGED),
+        "other-etag-source-grown": (Fingerprint(3, BASE.mtime),
+                                    Fingerprint(2_000, TAGGED.mtime, None, "x"), TAGGED),
+        "etag-gone-same-size-and-time": (BASE, Fingerprint(2_000, later), TAGGED),
+        "etag-gone-touched": (BASE, Fingerprint(2_000, TAGGED.mtime + 2), TAGGED),  # type: ignore
+        "etag-empty": (BASE, Fingerprint(2_000, later, None, ""), TAGGED),
+        "etag-new-on-target": (BASE, TAGGED, Fingerprint(2_000, TAGGED.mtime)),
+        "etag-and-checksum": (BASE, Fingerprint(2_000, TAGGED.mtime, WRITTEN.checksum, "y"),
+                              Fingerprint(2_000, TAGGED.mtime, WRITTEN.checksum, "z")),
+        "entry-checksum-same-etag": (BASE, Fingerprint(1, 1.0, "md5:00", TAGGED.etag), TAGGED),
+        "source-grown": (Fingerprint(2_001, BASE.mtime), TAGGED, TAGGED),
+        "source-within-a-second": (Fingerprint(2_000, BASE.mtime + 0.9), TAGGED,  # type: ignore
+                                   TAGGED),
+        "source-touched": (Fingerprint(2_000, BASE.mtime - 1), TAGGED, TAGGED),  # type: ignore
+        "source-no-size": (Fingerprint(None, BASE.mtime), TAGGED, TAGGED),
+        "target-gone": (BASE, None, TAGGED),
+    }
+    _record(journal, [(key, key, BASE, then) for key, (_s, _t, then) in cases.items()])
+    items = [SourceItem(key, key, fingerprint=source) for key, (source, _t, _b) in cases.items()]
+    entries = [TargetEntry(key, fingerprint=now) for key, (_s, now, _b) in cases.items()
+               if now is not None]
+    items += [SourceItem("new", "new", fingerprint=BASE),
+              SourceItem("skipped", "skipped", skip_reason="a named pipe"),
+              SourceItem("same", "same", fingerprint=BASE)]  # listed twice
+    streamed = journal.baselines_for("files", [i.key for i in items])
+    assert streamed.plain("same") == (BASE.size, BASE.mtime, TAGGED.size, TAGGED.mtime,
+                                      TAGGED.etag)
+    _both(journal, items, entries)
+    _both(journal, items, entries, overwrite="newer")
+    changes = diff("files", items, entries, _name, journal.baselines_for(
+        "files", (i.key for i in items)), {}, keep_unchanged=False)
+    actions = {c.item.key: c.action for c in changes.changes}
+    # same (ETag, or size and time), an ETag now or then only, one checksum for two ETags,
+    # the source within a second
+    assert changes.counted == {"files": 8}
+    assert actions["other-etag"] is Action.CONFLICT
+    assert actions["other-etag-source-grown"] is Action.CONFLICT
+    assert actions["etag-gone-touched"] is Action.CONFLICT
+    assert actions["source-grown"] is Action.UPDATE
+    assert actions["source-touched"] is Action.UPDATE
+    assert actions["target-gone"] is Action.CREATE
     journal.close()

@@ -13,7 +13,7 @@ import pytest
 from migrate.errors import LockedError
 from migrate.fleet.store import PgJournal
 from migrate.journal import Journal
-from migrate.model import TargetEntry
+from migrate.model import Action, Change, Fingerprint, SourceItem, TargetEntry
 from migrate.runner.executor import idempotency_key
 from tests.conformance.samples import MemorySource, change_for
 
@@ -77,6 +77,31 @@ def test_postgresql_store_answers_as_sqlite_does(tmp_path: Path, postgres_url: s
     assert by_pg["counts"] == {"conformance": {"done": 2, "failed": 1, "intent": 1, "seen": 1}}
     assert by_pg["cursor"] == {"token": "def"}
     assert by_pg["suppressions"] == {"h1": "unsubscribed"}  # the first reason stays
+
+
+def test_both_stores_give_a_rerun_the_same_plain_numbers(tmp_path: Path,
+                                                         postgres_url: str) -> None:
+    """The light query a re-run's diff reads first (decisions 0499, 0488), ETag included."""
+    answers = []
+    for journal in _journals(tmp_path, postgres_url):
+        try:
+            changes = [Change("files", Action.CREATE, SourceItem(
+                name, name, fingerprint=Fingerprint(3, 1_700_000_000.5)), name, "new")
+                for name in ("plain", "tagged", "checksummed")]
+            targets = [Fingerprint(3, 1_700_000_001.0), Fingerprint(3, 1_700_000_001.0, None,
+                                                                    "7d0-5f1e"),
+                       Fingerprint(3, 1_700_000_001.0, "md5:ab", "7d1")]
+            journal.record_done([(c, TargetEntry(c.target_name, fingerprint=t))
+                                 for c, t in zip(changes, targets, strict=True)],
+                                journal.start_run("apply"))
+            light = journal.baselines_for("files", ["plain", "tagged", "checksummed", "new"])
+            answers.append([light.plain(key) for key in ("plain", "tagged", "checksummed",
+                                                         "new")])
+        finally:
+            journal.close()
+    assert answers[0] == answers[1] == [(3, 1_700_000_000.5, 3, 1_700_000_001.0, None),
+                                        (3, 1_700_000_000.5, 3, 1_700_000_001.0, "7d0-5f1e"),
+                                        (3, 1_700_000_000.5, 3, 1_700_000_001.0, "7d1"), None]
 
 
 def test_in_doubt_survives_a_new_connection(tmp_path: Path, postgres_url: str) -> None:

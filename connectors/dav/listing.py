@@ -112,7 +112,7 @@ def href_path(href: str) -> str:
         href = urlparse(href).path
     # The files of a folder share its part: decoded once (a `/` never splits an escape).
     folder, slash, name = href.rpartition("/")
-    return _unquote_folder(folder) + slash + unquote(name)
+    return _unquote_folder(folder) + slash + (unquote(name) if "%" in name else name)
 
 
 _unquote_folder = lru_cache(maxsize=1024)(unquote)
@@ -142,7 +142,11 @@ def _parse_response(element: ElementTree.Element, root: str, prefix: str = "",
     is_folder = resource_type is not None and resource_type.find(_COLLECTION) is not None
     length = prop.findtext(_LENGTH)
     modified = prop.findtext(_MODIFIED)
-    etag = normal_etag(prop.findtext(_ETAG))
+    etag = prop.findtext(_ETAG)
+    if etag and etag[0] == '"' == etag[-1] and len(etag) > 2 and etag[1] != '"' != etag[-2]:
+        etag = etag[1:-1]  # most: quoted, strong; what `normal_etag` gives it
+    else:
+        etag = normal_etag(etag)
     if not owncloud:
         return _resource(relative, is_folder, _fingerprint(
             int(length) if length else None, http_time(modified) if modified else None, None,
@@ -178,7 +182,6 @@ def propfind(http: DavHttp, url: str, depth: str, what: str,
     with response:
         for element in _responses(response.raw):
             resource = _parse_response(element, root, prefix, owncloud)
-            element.clear()
             if resource is not None:
                 yield resource
 
@@ -191,7 +194,8 @@ BLOCK = 1 << 16
 
 
 def _responses(raw: Any) -> Iterator[ElementTree.Element]:
-    """The `response` elements of a multistatus body read from `raw`."""
+    """The `response` elements of a multistatus body read from `raw`; a streamed one's are
+    let go (cleared) once the caller has read them, a whole one's with its tree."""
     blocks: list[bytes] = []
     size = 0
     while size <= WHOLE:
@@ -205,12 +209,17 @@ def _responses(raw: Any) -> Iterator[ElementTree.Element]:
     while blocks:
         for block in blocks:
             parser.feed(block)
-            yield from (element for _event, element in parser.read_events()
-                        if element.tag == _RESPONSE)
+            yield from _read(parser)
         blocks = [block] if (block := raw.read(BLOCK)) else []
     parser.close()
-    yield from (element for _event, element in parser.read_events()
-                if element.tag == _RESPONSE)
+    yield from _read(parser)
+
+
+def _read(parser: ElementTree.XMLPullParser) -> Iterator[ElementTree.Element]:
+    for _event, element in parser.read_events():
+        if element.tag == _RESPONSE:
+            yield element
+            element.clear()  # read: its children go
 
 
 class DepthRefusedError(Exception):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 
 from migrate.i18n import _
 
@@ -64,6 +64,15 @@ class NameRules:
                    listed("forbidden_filename_characters", ("/", "\\")),
                    listed("forbidden_filename_extensions", (".part", ".filepart")))
 
+    @cached_property  # in the instance's __dict__ (frozen: no __setattr__), not compared
+    def characters(self) -> dict[str, str]:
+        """The refused characters and their look-alikes: looked up once per name, where a
+        cache keyed by the rules would hash all five fields each time."""
+        characters = dict(ALWAYS_CHARACTERS)
+        characters.update({c: WINDOWS_CHARACTERS.get(c, c) for c in self.forbidden_characters
+                           if c in WINDOWS_CHARACTERS})
+        return characters
+
     @classmethod
     def plain_webdav(cls) -> NameRules:
         """A generic server: what no file system accepts, and Apache's access files. Apache
@@ -76,11 +85,16 @@ class NameRules:
 def encode_segment(name: str, rules: NameRules) -> tuple[str, list[str]]:
     """(the name the server accepts, the reasons it changed); ([], unchanged)."""
     reasons: list[str] = []
-    characters = _characters(rules)
-    if name.isascii() and name.isprintable() and not any(c in name for c in characters):
+    characters = rules.characters
+    if name.isascii() and name.isprintable():
         # Most names: no look-alike (none is ASCII), control or refused character to look at
-        # one by one; the checks below still apply.
-        return _finish(name, name, rules, reasons)
+        # one by one; the checks below still apply. (A loop: a generator costs more than the
+        # two to nine characters it looks for, once per name of a re-run.)
+        for refused in characters:
+            if refused in name:
+                break
+        else:
+            return _finish(name, name, rules, reasons)
     out = []
     for char in name:
         if _is_substitute(char):
@@ -99,15 +113,6 @@ def encode_segment(name: str, rules: NameRules) -> tuple[str, list[str]]:
     return _finish("".join(out), name, rules, reasons)
 
 
-@lru_cache(maxsize=16)
-def _characters(rules: NameRules) -> dict[str, str]:
-    """The refused characters of `rules` and their look-alikes."""
-    characters = dict(ALWAYS_CHARACTERS)
-    characters.update({c: WINDOWS_CHARACTERS.get(c, c) for c in rules.forbidden_characters
-                       if c in WINDOWS_CHARACTERS})
-    return characters
-
-
 def _finish(encoded: str, name: str, rules: NameRules,
             reasons: list[str]) -> tuple[str, list[str]]:
     """The checks of a whole name: its ends, reserved names and extensions, its length."""
@@ -117,10 +122,12 @@ def _finish(encoded: str, name: str, rules: NameRules,
         encoded = shorten(encoded, name)
         reasons.append(_("names are limited to {n} bytes (the full name was '{name}')")
                        .format(n=MAX_NAME_BYTES, name=name))
-    return encoded, list(dict.fromkeys(reasons))
+    return encoded, list(dict.fromkeys(reasons)) if reasons else reasons
 
 
 def _ends(name: str, reasons: list[str]) -> str:
+    if name and name[0] != " " and name[-1] != " " and name[-1] != ".":
+        return name  # most names: nothing below changes them
     if name in ("", ".", ".."):
         reasons.append(_("'{name}' is not a usable name").format(name=name))
         return DOT * len(name) if name else "_"

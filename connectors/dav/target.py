@@ -39,6 +39,7 @@ from connectors.dav.verification import BLOCK, ReadBack, sha256_of
 from migrate.connector import Capabilities, Source, Target
 from migrate.errors import TransientError
 from migrate.i18n import _
+from migrate.journal.fastmake import maker
 from migrate.model import Change, Fingerprint, ItemKind, SourceItem, TargetEntry, TargetName
 from migrate.runner import gcpause
 
@@ -47,6 +48,8 @@ TEMPORARY_PREFIX = ".~migrate-"
 SMALL = 1 << 20
 #: The account's free space, not asked yet.
 _UNREAD = object()
+#: One per item of every plan and re-run: see migrate/journal/fastmake.py.
+_target_name = maker(TargetName, ("name", "rename_reason", "notes", "refusal", "original"))
 
 
 class DavTarget(Target):
@@ -69,6 +72,8 @@ class DavTarget(Target):
         self._encode = lru_cache(maxsize=65536)(
             lambda segment: encode_segment(normal(segment), settings.rules))
         self._levels = LevelsOf(self._encode)
+        if type(self).name_key is DavTarget.name_key:  # the diff folds every name listed
+            self.name_key = settings.folding.keyer()  # type: ignore[method-assign]
         #: The short ways of naming need this class's own levels (a group folder's are not).
         self._kept = KeptNames(self._encode) if type(self).levels is DavTarget.levels else None
         self.uploads = (KeepAliveUploads(http, http.user, http.password, http.verify_tls)
@@ -145,18 +150,20 @@ class DavTarget(Target):
         return self.settings.folding.key(name)
 
     def name_for(self, item: SourceItem) -> TargetName:
-        if self._kept is not None and not (self.collisions.renamed or self.collisions.twins) \
+        collisions = self.collisions
+        if self._kept is not None and not (collisions.renamed or collisions.twins) \
                 and self._kept(item):
             name = original = item.path  # every level keeps its name: what its levels give
             reason = None
         else:
-            name, reason, original = self.collisions.name_of(self.levels(item))
-        notes = share_notes(item.data, self.settings.sharing, self.settings.identities,
-                            self.known_recipients())
+            name, reason, original = collisions.name_of(self.levels(item))
+        data = item.data  # most items have none, hence no notes (`share_notes`)
+        notes = () if data is None else share_notes(
+            data, self.settings.sharing, self.settings.identities, self.known_recipients())
         # A group folder ('/mount/…') has a quota of its own: only the account's is read here.
-        refusal = None if name.startswith("/") or item.kind is not ItemKind.FILE else \
+        refusal = None if item.kind is not ItemKind.FILE or name.startswith("/") else \
             too_large(item, self._free_space())
-        return TargetName(name, reason, notes, refusal=refusal, original=original)
+        return _target_name(name, reason, notes, refusal, original)
 
     def _free_space(self) -> int | None:
         """The account's free bytes as the server says at the plan (Nextcloud: one PROPFIND

@@ -29,13 +29,14 @@ _BASELINE_SELECT = (
     "CASE WHEN fp_columns IS NULL THEN source_fp END, "
     "CASE WHEN fp_columns IS NULL THEN target_fp END")
 #: What a stream reads of every row first: its key, whether it is plain (done, named as its
-#: key, both versions in columns with a size and a time, no checksum or ETag at the source and no
-#: ETag at the target) and the four numbers a plain one is compared by (`StreamedBaselines`).
+#: key, both versions in columns with a size and a time, no checksum or ETag at the source) and
+#: what a plain one is compared by: four numbers and the target's ETag, if any (a WebDAV
+#: server's; decision 0488) (`StreamedBaselines`).
 _LIGHT_SELECT = (
     "SELECT key, fp_columns = 1 AND state = 'done' AND target_name = key AND "
     "src_size IS NOT NULL AND src_mtime IS NOT NULL AND src_checksum IS NULL AND "
     "src_etag IS NULL AND target_fp IS NOT NULL AND tgt_size IS NOT NULL AND "
-    "tgt_mtime IS NOT NULL AND tgt_etag IS NULL, src_size, src_mtime, tgt_size, tgt_mtime")
+    "tgt_mtime IS NOT NULL, src_size, src_mtime, tgt_size, tgt_mtime, tgt_etag")
 # `=`, not SQLite's `IS`: PostgreSQL (the fleet's store) has no `IS` between two values, and a
 # NULL target name (never the key) reads NULL either way.
 _DONE, _SEEN = 2, 1
@@ -92,9 +93,10 @@ class StreamedBaselines(Mapping[str, Baseline]):
         row = whole.get(key)
         return default if row is None else _baseline(row)
 
-    def plain(self, key: str) -> tuple[int, float, int, float] | None:
-        """(source size, source time, target size, target time) of a plain baseline (see
-        `_LIGHT_SELECT`); None when the key has none or another kind (ask `get`)."""
+    def plain(self, key: str) -> tuple[int, float, int, float, str | None] | None:
+        """(source size, source time, target size, target time, target ETag or None) of a
+        plain baseline (see `_LIGHT_SELECT`); None when the key has none or another kind (ask
+        `get`)."""
         chunk = self.chunk
         if key not in chunk:
             chunk = self._next_chunk(key, light=True)
