@@ -27,10 +27,11 @@ from migrate.plan.offline import check_steps
 from migrate.plan.plan_file import Location, Plan, literal_secrets, load_plan, resolve_connections
 from migrate.plan.references import Redactor
 from migrate.post_counts import PostCount, count_posts, post_count_lines
+from migrate.retry import RetryPolicy
 from migrate.runner import apply_steps
 from migrate.runner.events import ClientEvents
-from migrate.runner.executor import RetryPolicy, StepOutcome
 from migrate.runner.hosts import HostLimits
+from migrate.runner.outcome import StepOutcome
 from migrate.runner.progress import Progress
 from migrate.step_hooks import HookPass, run_hooks
 from migrate.steps import OpenStep, open_step, select_steps

@@ -1,5 +1,6 @@
 """A WebDAV re-run that writes nothing never loads `requests` (decision 0484), nor
-`http.client`, `ssl` or `email` (decision 0490).
+`http.client`, `ssl` or `email` (decision 0490), nor the runner that writes and its
+`concurrent.futures` (decision 0491).
 
 PROPFIND and OPTIONS go over lean keep-alive connections (connectors/dav/wire.py); the
 `requests.Session` is made only when something is written. These tests run against Debian's
@@ -40,7 +41,9 @@ def test_a_rerun_lists_without_loading_requests_and_writes_nothing(
              "except SystemExit:\n    pass\n"
              "print('loaded:', sorted(m for m in sys.modules\n"
              "                        if m in ('requests', 'urllib3', 'yaml', 'http.client',\n"
-             "                                 'ssl', 'email', 'encodings.idna')))")
+             "                                 'ssl', 'email', 'encodings.idna',\n"
+             "                                 'concurrent.futures', 'logging',\n"
+             "                                 'migrate.runner.executor')))")
     # The first re-run keeps the plan's parse beside the journal (migrate/plan/parsecache.py):
     # the next ones do not load PyYAML either.
     for run, expected in ((1, "loaded: ['yaml']"), (2, "loaded: []")):

@@ -12,7 +12,6 @@ the write fail as transient, so it is sent again.
 from __future__ import annotations
 
 import hashlib
-import random
 import threading
 from collections.abc import Sequence
 
@@ -55,6 +54,8 @@ class ReadBack:
         if self.wanted is None:
             self.keys = set(files)
         else:
+            import random  # only a sample needs it; a start does not
+
             self.keys = set(random.sample(files, min(self.wanted, len(files))))
         if not self.keys:
             return [unchecked]

@@ -16,8 +16,8 @@ from migrate.model import Action, Change, ChangeSet, SourceItem, TargetEntry
 from migrate.plan import saved
 from migrate.plan.references import Redactor
 from migrate.runner.events import ClientEvents
-from migrate.runner.executor import Runner, StepOutcome
 from migrate.runner.hosts import host_of
+from migrate.runner.outcome import StepOutcome
 from migrate.steps import OpenStep
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 def run_step(journal: Journal, run_id: int, step: OpenStep, changes: list[Change],
               redactor: Redactor, settings: RunSettings,
               target_options: dict[str, Any] | None = None) -> StepOutcome:
+    if not changes:  # what `Runner.run` answers then, without importing the runner at all
+        return StepOutcome()
     capabilities = step.features.abilities
     wanted = settings.jobs or capabilities.default_jobs
     if capabilities.max_jobs:
@@ -35,6 +37,8 @@ def run_step(journal: Journal, run_id: int, step: OpenStep, changes: list[Change
     host = host_of(capabilities.host, target_options or {}) if settings.hosts else None
     if settings.hosts and host:
         gate = settings.hosts.gate(host, capabilities.max_jobs or capabilities.default_jobs)
+    from migrate.runner.executor import Runner  # only a step with writes: see outcome.py
+
     runner = Runner(journal, run_id, journal.plan_id, wanted, redactor, settings.progress,
                     settings.retry, settings.debug, gate, settings.events, settings.stop)
     label = _("Step '{id}'").format(id=step.spec.id)

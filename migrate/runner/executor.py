@@ -16,7 +16,6 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -32,24 +31,12 @@ from migrate.runner.batching import results_of, retry_items, submit_in_batches
 from migrate.runner.events import ClientEvents
 from migrate.runner.finished import _Finished
 from migrate.runner.intents import Intents
+from migrate.runner.outcome import StepOutcome
 from migrate.runner.progress import Progress, QuietProgress
 from migrate.runner.settling import Settler
 
 FLUSH_EVERY_ITEMS = 256
 FLUSH_EVERY_SECONDS = 0.1
-
-
-@dataclass
-class StepOutcome:
-    done: int = 0
-    failed: int = 0
-    skipped: int = 0
-    not_started: int = 0
-    failures: list[tuple[Change, str]] = field(default_factory=list)
-    fatal: str | None = None
-    interrupted: bool = False
-    #: What the target says about the step as a whole (`Target.notes`), printed after it.
-    notes: list[str] = field(default_factory=list)
 
 
 def idempotency_key(plan_id: str, change: Change) -> str:
