@@ -11,7 +11,6 @@ import gc
 import os
 import sqlite3
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +84,8 @@ class MigrateGroup(TranslatedGroup):
         out = context.find_object(Output)
         redact = out.redactor if out else Redactor()
         if out and out.debug:
+            import traceback  # only for --debug: about 1 ms of every start otherwise
+
             click.echo(redact(traceback.format_exc()), err=True)
         return PlainError(redact(message), exit_code)
 
