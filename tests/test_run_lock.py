@@ -7,7 +7,9 @@ import socket
 import time
 from pathlib import Path
 
-from migrate.journal import Journal, journal_path
+import pytest
+
+from migrate.journal import Journal, journal_path, run_lock
 from tests.helpers import make_tree, migrate, migrate_popen, migrate_process, write_plan
 
 
@@ -58,3 +60,33 @@ def test_a_dead_holders_lock_is_taken_over(tmp_path: Path) -> None:
                        (socket.gethostname(), time.time(), time.time()))
     journal.db.close()
     assert migrate("apply", plan, "--yes").returncode == 0
+
+
+def test_the_holder_beats_while_it_runs_and_its_lock_goes_with_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The heartbeat opens its own connection only at its first beat (a short run never pays
+    for it), and beats from then on: another process sees the holder alive."""
+    monkeypatch.setattr(run_lock, "HEARTBEAT_SECONDS", 0.05)
+    plan = write_plan(tmp_path)
+    holder = Journal(journal_path(plan, None))
+    holder.acquire_lock("apply")
+    try:
+        first = holder.lock_holder()
+        assert first is not None
+        seen = Journal(journal_path(plan, None))
+        try:
+            deadline = time.monotonic() + 10
+            while (now := seen.lock_holder()) is not None and now.heartbeat == first.heartbeat:
+                assert time.monotonic() < deadline, "no heartbeat in 10 s"
+                time.sleep(0.02)
+            assert now is not None and now.heartbeat > first.heartbeat
+            assert now.pid == os.getpid()
+        finally:
+            seen.db.close()
+    finally:
+        holder.close()
+    after = Journal(journal_path(plan, None))
+    try:
+        assert after.lock_holder() is None
+    finally:
+        after.db.close()

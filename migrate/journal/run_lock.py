@@ -82,13 +82,17 @@ class RunLock:
         return LockHolder(*row) if row else None
 
     def _beat(self) -> None:
-        db = self._connect()
+        # Its own connection, opened at the first beat: a run shorter than one beat (a re-run
+        # with nothing to do) never pays for opening a second one.
+        db: sqlite3.Connection | None = None
         try:
             while not self._stop.wait(HEARTBEAT_SECONDS):
+                db = db or self._connect()
                 db.execute("UPDATE lock SET heartbeat = ? WHERE id = 1 AND token = ?",
                            (time.time(), self._token))
         finally:
-            db.close()
+            if db is not None:
+                db.close()
 
     def release(self) -> None:
         if self._token is None:
